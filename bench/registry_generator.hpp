@@ -1,0 +1,30 @@
+// Deterministic registries of any size for benchmarks and scale tests: the same options always
+// give the same document, byte for byte.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace roster::bench {
+
+struct GeneratorOptions {
+  size_t services = 1000;
+  size_t versions_per_service = 1;
+  size_t instances_per_version = 10;
+  size_t dependencies_per_version = 3;  // on other services, as npm-style ranges
+  bool schemas = true;                  // a small OpenAPI document per version
+  uint64_t seed = 42;
+};
+
+// The i-th service's name (stable for a given index).
+std::string service_name(size_t index);
+
+// A registry document in the format of docs/registry-format.md.
+std::string generate_registry_json(const GeneratorOptions& options);
+
+// Service names in a shuffled order (for lookups with random keys), deterministic per seed.
+std::vector<std::string> shuffled_service_names(size_t services, uint64_t seed);
+
+}  // namespace roster::bench

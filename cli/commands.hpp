@@ -1,0 +1,16 @@
+// rosterctl's command groups. Each add_* registers its subcommands on the app; a command's
+// callback sets the process exit code through `exit_code`.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace roster::cli {
+
+// Exit codes shared by every command: 0 ok / yes, 1 a negative answer or invalid input document,
+// 2 bad usage or an argument that cannot be used (invalid version, unreadable file).
+enum ExitCode { kOk = 0, kNo = 1, kUsage = 2 };
+
+void add_semver_commands(CLI::App& app, int& exit_code);
+void add_registry_commands(CLI::App& app, int& exit_code);
+
+}  // namespace roster::cli

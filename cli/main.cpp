@@ -1,0 +1,24 @@
+// rosterctl: the command line for people and CI.
+#include <iostream>
+
+#include "cli/commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"rosterctl: the roster service registry's command line"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Show help for every command");
+  int exit_code = roster::cli::kOk;
+  roster::cli::add_semver_commands(app, exit_code);
+  roster::cli::add_registry_commands(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return roster::cli::kUsage;
+  }
+  return exit_code;
+}

@@ -1,0 +1,93 @@
+// Corrupt FlatBuffers are rejected by the verifier; whatever it accepts is safe to read.
+#include "wire/verify.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "wire/json_decoder.hpp"
+#include "wire/json_encoder.hpp"
+#include "wire/snapshot.hpp"
+
+namespace roster::wire {
+namespace {
+
+std::vector<uint64_t> sample_snapshot(size_t& size) {
+  JsonDecoder decoder;
+  auto doc = decoder.decode(R"({"services": [{"name": "svc", "versions": [{"version": "1.0.0",
+      "lifecycle_stage": "stable", "owner_team": "t", "tags": ["x"], "labels": {"a": "b"},
+      "dependencies": [{"service": "d", "range": "^1"}],
+      "instances": [{"id": "i", "address": "h", "port": 1, "metadata": {"k": "v"}}]}]}]})");
+  EXPECT_TRUE(doc.ok());
+  auto snapshot = build_snapshot(doc.services, doc.instances, doc.contracts, 1);
+  size = snapshot.size();
+  std::vector<uint64_t> aligned((size + 7) / 8);
+  std::memcpy(aligned.data(), snapshot.data(), size);
+  return aligned;
+}
+
+std::span<const uint8_t> as_bytes(const std::vector<uint64_t>& v, size_t size) {
+  return {reinterpret_cast<const uint8_t*>(v.data()), size};
+}
+
+TEST(Verify, AcceptsAValidSnapshot) {
+  size_t size;
+  auto buf = sample_snapshot(size);
+  EXPECT_EQ(verify<Snapshot>(as_bytes(buf, size)), std::nullopt);
+}
+
+TEST(Verify, RejectsEmptyShortAndTruncated) {
+  size_t size;
+  auto buf = sample_snapshot(size);
+  EXPECT_NE(verify<Snapshot>({}), std::nullopt);
+  EXPECT_NE(verify<Snapshot>(as_bytes(buf, 3)), std::nullopt);
+  for (size_t n = 4; n < size; n += 8) EXPECT_NE(verify<Snapshot>(as_bytes(buf, n)), std::nullopt) << n;
+  auto message = verify<Snapshot>(as_bytes(buf, 8));
+  ASSERT_TRUE(message);
+  EXPECT_NE(message->find("not a valid Snapshot buffer (8 bytes)"), std::string::npos) << *message;
+}
+
+TEST(Verify, RejectsMisalignedBuffers) {
+  size_t size;
+  auto buf = sample_snapshot(size);
+  std::vector<uint8_t> shifted(size + 1);
+  std::memcpy(shifted.data() + 1, buf.data(), size);
+  auto message = verify<Snapshot>({shifted.data() + 1, size});
+  ASSERT_TRUE(message);
+  EXPECT_NE(message->find("aligned"), std::string::npos);
+}
+
+TEST(Verify, RandomCorruptionIsRejectedOrHarmless) {
+  size_t size;
+  const auto original = sample_snapshot(size);
+  std::mt19937 rng(12345);
+  int rejected = 0;
+  for (int trial = 0; trial < 20000; ++trial) {
+    auto buf = original;
+    auto* bytes = reinterpret_cast<uint8_t*>(buf.data());
+    for (int flips = 1 + trial % 4; flips > 0; --flips) bytes[rng() % size] ^= static_cast<uint8_t>(1 + rng() % 255);
+    if (verify<Snapshot>(as_bytes(buf, size))) {
+      ++rejected;
+      continue;
+    }
+    // Accepted: reading every field must stay in bounds (ASan builds check this).
+    auto records = open_snapshot(*flatbuffers::GetRoot<Snapshot>(bytes));
+    std::string json = to_registry_json({records.versions, records.instances, records.contracts});
+    EXPECT_FALSE(json.empty());
+  }
+  EXPECT_GT(rejected, 1000);
+}
+
+TEST(Verify, NestedRecordsAreVerified) {
+  // A snapshot whose nested record bytes are garbage must be rejected as a whole.
+  RecordList services;
+  std::vector<uint8_t> garbage(64, 0xAB);
+  services.append(garbage);
+  auto snapshot = build_snapshot(services, {}, {}, 1);
+  std::vector<uint64_t> aligned((snapshot.size() + 7) / 8);
+  std::memcpy(aligned.data(), snapshot.data(), snapshot.size());
+  EXPECT_NE(verify<Snapshot>(as_bytes(aligned, snapshot.size())), std::nullopt);
+}
+
+}  // namespace
+}  // namespace roster::wire

@@ -1,0 +1,44 @@
+#include "wire/snapshot.hpp"
+
+namespace roster::wire {
+namespace {
+
+// Nested records are 8-byte aligned inside the message, so readers can open them in place.
+flatbuffers::Offset<flatbuffers::Vector<uint8_t>> nested_bytes(flatbuffers::FlatBufferBuilder& fbb,
+                                                               std::span<const uint8_t> record) {
+  fbb.ForceVectorAlignment(record.size(), 1, 8);
+  return fbb.CreateVector(record.data(), record.size());
+}
+
+template <typename Record, typename Create>
+auto wrap_all(flatbuffers::FlatBufferBuilder& fbb, const RecordList& list, Create create) {
+  std::vector<flatbuffers::Offset<Record>> offsets;
+  offsets.reserve(list.size());
+  for (size_t i = 0; i < list.size(); ++i) offsets.push_back(create(fbb, nested_bytes(fbb, list[i])));
+  return fbb.CreateVector(offsets);
+}
+
+}  // namespace
+
+flatbuffers::DetachedBuffer build_snapshot(const RecordList& services, const RecordList& instances,
+                                           const RecordList& contracts, uint64_t revision) {
+  flatbuffers::FlatBufferBuilder fbb(services.total_bytes() + instances.total_bytes() + contracts.total_bytes() + 1024);
+  auto s = wrap_all<ServiceRecord>(fbb, services, CreateServiceRecord);
+  auto i = wrap_all<InstanceRecord>(fbb, instances, CreateInstanceRecord);
+  auto c = wrap_all<ContractRecord>(fbb, contracts, CreateContractRecord);
+  fbb.Finish(CreateSnapshot(fbb, revision, 0, true, s, i, c));
+  return fbb.Release();
+}
+
+SnapshotRecords open_snapshot(const Snapshot& snapshot) {
+  SnapshotRecords records;
+  if (auto* list = snapshot.services())
+    for (auto* r : *list) records.versions.push_back(r->bytes_nested_root());
+  if (auto* list = snapshot.instances())
+    for (auto* r : *list) records.instances.push_back(r->bytes_nested_root());
+  if (auto* list = snapshot.contracts())
+    for (auto* r : *list) records.contracts.push_back(r->bytes_nested_root());
+  return records;
+}
+
+}  // namespace roster::wire
