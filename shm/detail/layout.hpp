@@ -1,0 +1,164 @@
+// The shared-memory layout: what the writer (roster-agent) builds and readers map read-only.
+//
+// Everything is an offset from the segment base, never a pointer. Published data is immutable;
+// MVCC gives each View one consistent generation:
+//  - each service has a chain of immutable ServiceNodes, newest first, each tagged with the
+//    generation that made it; a View at generation g uses the first node with generation <= g.
+//  - secondary indexes (team, stage, tag, dependents, contracts) are append-only lists whose
+//    entries carry [added, removed) generation intervals; a View sees the entries live at g.
+// The writer links new data first and publishes it last by storing the header's generation
+// (release); a View loads the generation (acquire) and so sees everything published up to it.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace roster::shm::detail {
+
+inline constexpr uint64_t kSegmentMagic = 0x31474553'52545352;  // "RSTRSEG1"
+inline constexpr uint64_t kReaderMagic = 0x31445252'52545352;   // "RSTRRRD1"
+// Bump on any change to the structs below: readers refuse a segment of another layout.
+inline constexpr uint32_t kLayoutVersion = 1;
+inline constexpr uint32_t kNone = 0xffffffffu;
+inline constexpr uint64_t kNeverRemoved = ~uint64_t{0};
+inline constexpr size_t kRevisionRing = 256;
+inline constexpr size_t kStageCount = 7;  // wire::LifecycleStage
+
+struct alignas(64) SegmentHeader {
+  uint64_t magic;
+  uint32_t layout_version;
+  uint32_t header_bytes;
+  uint64_t segment_bytes;
+  uint64_t instance_id;  // random per segment; the reader-slot segment carries the same id
+  uint64_t max_pin_age_ms;
+
+  uint64_t service_table;  // ServiceSlot[service_capacity]
+  uint64_t service_capacity;
+  uint64_t team_table;  // ListSlot[key_capacity]
+  uint64_t tag_table;
+  uint64_t dependents_table;  // service name -> versions that declare a dependency on it
+  uint64_t contract_table;    // provider name -> contracts
+  uint64_t key_capacity;
+  uint64_t stage_lists;  // ListHead[kStageCount]
+  uint64_t heap_offset;
+  uint64_t heap_bytes;
+
+  // Written by the writer while readers run.
+  alignas(64) std::atomic<uint64_t> generation;  // the published generation (>= 1)
+  std::atomic<uint32_t> generation_word;         // futex word: low 32 bits of generation
+  std::atomic<uint32_t> replaced;                // 1: a newer segment took this one's name
+  std::atomic<int64_t> last_upstream_contact_ms;
+  std::atomic<uint64_t> revisions[kRevisionRing];  // upstream revision of generation g at [g % ring]
+};
+
+// Reader-slot segment: readers write their own slot, the writer reads them all.
+struct alignas(64) ReaderSlot {
+  std::atomic<uint64_t> pinned;   // generation pinned by the open View; 0 = none
+  std::atomic<uint64_t> evicted;  // set by the writer: the pin at this generation was revoked
+  std::atomic<uint64_t> owner;    // 0 = free; else the claimer's token
+};
+
+struct alignas(64) ReaderSegmentHeader {
+  uint64_t magic;
+  uint32_t layout_version;
+  uint32_t slot_count;
+  uint64_t instance_id;  // == SegmentHeader::instance_id of the data segment
+  // ReaderSlot slots[slot_count] follow at offset 64.
+};
+
+// Open-addressing table of services: hash (0 = empty; never reset once set) and chain head.
+struct ServiceSlot {
+  std::atomic<uint64_t> hash;
+  std::atomic<uint64_t> head;  // offset of the newest ServiceNode
+};
+
+struct VersionEntry {
+  uint64_t record;  // offset of the ServiceVersion FlatBuffer
+  uint32_t record_bytes;
+  uint32_t instance_begin;  // into the node's instances; healthy ones first
+  uint32_t instance_count;
+  uint32_t healthy_count;
+  uint32_t dependency_begin;  // into the node's dependencies
+  uint32_t dependency_count;
+  uint8_t stage;
+  uint8_t prerelease;
+  uint8_t reserved[6];
+};
+
+struct InstanceEntry {
+  uint64_t record;  // offset of the Instance FlatBuffer
+  uint32_t record_bytes;
+  uint16_t port;
+  uint16_t weight;
+  uint8_t health;
+  uint8_t reserved[7];
+};
+
+// One declared dependency of a version, resolved when written: the highest registered version
+// of `service` that satisfies the range (not retired), or none.
+struct DependencyEdge {
+  uint64_t service_hash;
+  uint32_t resolved_version;  // offset of the resolved version string in the node, or kNone
+  uint32_t resolved_version_bytes;
+  uint32_t dependency_index;  // into the record's dependencies()
+  uint32_t reserved;
+};
+
+// An immutable snapshot of one service: all its versions (ascending by precedence), their
+// instances and resolved dependencies. Followed by the arrays, then string bytes.
+struct ServiceNode {
+  uint64_t generation;
+  std::atomic<uint64_t> older;  // previous node; cleared by the writer when it frees that node
+  uint32_t name_offset;  // from the node start
+  uint32_t name_bytes;
+  uint32_t version_count;
+  uint32_t instance_count;
+  uint32_t dependency_count;
+  uint32_t latest_stable;  // index into versions, or kNone
+  uint32_t latest_any;
+  uint32_t reserved;
+  uint64_t node_bytes;
+
+  const VersionEntry* versions() const { return reinterpret_cast<const VersionEntry*>(this + 1); }
+  const InstanceEntry* instances() const { return reinterpret_cast<const InstanceEntry*>(versions() + version_count); }
+  const DependencyEdge* dependencies() const {
+    return reinterpret_cast<const DependencyEdge*>(instances() + instance_count);
+  }
+};
+static_assert(sizeof(ServiceNode) % 8 == 0 && sizeof(VersionEntry) % 8 == 0 && sizeof(InstanceEntry) % 8 == 0);
+
+// Append-only list with generation intervals (secondary indexes).
+struct ListEntry {
+  uint64_t record;   // offset of the FlatBuffer the entry stands for
+  uint64_t added;    // generation that added it
+  std::atomic<uint64_t> removed;  // generation that removed it, or kNeverRemoved
+};
+
+struct ListArray {
+  uint64_t capacity;
+  std::atomic<uint64_t> count;  // entries [0, count) are initialised; published with release
+  ListEntry* entries() { return reinterpret_cast<ListEntry*>(this + 1); }
+  const ListEntry* entries() const { return reinterpret_cast<const ListEntry*>(this + 1); }
+};
+
+struct ListHead {
+  std::atomic<uint64_t> array;  // offset of the current ListArray, 0 if none
+};
+
+// Keyed lists (team, tag, dependents, contracts): open addressing by key hash.
+struct ListSlot {
+  std::atomic<uint64_t> hash;  // 0 = empty
+  ListHead head;
+};
+
+template <typename T>
+inline T* at(void* base, uint64_t offset) {
+  return reinterpret_cast<T*>(static_cast<char*>(base) + offset);
+}
+template <typename T>
+inline const T* at(const void* base, uint64_t offset) {
+  return reinterpret_cast<const T*>(static_cast<const char*>(base) + offset);
+}
+
+}  // namespace roster::shm::detail

@@ -1,0 +1,242 @@
+// roster's C++ client: read the registry the local agent keeps in shared memory, in-process.
+//
+//   roster::Client client = roster::Client::open("roster");
+//   roster::View view = client.view();                  // pins one consistent generation
+//   if (auto svc = view.service("user-service"))        // latest stable by semver
+//     for (auto inst : view.instances("user-service", roster::Healthy)) use(inst.address(), inst.port());
+//
+// Lookups return views into shared memory (string_view, FlatBuffers accessors): no copy, no
+// allocation, no lock, no syscall. A View is used, and destroyed, on the thread that opened it;
+// a Client may be shared by threads. Keep Views short: a View older than the arena's pin limit
+// is revoked, after which its lookups return nothing and evicted() is true.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string_view>
+#include <vector>
+
+#include "roster/wire/roster_generated.h"
+#include "shm/detail/layout.hpp"
+
+namespace roster {
+
+class Error : public std::runtime_error {
+ public:
+  enum class Code { NotFound, LayoutMismatch, Io, NoReaderSlot };
+  Error(Code code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  Code code() const { return code_; }
+
+ private:
+  Code code_;
+};
+
+enum class Filter { All, Healthy };
+inline constexpr Filter Healthy = Filter::Healthy;
+enum class Depth { Direct, Transitive };
+inline constexpr Depth Direct = Depth::Direct;
+inline constexpr Depth Transitive = Depth::Transitive;
+
+// One version of a service, as registered.
+class ServiceVersion {
+ public:
+  std::string_view name() const { return record_->name()->string_view(); }
+  std::string_view version() const { return record_->version()->string_view(); }
+  std::string_view owner_team() const { return record_->owner_team()->string_view(); }
+  std::string_view description() const { return text(record_->description()); }
+  std::string_view documentation_url() const { return text(record_->documentation_url()); }
+  wire::LifecycleStage stage() const { return record_->stage(); }
+  int64_t deprecated_at_ms() const { return record_->deprecated_at_ms(); }
+  int64_t sunset_at_ms() const { return record_->sunset_at_ms(); }
+  // Every field, through FlatBuffers accessors into shared memory.
+  const wire::ServiceVersion& record() const { return *record_; }
+
+  explicit ServiceVersion(const wire::ServiceVersion* record) : record_(record) {}
+
+ private:
+  static std::string_view text(const flatbuffers::String* s) { return s ? s->string_view() : std::string_view(); }
+  const wire::ServiceVersion* record_;
+};
+
+class Instance {
+ public:
+  std::string_view id() const { return record().id()->string_view(); }
+  std::string_view address() const { return record().address()->string_view(); }
+  std::string_view zone() const { return record().zone() ? record().zone()->string_view() : std::string_view(); }
+  uint16_t port() const { return entry_->port; }
+  uint16_t weight() const { return entry_->weight; }
+  wire::Health health() const { return static_cast<wire::Health>(entry_->health); }
+  const wire::Instance& record() const { return *flatbuffers::GetRoot<wire::Instance>(base_ + entry_->record); }
+
+  Instance(const char* base, const shm::detail::InstanceEntry* entry) : base_(base), entry_(entry) {}
+
+ private:
+  const char* base_;
+  const shm::detail::InstanceEntry* entry_;
+};
+
+// The instances of a service (or of one version), healthy ones first within each version.
+class Instances {
+ public:
+  class iterator {
+   public:
+    iterator(const char* base, const shm::detail::InstanceEntry* at, const shm::detail::InstanceEntry* end, bool healthy)
+        : base_(base), at_(at), end_(end), healthy_(healthy) {
+      skip();
+    }
+    Instance operator*() const { return {base_, at_}; }
+    iterator& operator++() {
+      ++at_;
+      skip();
+      return *this;
+    }
+    bool operator==(const iterator& o) const { return at_ == o.at_; }
+
+   private:
+    void skip() {
+      if (healthy_)
+        while (at_ != end_ && at_->health != static_cast<uint8_t>(wire::Health::Up)) ++at_;
+    }
+    const char* base_;
+    const shm::detail::InstanceEntry *at_, *end_;
+    bool healthy_;
+  };
+
+  Instances() = default;
+  Instances(const char* base, const shm::detail::InstanceEntry* begin, const shm::detail::InstanceEntry* end, bool healthy)
+      : base_(base), begin_(begin), end_(end), healthy_(healthy) {}
+  iterator begin() const { return {base_, begin_, end_, healthy_}; }
+  iterator end() const { return {base_, end_, end_, healthy_}; }
+  bool empty() const { return begin() == end(); }
+  size_t size() const;
+
+ private:
+  const char* base_ = nullptr;
+  const shm::detail::InstanceEntry *begin_ = nullptr, *end_ = nullptr;
+  bool healthy_ = false;
+};
+
+// Matches of a secondary index (team, stage, tag): the versions live in the View's generation.
+class VersionList {
+ public:
+  class iterator {
+   public:
+    iterator(const VersionList* list, uint64_t i) : list_(list), i_(i) { skip(); }
+    ServiceVersion operator*() const;
+    iterator& operator++() {
+      ++i_;
+      skip();
+      return *this;
+    }
+    bool operator==(const iterator& o) const { return i_ == o.i_; }
+
+   private:
+    void skip();
+    const VersionList* list_;
+    uint64_t i_;
+  };
+
+  VersionList() = default;
+  iterator begin() const { return {this, 0}; }
+  iterator end() const { return {this, count_}; }
+  std::vector<ServiceVersion> to_vector() const;
+
+ private:
+  friend class View;
+  enum class Key { Team, Stage, Tag };
+  bool matches(const wire::ServiceVersion& v) const;
+  const char* base_ = nullptr;
+  const shm::detail::ListEntry* entries_ = nullptr;
+  uint64_t count_ = 0, generation_ = 0;
+  Key key_kind_ = Key::Team;
+  std::string_view key_;
+  wire::LifecycleStage stage_ = wire::LifecycleStage::Proposed;
+};
+
+struct Dependency {
+  ServiceVersion from;                     // the version that declares it
+  std::string_view service, range;         // as declared
+  std::optional<ServiceVersion> resolved;  // highest registered, non-retired match
+};
+
+class Client;
+
+class View {
+ public:
+  View(View&& other) noexcept;
+  View& operator=(View&& other) noexcept;
+  ~View();
+
+  // Latest stable version (highest precedence, not a pre-release, not retired).
+  std::optional<ServiceVersion> service(std::string_view name) const;
+  std::optional<ServiceVersion> service(std::string_view name, std::string_view version) const;
+  std::optional<ServiceVersion> latest(std::string_view name, bool include_prerelease) const;
+  std::vector<ServiceVersion> versions(std::string_view name) const;  // ascending precedence
+
+  Instances instances(std::string_view name, Filter filter = Filter::All) const;
+  Instances instances(std::string_view name, std::string_view version, Filter filter = Filter::All) const;
+
+  VersionList by_team(std::string_view team) const;
+  VersionList by_stage(wire::LifecycleStage stage) const;
+  VersionList by_tag(std::string_view tag) const;
+
+  // Of the service's latest stable version (or the given one). Transitive follows resolved
+  // edges, each service@version once. These allocate the vector they return.
+  std::vector<Dependency> dependencies(std::string_view name, Depth depth = Direct) const;
+  std::vector<Dependency> dependencies(std::string_view name, std::string_view version, Depth depth) const;
+  // Versions whose declared dependencies resolve to some version of `name`.
+  std::vector<ServiceVersion> dependents(std::string_view name, Depth depth = Direct) const;
+  // Contracts where `name` is the provider or the consumer.
+  std::vector<const wire::Contract*> contracts(std::string_view name) const;
+
+  uint64_t generation() const { return generation_; }
+  uint64_t revision() const { return revision_; }
+  // Time since the agent last heard from upstream (max() if it never did).
+  std::chrono::milliseconds staleness() const;
+  // The arena revoked this View's pin (held past the pin limit): lookups return nothing.
+  bool evicted() const;
+
+ private:
+  friend class Client;
+  View() = default;
+  const shm::detail::ServiceNode* node(std::string_view name) const;
+  VersionList list(uint64_t head_offset) const;
+  uint64_t list_head(uint64_t table, std::string_view key) const;
+  std::optional<ServiceVersion> version_at(const shm::detail::ServiceNode* node, uint32_t index) const;
+  void close();
+
+  const char* base_ = nullptr;
+  const shm::detail::SegmentHeader* header_ = nullptr;
+  shm::detail::ReaderSlot* slot_ = nullptr;
+  uint32_t* depth_ = nullptr;  // this thread's open Views on the slot
+  uint64_t generation_ = 0, revision_ = 0;
+};
+
+class Client {
+ public:
+  // Maps the arena `name` read-only. Throws Error: NotFound (no agent has created it),
+  // LayoutMismatch (an agent of another version), Io.
+  static Client open(std::string_view name);
+  Client(Client&&) noexcept;
+  Client& operator=(Client&&) noexcept;
+  ~Client();
+
+  // Pins the newest generation. Re-attaches by itself when a new agent replaced the arena.
+  View view();
+  // Waits until the generation differs from `generation` (or the timeout passes, or the
+  // arena is replaced); true if it changed.
+  bool wait_for_change(uint64_t generation, std::chrono::milliseconds timeout);
+  // Throws Error (NotFound, ...) if the arena was replaced and the new one cannot be mapped.
+  uint64_t generation() const;
+
+  struct State;
+
+ private:
+  explicit Client(std::shared_ptr<State> state) : state_(std::move(state)) {}
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace roster

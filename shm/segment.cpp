@@ -1,0 +1,141 @@
+#include "shm/detail/segment.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/interprocess/mapped_region.hpp>
+#include <boost/interprocess/shared_memory_object.hpp>
+#include <cerrno>
+#include <cstring>
+
+namespace roster::shm::detail {
+
+namespace bip = boost::interprocess;
+
+std::string data_segment_name(const std::string& name) { return "roster." + name + ".data"; }
+std::string reader_segment_name(const std::string& name) { return "roster." + name + ".readers"; }
+
+namespace {
+
+std::string errno_text(int e) { return std::strerror(e); }
+
+// mmap the fd ourselves: a Boost mapped_region would unmap when it goes out of scope, and we
+// want the mapping's lifetime tied to Mapping, not to a Boost object.
+void* map_fd(int fd, size_t bytes, bool writable, const std::string& what) {
+  void* base = ::mmap(nullptr, bytes, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
+  if (base == MAP_FAILED) throw ShmError("cannot map " + what + ": " + errno_text(errno));
+  return base;
+}
+
+// Boost opens the object; we keep a dup of its fd and let Boost close its own.
+int dup_fd(const bip::shared_memory_object& shm, const std::string& what) {
+  int fd = ::fcntl(shm.get_mapping_handle().handle, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) throw ShmError("cannot duplicate the descriptor of " + what + ": " + errno_text(errno));
+  return fd;
+}
+
+}  // namespace
+
+std::unique_ptr<Mapping> Mapping::create(const std::string& shm_name, size_t bytes, mode_t mode,
+                                         std::optional<gid_t> group) {
+  const std::string what = "shared memory segment /dev/shm/" + shm_name;
+  int fd = -1;
+  try {
+    bip::permissions perms(static_cast<unsigned>(mode));
+    bip::shared_memory_object shm(bip::create_only, shm_name.c_str(), bip::read_write, perms);
+    fd = dup_fd(shm, what);
+  } catch (const bip::interprocess_exception& e) {
+    throw ShmError("cannot create " + what + ": " + e.what());
+  }
+  auto fail = [&](const std::string& message) {
+    ::close(fd);
+    bip::shared_memory_object::remove(shm_name.c_str());
+    throw ShmError(message);
+  };
+  // The umask may have narrowed the mode; the caller asked for exactly this one.
+  if (::fchmod(fd, mode) != 0) fail("cannot set the mode of " + what + ": " + errno_text(errno));
+  if (group && ::fchown(fd, static_cast<uid_t>(-1), *group) != 0)
+    fail("cannot give " + what + " to group " + std::to_string(*group) + ": " + errno_text(errno));
+  if (::ftruncate(fd, static_cast<off_t>(bytes)) != 0) fail("cannot size " + what + ": " + errno_text(errno));
+  // Reserve every page now: tmpfs allocates lazily, and a write past what /dev/shm can hold
+  // would otherwise kill the writer with SIGBUS at some later, arbitrary moment.
+  if (int e = ::posix_fallocate(fd, 0, static_cast<off_t>(bytes)); e != 0)
+    fail("cannot reserve " + std::to_string(bytes) + " bytes for " + what + ": " + errno_text(e) +
+         (e == ENOSPC ? " (/dev/shm is too small: enlarge it, e.g. --shm-size for containers, or ask for a smaller segment)"
+                      : ""));
+  void* base = nullptr;
+  try {
+    base = map_fd(fd, bytes, true, what);
+  } catch (const ShmError& e) {
+    fail(e.what());
+  }
+  return std::unique_ptr<Mapping>(new Mapping(fd, base, bytes));
+}
+
+std::unique_ptr<Mapping> Mapping::open(const std::string& shm_name, bool writable) {
+  const std::string what = "shared memory segment /dev/shm/" + shm_name;
+  int fd = -1;
+  try {
+    bip::shared_memory_object shm(bip::open_only, shm_name.c_str(), writable ? bip::read_write : bip::read_only);
+    fd = dup_fd(shm, what);
+  } catch (const bip::interprocess_exception& e) {
+    if (e.get_error_code() == bip::not_found_error) return nullptr;
+    throw ShmError("cannot open " + what + ": " + e.what());
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    ::close(fd);
+    throw ShmError("cannot stat " + what + ": " + errno_text(errno));
+  }
+  try {
+    void* base = map_fd(fd, static_cast<size_t>(st.st_size), writable, what);
+    return std::unique_ptr<Mapping>(new Mapping(fd, base, static_cast<size_t>(st.st_size)));
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+}
+
+Mapping::~Mapping() {
+  ::munmap(base_, size_);
+  ::close(fd_);
+}
+
+void rename_segment(const std::string& from, const std::string& to) {
+  // POSIX shared memory objects live in /dev/shm on Linux, where rename(2) is atomic.
+  if (::rename(("/dev/shm/" + from).c_str(), ("/dev/shm/" + to).c_str()) != 0)
+    throw ShmError("cannot rename /dev/shm/" + from + " to /dev/shm/" + to + ": " + errno_text(errno));
+}
+
+void remove_segment(const std::string& shm_name) { bip::shared_memory_object::remove(shm_name.c_str()); }
+
+namespace {
+struct flock range_lock(short type, uint64_t offset, uint64_t length) {
+  struct flock fl {};
+  fl.l_type = type;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = static_cast<off_t>(offset);
+  fl.l_len = static_cast<off_t>(length);
+  return fl;
+}
+}  // namespace
+
+bool lock_range(int fd, uint64_t offset, uint64_t length) {
+  auto fl = range_lock(F_WRLCK, offset, length);
+  return ::fcntl(fd, F_OFD_SETLK, &fl) == 0;
+}
+
+void unlock_range(int fd, uint64_t offset, uint64_t length) {
+  auto fl = range_lock(F_UNLCK, offset, length);
+  ::fcntl(fd, F_OFD_SETLK, &fl);
+}
+
+bool range_is_locked(int fd, uint64_t offset, uint64_t length) {
+  auto fl = range_lock(F_WRLCK, offset, length);
+  if (::fcntl(fd, F_OFD_GETLK, &fl) != 0) return true;  // cannot tell: assume alive, never free early
+  return fl.l_type != F_UNLCK;
+}
+
+}  // namespace roster::shm::detail

@@ -1,0 +1,175 @@
+// The arena through the writer and the C++ client in one process: every index, MVCC
+// consistency of a View, reclamation, re-attach, and the errors of bad input.
+#include <gtest/gtest.h>
+
+#include "roster/client.hpp"
+#include "tests/shm/arena_test_support.hpp"
+
+namespace roster {
+namespace {
+
+using testing::records;
+using testing::version_json;
+
+class ArenaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    options_.name = testing::unique_arena_name("arena");
+    options_.segment_bytes = 16u << 20;
+    writer_ = std::make_unique<shm::ArenaWriter>(options_);
+  }
+  void TearDown() override { writer_->remove_segments(); }
+
+  uint64_t apply(const std::string& json, uint64_t revision = 0) { return writer_->apply(records(json).batch(revision)); }
+
+  shm::ArenaOptions options_;
+  std::unique_ptr<shm::ArenaWriter> writer_;
+};
+
+TEST_F(ArenaTest, LatestStableByPrecedence) {
+  apply(R"({"services": [{"name": "user-service", "versions": [
+      {"version": "1.10.0", "lifecycle_stage": "stable", "owner_team": "identity"},
+      {"version": "1.9.0", "lifecycle_stage": "stable", "owner_team": "identity"},
+      {"version": "2.0.0-rc.1", "lifecycle_stage": "beta", "owner_team": "identity"}]}]})",
+        7);
+  Client client = Client::open(options_.name);
+  View view = client.view();
+  auto svc = view.service("user-service");
+  ASSERT_TRUE(svc);
+  EXPECT_EQ(svc->version(), "1.10.0");
+  EXPECT_EQ(svc->owner_team(), "identity");
+  EXPECT_EQ(view.latest("user-service", true)->version(), "2.0.0-rc.1");
+  EXPECT_EQ(view.service("user-service", "1.9.0")->version(), "1.9.0");
+  EXPECT_FALSE(view.service("user-service", "3.0.0"));
+  EXPECT_FALSE(view.service("nope"));
+  auto all = view.versions("user-service");
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].version(), "1.9.0");
+  EXPECT_EQ(all[2].version(), "2.0.0-rc.1");
+  EXPECT_EQ(view.revision(), 7u);
+}
+
+TEST_F(ArenaTest, InstancesWithHealthyFilter) {
+  apply(version_json("svc", "1.0.0", R"(, "instances": [
+      {"id": "a", "address": "10.0.0.1", "port": 80, "health": "down"},
+      {"id": "b", "address": "10.0.0.2", "port": 81},
+      {"id": "c", "address": "10.0.0.3", "port": 82, "weight": 5}])"));
+  Client client = Client::open(options_.name);
+  View view = client.view();
+  size_t all = 0, healthy = 0;
+  for (auto inst : view.instances("svc")) {
+    ++all;
+    EXPECT_FALSE(inst.address().empty());
+  }
+  for (auto inst : view.instances("svc", Healthy)) {
+    ++healthy;
+    EXPECT_EQ(inst.health(), wire::Health::Up);
+  }
+  EXPECT_EQ(all, 3u);
+  EXPECT_EQ(healthy, 2u);
+  EXPECT_EQ(view.instances("svc", "1.0.0", Healthy).size(), 2u);
+  EXPECT_EQ(view.instances("svc", "9.9.9").size(), 0u);
+}
+
+TEST_F(ArenaTest, AViewKeepsItsGeneration) {
+  apply(version_json("svc", "1.0.0"));
+  Client client = Client::open(options_.name);
+  View before = client.view();
+  apply(version_json("svc", "1.1.0"));
+  View after = client.view();
+  EXPECT_EQ(before.service("svc")->version(), "1.0.0");
+  EXPECT_EQ(after.service("svc")->version(), "1.1.0");
+  EXPECT_GT(after.generation(), before.generation());
+}
+
+TEST_F(ArenaTest, SecondaryIndexesAndDependencies) {
+  apply(R"({"services": [
+    {"name": "gateway", "versions": [{"version": "1.0.0", "lifecycle_stage": "stable", "owner_team": "edge",
+       "tags": ["public"], "dependencies": [{"service": "users", "range": "^2.0.0"}]}]},
+    {"name": "users", "versions": [
+       {"version": "2.0.0", "lifecycle_stage": "stable", "owner_team": "identity", "tags": ["public", "core"],
+        "dependencies": [{"service": "auth", "range": "~1.4"}]},
+       {"version": "2.1.0", "lifecycle_stage": "deprecated", "owner_team": "identity",
+        "dependencies": [{"service": "auth", "range": ">=1.0.0"}, {"service": "billing", "range": "*"}]}]},
+    {"name": "auth", "versions": [{"version": "1.4.2", "lifecycle_stage": "stable", "owner_team": "identity"}]}]})");
+  Client client = Client::open(options_.name);
+  View view = client.view();
+  EXPECT_EQ(view.by_team("identity").to_vector().size(), 3u);
+  EXPECT_EQ(view.by_tag("public").to_vector().size(), 2u);
+  EXPECT_EQ(view.by_stage(wire::LifecycleStage::Deprecated).to_vector().size(), 1u);
+  EXPECT_TRUE(view.by_team("nobody").to_vector().empty());
+
+  auto deps = view.dependencies("gateway");
+  ASSERT_EQ(deps.size(), 1u);
+  ASSERT_TRUE(deps[0].resolved);
+  EXPECT_EQ(deps[0].resolved->version(), "2.1.0");
+  // gateway -> users@2.1.0 -> auth@1.4.2, and billing, which resolves to nothing.
+  auto transitive = view.dependencies("gateway", "1.0.0", Transitive);
+  ASSERT_EQ(transitive.size(), 3u);
+  EXPECT_FALSE(transitive[2].resolved);
+  EXPECT_EQ(transitive[2].service, "billing");
+
+  auto direct = view.dependents("auth");
+  ASSERT_EQ(direct.size(), 2u);  // users@2.0.0 and users@2.1.0
+  EXPECT_EQ(direct[0].name(), "users");
+  EXPECT_EQ(view.dependents("auth", Transitive).size(), 3u);  // and gateway@1.0.0
+
+  // A new matching version re-resolves the dependents.
+  apply(version_json("users", "2.2.0"));
+  View newer = client.view();
+  EXPECT_EQ(newer.dependencies("gateway")[0].resolved->version(), "2.2.0");
+  EXPECT_EQ(view.dependencies("gateway")[0].resolved->version(), "2.1.0");  // the old View is unchanged
+}
+
+TEST_F(ArenaTest, RemovalsAndReclamation) {
+  apply(version_json("svc", "1.0.0", R"(, "instances": [{"id": "a", "address": "h", "port": 1}])"));
+  shm::Batch remove;
+  remove.remove_versions.push_back({"svc", "1.0.0"});
+  Client client = Client::open(options_.name);
+  {
+    View pinned = client.view();
+    writer_->apply(remove);
+    EXPECT_GT(writer_->stats().retired_pending, 0u);  // the View still reaches the old records
+    EXPECT_TRUE(pinned.service("svc"));
+    EXPECT_FALSE(client.view().service("svc"));
+  }
+  writer_->reclaim();
+  EXPECT_EQ(writer_->stats().retired_pending, 0u);
+}
+
+TEST_F(ArenaTest, InstanceOfUnknownVersionIsRefusedWholeBatch) {
+  apply(version_json("svc", "1.0.0"));
+  auto bad = records(R"({"services": [{"name": "other", "versions": [{"version": "1.0.0",
+      "lifecycle_stage": "stable", "owner_team": "t"}]}]})");
+  auto orphan = records(R"({"name": "svc", "version": "9.0.0", "lifecycle_stage": "stable", "owner_team": "t",
+      "instances": [{"id": "i", "address": "h", "port": 1}]})");
+  shm::Batch batch = bad.batch();
+  batch.upsert_instances.push_back(orphan.doc.instances[0]);
+  const uint64_t before = writer_->generation();
+  EXPECT_THROW(writer_->apply(batch), shm::ArenaError);
+  EXPECT_EQ(writer_->generation(), before);
+  Client client = Client::open(options_.name);
+  EXPECT_FALSE(client.view().service("other"));
+}
+
+TEST_F(ArenaTest, ReplacedArenaIsReattached) {
+  apply(version_json("svc", "1.0.0"));
+  Client client = Client::open(options_.name);
+  EXPECT_EQ(client.view().service("svc")->version(), "1.0.0");
+  shm::ArenaWriter second(options_);  // a restarted agent
+  second.apply(records(version_json("svc", "2.0.0")).batch());
+  EXPECT_EQ(client.view().service("svc")->version(), "2.0.0");
+}
+
+TEST_F(ArenaTest, OpenErrors) {
+  try {
+    Client::open("no-such-arena");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), Error::Code::NotFound);
+    EXPECT_NE(std::string(e.what()).find("no roster arena named"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace roster
