@@ -9,6 +9,7 @@ packages=(
   libflatbuffers-dev flatbuffers-compiler
   libgtest-dev libgmock-dev libbenchmark-dev libabsl-dev
   libxxhash-dev libsqlite3-dev libvalijson-dev libcli11-dev
+  python3-dev pybind11-dev
 )
 
 missing=()

@@ -52,7 +52,15 @@ std::unique_ptr<Attachment> attach(const std::string& name, uint64_t epoch) {
       data = Mapping::open(data_segment_name(name), false);
       if (!data) throw Error(Error::Code::NotFound, "no roster arena named \"" + name + "\" (/dev/shm/" +
                                                         data_segment_name(name) + " is missing: is roster-agent running?)");
-      if (data->size() < sizeof(SegmentHeader)) throw Error(Error::Code::LayoutMismatch, "/dev/shm/" + data_segment_name(name) + " is not a roster arena");
+      if (data->size() < sizeof(SegmentHeader))
+        throw Error(Error::Code::LayoutMismatch, "/dev/shm/" + data_segment_name(name) + " is not a roster arena");
+      auto* h = static_cast<const SegmentHeader*>(data->base());
+      if (h->magic != kSegmentMagic)
+        throw Error(Error::Code::LayoutMismatch, "/dev/shm/" + data_segment_name(name) + " is not a roster arena");
+      if (h->layout_version != kLayoutVersion)
+        throw Error(Error::Code::LayoutMismatch, "arena \"" + name + "\" has layout version " +
+                                                     std::to_string(h->layout_version) + "; this client reads version " +
+                                                     std::to_string(kLayoutVersion) + " (upgrade the client or the agent)");
       readers = Mapping::open(reader_segment_name(name), true);
       if (!readers) throw Error(Error::Code::NotFound, "/dev/shm/" + reader_segment_name(name) + " is missing");
     } catch (const ShmError& e) {
@@ -60,12 +68,8 @@ std::unique_ptr<Attachment> attach(const std::string& name, uint64_t epoch) {
     }
     auto* h = static_cast<const SegmentHeader*>(data->base());
     auto* rh = static_cast<ReaderSegmentHeader*>(readers->base());
-    if (h->magic != kSegmentMagic || rh->magic != kReaderMagic)
-      throw Error(Error::Code::LayoutMismatch, "/dev/shm/" + data_segment_name(name) + " is not a roster arena");
-    if (h->layout_version != kLayoutVersion || rh->layout_version != kLayoutVersion)
-      throw Error(Error::Code::LayoutMismatch, "arena \"" + name + "\" has layout version " +
-                                                   std::to_string(h->layout_version) + "; this client reads version " +
-                                                   std::to_string(kLayoutVersion) + " (upgrade the client or the agent)");
+    if (readers->size() < sizeof(ReaderSegmentHeader) || rh->magic != kReaderMagic || rh->layout_version != kLayoutVersion)
+      throw Error(Error::Code::LayoutMismatch, "/dev/shm/" + reader_segment_name(name) + " is not a roster reader-slot segment");
     if (h->instance_id != rh->instance_id || readers->size() < slot_offset(rh->slot_count)) {
       usleep(1000);
       continue;
@@ -84,12 +88,19 @@ std::unique_ptr<Attachment> attach(const std::string& name, uint64_t epoch) {
 
 std::atomic<uint64_t> next_state_id{1};
 
+// ThreadSanitizer cannot see the ordering membarrier() gives, so TSan builds pin with a fence.
+#if defined(__SANITIZE_THREAD__)
+constexpr bool kAlwaysFence = true;
+#else
+constexpr bool kAlwaysFence = false;
+#endif
+
 }  // namespace
 
 struct Client::State {
   std::string name;
   uint64_t id = next_state_id.fetch_add(1);
-  bool full_fence = !register_membarrier();
+  bool full_fence = kAlwaysFence || !register_membarrier();
   std::atomic<Attachment*> current{nullptr};
   std::mutex mutex;  // re-attach
   std::vector<std::unique_ptr<Attachment>> attachments;

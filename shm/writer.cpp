@@ -164,6 +164,9 @@ struct ArenaWriter::State {
 
   // --- tables -----------------------------------------------------------------------------
 
+  // Slots in use per table (slots are never emptied); kept below 7/8 so probes stay short.
+  std::unordered_map<uint64_t, uint64_t> slots_used;
+
   // Finds or claims the slot for `hash` in an open-addressing table of `capacity` entries.
   template <typename Slot, typename Matches>
   Slot* find_slot(uint64_t table, uint64_t capacity, uint64_t hash, Matches&& matches, bool& created) {
@@ -172,6 +175,7 @@ struct ArenaWriter::State {
     for (uint64_t i = hash & mask, probes = 0; probes < capacity; i = (i + 1) & mask, ++probes) {
       const uint64_t h = slots[i].hash.load(std::memory_order_relaxed);
       if (h == 0) {
+        if (++slots_used[table] > capacity / 8 * 7) break;
         created = true;
         return &slots[i];
       }
@@ -545,6 +549,8 @@ struct ArenaWriter::State {
 
   uint64_t run(const Batch& batch, bool publish) {
     if (broken) throw ArenaError(broken_reason);
+    if (header->replaced.load(std::memory_order_acquire))
+      throw ArenaError("arena \"" + options.name + "\" was taken over by another writer");
     validate(batch);
     const uint64_t next = generation + 1;
     undo = Undo{};
@@ -721,7 +727,13 @@ ArenaWriter::ArenaWriter(const ArenaOptions& options) : state_(std::make_unique<
 
     // Take the names: readers first (a reader opens data, then readers, and checks the ids
     // match), then data. An older segment of this name is marked replaced for its readers.
-    auto old = Mapping::open(s.data_name, true);
+    // An old segment we may not open (another user's) is simply replaced; its readers then
+    // notice only when they next open the arena.
+    std::unique_ptr<Mapping> old;
+    try {
+      old = Mapping::open(s.data_name, true);
+    } catch (const ShmError&) {
+    }
     rename_segment(s.reader_name + suffix, s.reader_name);
     rename_segment(s.data_name + suffix, s.data_name);
     if (old && old->size() >= sizeof(SegmentHeader)) {

@@ -229,7 +229,7 @@ class Client {
   // Waits until the generation differs from `generation` (or the timeout passes, or the
   // arena is replaced); true if it changed.
   bool wait_for_change(uint64_t generation, std::chrono::milliseconds timeout);
-  // Throws Error (NotFound, ...) if the arena was replaced and the new one cannot be mapped.
+  // The newest published generation (of the arena this client is attached to).
   uint64_t generation() const;
 
   struct State;
