@@ -1,7 +1,8 @@
 # Thin wrapper over CMake presets; see README.md.
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test demo bench asan tsan clean
+.PHONY: all deps build test demo bench asan tsan install clean
+PREFIX ?= /usr/local
 
 all: build
 
@@ -30,6 +31,9 @@ tsan: deps
 	@cmake --preset tsan >/dev/null
 	@cmake --build --preset tsan -j $(JOBS)
 	@ctest --preset tsan -j $(JOBS)
+
+install: build
+	@cmake --install build --prefix $(PREFIX)
 
 clean:
 	rm -rf build build-asan build-tsan
