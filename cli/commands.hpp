@@ -12,5 +12,6 @@ enum ExitCode { kOk = 0, kNo = 1, kUsage = 2 };
 
 void add_semver_commands(CLI::App& app, int& exit_code);
 void add_registry_commands(CLI::App& app, int& exit_code);
+void add_server_commands(CLI::App& app, int& exit_code);
 
 }  // namespace roster::cli

@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   int exit_code = roster::cli::kOk;
   roster::cli::add_semver_commands(app, exit_code);
   roster::cli::add_registry_commands(app, exit_code);
+  roster::cli::add_server_commands(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,14 +1,9 @@
 // rosterctl validate | convert | dump: registry JSON <-> FlatBuffers.
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "wire/atomic_file.hpp"
 #include "wire/json_decoder.hpp"
 #include "wire/json_encoder.hpp"
 #include "wire/json_writer.hpp"
@@ -64,36 +59,6 @@ int report(const Options& opts, const wire::DecodedDocument& doc) {
   return doc.ok() ? kOk : kNo;
 }
 
-// tmp + fsync + rename: a reader of `path` sees the old file or the whole new one, never half.
-bool write_file_atomically(const std::string& path, const uint8_t* data, size_t size, std::string& why) {
-  const std::string tmp = path + ".tmp." + std::to_string(getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return why = "cannot create " + tmp + ": " + std::strerror(errno), false;
-  size_t written = 0;
-  while (written < size) {
-    ssize_t n = ::write(fd, data + written, size - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      why = "cannot write " + tmp + ": " + std::strerror(errno);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return false;
-    }
-    written += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    why = "cannot sync " + tmp + ": " + std::strerror(errno);
-    ::unlink(tmp.c_str());
-    return false;
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    why = "cannot rename " + tmp + " to " + path + ": " + std::strerror(errno);
-    ::unlink(tmp.c_str());
-    return false;
-  }
-  return true;
-}
-
 void add_input_options(CLI::App* cmd, Options& opts) {
   cmd->add_option("file", opts.file, "Registry JSON document (a whole registry or one service version)")->required();
   cmd->add_option("--max-size", opts.max_size, "Largest document accepted, in bytes")->capture_default_str();
@@ -118,7 +83,7 @@ void add_registry_commands(CLI::App& app, int& exit_code) {
     if (!doc.ok()) return void(exit_code = report(*opts, doc));
     auto snapshot = wire::build_snapshot(doc.services, doc.instances, doc.contracts, 0);
     std::string why;
-    if (!write_file_atomically(opts->output, snapshot.data(), snapshot.size(), why)) {
+    if (!wire::write_file_atomically(opts->output, {snapshot.data(), snapshot.size()}, why)) {
       std::cerr << "rosterctl: " << why << "\n";
       return void(exit_code = kUsage);
     }
@@ -132,18 +97,15 @@ void add_registry_commands(CLI::App& app, int& exit_code) {
   dump->add_option("file", opts->file, "FlatBuffers Snapshot written by `rosterctl convert`")->required();
   dump->add_flag("--compact", opts->compact, "One line instead of indented JSON");
   dump->callback([opts, &exit_code] {
-    std::ifstream in(opts->file, std::ios::binary);
-    if (!in) {
-      std::cerr << "rosterctl: cannot read " << opts->file << "\n";
+    std::string why;
+    auto file = wire::read_file_aligned(opts->file, why);
+    if (!file) {
+      std::cerr << "rosterctl: " << why << "\n";
       return void(exit_code = kUsage);
     }
-    std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    // Copy into 8-byte aligned storage: the verifier (rightly) insists on aligned buffers.
-    std::vector<uint64_t> aligned((raw.size() + 7) / 8);
-    std::memcpy(aligned.data(), raw.data(), raw.size());
-    std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(aligned.data()), raw.size());
-    if (auto why = wire::verify<wire::Snapshot>(bytes)) {
-      std::cerr << "rosterctl: " << opts->file << ": " << *why << "\n";
+    const auto bytes = file->bytes();
+    if (auto invalid = wire::verify<wire::Snapshot>(bytes)) {
+      std::cerr << "rosterctl: " << opts->file << ": " << *invalid << "\n";
       return void(exit_code = kNo);
     }
     auto records = wire::open_snapshot(*flatbuffers::GetRoot<wire::Snapshot>(bytes.data()));

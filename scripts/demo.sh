@@ -1,30 +1,67 @@
 #!/usr/bin/env bash
-# `make demo`: what roster can do so far, on the example registry.
-#   demo.sh BUILD_DIR
+# `make demo`: the whole flow on this machine. roster-server (SQLite under var/demo) and
+# roster-agent start on loopback, the example registry is registered, the example reader reads
+# it from shared memory, a change made through the API arrives in the reader, and everything
+# stops cleanly.   demo.sh BUILD_DIR
 set -euo pipefail
 build=${1:-build}
 ctl=$build/cli/rosterctl
-reg=examples/registry.json
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+var=var/demo
+arena=roster-demo
+rm -rf "$var"
+mkdir -p "$var"
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
 
-step() { printf '\n\033[1m== %s\033[0m\n$ %s\n' "$1" "${*:2}"; "${@:2}"; }
+step() { printf '\n\033[1m== %s\033[0m\n' "$1"; }
+wait_for() { for _ in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.05; done; echo "demo: $1 never appeared" >&2; exit 1; }
 
-step "Validate the example registry (strict: every error with its JSON path)" "$ctl" validate "$reg"
-cat > "$out/broken.json" <<'JSON'
-{"services": [{"name": "billing", "versions": [
-  {"version": "1.0", "lifecycle_stage": "live", "owner_team": 7, "colour": "red"}]}]}
-JSON
-step "A broken document is refused with every problem named" "$ctl" validate "$out/broken.json" || true
+step "Validate the example registry (strict: every error names its JSON path)"
+"$ctl" validate examples/registry.json
+printf '{"services": [{"name": "billing", "versions": [{"version": "1.0", "lifecycle_stage": "live", "owner_team": 7}]}]}' > "$var/broken.json"
+"$ctl" validate "$var/broken.json" || true
 
-step "Convert JSON to a FlatBuffers snapshot (one standalone record per version and instance)" \
-  "$ctl" convert "$reg" -o "$out/registry.bin"
-printf '\n(JSON %s bytes -> FlatBuffers %s bytes)\n' "$(stat -c %s "$reg")" "$(stat -c %s "$out/registry.bin")"
-printf '\n\033[1m== Read it back: verified, then printed as JSON (first lines)\033[0m\n$ %s dump %s | head\n' "$ctl" "$out/registry.bin"
-"$ctl" dump "$out/registry.bin" | head -n 12
+step "Start roster-server (SQLite in $var/data) and roster-agent (arena \"$arena\") on loopback"
+"$build/upstream/roster-server" --listen 127.0.0.1:0 --stream 127.0.0.1:0 --data-dir "$var/data" \
+  --ready-file "$var/server.ready" > "$var/server.log" 2>&1 &
+pids+=($!)
+wait_for "$var/server.ready"
+http=$(sed 's/.*http=\([^ ]*\).*/\1/' "$var/server.ready")
+stream=$(sed 's/.*stream=\([^ ]*\).*/\1/' "$var/server.ready")
+"$build/agent/roster-agent" --upstream "$stream" --arena "$arena" --http 127.0.0.1:0 --segment-bytes 67108864 \
+  --cache-file "$var/agent-cache.bin" --ready-file "$var/agent.ready" --remove-on-exit > "$var/agent.log" 2>&1 &
+pids+=($!)
+wait_for "$var/agent.ready"
+cat "$var/server.ready" "$var/agent.ready"
 
-step "Versions sort by SemVer precedence, never string order" "$ctl" semver sort 2.1.0 1.10.0 2.0.0-rc.1 1.9.0 2.0.0
-step "Which user-service version does api-gateway's range ^2.0.0 resolve to?" \
-  "$ctl" semver max '^2.0.0' 1.0.0 2.0.0 2.1.0 3.0.0-beta.1
-step "Pre-releases match only when the range asks for them" "$ctl" semver satisfies 2.0.0-rc.1 '>=1.4.0' || true
-step "... as here" "$ctl" semver satisfies 2.0.0-rc.1 '>=2.0.0-rc.0'
+step "Register examples/registry.json through the HTTP API"
+"$ctl" register examples/registry.json --server "$http"
+for _ in $(seq 100); do "$ctl" get user-service --shm "$arena" > /dev/null 2>&1 && break; sleep 0.02; done
+
+step "The example reader: lookups from shared memory, no network"
+"$build/examples/reader" "$arena"
+
+step "A change through the API arrives in a waiting reader"
+"$build/examples/reader" "$arena" --watch payment-service &
+watcher=$!
+sleep 0.3
+curl_body='{"id": "payment-service-3-1-0-new", "address": "10.0.9.9", "port": 8443, "zone": "eu-west-1a", "weight": 200}'
+"$ctl" instances payment-service --shm "$arena" --healthy
+printf '%s' "$curl_body" > "$var/instance.json"
+python3 - "$http" "$var/instance.json" <<'PY'
+import sys, urllib.request
+req = urllib.request.Request(f"http://{sys.argv[1]}/v1/services/payment-service/versions/3.1.0/instances/payment-service-3-1-0-new?ttl=60",
+                             data=open(sys.argv[2], "rb").read(), method="PUT", headers={"Content-Type": "application/json"})
+print("PUT instance:", urllib.request.urlopen(req).read().decode())
+PY
+wait "$watcher"
+
+step "Agent status, then stop everything"
+"$ctl" status --shm "$arena" --server "$http"
+cleanup
+trap - EXIT
+echo "stopped; server data kept in $var/data, agent cache in $var/agent-cache.bin"

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <deque>
 #include <ctime>
 #include <mutex>
 #include <unordered_set>
@@ -88,7 +89,7 @@ std::unique_ptr<Attachment> attach(const std::string& name, uint64_t epoch) {
 
 std::atomic<uint64_t> next_state_id{1};
 
-// ThreadSanitizer cannot see the ordering membarrier() gives, so TSan builds pin with a fence.
+// ThreadSanitizer cannot see the ordering membarrier() gives, so TSan builds pin the portable way.
 #if defined(__SANITIZE_THREAD__)
 constexpr bool kAlwaysFence = true;
 #else
@@ -123,16 +124,22 @@ struct Client::State {
 namespace {
 
 // This thread's reader slots, one per (client, attachment); released when the thread exits.
+}  // namespace
+
+// This thread's reader slot for one (client, attachment). Views opened on this thread share it:
+// the slot pins the oldest of their generations, and moves forward as the oldest close.
 struct ThreadSlot {
   uint64_t state_id, epoch;
   std::weak_ptr<Client::State> owner;
   Attachment* attachment;
   uint32_t index;
-  uint32_t depth = 0;  // open Views on this slot (nested Views share the outer pin)
+  std::vector<uint64_t> open;  // generations of the open Views (capacity is kept: no allocation)
 };
 
+namespace {
+
 struct ThreadSlots {
-  std::vector<ThreadSlot> slots;
+  std::deque<ThreadSlot> slots;  // a deque: Views point at elements, which must not move
   ~ThreadSlots() {
     for (auto& ts : slots)
       if (auto state = ts.owner.lock()) {
@@ -164,7 +171,7 @@ ThreadSlot& claim_slot(const std::shared_ptr<Client::State>& state, Attachment* 
       }
       slot.pinned.store(0, std::memory_order_relaxed);
       slot.evicted.store(0, std::memory_order_relaxed);
-      t_slots.slots.push_back({state->id, a->epoch, state, a, i});
+      t_slots.slots.push_back({state->id, a->epoch, state, a, i, {}});
       return t_slots.slots.back();
     }
   throw Error(Error::Code::NoReaderSlot, "all " + std::to_string(a->slot_count) + " reader slots of arena \"" +
@@ -202,24 +209,33 @@ View Client::view() {
   v.base_ = static_cast<const char*>(a->data->base());
   v.header_ = a->header;
   v.slot_ = &a->slots[ts->index];
-  v.depth_ = &ts->depth;
+  v.thread_slot_ = ts;
   uint64_t g = a->header->generation.load(std::memory_order_acquire);
-  if (ts->depth++ == 0) {
+  if (ts->open.empty()) {
     // Pin: store the generation, then check it is still current. The writer publishes, then
     // runs membarrier() (a fence on every CPU running a reader), then scans the pins: either it
     // sees our pin, or our re-load below sees its newer generation and we pin that instead.
     for (;;) {
-      v.slot_->pinned.store(g, std::memory_order_relaxed);
-      if (state_->full_fence)
-        std::atomic_thread_fence(std::memory_order_seq_cst);
-      else
+      uint64_t now;
+      if (state_->full_fence) {
+        // Without membarrier: a seq_cst store and load (pairs with the writer's seq_cst publish
+        // and seq_cst reads of the pins, a Dekker pattern: one side sees the other's store).
+        v.slot_->pinned.store(g, std::memory_order_seq_cst);
+        now = a->header->generation.load(std::memory_order_seq_cst);
+      } else {
+        v.slot_->pinned.store(g, std::memory_order_relaxed);
         std::atomic_signal_fence(std::memory_order_seq_cst);  // compiler barrier only
-      const uint64_t now = a->header->generation.load(std::memory_order_acquire);
+        now = a->header->generation.load(std::memory_order_acquire);
+      }
       if (now == g) break;
       g = now;
     }
+    v.pin_ = g;
+  } else {
+    // Another View on this thread already pins an older generation, which protects this one.
+    v.pin_ = v.slot_->pinned.load(std::memory_order_relaxed);
   }
-  // A nested View uses the newest generation; the outer pin is older, so it protects this one.
+  ts->open.push_back(g);
   v.generation_ = g;
   v.revision_ = a->header->revisions[g % kRevisionRing].load(std::memory_order_relaxed);
   return v;
@@ -253,9 +269,10 @@ View& View::operator=(View&& o) noexcept {
     base_ = o.base_;
     header_ = o.header_;
     slot_ = o.slot_;
-    depth_ = o.depth_;
+    thread_slot_ = o.thread_slot_;
     generation_ = o.generation_;
     revision_ = o.revision_;
+    pin_ = o.pin_;
     o.slot_ = nullptr;
   }
   return *this;
@@ -265,13 +282,22 @@ View::~View() { close(); }
 
 void View::close() {
   if (!slot_) return;
-  // Release: our reads of this generation happen-before the writer frees what it saw pinned.
-  if (--*depth_ == 0) slot_->pinned.store(0, std::memory_order_release);
+  auto& open = thread_slot_->open;
+  open.erase(std::find(open.begin(), open.end(), generation_));
+  // Release: our reads happen-before the writer frees what it no longer sees pinned. With Views
+  // left, the pin moves up to the oldest of them (safe: none needs anything older).
+  if (open.empty())
+    slot_->pinned.store(0, std::memory_order_release);
+  else if (const uint64_t oldest = *std::min_element(open.begin(), open.end());
+           oldest > slot_->pinned.load(std::memory_order_relaxed))
+    slot_->pinned.store(oldest, std::memory_order_release);
   slot_ = nullptr;
 }
 
 bool View::evicted() const {
-  return slot_ && slot_->evicted.load(std::memory_order_acquire) == generation_;
+  // The writer revoked the slot's pin at some generation: every View protected by a pin at or
+  // below it is unprotected now.
+  return slot_ && slot_->evicted.load(std::memory_order_acquire) >= pin_;
 }
 
 std::chrono::milliseconds View::staleness() const {
@@ -293,7 +319,9 @@ const ServiceNode* View::node(std::string_view name) const {
     const uint64_t h = slots[i].hash.load(std::memory_order_acquire);
     if (h == 0) return nullptr;
     if (h != hash) continue;
-    const auto* n = at<ServiceNode>(base_, slots[i].head.load(std::memory_order_acquire));
+    const uint64_t head = slots[i].head.load(std::memory_order_acquire);
+    if (head == 0) continue;  // claimed by a batch that is not published yet
+    const auto* n = at<ServiceNode>(base_, head);
     if (node_name(n) != name) continue;  // a different name with the same hash
     // The newest node not newer than this View's generation.
     while (n->generation > generation_) {

@@ -100,11 +100,20 @@ struct ArenaWriter::State {
   bool membarrier_ok = false;
 
   std::unordered_map<std::string, ServiceState> services;
-  std::unordered_map<std::string, std::unordered_set<std::string>> dependents;  // target -> dependents
+  // target -> dependent service -> how many of its versions declare the dependency
+  std::unordered_map<std::string, std::unordered_map<std::string, int>> dependents;
+
+  void add_dependent(const std::string& target, const std::string& dependent) { ++dependents[target][dependent]; }
+  void drop_dependent(const std::string& target, const std::string& dependent) {
+    auto t = dependents.find(target);
+    if (t == dependents.end()) return;
+    if (auto d = t->second.find(dependent); d != t->second.end() && --d->second == 0) t->second.erase(d);
+  }
   std::unordered_map<std::string, std::unique_ptr<semver::Range>> ranges;      // parsed once
   std::unordered_map<uint64_t, std::vector<ListRef>> list_refs;                // record -> its entries
   struct ContractState {
     uint64_t record;
+    uint32_t bytes;
     std::string provider, consumer;
   };
   std::map<std::tuple<std::string, std::string, std::string>, ContractState> contracts;
@@ -233,34 +242,23 @@ struct ArenaWriter::State {
       ListEntry& e = array->entries()[i];
       e.record = keep[i]->record;
       e.added = keep[i]->added;
-      e.removed.store(keep[i]->removed.load(std::memory_order_relaxed), std::memory_order_relaxed);
-      for (auto& ref : list_refs[e.record])
-        if (ref.head == head_offset) ref.index = i;
+      const uint64_t removed = keep[i]->removed.load(std::memory_order_relaxed);
+      e.removed.store(removed, std::memory_order_relaxed);
+      if (removed != kNeverRemoved) continue;  // only live entries have refs
+      if (auto it = list_refs.find(e.record); it != list_refs.end())
+        for (auto& ref : it->second)
+          if (ref.head == head_offset) ref.index = i;
     }
     array->count.store(keep.size(), std::memory_order_relaxed);
-    if (old) {
-      // Entries dropped from the list no longer need a ref.
-      for (uint64_t i = 0; i < old->count.load(std::memory_order_relaxed); ++i) {
-        ListEntry& e = old->entries()[i];
-        if (e.removed.load(std::memory_order_relaxed) <= min_pinned) drop_ref(e.record, head_offset);
-      }
-      retire(offset_of(old), generation);
-    }
+    if (old) retire(offset_of(old), generation);
     // Release: readers that load the new array see its entries.
     store(head->array, offset, std::memory_order_release);
     return offset;
   }
 
-  void drop_ref(uint64_t record, uint64_t head_offset) {
-    auto it = list_refs.find(record);
-    if (it == list_refs.end()) return;
-    auto& refs = it->second;
-    refs.erase(std::remove_if(refs.begin(), refs.end(), [&](const ListRef& r) { return r.head == head_offset; }),
-               refs.end());
-    if (refs.empty()) list_refs.erase(it);
-  }
-
-  // Marks every list entry of `record` removed as of `generation`.
+  // Marks every live list entry of `record` removed as of `generation`. The refs go with it:
+  // the record's memory may be reused by a new record, whose entries must not be confused with
+  // these (list_refs only ever describes live entries).
   void list_remove_all(uint64_t record, uint64_t generation) {
     auto it = list_refs.find(record);
     if (it == list_refs.end()) return;
@@ -270,6 +268,7 @@ struct ArenaWriter::State {
       // generation, which is published after this store.
       store(array->entries()[ref.index].removed, generation, std::memory_order_relaxed);
     }
+    list_refs.erase(it);
   }
 
   void index_version(const wire::ServiceVersion& v, uint64_t record, uint64_t generation) {
@@ -384,27 +383,24 @@ struct ArenaWriter::State {
     s.node = offset;
     // Release: a reader that loads the new head sees the node's contents.
     store(slot.head, offset, std::memory_order_release);
-    if (slot.hash.load(std::memory_order_relaxed) == 0) store(slot.hash, s.hash, std::memory_order_release);
   }
 
   ServiceState& service(const std::string& name, bool create) {
     auto it = services.find(name);
     if (it != services.end()) return it->second;
     if (!create) throw ArenaError("unknown service \"" + name + "\"");
+    // Every service that ever had a slot stays in `services` (a removed one keeps a tombstone
+    // node), so a new name only ever needs an empty slot. Claim it now, hash first: a second new
+    // service in the same batch must not take it too. Readers skip a slot whose head is still 0.
     ServiceState s;
     s.name = name;
     s.hash = key_hash(name);
     bool created = false;
     auto* slots = ptr<ServiceSlot>(header->service_table);
-    ServiceSlot* slot = find_slot<ServiceSlot>(header->service_table, header->service_capacity, s.hash,
-                                               [&](ServiceSlot& candidate) {
-                                                 auto* node = ptr<ServiceNode>(candidate.head.load(std::memory_order_relaxed));
-                                                 return std::string_view(reinterpret_cast<const char*>(node) + node->name_offset,
-                                                                         node->name_bytes) == name;
-                                               },
-                                               created);
+    ServiceSlot* slot =
+        find_slot<ServiceSlot>(header->service_table, header->service_capacity, s.hash, [](ServiceSlot&) { return false; }, created);
+    store(slot->hash, s.hash, std::memory_order_release);
     s.slot = static_cast<uint64_t>(slot - slots);
-    if (!created) s.node = slot->head.load(std::memory_order_relaxed);  // a removed service coming back
     return services.emplace(name, std::move(s)).first->second;
   }
 
@@ -426,7 +422,7 @@ struct ArenaWriter::State {
       if (existing) {
         list_remove_all(existing->record, generation);
         retire(existing->record, generation);
-        for (auto& [dep, range] : existing->dependencies) dependents[dep].erase(name);
+        for (auto& [dep, range] : existing->dependencies) drop_dependent(dep, name);
       } else {
         VersionState fresh;
         fresh.version = version;
@@ -442,7 +438,7 @@ struct ArenaWriter::State {
       if (v->dependencies())
         for (auto* d : *v->dependencies()) {
           existing->dependencies.emplace_back(d->service()->str(), range_of(d->range()->str()));
-          dependents[d->service()->str()].insert(name);
+          add_dependent(d->service()->str(), name);
         }
       touched.insert(name);
       version_sets.insert(name);
@@ -455,7 +451,7 @@ struct ArenaWriter::State {
       list_remove_all(v->record, generation);
       retire(v->record, generation);
       for (auto& inst : v->instances) retire(inst.record, generation);
-      for (auto& [dep, range] : v->dependencies) dependents[dep].erase(key.service);
+      for (auto& [dep, range] : v->dependencies) drop_dependent(dep, key.service);
       auto& versions = it->second.versions;
       versions.erase(versions.begin() + (v - versions.data()));
       touched.insert(key.service);
@@ -500,7 +496,7 @@ struct ArenaWriter::State {
         list_remove_all(it->second.record, generation);
         retire(it->second.record, generation);
       }
-      contracts[key] = {record, c->provider()->str(), c->consumer()->str()};
+      contracts[key] = {record, static_cast<uint32_t>(bytes.size()), c->provider()->str(), c->consumer()->str()};
       list_append(list_for(header->contract_table, c->provider()->string_view()), record, generation);
       if (c->consumer()->string_view() != c->provider()->string_view())
         list_append(list_for(header->contract_table, c->consumer()->string_view()), record, generation);
@@ -516,7 +512,7 @@ struct ArenaWriter::State {
     // A service whose versions changed may change what its dependents resolve to.
     for (auto& name : version_sets)
       if (auto it = dependents.find(name); it != dependents.end())
-        for (auto& dependent : it->second)
+        for (auto& [dependent, count] : it->second)
           if (services.count(dependent)) touched.insert(dependent);
 
     for (auto& name : touched) write_node(services.at(name), generation);
@@ -580,8 +576,9 @@ struct ArenaWriter::State {
 
   void publish_generation(uint64_t next, uint64_t revision) {
     header->revisions[next % kRevisionRing].store(revision, std::memory_order_relaxed);
-    // Release: everything written for this batch happens-before a View that acquires `next`.
-    header->generation.store(next, std::memory_order_release);
+    // Release: everything written for this batch happens-before a View that acquires `next`;
+    // seq_cst also orders it before the pin reads in scan_pins for readers without membarrier.
+    header->generation.store(next, std::memory_order_seq_cst);
     header->generation_word.store(static_cast<uint32_t>(next), std::memory_order_release);
     generation = next;
     syscall(SYS_futex, &header->generation_word, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
@@ -592,18 +589,18 @@ struct ArenaWriter::State {
   uint64_t scan_pins() {
     // Readers pin with a plain store and no fence; this barrier on every CPU running a reader
     // makes those stores visible before we read them (pairs with the reader's pin loop).
-    if (membarrier_ok)
-      syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0);
-    else
-      std::atomic_thread_fence(std::memory_order_seq_cst);
+    // Readers without membarrier pin with seq_cst operations instead, which pair with the
+    // seq_cst publish above and the seq_cst pin reads below.
+    if (membarrier_ok) syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0);
     auto* slots = reinterpret_cast<ReaderSlot*>(reinterpret_cast<char*>(reader_header) + sizeof(ReaderSegmentHeader));
     const int64_t now = now_ms();
     uint64_t oldest = generation;
     pinned_views = 0;
     for (uint32_t i = 0; i < reader_header->slot_count; ++i) {
-      const uint64_t pinned = slots[i].pinned.load(std::memory_order_acquire);
+      const uint64_t pinned = slots[i].pinned.load(std::memory_order_seq_cst);
       if (pinned == 0 || pinned >= generation) continue;
-      if (slots[i].evicted.load(std::memory_order_relaxed) == pinned) continue;
+      // A pin at or below the revoked one belongs to Views that already report eviction.
+      if (pinned <= slots[i].evicted.load(std::memory_order_relaxed)) continue;
       PinSeen& seen = pins_seen[i];
       if (seen.generation != pinned) seen = {pinned, now};
       const int64_t age = now - seen.since_ms;
@@ -772,6 +769,19 @@ ArenaStats ArenaWriter::stats() const {
   const State& s = *state_;
   return {s.generation,    s.services.size(),   s.header->heap_bytes, s.heap->get_free_memory(),
           s.retired.size(), s.pinned_views,     s.evicted_views,      s.dead_readers};
+}
+
+void ArenaWriter::visit_records(const std::function<void(RecordType, std::span<const uint8_t>)>& visit) const {
+  const State& s = *state_;
+  auto bytes = [&](uint64_t offset, uint32_t size) {
+    return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.base() + offset), size);
+  };
+  for (auto& [name, service] : s.services)
+    for (auto& v : service.versions) {
+      visit(RecordType::Version, bytes(v.record, v.bytes));
+      for (auto& inst : v.instances) visit(RecordType::Instance, bytes(inst.record, inst.bytes));
+    }
+  for (auto& [key, c] : s.contracts) visit(RecordType::Contract, bytes(c.record, c.bytes));
 }
 
 void ArenaWriter::remove_segments() {

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -83,6 +84,10 @@ class ArenaWriter {
 
   uint64_t generation() const;
   ArenaStats stats() const;
+
+  // Every live record of the arena's current state (the agent writes its cache file from it).
+  enum class RecordType { Version, Instance, Contract };
+  void visit_records(const std::function<void(RecordType, std::span<const uint8_t>)>& visit) const;
 
   // Unlinks the arena's names (a clean shutdown that should leave nothing behind).
   void remove_segments();

@@ -797,6 +797,26 @@ struct JsonDecoder::Impl {
       error("unexpected content after the document at byte " + std::to_string(trailing - json.data()));
   }
 
+  void decode_instance_padded(const simdjson::padded_string_view json, string_view service, string_view version,
+                              DecodedDocument& result) {
+    out = &result;
+    fatal = false;
+    suppressed_errors = 0;
+    path.clear();
+    scratch.clear();
+    result.kind = DocumentKind::Instance;
+    if (json.size() == 0) return error("document is empty");
+    od::document doc;
+    if (auto e = parser.iterate(json).get(doc)) return fatal_error(e);
+    od::value root;
+    if (auto e = doc.get_value().get(root)) return fatal_error(e);
+    read_instance(root);
+    const char* trailing = nullptr;
+    if (!fatal && !doc.current_location().get(trailing))
+      error("unexpected content after the document at byte " + std::to_string(trailing - json.data()));
+    if (!fatal && error_count() == 0 && !scratch.instances.empty()) encode_instance(scratch.instances[0], service, version);
+  }
+
   void finish(DecodedDocument& result) {
     if (suppressed_errors)
       result.errors.push_back({"", "... and " + std::to_string(suppressed_errors) + " more errors not shown"});
@@ -822,6 +842,19 @@ DecodedDocument JsonDecoder::decode(std::string_view json) {
   }
   impl_->input = simdjson::padded_string(json);
   impl_->decode_padded(impl_->input, result);
+  impl_->finish(result);
+  return result;
+}
+
+DecodedDocument JsonDecoder::decode_instance(std::string_view json, std::string_view service, std::string_view version) {
+  DecodedDocument result;
+  if (json.size() > impl_->limits.max_document_bytes) {
+    result.errors.push_back({"", "document is " + std::to_string(json.size()) + " bytes; the limit is " +
+                                     std::to_string(impl_->limits.max_document_bytes) + " bytes"});
+    return result;
+  }
+  impl_->input = simdjson::padded_string(json);
+  impl_->decode_instance_padded(impl_->input, service, version, result);
   impl_->finish(result);
   return result;
 }

@@ -26,7 +26,7 @@ struct DecodeError {
   std::string to_string() const { return path.empty() ? message : path + ": " + message; }
 };
 
-enum class DocumentKind { Registry, ServiceVersion };
+enum class DocumentKind { Registry, ServiceVersion, Instance };
 
 struct DecodedDocument {
   DocumentKind kind = DocumentKind::Registry;
@@ -49,6 +49,9 @@ class JsonDecoder {
   DecodedDocument decode(std::string_view json);
   // Reads and decodes a file; an unreadable file is reported as an error.
   DecodedDocument decode_file(const std::string& path);
+  // One instance object (the fields of a registry's `instances` entry) of service@version, as
+  // a server receives it when an instance registers.
+  DecodedDocument decode_instance(std::string_view json, std::string_view service, std::string_view version);
 
  private:
   struct Impl;

@@ -163,6 +163,7 @@ struct Dependency {
 };
 
 class Client;
+struct ThreadSlot;
 
 class View {
  public:
@@ -211,8 +212,9 @@ class View {
   const char* base_ = nullptr;
   const shm::detail::SegmentHeader* header_ = nullptr;
   shm::detail::ReaderSlot* slot_ = nullptr;
-  uint32_t* depth_ = nullptr;  // this thread's open Views on the slot
+  ThreadSlot* thread_slot_ = nullptr;  // this thread's slot bookkeeping (open Views)
   uint64_t generation_ = 0, revision_ = 0;
+  uint64_t pin_ = 0;  // the slot's pin that protects this View
 };
 
 class Client {

@@ -1,0 +1,359 @@
+#include "agent/agent.hpp"
+
+#include <iostream>
+#include <random>
+#include <sstream>
+
+#include "net/socket.hpp"
+#include "roster/wire/roster_generated.h"
+#include "wire/atomic_file.hpp"
+#include "wire/snapshot.hpp"
+#include "wire/verify.hpp"
+
+namespace roster::agent {
+
+namespace {
+
+int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// The records of a verified Snapshot as one arena batch (spans into the snapshot's bytes).
+void add_snapshot(const wire::Snapshot& snap, shm::Batch& batch) {
+  if (auto* list = snap.services())
+    for (auto* r : *list) batch.upsert_versions.emplace_back(r->bytes()->data(), r->bytes()->size());
+  if (auto* list = snap.instances())
+    for (auto* r : *list) batch.upsert_instances.emplace_back(r->bytes()->data(), r->bytes()->size());
+  if (auto* list = snap.contracts())
+    for (auto* r : *list) batch.upsert_contracts.emplace_back(r->bytes()->data(), r->bytes()->size());
+}
+
+shm::Batch batch_of(const wire::Delta& d) {
+  shm::Batch batch;
+  batch.revision = d.revision();
+  if (auto* list = d.upsert_services())
+    for (auto* r : *list) batch.upsert_versions.emplace_back(r->bytes()->data(), r->bytes()->size());
+  if (auto* list = d.remove_services())
+    for (auto* k : *list) batch.remove_versions.push_back({k->name()->str(), k->version()->str()});
+  if (auto* list = d.upsert_instances())
+    for (auto* r : *list) batch.upsert_instances.emplace_back(r->bytes()->data(), r->bytes()->size());
+  if (auto* list = d.remove_instances())
+    for (auto* k : *list) batch.remove_instances.push_back({k->service()->str(), k->version()->str(), k->id()->str()});
+  if (auto* list = d.upsert_contracts())
+    for (auto* r : *list) batch.upsert_contracts.emplace_back(r->bytes()->data(), r->bytes()->size());
+  if (auto* list = d.remove_contracts())
+    for (auto* k : *list) batch.remove_contracts.push_back({k->consumer()->str(), k->consumer_version()->str(), k->provider()->str()});
+  return batch;
+}
+
+}  // namespace
+
+struct Agent::State : std::enable_shared_from_this<Agent::State> {
+  net::EventLoop& loop;
+  AgentOptions options;
+  std::unique_ptr<shm::ArenaWriter> writer;
+  AgentStatus status;
+  bool has_data = false;  // the arena holds a registry (from the cache or upstream)
+  bool stopped = false, cache_dirty = false;
+  int fd = -1;
+  uint64_t connection = 0;  // counts connections, so callbacks of an old one are ignored
+  size_t next_upstream = 0;
+  unsigned attempt = 0;
+  std::mt19937_64 rng{std::random_device{}()};
+  wire::FrameReader reader;
+  std::vector<uint8_t> buffer = std::vector<uint8_t>(256 * 1024);
+  std::vector<std::vector<uint64_t>> snapshot_chunks;  // a snapshot being received, 8-aligned copies
+  std::vector<size_t> snapshot_sizes;
+  int64_t last_frame_ms = 0;
+  net::EventLoop::TimerId idle_timer = 0, cache_timer = 0, retry_timer = 0;
+
+  State(net::EventLoop& l, AgentOptions o) : loop(l), options(std::move(o)), reader(options.max_frame_bytes) {}
+
+  void log(const std::string& message) const { std::cerr << "roster-agent: " << message << std::endl; }
+
+  // --- the arena -----------------------------------------------------------------------------
+
+  // A full state replaces the arena: a fresh segment that readers re-attach to by themselves.
+  void load_full(const shm::Batch& batch) {
+    if (has_data) writer = std::make_unique<shm::ArenaWriter>(options.arena);
+    writer->apply(batch);
+    status.revision = batch.revision;
+    status.generation = writer->generation();
+    has_data = true;
+    cache_dirty = true;
+  }
+
+  void warm_start() {
+    if (options.cache_file.empty()) return;
+    std::string why;
+    auto file = wire::read_file_aligned(options.cache_file, why);
+    if (!file) return;  // no cache yet
+    if (auto invalid = wire::verify<wire::Snapshot>(file->bytes())) return log("ignoring cache " + options.cache_file + ": " + *invalid);
+    auto* snap = flatbuffers::GetRoot<wire::Snapshot>(file->bytes().data());
+    shm::Batch batch;
+    batch.revision = snap->revision();
+    add_snapshot(*snap, batch);
+    try {
+      load_full(batch);
+      status.warm_started = true;
+      log("warm start from " + options.cache_file + " at revision " + std::to_string(snap->revision()));
+    } catch (const shm::ArenaError& e) {
+      log("ignoring cache " + options.cache_file + ": " + e.what());
+      writer = std::make_unique<shm::ArenaWriter>(options.arena);
+      has_data = false;
+    }
+  }
+
+  void write_cache() {
+    if (options.cache_file.empty() || !cache_dirty) return;
+    wire::RecordList versions, instances, contracts;
+    writer->visit_records([&](shm::ArenaWriter::RecordType type, std::span<const uint8_t> bytes) {
+      (type == shm::ArenaWriter::RecordType::Version ? versions
+       : type == shm::ArenaWriter::RecordType::Instance ? instances
+                                                         : contracts)
+          .append(bytes);
+    });
+    auto snapshot = wire::build_snapshot(versions, instances, contracts, status.revision);
+    std::string why;
+    if (!wire::write_file_atomically(options.cache_file, {snapshot.data(), snapshot.size()}, why)) return log(why);
+    cache_dirty = false;
+    ++status.cache_writes;
+  }
+
+  void schedule_cache() {
+    std::weak_ptr<State> weak = shared_from_this();
+    cache_timer = loop.after(std::chrono::seconds(1), [weak] {
+      auto self = weak.lock();
+      if (!self || self->stopped) return;
+      self->write_cache();
+      self->schedule_cache();
+    });
+  }
+
+  // --- the connection ------------------------------------------------------------------------
+
+  void connect_next() {
+    if (stopped) return;
+    const std::string upstream = options.upstreams[next_upstream++ % options.upstreams.size()];
+    status.upstream = upstream;
+    net::SocketAddress address;
+    try {
+      address = net::parse_address(upstream);
+      fd = net::open_stream_socket(address);
+    } catch (const std::exception& e) {
+      log(std::string("cannot connect to ") + upstream + ": " + e.what());
+      return retry();
+    }
+    const uint64_t id = ++connection;
+    std::weak_ptr<State> weak = shared_from_this();
+    loop.connect(fd, address.storage, address.length, [weak, id, upstream](int result) {
+      auto self = weak.lock();
+      if (!self || id != self->connection || self->stopped) return;
+      if (result < 0) {
+        self->disconnect();
+        return self->retry();
+      }
+      self->on_connected(id, upstream);
+    });
+  }
+
+  void on_connected(uint64_t id, const std::string& upstream) {
+    status.connected = true;
+    log("connected to " + upstream + "; resuming from revision " + std::to_string(status.revision));
+    reader = wire::FrameReader(options.max_frame_bytes);
+    snapshot_chunks.clear();
+    snapshot_sizes.clear();
+    flatbuffers::FlatBufferBuilder fbb;
+    fbb.Finish(wire::CreateHello(fbb, fbb.CreateString(options.agent_id), status.revision,
+                                 options.token ? fbb.CreateString(*options.token) : 0));
+    auto hello = std::make_shared<std::vector<uint8_t>>();
+    wire::append_frame(*hello, wire::FrameType::Hello, {fbb.GetBufferPointer(), fbb.GetSize()});
+    std::weak_ptr<State> weak = shared_from_this();
+    loop.send_all(fd, hello, 0, [weak, id](ssize_t n) {
+      auto self = weak.lock();
+      if (self && id == self->connection && n < 0) self->lost("cannot send Hello");
+    });
+    last_frame_ms = unix_ms();
+    watch_idle(id);
+    receive(id);
+  }
+
+  void watch_idle(uint64_t id) {
+    std::weak_ptr<State> weak = shared_from_this();
+    idle_timer = loop.after(options.idle_timeout / 4, [weak, id] {
+      auto self = weak.lock();
+      if (!self || id != self->connection || self->stopped) return;
+      if (unix_ms() - self->last_frame_ms > self->options.idle_timeout.count())
+        return self->lost("no frame from upstream for " + std::to_string(self->options.idle_timeout.count()) + " ms");
+      self->watch_idle(id);
+    });
+  }
+
+  void receive(uint64_t id) {
+    std::weak_ptr<State> weak = shared_from_this();
+    loop.recv(fd, buffer, [weak, id](ssize_t n) {
+      auto self = weak.lock();
+      if (!self || id != self->connection || self->stopped) return;
+      if (n <= 0) return self->lost(n == 0 ? "upstream closed the connection" : "receive failed");
+      self->reader.feed({self->buffer.data(), static_cast<size_t>(n)});
+      while (auto frame = self->reader.next()) {
+        if (!self->handle(*frame)) return;
+        if (id != self->connection) return;
+      }
+      if (auto& error = self->reader.error()) {
+        ++self->status.bad_frames;
+        return self->lost(error->message);
+      }
+      self->receive(id);
+    });
+  }
+
+  // False when the connection was dropped.
+  bool handle(const wire::Frame& frame) {
+    ++status.frames;
+    last_frame_ms = unix_ms();
+    writer->touch_upstream(last_frame_ms);
+    status.last_upstream_contact_ms = last_frame_ms;
+    attempt = 0;  // a working upstream resets the backoff
+    const std::string where = "frame at offset " + std::to_string(frame.offset) + ": ";
+    auto bad = [&](const std::string& why) {
+      ++status.bad_frames;
+      lost(where + why);
+      return false;
+    };
+    try {
+      switch (frame.type) {
+        case wire::FrameType::Snapshot: {
+          if (auto why = wire::verify<wire::Snapshot>(frame.payload)) return bad(*why);
+          // Keep an aligned copy: the frame's bytes are reused by the next read.
+          snapshot_chunks.emplace_back((frame.payload.size() + 7) / 8);
+          std::memcpy(snapshot_chunks.back().data(), frame.payload.data(), frame.payload.size());
+          snapshot_sizes.push_back(frame.payload.size());
+          auto* chunk = flatbuffers::GetRoot<wire::Snapshot>(snapshot_chunks.back().data());
+          if (!chunk->last()) return true;
+          shm::Batch batch;
+          batch.revision = chunk->revision();
+          for (auto& words : snapshot_chunks) add_snapshot(*flatbuffers::GetRoot<wire::Snapshot>(words.data()), batch);
+          load_full(batch);
+          snapshot_chunks.clear();
+          snapshot_sizes.clear();
+          ++status.snapshots;
+          log("snapshot applied: revision " + std::to_string(status.revision));
+          return true;
+        }
+        case wire::FrameType::Delta: {
+          if (auto why = wire::verify<wire::Delta>(frame.payload)) return bad(*why);
+          auto* delta = flatbuffers::GetRoot<wire::Delta>(frame.payload.data());
+          if (delta->from_revision() != status.revision)
+            return bad("delta from revision " + std::to_string(delta->from_revision()) + " does not follow ours (" +
+                       std::to_string(status.revision) + ")");
+          writer->apply(batch_of(*delta));
+          status.revision = delta->revision();
+          status.generation = writer->generation();
+          has_data = true;
+          cache_dirty = true;
+          ++status.deltas;
+          return true;
+        }
+        case wire::FrameType::Keepalive:
+          if (auto why = wire::verify<wire::Keepalive>(frame.payload)) return bad(*why);
+          return true;
+        case wire::FrameType::Error: {
+          std::string message = "upstream refused us";
+          if (!wire::verify<wire::StreamError>(frame.payload))
+            message += ": " + flatbuffers::GetRoot<wire::StreamError>(frame.payload.data())->message()->str();
+          lost(message);
+          return false;
+        }
+        case wire::FrameType::Hello:
+          return bad("upstreams do not send Hello");
+      }
+    } catch (const shm::ArenaError& e) {
+      // The arena could not take it (full): start a bigger one and ask for everything again.
+      log(std::string("arena: ") + e.what() + "; starting a larger arena and requesting a snapshot");
+      options.arena.segment_bytes *= 2;
+      writer = std::make_unique<shm::ArenaWriter>(options.arena);
+      has_data = false;
+      status.revision = 0;
+      lost("resynchronising");
+      return false;
+    }
+    return bad("unknown frame type");
+  }
+
+  void disconnect() {
+    ++connection;  // callbacks of the old connection are ignored from now on
+    loop.cancel_timer(idle_timer);
+    if (fd >= 0) loop.close(fd);
+    fd = -1;
+    status.connected = false;
+  }
+
+  void lost(const std::string& why) {
+    log("disconnected from " + status.upstream + ": " + why + " (serving revision " + std::to_string(status.revision) + ")");
+    disconnect();
+    retry();
+  }
+
+  // Full-jitter exponential backoff: many agents that lost the same server do not return in step.
+  void retry() {
+    if (stopped) return;
+    ++status.reconnects;
+    const int64_t cap = std::min<int64_t>(options.backoff_max.count(), options.backoff_base.count() << std::min(attempt, 16u));
+    ++attempt;
+    const int64_t delay = std::uniform_int_distribution<int64_t>(0, std::max<int64_t>(1, cap))(rng);
+    std::weak_ptr<State> weak = shared_from_this();
+    retry_timer = loop.after(std::chrono::milliseconds(delay), [weak] {
+      if (auto self = weak.lock()) self->connect_next();
+    });
+  }
+};
+
+Agent::Agent(net::EventLoop& loop, AgentOptions options) : state_(std::make_shared<State>(loop, std::move(options))) {
+  if (state_->options.upstreams.empty()) throw std::invalid_argument("roster-agent needs at least one upstream address");
+  state_->writer = std::make_unique<shm::ArenaWriter>(state_->options.arena);
+}
+
+Agent::~Agent() { stop(); }
+
+void Agent::start() {
+  state_->warm_start();
+  state_->schedule_cache();
+  state_->connect_next();
+}
+
+void Agent::stop() {
+  State& s = *state_;
+  if (s.stopped) return;
+  s.stopped = true;
+  s.disconnect();
+  s.loop.cancel_timer(s.cache_timer);
+  s.loop.cancel_timer(s.retry_timer);
+  s.write_cache();
+}
+
+AgentStatus Agent::status() const { return state_->status; }
+
+void Agent::remove_arena() { state_->writer->remove_segments(); }
+
+std::string Agent::metrics() const {
+  const AgentStatus& s = state_->status;
+  const auto arena = state_->writer->stats();
+  std::ostringstream out;
+  out << "# TYPE roster_agent_connected gauge\nroster_agent_connected " << s.connected << "\n"
+      << "# TYPE roster_agent_revision gauge\nroster_agent_revision " << s.revision << "\n"
+      << "# TYPE roster_agent_generation gauge\nroster_agent_generation " << arena.generation << "\n"
+      << "# TYPE roster_agent_staleness_seconds gauge\nroster_agent_staleness_seconds "
+      << (s.last_upstream_contact_ms ? (unix_ms() - s.last_upstream_contact_ms) / 1000.0 : -1) << "\n"
+      << "# TYPE roster_agent_frames_total counter\nroster_agent_frames_total " << s.frames << "\n"
+      << "# TYPE roster_agent_deltas_total counter\nroster_agent_deltas_total " << s.deltas << "\n"
+      << "# TYPE roster_agent_snapshots_total counter\nroster_agent_snapshots_total " << s.snapshots << "\n"
+      << "# TYPE roster_agent_reconnects_total counter\nroster_agent_reconnects_total " << s.reconnects << "\n"
+      << "# TYPE roster_agent_bad_frames_total counter\nroster_agent_bad_frames_total " << s.bad_frames << "\n"
+      << "# TYPE roster_agent_arena_free_bytes gauge\nroster_agent_arena_free_bytes " << arena.heap_free_bytes << "\n"
+      << "# TYPE roster_agent_pinned_views gauge\nroster_agent_pinned_views " << arena.pinned_views << "\n"
+      << "# TYPE roster_agent_evicted_views_total counter\nroster_agent_evicted_views_total " << arena.evicted_views << "\n";
+  return out.str();
+}
+
+}  // namespace roster::agent

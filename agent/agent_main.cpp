@@ -1,0 +1,114 @@
+// roster-agent: mirrors the upstream registry into this host's shared memory. Prints one line
+// `agent arena=NAME http=ADDR` once it runs; exits cleanly on SIGTERM.
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "agent/agent.hpp"
+#include "net/http_server.hpp"
+#include "net/socket.hpp"
+#include "wire/json_writer.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"roster-agent: keeps the registry in this host's shared memory"};
+  std::vector<std::string> upstreams;
+  std::string arena = "roster", http = "127.0.0.1:7072", cache_file, agent_id, token, token_file, ready_file;
+  size_t segment_bytes = size_t{256} << 20;
+  uint32_t reader_slots = 1024;
+  int max_pin_age_ms = 30000;
+  bool remove_on_exit = false;
+  app.set_config("--config", "", "Read options from an INI/TOML file");
+  app.add_option("--upstream", upstreams, "Upstream stream addresses (host:port or unix:/path), tried in turn")
+      ->required()
+      ->delimiter(',');
+  app.add_option("--arena", arena, "Shared-memory arena name")->capture_default_str();
+  app.add_option("--segment-bytes", segment_bytes, "Arena segment size (reserved up front)")->capture_default_str();
+  app.add_option("--reader-slots", reader_slots, "Concurrent reader threads the arena allows")->capture_default_str();
+  app.add_option("--max-pin-age-ms", max_pin_age_ms, "Views held longer are revoked")->capture_default_str();
+  app.add_option("--http", http, "Local /healthz and /metrics address (port 0 = any)")->capture_default_str();
+  app.add_option("--cache-file", cache_file, "Where the last state is kept for warm starts");
+  app.add_option("--agent-id", agent_id, "Name sent to upstream (default: hostname-pid)");
+  app.add_option("--token", token, "Token for the upstream stream");
+  app.add_option("--token-file", token_file, "Read the token from this file");
+  app.add_option("--ready-file", ready_file, "Write the bound addresses here once running");
+  app.add_flag("--remove-on-exit", remove_on_exit, "Unlink the arena on exit (readers lose it)");
+  CLI11_PARSE(app, argc, argv);
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  try {
+    if (agent_id.empty()) {
+      char host[256] = {};
+      gethostname(host, sizeof host - 1);
+      agent_id = std::string(host) + "-" + std::to_string(getpid());
+    }
+    if (token.empty() && !token_file.empty()) {
+      std::ifstream in(token_file);
+      if (!std::getline(in, token) || token.empty()) throw std::runtime_error("cannot read a token from " + token_file);
+    }
+    roster::agent::AgentOptions options;
+    options.upstreams = upstreams;
+    options.agent_id = agent_id;
+    if (!token.empty()) options.token = token;
+    options.arena.name = arena;
+    options.arena.segment_bytes = segment_bytes;
+    options.arena.reader_slots = reader_slots;
+    options.arena.max_pin_age = std::chrono::milliseconds(max_pin_age_ms);
+    options.cache_file = cache_file;
+
+    roster::net::EventLoop loop;
+    roster::agent::Agent agent(loop, options);
+    roster::net::HttpServer server(loop, [&](const roster::net::HttpRequest& req) {
+      roster::net::HttpResponse r;
+      if (req.path == "/metrics") {
+        r.content_type = "text/plain; version=0.0.4";
+        r.body = agent.metrics();
+      } else if (req.path == "/healthz") {
+        const auto s = agent.status();
+        roster::wire::JsonWriter w(r.body);
+        w.begin_object().key("status").string(s.connected ? "ok" : "disconnected");
+        w.key("upstream").string(s.upstream).key("revision").unsigned_number(s.revision);
+        w.key("generation").unsigned_number(s.generation).key("warm_started").boolean(s.warm_started).end_object();
+        r.status = 200;  // serving the last state is healthy for readers; "status" says more
+      } else {
+        return roster::net::json_error(404, "not_found", "no such resource: " + req.path);
+      }
+      return r;
+    });
+    const auto http_address = roster::net::parse_address(http);
+    const int http_fd = roster::net::listen_on(http_address);
+    std::string bound = http_address.to_string();
+    if (!http_address.is_unix()) bound = bound.substr(0, bound.rfind(':') + 1) + std::to_string(roster::net::local_port(http_fd));
+    server.listen(http_fd);
+    agent.start();
+
+    std::thread signal_thread([&] {
+      int sig = 0;
+      sigwait(&signals, &sig);
+      loop.stop();
+    });
+    const std::string line = "agent arena=" + arena + " http=" + bound;
+    if (!ready_file.empty()) std::ofstream(ready_file) << line << "\n";
+    std::cout << line << std::endl;
+    loop.run();
+    agent.stop();
+    server.close();
+    if (remove_on_exit) agent.remove_arena();
+    pthread_kill(signal_thread.native_handle(), SIGTERM);
+    signal_thread.join();
+    std::cout << "roster-agent: stopped" << std::endl;
+  } catch (const std::exception& e) {
+    std::cerr << "roster-agent: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,256 @@
+// rosterctl register | get | search | instances | deregister | status: against roster-server
+// (--server URL) or, for reads, the local agent's shared memory (--shm NAME).
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+
+#include "cli/commands.hpp"
+#include "net/http_client.hpp"
+#include "roster/client.hpp"
+#include "wire/atomic_file.hpp"
+#include "wire/json_encoder.hpp"
+#include "wire/json_writer.hpp"
+#include "wire/names.hpp"
+
+namespace roster::cli {
+namespace {
+
+struct Options {
+  std::string server = std::getenv("ROSTER_SERVER") ? std::getenv("ROSTER_SERVER") : "127.0.0.1:7070";
+  std::string shm, token, file, name, version, id, team, stage, tag;
+  bool json = false, healthy = false;
+};
+
+std::string escape_segment(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '+')
+      out.push_back(static_cast<char>(c));
+    else
+      out += {'%', kHex[c >> 4], kHex[c & 15]};
+  }
+  return out;
+}
+
+// Sends a request; prints the server's error (with its JSON path) and returns nullopt on failure.
+std::optional<net::HttpResponse> call(const Options& o, std::string_view method, const std::string& target,
+                                      std::string_view body = {}) {
+  try {
+    net::HttpClient client(o.server);
+    net::HttpHeaders headers;
+    if (!o.token.empty()) headers.add("Authorization", "Bearer " + o.token);
+    auto response = client.request(method, target, body, headers);
+    if (response.status >= 400) {
+      std::cerr << "rosterctl: " << method << " " << target << ": HTTP " << response.status << ": " << response.body << "\n";
+      return std::nullopt;
+    }
+    return response;
+  } catch (const std::exception& e) {
+    std::cerr << "rosterctl: " << e.what() << "\n";
+    return std::nullopt;
+  }
+}
+
+std::optional<Client> open_shm(const Options& o) {
+  try {
+    return Client::open(o.shm);
+  } catch (const Error& e) {
+    std::cerr << "rosterctl: " << e.what() << "\n";
+    return std::nullopt;
+  }
+}
+
+void print_instances_table(const std::vector<const wire::Instance*>& list, bool json) {
+  if (json) {
+    std::string out;
+    wire::JsonWriter w(out);
+    w.begin_array();
+    for (auto* i : list) {
+      w.begin_object().key("service").string(i->service()->string_view()).key("version").string(i->version()->string_view());
+      w.key("id").string(i->id()->string_view()).key("address").string(i->address()->string_view());
+      w.key("port").number(i->port()).key("weight").number(i->weight()).key("health").string(wire::to_string(i->health()));
+      if (i->zone()) w.key("zone").string(i->zone()->string_view());
+      w.end_object();
+    }
+    w.end_array();
+    std::cout << out << "\n";
+    return;
+  }
+  for (auto* i : list)
+    std::cout << i->version()->string_view() << "  " << i->id()->string_view() << "  " << i->address()->string_view() << ":"
+              << i->port() << "  " << (i->zone() ? i->zone()->string_view() : "-") << "  weight " << i->weight() << "  "
+              << wire::to_string(i->health()) << "\n";
+}
+
+}  // namespace
+
+void add_server_commands(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<Options>();
+  auto target_options = [o](CLI::App* cmd, bool reads) {
+    cmd->add_option("--server", o->server, "roster-server address (or $ROSTER_SERVER)")->capture_default_str();
+    cmd->add_option("--token", o->token, "Bearer token for writes");
+    if (reads) cmd->add_option("--shm", o->shm, "Read from the local agent's arena NAME instead of the server");
+    cmd->add_flag("--json", o->json, "Machine-readable output");
+  };
+
+  auto* reg = app.add_subcommand("register", "Register a registry document (a whole registry or one service version)");
+  reg->add_option("file", o->file, "Registry JSON document")->required();
+  target_options(reg, false);
+  reg->callback([o, &exit_code] {
+    std::string why;
+    auto bytes = wire::read_file_aligned(o->file, why);
+    if (!bytes) {
+      std::cerr << "rosterctl: " << why << "\n";
+      return void(exit_code = kUsage);
+    }
+    const std::string body(reinterpret_cast<const char*>(bytes->bytes().data()), bytes->size);
+    auto r = call(*o, "POST", "/v1/registry", body);
+    if (!r) return void(exit_code = kNo);
+    std::cout << (o->json ? r->body : "registered " + o->file + ": " + r->body) << "\n";
+  });
+
+  auto* get = app.add_subcommand("get", "Show a service's latest stable version, or one version");
+  get->add_option("name", o->name, "Service name")->required();
+  get->add_option("version", o->version, "Version");
+  target_options(get, true);
+  get->callback([o, &exit_code] {
+    if (!o->shm.empty()) {
+      auto client = open_shm(*o);
+      if (!client) return void(exit_code = kNo);
+      View view = client->view();
+      auto svc = o->version.empty() ? view.service(o->name) : view.service(o->name, o->version);
+      if (!svc) {
+        std::cerr << "rosterctl: no " << (o->version.empty() ? "stable version" : "version " + o->version) << " of " << o->name
+                  << " in arena " << o->shm << "\n";
+        return void(exit_code = kNo);
+      }
+      std::cout << wire::to_service_version_json(svc->record(), {}, !o->json);
+      return;
+    }
+    const std::string target = "/v1/services/" + escape_segment(o->name) +
+                               (o->version.empty() ? "" : "/versions/" + escape_segment(o->version));
+    auto r = call(*o, "GET", target);
+    if (!r) return void(exit_code = kNo);
+    std::cout << r->body << "\n";
+  });
+
+  auto* search = app.add_subcommand("search", "Find service versions by owner team, lifecycle stage and tag");
+  search->add_option("--team", o->team, "Owner team");
+  search->add_option("--stage", o->stage, "Lifecycle stage");
+  search->add_option("--tag", o->tag, "Tag");
+  target_options(search, true);
+  search->callback([o, &exit_code] {
+    if (!o->stage.empty() && !wire::parse_lifecycle_stage(o->stage)) {
+      std::cerr << "rosterctl: unknown lifecycle stage \"" << o->stage << "\"\n";
+      return void(exit_code = kUsage);
+    }
+    if (!o->shm.empty()) {
+      auto client = open_shm(*o);
+      if (!client) return void(exit_code = kNo);
+      View view = client->view();
+      // Start from the most selective index given, then filter by the others.
+      auto list = !o->team.empty() ? view.by_team(o->team).to_vector()
+                  : !o->tag.empty() ? view.by_tag(o->tag).to_vector()
+                  : !o->stage.empty() ? view.by_stage(*wire::parse_lifecycle_stage(o->stage)).to_vector()
+                                      : std::vector<ServiceVersion>{};
+      for (auto& v : list) {
+        if (!o->team.empty() && v.owner_team() != o->team) continue;
+        if (!o->stage.empty() && v.stage() != *wire::parse_lifecycle_stage(o->stage)) continue;
+        if (!o->tag.empty()) {
+          bool has = false;
+          if (v.record().tags())
+            for (auto* t : *v.record().tags()) has |= t->string_view() == o->tag;
+          if (!has) continue;
+        }
+        std::cout << v.name() << "@" << v.version() << "  " << wire::to_string(v.stage()) << "  " << v.owner_team() << "\n";
+      }
+      return;
+    }
+    std::string query;
+    auto add = [&](const char* k, const std::string& v) {
+      if (!v.empty()) query += (query.empty() ? "?" : "&") + std::string(k) + "=" + escape_segment(v);
+    };
+    add("team", o->team);
+    add("stage", o->stage);
+    add("tag", o->tag);
+    auto r = call(*o, "GET", "/v1/services" + query);
+    if (!r) return void(exit_code = kNo);
+    std::cout << r->body << "\n";
+  });
+
+  auto* instances = app.add_subcommand("instances", "List a service's instances");
+  instances->add_option("name", o->name, "Service name")->required();
+  instances->add_option("--version", o->version, "Only this version");
+  instances->add_flag("--healthy", o->healthy, "Only healthy (up) instances");
+  target_options(instances, true);
+  instances->callback([o, &exit_code] {
+    if (!o->shm.empty()) {
+      auto client = open_shm(*o);
+      if (!client) return void(exit_code = kNo);
+      View view = client->view();
+      const auto filter = o->healthy ? Filter::Healthy : Filter::All;
+      std::vector<const wire::Instance*> list;
+      for (auto inst : o->version.empty() ? view.instances(o->name, filter) : view.instances(o->name, o->version, filter))
+        list.push_back(&inst.record());
+      return print_instances_table(list, o->json);
+    }
+    std::string target = "/v1/services/" + escape_segment(o->name) + "/instances?healthy=" + (o->healthy ? "true" : "false");
+    if (!o->version.empty()) target += "&version=" + escape_segment(o->version);
+    auto r = call(*o, "GET", target);
+    if (!r) return void(exit_code = kNo);
+    std::cout << r->body << "\n";
+  });
+
+  auto* dereg = app.add_subcommand("deregister", "Remove an instance, or a whole version with its instances");
+  dereg->add_option("name", o->name, "Service name")->required();
+  dereg->add_option("version", o->version, "Version")->required();
+  dereg->add_option("id", o->id, "Instance id (omit to remove the version)");
+  target_options(dereg, false);
+  dereg->callback([o, &exit_code] {
+    std::string target = "/v1/services/" + escape_segment(o->name) + "/versions/" + escape_segment(o->version);
+    if (!o->id.empty()) target += "/instances/" + escape_segment(o->id);
+    auto r = call(*o, "DELETE", target);
+    if (!r) return void(exit_code = kNo);
+    std::cout << r->body << "\n";
+  });
+
+  auto* status = app.add_subcommand("status", "The local agent's arena (generation, revision, staleness) and the server's revision");
+  status->add_option("--shm", o->shm, "Arena name")->default_val("roster");
+  CLI::Option* ask_server = status->add_option("--server", o->server, "Also ask this roster-server for its revision");
+  status->add_flag("--json", o->json, "Machine-readable output");
+  status->callback([o, ask_server, &exit_code] {
+    auto client = open_shm(*o);
+    if (!client) return void(exit_code = kNo);
+    View view = client->view();
+    const auto staleness = view.staleness();
+    std::optional<uint64_t> server_revision;
+    if (ask_server->count() > 0) {
+      if (auto r = call(*o, "GET", "/v1/revision")) {
+        const auto at = r->body.find(':');
+        if (at != std::string::npos) server_revision = std::strtoull(r->body.c_str() + at + 1, nullptr, 10);
+      }
+    }
+    if (o->json) {
+      std::string out;
+      wire::JsonWriter w(out);
+      w.begin_object().key("arena").string(o->shm).key("generation").unsigned_number(view.generation());
+      w.key("revision").unsigned_number(view.revision());
+      if (staleness == std::chrono::milliseconds::max())
+        w.key("staleness_ms").null();
+      else
+        w.key("staleness_ms").number(staleness.count());
+      if (server_revision) w.key("server_revision").unsigned_number(*server_revision);
+      w.end_object();
+      std::cout << out << "\n";
+    } else {
+      std::cout << "arena " << o->shm << ": generation " << view.generation() << ", revision " << view.revision()
+                << ", staleness " << (staleness == std::chrono::milliseconds::max() ? std::string("never heard from upstream")
+                                                                                 : std::to_string(staleness.count()) + " ms")
+                << "\n";
+      if (server_revision) std::cout << "server " << o->server << ": revision " << *server_revision << "\n";
+    }
+  });
+}
+
+}  // namespace roster::cli

@@ -1,0 +1,443 @@
+#include "net/http_server.hpp"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <limits>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace roster::net {
+namespace http = boost::beast::http;
+namespace {
+
+using Bytes = std::shared_ptr<const std::vector<uint8_t>>;
+
+// Each recv asks for at least this much free buffer space.
+constexpr size_t kReadChunk = 16 * 1024;
+// A client that pipelines requests without reading the responses stops being read (and its
+// buffered requests stop being handled) while this much output waits: memory stays bounded.
+constexpr size_t kMaxPendingOutput = 4 * 1024 * 1024;
+// Queued responses up to this total go out in one send (pipelined small responses).
+constexpr size_t kCoalesceBytes = 256 * 1024;
+// How long a closing connection keeps reading (and dropping) what the client still sends.
+constexpr std::chrono::milliseconds kLingerTime{2000};
+
+std::string to_std(boost::beast::string_view s) { return {s.data(), s.size()}; }
+
+bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  return std::all_of(s.begin(), s.end(), [](unsigned char c) {
+    return std::isalnum(c) || std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+  });
+}
+
+bool is_field_value(std::string_view s) {
+  return std::none_of(s.begin(), s.end(), [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
+}
+
+bool framing_header(std::string_view name) {
+  return iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding") || iequals(name, "Connection");
+}
+
+// A minimal writer instead of Beast's serializer: roster's responses always carry a complete body
+// with a Content-Length, so the whole response is one buffer the event loop sends as is.
+Bytes serialize(const HttpResponse& response, bool head_request, bool close, unsigned version) {
+  bool no_body = response.status == 204 || response.status == 304;
+  std::string h;
+  h.reserve(160 + response.headers.size() * 48);
+  h += "HTTP/1.1 ";
+  h += std::to_string(response.status);
+  h += ' ';
+  h += status_reason(response.status);
+  h += "\r\n";
+  if (!no_body) {
+    if (!response.content_type.empty() && !response.headers.contains("Content-Type")) {
+      h += "Content-Type: ";
+      h += response.content_type;
+      h += "\r\n";
+    }
+    h += "Content-Length: ";
+    h += std::to_string(response.body.size());
+    h += "\r\n";
+  }
+  for (const auto& [name, value] : response.headers) {
+    if (framing_header(name)) continue;  // framing belongs to the server
+    h += name;
+    h += ": ";
+    h += value;
+    h += "\r\n";
+  }
+  if (close) h += "Connection: close\r\n";
+  else if (version == 10) h += "Connection: keep-alive\r\n";
+  h += "\r\n";
+  auto bytes = std::make_shared<std::vector<uint8_t>>();
+  bool with_body = !head_request && !no_body;
+  bytes->reserve(h.size() + (with_body ? response.body.size() : 0));
+  bytes->insert(bytes->end(), h.begin(), h.end());
+  if (with_body) bytes->insert(bytes->end(), response.body.begin(), response.body.end());
+  return bytes;
+}
+
+// A handler's response that cannot be written as valid HTTP becomes a 500 saying why.
+std::optional<std::string> invalid_response(const HttpResponse& response) {
+  if (response.status < 200 || response.status > 599)
+    return "handler returned status " + std::to_string(response.status) + " (must be 200 to 599)";
+  if (!is_field_value(response.content_type)) return std::string("handler returned a Content-Type with CR, LF or NUL");
+  for (const auto& [name, value] : response.headers)
+    if (!is_token(name) || !is_field_value(value))
+      return "handler returned an invalid header field \"" + name + "\"";
+  return std::nullopt;
+}
+
+const Bytes& continue_bytes() {
+  static const Bytes bytes = [] {
+    std::string_view s = "HTTP/1.1 100 Continue\r\n\r\n";
+    return std::make_shared<const std::vector<uint8_t>>(s.begin(), s.end());
+  }();
+  return bytes;
+}
+
+}  // namespace
+
+struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
+  struct Connection;
+
+  EventLoop& loop;
+  HttpHandler handler;
+  HttpLimits limits;
+  std::unordered_map<int, std::shared_ptr<Connection>> connections;
+  std::vector<int> listeners;
+  bool closed = false;
+  HttpServerStats stats;
+
+  State(EventLoop& l, HttpHandler h, HttpLimits lim) : loop(l), handler(std::move(h)), limits(lim) {}
+  void on_accept(int listen_fd, int fd);
+};
+
+// One client connection. Callbacks hold a shared_ptr to it (and it to the State), so a
+// completion that arrives after close() still finds valid memory; `closed` makes it a no-op.
+struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> {
+  std::shared_ptr<State> server;
+  int fd;
+  std::vector<uint8_t> in;  // received bytes; [in_begin, in_end) not yet consumed by the parser
+  size_t in_begin = 0;
+  size_t in_end = 0;
+  std::optional<http::request_parser<http::string_body>> parser;
+  std::deque<Bytes> out;  // responses in request order; out.front() is being sent when `sending`
+  size_t out_bytes = 0;
+  bool sending = false;
+  bool reading = false;
+  bool close_after_flush = false;  // no more requests: send what is queued, then close
+  bool lingering = false;          // write side shut down, draining the client before close
+  bool closed = false;
+  bool continue_sent = false;
+  EventLoop::TimerId timer = 0;
+
+  Connection(std::shared_ptr<State> s, int f) : server(std::move(s)), fd(f), in(kReadChunk) {}
+
+  void start() {
+    arm_timer(server->limits.idle_timeout);
+    start_read();
+  }
+
+  void start_read() {
+    if (reading || closed) return;
+    if (in_begin == in_end) {
+      in_begin = in_end = 0;
+    } else if (in.size() - in_end < kReadChunk / 4 && in_begin > 0) {
+      std::memmove(in.data(), in.data() + in_begin, in_end - in_begin);
+      in_end -= in_begin;
+      in_begin = 0;
+    }
+    if (in.size() - in_end < kReadChunk / 4) in.resize(in.size() + kReadChunk);
+    reading = true;
+    server->loop.recv(fd, std::span<uint8_t>(in.data() + in_end, in.size() - in_end),
+                      [self = shared_from_this()](ssize_t n) { self->on_read(n); });
+  }
+
+  void on_read(ssize_t n) {
+    reading = false;
+    if (closed || n == -ECANCELED) return;
+    if (lingering) {
+      if (n <= 0) {
+        close_now();
+      } else {
+        in_begin = in_end = 0;
+        start_read();
+      }
+      return;
+    }
+    if (n < 0) {  // reset by the peer, or worse: nobody is left to answer
+      close_now();
+      return;
+    }
+    if (n == 0) {
+      // The client finished sending: answer what is complete, a partial request never will be.
+      close_after_flush = true;
+      if (!sending && out.empty()) close_now();
+      return;
+    }
+    in_end += static_cast<size_t>(n);
+    process_input();
+  }
+
+  void new_parser() {
+    parser.emplace();
+    const HttpLimits& limits = server->limits;
+    parser->header_limit(static_cast<std::uint32_t>(
+        std::min<size_t>(limits.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
+    // Beast compares a Content-Length against this as soon as the header is complete, so an
+    // oversized body is refused before any of it is read.
+    parser->body_limit(static_cast<std::uint64_t>(limits.max_body_bytes));
+    parser->eager(true);  // parse the body in the same put() as the header when it is there
+    continue_sent = false;
+  }
+
+  void process_input() {
+    while (!closed && !close_after_flush && out_bytes < kMaxPendingOutput) {
+      if (!parser) new_parser();
+      if (in_begin == in_end) break;
+      boost::system::error_code ec;
+      // Beast consumes whole header sections only: with an incomplete header it returns 0 and
+      // need_more, and the same bytes are presented again, with more, on the next read.
+      size_t used = parser->put(boost::asio::const_buffer(in.data() + in_begin, in_end - in_begin), ec);
+      in_begin += used;
+      if (ec == http::error::need_more) {
+        maybe_send_continue();
+        break;
+      }
+      if (ec) {
+        parse_error(ec);
+        return;
+      }
+      if (parser->is_done()) {
+        handle_request();
+        continue;
+      }
+      maybe_send_continue();
+      if (used == 0) break;
+    }
+    if (!closed && !close_after_flush && out_bytes < kMaxPendingOutput) start_read();
+  }
+
+  // A client that sent "Expect: 100-continue" waits for this before sending the body.
+  void maybe_send_continue() {
+    if (continue_sent || !parser->is_header_done() || parser->is_done()) return;
+    auto expect = parser->get()[http::field::expect];
+    if (parser->get().version() >= 11 && iequals({expect.data(), expect.size()}, "100-continue")) {
+      continue_sent = true;
+      queue(continue_bytes());
+    }
+  }
+
+  void parse_error(const boost::system::error_code& ec) {
+    const HttpLimits& limits = server->limits;
+    if (ec == http::error::header_limit) {
+      respond_error(431, "headers_too_large",
+                    "request line and headers exceed the limit of " + std::to_string(limits.max_header_bytes) + " bytes");
+    } else if (ec == http::error::body_limit) {
+      std::string message = "request body exceeds the limit of " + std::to_string(limits.max_body_bytes) + " bytes";
+      // From the stored field: content_length() asserts a finished header, and Beast reports
+      // an oversized Content-Length from inside finish_header.
+      auto length = parser->get()[http::field::content_length];
+      if (!length.empty()) message += " (Content-Length: " + to_std(length) + ")";
+      respond_error(413, "body_too_large", message);
+    } else {
+      respond_error(400, "malformed_request", "malformed HTTP request: " + ec.message());
+    }
+  }
+
+  void respond_error(unsigned status, std::string_view code, const std::string& message) {
+    ++server->stats.errors;
+    close_after_flush = true;
+    parser.reset();
+    queue(serialize(json_error(status, code, message), false, true, 11));
+  }
+
+  void handle_request() {
+    http::request<http::string_body> message = parser->release();
+    parser.reset();
+    ++server->stats.requests;
+    HttpRequest request;
+    request.method = to_std(message.method_string());
+    request.target = to_std(message.target());
+    request.version = message.version();
+    request.keep_alive = message.keep_alive();
+    for (const auto& field : message) request.headers.add(to_std(field.name_string()), to_std(field.value()));
+    request.body = std::move(message.body());
+    bool head = message.method() == http::verb::head;
+
+    HttpResponse response;
+    if (!parse_target(request.target, request.path, request.query)) {
+      ++server->stats.errors;
+      response = json_error(400, "malformed_request",
+                            "request target \"" + request.target + "\" is not a path with valid %-escapes");
+    } else {
+      try {
+        response = server->handler(request);
+      } catch (const std::exception& e) {
+        ++server->stats.errors;
+        response = json_error(500, "internal_error", "handler failed: " + std::string(e.what()));
+      } catch (...) {
+        ++server->stats.errors;
+        response = json_error(500, "internal_error", "handler failed with a non-standard exception");
+      }
+      if (auto why = invalid_response(response)) {
+        ++server->stats.errors;
+        response = json_error(500, "internal_error", *why);
+      }
+    }
+    if (closed) return;  // the handler closed the server
+    bool close = !request.keep_alive || server->closed;
+    if (close) close_after_flush = true;
+    arm_timer(server->limits.idle_timeout);  // a complete request is progress
+    queue(serialize(response, head, close, request.version));
+  }
+
+  void queue(Bytes bytes) {
+    out_bytes += bytes->size();
+    out.push_back(std::move(bytes));
+    flush();
+  }
+
+  void flush() {
+    if (sending || closed) return;
+    if (out.empty()) {
+      if (close_after_flush) begin_close();
+      return;
+    }
+    if (out.size() > 1 && out_bytes <= kCoalesceBytes) {
+      auto merged = std::make_shared<std::vector<uint8_t>>();
+      merged->reserve(out_bytes);
+      for (const auto& b : out) merged->insert(merged->end(), b->begin(), b->end());
+      out.clear();
+      out.push_back(std::move(merged));
+    }
+    sending = true;
+    server->loop.send_all(fd, out.front(), 0, [self = shared_from_this()](ssize_t r) { self->on_sent(r); });
+  }
+
+  void on_sent(ssize_t result) {
+    sending = false;
+    if (closed || result == -ECANCELED) return;
+    if (result < 0) {
+      close_now();
+      return;
+    }
+    out_bytes -= out.front()->size();
+    out.pop_front();
+    if (!lingering) arm_timer(server->limits.idle_timeout);  // the client is reading: progress
+    if (!out.empty()) {
+      flush();
+    } else if (close_after_flush) {
+      begin_close();
+    } else {
+      process_input();  // resumes parsing and reading if kMaxPendingOutput paused them
+    }
+  }
+
+  // Graceful close: closing with unread input makes the kernel send a reset, which can destroy
+  // the response before the client reads it (a 413 sent while the body still streams in).
+  // Shut down the write side, read and drop until the client closes or kLingerTime passes.
+  void begin_close() {
+    if (lingering || closed) return;
+    lingering = true;
+    close_after_flush = true;
+    parser.reset();
+    ::shutdown(fd, SHUT_WR);
+    arm_timer(std::min(server->limits.idle_timeout, kLingerTime));
+    in_begin = in_end = 0;
+    start_read();
+  }
+
+  void close_now() {
+    if (closed) return;
+    auto self = shared_from_this();  // the map below may hold the last reference
+    closed = true;
+    if (timer != 0) server->loop.cancel_timer(timer);
+    timer = 0;
+    server->loop.close(fd);  // pending recv/send complete with -ECANCELED
+    server->connections.erase(fd);
+  }
+
+  void arm_timer(std::chrono::milliseconds delay) {
+    if (timer != 0) server->loop.cancel_timer(timer);
+    timer = server->loop.after(delay, [weak = weak_from_this()] {
+      if (auto self = weak.lock()) {
+        self->timer = 0;
+        if (self->closed) return;
+        if (!self->lingering) ++self->server->stats.timeouts;
+        self->close_now();
+      }
+    });
+  }
+};
+
+void HttpServer::State::on_accept(int listen_fd, int fd) {
+  if (fd < 0) {  // this listener is done (closed, or a fatal accept error)
+    std::erase(listeners, listen_fd);
+    return;
+  }
+  if (closed) {
+    ::close(fd);
+    return;
+  }
+  ++stats.accepted;
+  int one = 1;  // responses are written whole; do not hold the last segment for an ACK
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // fails harmlessly on AF_UNIX
+  auto connection = std::make_shared<Connection>(shared_from_this(), fd);
+  bool over_limit = connections.size() >= limits.max_connections;
+  connections.emplace(fd, connection);
+  if (over_limit) {
+    // Answer rather than drop, so the client sees why; the connection then closes.
+    connection->arm_timer(std::min(limits.idle_timeout, kLingerTime));
+    connection->respond_error(503, "too_many_connections",
+                              "the server is at its limit of " + std::to_string(limits.max_connections) + " connections");
+    return;
+  }
+  connection->start();
+}
+
+HttpServer::HttpServer(EventLoop& loop, HttpHandler handler, HttpLimits limits)
+    : state_(std::make_shared<State>(loop, std::move(handler), limits)) {}
+
+HttpServer::~HttpServer() { close(); }
+
+void HttpServer::listen(int listen_fd) {
+  state_->listeners.push_back(listen_fd);
+  state_->loop.accept(listen_fd, [state = state_, listen_fd](int fd) { state->on_accept(listen_fd, fd); });
+}
+
+void HttpServer::close() {
+  State& s = *state_;
+  if (s.closed) return;
+  s.closed = true;
+  for (int fd : std::vector<int>(s.listeners)) s.loop.close(fd);  // accept callbacks get -ECANCELED
+  s.listeners.clear();
+  std::vector<std::shared_ptr<State::Connection>> connections;
+  connections.reserve(s.connections.size());
+  for (auto& [fd, c] : s.connections) connections.push_back(c);
+  for (auto& c : connections) c->close_now();
+}
+
+HttpServerStats HttpServer::stats() const {
+  HttpServerStats out = state_->stats;
+  out.active = state_->connections.size();
+  return out;
+}
+
+}  // namespace roster::net

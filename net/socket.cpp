@@ -1,0 +1,265 @@
+#include "net/socket.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstddef>
+#include <cstring>
+#include <stdexcept>
+#include <system_error>
+#include <utility>
+
+namespace roster::net {
+namespace {
+
+[[noreturn]] void throw_errno(int err, const std::string& what) {
+  throw std::system_error(err, std::system_category(), what);
+}
+
+// Closes the fd unless released: every error path below throws.
+class FdGuard {
+ public:
+  explicit FdGuard(int fd) : fd_(fd) {}
+  ~FdGuard() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FdGuard(const FdGuard&) = delete;
+  FdGuard& operator=(const FdGuard&) = delete;
+  int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+
+ private:
+  int fd_;
+};
+
+[[noreturn]] void bad_address(std::string_view text, const std::string& why) {
+  throw std::invalid_argument("invalid address \"" + std::string(text) + "\": " + why);
+}
+
+uint16_t parse_port(std::string_view text, std::string_view port) {
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || ec != std::errc{} || end != port.data() + port.size() || value > 65535)
+    bad_address(text, "port \"" + std::string(port) + "\" is not a number from 0 to 65535");
+  return static_cast<uint16_t>(value);
+}
+
+SocketAddress resolve_host(std::string_view text, const std::string& host, uint16_t port) {
+  SocketAddress out;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&out.storage);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&out.storage);
+  if (::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    out.length = sizeof(sockaddr_in);
+    return out;
+  }
+  if (::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    out.length = sizeof(sockaddr_in6);
+    return out;
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &found); rc != 0)
+    bad_address(text, "cannot resolve host \"" + host + "\": " + ::gai_strerror(rc));
+  // Prefer IPv4: "localhost" often resolves to ::1 first while servers bind 127.0.0.1 by default.
+  const addrinfo* pick = found;
+  for (const addrinfo* ai = found; ai != nullptr; ai = ai->ai_next) {
+    if (ai->ai_family == AF_INET) {
+      pick = ai;
+      break;
+    }
+  }
+  std::memcpy(&out.storage, pick->ai_addr, pick->ai_addrlen);
+  out.length = pick->ai_addrlen;
+  ::freeaddrinfo(found);
+  if (out.family() == AF_INET) v4->sin_port = htons(port);
+  else if (out.family() == AF_INET6) v6->sin6_port = htons(port);
+  else bad_address(text, "host \"" + host + "\" resolved to an unsupported address family");
+  return out;
+}
+
+int socket_for(int family) {
+  int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw_errno(errno, "socket()");
+  return fd;
+}
+
+}  // namespace
+
+std::string SocketAddress::to_string() const {
+  char buf[INET6_ADDRSTRLEN] = {};
+  switch (family()) {
+    case AF_INET: {
+      auto* a = reinterpret_cast<const sockaddr_in*>(&storage);
+      ::inet_ntop(AF_INET, &a->sin_addr, buf, sizeof buf);
+      return std::string(buf) + ":" + std::to_string(ntohs(a->sin_port));
+    }
+    case AF_INET6: {
+      auto* a = reinterpret_cast<const sockaddr_in6*>(&storage);
+      ::inet_ntop(AF_INET6, &a->sin6_addr, buf, sizeof buf);
+      return "[" + std::string(buf) + "]:" + std::to_string(ntohs(a->sin6_port));
+    }
+    case AF_UNIX: {
+      auto* a = reinterpret_cast<const sockaddr_un*>(&storage);
+      size_t max = length > offsetof(sockaddr_un, sun_path) ? length - offsetof(sockaddr_un, sun_path) : 0;
+      return "unix:" + std::string(a->sun_path, ::strnlen(a->sun_path, max));
+    }
+    default:
+      return "(unknown address family " + std::to_string(family()) + ")";
+  }
+}
+
+SocketAddress parse_address(std::string_view text) {
+  constexpr std::string_view kUnix = "unix:";
+  if (text.substr(0, kUnix.size()) == kUnix) {
+    std::string_view path = text.substr(kUnix.size());
+    SocketAddress out;
+    auto* un = reinterpret_cast<sockaddr_un*>(&out.storage);
+    if (path.empty()) bad_address(text, "empty unix socket path");
+    if (path.size() >= sizeof un->sun_path)
+      bad_address(text, "unix socket path is " + std::to_string(path.size()) + " bytes, the limit is " +
+                            std::to_string(sizeof un->sun_path - 1));
+    if (path.find('\0') != std::string_view::npos) bad_address(text, "unix socket path contains a NUL byte");
+    un->sun_family = AF_UNIX;
+    std::memcpy(un->sun_path, path.data(), path.size());
+    out.length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1);
+    return out;
+  }
+  std::string host;
+  std::string_view port;
+  if (!text.empty() && text.front() == '[') {
+    size_t close = text.find(']');
+    if (close == std::string_view::npos) bad_address(text, "missing ']' after an IPv6 address");
+    host = std::string(text.substr(1, close - 1));
+    if (close + 1 >= text.size() || text[close + 1] != ':') bad_address(text, "expected :PORT after ']'");
+    port = text.substr(close + 2);
+    auto out = resolve_host(text, host, parse_port(text, port));
+    if (out.family() != AF_INET6) bad_address(text, "\"" + host + "\" in brackets is not an IPv6 address");
+    return out;
+  }
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) bad_address(text, "expected HOST:PORT or unix:PATH");
+  host = std::string(text.substr(0, colon));
+  port = text.substr(colon + 1);
+  if (host.empty()) bad_address(text, "missing host before ':'");
+  if (host.find(':') != std::string::npos) bad_address(text, "write IPv6 addresses in brackets: [ADDR]:PORT");
+  return resolve_host(text, host, parse_port(text, port));
+}
+
+int listen_on(const SocketAddress& address, int backlog) {
+  FdGuard fd(socket_for(address.family()));
+  std::string name = address.to_string();
+  if (!address.is_unix()) {
+    int one = 1;
+    if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0)
+      throw_errno(errno, "setsockopt(SO_REUSEADDR) for " + name);
+  }
+  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&address.storage), address.length) != 0)
+    throw_errno(errno, "bind " + name);
+  if (::listen(fd.get(), backlog) != 0) throw_errno(errno, "listen on " + name);
+  return fd.release();
+}
+
+int listen_tcp(const std::string& host, uint16_t port, int backlog) {
+  bool bare_v6 = host.find(':') != std::string::npos && host.front() != '[';
+  auto address = parse_address((bare_v6 ? "[" + host + "]" : host) + ":" + std::to_string(port));
+  return listen_on(address, backlog);
+}
+
+int listen_unix(const std::string& path, int backlog) {
+  auto address = parse_address("unix:" + path);
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode))
+      throw_errno(EEXIST, "listen on unix:" + path + ": the path exists and is not a socket");
+    // A socket file outlives its server; it is stale when nobody accepts on it.
+    FdGuard probe(socket_for(AF_UNIX));
+    int rc = ::connect(probe.get(), reinterpret_cast<const sockaddr*>(&address.storage), address.length);
+    if (rc == 0 || errno == EAGAIN)  // EAGAIN: a live listener with a full backlog
+      throw_errno(EADDRINUSE, "listen on unix:" + path + ": another server is listening there");
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT)
+      throw_errno(errno, "remove stale socket file " + path);
+  }
+  return listen_on(address, backlog);
+}
+
+uint16_t local_port(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) throw_errno(errno, "getsockname");
+  if (ss.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  if (ss.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port);
+  throw_errno(EAFNOSUPPORT, "local_port: fd " + std::to_string(fd) + " is not a TCP socket");
+}
+
+int connect_blocking(const SocketAddress& address, std::chrono::milliseconds timeout) {
+  FdGuard fd(socket_for(address.family()));
+  std::string name = address.to_string();
+  // Non-blocking connect + poll, so the timeout bounds an unresponsive host.
+  if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&address.storage), address.length) != 0) {
+    if (errno != EINPROGRESS) throw_errno(errno, "connect to " + name);
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0)
+        throw_errno(ETIMEDOUT, "connect to " + name + " timed out after " + std::to_string(timeout.count()) + " ms");
+      pollfd p{fd.get(), POLLOUT, 0};
+      int rc = ::poll(&p, 1, static_cast<int>(left.count()));
+      if (rc < 0 && errno == EINTR) continue;
+      if (rc < 0) throw_errno(errno, "poll while connecting to " + name);
+      if (rc > 0) break;
+    }
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+    if (err != 0) throw_errno(err, "connect to " + name);
+  }
+  set_nonblocking(fd.get(), false);
+  if (!address.is_unix()) set_tcp_nodelay(fd.get(), true);
+  return fd.release();
+}
+
+int connect_tcp_blocking(const std::string& host, uint16_t port, std::chrono::milliseconds timeout) {
+  bool bare_v6 = host.find(':') != std::string::npos && host.front() != '[';
+  return connect_blocking(parse_address((bare_v6 ? "[" + host + "]" : host) + ":" + std::to_string(port)), timeout);
+}
+
+int connect_unix_blocking(const std::string& path, std::chrono::milliseconds timeout) {
+  return connect_blocking(parse_address("unix:" + path), timeout);
+}
+
+int open_stream_socket(const SocketAddress& address) {
+  int fd = socket_for(address.family());
+  if (!address.is_unix()) set_tcp_nodelay(fd, true);
+  return fd;
+}
+
+void set_nonblocking(int fd, bool on) {
+  int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0) throw_errno(errno, "fcntl(F_GETFL)");
+  int wanted = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+  if (wanted != flags && ::fcntl(fd, F_SETFL, wanted) != 0) throw_errno(errno, "fcntl(F_SETFL, O_NONBLOCK)");
+}
+
+void set_tcp_nodelay(int fd, bool on) {
+  int value = on ? 1 : 0;
+  if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &value, sizeof value) != 0 && errno != EOPNOTSUPP &&
+      errno != ENOPROTOOPT)
+    throw_errno(errno, "setsockopt(TCP_NODELAY)");
+}
+
+}  // namespace roster::net

@@ -1,0 +1,293 @@
+#include "net/http_server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <memory>
+#include <stdexcept>
+
+#include "net/http_client.hpp"
+#include "net/socket.hpp"
+#include "tests/net/net_test_support.hpp"
+
+namespace roster::net {
+namespace {
+
+using namespace testing;
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void start(HttpLimits limits = {}) { serve(listen_tcp("127.0.0.1", 0), limits); }
+
+  void serve(int listen_fd, HttpLimits limits) {
+    if (!path_.empty()) {
+      address_ = "unix:" + path_;
+    } else {
+      address_ = "127.0.0.1:" + std::to_string(local_port(listen_fd));
+    }
+    lt_.call([&] {
+      server_ = std::make_unique<HttpServer>(
+          lt_.loop, [this](const HttpRequest& r) { return handle(r); }, limits);
+      server_->listen(listen_fd);
+    });
+  }
+
+  void TearDown() override {
+    lt_.call([&] { server_.reset(); });
+    // Every recv, send and accept of the server completed (with -ECANCELED where pending).
+    EXPECT_TRUE(eventually([&] { return lt_.call([&] { return lt_.loop.pending_operations(); }) == 0; }));
+  }
+
+  HttpResponse handle(const HttpRequest& r) {
+    ++handled_;
+    if (r.path == "/boom") throw std::runtime_error("kaboom");
+    HttpResponse response;
+    response.content_type = "text/plain";
+    if (r.path == "/query") {
+      for (const auto& [k, v] : r.query) response.body += k + "=" + v + ";";
+      return response;
+    }
+    response.body = r.method + " " + r.path + " " + r.body;
+    if (auto h = r.header("x-test")) response.headers.add("X-Echo", std::string(*h));
+    return response;
+  }
+
+  int connect_raw() { return connect_blocking(parse_address(address_)); }
+  HttpServerStats stats() { return lt_.call([&] { return server_->stats(); }); }
+
+  LoopThread lt_;
+  std::unique_ptr<HttpServer> server_;
+  std::string address_;
+  std::string path_;
+  std::atomic<int> handled_{0};
+};
+
+TEST_F(HttpServerTest, AnswersGetAndPutWithBody) {
+  start();
+  HttpClient client(address_);
+  auto get = client.get("/v1/services/user-service");
+  EXPECT_EQ(get.status, 200);
+  EXPECT_EQ(get.content_type, "text/plain");
+  EXPECT_EQ(get.body, "GET /v1/services/user-service ");
+
+  HttpHeaders headers;
+  headers.add("X-Test", "yes");
+  auto put = client.request("PUT", "/v1/services/a/versions/1.0.0", R"({"name":"a"})", headers);
+  EXPECT_EQ(put.status, 200);
+  EXPECT_EQ(put.body, R"(PUT /v1/services/a/versions/1.0.0 {"name":"a"})");
+  EXPECT_EQ(put.header("x-echo"), "yes");  // case-insensitive lookup
+}
+
+TEST_F(HttpServerTest, ReusesOneConnectionForManyRequests) {
+  start();
+  HttpClient client(address_);
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(client.get("/n/" + std::to_string(i)).body, "GET /n/" + std::to_string(i) + " ");
+  EXPECT_EQ(client.connections_opened(), 1u);
+  EXPECT_EQ(stats().accepted, 1u);
+  EXPECT_EQ(stats().requests, 5u);
+}
+
+TEST_F(HttpServerTest, AnswersPipelinedRequestsInOrder) {
+  start();
+  Fd fd(connect_raw());
+  write_all(fd,
+            "GET /first HTTP/1.1\r\nHost: x\r\n\r\n"
+            "PUT /second HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody"
+            "GET /third HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string leftover;
+  EXPECT_EQ(read_raw_response(fd, leftover).body, "GET /first ");
+  EXPECT_EQ(read_raw_response(fd, leftover).body, "PUT /second body");
+  EXPECT_EQ(read_raw_response(fd, leftover).body, "GET /third ");
+  EXPECT_TRUE(leftover.empty());
+}
+
+TEST_F(HttpServerTest, HonoursConnectionClose) {
+  start();
+  Fd fd(connect_raw());
+  write_all(fd, "GET /bye HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  std::string all = read_until_close(fd);
+  EXPECT_NE(all.find("HTTP/1.1 200 OK\r\n"), std::string::npos);
+  EXPECT_NE(all.find("Connection: close\r\n"), std::string::npos);
+  EXPECT_TRUE(all.ends_with("GET /bye ")) << all;
+  ::close(fd.fd);  // the server lingers until the client closes too (or kLingerTime)
+  fd.fd = -1;
+  EXPECT_TRUE(eventually([&] { return stats().active == 0; }, 1s));
+}
+
+TEST_F(HttpServerTest, Http10WithoutKeepAliveCloses) {
+  start();
+  Fd fd(connect_raw());
+  write_all(fd, "GET /old HTTP/1.0\r\n\r\n");
+  std::string all = read_until_close(fd);
+  EXPECT_NE(all.find("HTTP/1.1 200 OK\r\n"), std::string::npos);
+  EXPECT_TRUE(all.ends_with("GET /old ")) << all;
+}
+
+TEST_F(HttpServerTest, DecodesPathAndQueryParameters) {
+  start();
+  HttpClient client(address_);
+  auto r = client.get("/query?team=platform%20team&tag=a&tag=b%2Bc&q=x+y&flag&empty=");
+  EXPECT_EQ(r.body, "team=platform team;tag=a;tag=b+c;q=x y;flag=;empty=;");
+  EXPECT_EQ(client.get("/v1/services/a%2Fb").body, "GET /v1/services/a/b ");
+}
+
+TEST_F(HttpServerTest, BadPercentEscapeGets400AndTheConnectionSurvives) {
+  start();
+  HttpClient client(address_);
+  auto bad = client.get("/v1/services/%zz");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find(R"("code":"malformed_request")"), std::string::npos) << bad.body;
+  EXPECT_EQ(client.get("/ok").status, 200);
+  EXPECT_EQ(client.connections_opened(), 1u);
+  EXPECT_EQ(handled_.load(), 1);
+}
+
+void expect_json_error(const std::string& body, std::string_view code) {
+  EXPECT_NE(body.find(std::string(R"({"error":{"code":")") + std::string(code) + "\""), std::string::npos) << body;
+  EXPECT_NE(body.find(R"("path":null}})"), std::string::npos) << body;
+}
+
+TEST_F(HttpServerTest, GarbageGets400ThenClose) {
+  start();
+  Fd fd(connect_raw());
+  write_all(fd, std::string_view("\x00\x01GARBAGE\r\n\r\n", 13));
+  std::string all = read_until_close(fd);
+  ASSERT_TRUE(all.starts_with("HTTP/1.1 400 Bad Request\r\n")) << all;
+  EXPECT_NE(all.find("Content-Type: application/json\r\n"), std::string::npos);
+  EXPECT_NE(all.find("Connection: close\r\n"), std::string::npos);
+  expect_json_error(all.substr(all.find("\r\n\r\n") + 4), "malformed_request");
+  EXPECT_EQ(handled_.load(), 0);
+}
+
+TEST_F(HttpServerTest, HugeHeaderGets431) {
+  start();
+  Fd fd(connect_raw());
+  write_all(fd, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20 * 1024, 'a') + "\r\n\r\n");
+  std::string all = read_until_close(fd);
+  ASSERT_TRUE(all.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n")) << all.substr(0, 200);
+  expect_json_error(all.substr(all.find("\r\n\r\n") + 4), "headers_too_large");
+  EXPECT_EQ(handled_.load(), 0);
+}
+
+TEST_F(HttpServerTest, OversizedContentLengthGets413BeforeTheBody) {
+  start();
+  Fd fd(connect_raw());
+  // Only the header is sent: the answer must come without waiting for 9 MiB of body.
+  write_all(fd, "PUT /v1/big HTTP/1.1\r\nHost: x\r\nContent-Length: 9437184\r\n\r\n");
+  std::string leftover;
+  auto r = read_raw_response(fd, leftover, 2s);
+  EXPECT_EQ(r.status, 413);
+  expect_json_error(r.body, "body_too_large");
+  EXPECT_NE(r.body.find("Content-Length: 9437184"), std::string::npos) << r.body;
+  // The client may still push body bytes; the server drains them and closes cleanly.
+  write_all(fd, std::string(64 * 1024, 'z'));
+  read_until_close(fd);
+  EXPECT_EQ(handled_.load(), 0);
+}
+
+TEST_F(HttpServerTest, BodyUnderTheLimitIsAccepted) {
+  HttpLimits limits;
+  limits.max_body_bytes = 1024 * 1024;
+  start(limits);
+  HttpClient client(address_);
+  std::string body(1024 * 1024, 'b');
+  EXPECT_EQ(client.request("PUT", "/big", body).body, "PUT /big " + body);
+  auto too_big = client.request("PUT", "/big", body + "!");
+  EXPECT_EQ(too_big.status, 413);
+}
+
+TEST_F(HttpServerTest, SlowlorisIsClosedByTheIdleTimeout) {
+  HttpLimits limits;
+  limits.idle_timeout = 300ms;
+  start(limits);
+  Fd fd(connect_raw());
+  auto t0 = std::chrono::steady_clock::now();
+  write_all(fd, "GET / HTTP/1.1\r\n");
+  bool closed = false;
+  for (int i = 0; i < 40 && !closed; ++i) {  // one header line every 50 ms, never finishing
+    std::this_thread::sleep_for(50ms);
+    try {
+      write_all(fd, "X-Slow-" + std::to_string(i) + ": 1\r\n");
+    } catch (const std::system_error&) {
+      closed = true;
+    }
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 0) > 0) closed = true;  // EOF (or reset) is readable
+  }
+  auto elapsed = std::chrono::steady_clock::now() - t0;
+  EXPECT_TRUE(closed);
+  EXPECT_GE(elapsed, 300ms);
+  EXPECT_LT(elapsed, 1500ms);
+  EXPECT_TRUE(eventually([&] { return stats().timeouts == 1 && stats().active == 0; }));
+}
+
+TEST_F(HttpServerTest, ClientReconnectsAfterTheServerClosedAnIdleConnection) {
+  HttpLimits limits;
+  limits.idle_timeout = 100ms;
+  start(limits);
+  HttpClient client(address_);
+  EXPECT_EQ(client.get("/one").status, 200);
+  ASSERT_TRUE(eventually([&] { return stats().timeouts == 1; }));
+  EXPECT_EQ(client.get("/two").body, "GET /two ");
+  EXPECT_EQ(client.connections_opened(), 2u);
+}
+
+TEST_F(HttpServerTest, HandlerExceptionGives500AndTheConnectionSurvives) {
+  start();
+  HttpClient client(address_);
+  auto boom = client.get("/boom");
+  EXPECT_EQ(boom.status, 500);
+  expect_json_error(boom.body, "internal_error");
+  EXPECT_NE(boom.body.find("kaboom"), std::string::npos);
+  EXPECT_EQ(client.get("/after").body, "GET /after ");
+  EXPECT_EQ(client.connections_opened(), 1u);
+}
+
+TEST_F(HttpServerTest, AnswersExpectContinue) {
+  start();
+  Fd fd(connect_raw());
+  write_all(fd, "PUT /c HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+  std::string interim = read_exact(fd, std::string_view("HTTP/1.1 100 Continue\r\n\r\n").size());
+  EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+  write_all(fd, "hello");
+  std::string leftover;
+  EXPECT_EQ(read_raw_response(fd, leftover).body, "PUT /c hello");
+}
+
+TEST_F(HttpServerTest, RefusesConnectionsBeyondTheLimitWith503) {
+  HttpLimits limits;
+  limits.max_connections = 2;
+  start(limits);
+  HttpClient a(address_), b(address_);
+  EXPECT_EQ(a.get("/a").status, 200);
+  EXPECT_EQ(b.get("/b").status, 200);
+  HttpClient c(address_);
+  auto refused = c.get("/c");
+  EXPECT_EQ(refused.status, 503);
+  expect_json_error(refused.body, "too_many_connections");
+  EXPECT_FALSE(c.connected());
+  EXPECT_EQ(a.get("/a2").status, 200);
+}
+
+TEST_F(HttpServerTest, ServesOverAUnixSocket) {
+  TempDir dir;
+  path_ = dir.file("http.sock");
+  serve(listen_unix(path_), {});
+  HttpClient client(address_);
+  EXPECT_EQ(client.request("PUT", "/uds", "{}").body, "PUT /uds {}");
+  EXPECT_EQ(client.get("/again").body, "GET /again ");
+  EXPECT_EQ(client.connections_opened(), 1u);
+}
+
+TEST_F(HttpServerTest, CloseDropsEveryConnection) {
+  start();
+  Fd fd(connect_raw());
+  write_all(fd, "GET /partial HTTP/1.1\r\n");  // a request in progress
+  ASSERT_TRUE(eventually([&] { return stats().active == 1; }));
+  lt_.call([&] { server_->close(); });
+  EXPECT_EQ(read_until_close(fd), "");
+  EXPECT_EQ(stats().active, 0u);
+}
+
+}  // namespace
+}  // namespace roster::net

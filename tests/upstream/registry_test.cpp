@@ -1,0 +1,191 @@
+// The server's registry over a real SQLite store: write rules, revisions, leases (with an
+// injected clock, never sleeps), self-preservation, and the delta feed agents resume from.
+#include "upstream/registry.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "upstream/sqlite_store.hpp"
+#include "wire/frame.hpp"
+#include "wire/verify.hpp"
+
+namespace roster::upstream {
+namespace {
+
+std::string version_doc(const std::string& name, const std::string& version, const std::string& extra = "") {
+  return R"({"name": ")" + name + R"(", "version": ")" + version +
+         R"(", "lifecycle_stage": "stable", "owner_team": "team-a")" + extra + "}";
+}
+
+const std::string kInstance = R"({"id": "i1", "address": "10.0.0.1", "port": 8080})";
+
+class RegistryTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("roster-registry-" + std::to_string(getpid()) + "-" +
+                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    reopen();
+  }
+  void TearDown() override {
+    registry_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void reopen() {
+    registry_.reset();
+    store_.reset();
+    store_ = SqliteStore::open(dir_.string());
+    registry_ = std::make_unique<Registry>(*store_, options_, [this] { return now_; });
+  }
+
+  std::filesystem::path dir_;
+  RegistryOptions options_;
+  int64_t now_ = 1'700'000'000'000;
+  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Registry> registry_;
+};
+
+TEST_F(RegistryTest, PutGetLatestAndRevisions) {
+  EXPECT_EQ(registry_->put_version("svc", "1.0.0", version_doc("svc", "1.0.0")).revision, 1u);
+  EXPECT_EQ(registry_->put_version("svc", "1.10.0", version_doc("svc", "1.10.0")).revision, 2u);
+  EXPECT_EQ(registry_->put_version("svc", "2.0.0-rc.1", version_doc("svc", "2.0.0-rc.1")).revision, 3u);
+  EXPECT_EQ(registry_->latest("svc")->version()->str(), "1.10.0");
+  EXPECT_EQ(registry_->latest("svc", true)->version()->str(), "2.0.0-rc.1");
+  EXPECT_EQ(registry_->versions("svc").size(), 3u);
+  EXPECT_EQ(registry_->search("team-a", std::nullopt, std::nullopt).size(), 3u);
+  reopen();  // everything acknowledged survives a restart
+  EXPECT_EQ(registry_->revision(), 3u);
+  EXPECT_EQ(registry_->latest("svc")->version()->str(), "1.10.0");
+}
+
+TEST_F(RegistryTest, BadDocumentsChangeNothing) {
+  auto bad = registry_->put_version("svc", "1.0.0", R"({"name": "svc", "version": "1.0.0", "owner_team": 5})");
+  ASSERT_TRUE(bad.error);
+  EXPECT_EQ(bad.error->status, 400);
+  EXPECT_EQ(bad.error->path, "owner_team");
+  auto mismatch = registry_->put_version("svc", "1.0.0", version_doc("other", "1.0.0"));
+  ASSERT_TRUE(mismatch.error);
+  EXPECT_EQ(mismatch.error->code, "name_mismatch");
+  EXPECT_TRUE(registry_->put_version("svc", "1.0.0", "{").error);
+  EXPECT_EQ(registry_->revision(), 0u);
+  EXPECT_EQ(store_->revision(), 0u);
+}
+
+TEST_F(RegistryTest, InstancesNeedTheirVersionAndGoWithIt) {
+  auto orphan = registry_->put_instance("svc", "1.0.0", "i1", kInstance, std::nullopt);
+  ASSERT_TRUE(orphan.error);
+  EXPECT_EQ(orphan.error->status, 404);
+  registry_->put_version("svc", "1.0.0", version_doc("svc", "1.0.0"));
+  EXPECT_FALSE(registry_->put_instance("svc", "1.0.0", "i1", kInstance, std::nullopt).error);
+  auto wrong_id = registry_->put_instance("svc", "1.0.0", "i2", kInstance, std::nullopt);
+  ASSERT_TRUE(wrong_id.error);
+  EXPECT_EQ(wrong_id.error->code, "id_mismatch");
+  EXPECT_EQ(registry_->instances("svc", std::nullopt).size(), 1u);
+  EXPECT_FALSE(registry_->delete_version("svc", "1.0.0").error);
+  EXPECT_TRUE(registry_->instances("svc", std::nullopt).empty());
+  EXPECT_EQ(registry_->delete_version("svc", "1.0.0").error->status, 404);
+}
+
+TEST_F(RegistryTest, LeasesExpireUnlessRenewed) {
+  registry_->put_version("svc", "1.0.0", version_doc("svc", "1.0.0"));
+  registry_->put_instance("svc", "1.0.0", "i1", kInstance, std::nullopt);
+  registry_->put_instance("svc", "1.0.0", "i2", R"({"id": "i2", "address": "h", "port": 1})", std::chrono::seconds(10));
+  now_ += 11'000;
+  auto expired = registry_->expire_leases();
+  EXPECT_GT(expired.revision, 0u);
+  EXPECT_EQ(registry_->instances("svc", std::nullopt).size(), 1u);  // i2's 10 s lease ran out
+  now_ += 60'000;
+  EXPECT_FALSE(registry_->renew("svc", "1.0.0", "i1").error);
+  now_ += 89'000;
+  registry_->expire_leases();
+  EXPECT_EQ(registry_->instances("svc", std::nullopt).size(), 1u);  // renewed 89 s ago
+  now_ += 2'000;
+  registry_->expire_leases();
+  EXPECT_TRUE(registry_->instances("svc", std::nullopt).empty());
+  EXPECT_EQ(registry_->metrics().lease_expiries, 2u);
+  EXPECT_EQ(registry_->renew("svc", "1.0.0", "i1").error->status, 404);  // must register again
+}
+
+TEST_F(RegistryTest, SelfPreservationStopsMassExpiry) {
+  options_.lease_duration = std::chrono::seconds(90);
+  options_.lease_renewal_interval = std::chrono::seconds(30);
+  options_.renewal_window = std::chrono::seconds(60);
+  reopen();
+  registry_->put_version("svc", "1.0.0", version_doc("svc", "1.0.0"));
+  for (int i = 0; i < 10; ++i)
+    registry_->put_instance("svc", "1.0.0", "i" + std::to_string(i),
+                            R"({"id": "i)" + std::to_string(i) + R"(", "address": "h", "port": 1})", std::nullopt);
+  // A first window in which every instance renews as told (2 renewals per minute each).
+  now_ += 60'000;
+  registry_->expire_leases();  // opens the window counting 10 leases
+  for (int i = 0; i < 10; ++i) {
+    registry_->renew("svc", "1.0.0", "i" + std::to_string(i));
+    registry_->renew("svc", "1.0.0", "i" + std::to_string(i));
+  }
+  now_ += 60'000;
+  registry_->expire_leases();
+  EXPECT_FALSE(registry_->metrics().self_preservation);
+  // Then a partition: no renewals at all for two windows. Leases run out, yet nothing expires.
+  now_ += 60'000;
+  registry_->expire_leases();
+  now_ += 60'000;
+  registry_->expire_leases();
+  EXPECT_TRUE(registry_->metrics().self_preservation);
+  EXPECT_EQ(registry_->instances("svc", std::nullopt).size(), 10u);
+}
+
+TEST_F(RegistryTest, FeedResumesFromMemoryStoreOrSnapshot) {
+  std::vector<uint64_t> pushed;
+  registry_->on_delta([&](const Frame& frame, uint64_t revision) {
+    pushed.push_back(revision);
+    wire::FrameReader reader;
+    reader.feed(*frame);
+    auto f = reader.next();
+    ASSERT_TRUE(f);
+    EXPECT_EQ(f->type, wire::FrameType::Delta);
+    EXPECT_EQ(wire::verify<wire::Delta>(f->payload), std::nullopt);
+  });
+  for (int i = 0; i < 5; ++i)
+    registry_->put_version("svc", "1.0." + std::to_string(i), version_doc("svc", "1.0." + std::to_string(i)));
+  EXPECT_EQ(pushed, (std::vector<uint64_t>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(registry_->frames_since(2)->size(), 3u);
+  EXPECT_TRUE(registry_->frames_since(5)->empty());
+  EXPECT_FALSE(registry_->frames_since(9));  // ahead of the server: snapshot
+  reopen();  // the memory log is gone; the store's change log still covers it
+  EXPECT_EQ(registry_->frames_since(0)->size(), 5u);
+
+  auto frames = registry_->snapshot_frames(8192);
+  ASSERT_FALSE(frames.empty());
+  wire::FrameReader reader(1u << 20);
+  size_t versions = 0;
+  bool last = false;
+  for (auto& f : frames) {
+    reader.feed(*f);
+    auto frame = reader.next();
+    ASSERT_TRUE(frame);
+    ASSERT_EQ(wire::verify<wire::Snapshot>(frame->payload), std::nullopt);
+    auto* snap = flatbuffers::GetRoot<wire::Snapshot>(frame->payload.data());
+    EXPECT_EQ(snap->revision(), 5u);
+    versions += snap->services()->size();
+    last = snap->last();
+  }
+  EXPECT_EQ(versions, 5u);
+  EXPECT_TRUE(last);
+}
+
+TEST_F(RegistryTest, RegisterWholeRegistryDocument) {
+  auto out = registry_->register_document(R"({"services": [{"name": "a", "versions": [
+      {"version": "1.0.0", "lifecycle_stage": "stable", "owner_team": "t",
+       "instances": [{"id": "x", "address": "h", "port": 1}]}]}],
+    "contracts": [{"consumer": "b", "consumer_version": "1.0.0", "provider": "a", "provider_range": "^1",
+                   "pact": {"interactions": []}}]})");
+  EXPECT_FALSE(out.error);
+  EXPECT_EQ(out.revision, 1u);  // one document, one revision
+  EXPECT_EQ(registry_->instances("a", "1.0.0").size(), 1u);
+  EXPECT_TRUE(registry_->lease_expiry("a", "1.0.0", "x"));
+}
+
+}  // namespace
+}  // namespace roster::upstream

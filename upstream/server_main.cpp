@@ -1,0 +1,114 @@
+// roster-server: the authoritative registry. Flags or a config file (--config, INI/TOML keys
+// named like the flags). Prints one line `listening http=ADDR stream=ADDR` once it serves.
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "net/event_loop.hpp"
+#include "net/http_server.hpp"
+#include "net/socket.hpp"
+#include "upstream/http_api.hpp"
+#include "upstream/registry.hpp"
+#include "upstream/sqlite_store.hpp"
+#include "upstream/stream_server.hpp"
+
+namespace {
+
+int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::optional<std::string> read_token(const std::string& token, const std::string& token_file) {
+  if (!token.empty()) return token;
+  if (token_file.empty()) return std::nullopt;
+  std::ifstream in(token_file);
+  std::string t;
+  if (!in || !std::getline(in, t) || t.empty()) throw std::runtime_error("cannot read a token from " + token_file);
+  return t;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"roster-server: the authoritative roster registry"};
+  std::string listen = "127.0.0.1:7070", stream = "127.0.0.1:7071", stream_unix, data_dir = "var/roster";
+  std::string token, token_file, ready_file;
+  int lease_seconds = 90, renew_seconds = 30;
+  size_t max_body = 8u << 20;
+  app.set_config("--config", "", "Read options from an INI/TOML file");
+  app.add_option("--listen", listen, "HTTP API address (host:port; port 0 = any)")->capture_default_str();
+  app.add_option("--stream", stream, "Agent stream address (host:port)")->capture_default_str();
+  app.add_option("--stream-unix", stream_unix, "Also serve agent streams on this Unix socket");
+  app.add_option("--data-dir", data_dir, "Where the SQLite store lives")->capture_default_str();
+  app.add_option("--token", token, "Bearer token required on writes and agent streams");
+  app.add_option("--token-file", token_file, "Read the token from this file");
+  app.add_option("--lease-duration", lease_seconds, "Seconds an instance lives without a renewal")->capture_default_str();
+  app.add_option("--lease-renewal", renew_seconds, "Seconds between the renewals instances send")->capture_default_str();
+  app.add_option("--max-body-bytes", max_body, "Largest request body")->capture_default_str();
+  app.add_option("--ready-file", ready_file, "Write the bound addresses here once serving");
+  CLI11_PARSE(app, argc, argv);
+
+  // Signals are taken by a thread that stops the loop; nobody else sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  try {
+    auto store = roster::upstream::SqliteStore::open(data_dir);
+    roster::upstream::RegistryOptions registry_options;
+    registry_options.lease_duration = std::chrono::seconds(lease_seconds);
+    registry_options.lease_renewal_interval = std::chrono::seconds(renew_seconds);
+    roster::upstream::Registry registry(*store, registry_options, unix_ms);
+    const auto secret = read_token(token, token_file);
+
+    roster::net::EventLoop loop;
+    roster::upstream::StreamServer streams(loop, registry, {.token = secret});
+    roster::upstream::HttpApi api(registry, {.token = secret}, [&] { return streams.metrics(); });
+    roster::net::HttpLimits limits;
+    limits.max_body_bytes = max_body;
+    roster::net::HttpServer http(loop, [&](const roster::net::HttpRequest& r) { return api.handle(r); }, limits);
+
+    const auto http_address = roster::net::parse_address(listen);
+    const int http_fd = roster::net::listen_on(http_address);
+    const int stream_fd = roster::net::listen_on(roster::net::parse_address(stream));
+    const std::string bound_http = http_address.is_unix() ? listen : http_address.to_string().substr(0, http_address.to_string().rfind(':') + 1) + std::to_string(roster::net::local_port(http_fd));
+    const auto stream_address = roster::net::parse_address(stream);
+    const std::string bound_stream = stream_address.to_string().substr(0, stream_address.to_string().rfind(':') + 1) + std::to_string(roster::net::local_port(stream_fd));
+    http.listen(http_fd);
+    streams.listen(stream_fd);
+    if (!stream_unix.empty()) streams.listen(roster::net::listen_unix(stream_unix));
+
+    // Leases: checked every second.
+    std::function<void()> expire = [&] {
+      registry.expire_leases();
+      loop.after(std::chrono::seconds(1), expire);
+    };
+    loop.after(std::chrono::seconds(1), expire);
+
+    std::thread signal_thread([&] {
+      int sig = 0;
+      sigwait(&signals, &sig);
+      loop.stop();
+    });
+
+    const std::string line = "listening http=" + bound_http + " stream=" + bound_stream;
+    if (!ready_file.empty()) std::ofstream(ready_file) << line << "\n";
+    std::cout << line << " data=" << data_dir << " revision=" << registry.revision() << std::endl;
+    loop.run();
+    std::cout << "roster-server: stopping" << std::endl;
+    streams.close();
+    http.close();
+    pthread_kill(signal_thread.native_handle(), SIGTERM);  // unblocks sigwait if the loop stopped otherwise
+    signal_thread.join();
+  } catch (const std::exception& e) {
+    std::cerr << "roster-server: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,259 @@
+#include "upstream/stream_server.hpp"
+
+#include <deque>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "upstream/http_api.hpp"
+#include "wire/verify.hpp"
+
+namespace roster::upstream {
+
+namespace {
+
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+Frame control_frame(wire::FrameType type, flatbuffers::FlatBufferBuilder& fbb) {
+  auto out = std::make_shared<std::vector<uint8_t>>();
+  wire::append_frame(*out, type, {fbb.GetBufferPointer(), fbb.GetSize()});
+  return out;
+}
+
+Frame error_frame(uint32_t code, const std::string& message) {
+  flatbuffers::FlatBufferBuilder fbb;
+  fbb.Finish(wire::CreateStreamError(fbb, code, fbb.CreateString(message)));
+  return control_frame(wire::FrameType::Error, fbb);
+}
+
+}  // namespace
+
+struct Connection {
+  int fd;
+  uint64_t id;
+  std::string agent_id;
+  wire::FrameReader reader;
+  std::vector<uint8_t> buffer = std::vector<uint8_t>(64 * 1024);
+  std::deque<std::pair<Frame, int64_t>> queue;  // frame, when it was queued
+  size_t queued_bytes = 0;
+  bool sending = false, subscribed = false, closing = false;
+  net::EventLoop::TimerId hello_timer = 0;
+  explicit Connection(int f, uint64_t i, uint32_t max_frame) : fd(f), id(i), reader(max_frame) {}
+};
+
+struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
+  net::EventLoop& loop;
+  Registry& registry;
+  StreamOptions options;
+  std::vector<int> listeners;
+  std::map<uint64_t, std::shared_ptr<Connection>> connections;
+  uint64_t next_id = 1;
+  net::EventLoop::TimerId keepalive_timer = 0;
+  bool closed = false;
+  // metrics
+  uint64_t frames_sent = 0, bytes_sent = 0, cut_off = 0, bad_frames = 0, refused = 0;
+  int64_t last_lag_ms = 0, max_lag_ms = 0;
+
+  State(net::EventLoop& l, Registry& r, StreamOptions o) : loop(l), registry(r), options(std::move(o)) {}
+
+  void start() {
+    std::weak_ptr<State> weak = shared_from_this();
+    registry.on_delta([weak](const Frame& frame, uint64_t) {
+      if (auto self = weak.lock())
+        for (auto& [id, conn] : self->connections)
+          if (conn->subscribed) self->enqueue(conn, frame);
+    });
+    schedule_keepalive();
+  }
+
+  void schedule_keepalive() {
+    std::weak_ptr<State> weak = shared_from_this();
+    keepalive_timer = loop.after(options.keepalive_interval, [weak] {
+      auto self = weak.lock();
+      if (!self || self->closed) return;
+      flatbuffers::FlatBufferBuilder fbb;
+      const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch()).count();
+      fbb.Finish(wire::CreateKeepalive(fbb, self->registry.revision(), now));
+      Frame frame = control_frame(wire::FrameType::Keepalive, fbb);
+      for (auto& [id, conn] : self->connections)
+        if (conn->subscribed && conn->queue.empty()) self->enqueue(conn, frame);
+      self->schedule_keepalive();
+    });
+  }
+
+  void accept_on(int fd) {
+    listeners.push_back(fd);
+    std::weak_ptr<State> weak = shared_from_this();
+    loop.accept(fd, [weak](int client) {
+      auto self = weak.lock();
+      if (!self || client < 0) return;
+      if (self->closed) return void(::close(client));
+      auto conn = std::make_shared<Connection>(client, self->next_id++, self->options.max_frame_bytes);
+      self->connections[conn->id] = conn;
+      std::weak_ptr<Connection> weak_conn = conn;
+      conn->hello_timer = self->loop.after(self->options.hello_timeout, [weak, weak_conn] {
+        auto s = weak.lock();
+        auto c = weak_conn.lock();
+        if (s && c && !c->subscribed) s->fail(c, 408, "no Hello within the timeout");
+      });
+      self->receive(conn);
+    });
+  }
+
+  void receive(const std::shared_ptr<Connection>& conn) {
+    std::weak_ptr<State> weak = shared_from_this();
+    loop.recv(conn->fd, conn->buffer, [weak, conn](ssize_t n) {
+      auto self = weak.lock();
+      if (!self || conn->closing) return;
+      if (n <= 0) return self->drop(conn);
+      conn->reader.feed({conn->buffer.data(), static_cast<size_t>(n)});
+      while (auto frame = conn->reader.next()) {
+        self->handle(conn, *frame);
+        if (conn->closing) return;
+      }
+      if (auto& error = conn->reader.error()) {
+        ++self->bad_frames;
+        return self->fail(conn, 400, error->message);
+      }
+      self->receive(conn);
+    });
+  }
+
+  void handle(const std::shared_ptr<Connection>& conn, const wire::Frame& frame) {
+    const std::string where = "frame at offset " + std::to_string(frame.offset) + ": ";
+    switch (frame.type) {
+      case wire::FrameType::Hello: {
+        if (conn->subscribed) return fail(conn, 400, where + "a second Hello");
+        if (auto why = wire::verify<wire::Hello>(frame.payload)) {
+          ++bad_frames;
+          return fail(conn, 400, where + *why);
+        }
+        auto* hello = flatbuffers::GetRoot<wire::Hello>(frame.payload.data());
+        if (options.token && (!hello->token() || !constant_time_equals(hello->token()->string_view(), *options.token))) {
+          ++refused;
+          return fail(conn, 401, "wrong or missing token");
+        }
+        conn->agent_id = hello->agent_id()->str();
+        loop.cancel_timer(conn->hello_timer);
+        conn->subscribed = true;
+        // Catch-up frames are queued before any later delta: both happen on this thread.
+        auto frames = registry.frames_since(hello->last_revision());
+        if (!frames) frames = registry.snapshot_frames(options.max_frame_bytes);
+        for (auto& f : *frames) enqueue(conn, f);
+        return;
+      }
+      case wire::FrameType::Keepalive:
+        return;  // the agent is alive; nothing to do
+      case wire::FrameType::Error:
+        return drop(conn);
+      default:
+        ++bad_frames;
+        return fail(conn, 400, where + "agents may send Hello, Keepalive or Error frames only");
+    }
+  }
+
+  void enqueue(const std::shared_ptr<Connection>& conn, const Frame& frame) {
+    if (conn->closing) return;
+    if (conn->queued_bytes + frame->size() > options.max_queued_bytes) {
+      ++cut_off;
+      std::cerr << "roster-server: agent " << conn->agent_id << " is too slow (" << conn->queued_bytes
+                << " bytes queued): cutting it off; it will resume by revision\n";
+      return drop(conn);
+    }
+    conn->queue.emplace_back(frame, steady_ms());
+    conn->queued_bytes += frame->size();
+    if (!conn->sending) send_next(conn);
+  }
+
+  void send_next(const std::shared_ptr<Connection>& conn) {
+    if (conn->queue.empty() || conn->closing) {
+      conn->sending = false;
+      return;
+    }
+    conn->sending = true;
+    Frame frame = conn->queue.front().first;
+    std::weak_ptr<State> weak = shared_from_this();
+    loop.send_all(conn->fd, frame, 0, [weak, conn, frame](ssize_t n) {
+      auto self = weak.lock();
+      if (!self || conn->closing) return;
+      if (n < 0) return self->drop(conn);
+      const int64_t lag = steady_ms() - conn->queue.front().second;
+      self->last_lag_ms = lag;
+      self->max_lag_ms = std::max(self->max_lag_ms, lag);
+      conn->queued_bytes -= frame->size();
+      conn->queue.pop_front();
+      ++self->frames_sent;
+      self->bytes_sent += frame->size();
+      self->send_next(conn);
+    });
+  }
+
+  // A bad peer: tell it why in an Error frame, then close.
+  void fail(const std::shared_ptr<Connection>& conn, uint32_t code, const std::string& message) {
+    if (conn->closing) return;
+    std::cerr << "roster-server: stream " << (conn->agent_id.empty() ? "connection" : conn->agent_id) << ": " << message << "\n";
+    conn->subscribed = false;
+    conn->queue.clear();
+    conn->queued_bytes = 0;
+    Frame frame = error_frame(code, message);
+    std::weak_ptr<State> weak = shared_from_this();
+    if (conn->sending) return drop(conn);  // a send is in flight: just close
+    conn->sending = true;
+    loop.send_all(conn->fd, frame, 0, [weak, conn](ssize_t) {
+      if (auto self = weak.lock()) self->drop(conn);
+    });
+  }
+
+  void drop(const std::shared_ptr<Connection>& conn) {
+    if (conn->closing) return;
+    conn->closing = true;
+    loop.cancel_timer(conn->hello_timer);
+    connections.erase(conn->id);
+    loop.close(conn->fd);
+  }
+};
+
+StreamServer::StreamServer(net::EventLoop& loop, Registry& registry, StreamOptions options)
+    : state_(std::make_shared<State>(loop, registry, std::move(options))) {
+  state_->start();
+}
+
+StreamServer::~StreamServer() { close(); }
+
+void StreamServer::listen(int listen_fd) { state_->accept_on(listen_fd); }
+
+void StreamServer::close() {
+  if (state_->closed) return;
+  state_->closed = true;
+  state_->loop.cancel_timer(state_->keepalive_timer);
+  for (int fd : state_->listeners) state_->loop.close(fd);
+  state_->listeners.clear();
+  auto connections = state_->connections;
+  for (auto& [id, conn] : connections) state_->drop(conn);
+  state_->registry.on_delta(nullptr);
+}
+
+size_t StreamServer::connected_agents() const {
+  size_t n = 0;
+  for (auto& [id, conn] : state_->connections) n += conn->subscribed;
+  return n;
+}
+
+std::string StreamServer::metrics() const {
+  const State& s = *state_;
+  std::ostringstream out;
+  out << "# TYPE roster_connected_agents gauge\nroster_connected_agents " << connected_agents() << "\n"
+      << "# TYPE roster_stream_frames_sent_total counter\nroster_stream_frames_sent_total " << s.frames_sent << "\n"
+      << "# TYPE roster_stream_bytes_sent_total counter\nroster_stream_bytes_sent_total " << s.bytes_sent << "\n"
+      << "# TYPE roster_stream_agents_cut_off_total counter\nroster_stream_agents_cut_off_total " << s.cut_off << "\n"
+      << "# TYPE roster_stream_bad_frames_total counter\nroster_stream_bad_frames_total " << s.bad_frames << "\n"
+      << "# TYPE roster_stream_refused_total counter\nroster_stream_refused_total " << s.refused << "\n"
+      << "# TYPE roster_fanout_lag_seconds gauge\nroster_fanout_lag_seconds " << s.last_lag_ms / 1000.0 << "\n"
+      << "# TYPE roster_fanout_lag_max_seconds gauge\nroster_fanout_lag_max_seconds " << s.max_lag_ms / 1000.0 << "\n";
+  return out.str();
+}
+
+}  // namespace roster::upstream
