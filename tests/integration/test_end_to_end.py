@@ -1,0 +1,313 @@
+"""End to end: roster-server, roster-agent and readers as real processes on loopback.
+
+ctest runs: python3 test_end_to_end.py BUILD_DIR SOURCE_DIR (PYTHONPATH has the roster module).
+Every process is started on ephemeral ports (or sockets in a temp dir) and stopped afterwards.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.error
+import urllib.request
+
+import roster
+
+BUILD, SOURCE = sys.argv[1], sys.argv[2]
+SERVER = os.path.join(BUILD, "upstream", "roster-server")
+AGENT = os.path.join(BUILD, "agent", "roster-agent")
+ROSTERCTL = os.path.join(BUILD, "cli", "rosterctl")
+REGISTRY = os.path.join(SOURCE, "examples", "registry.json")
+
+
+def read_text(path):
+    with open(path) as f:
+        return f.read()
+
+
+def read_bytes(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def wait_until(predicate, timeout=10.0, what="condition"):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def version_doc(name, version, extra=None):
+    doc = {"name": name, "version": version, "lifecycle_stage": "stable", "owner_team": "team-e2e"}
+    doc.update(extra or {})
+    return json.dumps(doc).encode()
+
+
+class Cluster:
+    """A server and an agent in a temp dir; the stream also listens on a Unix socket so that a
+    restarted server keeps the address the agent knows."""
+
+    def __init__(self, tmp, token=None, lease_seconds=90, arena=None):
+        self.tmp, self.token, self.lease = tmp, token, lease_seconds
+        self.arena = arena or f"e2e-{os.getpid()}-{int(time.time() * 1000) % 100000}"
+        self.stream_sock = os.path.join(tmp, "stream.sock")
+        self.server = self.agent = None
+
+    def start_server(self):
+        ready = os.path.join(self.tmp, "server.ready")
+        if os.path.exists(ready):
+            os.remove(ready)
+        args = [SERVER, "--listen", "127.0.0.1:0", "--stream", "127.0.0.1:0", "--stream-unix", self.stream_sock,
+                "--data-dir", os.path.join(self.tmp, "data"), "--ready-file", ready,
+                "--lease-duration", str(self.lease), "--lease-renewal", str(max(1, self.lease // 3))]
+        if self.token:
+            args += ["--token", self.token]
+        with open(os.path.join(self.tmp, "server.log"), "a") as log:
+            self.server = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log)
+        line = wait_until(lambda: os.path.exists(ready) and read_text(ready).strip(), what="server ready")
+        fields = dict(part.split("=", 1) for part in line.split()[1:])
+        self.http, self.stream_tcp = fields["http"], fields["stream"]
+
+    def start_agent(self, extra=()):
+        ready = os.path.join(self.tmp, "agent.ready")
+        if os.path.exists(ready):
+            os.remove(ready)
+        args = [AGENT, "--upstream", "unix:" + self.stream_sock, "--arena", self.arena, "--http", "127.0.0.1:0",
+                "--segment-bytes", str(32 << 20), "--cache-file", os.path.join(self.tmp, "agent-cache.bin"),
+                "--ready-file", ready, *extra]
+        if self.token:
+            args += ["--token", self.token]
+        with open(os.path.join(self.tmp, "agent.log"), "a") as log:
+            self.agent = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log)
+        line = wait_until(lambda: os.path.exists(ready) and read_text(ready).strip(), what="agent ready")
+        self.agent_http = dict(part.split("=", 1) for part in line.split()[1:])["http"]
+
+    def request(self, method, path, body=None, token=None):
+        req = urllib.request.Request(f"http://{self.http}{path}", data=body, method=method,
+                                     headers={"Content-Type": "application/json"})
+        if token or self.token:
+            req.add_header("Authorization", "Bearer " + (token or self.token))
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:  # noqa: S310 (loopback only)
+                return r.status, json.loads(r.read() or b"null")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+
+    def revision(self):
+        return self.request("GET", "/v1/revision")[1]["revision"]
+
+    def shm_revision(self):
+        try:
+            with roster.open(self.arena).view() as v:
+                return v.revision
+        except roster.Error:
+            return -1
+
+    def wait_synced(self):
+        rev = self.revision()
+        wait_until(lambda: self.shm_revision() >= rev, what=f"agent at revision {rev}")
+
+    def kill(self, which, sig=signal.SIGTERM):
+        proc = getattr(self, which)
+        if proc and proc.poll() is None:
+            proc.send_signal(sig)
+            proc.wait(timeout=10)
+
+    def stop(self):
+        self.kill("agent")
+        self.kill("server")
+        for name in ("data", "readers"):
+            path = f"/dev/shm/roster.{self.arena}.{name}"
+            if os.path.exists(path):
+                os.remove(path)
+
+
+class EndToEnd(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="roster-e2e-")
+        self.cluster = Cluster(self.tmp)
+
+    def tearDown(self):
+        self.cluster.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_register_is_visible_to_a_reader_through_shm(self):
+        c = self.cluster
+        c.start_server()
+        c.start_agent()
+        status, body = c.request("POST", "/v1/registry", read_bytes(REGISTRY))
+        self.assertEqual(status, 200, body)
+        c.wait_synced()
+        with roster.open(c.arena).view() as view:
+            self.assertEqual(view.service("user-service").version, "2.1.0")
+            self.assertTrue(view.instances("user-service", healthy=True))
+        out = subprocess.run([ROSTERCTL, "get", "user-service", "--shm", c.arena], capture_output=True, text=True)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn('"version": "2.1.0"', out.stdout)
+        # The API serves the same data.
+        status, svc = c.request("GET", "/v1/services/user-service")
+        self.assertEqual((status, svc["version"]), (200, "2.1.0"))
+
+    def test_killed_server_loses_no_acknowledged_write_and_the_agent_resumes_by_delta(self):
+        c = self.cluster
+        c.start_server()
+        c.start_agent()
+        acknowledged = []
+        for i in range(40):
+            status, body = c.request("PUT", f"/v1/services/svc-{i}/versions/1.0.0", version_doc(f"svc-{i}", "1.0.0"))
+            self.assertEqual(status, 200, body)
+            acknowledged.append(i)
+            if i == 25:
+                # A writer in flight while the server dies: its outcome may go either way.
+                inflight = subprocess.Popen([sys.executable, "-c", f"""
+import urllib.request
+for j in range(100, 400):
+    try:
+        urllib.request.urlopen(urllib.request.Request('http://{c.http}/v1/services/late-' + str(j) + '/versions/1.0.0',
+            data=b'{{"name": "late-' + str(j).encode() + b'", "version": "1.0.0", "lifecycle_stage": "stable", "owner_team": "t"}}',
+            method='PUT', headers={{'Content-Type': 'application/json'}}), timeout=2)
+        print(j, flush=True)
+    except Exception:
+        break
+"""], stdout=subprocess.PIPE, text=True)
+                time.sleep(0.3)
+                c.kill("server", signal.SIGKILL)
+                late = [int(x) for x in inflight.communicate(timeout=10)[0].split()]
+                break
+        c.start_server()
+        for i in acknowledged:
+            status, _ = c.request("GET", f"/v1/services/svc-{i}/versions/1.0.0")
+            self.assertEqual(status, 200, f"acknowledged svc-{i} lost")
+        for j in late:
+            status, _ = c.request("GET", f"/v1/services/late-{j}/versions/1.0.0")
+            self.assertEqual(status, 200, f"acknowledged late-{j} lost")
+        # The agent reconnects to the restarted server and catches up by delta, not snapshot.
+        status, _ = c.request("PUT", "/v1/services/after/versions/1.0.0", version_doc("after", "1.0.0"))
+        self.assertEqual(status, 200)
+        c.wait_synced()
+        metrics = urllib.request.urlopen(f"http://{c.agent_http}/metrics", timeout=5).read().decode()
+        snapshots = [l for l in metrics.splitlines() if l.startswith("roster_agent_snapshots_total")]
+        self.assertEqual(snapshots, ["roster_agent_snapshots_total 0"], metrics)
+        with roster.open(c.arena).view() as view:
+            self.assertIsNotNone(view.service("after"))
+            for i in acknowledged:
+                self.assertIsNotNone(view.service(f"svc-{i}"))
+
+    def test_killed_agent_keeps_readers_reading_and_a_new_agent_reattaches_them(self):
+        c = self.cluster
+        c.start_server()
+        c.start_agent()
+        c.request("POST", "/v1/registry", read_bytes(REGISTRY))
+        c.wait_synced()
+        client = roster.open(c.arena)  # opened before the agent dies
+        c.kill("agent", signal.SIGKILL)
+        with client.view() as view:
+            self.assertEqual(view.service("payment-service").version, "3.1.0")  # still readable
+        c.start_agent()  # warm-starts from its cache, replaces the arena
+        c.request("PUT", "/v1/services/fresh/versions/1.0.0", version_doc("fresh", "1.0.0"))
+        wait_until(lambda: client.view().service("fresh") is not None, what="old client re-attached")
+        with client.view() as view:
+            self.assertEqual(view.service("payment-service").version, "3.1.0")
+
+    def test_expired_lease_removes_the_instance_everywhere(self):
+        c = Cluster(self.tmp, lease_seconds=2)
+        self.cluster = c
+        c.start_server()
+        c.start_agent()
+        c.request("PUT", "/v1/services/leased/versions/1.0.0", version_doc("leased", "1.0.0"))
+        status, body = c.request("PUT", "/v1/services/leased/versions/1.0.0/instances/i1?ttl=1",
+                                 json.dumps({"id": "i1", "address": "10.1.1.1", "port": 80}).encode())
+        self.assertEqual(status, 200, body)
+        c.wait_synced()
+        with roster.open(c.arena).view() as view:
+            self.assertEqual(len(view.instances("leased")), 1)
+        wait_until(lambda: not c.request("GET", "/v1/services/leased/instances")[1]["instances"], timeout=10,
+                   what="lease expiry on the server")
+        wait_until(lambda: not roster.open(c.arena).view().instances("leased"), what="lease expiry in shm")
+        metrics = urllib.request.urlopen(f"http://{c.http}/metrics", timeout=5).read().decode()
+        self.assertIn("roster_lease_expiries_total 1", metrics)
+
+    def test_bad_http_requests_get_clear_errors_and_change_nothing(self):
+        c = self.cluster
+        c.start_server()
+        before = c.revision()
+        host, port = c.http.split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as s:
+            s.sendall(b"\x00\x01GARBAGE\r\n\r\n")
+            reply = s.recv(4096).decode(errors="replace")
+        self.assertIn("400", reply.split("\r\n")[0])
+        self.assertIn('"error"', reply)
+        status, body = c.request("PUT", "/v1/services/x/versions/1.0.0", b'{"name": "x", "version": "1.0.0", "owner_team": 5}')
+        self.assertEqual(status, 400)
+        self.assertEqual(body["error"]["path"], "owner_team")
+        status, body = c.request("PUT", "/v1/services/x/versions/1.0.0", b"{" * 100)
+        self.assertEqual(status, 400)
+        status, body = c.request("PUT", "/v1/services/x/versions/1.0.0", b'{"a": "' + b"x" * (9 << 20) + b'"}')
+        self.assertEqual(status, 413)
+        self.assertEqual(c.revision(), before)
+
+    def test_bad_frames_get_an_error_frame_and_change_nothing(self):
+        c = self.cluster
+        c.start_server()
+        before = c.revision()
+        host, port = c.stream_tcp.split(":")
+
+        def exchange(payload):
+            with socket.create_connection((host, int(port)), timeout=5) as s:
+                s.sendall(payload)
+                data = b""
+                while True:
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        return data
+                    data += chunk
+
+        def frame(ftype, payload, version=1):
+            return struct.pack("<IBBH", 4 + len(payload), ftype, version, 0) + payload
+
+        for name, payload in [
+            ("garbage Hello payload", frame(1, b"\xff" * 40)),
+            ("unknown frame type", frame(77, b"")),
+            ("wrong protocol version", frame(1, b"", version=9)),
+            ("oversized frame", struct.pack("<IBBH", 200 << 20, 1, 1, 0)),
+            ("a delta from an agent", frame(3, b"\x00" * 16)),
+        ]:
+            reply = exchange(payload)
+            self.assertGreaterEqual(len(reply), 8, name)
+            length, ftype, version, _ = struct.unpack("<IBBH", reply[:8])
+            self.assertEqual(ftype, 5, f"{name}: expected an Error frame")
+        # A truncated frame then a closed connection: nothing happens.
+        with socket.create_connection((host, int(port)), timeout=5) as s:
+            s.sendall(frame(1, b"\x00" * 32)[:10])
+        self.assertEqual(c.revision(), before)
+        metrics = urllib.request.urlopen(f"http://{c.http}/metrics", timeout=5).read().decode()
+        self.assertNotIn("roster_stream_bad_frames_total 0", metrics)
+
+    def test_wrong_token_is_refused(self):
+        c = Cluster(self.tmp, token="s3cret")
+        self.cluster = c
+        c.start_server()
+        status, body = c.request("PUT", "/v1/services/x/versions/1.0.0", version_doc("x", "1.0.0"), token="wrong")
+        self.assertEqual(status, 401)
+        status, _ = c.request("PUT", "/v1/services/x/versions/1.0.0", version_doc("x", "1.0.0"))
+        self.assertEqual(status, 200)
+        # An agent with the wrong token is refused and never gets data.
+        c.token = "wrong"
+        c.start_agent()
+        time.sleep(0.5)
+        self.assertEqual(c.shm_revision(), 0)
+        log = read_text(os.path.join(self.tmp, "agent.log"))
+        self.assertIn("wrong or missing token", log)
+
+
+if __name__ == "__main__":
+    unittest.main(argv=sys.argv[:1], verbosity=2)
