@@ -92,6 +92,8 @@ struct ArenaWriter::State {
   ArenaOptions options;
   std::unique_ptr<Mapping> data, readers;
   std::string data_name, reader_name;
+  std::string suffix;  // the segments' temporary names until they take the arena's name
+  bool named = false;
   SegmentHeader* header = nullptr;
   ReaderSegmentHeader* reader_header = nullptr;
   Heap* heap = nullptr;
@@ -570,6 +572,7 @@ struct ArenaWriter::State {
     pending_retire.clear();
     if (!publish) return generation;
     publish_generation(next, batch.revision);
+    if (!named) take_name();
     reclaim_now();
     return generation;
   }
@@ -624,6 +627,35 @@ struct ArenaWriter::State {
     return oldest;
   }
 
+  // The segments take the arena's name only once they hold a published registry: readers never
+  // re-attach to an empty arena, and a writer that never gets data leaves the previous one (and
+  // its last registry) in place. Readers first (a reader opens data, then readers, and checks
+  // the ids match), then data; an older segment of this name is marked replaced.
+  void take_name() {
+    std::unique_ptr<Mapping> old;
+    try {
+      old = Mapping::open(data_name, true);  // one we may not open (another user's) is just replaced
+    } catch (const ShmError&) {
+    }
+    try {
+      rename_segment(reader_name + suffix, reader_name);
+      rename_segment(data_name + suffix, data_name);
+    } catch (const ShmError& e) {
+      throw ArenaError(e.what());
+    }
+    named = true;
+    if (old && old->size() >= sizeof(SegmentHeader)) {
+      auto* old_header = static_cast<SegmentHeader*>(old->base());
+      if (old_header->magic == kSegmentMagic && old_header->layout_version == kLayoutVersion) {
+        // Release: pairs with the readers' acquire load of `replaced` in Client::view().
+        old_header->replaced.store(1, std::memory_order_release);
+        // Wake waiters on the old segment so they re-attach now.
+        old_header->generation_word.fetch_add(1, std::memory_order_release);
+        syscall(SYS_futex, &old_header->generation_word, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
+      }
+    }
+  }
+
   size_t reclaim_now() {
     min_pinned = scan_pins();
     size_t freed = 0;
@@ -659,6 +691,7 @@ ArenaWriter::ArenaWriter(const ArenaOptions& options) : state_(std::make_unique<
   std::random_device rd;
   const uint64_t instance_id = (uint64_t{rd()} << 32) ^ rd() ^ static_cast<uint64_t>(getpid());
   const std::string suffix = ".new." + std::to_string(getpid()) + "." + std::to_string(instance_id & 0xffff);
+  s.suffix = suffix;
 
   try {
     // Data segment: header, tables, then the heap.
@@ -722,26 +755,6 @@ ArenaWriter::ArenaWriter(const ArenaOptions& options) : state_(std::make_unique<
     s.membarrier_ok = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0) > 0 &&
                       (syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0) & MEMBARRIER_CMD_GLOBAL_EXPEDITED);
 
-    // Take the names: readers first (a reader opens data, then readers, and checks the ids
-    // match), then data. An older segment of this name is marked replaced for its readers.
-    // An old segment we may not open (another user's) is simply replaced; its readers then
-    // notice only when they next open the arena.
-    std::unique_ptr<Mapping> old;
-    try {
-      old = Mapping::open(s.data_name, true);
-    } catch (const ShmError&) {
-    }
-    rename_segment(s.reader_name + suffix, s.reader_name);
-    rename_segment(s.data_name + suffix, s.data_name);
-    if (old && old->size() >= sizeof(SegmentHeader)) {
-      auto* old_header = static_cast<SegmentHeader*>(old->base());
-      if (old_header->magic == kSegmentMagic && old_header->layout_version == kLayoutVersion) {
-        old_header->replaced.store(1, std::memory_order_release);
-        // Wake waiters on the old segment so they re-attach now.
-        old_header->generation_word.fetch_add(1, std::memory_order_release);
-        syscall(SYS_futex, &old_header->generation_word, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
-      }
-    }
   } catch (const ShmError& e) {
     remove_segment(s.data_name + suffix);
     remove_segment(s.reader_name + suffix);
@@ -753,7 +766,13 @@ ArenaWriter::ArenaWriter(const ArenaOptions& options) : state_(std::make_unique<
   }
 }
 
-ArenaWriter::~ArenaWriter() = default;
+ArenaWriter::~ArenaWriter() {
+  // Segments that never took the arena's name would otherwise stay in /dev/shm forever.
+  if (state_ && !state_->named) {
+    remove_segment(state_->data_name + state_->suffix);
+    remove_segment(state_->reader_name + state_->suffix);
+  }
+}
 
 uint64_t ArenaWriter::apply(const Batch& batch) { return state_->run(batch, true); }
 void ArenaWriter::apply_without_publishing(const Batch& batch) { state_->run(batch, false); }
@@ -785,8 +804,13 @@ void ArenaWriter::visit_records(const std::function<void(RecordType, std::span<c
 }
 
 void ArenaWriter::remove_segments() {
-  remove_segment(state_->data_name);
-  remove_segment(state_->reader_name);
+  const std::string suffix = state_->named ? "" : state_->suffix;
+  remove_segment(state_->data_name + suffix);
+  remove_segment(state_->reader_name + suffix);
+}
+
+void ArenaWriter::publish_empty() {
+  if (!state_->named) state_->take_name();
 }
 
 }  // namespace roster::shm

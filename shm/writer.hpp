@@ -65,8 +65,9 @@ struct ArenaStats {
 
 class ArenaWriter {
  public:
-  // Creates fresh segments and atomically takes the arena's name (a previous segment of that
-  // name is marked replaced, so its readers re-attach). Throws ArenaError with the reason.
+  // Creates fresh segments under temporary names. The first published batch gives them the
+  // arena's name atomically (a previous segment of that name is marked replaced, and its readers
+  // re-attach): readers never see an empty arena in between. Throws ArenaError with the reason.
   explicit ArenaWriter(const ArenaOptions& options);
   ~ArenaWriter();
   ArenaWriter(const ArenaWriter&) = delete;
@@ -88,6 +89,10 @@ class ArenaWriter {
   // Every live record of the arena's current state (the agent writes its cache file from it).
   enum class RecordType { Version, Instance, Contract };
   void visit_records(const std::function<void(RecordType, std::span<const uint8_t>)>& visit) const;
+
+  // Takes the arena's name now, with an empty registry (when there is nothing to publish yet
+  // but readers should find the arena, e.g. a brand-new deployment).
+  void publish_empty();
 
   // Unlinks the arena's names (a clean shutdown that should leave nothing behind).
   void remove_segments();

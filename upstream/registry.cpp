@@ -343,6 +343,7 @@ std::optional<std::vector<Frame>> Registry::frames_since(uint64_t revision) cons
 }
 
 std::vector<Frame> Registry::snapshot_frames(size_t max_frame_bytes) const {
+  if (snapshot_cache_ && snapshot_cache_->first == revision_) return snapshot_cache_->second;
   std::vector<Frame> out;
   const size_t budget = max_frame_bytes - 4096;  // room for the message's own tables
   uint32_t chunk = 0;
@@ -373,6 +374,7 @@ std::vector<Frame> Registry::snapshot_frames(size_t max_frame_bytes) const {
     out.push_back(frame_of(wire::FrameType::Snapshot, fbb));
     if (last) break;
   } while (true);
+  snapshot_cache_.emplace(revision_, out);
   return out;
 }
 

@@ -75,7 +75,8 @@ class Registry {
   void on_delta(std::function<void(const Frame&, uint64_t revision)> listener) { listener_ = std::move(listener); }
   // Delta frames that take an agent from `revision` to now; nullopt when a snapshot is needed.
   std::optional<std::vector<Frame>> frames_since(uint64_t revision) const;
-  // The whole registry as Snapshot frames of at most `max_frame_bytes` each.
+  // The whole registry as Snapshot frames of at most `max_frame_bytes` each; built once per
+  // revision and shared by every agent that needs it.
   std::vector<Frame> snapshot_frames(size_t max_frame_bytes) const;
 
   struct Metrics {
@@ -104,6 +105,7 @@ class Registry {
   std::map<std::string, int64_t, std::less<>> leases_;  // instance key -> expiry (Unix ms)
   std::vector<std::pair<uint64_t, Frame>> recent_;      // (revision, delta frame), oldest first
   std::function<void(const Frame&, uint64_t)> listener_;
+  mutable std::optional<std::pair<uint64_t, std::vector<Frame>>> snapshot_cache_;  // (revision, frames)
   // Renewals counted per window for self-preservation.
   int64_t window_start_ms_ = 0;
   uint64_t renewals_in_window_ = 0, renewals_last_window_ = 0;

@@ -36,8 +36,13 @@ struct Connection {
   std::string agent_id;
   wire::FrameReader reader;
   std::vector<uint8_t> buffer = std::vector<uint8_t>(64 * 1024);
-  std::deque<std::pair<Frame, int64_t>> queue;  // frame, when it was queued
-  size_t queued_bytes = 0;
+  struct Queued {
+    Frame frame;
+    int64_t queued_ms;
+    bool catch_up;  // sent in answer to Hello: not counted against the slow-agent bound
+  };
+  std::deque<Queued> queue;
+  size_t queued_bytes = 0, catch_up_bytes = 0;
   bool sending = false, subscribed = false, closing = false;
   net::EventLoop::TimerId hello_timer = 0;
   explicit Connection(int f, uint64_t i, uint32_t max_frame) : fd(f), id(i), reader(max_frame) {}
@@ -141,8 +146,11 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
         conn->subscribed = true;
         // Catch-up frames are queued before any later delta: both happen on this thread.
         auto frames = registry.frames_since(hello->last_revision());
-        if (!frames) frames = registry.snapshot_frames(options.max_frame_bytes);
-        for (auto& f : *frames) enqueue(conn, f);
+        // An agent with nothing gets a snapshot even of an empty registry: it then knows it is
+        // in sync and publishes its (empty) arena for readers.
+        if (!frames || (frames->empty() && hello->last_revision() == 0))
+          frames = registry.snapshot_frames(options.max_frame_bytes);
+        for (auto& f : *frames) enqueue(conn, f, /*catch_up=*/true);
         return;
       }
       case wire::FrameType::Keepalive:
@@ -155,16 +163,19 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
     }
   }
 
-  void enqueue(const std::shared_ptr<Connection>& conn, const Frame& frame) {
+  void enqueue(const std::shared_ptr<Connection>& conn, const Frame& frame, bool catch_up = false) {
     if (conn->closing) return;
-    if (conn->queued_bytes + frame->size() > options.max_queued_bytes) {
+    // The bound is for live deltas an agent fails to keep up with; a catch-up (snapshot or
+    // deltas since its revision) is as large as it must be, and is sent at the agent's pace.
+    if (!catch_up && conn->queued_bytes - conn->catch_up_bytes + frame->size() > options.max_queued_bytes) {
       ++cut_off;
       std::cerr << "roster-server: agent " << conn->agent_id << " is too slow (" << conn->queued_bytes
                 << " bytes queued): cutting it off; it will resume by revision\n";
       return drop(conn);
     }
-    conn->queue.emplace_back(frame, steady_ms());
+    conn->queue.push_back({frame, steady_ms(), catch_up});
     conn->queued_bytes += frame->size();
+    if (catch_up) conn->catch_up_bytes += frame->size();
     if (!conn->sending) send_next(conn);
   }
 
@@ -174,15 +185,20 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
       return;
     }
     conn->sending = true;
-    Frame frame = conn->queue.front().first;
+    Frame frame = conn->queue.front().frame;
     std::weak_ptr<State> weak = shared_from_this();
     loop.send_all(conn->fd, frame, 0, [weak, conn, frame](ssize_t n) {
       auto self = weak.lock();
       if (!self || conn->closing) return;
       if (n < 0) return self->drop(conn);
-      const int64_t lag = steady_ms() - conn->queue.front().second;
-      self->last_lag_ms = lag;
-      self->max_lag_ms = std::max(self->max_lag_ms, lag);
+      const auto& sent = conn->queue.front();
+      if (sent.catch_up) {
+        conn->catch_up_bytes -= frame->size();
+      } else {
+        const int64_t lag = steady_ms() - sent.queued_ms;  // fan-out lag: live deltas only
+        self->last_lag_ms = lag;
+        self->max_lag_ms = std::max(self->max_lag_ms, lag);
+      }
       conn->queued_bytes -= frame->size();
       conn->queue.pop_front();
       ++self->frames_sent;
@@ -197,7 +213,7 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
     std::cerr << "roster-server: stream " << (conn->agent_id.empty() ? "connection" : conn->agent_id) << ": " << message << "\n";
     conn->subscribed = false;
     conn->queue.clear();
-    conn->queued_bytes = 0;
+    conn->queued_bytes = conn->catch_up_bytes = 0;
     Frame frame = error_frame(code, message);
     std::weak_ptr<State> weak = shared_from_this();
     if (conn->sending) return drop(conn);  // a send is in flight: just close

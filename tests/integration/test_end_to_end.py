@@ -161,6 +161,12 @@ class EndToEnd(unittest.TestCase):
         c = self.cluster
         c.start_server()
         c.start_agent()
+        def snapshots_received():
+            metrics = urllib.request.urlopen(f"http://{c.agent_http}/metrics", timeout=5).read().decode()
+            return [l for l in metrics.splitlines() if l.startswith("roster_agent_snapshots_total")]
+
+        c.wait_synced()
+        snapshots_before = snapshots_received()
         acknowledged = []
         for i in range(40):
             status, body = c.request("PUT", f"/v1/services/svc-{i}/versions/1.0.0", version_doc(f"svc-{i}", "1.0.0"))
@@ -194,9 +200,7 @@ for j in range(100, 400):
         status, _ = c.request("PUT", "/v1/services/after/versions/1.0.0", version_doc("after", "1.0.0"))
         self.assertEqual(status, 200)
         c.wait_synced()
-        metrics = urllib.request.urlopen(f"http://{c.agent_http}/metrics", timeout=5).read().decode()
-        snapshots = [l for l in metrics.splitlines() if l.startswith("roster_agent_snapshots_total")]
-        self.assertEqual(snapshots, ["roster_agent_snapshots_total 0"], metrics)
+        self.assertEqual(snapshots_received(), snapshots_before)  # resumed by delta, no new snapshot
         with roster.open(c.arena).view() as view:
             self.assertIsNotNone(view.service("after"))
             for i in acknowledged:
@@ -304,7 +308,7 @@ for j in range(100, 400):
         c.token = "wrong"
         c.start_agent()
         time.sleep(0.5)
-        self.assertEqual(c.shm_revision(), 0)
+        self.assertLessEqual(c.shm_revision(), 0)  # no data: the arena never even appears
         log = read_text(os.path.join(self.tmp, "agent.log"))
         self.assertIn("wrong or missing token", log)
 

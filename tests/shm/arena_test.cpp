@@ -2,6 +2,8 @@
 // consistency of a View, reclamation, re-attach, and the errors of bad input.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "roster/client.hpp"
 #include "tests/shm/arena_test_support.hpp"
 
@@ -159,6 +161,30 @@ TEST_F(ArenaTest, ReplacedArenaIsReattached) {
   shm::ArenaWriter second(options_);  // a restarted agent
   second.apply(records(version_json("svc", "2.0.0")).batch());
   EXPECT_EQ(client.view().service("svc")->version(), "2.0.0");
+}
+
+TEST_F(ArenaTest, AWriterTakesTheNameOnlyWithItsFirstBatch) {
+  apply(version_json("svc", "1.0.0"));
+  Client client = Client::open(options_.name);
+  auto segments = [&] {
+    size_t n = 0;
+    for (auto& e : std::filesystem::directory_iterator("/dev/shm"))
+      n += e.path().filename().string().find(options_.name) != std::string::npos;
+    return n;
+  };
+  {
+    // A restarted agent that gets no data (its upstream is down, it has no cache) must not
+    // replace the last registry readers have with an empty one.
+    shm::ArenaWriter idle(options_);
+    EXPECT_EQ(client.view().service("svc")->version(), "1.0.0");
+    EXPECT_EQ(Client::open(options_.name).view().service("svc")->version(), "1.0.0");
+  }
+  EXPECT_EQ(segments(), 2u);  // its temporary segments went with it
+  // One that publishes takes over, and open clients follow it.
+  shm::ArenaWriter next(options_);
+  next.apply(records(version_json("svc", "2.0.0")).batch());
+  EXPECT_EQ(client.view().service("svc")->version(), "2.0.0");
+  EXPECT_EQ(segments(), 2u);
 }
 
 TEST_F(ArenaTest, OpenErrors) {

@@ -70,7 +70,11 @@ class ReclaimTest : public ::testing::Test {
     testing::remove_arena(options_.name);
     EXPECT_TRUE(testing::arena_files(options_.name).empty());
   }
-  void start() { writer_ = std::make_unique<shm::ArenaWriter>(options_); }
+  // The arena is visible from the start (a writer otherwise takes the name at its first batch).
+  void start() {
+    writer_ = std::make_unique<shm::ArenaWriter>(options_);
+    writer_->publish_empty();
+  }
   uint64_t apply(const OwnedBatch& b) { return writer_->apply(b.batch); }
   std::string dump(const View& v) const { return testing::dump_view(v, registry_.names(), {"team-odd", "team-even"}, {"t"}); }
 
@@ -551,6 +555,7 @@ TEST_F(ReclaimTest, SecondaryIndexesStayExactWhenRecordBlocksAreReused) {
   const shm::ArenaOptions options = options_;
   auto child = testing::ChildProcess::spawn([options](testing::Channel& channel) {
     shm::ArenaWriter writer(options);
+    writer.publish_empty();
     Client client = Client::open(options.name);
     auto spec = [](uint64_t round) {
       return testing::VersionSpec{"svc", "1.0.0", wire::LifecycleStage::Stable, "team-a", "round " + padded(round), {"t"}, {}, {}};
