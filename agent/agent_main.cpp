@@ -1,16 +1,15 @@
 // roster-agent: mirrors the upstream registry into this host's shared memory. Prints one line
 // `agent arena=NAME http=ADDR` once it runs; exits cleanly on SIGTERM.
-#include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <fstream>
 #include <iostream>
-#include <thread>
 
 #include "agent/agent.hpp"
 #include "net/http_server.hpp"
 #include "net/socket.hpp"
+#include "net/stop_on_signal.hpp"
 #include "wire/json_writer.hpp"
 
 int main(int argc, char** argv) {
@@ -38,13 +37,6 @@ int main(int argc, char** argv) {
   app.add_flag("--remove-on-exit", remove_on_exit, "Unlink the arena on exit (readers lose it)");
   CLI11_PARSE(app, argc, argv);
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-
   try {
     if (agent_id.empty()) {
       char host[256] = {};
@@ -66,6 +58,7 @@ int main(int argc, char** argv) {
     options.cache_file = cache_file;
 
     roster::net::EventLoop loop;
+    roster::net::StopOnSignal stop_on_signal(loop);
     roster::agent::Agent agent(loop, options);
     roster::net::HttpServer server(loop, [&](const roster::net::HttpRequest& req) {
       roster::net::HttpResponse r;
@@ -86,16 +79,10 @@ int main(int argc, char** argv) {
     });
     const auto http_address = roster::net::parse_address(http);
     const int http_fd = roster::net::listen_on(http_address);
-    std::string bound = http_address.to_string();
-    if (!http_address.is_unix()) bound = bound.substr(0, bound.rfind(':') + 1) + std::to_string(roster::net::local_port(http_fd));
+    const std::string bound = roster::net::bound_address(http_address, http_fd);
     server.listen(http_fd);
     agent.start();
 
-    std::thread signal_thread([&] {
-      int sig = 0;
-      sigwait(&signals, &sig);
-      loop.stop();
-    });
     const std::string line = "agent arena=" + arena + " http=" + bound;
     if (!ready_file.empty()) std::ofstream(ready_file) << line << "\n";
     std::cout << line << std::endl;
@@ -103,8 +90,6 @@ int main(int argc, char** argv) {
     agent.stop();
     server.close();
     if (remove_on_exit) agent.remove_arena();
-    pthread_kill(signal_thread.native_handle(), SIGTERM);
-    signal_thread.join();
     std::cout << "roster-agent: stopped" << std::endl;
   } catch (const std::exception& e) {
     std::cerr << "roster-agent: " << e.what() << "\n";

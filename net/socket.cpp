@@ -262,4 +262,10 @@ void set_tcp_nodelay(int fd, bool on) {
     throw_errno(errno, "setsockopt(TCP_NODELAY)");
 }
 
+std::string bound_address(const SocketAddress& requested, int listen_fd) {
+  const std::string text = requested.to_string();
+  if (requested.is_unix()) return text;
+  return text.substr(0, text.rfind(':') + 1) + std::to_string(local_port(listen_fd));
+}
+
 }  // namespace roster::net

@@ -36,6 +36,8 @@ int listen_unix(const std::string& path, int backlog = SOMAXCONN);
 int listen_on(const SocketAddress& address, int backlog = SOMAXCONN);
 // The port a TCP socket is bound to (after listen_tcp(host, 0)).
 uint16_t local_port(int fd);
+// What a listener bound to `requested` actually listens on: the port filled in when it was 0.
+std::string bound_address(const SocketAddress& requested, int listen_fd);
 
 // Blocking connects for the CLI and tests: the fd is returned in blocking mode, with TCP_NODELAY
 // on TCP. Errors read like "connect to 127.0.0.1:7000: Connection refused" or "connect to

@@ -1,15 +1,13 @@
 // roster-server: the authoritative registry. Flags or a config file (--config, INI/TOML keys
 // named like the flags). Prints one line `listening http=ADDR stream=ADDR` once it serves.
-#include <signal.h>
-
 #include <CLI/CLI.hpp>
 #include <fstream>
 #include <iostream>
-#include <thread>
 
 #include "net/event_loop.hpp"
 #include "net/http_server.hpp"
 #include "net/socket.hpp"
+#include "net/stop_on_signal.hpp"
 #include "upstream/http_api.hpp"
 #include "upstream/registry.hpp"
 #include "upstream/sqlite_store.hpp"
@@ -51,14 +49,6 @@ int main(int argc, char** argv) {
   app.add_option("--ready-file", ready_file, "Write the bound addresses here once serving");
   CLI11_PARSE(app, argc, argv);
 
-  // Signals are taken by a thread that stops the loop; nobody else sees them.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
-
   try {
     auto store = roster::upstream::SqliteStore::open(data_dir);
     roster::upstream::RegistryOptions registry_options;
@@ -68,6 +58,7 @@ int main(int argc, char** argv) {
     const auto secret = read_token(token, token_file);
 
     roster::net::EventLoop loop;
+    roster::net::StopOnSignal stop_on_signal(loop);
     roster::upstream::StreamServer streams(loop, registry, {.token = secret});
     roster::upstream::HttpApi api(registry, {.token = secret}, [&] { return streams.metrics(); });
     roster::net::HttpLimits limits;
@@ -75,11 +66,11 @@ int main(int argc, char** argv) {
     roster::net::HttpServer http(loop, [&](const roster::net::HttpRequest& r) { return api.handle(r); }, limits);
 
     const auto http_address = roster::net::parse_address(listen);
-    const int http_fd = roster::net::listen_on(http_address);
-    const int stream_fd = roster::net::listen_on(roster::net::parse_address(stream));
-    const std::string bound_http = http_address.is_unix() ? listen : http_address.to_string().substr(0, http_address.to_string().rfind(':') + 1) + std::to_string(roster::net::local_port(http_fd));
     const auto stream_address = roster::net::parse_address(stream);
-    const std::string bound_stream = stream_address.to_string().substr(0, stream_address.to_string().rfind(':') + 1) + std::to_string(roster::net::local_port(stream_fd));
+    const int http_fd = roster::net::listen_on(http_address);
+    const int stream_fd = roster::net::listen_on(stream_address);
+    const std::string bound_http = roster::net::bound_address(http_address, http_fd);
+    const std::string bound_stream = roster::net::bound_address(stream_address, stream_fd);
     http.listen(http_fd);
     streams.listen(stream_fd);
     if (!stream_unix.empty()) streams.listen(roster::net::listen_unix(stream_unix));
@@ -91,12 +82,6 @@ int main(int argc, char** argv) {
     };
     loop.after(std::chrono::seconds(1), expire);
 
-    std::thread signal_thread([&] {
-      int sig = 0;
-      sigwait(&signals, &sig);
-      loop.stop();
-    });
-
     const std::string line = "listening http=" + bound_http + " stream=" + bound_stream;
     if (!ready_file.empty()) std::ofstream(ready_file) << line << "\n";
     std::cout << line << " data=" << data_dir << " revision=" << registry.revision() << std::endl;
@@ -104,8 +89,6 @@ int main(int argc, char** argv) {
     std::cout << "roster-server: stopping" << std::endl;
     streams.close();
     http.close();
-    pthread_kill(signal_thread.native_handle(), SIGTERM);  // unblocks sigwait if the loop stopped otherwise
-    signal_thread.join();
   } catch (const std::exception& e) {
     std::cerr << "roster-server: " << e.what() << "\n";
     return 1;
