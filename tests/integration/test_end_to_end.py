@@ -36,14 +36,26 @@ def read_bytes(path):
         return f.read()
 
 
-def wait_until(predicate, timeout=10.0, what="condition"):
+LOG_DIR = None  # the running test's temp dir: its logs are shown when a wait times out
+
+
+def logs():
+    out = []
+    for name in ("server.log", "agent.log"):
+        path = os.path.join(LOG_DIR or "", name)
+        if LOG_DIR and os.path.exists(path):
+            out.append(f"--- {name} (last 30 lines)\n" + "".join(read_text(path).splitlines(True)[-30:]))
+    return "\n".join(out)
+
+
+def wait_until(predicate, timeout=20.0, what="condition"):
     deadline = time.time() + timeout
     while time.time() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{logs()}")
 
 
 def version_doc(name, version, extra=None):
@@ -133,7 +145,9 @@ class Cluster:
 
 class EndToEnd(unittest.TestCase):
     def setUp(self):
+        global LOG_DIR
         self.tmp = tempfile.mkdtemp(prefix="roster-e2e-")
+        LOG_DIR = self.tmp
         self.cluster = Cluster(self.tmp)
 
     def tearDown(self):
@@ -234,7 +248,7 @@ for j in range(100, 400):
         c.wait_synced()
         with roster.open(c.arena).view() as view:
             self.assertEqual(len(view.instances("leased")), 1)
-        wait_until(lambda: not c.request("GET", "/v1/services/leased/instances")[1]["instances"], timeout=10,
+        wait_until(lambda: not c.request("GET", "/v1/services/leased/instances")[1]["instances"],
                    what="lease expiry on the server")
         wait_until(lambda: not roster.open(c.arena).view().instances("leased"), what="lease expiry in shm")
         metrics = urllib.request.urlopen(f"http://{c.http}/metrics", timeout=5).read().decode()
