@@ -1,5 +1,6 @@
 #include "agent/agent.hpp"
 
+#include <cstring>
 #include <iostream>
 #include <random>
 #include <sstream>
@@ -150,6 +151,7 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
       auto self = weak.lock();
       if (!self || id != self->connection || self->stopped) return;
       if (result < 0) {
+        self->log("cannot connect to " + upstream + ": " + std::strerror(-result));
         self->disconnect();
         return self->retry();
       }

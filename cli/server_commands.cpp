@@ -216,10 +216,11 @@ void add_server_commands(CLI::App& app, int& exit_code) {
   });
 
   auto* status = app.add_subcommand("status", "The local agent's arena (generation, revision, staleness) and the server's revision");
-  status->add_option("--shm", o->shm, "Arena name")->default_val("roster");
+  status->add_option("--shm", o->shm, "Arena name (default: roster)");
   CLI::Option* ask_server = status->add_option("--server", o->server, "Also ask this roster-server for its revision");
   status->add_flag("--json", o->json, "Machine-readable output");
   status->callback([o, ask_server, &exit_code] {
+    if (o->shm.empty()) o->shm = "roster";
     auto client = open_shm(*o);
     if (!client) return void(exit_code = kNo);
     View view = client->view();

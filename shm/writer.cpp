@@ -697,7 +697,9 @@ ArenaWriter::ArenaWriter(const ArenaOptions& options) : state_(std::make_unique<
     // Data segment: header, tables, then the heap.
     const size_t max_services = options.max_services ? options.max_services : std::max<size_t>(1024, options.segment_bytes / 2048);
     const uint64_t service_capacity = next_pow2(max_services * 2);
-    const uint64_t key_capacity = next_pow2(std::max<size_t>(1024, max_services / 4));
+    // Keyed lists can need as many keys as there are services (every service may be some
+    // version's dependency target), so they are sized like the service table.
+    const uint64_t key_capacity = service_capacity;
     size_t offset = sizeof(SegmentHeader);
     auto reserve = [&](size_t bytes) {
       const size_t at_offset = (offset + 63) & ~size_t{63};

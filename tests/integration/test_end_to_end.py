@@ -310,6 +310,102 @@ for j in range(100, 400):
         metrics = urllib.request.urlopen(f"http://{c.http}/metrics", timeout=5).read().decode()
         self.assertNotIn("roster_stream_bad_frames_total 0", metrics)
 
+    def test_rosterctl_against_the_server_and_the_agent(self):
+        c = self.cluster
+        c.start_server()
+        c.start_agent()
+
+        def ctl(*args):
+            return subprocess.run([ROSTERCTL, *args], capture_output=True, text=True, timeout=30)
+
+        out = ctl("register", REGISTRY, "--server", c.http)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        bad = os.path.join(self.tmp, "bad.json")
+        with open(bad, "w") as f:
+            f.write('{"services": [{"name": "x", "versions": [{"version": "1", "owner_team": 3}]}]}')
+        out = ctl("register", bad, "--server", c.http)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("invalid_document", out.stderr)
+        c.wait_synced()
+        for source in (["--server", c.http], ["--shm", c.arena]):
+            out = ctl("get", "user-service", *source)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertIn("2.1.0", out.stdout)
+            out = ctl("get", "user-service", "1.0.0", *source)
+            self.assertIn("deprecated", out.stdout)
+            out = ctl("search", "--team", "identity-team", *source)
+            self.assertIn("auth-service", out.stdout)
+            out = ctl("instances", "user-service", "--healthy", *source)
+            self.assertIn("10.0.1.34", out.stdout)
+            out = ctl("get", "no-such-service", *source)
+            self.assertEqual(out.returncode, 1)
+        out = ctl("instances", "user-service", "--shm", c.arena, "--json")
+        self.assertTrue(json.loads(out.stdout))
+        out = ctl("deregister", "legacy-api", "1.0.0", "--server", c.http)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        c.wait_synced()
+        self.assertEqual(ctl("get", "legacy-api", "1.0.0", "--shm", c.arena).returncode, 1)
+        out = ctl("status", "--shm", c.arena, "--server", c.http, "--json")
+        status = json.loads(out.stdout)
+        self.assertEqual(status["revision"], status["server_revision"])
+        self.assertLess(status["staleness_ms"], 60000)
+
+    def test_agent_fails_over_to_the_next_upstream(self):
+        c = self.cluster
+        c.start_server()
+        c.request("PUT", "/v1/services/failover/versions/1.0.0", version_doc("failover", "1.0.0"))
+        with socket.socket() as dead:
+            dead.bind(("127.0.0.1", 0))  # bound but not listening: connections are refused
+            dead_address = f"127.0.0.1:{dead.getsockname()[1]}"
+            ready = os.path.join(self.tmp, "agent.ready")
+            with open(os.path.join(self.tmp, "agent.log"), "a") as log:
+                c.agent = subprocess.Popen(
+                    [AGENT, "--upstream", f"127.0.0.1:{dead.getsockname()[1]},unix:{c.stream_sock}", "--arena", c.arena,
+                     "--http", "127.0.0.1:0", "--segment-bytes", str(16 << 20), "--ready-file", ready],
+                    stdout=subprocess.DEVNULL, stderr=log)
+            c.wait_synced()
+        with roster.open(c.arena).view() as view:
+            self.assertIsNotNone(view.service("failover"))
+        self.assertIn(f"cannot connect to {dead_address}", read_text(os.path.join(self.tmp, "agent.log")))
+
+    def test_agent_refuses_malformed_frames_and_keeps_its_state(self):
+        """A hostile upstream: after a valid registry, it sends garbage. The agent keeps serving
+        what it had, says what was wrong (with the frame offset), and reconnects."""
+        c = self.cluster
+        c.start_server()
+        c.request("PUT", "/v1/services/kept/versions/1.0.0", version_doc("kept", "1.0.0"))
+        c.start_agent()
+        c.wait_synced()
+        c.kill("agent")
+        fake = socket.socket()
+        fake.bind(("127.0.0.1", 0))
+        fake.listen(8)
+        port = fake.getsockname()[1]
+        ready = os.path.join(self.tmp, "agent.ready")
+        os.remove(ready)
+        with open(os.path.join(self.tmp, "agent.log"), "a") as log:
+            c.agent = subprocess.Popen([AGENT, "--upstream", f"127.0.0.1:{port}", "--arena", c.arena, "--http", "127.0.0.1:0",
+                                        "--segment-bytes", str(16 << 20), "--ready-file", ready,
+                                        "--cache-file", os.path.join(self.tmp, "agent-cache.bin")],
+                                       stdout=subprocess.DEVNULL, stderr=log)
+        wait_until(lambda: os.path.exists(ready), what="agent ready")
+        for payload in (struct.pack("<IBBH", 4 + 24, 3, 1, 0) + b"\xab" * 24,   # a Delta that is not a FlatBuffer
+                        struct.pack("<IBBH", 300 << 20, 2, 1, 0),                 # an oversized Snapshot
+                        struct.pack("<IBBH", 4, 9, 1, 0)):                       # an unknown frame type
+            conn, _ = fake.accept()
+            conn.settimeout(5)
+            conn.recv(4096)  # its Hello
+            conn.sendall(payload)
+            conn.close()
+        fake.close()
+        log = wait_until(lambda: read_text(os.path.join(self.tmp, "agent.log")).count("disconnected from") >= 3 and
+                         read_text(os.path.join(self.tmp, "agent.log")), what="three refused frames")
+        self.assertIn("frame at offset 0", log)
+        self.assertIn("exceeds the limit", log)
+        self.assertIn("unknown frame type 9", log)
+        with roster.open(c.arena).view() as view:  # the warm-started state is untouched
+            self.assertIsNotNone(view.service("kept"))
+
     def test_wrong_token_is_refused(self):
         c = Cluster(self.tmp, token="s3cret")
         self.cluster = c
