@@ -17,7 +17,7 @@ namespace {
 
 struct Options {
   std::string server = std::getenv("ROSTER_SERVER") ? std::getenv("ROSTER_SERVER") : "127.0.0.1:7070";
-  std::string shm, token, file, name, version, id, team, stage, tag;
+  std::string shm, token, file, name, version, id, team, stage, tag, agent;
   bool json = false, healthy = false;
 };
 
@@ -218,6 +218,7 @@ void add_server_commands(CLI::App& app, int& exit_code) {
   auto* status = app.add_subcommand("status", "The local agent's arena (generation, revision, staleness) and the server's revision");
   status->add_option("--shm", o->shm, "Arena name (default: roster)");
   CLI::Option* ask_server = status->add_option("--server", o->server, "Also ask this roster-server for its revision");
+  status->add_option("--agent", o->agent, "Also ask the agent's /healthz (its HTTP address) for its upstream");
   status->add_flag("--json", o->json, "Machine-readable output");
   status->callback([o, ask_server, &exit_code] {
     if (o->shm.empty()) o->shm = "roster";
@@ -232,10 +233,21 @@ void add_server_commands(CLI::App& app, int& exit_code) {
         if (at != std::string::npos) server_revision = std::strtoull(r->body.c_str() + at + 1, nullptr, 10);
       }
     }
+    std::optional<std::string> agent_health;
+    if (!o->agent.empty()) {
+      try {
+        net::HttpClient agent(o->agent);
+        agent_health = agent.get("/healthz", std::chrono::seconds(5)).body;
+      } catch (const std::exception& e) {
+        std::cerr << "rosterctl: " << e.what() << "\n";
+        exit_code = kNo;
+      }
+    }
     if (o->json) {
       std::string out;
       wire::JsonWriter w(out);
       w.begin_object().key("arena").string(o->shm).key("generation").unsigned_number(view.generation());
+      if (agent_health) w.key("agent").raw(*agent_health);
       w.key("revision").unsigned_number(view.revision());
       if (staleness == std::chrono::milliseconds::max())
         w.key("staleness_ms").null();
@@ -250,6 +262,7 @@ void add_server_commands(CLI::App& app, int& exit_code) {
                                                                                  : std::to_string(staleness.count()) + " ms")
                 << "\n";
       if (server_revision) std::cout << "server " << o->server << ": revision " << *server_revision << "\n";
+      if (agent_health) std::cout << "agent " << o->agent << ": " << *agent_health << "\n";
     }
   });
 }

@@ -61,7 +61,7 @@ PY
 wait "$watcher"
 
 step "Agent status, then stop everything"
-"$ctl" status --shm "$arena" --server "$http"
+"$ctl" status --shm "$arena" --server "$http" --agent "$(sed 's/.*http=\([^ ]*\).*/\1/' "$var/agent.ready")"
 cleanup
 trap - EXIT
 echo "stopped; server data kept in $var/data, agent cache in $var/agent-cache.bin"

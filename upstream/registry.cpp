@@ -1,6 +1,7 @@
 #include "upstream/registry.hpp"
 
 #include <algorithm>
+#include <iostream>
 
 #include "model/semver.hpp"
 #include "wire/frame.hpp"
@@ -250,6 +251,10 @@ WriteOutcome Registry::expire_leases() {
   // at fault than the instances: keep them all rather than expire them en masse.
   const bool preserving = have_full_window_ && static_cast<double>(renewals_last_window_) <
                                                    options_.self_preservation_threshold * expected_last_window_;
+  if (preserving != metrics_.self_preservation)
+    std::cerr << "roster-server: self-preservation " << (preserving ? "ON" : "off") << ": " << renewals_last_window_
+              << " renewals in the last window, " << expected_last_window_ << " expected"
+              << (preserving ? "; instances are not expired until renewals recover" : "") << std::endl;
   metrics_.self_preservation = preserving;
   if (preserving) return {};
   std::vector<Mutation> mutations;

@@ -349,6 +349,9 @@ for j in range(100, 400):
         status = json.loads(out.stdout)
         self.assertEqual(status["revision"], status["server_revision"])
         self.assertLess(status["staleness_ms"], 60000)
+        out = ctl("status", "--shm", c.arena, "--agent", c.agent_http, "--json")
+        agent = json.loads(out.stdout)["agent"]
+        self.assertEqual((agent["status"], agent["upstream"]), ("ok", "unix:" + c.stream_sock))
 
     def test_agent_fails_over_to_the_next_upstream(self):
         c = self.cluster
