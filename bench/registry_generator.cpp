@@ -63,7 +63,7 @@ std::string generate_registry_json(const GeneratorOptions& o) {
   wire::JsonWriter w(out);
   w.begin_object().key("services").begin_array();
   for (size_t s = 0; s < o.services; ++s) {
-    const std::string name = service_name(s);
+    const std::string name = service_name(o.first_service + s);
     const char* team = pick(kTeams, s);
     w.begin_object().key("name").string(name).key("versions").begin_array();
     for (size_t v = 0; v < o.versions_per_service; ++v) {
@@ -82,7 +82,7 @@ std::string generate_registry_json(const GeneratorOptions& o) {
           size_t target = rng() % o.services;
           if (target == s) target = (target + 1) % o.services;
           const std::string range = (d % 2 ? "~" : "^") + version_of(rng() % o.versions_per_service);
-          w.begin_object().key("service").string(service_name(target)).key("range").string(range).end_object();
+          w.begin_object().key("service").string(service_name(o.first_service + target)).key("range").string(range).end_object();
         }
         w.end_array();
       }

@@ -16,6 +16,7 @@ struct GeneratorOptions {
   size_t dependencies_per_version = 3;  // on other services, as npm-style ranges
   bool schemas = true;                  // a small OpenAPI document per version
   uint64_t seed = 42;
+  size_t first_service = 0;  // names start at service_name(first_service): chunks of one big registry
 };
 
 // The i-th service's name (stable for a given index).

@@ -1,0 +1,257 @@
+// The registry end to end, with real roster-server and roster-agent processes on loopback:
+//   e2e/write_to_visible     server write ack -> visible to this (reader) process through shm,
+//                            over >= 1000 writes; counters p50_us, p99_us (target p50 <= 200 us,
+//                            p99 <= 1 ms); also send -> visible.
+//   e2e/fresh_agent_load     a new agent loading 100k services + 1M instances (target <= 1 s).
+//   e2e/fanout/1000          one delta to 1000 agent connections (simulated in this process):
+//                            p50_us / p99_us from the write's ack to each connection's receipt.
+#include <benchmark/benchmark.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "bench/registry_generator.hpp"
+#include "net/http_client.hpp"
+#include "net/socket.hpp"
+#include "roster/client.hpp"
+#include "roster/wire/roster_generated.h"
+#include "wire/frame.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace fs = std::filesystem;
+
+fs::path build_dir() { return fs::read_symlink("/proc/self/exe").parent_path().parent_path(); }
+
+double micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
+
+double percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+
+std::string wait_for_line(const fs::path& file) {
+  for (int i = 0; i < 600; ++i) {
+    std::ifstream in(file);
+    std::string line;
+    if (std::getline(in, line) && !line.empty()) return line;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  throw std::runtime_error("timed out waiting for " + file.string());
+}
+
+std::string field(const std::string& line, const std::string& key) {
+  const auto at = line.find(key + "=");
+  const auto end = line.find(' ', at);
+  return line.substr(at + key.size() + 1, end == std::string::npos ? std::string::npos : end - at - key.size() - 1);
+}
+
+pid_t spawn(const std::vector<std::string>& args, const fs::path& log) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    freopen(log.c_str(), "a", stdout);
+    freopen(log.c_str(), "a", stderr);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+void stop(pid_t pid) {
+  if (pid <= 0) return;
+  kill(pid, SIGTERM);
+  waitpid(pid, nullptr, 0);
+}
+
+// A server (and optionally an agent) in a temp dir, stopped and removed on destruction.
+struct Cluster {
+  fs::path dir = fs::temp_directory_path() / ("roster-bench-" + std::to_string(getpid()) + "-" + std::to_string(rand()));
+  std::string arena = "bench-e2e-" + std::to_string(getpid());
+  pid_t server = -1, agent = -1;
+  std::string http, stream;
+
+  Cluster() {
+    fs::create_directories(dir);
+    server = spawn({(build_dir() / "upstream/roster-server").string(), "--listen", "127.0.0.1:0", "--stream", "127.0.0.1:0",
+                    "--data-dir", (dir / "data").string(), "--ready-file", (dir / "server.ready").string(),
+                    "--max-body-bytes", std::to_string(64u << 20)},
+                   dir / "server.log");
+    const std::string line = wait_for_line(dir / "server.ready");
+    http = field(line, "http");
+    stream = field(line, "stream");
+  }
+  void start_agent(size_t segment_bytes = size_t{64} << 20) {
+    agent = spawn({(build_dir() / "agent/roster-agent").string(), "--upstream", stream, "--arena", arena, "--http", "127.0.0.1:0",
+                   "--segment-bytes", std::to_string(segment_bytes), "--ready-file", (dir / "agent.ready").string(),
+                   "--remove-on-exit"},
+                  dir / "agent.log");
+    wait_for_line(dir / "agent.ready");
+  }
+  void stop_agent() {
+    stop(agent);
+    agent = -1;
+  }
+  ~Cluster() {
+    stop(agent);
+    stop(server);
+    fs::remove_all(dir);
+  }
+};
+
+std::string version_doc(const std::string& name, const std::string& version) {
+  return R"({"name": ")" + name + R"(", "version": ")" + version + R"(", "lifecycle_stage": "stable", "owner_team": "bench"})";
+}
+
+void BM_WriteToVisible(benchmark::State& state) {
+  Cluster cluster;
+  cluster.start_agent();
+  roster::net::HttpClient http(cluster.http);
+  std::optional<roster::Client> client;
+  for (int i = 0; i < 200 && !client; ++i) try {
+      client = roster::Client::open(cluster.arena);
+    } catch (const roster::Error&) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  if (!client) return state.SkipWithError("the agent never created its arena");
+  std::vector<double> ack_to_visible, send_to_visible;
+  int n = 0;
+  for (auto _ : state) {
+    for (int k = 0; k < 1000; ++k, ++n) {
+      const std::string name = "svc-" + std::to_string(n);
+      const auto sent = Clock::now();
+      auto r = http.request("PUT", "/v1/services/" + name + "/versions/1.0.0", version_doc(name, "1.0.0"));
+      const auto acked = Clock::now();
+      if (r.status != 200) return state.SkipWithError(("PUT failed: " + r.body).c_str());
+      // A reader that spins on Views, as a latency-sensitive proxy would between requests.
+      Clock::time_point seen;
+      for (;;) {
+        roster::View view = client->view();
+        if (view.service(name)) {
+          seen = Clock::now();
+          break;
+        }
+      }
+      ack_to_visible.push_back(std::max(0.0, micros(seen - acked)));
+      send_to_visible.push_back(micros(seen - sent));
+    }
+  }
+  state.counters["p50_us"] = percentile(ack_to_visible, 0.50);
+  state.counters["p99_us"] = percentile(ack_to_visible, 0.99);
+  state.counters["send_p50_us"] = percentile(send_to_visible, 0.50);
+  state.counters["send_p99_us"] = percentile(send_to_visible, 0.99);
+  state.counters["writes"] = static_cast<double>(ack_to_visible.size());
+}
+
+void BM_FreshAgentLoad(benchmark::State& state) {
+  const size_t services = static_cast<size_t>(state.range(0));
+  Cluster cluster;
+  roster::net::HttpClient http(cluster.http);
+  // Register in documents of 2,000 services (~5 MB each).
+  for (size_t start = 0; start < services; start += 2000) {
+    roster::bench::GeneratorOptions o;
+    o.services = std::min<size_t>(2000, services - start);
+    o.seed = start + 1;
+    o.first_service = start;
+    const std::string doc = roster::bench::generate_registry_json(o);
+    auto r = http.request("POST", "/v1/registry", doc, {}, std::chrono::seconds(120));
+    if (r.status != 200) return state.SkipWithError(("register failed: " + r.body.substr(0, 300)).c_str());
+  }
+  const auto revision_line = http.get("/v1/revision").body;
+  const uint64_t revision = std::stoull(revision_line.substr(revision_line.find(':') + 1));
+  for (auto _ : state) {
+    const auto start = Clock::now();
+    cluster.start_agent(size_t{1} << 30);
+    uint64_t seen = 0;
+    while (seen < revision) {
+      try {
+        seen = roster::Client::open(cluster.arena).view().revision();
+      } catch (const roster::Error&) {
+      }
+      if (Clock::now() - start > std::chrono::seconds(60)) return state.SkipWithError("agent never caught up");
+      if (seen < revision) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    state.SetIterationTime(std::chrono::duration<double>(Clock::now() - start).count());
+    state.PauseTiming();
+    cluster.stop_agent();
+    state.ResumeTiming();
+  }
+  state.counters["services"] = static_cast<double>(services);
+  state.counters["instances"] = static_cast<double>(services * 10);
+}
+
+void BM_Fanout(benchmark::State& state) {
+  const int agents = static_cast<int>(state.range(0));
+  rlimit limit{};
+  getrlimit(RLIMIT_NOFILE, &limit);
+  limit.rlim_cur = std::max<rlim_t>(limit.rlim_cur, std::min<rlim_t>(limit.rlim_max, 4096));
+  setrlimit(RLIMIT_NOFILE, &limit);
+  Cluster cluster;
+  roster::net::HttpClient http(cluster.http);
+  http.request("PUT", "/v1/services/warm/versions/1.0.0", version_doc("warm", "1.0.0"));
+  const auto address = roster::net::parse_address(cluster.stream);
+  std::vector<int> fds;
+  for (int i = 0; i < agents; ++i) {
+    int fd = roster::net::connect_blocking(address);
+    flatbuffers::FlatBufferBuilder fbb;
+    fbb.Finish(roster::wire::CreateHello(fbb, fbb.CreateString("sim-" + std::to_string(i)), 1, 0));
+    std::vector<uint8_t> hello;
+    roster::wire::append_frame(hello, roster::wire::FrameType::Hello, {fbb.GetBufferPointer(), fbb.GetSize()});
+    if (write(fd, hello.data(), hello.size()) != static_cast<ssize_t>(hello.size())) return state.SkipWithError("hello");
+    fds.push_back(fd);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // every Hello handled
+  std::vector<double> latencies;
+  int n = 0;
+  std::vector<uint8_t> buf(1 << 16);
+  for (auto _ : state) {
+    const std::string name = "fan-" + std::to_string(n++);
+    // Drain keepalives first.
+    std::vector<pollfd> pfds;
+    for (int fd : fds) pfds.push_back({fd, POLLIN, 0});
+    while (poll(pfds.data(), pfds.size(), 0) > 0)
+      for (auto& p : pfds)
+        if (p.revents & POLLIN) (void)!read(p.fd, buf.data(), buf.size());
+    auto r = http.request("PUT", "/v1/services/" + name + "/versions/1.0.0", version_doc(name, "1.0.0"));
+    const auto acked = Clock::now();
+    if (r.status != 200) return state.SkipWithError("PUT failed");
+    size_t remaining = fds.size();
+    for (auto& p : pfds) p.events = POLLIN, p.revents = 0;
+    std::vector<bool> done(fds.size(), false);
+    while (remaining > 0) {
+      if (poll(pfds.data(), pfds.size(), 5000) <= 0) return state.SkipWithError("a delta never arrived");
+      const auto now = Clock::now();
+      for (size_t i = 0; i < pfds.size(); ++i)
+        if (!done[i] && (pfds[i].revents & POLLIN)) {
+          (void)!read(pfds[i].fd, buf.data(), buf.size());
+          done[i] = true;
+          --remaining;
+          pfds[i].events = 0;
+          latencies.push_back(std::max(0.0, micros(now - acked)));
+        }
+    }
+  }
+  for (int fd : fds) close(fd);
+  state.counters["p50_us"] = percentile(latencies, 0.50);
+  state.counters["p99_us"] = percentile(latencies, 0.99);
+  state.counters["agents"] = agents;
+}
+
+}  // namespace
+
+BENCHMARK(BM_WriteToVisible)->Name("e2e/write_to_visible")->Iterations(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_FreshAgentLoad)->Name("e2e/fresh_agent_load")->Arg(100000)->Iterations(3)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Fanout)->Name("e2e/fanout")->Arg(1000)->Iterations(20)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+BENCHMARK_MAIN();

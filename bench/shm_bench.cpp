@@ -1,0 +1,576 @@
+// The shared-memory arena against DESIGN.md's performance budget, with in-process peers in the
+// same run. See bench/README.md for the data sets, the figures and what they mean.
+//
+//   lookup/{roster,absl,std}/<n>   lookup by name, random keys (≤ 1.25× absl)
+//   view/open_close                Client::view() + ~View (≤ 10 ns)
+//   instances/...                  iterate a service's healthy instances (≤ 2 ns per instance)
+//   throughput/{idle,busy}_writer  reader lookups/s, writer idle vs 10k changes/s (busy ≥ 0.9× idle)
+//   apply/one_instance_change/<n>  one batch with one instance upsert (≤ 5 µs)
+//   load/full/<n>                  a fresh arena loads n services + 10n instances (≤ 1 s)
+//
+// Arenas are named bench-<pid>-<what> and removed at exit (also on SIGINT/SIGTERM/crash), so
+// nothing is left in /dev/shm.
+#include <absl/container/flat_hash_map.h>
+#include <benchmark/benchmark.h>
+#include <sys/mman.h>
+#include <linux/membarrier.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "bench/registry_generator.hpp"
+#include "roster/client.hpp"
+#include "roster/wire/roster_generated.h"
+#include "shm/writer.hpp"
+#include "wire/json_decoder.hpp"
+#include "wire/record_list.hpp"
+
+namespace {
+
+using namespace roster;
+using Clock = std::chrono::steady_clock;
+
+// --- cleanup: every arena this process creates is unlinked at exit, even on a signal ----------
+
+constexpr int kMaxNames = 64;
+char g_shm_names[kMaxNames][160];  // "/roster.<name>.data" etc., for shm_unlink in a handler
+std::atomic<int> g_shm_count{0};
+
+void remember_arena(const std::string& name) {
+  for (const char* suffix : {".data", ".readers"}) {
+    const int i = g_shm_count.fetch_add(1);
+    if (i >= kMaxNames) std::abort();
+    std::snprintf(g_shm_names[i], sizeof g_shm_names[i], "/roster.%s%s", name.c_str(), suffix);
+  }
+}
+
+void unlink_all_arenas() {
+  const int n = std::min(g_shm_count.load(), kMaxNames);
+  for (int i = 0; i < n; ++i) shm_unlink(g_shm_names[i]);  // ENOENT for those already removed
+}
+
+extern "C" void on_fatal_signal(int sig) {
+  unlink_all_arenas();  // shm_unlink is unlink(2) on /dev/shm: safe in a handler
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+std::string arena_name(const std::string& what) {
+  std::string name = "bench-" + std::to_string(getpid()) + "-" + what;
+  remember_arena(name);
+  return name;
+}
+
+// --- data sets ------------------------------------------------------------------------------
+
+wire::CodecLimits unlimited() {
+  wire::CodecLimits limits;
+  limits.max_document_bytes = size_t{4} << 30;
+  return limits;
+}
+
+shm::Batch batch_of(const wire::DecodedDocument& doc) {
+  shm::Batch b;
+  b.revision = 1;
+  for (size_t i = 0; i < doc.services.size(); ++i) b.upsert_versions.push_back(doc.services[i]);
+  for (size_t i = 0; i < doc.instances.size(); ++i) b.upsert_instances.push_back(doc.instances[i]);
+  for (size_t i = 0; i < doc.contracts.size(); ++i) b.upsert_contracts.push_back(doc.contracts[i]);
+  return b;
+}
+
+size_t raw_record_bytes(const wire::DecodedDocument& doc) {
+  return doc.services.total_bytes() + doc.instances.total_bytes() + doc.contracts.total_bytes();
+}
+
+// Room for the records, their nodes and index lists, with slack for list growth in one batch.
+size_t segment_bytes_for(size_t raw_bytes, size_t services) {
+  const size_t bytes = raw_bytes * 2 + services * 2048 + (size_t{64} << 20);
+  return (bytes + (size_t{1} << 20) - 1) & ~((size_t{1} << 20) - 1);
+}
+
+wire::DecodedDocument decode(const bench::GeneratorOptions& o) {
+  std::string json = bench::generate_registry_json(o);
+  wire::JsonDecoder decoder(unlimited());
+  wire::DecodedDocument doc = decoder.decode(json);
+  if (!doc.ok()) throw std::runtime_error("generated registry does not decode: " + doc.errors[0].to_string());
+  return doc;
+}
+
+// How many of the first `services` generated names a fresh View cannot find.
+size_t missing_services(Client& client, size_t services) {
+  const View view = client.view();
+  size_t missing = 0;
+  for (size_t i = 0; i < services; ++i) missing += !view.service(bench::service_name(i));
+  return missing;
+}
+
+// A registry decoded once, loaded into an arena, with a reader Client on it.
+struct Arena {
+  bench::GeneratorOptions generated;
+  wire::DecodedDocument doc;
+  shm::ArenaOptions options;
+  std::unique_ptr<shm::ArenaWriter> writer;
+  std::optional<Client> client;
+
+  Arena(const std::string& what, const bench::GeneratorOptions& o, size_t max_services)
+      : generated(o), doc(decode(o)) {
+    options.name = arena_name(what);
+    options.max_services = max_services;
+    options.segment_bytes = segment_bytes_for(raw_record_bytes(doc), o.services);
+    writer = std::make_unique<shm::ArenaWriter>(options);
+    writer->apply(batch_of(doc));  // one batch, as an agent loads a snapshot
+    client.emplace(Client::open(options.name));
+    if (const size_t missing = missing_services(*client, o.services))
+      throw std::runtime_error(std::to_string(missing) + " services of arena " + what + " cannot be found");
+  }
+  ~Arena() {
+    client.reset();
+    writer->remove_segments();
+  }
+};
+
+std::map<std::string, std::unique_ptr<Arena>>& arenas() {
+  static std::map<std::string, std::unique_ptr<Arena>> cache;
+  return cache;
+}
+
+Arena& arena(const std::string& what, const bench::GeneratorOptions& o, size_t max_services) {
+  auto& slot = arenas()[what];
+  if (!slot) slot = std::make_unique<Arena>(what, o, max_services);
+  return *slot;
+}
+
+// Lookup data sets: one version and one instance per service, no API schema (so that 1M
+// services fit comfortably in memory), 3 dependencies per version.
+Arena& lookup_arena(size_t services) {
+  return arena("lookup-" + std::to_string(services),
+               {.services = services, .instances_per_version = 1, .dependencies_per_version = 3, .schemas = false},
+               services);
+}
+
+// The full registry: 100k services, one version each with an OpenAPI schema, 10 instances per
+// version (1M instances, ~10% of them down), 3 dependencies per version.
+constexpr size_t kFullServices = 100000;
+Arena& full_arena() { return arena("full", {.services = kFullServices, .instances_per_version = 10}, kFullServices); }
+
+// Shuffled names, laid out back to back in shuffled order: a caller has its key in cache (it
+// just parsed it), so the loop reads keys sequentially and only the lookup itself misses.
+struct Keys {
+  std::string bytes;
+  std::vector<std::string_view> names;
+  const std::string_view& operator[](size_t i) const { return names[i]; }
+  size_t size() const { return names.size(); }
+};
+
+const Keys& shuffled_keys(size_t services) {
+  static std::map<size_t, std::unique_ptr<Keys>> cache;
+  auto& keys = cache[services];
+  if (!keys) {
+    keys = std::make_unique<Keys>();
+    const auto names = bench::shuffled_service_names(services, 7);
+    size_t total = 0;
+    for (auto& n : names) total += n.size();
+    keys->bytes.reserve(total);
+    for (auto& n : names) keys->bytes += n;
+    size_t at = 0;
+    for (auto& n : names) {
+      keys->names.emplace_back(keys->bytes.data() + at, n.size());
+      at += n.size();
+    }
+  }
+  return *keys;
+}
+
+// The in-process peers hold the very same record bytes (the decoder's in-process copy), so
+// every side returns a reference to a record and reads the same field through it.
+struct Record {
+  const wire::ServiceVersion* record;
+};
+
+template <typename Map>
+const Map& peer_map(size_t services) {
+  static std::map<size_t, std::unique_ptr<Map>> cache;
+  auto& map = cache[services];
+  if (!map) {
+    map = std::make_unique<Map>();
+    const Arena& a = lookup_arena(services);
+    map->reserve(a.doc.services.size());
+    for (size_t i = 0; i < a.doc.services.size(); ++i) {
+      auto* rec = flatbuffers::GetRoot<wire::ServiceVersion>(a.doc.services[i].data());
+      (*map)[rec->name()->str()] = Record{rec};
+    }
+  }
+  return *map;
+}
+
+// Both look up by string_view without building a std::string (absl's string hash is
+// transparent; the std map is given a transparent hash, as a careful caller would).
+struct StringHash : std::hash<std::string_view> {
+  using is_transparent = void;
+};
+using AbslMap = absl::flat_hash_map<std::string, Record>;
+using StdMap = std::unordered_map<std::string, Record, StringHash, std::equal_to<>>;
+
+// Debian's absl has its own string_view type (not std's): hand each map its own.
+template <typename Map>
+auto key_of(std::string_view key) {
+  if constexpr (std::is_same_v<Map, AbslMap>)
+    return absl::string_view(key.data(), key.size());
+  else
+    return key;
+}
+
+void check_found(benchmark::State& state, size_t found) {
+  if (found != static_cast<size_t>(state.iterations())) state.SkipWithError("a lookup of a registered name failed");
+}
+
+// --- lookup by name -------------------------------------------------------------------------
+
+void BM_LookupRoster(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  const auto& keys = shuffled_keys(n);
+  Client& client = *lookup_arena(n).client;
+  const View view = client.view();  // one View for the whole run: pinning is measured apart
+  size_t i = 0, found = 0, bytes = 0;
+  for (auto _ : state) {
+    auto svc = view.service(keys[i]);
+    if (svc) {
+      bytes += svc->owner_team().size();
+      ++found;
+    }
+    benchmark::DoNotOptimize(bytes);
+    if (++i == n) i = 0;
+  }
+  check_found(state, found);
+  state.SetItemsProcessed(state.iterations());
+}
+
+template <typename Map>
+void BM_LookupPeer(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  const auto& keys = shuffled_keys(n);
+  const Map& map = peer_map<Map>(n);
+  size_t i = 0, found = 0, bytes = 0;
+  for (auto _ : state) {
+    auto it = map.find(key_of<Map>(keys[i]));
+    if (it != map.end()) {
+      bytes += it->second.record->owner_team()->size();
+      ++found;
+    }
+    benchmark::DoNotOptimize(bytes);
+    if (++i == n) i = 0;
+  }
+  check_found(state, found);
+  state.SetItemsProcessed(state.iterations());
+}
+
+// --- View open + close ----------------------------------------------------------------------
+
+void BM_ViewOpenClose(benchmark::State& state) {
+  Client& client = *lookup_arena(100000).client;
+  { const View first = client.view(); }  // claims this thread's reader slot
+  for (auto _ : state) {
+    const View view = client.view();
+    benchmark::DoNotOptimize(view.generation());
+  }
+}
+
+// --- instances ------------------------------------------------------------------------------
+
+// 1024 random services of the full registry, resolved in one View outside the timed loop: the
+// loop measures iteration only (their entries, ~240 KB, stay in L2).
+void BM_HealthyIterate(benchmark::State& state) {
+  Arena& a = full_arena();
+  const auto& keys = shuffled_keys(kFullServices);
+  const View view = a.client->view();
+  std::vector<Instances> sets;
+  for (size_t i = 0; i < 1024; ++i) sets.push_back(view.instances(keys[i], Healthy));
+  size_t j = 0, instances = 0, sum = 0;
+  for (auto _ : state) {
+    for (auto inst : sets[j]) {
+      sum += inst.port() + inst.weight();
+      ++instances;
+    }
+    benchmark::DoNotOptimize(sum);
+    j = (j + 1) & 1023;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(instances));
+  state.counters["per_instance"] =
+      benchmark::Counter(static_cast<double>(instances), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["instances_per_service"] = static_cast<double>(instances) / static_cast<double>(state.iterations());
+}
+
+// One service over and over (its entries in L1, its loop branches learnt): the per-instance
+// cost of the loop alone.
+void BM_HealthyIterateHot(benchmark::State& state) {
+  Arena& a = full_arena();
+  const View view = a.client->view();
+  const Instances set = view.instances(shuffled_keys(kFullServices)[0], Healthy);
+  size_t instances = 0, sum = 0;
+  for (auto _ : state) {
+    for (auto inst : set) {
+      sum += inst.port() + inst.weight();
+      ++instances;
+    }
+    benchmark::DoNotOptimize(sum);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(instances));
+  state.counters["per_instance"] =
+      benchmark::Counter(static_cast<double>(instances), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+// The same through the version-specific call, whose healthy filter is a prefix (no skip test).
+void BM_HealthyIterateVersion(benchmark::State& state) {
+  Arena& a = full_arena();
+  const auto& keys = shuffled_keys(kFullServices);
+  const View view = a.client->view();
+  std::vector<Instances> sets;
+  for (size_t i = 0; i < 1024; ++i) sets.push_back(view.instances(keys[i], "1.0.0", Healthy));
+  size_t j = 0, instances = 0, sum = 0;
+  for (auto _ : state) {
+    for (auto inst : sets[j]) {
+      sum += inst.port() + inst.weight();
+      ++instances;
+    }
+    benchmark::DoNotOptimize(sum);
+    j = (j + 1) & 1023;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(instances));
+  state.counters["per_instance"] =
+      benchmark::Counter(static_cast<double>(instances), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+// What a caller pays in practice: look the service up (random of 100k, cold) and iterate.
+void BM_LookupAndHealthyIterate(benchmark::State& state) {
+  Arena& a = full_arena();
+  const auto& keys = shuffled_keys(kFullServices);
+  const View view = a.client->view();
+  size_t i = 0, instances = 0, sum = 0;
+  for (auto _ : state) {
+    for (auto inst : view.instances(keys[i], Healthy)) {
+      sum += inst.port() + inst.weight();
+      ++instances;
+    }
+    benchmark::DoNotOptimize(sum);
+    if (++i == kFullServices) i = 0;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(instances));
+  state.counters["per_instance"] =
+      benchmark::Counter(static_cast<double>(instances), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+// --- instance changes (the writer's steady state) ---------------------------------------------
+
+// Single-instance upserts of the full registry: a random service's instance with a new port,
+// weight and health (10% down), as an agent receives them from upstream.
+struct InstanceChanges {
+  wire::RecordList records;  // 8-byte aligned copies of the FlatBuffers
+  std::vector<shm::Batch> batches;
+
+  explicit InstanceChanges(size_t count) {
+    std::mt19937_64 rng(99);
+    flatbuffers::FlatBufferBuilder fbb(512);
+    for (size_t k = 0; k < count; ++k) {
+      const size_t s = rng() % kFullServices, i = rng() % 10, r = rng();
+      const std::string service = bench::service_name(s), version = "1.0.0";
+      const std::string id = service + "-" + version + "-" + std::to_string(i);
+      const std::string address = "10." + std::to_string(s / 65536 % 256) + "." + std::to_string(s / 256 % 256) + "." +
+                                  std::to_string(i + 1);
+      std::vector<flatbuffers::Offset<wire::Label>> metadata{
+          wire::CreateLabelDirect(fbb, "node", ("node-" + std::to_string(r % 5000)).c_str())};
+      fbb.Finish(wire::CreateInstanceDirect(fbb, service.c_str(), version.c_str(), id.c_str(), address.c_str(),
+                                            static_cast<uint16_t>(8000 + r % 1000), "eu-west-1a",
+                                            static_cast<uint16_t>(50 + r % 100),
+                                            r % 10 == 0 ? wire::Health::Down : wire::Health::Up));
+      records.append({fbb.GetBufferPointer(), fbb.GetSize()});
+      fbb.Clear();
+    }
+    for (size_t k = 0; k < count; ++k) {
+      shm::Batch b;
+      b.revision = 2 + k;
+      b.upsert_instances.push_back(records[k]);
+      batches.push_back(std::move(b));
+    }
+  }
+};
+
+const InstanceChanges& instance_changes() {
+  static const InstanceChanges changes(1 << 14);
+  return changes;
+}
+
+void BM_ApplyOneInstanceChange(benchmark::State& state) {
+  Arena& a = full_arena();
+  const auto& changes = instance_changes();
+  size_t k = 0;
+  for (auto _ : state) {
+    a.writer->apply(changes.batches[k]);
+    k = (k + 1) & (changes.batches.size() - 1);
+  }
+  const shm::ArenaStats s = a.writer->stats();
+  state.counters["retired_pending"] = static_cast<double>(s.retired_pending);
+  state.SetItemsProcessed(state.iterations());
+}
+
+// --- reader throughput, writer idle vs busy -------------------------------------------------
+
+// Applies single-change batches at `per_second`, paced by the clock (catching up when behind,
+// never by more than 10 ms of backlog), until told to stop.
+struct PacedWriter {
+  std::atomic<bool> stop{false};
+  std::atomic<size_t> applied{0};
+  std::thread thread;
+
+  // `work(k)` is one change (or, for the diagnostic, what stands in for one).
+  template <typename Work>
+  PacedWriter(double per_second, Work work) {
+    thread = std::thread([this, per_second, work] {
+      prctl(PR_SET_TIMERSLACK, 1UL);  // default 50 µs slack would halve the rate
+      const auto period = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / per_second));
+      auto next = Clock::now();
+      size_t k = 0;
+      while (!stop.load(std::memory_order_relaxed)) {
+        work(k++);
+        applied.fetch_add(1, std::memory_order_relaxed);
+        next += period;
+        const auto now = Clock::now();
+        if (next > now)
+          std::this_thread::sleep_until(next);
+        else if (now - next > std::chrono::milliseconds(10))
+          next = now;
+      }
+    });
+  }
+  ~PacedWriter() {
+    stop = true;
+    thread.join();
+  }
+};
+
+// A View per lookup, as a request handler would open one; random keys of the full registry.
+enum class Background { Idle, Writer, MembarrierOnly };
+
+void Throughput(benchmark::State& state, Background background) {
+  Arena& a = full_arena();
+  const auto& changes = instance_changes();
+  const auto& keys = shuffled_keys(kFullServices);
+  Client& client = *a.client;
+  { const View first = client.view(); }
+  std::optional<PacedWriter> writer;
+  if (background == Background::Writer)
+    writer.emplace(10000.0, [&w = *a.writer, &changes](size_t k) {
+      w.apply(changes.batches[k & (changes.batches.size() - 1)]);
+    });
+  // Diagnostic: only the writer's membarrier() (an IPI to every CPU running this process) at
+  // the same rate, to tell its cost on the reader apart from the rest of apply().
+  if (background == Background::MembarrierOnly)
+    writer.emplace(10000.0, [](size_t) { syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0); });
+  const auto start = Clock::now();
+  size_t i = 0, found = 0, bytes = 0;
+  for (auto _ : state) {
+    const View view = client.view();
+    auto svc = view.service(keys[i]);
+    if (svc) {
+      bytes += svc->owner_team().size();
+      ++found;
+    }
+    benchmark::DoNotOptimize(bytes);
+    if (++i == kFullServices) i = 0;
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  const size_t applied = writer ? writer->applied.load() : 0;
+  writer.reset();
+  check_found(state, found);
+  state.SetItemsProcessed(state.iterations());
+  state.counters["writer_changes_per_s"] = static_cast<double>(applied) / seconds;
+}
+
+void BM_ThroughputIdleWriter(benchmark::State& state) { Throughput(state, Background::Idle); }
+void BM_ThroughputBusyWriter(benchmark::State& state) { Throughput(state, Background::Writer); }
+void BM_ThroughputMembarrierOnly(benchmark::State& state) { Throughput(state, Background::MembarrierOnly); }
+
+// --- full load into a fresh arena ------------------------------------------------------------
+
+void BM_LoadFull(benchmark::State& state) {
+  Arena& full = full_arena();  // its decoded records; a fresh arena is made for each iteration
+  const shm::Batch batch = batch_of(full.doc);
+  const size_t raw = raw_record_bytes(full.doc);
+  shm::ArenaOptions options = full.options;
+  int iteration = 0;
+  double create_seconds = 0, used = 0, heap = 0, missing = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    options.name = arena_name("load-" + std::to_string(iteration++));
+    const auto created = Clock::now();
+    auto writer = std::make_unique<shm::ArenaWriter>(options);
+    create_seconds += std::chrono::duration<double>(Clock::now() - created).count();
+    state.ResumeTiming();
+    try {
+      writer->apply(batch);
+    } catch (const shm::ArenaError& e) {
+      state.SkipWithError(e.what());
+    }
+    state.PauseTiming();
+    const shm::ArenaStats s = writer->stats();
+    used = static_cast<double>(s.heap_bytes - s.heap_free_bytes);
+    heap = static_cast<double>(s.heap_bytes);
+    {
+      Client client = Client::open(options.name);
+      missing = static_cast<double>(missing_services(client, full.generated.services));
+    }
+    writer->remove_segments();
+    writer.reset();
+    state.ResumeTiming();
+  }
+  state.counters["segment_used_bytes"] = used;
+  state.counters["raw_record_bytes"] = static_cast<double>(raw);
+  state.counters["segment_ratio"] = used / static_cast<double>(raw);
+  state.counters["heap_bytes"] = heap;
+  state.counters["segment_bytes"] = static_cast<double>(options.segment_bytes);
+  state.counters["create_ms"] = create_seconds * 1000 / static_cast<double>(state.iterations());
+  state.counters["records"] = static_cast<double>(batch.upsert_versions.size() + batch.upsert_instances.size());
+  // Services a View cannot find after the load: must be 0.
+  state.counters["missing_services"] = missing;
+}
+
+}  // namespace
+
+BENCHMARK(BM_LookupRoster)->Name("lookup/roster")->Arg(100000)->Arg(1000000);
+BENCHMARK(BM_LookupPeer<AbslMap>)->Name("lookup/absl")->Arg(100000)->Arg(1000000);
+BENCHMARK(BM_LookupPeer<StdMap>)->Name("lookup/std")->Arg(100000)->Arg(1000000);
+BENCHMARK(BM_ViewOpenClose)->Name("view/open_close");
+BENCHMARK(BM_HealthyIterate)->Name("instances/healthy_iterate");
+BENCHMARK(BM_HealthyIterateHot)->Name("instances/healthy_iterate_hot");
+BENCHMARK(BM_HealthyIterateVersion)->Name("instances/healthy_iterate_version");
+BENCHMARK(BM_LookupAndHealthyIterate)->Name("instances/lookup_and_healthy_iterate");
+BENCHMARK(BM_ThroughputIdleWriter)->Name("throughput/idle_writer")->UseRealTime()->MinTime(3);
+BENCHMARK(BM_ThroughputBusyWriter)->Name("throughput/busy_writer")->UseRealTime()->MinTime(3);
+BENCHMARK(BM_ThroughputMembarrierOnly)->Name("throughput/membarrier_only")->UseRealTime()->MinTime(3);
+BENCHMARK(BM_ApplyOneInstanceChange)->Name("apply/one_instance_change")->Arg(kFullServices)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_LoadFull)->Name("load/full")->Arg(kFullServices)->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+int main(int argc, char** argv) {
+  for (int sig : {SIGINT, SIGTERM, SIGABRT, SIGSEGV, SIGBUS}) std::signal(sig, on_fatal_signal);
+  std::atexit(unlink_all_arenas);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  arenas().clear();  // removes each arena's segments
+  unlink_all_arenas();
+  return 0;
+}
