@@ -152,6 +152,8 @@ struct ThreadSlots {
 };
 
 thread_local ThreadSlots t_slots;
+// The slot the thread used last: nearly every View goes to the same client and attachment.
+thread_local ThreadSlot* t_last_slot = nullptr;
 std::atomic<uint64_t> next_token{1};
 
 ThreadSlot& claim_slot(const std::shared_ptr<Client::State>& state, Attachment* a) {
@@ -197,13 +199,17 @@ View Client::view() {
   // Acquire pairs with the new writer's release store of `replaced`.
   if (a->header->replaced.load(std::memory_order_acquire)) a = state_->reattach(a);
 
-  ThreadSlot* ts = nullptr;
-  for (auto& candidate : t_slots.slots)
-    if (candidate.state_id == state_->id && candidate.epoch == a->epoch) {
-      ts = &candidate;
-      break;
-    }
-  if (!ts) ts = &claim_slot(state_, a);
+  ThreadSlot* ts = t_last_slot;
+  if (!ts || ts->state_id != state_->id || ts->epoch != a->epoch) {
+    ts = nullptr;
+    for (auto& candidate : t_slots.slots)
+      if (candidate.state_id == state_->id && candidate.epoch == a->epoch) {
+        ts = &candidate;
+        break;
+      }
+    if (!ts) ts = &claim_slot(state_, a);
+    t_last_slot = ts;
+  }
 
   View v;
   v.base_ = static_cast<const char*>(a->data->base());
@@ -283,6 +289,13 @@ View::~View() { close(); }
 void View::close() {
   if (!slot_) return;
   auto& open = thread_slot_->open;
+  if (open.size() == 1) {  // the common case: the thread's only View
+    open.clear();
+    // Release: our reads happen-before the writer frees what it no longer sees pinned.
+    slot_->pinned.store(0, std::memory_order_release);
+    slot_ = nullptr;
+    return;
+  }
   open.erase(std::find(open.begin(), open.end(), generation_));
   // Release: our reads happen-before the writer frees what it no longer sees pinned. With Views
   // left, the pin moves up to the oldest of them (safe: none needs anything older).

@@ -320,9 +320,10 @@ struct ArenaWriter::State {
         if (resolved.back()) strings += resolved.back()->version.size();
       }
     }
-    const size_t fixed = sizeof(ServiceNode) + s.versions.size() * sizeof(VersionEntry) +
-                         instances * sizeof(InstanceEntry) + deps * sizeof(DependencyEdge);
-    const size_t bytes = fixed + strings;
+    const size_t arrays_offset = (sizeof(ServiceNode) + s.name.size() + 7) & ~size_t{7};
+    const size_t fixed = arrays_offset + s.versions.size() * sizeof(VersionEntry) + instances * sizeof(InstanceEntry) +
+                         deps * sizeof(DependencyEdge);
+    const size_t bytes = fixed + strings - s.name.size();
     const uint64_t offset = allocate(bytes);
     auto* node = ptr<ServiceNode>(offset);
     node->generation = generation;
@@ -331,16 +332,18 @@ struct ArenaWriter::State {
     node->instance_count = static_cast<uint32_t>(instances);
     node->dependency_count = static_cast<uint32_t>(deps);
     node->latest_stable = node->latest_any = kNone;
+    node->arrays_offset = static_cast<uint32_t>(arrays_offset);
     node->node_bytes = bytes;
-    char* text = reinterpret_cast<char*>(node) + fixed;
+    node->name_offset = sizeof(ServiceNode);
+    node->name_bytes = static_cast<uint32_t>(s.name.size());
+    std::memcpy(reinterpret_cast<char*>(node) + sizeof(ServiceNode), s.name.data(), s.name.size());
+    char* text = reinterpret_cast<char*>(node) + fixed;  // resolved version strings
     auto put_string = [&](std::string_view sv) {
       std::memcpy(text, sv.data(), sv.size());
       const uint32_t at_offset = static_cast<uint32_t>(text - reinterpret_cast<char*>(node));
       text += sv.size();
       return at_offset;
     };
-    node->name_offset = put_string(s.name);
-    node->name_bytes = static_cast<uint32_t>(s.name.size());
 
     auto* versions = const_cast<VersionEntry*>(node->versions());
     auto* inst = const_cast<InstanceEntry*>(node->instances());

@@ -19,7 +19,7 @@ namespace roster::shm::detail {
 inline constexpr uint64_t kSegmentMagic = 0x31474553'52545352;  // "RSTRSEG1"
 inline constexpr uint64_t kReaderMagic = 0x31445252'52545352;   // "RSTRRRD1"
 // Bump on any change to the structs below: readers refuse a segment of another layout.
-inline constexpr uint32_t kLayoutVersion = 1;
+inline constexpr uint32_t kLayoutVersion = 2;
 inline constexpr uint32_t kNone = 0xffffffffu;
 inline constexpr uint64_t kNeverRemoved = ~uint64_t{0};
 inline constexpr size_t kRevisionRing = 256;
@@ -106,21 +106,24 @@ struct DependencyEdge {
 };
 
 // An immutable snapshot of one service: all its versions (ascending by precedence), their
-// instances and resolved dependencies. Followed by the arrays, then string bytes.
+// instances and resolved dependencies. The name follows the header directly (a lookup compares
+// it on the header's cache line), then the arrays (8-aligned), then other string bytes.
 struct ServiceNode {
   uint64_t generation;
   std::atomic<uint64_t> older;  // previous node; cleared by the writer when it frees that node
-  uint32_t name_offset;  // from the node start
+  uint32_t name_offset;  // from the node start: sizeof(ServiceNode)
   uint32_t name_bytes;
   uint32_t version_count;
   uint32_t instance_count;
   uint32_t dependency_count;
   uint32_t latest_stable;  // index into versions, or kNone
   uint32_t latest_any;
-  uint32_t reserved;
+  uint32_t arrays_offset;  // from the node start, 8-aligned
   uint64_t node_bytes;
 
-  const VersionEntry* versions() const { return reinterpret_cast<const VersionEntry*>(this + 1); }
+  const VersionEntry* versions() const {
+    return reinterpret_cast<const VersionEntry*>(reinterpret_cast<const char*>(this) + arrays_offset);
+  }
   const InstanceEntry* instances() const { return reinterpret_cast<const InstanceEntry*>(versions() + version_count); }
   const DependencyEdge* dependencies() const {
     return reinterpret_cast<const DependencyEdge*>(instances() + instance_count);
