@@ -12,8 +12,8 @@
 // nothing is left in /dev/shm.
 #include <absl/container/flat_hash_map.h>
 #include <benchmark/benchmark.h>
-#include <sys/mman.h>
 #include <linux/membarrier.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
