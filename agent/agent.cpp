@@ -64,7 +64,6 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
   wire::FrameReader reader;
   std::vector<uint8_t> buffer = std::vector<uint8_t>(256 * 1024);
   std::vector<std::vector<uint64_t>> snapshot_chunks;  // a snapshot being received, 8-aligned copies
-  std::vector<size_t> snapshot_sizes;
   int64_t last_frame_ms = 0;
   net::EventLoop::TimerId idle_timer = 0, cache_timer = 0, retry_timer = 0;
 
@@ -164,12 +163,10 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
     log("connected to " + upstream + "; resuming from revision " + std::to_string(status.revision));
     reader = wire::FrameReader(options.max_frame_bytes);
     snapshot_chunks.clear();
-    snapshot_sizes.clear();
     flatbuffers::FlatBufferBuilder fbb;
     fbb.Finish(wire::CreateHello(fbb, fbb.CreateString(options.agent_id), status.revision,
                                  options.token ? fbb.CreateString(*options.token) : 0));
-    auto hello = std::make_shared<std::vector<uint8_t>>();
-    wire::append_frame(*hello, wire::FrameType::Hello, {fbb.GetBufferPointer(), fbb.GetSize()});
+    auto hello = wire::make_frame(wire::FrameType::Hello, {fbb.GetBufferPointer(), fbb.GetSize()});
     std::weak_ptr<State> weak = shared_from_this();
     loop.send_all(fd, hello, 0, [weak, id](ssize_t n) {
       auto self = weak.lock();
@@ -230,7 +227,6 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
           // Keep an aligned copy: the frame's bytes are reused by the next read.
           snapshot_chunks.emplace_back((frame.payload.size() + 7) / 8);
           std::memcpy(snapshot_chunks.back().data(), frame.payload.data(), frame.payload.size());
-          snapshot_sizes.push_back(frame.payload.size());
           auto* chunk = flatbuffers::GetRoot<wire::Snapshot>(snapshot_chunks.back().data());
           if (!chunk->last()) return true;
           shm::Batch batch;
@@ -238,8 +234,7 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
           for (auto& words : snapshot_chunks) add_snapshot(*flatbuffers::GetRoot<wire::Snapshot>(words.data()), batch);
           load_full(batch);
           snapshot_chunks.clear();
-          snapshot_sizes.clear();
-          ++status.snapshots;
+                ++status.snapshots;
           log("snapshot applied: revision " + std::to_string(status.revision));
           return true;
         }

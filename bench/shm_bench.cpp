@@ -291,6 +291,24 @@ void BM_ViewOpenClose(benchmark::State& state) {
 
 // --- instances ------------------------------------------------------------------------------
 
+// Iterates sets[0], sets[1], ... (one per iteration, round robin) summing port() + weight(), as
+// a proxy choosing among healthy instances would; reports the time per instance yielded.
+void iterate_healthy(benchmark::State& state, const std::vector<Instances>& sets) {
+  size_t j = 0, instances = 0, sum = 0;
+  for (auto _ : state) {
+    for (auto inst : sets[j]) {
+      sum += inst.port() + inst.weight();
+      ++instances;
+    }
+    benchmark::DoNotOptimize(sum);
+    if (++j == sets.size()) j = 0;
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(instances));
+  state.counters["per_instance"] =
+      benchmark::Counter(static_cast<double>(instances), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["instances_per_service"] = static_cast<double>(instances) / static_cast<double>(state.iterations());
+}
+
 // 1024 random services of the full registry, resolved in one View outside the timed loop: the
 // loop measures iteration only (their entries, ~240 KB, stay in L2).
 void BM_HealthyIterate(benchmark::State& state) {
@@ -299,19 +317,7 @@ void BM_HealthyIterate(benchmark::State& state) {
   const View view = a.client->view();
   std::vector<Instances> sets;
   for (size_t i = 0; i < 1024; ++i) sets.push_back(view.instances(keys[i], Healthy));
-  size_t j = 0, instances = 0, sum = 0;
-  for (auto _ : state) {
-    for (auto inst : sets[j]) {
-      sum += inst.port() + inst.weight();
-      ++instances;
-    }
-    benchmark::DoNotOptimize(sum);
-    j = (j + 1) & 1023;
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(instances));
-  state.counters["per_instance"] =
-      benchmark::Counter(static_cast<double>(instances), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
-  state.counters["instances_per_service"] = static_cast<double>(instances) / static_cast<double>(state.iterations());
+  iterate_healthy(state, sets);
 }
 
 // One service over and over (its entries in L1, its loop branches learnt): the per-instance
@@ -319,18 +325,7 @@ void BM_HealthyIterate(benchmark::State& state) {
 void BM_HealthyIterateHot(benchmark::State& state) {
   Arena& a = full_arena();
   const View view = a.client->view();
-  const Instances set = view.instances(shuffled_keys(kFullServices)[0], Healthy);
-  size_t instances = 0, sum = 0;
-  for (auto _ : state) {
-    for (auto inst : set) {
-      sum += inst.port() + inst.weight();
-      ++instances;
-    }
-    benchmark::DoNotOptimize(sum);
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(instances));
-  state.counters["per_instance"] =
-      benchmark::Counter(static_cast<double>(instances), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  iterate_healthy(state, {view.instances(shuffled_keys(kFullServices)[0], Healthy)});
 }
 
 // The same through the version-specific call, whose healthy filter is a prefix (no skip test).
@@ -340,18 +335,7 @@ void BM_HealthyIterateVersion(benchmark::State& state) {
   const View view = a.client->view();
   std::vector<Instances> sets;
   for (size_t i = 0; i < 1024; ++i) sets.push_back(view.instances(keys[i], "1.0.0", Healthy));
-  size_t j = 0, instances = 0, sum = 0;
-  for (auto _ : state) {
-    for (auto inst : sets[j]) {
-      sum += inst.port() + inst.weight();
-      ++instances;
-    }
-    benchmark::DoNotOptimize(sum);
-    j = (j + 1) & 1023;
-  }
-  state.SetItemsProcessed(static_cast<int64_t>(instances));
-  state.counters["per_instance"] =
-      benchmark::Counter(static_cast<double>(instances), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  iterate_healthy(state, sets);
 }
 
 // What a caller pays in practice: look the service up (random of 100k, cold) and iterate.

@@ -73,6 +73,7 @@ struct ServiceState {
       if (v.version == version) return &v;
     return nullptr;
   }
+  const VersionState* find(std::string_view version) const { return const_cast<ServiceState*>(this)->find(version); }
 };
 
 struct ListRef {
@@ -542,7 +543,7 @@ struct ArenaWriter::State {
       auto* inst = flatbuffers::GetRoot<wire::Instance>(bytes.data());
       const std::string key = inst->service()->str() + "@" + inst->version()->str();
       auto it = services.find(inst->service()->str());
-      const bool registered = it != services.end() && const_cast<ServiceState&>(it->second).find(inst->version()->string_view());
+      const bool registered = it != services.end() && it->second.find(inst->version()->string_view());
       if (removed.count(key) || (!registered && !upserted.count(key)))
         throw ArenaError("instance " + inst->id()->str() + " names " + key + ", which is not registered");
     }

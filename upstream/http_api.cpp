@@ -186,7 +186,8 @@ net::HttpResponse HttpApi::route(const net::HttpRequest& req) {
             ttl = std::chrono::seconds(seconds);
           }
           auto out = registry_.put_instance(name, version, id, req.body, ttl);
-          return write_response(out, registry_.lease_expiry(name, version, id), 30'000);
+          return write_response(out, registry_.lease_expiry(name, version, id),
+                                registry_.lease_renewal_interval().count());
         }
         if (parts.size() == 7 && m == "DELETE") return write_response(registry_.delete_instance(name, version, id));
         if (parts.size() == 8 && parts[7] == "heartbeat" && (m == "PUT" || m == "POST"))

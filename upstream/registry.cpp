@@ -5,6 +5,7 @@
 
 #include "model/semver.hpp"
 #include "wire/frame.hpp"
+#include "wire/snapshot.hpp"
 #include "wire/names.hpp"
 
 namespace roster::upstream {
@@ -21,17 +22,8 @@ const T* root(const std::vector<uint8_t>& bytes) {
   return flatbuffers::GetRoot<T>(bytes.data());
 }
 
-// Records nested 8-byte aligned inside a message (see wire/snapshot.cpp).
-flatbuffers::Offset<flatbuffers::Vector<uint8_t>> nested(flatbuffers::FlatBufferBuilder& fbb,
-                                                         const std::vector<uint8_t>& record) {
-  fbb.ForceVectorAlignment(record.size(), 1, 8);
-  return fbb.CreateVector(record.data(), record.size());
-}
-
 Frame frame_of(wire::FrameType type, const flatbuffers::FlatBufferBuilder& fbb) {
-  auto out = std::make_shared<std::vector<uint8_t>>();
-  wire::append_frame(*out, type, {fbb.GetBufferPointer(), fbb.GetSize()});
-  return out;
+  return wire::make_frame(type, {fbb.GetBufferPointer(), fbb.GetSize()});
 }
 
 }  // namespace
@@ -115,19 +107,19 @@ Frame Registry::encode_delta(uint64_t revision, const std::vector<Mutation>& mut
     switch (m.kind) {
       case RecordKind::ServiceVersion:
         if (m.record)
-          up_services.push_back(wire::CreateServiceRecord(fbb, nested(fbb, *m.record)));
+          up_services.push_back(wire::CreateServiceRecord(fbb, wire::nested_record(fbb, *m.record)));
         else
           rm_services.push_back(wire::CreateServiceKey(fbb, s(0), s(1)));
         break;
       case RecordKind::Instance:
         if (m.record)
-          up_instances.push_back(wire::CreateInstanceRecord(fbb, nested(fbb, *m.record)));
+          up_instances.push_back(wire::CreateInstanceRecord(fbb, wire::nested_record(fbb, *m.record)));
         else
           rm_instances.push_back(wire::CreateInstanceKey(fbb, s(0), s(1), s(2)));
         break;
       case RecordKind::Contract:
         if (m.record)
-          up_contracts.push_back(wire::CreateContractRecord(fbb, nested(fbb, *m.record)));
+          up_contracts.push_back(wire::CreateContractRecord(fbb, wire::nested_record(fbb, *m.record)));
         else
           rm_contracts.push_back(wire::CreateContractKey(fbb, s(0), s(1), s(2)));
         break;
@@ -364,15 +356,15 @@ std::vector<Frame> Registry::snapshot_frames(size_t max_frame_bytes) const {
     auto fits = [&](const std::vector<uint8_t>& r) { return used == 0 || used + r.size() + 64 <= budget; };
     for (; version_it != versions_.end() && fits(version_it->second); ++version_it) {
       used += version_it->second.size() + 64;
-      s.push_back(wire::CreateServiceRecord(fbb, nested(fbb, version_it->second)));
+      s.push_back(wire::CreateServiceRecord(fbb, wire::nested_record(fbb, version_it->second)));
     }
     for (; version_it == versions_.end() && instance_it != instances_.end() && fits(instance_it->second); ++instance_it) {
       used += instance_it->second.size() + 64;
-      i.push_back(wire::CreateInstanceRecord(fbb, nested(fbb, instance_it->second)));
+      i.push_back(wire::CreateInstanceRecord(fbb, wire::nested_record(fbb, instance_it->second)));
     }
     for (; instance_it == instances_.end() && contract_it != contracts_.end() && fits(contract_it->second); ++contract_it) {
       used += contract_it->second.size() + 64;
-      c.push_back(wire::CreateContractRecord(fbb, nested(fbb, contract_it->second)));
+      c.push_back(wire::CreateContractRecord(fbb, wire::nested_record(fbb, contract_it->second)));
     }
     const bool last = version_it == versions_.end() && instance_it == instances_.end() && contract_it == contracts_.end();
     fbb.Finish(wire::CreateSnapshot(fbb, revision_, chunk++, last, fbb.CreateVector(s), fbb.CreateVector(i), fbb.CreateVector(c)));

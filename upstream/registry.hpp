@@ -15,6 +15,7 @@
 
 #include "roster/wire/roster_generated.h"
 #include "upstream/store.hpp"
+#include "wire/frame.hpp"
 #include "wire/json_decoder.hpp"
 
 namespace roster::upstream {
@@ -40,7 +41,7 @@ struct WriteOutcome {
   std::optional<ApiError> error;
 };
 
-using Frame = std::shared_ptr<const std::vector<uint8_t>>;  // one encoded stream frame, shared
+using Frame = wire::EncodedFrame;  // one encoded stream frame, shared
 
 class Registry {
  public:
@@ -70,6 +71,8 @@ class Registry {
   std::optional<int64_t> lease_expiry(std::string_view service, std::string_view version, std::string_view id) const;
 
   uint64_t revision() const { return revision_; }
+  // How often instances are told to renew their leases.
+  std::chrono::milliseconds lease_renewal_interval() const { return options_.lease_renewal_interval; }
 
   // The feed: `on_delta` runs after every commit with that commit's encoded Delta frame.
   void on_delta(std::function<void(const Frame&, uint64_t revision)> listener) { listener_ = std::move(listener); }

@@ -16,10 +16,8 @@ int64_t steady_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-Frame control_frame(wire::FrameType type, flatbuffers::FlatBufferBuilder& fbb) {
-  auto out = std::make_shared<std::vector<uint8_t>>();
-  wire::append_frame(*out, type, {fbb.GetBufferPointer(), fbb.GetSize()});
-  return out;
+Frame control_frame(wire::FrameType type, const flatbuffers::FlatBufferBuilder& fbb) {
+  return wire::make_frame(type, {fbb.GetBufferPointer(), fbb.GetSize()});
 }
 
 Frame error_frame(uint32_t code, const std::string& message) {

@@ -13,6 +13,13 @@ void append_frame(std::vector<uint8_t>& out, FrameType type, std::span<const uin
   out.insert(out.end(), payload.begin(), payload.end());
 }
 
+EncodedFrame make_frame(FrameType type, std::span<const uint8_t> payload) {
+  auto out = std::make_shared<std::vector<uint8_t>>();
+  out->reserve(kFrameHeaderBytes + payload.size());
+  append_frame(*out, type, payload);
+  return out;
+}
+
 void FrameReader::feed(std::span<const uint8_t> bytes) {
   if (error_) return;
   // Drop what was already returned before growing, so the buffer holds at most one frame plus

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -29,6 +30,10 @@ inline constexpr uint32_t kDefaultMaxFrameBytes = 16u << 20;
 
 // Appends one frame to `out`.
 void append_frame(std::vector<uint8_t>& out, FrameType type, std::span<const uint8_t> payload);
+
+// One frame in a buffer of its own, shared: the server sends one encoded delta to every agent.
+using EncodedFrame = std::shared_ptr<const std::vector<uint8_t>>;
+EncodedFrame make_frame(FrameType type, std::span<const uint8_t> payload);
 
 struct Frame {
   FrameType type;

@@ -39,7 +39,6 @@ struct VersionFields {
   SchemaFormat schema_format = SchemaFormat::None;
   size_t schema_offset = 0, schema_size = 0;  // into Scratch::documents
   Slice tags, labels, dependencies, endpoints, instances;
-  bool complete = false;  // every required field present and valid
 };
 
 struct InstanceFields {
@@ -467,7 +466,6 @@ struct JsonDecoder::Impl {
     const size_t tags_begin = scratch.tags.size();
     const size_t deps_begin = scratch.dependencies.size(), endpoints_begin = scratch.endpoints.size();
     const size_t instances_begin = scratch.instances.size();
-    const size_t errors_before = out->errors.size() + suppressed_errors;
     bool has_stage = false;
     for_each_field(obj, kFields, [&](size_t id, od::value& value) {
       std::string why;
@@ -539,7 +537,6 @@ struct JsonDecoder::Impl {
       auto guard = enter("instances");
       check_unique(std::move(ids), "instance id");
     }
-    ver.complete = out->errors.size() + suppressed_errors == errors_before;
     scratch.versions.push_back(ver);
   }
 
@@ -591,7 +588,6 @@ struct JsonDecoder::Impl {
     static constexpr string_view kFields[] = {"consumer", "consumer_version", "provider", "provider_range", "pact"};
     ContractFields c;
     bool has_pact = false;
-    const size_t errors_before = error_count();
     for_each_field(obj, kFields, [&](size_t id, od::value& value) {
       std::string why;
       switch (id) {
@@ -616,7 +612,7 @@ struct JsonDecoder::Impl {
     if (c.provider.data() == nullptr) missing("provider");
     if (c.provider_range.data() == nullptr) missing("provider_range");
     if (!has_pact) missing("pact");
-    if (error_count() == errors_before && error_count() == 0) encode_contract(c);
+    if (error_count() == 0) encode_contract(c);  // a document with errors yields no records
   }
 
   void read_registry(od::object& obj) {
@@ -748,16 +744,8 @@ struct JsonDecoder::Impl {
   // --- the document -------------------------------------------------------------------------
 
   void decode_padded(const simdjson::padded_string_view json, DecodedDocument& result) {
-    out = &result;
-    fatal = false;
-    suppressed_errors = 0;
-    path.clear();
-    seen_services.clear();
-    scratch.clear();
+    begin(result);
     if (json.size() == 0) return error("document is empty");
-    if (json.size() > limits.max_document_bytes)
-      return error("document is " + std::to_string(json.size()) + " bytes; the limit is " +
-                   std::to_string(limits.max_document_bytes) + " bytes");
 
     od::document doc;
     if (auto e = parser.iterate(json).get(doc)) return fatal_error(e);
@@ -799,11 +787,7 @@ struct JsonDecoder::Impl {
 
   void decode_instance_padded(const simdjson::padded_string_view json, string_view service, string_view version,
                               DecodedDocument& result) {
-    out = &result;
-    fatal = false;
-    suppressed_errors = 0;
-    path.clear();
-    scratch.clear();
+    begin(result);
     result.kind = DocumentKind::Instance;
     if (json.size() == 0) return error("document is empty");
     od::document doc;
@@ -815,6 +799,23 @@ struct JsonDecoder::Impl {
     if (!fatal && !doc.current_location().get(trailing))
       error("unexpected content after the document at byte " + std::to_string(trailing - json.data()));
     if (!fatal && error_count() == 0 && !scratch.instances.empty()) encode_instance(scratch.instances[0], service, version);
+  }
+
+  void begin(DecodedDocument& result) {
+    out = &result;
+    fatal = false;
+    suppressed_errors = 0;
+    path.clear();
+    seen_services.clear();
+    scratch.clear();
+  }
+
+  // Refuses a document over the size limit before anything copies or parses it.
+  bool too_large(size_t size, const std::string& what, DecodedDocument& result) const {
+    if (size <= limits.max_document_bytes) return false;
+    result.errors.push_back({"", what + " is " + std::to_string(size) + " bytes; the limit is " +
+                                     std::to_string(limits.max_document_bytes) + " bytes"});
+    return true;
   }
 
   void finish(DecodedDocument& result) {
@@ -835,11 +836,7 @@ JsonDecoder::~JsonDecoder() = default;
 
 DecodedDocument JsonDecoder::decode(std::string_view json) {
   DecodedDocument result;
-  if (json.size() > impl_->limits.max_document_bytes) {
-    result.errors.push_back({"", "document is " + std::to_string(json.size()) + " bytes; the limit is " +
-                                     std::to_string(impl_->limits.max_document_bytes) + " bytes"});
-    return result;
-  }
+  if (impl_->too_large(json.size(), "document", result)) return result;
   impl_->input = simdjson::padded_string(json);
   impl_->decode_padded(impl_->input, result);
   impl_->finish(result);
@@ -848,11 +845,7 @@ DecodedDocument JsonDecoder::decode(std::string_view json) {
 
 DecodedDocument JsonDecoder::decode_instance(std::string_view json, std::string_view service, std::string_view version) {
   DecodedDocument result;
-  if (json.size() > impl_->limits.max_document_bytes) {
-    result.errors.push_back({"", "document is " + std::to_string(json.size()) + " bytes; the limit is " +
-                                     std::to_string(impl_->limits.max_document_bytes) + " bytes"});
-    return result;
-  }
+  if (impl_->too_large(json.size(), "document", result)) return result;
   impl_->input = simdjson::padded_string(json);
   impl_->decode_instance_padded(impl_->input, service, version, result);
   impl_->finish(result);
@@ -861,18 +854,13 @@ DecodedDocument JsonDecoder::decode_instance(std::string_view json, std::string_
 
 DecodedDocument JsonDecoder::decode_file(const std::string& path) {
   DecodedDocument result;
-  std::error_code ec;
   std::ifstream file(path, std::ios::binary | std::ios::ate);
   if (!file) {
     result.errors.push_back({"", "cannot read " + path});
     return result;
   }
   const auto size = static_cast<size_t>(file.tellg());
-  if (size > impl_->limits.max_document_bytes) {
-    result.errors.push_back({"", path + " is " + std::to_string(size) + " bytes; the limit is " +
-                                     std::to_string(impl_->limits.max_document_bytes) + " bytes"});
-    return result;
-  }
+  if (impl_->too_large(size, path, result)) return result;
   impl_->input = simdjson::padded_string(size);
   file.seekg(0);
   if (!file.read(impl_->input.data(), static_cast<std::streamsize>(size))) {

@@ -1,20 +1,19 @@
 #include "wire/snapshot.hpp"
 
 namespace roster::wire {
-namespace {
-
-// Nested records are 8-byte aligned inside the message, so readers can open them in place.
-flatbuffers::Offset<flatbuffers::Vector<uint8_t>> nested_bytes(flatbuffers::FlatBufferBuilder& fbb,
-                                                               std::span<const uint8_t> record) {
+flatbuffers::Offset<flatbuffers::Vector<uint8_t>> nested_record(flatbuffers::FlatBufferBuilder& fbb,
+                                                                std::span<const uint8_t> record) {
   fbb.ForceVectorAlignment(record.size(), 1, 8);
   return fbb.CreateVector(record.data(), record.size());
 }
+
+namespace {
 
 template <typename Record, typename Create>
 auto wrap_all(flatbuffers::FlatBufferBuilder& fbb, const RecordList& list, Create create) {
   std::vector<flatbuffers::Offset<Record>> offsets;
   offsets.reserve(list.size());
-  for (size_t i = 0; i < list.size(); ++i) offsets.push_back(create(fbb, nested_bytes(fbb, list[i])));
+  for (size_t i = 0; i < list.size(); ++i) offsets.push_back(create(fbb, nested_record(fbb, list[i])));
   return fbb.CreateVector(offsets);
 }
 

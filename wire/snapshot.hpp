@@ -9,6 +9,11 @@
 
 namespace roster::wire {
 
+// One record's bytes as a nested buffer, 8-byte aligned inside the message so readers can open
+// it in place (for the *Record wrapper tables of Snapshot and Delta).
+flatbuffers::Offset<flatbuffers::Vector<uint8_t>> nested_record(flatbuffers::FlatBufferBuilder& fbb,
+                                                                std::span<const uint8_t> record);
+
 // Builds a Snapshot carrying copies of the records' bytes (each nested buffer 8-byte aligned).
 flatbuffers::DetachedBuffer build_snapshot(const RecordList& services, const RecordList& instances,
                                            const RecordList& contracts, uint64_t revision);

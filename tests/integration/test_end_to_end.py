@@ -245,6 +245,7 @@ for j in range(100, 400):
         status, body = c.request("PUT", "/v1/services/leased/versions/1.0.0/instances/i1?ttl=1",
                                  json.dumps({"id": "i1", "address": "10.1.1.1", "port": 80}).encode())
         self.assertEqual(status, 200, body)
+        self.assertEqual(body["renew_every_seconds"], 1)  # --lease-renewal, not a fixed 30
         c.wait_synced()
         with roster.open(c.arena).view() as view:
             self.assertEqual(len(view.instances("leased")), 1)

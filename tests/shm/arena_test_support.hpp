@@ -121,6 +121,13 @@ inline void remove_stale_test_arenas() {
   }
 }
 
+// Removes the arena's segments when the test ends (and what crashed test processes left).
+struct ArenaCleanup {
+  explicit ArenaCleanup(std::string arena) : name(std::move(arena)) { remove_stale_test_arenas(); }
+  ~ArenaCleanup() { remove_arena(name); }
+  std::string name;
+};
+
 // --- records built with FlatBuffers ----------------------------------------------------------
 
 using Labels = std::vector<std::pair<std::string, std::string>>;

@@ -20,13 +20,6 @@ using testing::VersionSpec;
 
 constexpr int kServices = 32;
 
-// Removes the arena's segments when the test ends (and what crashed test processes left).
-struct ArenaCleanup {
-  explicit ArenaCleanup(std::string arena) : name(std::move(arena)) { testing::remove_stale_test_arenas(); }
-  ~ArenaCleanup() { testing::remove_arena(name); }
-  std::string name;
-};
-
 struct ReaderReport {
   uint64_t views = 0, violations = 0, generations = 0, records = 0, nested = 0, rechecked = 0;
 };
@@ -80,7 +73,7 @@ TEST(ShmStress, WriterAndFourReaderProcesses) {
   shm::ArenaOptions options;
   options.name = testing::unique_arena_name("stress");
   options.segment_bytes = 64u << 20;
-  ArenaCleanup cleanup{options.name};
+  testing::ArenaCleanup cleanup{options.name};
 
   shm::ArenaWriter writer(options);
   testing::Workload workload(kServices, /*seed=*/20240611);
@@ -160,7 +153,7 @@ TEST_P(RandomBatches, KeepEveryInvariant) {
   shm::ArenaOptions options;
   options.name = testing::unique_arena_name("stress-inproc");
   options.segment_bytes = 32u << 20;
-  ArenaCleanup cleanup{options.name};
+  testing::ArenaCleanup cleanup{options.name};
   shm::ArenaWriter writer(options);
   testing::Workload workload(services, seed);
   writer.apply(workload.full(writer.generation() + 1).batch);
@@ -203,7 +196,7 @@ TEST(ShmStressInProcess, ManyNewServicesInOneBatchAreAllFound) {
   shm::ArenaOptions options;
   options.name = testing::unique_arena_name("bulk");
   options.segment_bytes = 64u << 20;
-  ArenaCleanup cleanup{options.name};
+  testing::ArenaCleanup cleanup{options.name};
   shm::ArenaWriter writer(options);
   OwnedBatch b;
   constexpr int kCount = 2000;
@@ -230,7 +223,7 @@ TEST(ShmStressInProcess, DependencyResolutionSurvivesRemovingASiblingVersion) {
   shm::ArenaOptions options;
   options.name = testing::unique_arena_name("deps");
   options.segment_bytes = 16u << 20;
-  ArenaCleanup cleanup{options.name};
+  testing::ArenaCleanup cleanup{options.name};
   shm::ArenaWriter writer(options);
   auto version = [](const std::string& name, const std::string& v, std::vector<std::pair<std::string, std::string>> deps = {}) {
     return VersionSpec{name, v, wire::LifecycleStage::Stable, "team", "", {}, {}, std::move(deps)};

@@ -27,13 +27,6 @@ using namespace std::chrono_literals;
 
 constexpr int kServices = 24;
 
-// Removes the arena's segments when the test ends (and what crashed test processes left).
-struct ArenaCleanup {
-  explicit ArenaCleanup(std::string arena) : name(std::move(arena)) { testing::remove_stale_test_arenas(); }
-  ~ArenaCleanup() { testing::remove_arena(name); }
-  std::string name;
-};
-
 struct ReaderResult {
   uint64_t views = 0, violations = 0, generations = 0, epochs = 0;
   std::string text;
@@ -67,7 +60,7 @@ TEST(ShmTsan, WriterThreadAndThreeReaderThreads) {
   shm::ArenaOptions options;
   options.name = testing::unique_arena_name("tsan");
   options.segment_bytes = 32u << 20;
-  ArenaCleanup cleanup{options.name};
+  testing::ArenaCleanup cleanup{options.name};
   shm::ArenaWriter writer(options);
   testing::Workload workload(kServices, /*seed=*/99);
   writer.apply(workload.full(writer.generation() + 1).batch);
@@ -129,7 +122,7 @@ TEST(ShmTsan, ReadersReattachWhileTheWriterRestarts) {
   shm::ArenaOptions options;
   options.name = testing::unique_arena_name("tsan-restart");
   options.segment_bytes = 16u << 20;
-  ArenaCleanup cleanup{options.name};
+  testing::ArenaCleanup cleanup{options.name};
   testing::Workload workload(kServices, /*seed=*/5, /*epoch=*/1);
   auto writer = std::make_unique<shm::ArenaWriter>(options);
   writer->apply(workload.full(writer->generation() + 1).batch);
@@ -187,7 +180,7 @@ TEST(ShmTsan, ShortLivedThreadsReleaseTheirSlots) {
   options.name = testing::unique_arena_name("tsan-slots");
   options.segment_bytes = 8u << 20;
   options.reader_slots = 8;
-  ArenaCleanup cleanup{options.name};
+  testing::ArenaCleanup cleanup{options.name};
   shm::ArenaWriter writer(options);
   testing::Workload workload(kServices, /*seed=*/3);
   writer.apply(workload.full(writer.generation() + 1).batch);
