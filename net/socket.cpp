@@ -186,11 +186,19 @@ int listen_unix(const std::string& path, int backlog) {
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode))
       throw_errno(EEXIST, "listen on unix:" + path + ": the path exists and is not a socket");
-    // A socket file outlives its server; it is stale when nobody accepts on it.
-    FdGuard probe(socket_for(AF_UNIX));
-    int rc = ::connect(probe.get(), reinterpret_cast<const sockaddr*>(&address.storage), address.length);
-    if (rc == 0 || errno == EAGAIN)  // EAGAIN: a live listener with a full backlog
-      throw_errno(EADDRINUSE, "listen on unix:" + path + ": another server is listening there");
+    // A socket file outlives its server; it is stale when nobody accepts on it. A server that was
+    // just killed can still take connections for a moment: the kernel tears down its io_uring
+    // (which holds the listener through a pending accept) asynchronously after the process has
+    // gone. So probe for a while: one refusal means stale; only a listener that answers
+    // throughout is taken as live.
+    bool live = true;
+    for (int attempt = 0; attempt < 20 && live; ++attempt) {
+      if (attempt > 0) ::usleep(50'000);
+      FdGuard probe(socket_for(AF_UNIX));
+      const int rc = ::connect(probe.get(), reinterpret_cast<const sockaddr*>(&address.storage), address.length);
+      live = rc == 0 || errno == EAGAIN;  // EAGAIN: a listener with a full backlog
+    }
+    if (live) throw_errno(EADDRINUSE, "listen on unix:" + path + ": another server is listening there");
     if (::unlink(path.c_str()) != 0 && errno != ENOENT)
       throw_errno(errno, "remove stale socket file " + path);
   }
