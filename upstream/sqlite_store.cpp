@@ -81,10 +81,16 @@ void fsync_dir(const std::string& dir) {
 }
 
 bool valid_kind(int64_t kind) {
-  return kind >= static_cast<int64_t>(RecordKind::ServiceVersion) && kind <= static_cast<int64_t>(RecordKind::Contract);
+  return kind >= static_cast<int64_t>(RecordKind::ServiceVersion) && kind <= static_cast<int64_t>(RecordKind::ServicePolicy);
 }
 
-size_t key_field_count(RecordKind kind) { return kind == RecordKind::ServiceVersion ? 2 : 3; }
+size_t key_field_count(RecordKind kind) {
+  switch (kind) {
+    case RecordKind::ServiceVersion: return 2;
+    case RecordKind::ServicePolicy: return 1;
+    default: return 3;
+  }
+}
 
 // A connection plus the path it serves, for error messages.
 struct Conn {

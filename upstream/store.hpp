@@ -16,12 +16,14 @@
 
 namespace roster::upstream {
 
-enum class RecordKind : uint8_t { ServiceVersion = 1, Instance = 2, Contract = 3 };
+// ServicePolicy records (a service's governance settings) stay in the server; agents never get them.
+enum class RecordKind : uint8_t { ServiceVersion = 1, Instance = 2, Contract = 3, ServicePolicy = 4 };
 
 // Keys are the record's identity fields joined by '\0' (no field may be empty or contain '\0'):
 //   ServiceVersion  name\0version
 //   Instance        service\0version\0id
 //   Contract        consumer\0consumer_version\0provider
+//   ServicePolicy   name
 // Build them with these helpers so the encoding lives in one place.
 inline std::string service_key(std::string_view name, std::string_view version) {
   std::string key;

@@ -34,7 +34,7 @@ struct Slice {
 struct VersionFields {
   string_view name, version, description, owner_team, documentation_url, deprecation_reason;
   LifecycleStage stage = LifecycleStage::Proposed;
-  int64_t created_at_ms = 0, updated_at_ms = 0, deprecated_at_ms = 0, sunset_at_ms = 0;
+  int64_t created_at_ms = 0, updated_at_ms = 0, deprecated_at_ms = 0, sunset_at_ms = 0, retired_at_ms = 0;
   uint64_t revision = 0;
   SchemaFormat schema_format = SchemaFormat::None;
   size_t schema_offset = 0, schema_size = 0;  // into Scratch::documents
@@ -460,7 +460,8 @@ struct JsonDecoder::Impl {
     static constexpr string_view kFields[] = {
         "version",      "lifecycle_stage", "owner_team",  "description",   "tags",       "labels",
         "api_schema",   "dependencies",    "endpoints",   "documentation_url", "created_at", "updated_at",
-        "deprecated_at", "sunset_at",      "deprecation_reason", "revision", "instances", "name"};
+        "deprecated_at", "sunset_at",      "deprecation_reason", "revision", "instances", "name",
+        "retired_at"};
     constexpr size_t kNameField = 17;
     VersionFields ver;
     const size_t tags_begin = scratch.tags.size();
@@ -514,6 +515,7 @@ struct JsonDecoder::Impl {
           if (read_integer(value, 0, INT64_MAX, n)) ver.revision = static_cast<uint64_t>(n);
           break;
         case 16: for_each_element(value, [&](od::value& inst) { read_instance(inst); }); break;
+        case 18: read_time(value, ver.retired_at_ms); break;
         case kNameField:
           if (!standalone)
             error("unknown field (the service's name belongs to the enclosing service)");
@@ -704,6 +706,7 @@ struct JsonDecoder::Impl {
     b.add_updated_at_ms(ver.updated_at_ms);
     b.add_deprecated_at_ms(ver.deprecated_at_ms);
     b.add_sunset_at_ms(ver.sunset_at_ms);
+    b.add_retired_at_ms(ver.retired_at_ms);
     b.add_deprecation_reason(reason_off);
     b.add_revision(ver.revision);
     fbb.Finish(b.Finish());

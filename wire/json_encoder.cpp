@@ -79,6 +79,7 @@ void write_version_fields(JsonWriter& w, const ServiceVersion& v, const std::vec
   write_time(w, "updated_at", v.updated_at_ms());
   write_time(w, "deprecated_at", v.deprecated_at_ms());
   write_time(w, "sunset_at", v.sunset_at_ms());
+  write_time(w, "retired_at", v.retired_at_ms());
   write_optional_string(w, "deprecation_reason", v.deprecation_reason());
   if (v.revision()) w.key("revision").unsigned_number(v.revision());
   if (!instances.empty()) {

@@ -9,11 +9,17 @@ flatbuffers::Offset<flatbuffers::Vector<uint8_t>> nested_record(flatbuffers::Fla
 
 namespace {
 
-template <typename Record, typename Create>
-auto wrap_all(flatbuffers::FlatBufferBuilder& fbb, const RecordList& list, Create create) {
+// Record is ServiceRecord, InstanceRecord or ContractRecord: each has one field, `bytes`.
+template <typename Record>
+auto wrap_all(flatbuffers::FlatBufferBuilder& fbb, const RecordList& list) {
   std::vector<flatbuffers::Offset<Record>> offsets;
   offsets.reserve(list.size());
-  for (size_t i = 0; i < list.size(); ++i) offsets.push_back(create(fbb, nested_record(fbb, list[i])));
+  for (size_t i = 0; i < list.size(); ++i) {
+    auto bytes = nested_record(fbb, list[i]);
+    typename Record::Builder builder(fbb);
+    builder.add_bytes(bytes);
+    offsets.push_back(builder.Finish());
+  }
   return fbb.CreateVector(offsets);
 }
 
@@ -22,9 +28,9 @@ auto wrap_all(flatbuffers::FlatBufferBuilder& fbb, const RecordList& list, Creat
 flatbuffers::DetachedBuffer build_snapshot(const RecordList& services, const RecordList& instances,
                                            const RecordList& contracts, uint64_t revision) {
   flatbuffers::FlatBufferBuilder fbb(services.total_bytes() + instances.total_bytes() + contracts.total_bytes() + 1024);
-  auto s = wrap_all<ServiceRecord>(fbb, services, CreateServiceRecord);
-  auto i = wrap_all<InstanceRecord>(fbb, instances, CreateInstanceRecord);
-  auto c = wrap_all<ContractRecord>(fbb, contracts, CreateContractRecord);
+  auto s = wrap_all<ServiceRecord>(fbb, services);
+  auto i = wrap_all<InstanceRecord>(fbb, instances);
+  auto c = wrap_all<ContractRecord>(fbb, contracts);
   fbb.Finish(CreateSnapshot(fbb, revision, 0, true, s, i, c));
   return fbb.Release();
 }
