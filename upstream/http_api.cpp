@@ -3,6 +3,7 @@
 #include <charconv>
 #include <sstream>
 
+#include "upstream/governance_api.hpp"
 #include "wire/json_encoder.hpp"
 #include "wire/json_writer.hpp"
 #include "wire/names.hpp"
@@ -37,7 +38,16 @@ net::HttpResponse error_response(const ApiError& e) {
 
 net::HttpResponse write_response(const WriteOutcome& out, std::optional<int64_t> lease_expires = std::nullopt,
                                  std::optional<int64_t> renew_every_ms = std::nullopt) {
-  if (out.error) return error_response(*out.error);
+  if (out.error) {
+    auto r = error_response(*out.error);
+    if (!out.findings.empty()) {  // {"error": {...}, "findings": [...]}
+      std::string findings;
+      wire::JsonWriter w(findings);
+      write_findings(w, out.findings);
+      r.body.insert(r.body.rfind('}'), ",\"findings\":" + findings);
+    }
+    return r;
+  }
   std::string body;
   wire::JsonWriter w(body);
   w.begin_object().key("revision").unsigned_number(out.revision);
@@ -60,6 +70,20 @@ std::string version_list_json(const std::vector<const wire::ServiceVersion*>& li
 }
 
 bool truthy(std::optional<std::string_view> v) { return v && (*v == "true" || *v == "1" || *v == "yes"); }
+
+// A dry run's answer: whether the write would be accepted, and why not.
+net::HttpResponse dry_run_response(const WriteOutcome& out) {
+  std::string body;
+  wire::JsonWriter w(body);
+  w.begin_object().key("dry_run").boolean(true).key("accepted").boolean(!out.error);
+  if (out.error) w.key("error").begin_object().key("code").string(out.error->code).key("message").string(out.error->message).end_object();
+  w.key("warnings").begin_array();
+  for (auto& warning : out.warnings) w.string(warning);
+  w.end_array().key("findings");
+  write_findings(w, out.findings);
+  w.end_object();
+  return json(body);
+}
 
 }  // namespace
 
@@ -125,7 +149,12 @@ net::HttpResponse HttpApi::route(const net::HttpRequest& req) {
     wire::JsonWriter(body).begin_object().key("revision").unsigned_number(registry_.revision()).end_object();
     return json(body);
   }
-  if (req.path == "/v1/registry" && m == "POST") return write_response(registry_.register_document(req.body));
+  if (auto governance = route_governance(registry_, req)) return *governance;
+  const bool dry_run = truthy(req.query_param("dry_run"));
+  if (req.path == "/v1/registry" && m == "POST") {
+    auto out = registry_.register_document(req.body, {.dry_run = dry_run});
+    return dry_run ? dry_run_response(out) : write_response(out);
+  }
 
   if (parts.size() >= 2 && parts[0] == "v1" && parts[1] == "services") {
     if (parts.size() == 2 && m == "GET") {
@@ -166,7 +195,10 @@ net::HttpResponse HttpApi::route(const net::HttpRequest& req) {
     if (parts.size() >= 5 && parts[3] == "versions") {
       const std::string_view version = parts[4];
       if (parts.size() == 5) {
-        if (m == "PUT") return write_response(registry_.put_version(name, version, req.body));
+        if (m == "PUT") {
+          auto out = registry_.put_version(name, version, req.body, {.dry_run = dry_run});
+          return dry_run ? dry_run_response(out) : write_response(out);
+        }
         if (m == "DELETE") return write_response(registry_.delete_version(name, version));
         if (m == "GET") {
           auto* v = registry_.version(name, version);

@@ -1,6 +1,6 @@
 // roster-server's HTTP API: routes requests to the Registry and renders JSON.
 //
-//   PUT    /v1/services/{name}/versions/{version}                  register or update a version
+//   PUT    /v1/services/{name}/versions/{version}[?dry_run=true]   register or update a version
 //   GET    /v1/services/{name}/versions/{version}                  one version
 //   DELETE /v1/services/{name}/versions/{version}                  remove it (and its instances)
 //   GET    /v1/services/{name}[?prerelease=true]                   the latest (stable) version
@@ -10,7 +10,8 @@
 //   PUT    /v1/services/{name}/versions/{version}/instances/{id}/heartbeat       renew the lease
 //   DELETE /v1/services/{name}/versions/{version}/instances/{id}  deregister
 //   GET    /v1/services/{name}/instances[?version=&healthy=true]
-//   POST   /v1/registry                                            a whole registry document
+//   POST   /v1/registry[?dry_run=true]                             a whole registry document
+//   ... and the governance routes of docs/governance-api.md (upstream/governance_api.hpp)
 //   GET    /v1/revision, /healthz, /metrics (Prometheus text)
 // Errors: {"error": {"code", "message", "path"}} with a fitting status.
 #pragma once

@@ -3,7 +3,11 @@
 #include <algorithm>
 #include <iostream>
 
+#include "model/json_document.hpp"
+#include "model/pact.hpp"
 #include "model/semver.hpp"
+#include "upstream/schema_rules.hpp"
+#include "upstream/version_rules.hpp"
 #include "wire/frame.hpp"
 #include "wire/snapshot.hpp"
 #include "wire/names.hpp"
@@ -16,6 +20,21 @@ namespace {
 std::vector<uint8_t> copy(std::span<const uint8_t> s) { return {s.begin(), s.end()}; }
 
 ApiError not_found(std::string what) { return {404, "not_found", std::move(what), ""}; }
+
+// A malformed pact as a refusal naming every problem.
+std::optional<ApiError> pact_error(const rapidjson::Value& pact, const std::string& where, std::vector<model::Finding>& findings) {
+  auto parsed = model::parse_pact(pact);
+  if (parsed.problems.empty()) return std::nullopt;
+  for (auto& p : parsed.problems)
+    findings.push_back({model::Severity::Breaking, "invalid-pact", "", "", p.pointer, p.message});
+  return ApiError{422, "invalid_pact",
+                  where + ": not a valid Pact v2 document (" + std::to_string(parsed.problems.size()) +
+                      " problem(s); first at " + parsed.problems.front().pointer + ": " + parsed.problems.front().message + ")",
+                  "pact"};
+}
+
+bool valid_name(std::string_view s) { return !s.empty() && s.find('\0') == std::string_view::npos; }
+
 
 template <typename T>
 const T* root(const std::vector<uint8_t>& bytes) {
@@ -31,6 +50,9 @@ Frame frame_of(wire::FrameType type, const flatbuffers::FlatBufferBuilder& fbb) 
 Registry::Registry(Store& store, RegistryOptions options, Clock clock)
     : store_(store), options_(options), clock_(std::move(clock)) {
   revision_ = store_.scan([&](const StoredRecord& r) { records(r.kind)[r.key] = r.record; });
+  for (auto& [key, record] : versions_)
+    if (auto error = graph_.upsert(version_info(*root<wire::ServiceVersion>(record))))
+      std::cerr << "roster-server: stored version left out of the dependency graph: " << *error << std::endl;
   // Leases are not persisted (renewals would otherwise be writes): after a restart every
   // instance gets a full lease to renew in, as Eureka does.
   const int64_t now = clock_();
@@ -42,7 +64,13 @@ Registry::Registry(Store& store, RegistryOptions options, Clock clock)
 }
 
 Registry::Records& Registry::records(RecordKind kind) {
-  return kind == RecordKind::ServiceVersion ? versions_ : kind == RecordKind::Instance ? instances_ : contracts_;
+  switch (kind) {
+    case RecordKind::ServiceVersion: return versions_;
+    case RecordKind::Instance: return instances_;
+    case RecordKind::Contract: return contracts_;
+    case RecordKind::ServicePolicy: return policies_;
+  }
+  return contracts_;
 }
 const Registry::Records& Registry::records(RecordKind kind) const {
   return const_cast<Registry*>(this)->records(kind);
@@ -68,6 +96,14 @@ void Registry::apply_in_memory(const Mutation& m) {
   else
     map.erase(m.key);
   if (m.kind == RecordKind::Instance && !m.record) leases_.erase(m.key);
+  if (m.kind == RecordKind::ServiceVersion) {
+    if (m.record) {
+      graph_.upsert(version_info(*root<wire::ServiceVersion>(*m.record)));
+    } else {
+      auto parts = key_parts(m.key);
+      graph_.remove(parts[0], parts[1]);
+    }
+  }
 }
 
 WriteOutcome Registry::commit(std::vector<Mutation> mutations) {
@@ -123,6 +159,8 @@ Frame Registry::encode_delta(uint64_t revision, const std::vector<Mutation>& mut
         else
           rm_contracts.push_back(wire::CreateContractKey(fbb, s(0), s(1), s(2)));
         break;
+      case RecordKind::ServicePolicy:
+        break;  // the server's own settings: agents do not need them
     }
   }
   fbb.Finish(wire::CreateDelta(fbb, revision - 1, revision, fbb.CreateVector(up_services), fbb.CreateVector(rm_services),
@@ -133,38 +171,110 @@ Frame Registry::encode_delta(uint64_t revision, const std::vector<Mutation>& mut
 
 // --- writes ---------------------------------------------------------------------------------
 
-WriteOutcome Registry::put_version(std::string_view name, std::string_view version, std::string_view json) {
+WriteOutcome Registry::check_versions(const std::vector<std::span<const uint8_t>>& candidates, bool import,
+                                      std::vector<Mutation>& mutations) {
+  WriteOutcome out;
+  const int64_t now = clock_();
+  // 1. Lifecycle: the stage checked, the dates the server's.
+  std::vector<std::vector<uint8_t>> records;
+  for (auto bytes : candidates) {
+    auto* v = flatbuffers::GetRoot<wire::ServiceVersion>(bytes.data());
+    auto settled = settle_lifecycle(*v, version(v->name()->string_view(), v->version()->string_view()), import, now,
+                                    settings(v->name()->string_view()).lifecycle);
+    if (auto* error = std::get_if<ApiError>(&settled)) {
+      out.error = *error;
+      return out;
+    }
+    auto& rewritten = std::get<std::vector<uint8_t>>(settled);
+    records.push_back(rewritten.empty() ? copy(bytes) : std::move(rewritten));
+  }
+  std::map<std::string, const wire::ServiceVersion*> pending;  // key -> record as it will stand
+  for (auto& r : records) {
+    auto* v = root<wire::ServiceVersion>(r);
+    pending[service_key(v->name()->string_view(), v->version()->string_view())] = v;
+  }
+
+  // 2. Schemas, against the service's other versions as they will stand.
+  for (auto& [key, v] : pending) {
+    const std::string_view name = v->name()->string_view();
+    std::vector<const wire::ServiceVersion*> others;
+    for (auto* registered : versions(name))
+      if (!pending.count(service_key(name, registered->version()->string_view()))) others.push_back(registered);
+    for (auto& [other_key, other] : pending)
+      if (other != v && other->name()->string_view() == name) others.push_back(other);
+    auto verdict = check_schema(*v, others, version(name, v->version()->string_view()), settings(name).compatibility);
+    out.findings.insert(out.findings.end(), verdict.findings.begin(), verdict.findings.end());
+    if (verdict.error && !out.error) out.error = verdict.error;
+  }
+  if (out.error) return out;
+
+  // 3. Dependencies, resolved in the graph with these versions in it (then put back as it was:
+  // the commit applies them for real).
+  std::vector<std::pair<std::string, std::optional<model::VersionInfo>>> previous;
+  for (auto& [key, v] : pending) {
+    auto* registered = version(v->name()->string_view(), v->version()->string_view());
+    previous.emplace_back(key, registered ? std::optional(version_info(*registered)) : std::nullopt);
+    graph_.upsert(version_info(*v));
+  }
+  for (auto& [key, v] : pending)
+    if (auto refusal = check_dependencies(graph_, *v, out.warnings); refusal && !out.error) out.error = refusal;
+  for (auto& [key, info] : previous) {
+    if (info) {
+      graph_.upsert(*info);
+    } else {
+      auto parts = key_parts(key);
+      graph_.remove(parts[0], parts[1]);
+    }
+  }
+  if (out.error) return out;
+  for (auto& r : records) {
+    auto* v = root<wire::ServiceVersion>(r);
+    mutations.push_back({RecordKind::ServiceVersion, service_key(v->name()->string_view(), v->version()->string_view()),
+                         std::move(r)});
+  }
+  return out;
+}
+
+// Commits `mutations` after `checked` passed, keeping its warnings; a dry run commits nothing.
+WriteOutcome Registry::finish(WriteOutcome checked, std::vector<Mutation> mutations, WriteOptions options) {
+  if (checked.error || options.dry_run) return checked;
+  auto out = commit(std::move(mutations));
+  out.warnings = std::move(checked.warnings);
+  return out;
+}
+
+WriteOutcome Registry::put_version(std::string_view name, std::string_view version, std::string_view json,
+                                   WriteOptions options) {
   auto doc = decoder_.decode(json);
   if (!doc.ok()) return decode_error(doc);
   if (doc.kind != wire::DocumentKind::ServiceVersion)
-    return {0, {}, ApiError{400, "invalid_document", "expected one service version document, got a registry", ""}};
+    return {0, {}, ApiError{400, "invalid_document", "expected one service version document, got a registry", ""}, {}};
   auto* v = flatbuffers::GetRoot<wire::ServiceVersion>(doc.services[0].data());
   if (v->name()->string_view() != name)
-    return {0, {}, ApiError{400, "name_mismatch", "the document names \"" + v->name()->str() + "\", the URL \"" + std::string(name) + "\"", "name"}};
+    return {0, {}, ApiError{400, "name_mismatch", "the document names \"" + v->name()->str() + "\", the URL \"" + std::string(name) + "\"", "name"}, {}};
   if (v->version()->string_view() != version)
-    return {0, {}, ApiError{400, "version_mismatch", "the document has version \"" + v->version()->str() + "\", the URL \"" + std::string(version) + "\"", "version"}};
-  std::vector<Mutation> mutations{{RecordKind::ServiceVersion, service_key(name, version), copy(doc.services[0])}};
+    return {0, {}, ApiError{400, "version_mismatch", "the document has version \"" + v->version()->str() + "\", the URL \"" + std::string(version) + "\"", "version"}, {}};
+  std::vector<Mutation> mutations;
+  auto checked = check_versions({doc.services[0]}, false, mutations);
   const int64_t expiry = clock_() + options_.lease_duration.count();
   for (size_t i = 0; i < doc.instances.size(); ++i) {
     auto* inst = flatbuffers::GetRoot<wire::Instance>(doc.instances[i].data());
     mutations.push_back({RecordKind::Instance, instance_key(name, version, inst->id()->string_view()), copy(doc.instances[i])});
   }
-  auto out = commit(std::move(mutations));
-  if (!out.error)
+  auto out = finish(std::move(checked), std::move(mutations), options);
+  if (!out.error && !options.dry_run)
     for (size_t i = 0; i < doc.instances.size(); ++i)
       leases_[instance_key(name, version, flatbuffers::GetRoot<wire::Instance>(doc.instances[i].data())->id()->string_view())] = expiry;
   return out;
 }
 
-WriteOutcome Registry::register_document(std::string_view json) {
+WriteOutcome Registry::register_document(std::string_view json, WriteOptions options) {
   auto doc = decoder_.decode(json);
   if (!doc.ok()) return decode_error(doc);
   std::vector<Mutation> mutations;
-  for (size_t i = 0; i < doc.services.size(); ++i) {
-    auto* v = flatbuffers::GetRoot<wire::ServiceVersion>(doc.services[i].data());
-    mutations.push_back({RecordKind::ServiceVersion, service_key(v->name()->string_view(), v->version()->string_view()),
-                         copy(doc.services[i])});
-  }
+  std::vector<std::span<const uint8_t>> candidates;
+  for (size_t i = 0; i < doc.services.size(); ++i) candidates.push_back(doc.services[i]);
+  auto checked = check_versions(candidates, true, mutations);
   std::vector<std::string> instance_keys;
   for (size_t i = 0; i < doc.instances.size(); ++i) {
     auto* inst = flatbuffers::GetRoot<wire::Instance>(doc.instances[i].data());
@@ -173,13 +283,19 @@ WriteOutcome Registry::register_document(std::string_view json) {
   }
   for (size_t i = 0; i < doc.contracts.size(); ++i) {
     auto* c = flatbuffers::GetRoot<wire::Contract>(doc.contracts[i].data());
+    auto pact = model::parse_json(c->pact()->string_view());
+    if (!checked.error && pact.ok())
+      if (auto error = pact_error(pact.document, "contracts[" + std::to_string(i) + "]", checked.findings)) {
+        checked.error = error;
+        checked.error->path = "contracts[" + std::to_string(i) + "].pact";
+      }
     mutations.push_back({RecordKind::Contract,
                          contract_key(c->consumer()->string_view(), c->consumer_version()->string_view(), c->provider()->string_view()),
                          copy(doc.contracts[i])});
   }
-  auto out = commit(std::move(mutations));
+  auto out = finish(std::move(checked), std::move(mutations), options);
   const int64_t expiry = clock_() + options_.lease_duration.count();
-  if (!out.error)
+  if (!out.error && !options.dry_run)
     for (auto& key : instance_keys) leases_[key] = expiry;
   return out;
 }
@@ -193,6 +309,124 @@ WriteOutcome Registry::delete_version(std::string_view name, std::string_view ve
   for (auto it = instances_.lower_bound(prefix); it != instances_.end() && it->first.starts_with(prefix); ++it)
     mutations.push_back({RecordKind::Instance, it->first, std::nullopt});
   return commit(std::move(mutations));
+}
+
+WriteOutcome Registry::transition(std::string_view name, std::string_view version, model::Stage to,
+                                  std::string_view reason) {
+  auto* v = this->version(name, version);
+  if (!v) return {0, {}, not_found("no version \"" + std::string(version) + "\" of \"" + std::string(name) + "\""), {}};
+  if (auto refusal = model::check_transition(stage_of(*v), to))
+    return {0, {}, ApiError{409, "invalid_transition", std::string(name) + "@" + std::string(version) + ": " + *refusal, "stage"}, {}};
+  // Retiring a version re-resolves its dependents: warn about those left without a live target.
+  auto dependents = to == model::Stage::Retired ? graph_.dependents_resolving_to(name, version)
+                                                : std::vector<model::Dependent>{};
+  auto out = commit({{RecordKind::ServiceVersion, service_key(name, version),
+                      moved(*v, to, reason, clock_(), settings(name).lifecycle)}});
+  if (out.error) return out;
+  for (auto& d : dependents)
+    if (!graph_.resolve(name, d.range).resolved())
+      out.warnings.push_back(d.from.to_string() + " depends on " + std::string(name) + " " + d.range +
+                             ", which no longer resolves to a live version");
+  return out;
+}
+
+WriteOutcome Registry::advance_lifecycle() {
+  const int64_t now = clock_();
+  WriteOutcome out;
+  out.revision = revision_;
+  // A version overdue for both sunset and retirement makes both moves, so passes repeat until
+  // nothing is due (at most twice: deprecated → sunset → retired).
+  for (bool moved_any = true; moved_any;) {
+    moved_any = false;
+    std::vector<std::pair<std::string, model::Stage>> due;  // key, next stage
+    for (auto& [key, bytes] : versions_) {
+      auto* v = root<wire::ServiceVersion>(bytes);
+      auto move = model::scheduled_move(stage_of(*v), dates_of(*v), settings(v->name()->string_view()).lifecycle);
+      if (move && move->due_ms <= now) due.emplace_back(key, move->to);
+    }
+    // One revision per move, so each appears in the change feed on its own.
+    for (auto& [key, to] : due) {
+      auto* v = root<wire::ServiceVersion>(versions_.at(key));
+      const std::string at = v->name()->str() + "@" + v->version()->str();
+      auto result = commit({{RecordKind::ServiceVersion, key, moved(*v, to, {}, now, settings(v->name()->string_view()).lifecycle)}});
+      if (result.error) return result;
+      std::cerr << "roster-server: lifecycle: " << at << " is now " << model::to_string(to) << " (scheduled)" << std::endl;
+      out.revision = result.revision;
+      out.warnings.push_back(at + " moved to " + std::string(model::to_string(to)));
+      moved_any = true;
+    }
+  }
+  return out;
+}
+
+ServiceSettings Registry::settings(std::string_view name) const {
+  ServiceSettings out{options_.compatibility, options_.lifecycle};
+  auto it = policies_.find(name);
+  if (it == policies_.end()) return out;
+  auto* p = root<wire::ServicePolicy>(it->second);
+  out.compatibility = static_cast<model::CompatibilityMode>(p->compatibility());
+  if (p->sunset_after_days() > 0) out.lifecycle.sunset_after_days = p->sunset_after_days();
+  if (p->retire_after_days() > 0) out.lifecycle.retire_after_days = p->retire_after_days();
+  return out;
+}
+
+WriteOutcome Registry::set_settings(std::string_view name, std::optional<model::CompatibilityMode> compatibility,
+                                    std::optional<model::LifecyclePolicy> lifecycle) {
+  if (name.empty() || name.find('\0') != std::string_view::npos)
+    return {0, {}, ApiError{400, "invalid_name", "a service name is non-empty and has no NUL byte", "name"}, {}};
+  for (int days : lifecycle ? std::vector<int>{lifecycle->sunset_after_days, lifecycle->retire_after_days} : std::vector<int>{})
+    if (days < 1 || days > 3650)
+      return {0, {}, ApiError{400, "invalid_policy", "lifecycle days must be whole numbers from 1 to 3650", ""}, {}};
+  ServiceSettings next = settings(name);
+  if (compatibility) next.compatibility = *compatibility;
+  if (lifecycle) next.lifecycle = *lifecycle;
+  flatbuffers::FlatBufferBuilder fbb(256);
+  fbb.Finish(wire::CreateServicePolicy(fbb, fbb.CreateString(name.data(), name.size()),
+                                       static_cast<wire::CompatibilityMode>(next.compatibility),
+                                       next.lifecycle.sunset_after_days, next.lifecycle.retire_after_days));
+  std::vector<uint8_t> record(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
+  auto it = policies_.find(name);
+  if (it != policies_.end() && it->second == record) return {revision_, {}, std::nullopt, {}};
+  return commit({{RecordKind::ServicePolicy, std::string(name), std::move(record)}});
+}
+
+WriteOutcome Registry::put_contract(std::string_view consumer, std::string_view consumer_version,
+                                    std::string_view provider, std::string_view json) {
+  auto bad = [](std::string message, std::string path) { return WriteOutcome{0, {}, ApiError{400, "invalid_contract", std::move(message), std::move(path)}, {}}; };
+  if (!valid_name(consumer) || !valid_name(provider)) return bad("consumer and provider names must be non-empty", "");
+  std::string why;
+  if (!semver::Version::parse(consumer_version, &why)) return bad("invalid consumer version: " + why, "consumer_version");
+  auto doc = model::parse_json(json);
+  if (!doc.ok()) return bad("the body is not JSON: " + *doc.error, "");
+  auto* range = model::member(doc.document, "provider_range");
+  if (!range || !range->IsString()) return bad("expected a string \"provider_range\" (an npm-style range)", "provider_range");
+  const std::string range_text(range->GetString(), range->GetStringLength());
+  if (!semver::Range::parse(range_text, &why)) return bad("invalid provider_range: " + why, "provider_range");
+  auto* pact = model::member(doc.document, "pact");
+  if (!pact || !pact->IsObject()) return bad("expected an object \"pact\" (a Pact v2 document)", "pact");
+  for (auto& [key, value] : doc.document.GetObject())
+    if (key != "provider_range" && key != "pact") return bad("unknown field \"" + std::string(key.GetString()) + "\"", key.GetString());
+  WriteOutcome out;
+  if ((out.error = pact_error(*pact, "the pact", out.findings))) return out;
+  auto parsed = model::parse_pact(*pact);
+  if (parsed.pact->consumer != consumer || parsed.pact->provider != provider)
+    return bad("the pact is between \"" + parsed.pact->consumer + "\" and \"" + parsed.pact->provider +
+                   "\", the URL names \"" + std::string(consumer) + "\" and \"" + std::string(provider) + "\"",
+               "pact.consumer.name");
+  flatbuffers::FlatBufferBuilder fbb(1024);
+  auto str = [&](std::string_view v) { return fbb.CreateString(v.data(), v.size()); };
+  fbb.Finish(wire::CreateContract(fbb, str(consumer), str(consumer_version), str(provider), str(range_text),
+                                  str(model::to_json_text(*pact))));
+  return commit({{RecordKind::Contract, contract_key(consumer, consumer_version, provider),
+                  std::vector<uint8_t>(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize())}});
+}
+
+WriteOutcome Registry::delete_contract(std::string_view consumer, std::string_view consumer_version,
+                                       std::string_view provider) {
+  const std::string key = contract_key(consumer, consumer_version, provider);
+  if (!contracts_.count(key))
+    return {0, {}, not_found("no contract of " + std::string(consumer) + "@" + std::string(consumer_version) + " with " + std::string(provider)), {}};
+  return commit({{RecordKind::Contract, key, std::nullopt}});
 }
 
 WriteOutcome Registry::put_instance(std::string_view service, std::string_view version, std::string_view id,
@@ -320,6 +554,24 @@ std::optional<int64_t> Registry::lease_expiry(std::string_view service, std::str
   auto it = leases_.find(instance_key(service, version, id));
   if (it == leases_.end()) return std::nullopt;
   return it->second;
+}
+
+std::vector<const wire::Contract*> Registry::contracts(std::optional<std::string_view> consumer,
+                                                       std::optional<std::string_view> provider) const {
+  std::vector<const wire::Contract*> out;
+  for (auto& [key, bytes] : contracts_) {
+    auto* c = root<wire::Contract>(bytes);
+    if (consumer && c->consumer()->string_view() != *consumer) continue;
+    if (provider && c->provider()->string_view() != *provider) continue;
+    out.push_back(c);
+  }
+  return out;
+}
+
+const wire::Contract* Registry::contract(std::string_view consumer, std::string_view consumer_version,
+                                         std::string_view provider) const {
+  auto it = contracts_.find(contract_key(consumer, consumer_version, provider));
+  return it == contracts_.end() ? nullptr : root<wire::Contract>(it->second);
 }
 
 // --- the feed -----------------------------------------------------------------------------------

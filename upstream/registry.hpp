@@ -13,6 +13,10 @@
 #include <string_view>
 #include <vector>
 
+#include "model/finding.hpp"
+#include "model/graph.hpp"
+#include "model/lifecycle.hpp"
+#include "model/schema_compat.hpp"
 #include "roster/wire/roster_generated.h"
 #include "upstream/store.hpp"
 #include "wire/frame.hpp"
@@ -27,6 +31,14 @@ struct RegistryOptions {
   std::chrono::milliseconds renewal_window{60'000};
   size_t memory_change_log = 4096;  // encoded deltas kept in memory for resuming agents
   size_t max_store_catch_up = 100'000;  // changes replayed from the store before a snapshot is cheaper
+  model::LifecyclePolicy lifecycle;     // per-service settings override these two
+  model::CompatibilityMode compatibility = model::CompatibilityMode::Backward;
+};
+
+// A service's governance settings: its own where set, else the server's defaults.
+struct ServiceSettings {
+  model::CompatibilityMode compatibility;
+  model::LifecyclePolicy lifecycle;
 };
 
 // A refused request: HTTP status, a stable code, a message and (for bad documents) a JSON path.
@@ -36,9 +48,19 @@ struct ApiError {
 };
 
 struct WriteOutcome {
+  WriteOutcome() = default;
+  WriteOutcome(uint64_t revision, std::vector<std::string> warnings, std::optional<ApiError> error,
+               std::vector<model::Finding> findings = {})
+      : revision(revision), warnings(std::move(warnings)), error(std::move(error)), findings(std::move(findings)) {}
   uint64_t revision = 0;  // 0 when nothing was written
   std::vector<std::string> warnings;
   std::optional<ApiError> error;
+  std::vector<model::Finding> findings;  // why a schema was refused (or would be, on a dry run)
+};
+
+// How a version write is checked: a dry run checks everything and writes nothing.
+struct WriteOptions {
+  bool dry_run = false;
 };
 
 using Frame = wire::EncodedFrame;  // one encoded stream frame, shared
@@ -49,10 +71,23 @@ class Registry {
   Registry(Store& store, RegistryOptions options, Clock clock);
 
   // Writes. Each successful one is one durable revision (or none if it changed nothing).
-  WriteOutcome put_version(std::string_view name, std::string_view version, std::string_view json);
+  // A version write passes the lifecycle, dependency and schema rules (upstream/version_rules.hpp).
+  WriteOutcome put_version(std::string_view name, std::string_view version, std::string_view json,
+                           WriteOptions options = {});
   WriteOutcome delete_version(std::string_view name, std::string_view version);
   // A whole registry document or one service version, instances included (rosterctl register).
-  WriteOutcome register_document(std::string_view json);
+  // Versions it adds keep the stage they are given (an import); everything else is as put_version.
+  WriteOutcome register_document(std::string_view json, WriteOptions options = {});
+  // Moves a version along its lifecycle; deprecating records `reason` and plans the sunset.
+  WriteOutcome transition(std::string_view name, std::string_view version, model::Stage to, std::string_view reason);
+  // Makes every scheduled lifecycle move that is due, each its own revision. Call periodically.
+  WriteOutcome advance_lifecycle();
+  WriteOutcome set_settings(std::string_view name, std::optional<model::CompatibilityMode> compatibility,
+                            std::optional<model::LifecyclePolicy> lifecycle);
+  // A consumer's Pact against a provider range; `json` is {"provider_range", "pact"}.
+  WriteOutcome put_contract(std::string_view consumer, std::string_view consumer_version, std::string_view provider,
+                            std::string_view json);
+  WriteOutcome delete_contract(std::string_view consumer, std::string_view consumer_version, std::string_view provider);
   WriteOutcome put_instance(std::string_view service, std::string_view version, std::string_view id,
                             std::string_view json, std::optional<std::chrono::milliseconds> ttl);
   WriteOutcome renew(std::string_view service, std::string_view version, std::string_view id);
@@ -69,6 +104,14 @@ class Registry {
                                                   std::optional<std::string_view> tag) const;
   std::vector<const wire::Instance*> instances(std::string_view service, std::optional<std::string_view> version) const;
   std::optional<int64_t> lease_expiry(std::string_view service, std::string_view version, std::string_view id) const;
+  std::vector<const wire::Contract*> contracts(std::optional<std::string_view> consumer,
+                                               std::optional<std::string_view> provider) const;
+  const wire::Contract* contract(std::string_view consumer, std::string_view consumer_version,
+                                 std::string_view provider) const;
+  // The resolved dependency graph of every registered version.
+  const model::DependencyGraph& graph() const { return graph_; }
+  ServiceSettings settings(std::string_view name) const;
+  int64_t now() const { return clock_(); }
 
   uint64_t revision() const { return revision_; }
   // How often instances are told to renew their leases.
@@ -92,6 +135,10 @@ class Registry {
 
  private:
   using Records = std::map<std::string, std::vector<uint8_t>, std::less<>>;
+  // The checked mutations for version documents (decoded records), or the refusal.
+  WriteOutcome check_versions(const std::vector<std::span<const uint8_t>>& candidates, bool import,
+                              std::vector<Mutation>& mutations);
+  WriteOutcome finish(WriteOutcome checked, std::vector<Mutation> mutations, WriteOptions options);
   WriteOutcome commit(std::vector<Mutation> mutations);
   void apply_in_memory(const Mutation& m);
   Frame encode_delta(uint64_t revision, const std::vector<Mutation>& mutations) const;
@@ -104,7 +151,8 @@ class Registry {
   Clock clock_;
   wire::JsonDecoder decoder_;
   uint64_t revision_ = 0;
-  Records versions_, instances_, contracts_;
+  Records versions_, instances_, contracts_, policies_;
+  model::DependencyGraph graph_;  // mirrors versions_
   std::map<std::string, int64_t, std::less<>> leases_;  // instance key -> expiry (Unix ms)
   std::vector<std::pair<uint64_t, Frame>> recent_;      // (revision, delta frame), oldest first
   std::function<void(const Frame&, uint64_t)> listener_;

@@ -36,6 +36,8 @@ int main(int argc, char** argv) {
   std::string token, token_file, ready_file;
   int lease_seconds = 90, renew_seconds = 30;
   size_t max_body = 8u << 20;
+  int sunset_days = 90, retire_days = 30, lifecycle_check_seconds = 60;
+  std::string compatibility = "BACKWARD";
   app.set_config("--config", "", "Read options from an INI/TOML file");
   app.add_option("--listen", listen, "HTTP API address (host:port; port 0 = any)")->capture_default_str();
   app.add_option("--stream", stream, "Agent stream address (host:port)")->capture_default_str();
@@ -47,6 +49,14 @@ int main(int argc, char** argv) {
   app.add_option("--lease-renewal", renew_seconds, "Seconds between the renewals instances send")->capture_default_str();
   app.add_option("--max-body-bytes", max_body, "Largest request body")->capture_default_str();
   app.add_option("--ready-file", ready_file, "Write the bound addresses here once serving");
+  app.add_option("--sunset-after-days", sunset_days, "Default days from deprecation to sunset")
+      ->check(CLI::Range(1, 3650))->capture_default_str();
+  app.add_option("--retire-after-days", retire_days, "Default days from sunset to retirement")
+      ->check(CLI::Range(1, 3650))->capture_default_str();
+  app.add_option("--lifecycle-check", lifecycle_check_seconds, "Seconds between checks for scheduled lifecycle moves")
+      ->check(CLI::Range(1, 86400))->capture_default_str();
+  app.add_option("--compatibility", compatibility, "Default schema compatibility mode (BACKWARD, FULL, NONE, ...)")
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -54,6 +64,10 @@ int main(int argc, char** argv) {
     roster::upstream::RegistryOptions registry_options;
     registry_options.lease_duration = std::chrono::seconds(lease_seconds);
     registry_options.lease_renewal_interval = std::chrono::seconds(renew_seconds);
+    registry_options.lifecycle = {sunset_days, retire_days};
+    auto mode = roster::model::parse_compatibility_mode(compatibility);
+    if (!mode) throw std::runtime_error("--compatibility: unknown mode \"" + compatibility + "\"");
+    registry_options.compatibility = *mode;
     roster::upstream::Registry registry(*store, registry_options, unix_ms);
     const auto secret = read_token(token, token_file);
 
@@ -81,6 +95,12 @@ int main(int argc, char** argv) {
       loop.after(std::chrono::seconds(1), expire);
     };
     loop.after(std::chrono::seconds(1), expire);
+    // Scheduled lifecycle moves (deprecated → sunset → retired): now, then periodically.
+    std::function<void()> advance = [&] {
+      registry.advance_lifecycle();
+      loop.after(std::chrono::seconds(lifecycle_check_seconds), advance);
+    };
+    advance();
 
     const std::string line = "listening http=" + bound_http + " stream=" + bound_stream;
     if (!ready_file.empty()) std::ofstream(ready_file) << line << "\n";

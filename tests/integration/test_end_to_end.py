@@ -59,7 +59,7 @@ def wait_until(predicate, timeout=20.0, what="condition"):
 
 
 def version_doc(name, version, extra=None):
-    doc = {"name": name, "version": version, "lifecycle_stage": "stable", "owner_team": "team-e2e"}
+    doc = {"name": name, "version": version, "lifecycle_stage": "beta", "owner_team": "team-e2e"}
     doc.update(extra or {})
     return json.dumps(doc).encode()
 
@@ -193,7 +193,7 @@ import urllib.request
 for j in range(100, 400):
     try:
         urllib.request.urlopen(urllib.request.Request('http://{c.http}/v1/services/late-' + str(j) + '/versions/1.0.0',
-            data=b'{{"name": "late-' + str(j).encode() + b'", "version": "1.0.0", "lifecycle_stage": "stable", "owner_team": "t"}}',
+            data=b'{{"name": "late-' + str(j).encode() + b'", "version": "1.0.0", "lifecycle_stage": "beta", "owner_team": "t"}}',
             method='PUT', headers={{'Content-Type': 'application/json'}}), timeout=2)
         print(j, flush=True)
     except Exception:

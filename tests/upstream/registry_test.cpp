@@ -15,7 +15,7 @@ namespace {
 
 std::string version_doc(const std::string& name, const std::string& version, const std::string& extra = "") {
   return R"({"name": ")" + name + R"(", "version": ")" + version +
-         R"(", "lifecycle_stage": "stable", "owner_team": "team-a")" + extra + "}";
+         R"(", "lifecycle_stage": "beta", "owner_team": "team-a")" + extra + "}";
 }
 
 const std::string kInstance = R"({"id": "i1", "address": "10.0.0.1", "port": 8080})";
@@ -180,7 +180,8 @@ TEST_F(RegistryTest, RegisterWholeRegistryDocument) {
       {"version": "1.0.0", "lifecycle_stage": "stable", "owner_team": "t",
        "instances": [{"id": "x", "address": "h", "port": 1}]}]}],
     "contracts": [{"consumer": "b", "consumer_version": "1.0.0", "provider": "a", "provider_range": "^1",
-                   "pact": {"interactions": []}}]})");
+                   "pact": {"consumer": {"name": "b"}, "provider": {"name": "a"}, "interactions": [],
+                            "metadata": {"pactSpecification": {"version": "2.0.0"}}}}]})");
   EXPECT_FALSE(out.error);
   EXPECT_EQ(out.revision, 1u);  // one document, one revision
   EXPECT_EQ(registry_->instances("a", "1.0.0").size(), 1u);

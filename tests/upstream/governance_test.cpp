@@ -1,0 +1,320 @@
+// The registry's governance rules over a real SQLite store: lifecycle transitions and scheduled
+// moves (an injected clock, never sleeps), dependency rules, schema rules with dry runs, per-
+// service settings, and contracts with can-i-deploy.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "upstream/contract_checks.hpp"
+#include "upstream/registry.hpp"
+#include "upstream/sqlite_store.hpp"
+
+namespace roster::upstream {
+namespace {
+
+constexpr int64_t kDay = model::kDayMs;
+
+std::string doc(const std::string& name, const std::string& version, const std::string& stage = "beta",
+                const std::string& extra = "") {
+  return R"({"name": ")" + name + R"(", "version": ")" + version + R"(", "lifecycle_stage": ")" + stage +
+         R"(", "owner_team": "team-a")" + extra + "}";
+}
+std::string deps(const std::string& service, const std::string& range) {
+  return R"(, "dependencies": [{"service": ")" + service + R"(", "range": ")" + range + R"("}])";
+}
+std::string openapi(const std::string& paths) {
+  return R"(, "api_schema": {"format": "openapi", "document": {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {)" +
+         paths + "}}}";
+}
+std::string json_schema(const std::string& schema) {
+  return R"(, "api_schema": {"format": "json_schema", "document": )" + schema + "}";
+}
+const std::string kGetUsers = R"("/users": {"get": {"parameters": [{"name": "limit", "in": "query", "schema": {"type": "integer"}}],
+    "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"type": "object",
+      "properties": {"id": {"type": "string"}}}}}}}}})";
+const std::string kGetUsersLimitRequired = R"("/users": {"get": {"parameters": [{"name": "limit", "in": "query", "required": true,
+    "schema": {"type": "integer"}}], "responses": {"200": {"description": "ok", "content": {"application/json": {"schema":
+      {"type": "object", "properties": {"id": {"type": "string"}}}}}}}}})";
+
+class GovernanceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("roster-governance-" + std::to_string(getpid()) + "-" +
+                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    reopen();
+  }
+  void TearDown() override {
+    registry_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  void reopen() {
+    registry_.reset();
+    store_.reset();
+    store_ = SqliteStore::open(dir_.string());
+    registry_ = std::make_unique<Registry>(*store_, RegistryOptions{}, [this] { return now_; });
+  }
+  // Registers name@version as beta, then moves it to `stage`.
+  void put(const std::string& name, const std::string& version, const std::string& extra = "",
+           model::Stage stage = model::Stage::Stable) {
+    auto out = registry_->put_version(name, version, doc(name, version, "beta", extra));
+    ASSERT_FALSE(out.error) << out.error->message;
+    if (stage != model::Stage::Beta) {
+      out = registry_->transition(name, version, stage, "test");
+      ASSERT_FALSE(out.error) << out.error->message;
+    }
+  }
+  model::Stage stage(const std::string& name, const std::string& version) {
+    return static_cast<model::Stage>(registry_->version(name, version)->stage());
+  }
+
+  std::filesystem::path dir_;
+  int64_t now_ = 1'780'000'000'000;
+  std::unique_ptr<SqliteStore> store_;
+  std::unique_ptr<Registry> registry_;
+};
+
+TEST_F(GovernanceTest, NewVersionsStartEarlyAndMoveOnlyForward) {
+  auto out = registry_->put_version("a", "1.0.0", doc("a", "1.0.0", "stable"));
+  ASSERT_TRUE(out.error);
+  EXPECT_EQ(out.error->status, 409);
+  EXPECT_EQ(out.error->code, "invalid_transition");
+  EXPECT_NE(out.error->message.find("proposed, development or beta"), std::string::npos) << out.error->message;
+  EXPECT_EQ(registry_->revision(), 0u);  // nothing written
+
+  put("a", "1.0.0", "", model::Stage::Stable);
+  out = registry_->transition("a", "1.0.0", model::Stage::Beta, "");
+  ASSERT_TRUE(out.error);
+  EXPECT_EQ(out.error->message, "a@1.0.0: cannot move from stable to beta; allowed from stable: deprecated, sunset or retired");
+  // A PUT that changes the stage is a transition too.
+  out = registry_->put_version("a", "1.0.0", doc("a", "1.0.0", "development"));
+  ASSERT_TRUE(out.error);
+  EXPECT_EQ(out.error->code, "invalid_transition");
+  EXPECT_EQ(stage("a", "1.0.0"), model::Stage::Stable);
+  EXPECT_EQ(registry_->transition("nope", "1.0.0", model::Stage::Stable, "").error->status, 404);
+}
+
+TEST_F(GovernanceTest, DeprecationScheduleMovesOnTimeEachMoveARevision) {
+  put("a", "1.0.0");
+  ASSERT_FALSE(registry_->transition("a", "1.0.0", model::Stage::Deprecated, "use 2.x").error);
+  auto* v = registry_->version("a", "1.0.0");
+  EXPECT_EQ(v->deprecated_at_ms(), now_);
+  EXPECT_EQ(v->sunset_at_ms(), now_ + 90 * kDay);
+  EXPECT_EQ(v->deprecation_reason()->str(), "use 2.x");
+
+  const uint64_t before = registry_->revision();
+  now_ += 90 * kDay - 1;
+  registry_->advance_lifecycle();
+  EXPECT_EQ(stage("a", "1.0.0"), model::Stage::Deprecated);
+  EXPECT_EQ(registry_->revision(), before);
+
+  now_ += 1;
+  registry_->advance_lifecycle();
+  EXPECT_EQ(stage("a", "1.0.0"), model::Stage::Sunset);
+  EXPECT_EQ(registry_->revision(), before + 1);
+
+  now_ += 30 * kDay;
+  registry_->advance_lifecycle();
+  EXPECT_EQ(stage("a", "1.0.0"), model::Stage::Retired);
+  EXPECT_EQ(registry_->revision(), before + 2);
+  EXPECT_EQ(registry_->version("a", "1.0.0")->retired_at_ms(), now_);
+  registry_->advance_lifecycle();  // nothing more to do
+  EXPECT_EQ(registry_->revision(), before + 2);
+  reopen();  // the moves are durable
+  EXPECT_EQ(stage("a", "1.0.0"), model::Stage::Retired);
+}
+
+TEST_F(GovernanceTest, PerServicePolicyAndSettingsSurviveRestarts) {
+  ASSERT_FALSE(registry_->set_settings("a", model::CompatibilityMode::Full, model::LifecyclePolicy{7, 3}).error);
+  EXPECT_TRUE(registry_->set_settings("a", std::nullopt, model::LifecyclePolicy{0, 3}).error);  // days ≥ 1
+  reopen();
+  EXPECT_EQ(registry_->settings("a").compatibility, model::CompatibilityMode::Full);
+  EXPECT_EQ(registry_->settings("a").lifecycle, (model::LifecyclePolicy{7, 3}));
+  EXPECT_EQ(registry_->settings("b").compatibility, model::CompatibilityMode::Backward);  // the default
+  put("a", "1.0.0", "", model::Stage::Deprecated);
+  EXPECT_EQ(registry_->version("a", "1.0.0")->sunset_at_ms(), now_ + 7 * kDay);
+  now_ += 10 * kDay;
+  registry_->advance_lifecycle();
+  EXPECT_EQ(stage("a", "1.0.0"), model::Stage::Retired);  // sunset at day 7, retired at day 10
+}
+
+TEST_F(GovernanceTest, DependencyRules) {
+  put("db", "1.0.0");
+  put("old", "1.0.0", "", model::Stage::Retired);
+  put("legacy", "1.0.0", "", model::Stage::Deprecated);
+
+  auto out = registry_->put_version("app", "1.0.0", doc("app", "1.0.0", "beta", deps("old", "^1.0.0")));
+  ASSERT_TRUE(out.error);
+  EXPECT_EQ(out.error->status, 422);
+  EXPECT_EQ(out.error->code, "retired_dependency");
+  EXPECT_EQ(out.error->path, "dependencies[0]");
+  EXPECT_FALSE(registry_->version("app", "1.0.0"));
+  EXPECT_EQ(registry_->graph().resolve("old", "^1.0.0").status, model::ResolutionStatus::OnlyRetired);
+
+  out = registry_->put_version("app", "1.0.0", doc("app", "1.0.0", "beta", deps("legacy", "^1.0.0")));
+  ASSERT_FALSE(out.error);
+  ASSERT_EQ(out.warnings.size(), 1u);
+  EXPECT_NE(out.warnings[0].find("resolves to legacy@1.0.0, which is deprecated"), std::string::npos) << out.warnings[0];
+
+  out = registry_->put_version("app", "1.1.0", doc("app", "1.1.0", "beta", deps("ghost", "^1.0.0")));
+  ASSERT_FALSE(out.error);
+  ASSERT_EQ(out.warnings.size(), 1u);
+  EXPECT_NE(out.warnings[0].find("does not resolve"), std::string::npos);
+
+  // The graph follows the writes (and a restart).
+  reopen();
+  auto impact = registry_->graph().impact("legacy", std::nullopt);
+  ASSERT_EQ(impact.size(), 1u);
+  EXPECT_EQ(impact[0].dependent.to_string(), "app@1.0.0");
+  auto users = registry_->graph().dependents_resolving_to("legacy", "1.0.0");
+  ASSERT_EQ(users.size(), 1u);
+
+  // Retiring it warns about the dependents left behind.
+  out = registry_->transition("legacy", "1.0.0", model::Stage::Retired, "");
+  ASSERT_FALSE(out.error);
+  ASSERT_EQ(out.warnings.size(), 1u);
+  EXPECT_NE(out.warnings[0].find("app@1.0.0"), std::string::npos);
+}
+
+TEST_F(GovernanceTest, InvalidSchemaIsRefusedWithEveryProblem) {
+  auto out = registry_->put_version("a", "1.0.0", doc("a", "1.0.0", "beta",
+      R"(, "api_schema": {"format": "openapi", "document": {"openapi": "3.0.3", "paths": {"users": {}}}})"));
+  ASSERT_TRUE(out.error);
+  EXPECT_EQ(out.error->status, 422);
+  EXPECT_EQ(out.error->code, "invalid_schema");
+  EXPECT_GE(out.findings.size(), 2u);  // no info; a path without a leading slash
+  for (auto& f : out.findings) EXPECT_EQ(f.id, "invalid-schema");
+  EXPECT_EQ(registry_->revision(), 0u);
+
+  out = registry_->put_version("b", "1.0.0", doc("b", "1.0.0", "beta", json_schema(R"({"type": 5})")));
+  ASSERT_TRUE(out.error);
+  EXPECT_EQ(out.error->code, "invalid_schema");
+  ASSERT_FALSE(out.findings.empty());
+  EXPECT_EQ(out.findings[0].pointer, "/type");
+}
+
+TEST_F(GovernanceTest, BreakingOpenApiChangeNeedsAMajorBumpAndDryRunWritesNothing) {
+  put("a", "1.0.0", openapi(kGetUsers));
+  const uint64_t before = registry_->revision();
+
+  auto out = registry_->put_version("a", "1.1.0", doc("a", "1.1.0", "beta", openapi(kGetUsersLimitRequired)), {.dry_run = true});
+  ASSERT_TRUE(out.error);
+  EXPECT_EQ(out.error->code, "incompatible_schema");
+  ASSERT_FALSE(out.findings.empty());
+  EXPECT_EQ(out.findings[0].method, "GET");
+  EXPECT_EQ(out.findings[0].path, "/users");
+  EXPECT_EQ(registry_->revision(), before);
+
+  out = registry_->put_version("a", "1.1.0", doc("a", "1.1.0", "beta", openapi(kGetUsersLimitRequired)));
+  ASSERT_TRUE(out.error);
+  EXPECT_FALSE(registry_->version("a", "1.1.0"));
+
+  // A harmless change is fine; a dry run of it says so and writes nothing.
+  out = registry_->put_version("a", "1.1.0", doc("a", "1.1.0", "beta", openapi(kGetUsers)), {.dry_run = true});
+  EXPECT_FALSE(out.error);
+  EXPECT_FALSE(registry_->version("a", "1.1.0"));
+
+  // A major version may break.
+  out = registry_->put_version("a", "2.0.0", doc("a", "2.0.0", "beta", openapi(kGetUsersLimitRequired)));
+  EXPECT_FALSE(out.error) << out.error->message;
+
+  // Re-registering a published version may not break it either.
+  out = registry_->put_version("a", "1.0.0", doc("a", "1.0.0", "stable", openapi(kGetUsersLimitRequired)));
+  ASSERT_TRUE(out.error);
+  EXPECT_EQ(out.error->code, "incompatible_schema");
+
+  // With the mode NONE nothing is compared.
+  ASSERT_FALSE(registry_->set_settings("a", model::CompatibilityMode::None, std::nullopt).error);
+  out = registry_->put_version("a", "1.2.0", doc("a", "1.2.0", "beta", openapi(kGetUsersLimitRequired)));
+  EXPECT_FALSE(out.error);
+}
+
+TEST_F(GovernanceTest, JsonSchemaCompatibilityModes) {
+  const std::string v1 = R"({"type": "object", "properties": {"id": {"type": "string"}}})";
+  const std::string v2 = R"({"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}},
+                            "required": ["name"]})";
+  put("s", "1.0.0", json_schema(v1));
+  // BACKWARD (the default): v2 cannot read v1 data that lacks "name".
+  auto out = registry_->put_version("s", "1.1.0", doc("s", "1.1.0", "beta", json_schema(v2)));
+  ASSERT_TRUE(out.error);
+  EXPECT_EQ(out.error->code, "incompatible_schema");
+  EXPECT_NE(out.error->message.find("BACKWARD"), std::string::npos);
+  ASSERT_FALSE(out.findings.empty());
+  // FORWARD: v1 can read v2 data.
+  ASSERT_FALSE(registry_->set_settings("s", model::CompatibilityMode::Forward, std::nullopt).error);
+  out = registry_->put_version("s", "1.1.0", doc("s", "1.1.0", "beta", json_schema(v2)));
+  EXPECT_FALSE(out.error) << out.error->message;
+  // A new major line starts fresh.
+  ASSERT_FALSE(registry_->set_settings("s", model::CompatibilityMode::FullTransitive, std::nullopt).error);
+  out = registry_->put_version("s", "2.0.0", doc("s", "2.0.0", "beta", json_schema(R"({"type": "string"})")));
+  EXPECT_FALSE(out.error) << out.error->message;
+  out = registry_->put_version("s", "1.2.0", doc("s", "1.2.0", "beta", json_schema(R"({"type": "string"})")));
+  EXPECT_TRUE(out.error);
+}
+
+TEST_F(GovernanceTest, ImportKeepsStagesAndChecksTheRest) {
+  auto out = registry_->register_document(R"({"services": [{"name": "a", "versions": [
+      {"version": "1.0.0", "lifecycle_stage": "deprecated", "owner_team": "t"},
+      {"version": "2.0.0", "lifecycle_stage": "stable", "owner_team": "t"}]}]})");
+  ASSERT_FALSE(out.error) << out.error->message;
+  EXPECT_EQ(stage("a", "1.0.0"), model::Stage::Deprecated);
+  EXPECT_EQ(registry_->version("a", "1.0.0")->deprecated_at_ms(), now_);  // filled in
+  EXPECT_EQ(registry_->version("a", "1.0.0")->sunset_at_ms(), now_ + 90 * kDay);
+  // An import still moves existing versions only forward.
+  out = registry_->register_document(R"({"services": [{"name": "a", "versions": [
+      {"version": "1.0.0", "lifecycle_stage": "stable", "owner_team": "t"}]}]})");
+  ASSERT_TRUE(out.error);
+  EXPECT_EQ(out.error->code, "invalid_transition");
+}
+
+const std::string kProviderApi = R"("/users/{id}": {"get": {"parameters": [{"name": "id", "in": "path", "required": true,
+    "schema": {"type": "string"}}], "responses": {"200": {"description": "ok", "content": {"application/json": {"schema":
+      {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}}}}}}})";
+std::string pact(const std::string& path, int status) {
+  return R"({"provider_range": "^1.0.0", "pact": {"consumer": {"name": "web"}, "provider": {"name": "users"},
+    "interactions": [{"description": "get a user", "request": {"method": "GET", "path": ")" + path + R"("},
+      "response": {"status": )" + std::to_string(status) + R"(, "body": {"id": "42"}}}],
+    "metadata": {"pactSpecification": {"version": "2.0.0"}}}})";
+}
+
+TEST_F(GovernanceTest, ContractsAndCanIDeploy) {
+  put("users", "1.0.0", openapi(kProviderApi));
+  put("web", "1.0.0");
+  put("web", "1.1.0");
+
+  auto out = registry_->put_contract("web", "1.0.0", "users", R"({"provider_range": "^1.0.0", "pact": {"interactions": 3}})");
+  ASSERT_TRUE(out.error);
+  EXPECT_EQ(out.error->code, "invalid_pact");
+  EXPECT_FALSE(out.findings.empty());
+  out = registry_->put_contract("web", "1.0.0", "users", pact("/users/42", 200));
+  ASSERT_FALSE(out.error) << out.error->message;
+  out = registry_->put_contract("web", "1.1.0", "users", pact("/accounts/42", 200));
+  ASSERT_FALSE(out.error) << out.error->message;
+
+  auto v = verify_contract(*registry_, *registry_->contract("web", "1.0.0", "users"));
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_TRUE(v[0].ok) << v[0].message;
+
+  auto yes = can_i_deploy(*registry_, "web", "1.0.0");
+  ASSERT_TRUE(yes);
+  EXPECT_TRUE(yes->deployable);
+  auto no = can_i_deploy(*registry_, "web", "1.1.0");
+  ASSERT_TRUE(no);
+  EXPECT_FALSE(no->deployable);
+  ASSERT_EQ(no->as_consumer.size(), 1u);
+  EXPECT_FALSE(no->as_consumer[0].findings.empty());
+  // As a provider, users@1.0.0 fails web@1.1.0's contract.
+  auto provider = can_i_deploy(*registry_, "users", "1.0.0");
+  ASSERT_TRUE(provider);
+  EXPECT_FALSE(provider->deployable);
+  EXPECT_EQ(provider->as_provider.size(), 2u);
+  EXPECT_EQ(contract_matrix(*registry_, "users").size(), 2u);
+  EXPECT_FALSE(can_i_deploy(*registry_, "users", "9.9.9"));
+
+  ASSERT_FALSE(registry_->delete_contract("web", "1.1.0", "users").error);
+  EXPECT_TRUE(can_i_deploy(*registry_, "users", "1.0.0")->deployable);
+}
+
+}  // namespace
+}  // namespace roster::upstream

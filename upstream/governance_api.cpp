@@ -1,0 +1,597 @@
+#include "upstream/governance_api.hpp"
+
+#include <charconv>
+
+#include "model/json_document.hpp"
+#include "model/openapi_diff.hpp"
+#include "model/semver.hpp"
+#include "upstream/contract_checks.hpp"
+#include "upstream/schema_rules.hpp"
+#include "upstream/version_rules.hpp"
+#include "wire/names.hpp"
+#include "wire/time_format.hpp"
+
+namespace roster::upstream {
+
+namespace {
+
+using net::HttpResponse;
+using net::json_error;
+using Status = model::ResolutionStatus;
+
+HttpResponse ok(std::string body) {
+  HttpResponse r;
+  r.body = std::move(body);
+  return r;
+}
+
+HttpResponse error_response(const ApiError& e, const std::vector<model::Finding>& findings = {}) {
+  auto r = json_error(static_cast<unsigned>(e.status), e.code, e.message,
+                      e.path.empty() ? std::nullopt : std::optional<std::string_view>(e.path));
+  if (!findings.empty()) {  // {"error": {...}} gains a sibling "findings" array
+    std::string extra;
+    wire::JsonWriter w(extra);
+    write_findings(w, findings);
+    r.body.insert(r.body.rfind('}'), ",\"findings\":" + extra);
+  }
+  return r;
+}
+
+std::string_view status_name(Status s) {
+  switch (s) {
+    case Status::Resolved: return "resolved";
+    case Status::NoSuchService: return "no_such_service";
+    case Status::NoMatch: return "no_match";
+    case Status::OnlyRetired: return "only_retired";
+    case Status::InvalidRange: return "invalid_range";
+  }
+  return "unknown";
+}
+
+void write_time(wire::JsonWriter& w, std::string_view key, int64_t ms) {
+  if (ms) w.key(key).string(wire::format_rfc3339_ms(ms));
+}
+
+std::optional<int64_t> whole_number(std::optional<std::string_view> text, int64_t lo, int64_t hi) {
+  if (!text) return std::nullopt;
+  int64_t n = 0;
+  auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), n);
+  if (ec != std::errc() || p != text->data() + text->size() || n < lo || n > hi) return std::nullopt;
+  return n;
+}
+
+// The version a graph query is about: ?version= or the latest stable one.
+std::optional<std::string> version_or_latest(const Registry& registry, std::string_view name,
+                                             std::optional<std::string_view> version) {
+  if (version) return std::string(*version);
+  if (auto* v = registry.latest(name)) return v->version()->str();
+  return std::nullopt;
+}
+
+HttpResponse no_version(std::string_view name, std::optional<std::string_view> version) {
+  return json_error(404, "not_found", version ? "no version \"" + std::string(*version) + "\" of \"" + std::string(name) + "\""
+                                              : "no live version of \"" + std::string(name) + "\"");
+}
+
+// --- the dependency graph ---------------------------------------------------------------------
+
+void write_tree(wire::JsonWriter& w, const model::TreeNode& node) {
+  w.begin_object();
+  if (node.status != Status::Resolved) {
+    w.key("service").string(node.ref.name).key("range").string(node.range);
+    w.key("status").string(status_name(node.status)).key("mark").string("unresolved");
+  } else {
+    w.key("name").string(node.ref.name).key("version").string(node.ref.version);
+    w.key("stage").string(model::to_string(node.stage));
+    if (!node.range.empty()) w.key("range").string(node.range);
+    using Mark = model::TreeNode::Mark;
+    if (node.mark == Mark::Cycle) w.key("mark").string("cycle");
+    if (node.mark == Mark::Deduped) w.key("mark").string("deduped");
+    if (node.mark == Mark::DepthLimit) w.key("mark").string("depth_limit");
+  }
+  w.key("dependencies").begin_array();
+  for (auto& child : node.children) write_tree(w, child);
+  w.end_array().end_object();
+}
+
+HttpResponse tree(const Registry& registry, std::string_view name, const net::HttpRequest& req) {
+  auto version = version_or_latest(registry, name, req.query_param("version"));
+  auto depth = req.query_param("depth") ? whole_number(req.query_param("depth"), 1, 1000) : std::optional<int64_t>(64);
+  if (!depth) return json_error(400, "invalid_depth", "depth must be a whole number from 1 to 1000", "depth");
+  auto root = version ? registry.graph().tree(name, *version, static_cast<size_t>(*depth)) : std::nullopt;
+  if (!root) return no_version(name, req.query_param("version"));
+  std::string body;
+  wire::JsonWriter w(body);
+  write_tree(w, *root);
+  return ok(body);
+}
+
+HttpResponse impact(const Registry& registry, std::string_view name, const net::HttpRequest& req) {
+  auto version = req.query_param("version");
+  if (version ? !registry.version(name, *version) : registry.versions(name).empty()) return no_version(name, version);
+  std::string body;
+  wire::JsonWriter w(body);
+  w.begin_object().key("service").string(name);
+  if (version) w.key("version").string(*version);
+  w.key("dependents").begin_array();
+  for (auto& e : registry.graph().impact(name, version)) {
+    w.begin_object().key("name").string(e.dependent.name).key("version").string(e.dependent.version);
+    w.key("depth").unsigned_number(e.depth).key("range").string(e.range).key("path").begin_array();
+    for (auto& hop : e.path) w.string(hop.to_string());
+    w.end_array().end_object();
+  }
+  w.end_array().end_object();
+  return ok(body);
+}
+
+void write_dependents(wire::JsonWriter& w, std::string_view key, const std::vector<model::Dependent>& list) {
+  w.key(key).begin_array();
+  for (auto& d : list)
+    w.begin_object().key("name").string(d.from.name).key("version").string(d.from.version).key("range").string(d.range).end_object();
+  w.end_array();
+}
+
+HttpResponse upgrade(const Registry& registry, std::string_view name, const net::HttpRequest& req) {
+  auto from = req.query_param("from"), to = req.query_param("to");
+  if (!from || !to) return json_error(400, "missing_parameter", "upgrade needs ?from=VERSION&to=VERSION", from ? "to" : "from");
+  for (auto [v, param] : {std::pair{*from, "from"}, std::pair{*to, "to"}}) {
+    std::string why;
+    if (!semver::Version::parse(v, &why)) return json_error(400, "invalid_version", std::string(param) + ": invalid semver " + why, param);
+  }
+  auto report = registry.graph().upgrade(name, *from, *to);
+  if (!report) return json_error(400, "invalid_version", "from and to must be SemVer versions");
+  std::string body;
+  wire::JsonWriter w(body);
+  w.begin_object().key("service").string(name).key("from").string(*from).key("to").string(*to);
+  w.key("change").string(semver::to_string(report->change));
+  write_dependents(w, "breaking_dependents", report->breaking);
+  write_dependents(w, "unaffected_dependents", report->compatible);
+  w.key("schema_diff");
+  auto* a = registry.version(name, *from);
+  auto* b = registry.version(name, *to);
+  auto openapi = [](const wire::ServiceVersion* v) {
+    return v && v->api_schema() && v->api_schema()->format() == wire::SchemaFormat::OpenApi;
+  };
+  if (openapi(a) && openapi(b)) {
+    auto old_doc = model::parse_json(a->api_schema()->document()->string_view());
+    auto new_doc = model::parse_json(b->api_schema()->document()->string_view());
+    auto diff = model::diff_openapi(old_doc.document, new_doc.document);
+    w.begin_object().key("breaking").boolean(diff.breaking()).key("findings");
+    write_findings(w, diff.findings);
+    w.end_object();
+  } else {
+    w.null();
+  }
+  w.end_object();
+  return ok(body);
+}
+
+HttpResponse cycles(const Registry& registry) {
+  auto report = registry.graph().cycles();
+  std::string body;
+  wire::JsonWriter w(body);
+  w.begin_object().key("cycles").begin_array();
+  for (auto& cycle : report.cycles) {
+    w.begin_array();
+    for (auto& ref : cycle) w.string(ref.to_string());
+    w.end_array();
+  }
+  w.end_array().key("truncated").boolean(report.truncated).end_object();
+  return ok(body);
+}
+
+HttpResponse unresolved(const Registry& registry) {
+  std::string body;
+  wire::JsonWriter w(body);
+  w.begin_object().key("unresolved").begin_array();
+  for (auto& u : registry.graph().unresolved())
+    w.begin_object().key("from").string(u.from.to_string()).key("service").string(u.dependency.service)
+        .key("range").string(u.dependency.range).key("status").string(status_name(u.status)).end_object();
+  w.end_array().end_object();
+  return ok(body);
+}
+
+HttpResponse whole_graph(const Registry& registry) {
+  std::string body;
+  wire::JsonWriter w(body);
+  w.begin_object().key("versions").begin_array();
+  std::vector<std::pair<std::string, const wire::ServiceVersion*>> all;
+  for (auto* v : registry.search(std::nullopt, std::nullopt, std::nullopt))
+    w.begin_object().key("name").string(v->name()->string_view()).key("version").string(v->version()->string_view())
+        .key("stage").string(wire::to_string(v->stage())).end_object();
+  w.end_array().key("dependencies").begin_array();
+  registry.graph().for_each_dependency([&](const model::VersionRef& from, const model::DependencyDecl& d, const model::Resolution& r) {
+    w.begin_object().key("from").string(from.to_string()).key("service").string(d.service).key("range").string(d.range);
+    w.key("status").string(status_name(r.status));
+    if (r.resolved()) w.key("to").string(r.target.to_string());
+    w.end_object();
+  });
+  w.end_array().end_object();
+  return ok(body);
+}
+
+// --- lifecycle --------------------------------------------------------------------------------
+
+HttpResponse write_result(const WriteOutcome& out) {
+  if (out.error) return error_response(*out.error, out.findings);
+  std::string body;
+  wire::JsonWriter w(body);
+  w.begin_object().key("revision").unsigned_number(out.revision).key("warnings").begin_array();
+  for (auto& warning : out.warnings) w.string(warning);
+  w.end_array().end_object();
+  return ok(body);
+}
+
+HttpResponse set_stage(Registry& registry, std::string_view name, std::string_view version, const net::HttpRequest& req) {
+  auto doc = model::parse_json(req.body);
+  if (!doc.ok()) return json_error(400, "invalid_json", "the body is not JSON: " + *doc.error);
+  auto* stage_value = model::member(doc.document, "stage");
+  if (!stage_value || !stage_value->IsString())
+    return json_error(400, "invalid_stage", "expected {\"stage\": STAGE, \"reason\": TEXT}", "stage");
+  auto stage = model::parse_stage(stage_value->GetString());
+  if (!stage)
+    return json_error(400, "invalid_stage", "unknown lifecycle stage \"" + std::string(stage_value->GetString()) +
+                      "\" (expected proposed, development, beta, stable, deprecated, sunset or retired)", "stage");
+  auto* reason = model::member(doc.document, "reason");
+  if (reason && !reason->IsString()) return json_error(400, "invalid_reason", "reason must be a string", "reason");
+  auto out = registry.transition(name, version, *stage, reason ? reason->GetString() : "");
+  if (out.error) return error_response(*out.error);
+  auto* v = registry.version(name, version);
+  std::string body;
+  wire::JsonWriter w(body);
+  w.begin_object().key("revision").unsigned_number(out.revision).key("warnings").begin_array();
+  for (auto& warning : out.warnings) w.string(warning);
+  w.end_array().key("stage").string(wire::to_string(v->stage()));
+  write_time(w, "deprecated_at", v->deprecated_at_ms());
+  write_time(w, "sunset_at", v->sunset_at_ms());
+  write_time(w, "retired_at", v->retired_at_ms());
+  w.end_object();
+  return ok(body);
+}
+
+HttpResponse timeline(const Registry& registry, const net::HttpRequest& req) {
+  std::optional<int64_t> within;
+  if (req.query_param("within_days")) {
+    within = whole_number(req.query_param("within_days"), 0, 36500);
+    if (!within) return json_error(400, "invalid_days", "within_days must be a whole number of days", "within_days");
+  }
+  const int64_t now = registry.now();
+  struct Row {
+    const wire::ServiceVersion* v;
+    model::ScheduledMove move;
+  };
+  std::vector<Row> rows;
+  for (auto* v : registry.search(std::nullopt, std::nullopt, std::nullopt))
+    if (auto move = model::scheduled_move(stage_of(*v), dates_of(*v), registry.settings(v->name()->string_view()).lifecycle))
+      if (!within || model::days_remaining(move->due_ms, now) <= *within) rows.push_back({v, *move});
+  std::stable_sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.move.due_ms < b.move.due_ms; });
+  std::string body;
+  wire::JsonWriter w(body);
+  w.begin_object().key("now").string(wire::format_rfc3339_ms(now)).key("versions").begin_array();
+  for (auto& [v, move] : rows) {
+    w.begin_object().key("name").string(v->name()->string_view()).key("version").string(v->version()->string_view());
+    w.key("stage").string(wire::to_string(v->stage()));
+    if (v->deprecation_reason()) w.key("reason").string(v->deprecation_reason()->string_view());
+    write_time(w, "deprecated_at", v->deprecated_at_ms());
+    write_time(w, "sunset_at", v->sunset_at_ms());
+    w.key("next_stage").string(model::to_string(move.to)).key("due_at").string(wire::format_rfc3339_ms(move.due_ms));
+    w.key("days_remaining").number(model::days_remaining(move.due_ms, now));
+    write_dependents(w, "dependents", registry.graph().dependents_resolving_to(v->name()->string_view(), v->version()->string_view()));
+    w.end_object();
+  }
+  w.end_array().end_object();
+  return ok(body);
+}
+
+HttpResponse settings_json(const Registry& registry, std::string_view name) {
+  auto s = registry.settings(name);
+  std::string body;
+  wire::JsonWriter w(body);
+  w.begin_object().key("service").string(name).key("mode").string(model::to_string(s.compatibility));
+  w.key("sunset_after_days").number(s.lifecycle.sunset_after_days).key("retire_after_days").number(s.lifecycle.retire_after_days);
+  w.end_object();
+  return ok(body);
+}
+
+HttpResponse put_settings(Registry& registry, std::string_view name, const net::HttpRequest& req, bool compatibility) {
+  auto doc = model::parse_json(req.body);
+  if (!doc.ok()) return json_error(400, "invalid_json", "the body is not JSON: " + *doc.error);
+  if (!doc.document.IsObject()) return json_error(400, "invalid_body", "expected a JSON object");
+  WriteOutcome out;
+  if (compatibility) {
+    auto* mode = model::member(doc.document, "mode");
+    auto parsed = mode && mode->IsString() ? model::parse_compatibility_mode(mode->GetString()) : std::nullopt;
+    if (!parsed)
+      return json_error(400, "invalid_mode", "expected {\"mode\": BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, "
+                        "FULL, FULL_TRANSITIVE or NONE}", "mode");
+    out = registry.set_settings(name, parsed, std::nullopt);
+  } else {
+    model::LifecyclePolicy policy = registry.settings(name).lifecycle;
+    for (auto [key, field] : {std::pair{"sunset_after_days", &policy.sunset_after_days},
+                              std::pair{"retire_after_days", &policy.retire_after_days}}) {
+      auto* v = model::member(doc.document, key);
+      if (!v) continue;
+      if (!v->IsInt()) return json_error(400, "invalid_policy", std::string(key) + " must be a whole number of days", key);
+      *field = v->GetInt();
+    }
+    out = registry.set_settings(name, std::nullopt, policy);
+  }
+  if (out.error) return error_response(*out.error);
+  return settings_json(registry, name);
+}
+
+// --- schemas ----------------------------------------------------------------------------------
+
+std::optional<wire::SchemaFormat> format_param(const net::HttpRequest& req, const rapidjson::Value& doc) {
+  auto f = req.query_param("format");
+  if (!f) return detect_format(doc);
+  return wire::parse_schema_format(*f);
+}
+
+HttpResponse schema_check(const net::HttpRequest& req) {
+  auto doc = model::parse_json(req.body);
+  if (!doc.ok()) return json_error(400, "invalid_json", "the document is not JSON: " + *doc.error);
+  auto format = format_param(req, doc.document);
+  if (!format || *format == wire::SchemaFormat::None)
+    return json_error(400, "invalid_format", "format must be openapi or json_schema", "format");
+  auto problems = schema_problems(*format, doc.document);
+  std::string body;
+  wire::JsonWriter w(body);
+  w.begin_object().key("valid").boolean(problems.empty()).key("format").string(wire::to_string(*format));
+  w.key("problems").begin_array();
+  for (auto& p : problems) w.begin_object().key("pointer").string(p.pointer).key("message").string(p.message).end_object();
+  w.end_array().end_object();
+  return ok(body);
+}
+
+// A document member of a request body, checked to be a valid schema.
+std::optional<HttpResponse> invalid_member(const rapidjson::Value* doc, const std::string& where) {
+  if (!doc || !doc->IsObject()) return json_error(400, "invalid_body", "expected a schema document (object) at " + where, where);
+  auto problems = schema_problems(detect_format(*doc), *doc);
+  if (problems.empty()) return std::nullopt;
+  return json_error(422, "invalid_schema", where + " is not a valid schema: " + problems.front().pointer + ": " +
+                    problems.front().message + (problems.size() > 1 ? " (and " + std::to_string(problems.size() - 1) + " more)" : ""), where);
+}
+
+HttpResponse schema_diff(const net::HttpRequest& req) {
+  auto doc = model::parse_json(req.body);
+  if (!doc.ok()) return json_error(400, "invalid_json", "the body is not JSON: " + *doc.error);
+  auto* a = model::member(doc.document, "old");
+  auto* b = model::member(doc.document, "new");
+  if (auto bad = invalid_member(a, "old")) return *bad;
+  if (auto bad = invalid_member(b, "new")) return *bad;
+  if (detect_format(*a) != wire::SchemaFormat::OpenApi || detect_format(*b) != wire::SchemaFormat::OpenApi)
+    return json_error(400, "invalid_format", "diff compares two OpenAPI documents; use /v1/schemas/compat for JSON Schema");
+  auto diff = model::diff_openapi(*a, *b);
+  std::string body;
+  wire::JsonWriter w(body);
+  w.begin_object().key("breaking").boolean(diff.breaking()).key("findings");
+  write_findings(w, diff.findings);
+  w.end_object();
+  return ok(body);
+}
+
+HttpResponse schema_compat(const net::HttpRequest& req) {
+  auto doc = model::parse_json(req.body);
+  if (!doc.ok()) return json_error(400, "invalid_json", "the body is not JSON: " + *doc.error);
+  auto* mode_value = model::member(doc.document, "mode");
+  auto mode = mode_value && mode_value->IsString() ? model::parse_compatibility_mode(mode_value->GetString())
+                                                   : std::optional(model::CompatibilityMode::Backward);
+  if (!mode) return json_error(400, "invalid_mode", "unknown compatibility mode", "mode");
+  auto* history = model::member(doc.document, "history");
+  auto* candidate = model::member(doc.document, "new");
+  if (!history || !history->IsArray()) return json_error(400, "invalid_body", "expected \"history\": [documents, oldest first]", "history");
+  if (auto bad = invalid_member(candidate, "new")) return *bad;
+  const auto format = detect_format(*candidate);
+  std::vector<std::pair<std::string, const rapidjson::Value*>> docs;
+  for (rapidjson::SizeType i = 0; i < history->Size(); ++i) {
+    const std::string where = "history[" + std::to_string(i) + "]";
+    if (auto bad = invalid_member(&(*history)[i], where)) return *bad;
+    if (detect_format((*history)[i]) != format) return json_error(400, "invalid_format", where + " is not the same format as new", where);
+    docs.emplace_back(where, &(*history)[i]);
+  }
+  auto findings = compatibility_findings(*mode, format, docs, "new", *candidate);
+  std::string body;
+  wire::JsonWriter w(body);
+  w.begin_object().key("compatible").boolean(findings.empty()).key("mode").string(model::to_string(*mode)).key("findings");
+  write_findings(w, findings);
+  w.end_object();
+  return ok(body);
+}
+
+HttpResponse evolution(const Registry& registry, std::string_view name) {
+  auto versions = registry.versions(name);
+  if (versions.empty()) return no_version(name, std::nullopt);
+  std::string body;
+  wire::JsonWriter w(body);
+  w.begin_object().key("service").string(name).key("versions").begin_array();
+  std::optional<model::JsonParseResult> previous;
+  for (auto* v : versions) {
+    w.begin_object().key("version").string(v->version()->string_view());
+    const bool has_schema = v->api_schema() && v->api_schema()->format() != wire::SchemaFormat::None;
+    w.key("format").string(has_schema ? wire::to_string(v->api_schema()->format()) : "none");
+    if (!has_schema) {
+      w.end_object();
+      continue;
+    }
+    auto doc = model::parse_json(v->api_schema()->document()->string_view());
+    std::vector<model::Finding> added, removed, changed;
+    if (v->api_schema()->format() == wire::SchemaFormat::OpenApi) {
+      size_t paths = 0, operations = 0;
+      if (auto* p = model::member(doc.document, "paths"); p && p->IsObject())
+        for (auto& [path, item] : p->GetObject()) {
+          ++paths;
+          for (const char* m : {"get", "put", "post", "delete", "options", "head", "patch", "trace"})
+            operations += model::member(item, m) != nullptr;
+        }
+      w.key("paths").unsigned_number(paths).key("operations").unsigned_number(operations);
+      if (previous && model::member(previous->document, "openapi"))
+        for (auto& f : model::diff_openapi(previous->document, doc.document).findings)
+          (f.id.find("added") != std::string::npos     ? added
+           : f.id.find("removed") != std::string::npos ? removed
+                                                       : changed).push_back(f);
+    } else if (previous && !model::member(previous->document, "openapi")) {
+      // JSON Schema: what the new version no longer accepts, then what it now accepts.
+      changed = compatibility_findings(model::CompatibilityMode::Full, wire::SchemaFormat::JsonSchema,
+                                       {{"previous", &previous->document}}, "this", doc.document);
+    }
+    for (auto [key, list] : {std::pair{"added", &added}, std::pair{"removed", &removed}, std::pair{"changed", &changed}}) {
+      w.key(key);
+      write_findings(w, *list);
+    }
+    w.end_object();
+    previous = std::move(doc);
+  }
+  w.end_array().end_object();
+  return ok(body);
+}
+
+// --- contracts --------------------------------------------------------------------------------
+
+void write_verifications(wire::JsonWriter& w, const std::vector<Verification>& list) {
+  w.begin_array();
+  for (auto& v : list) {
+    w.begin_object().key("consumer").string(v.consumer).key("provider").string(v.provider).key("ok").boolean(v.ok);
+    w.key("message").string(v.message).key("findings");
+    write_findings(w, v.findings);
+    w.end_object();
+  }
+  w.end_array();
+}
+
+void write_contract(wire::JsonWriter& w, const wire::Contract& c, bool with_pact) {
+  w.begin_object().key("consumer").string(c.consumer()->string_view()).key("consumer_version").string(c.consumer_version()->string_view());
+  w.key("provider").string(c.provider()->string_view()).key("provider_range").string(c.provider_range()->string_view());
+  if (with_pact) w.key("pact").raw(c.pact()->string_view());
+}
+
+HttpResponse contracts_route(Registry& registry, const net::HttpRequest& req, const std::vector<std::string_view>& parts) {
+  const std::string& m = req.method;
+  if (parts.size() == 2 && m == "GET") {
+    std::string body;
+    wire::JsonWriter w(body);
+    w.begin_object().key("contracts").begin_array();
+    for (auto* c : registry.contracts(req.query_param("consumer"), req.query_param("provider"))) {
+      write_contract(w, *c, false);
+      w.end_object();
+    }
+    w.end_array().end_object();
+    return ok(body);
+  }
+  if (parts.size() == 3 && parts[2] == "matrix" && m == "GET") {
+    auto provider = req.query_param("provider");
+    if (!provider) return json_error(400, "missing_parameter", "matrix needs ?provider=NAME", "provider");
+    std::string body;
+    wire::JsonWriter w(body);
+    w.begin_object().key("provider").string(*provider).key("cells");
+    write_verifications(w, contract_matrix(registry, *provider));
+    w.end_object();
+    return ok(body);
+  }
+  if (parts.size() != 5) return json_error(404, "not_found", "no such resource: " + m + " " + req.path);
+  const auto consumer = parts[2], consumer_version = parts[3], provider = parts[4];
+  if (m == "PUT") {
+    auto out = registry.put_contract(consumer, consumer_version, provider, req.body);
+    if (out.error) return error_response(*out.error, out.findings);
+    std::string body;
+    wire::JsonWriter w(body);
+    w.begin_object().key("revision").unsigned_number(out.revision).key("warnings").begin_array().end_array();
+    w.key("verification");
+    write_verifications(w, verify_contract(registry, *registry.contract(consumer, consumer_version, provider)));
+    w.end_object();
+    return ok(body);
+  }
+  if (m == "DELETE") return write_result(registry.delete_contract(consumer, consumer_version, provider));
+  if (m == "GET") {
+    auto* c = registry.contract(consumer, consumer_version, provider);
+    if (!c) return json_error(404, "not_found", "no contract of " + std::string(consumer) + "@" + std::string(consumer_version) + " with " + std::string(provider));
+    std::string body;
+    wire::JsonWriter w(body);
+    write_contract(w, *c, true);
+    w.key("verification");
+    write_verifications(w, verify_contract(registry, *c));
+    w.end_object();
+    return ok(body);
+  }
+  return json_error(405, "method_not_allowed", m + " is not allowed on " + req.path);
+}
+
+HttpResponse can_i_deploy_route(const Registry& registry, const net::HttpRequest& req) {
+  auto service = req.query_param("service"), version = req.query_param("version");
+  if (!service || !version) return json_error(400, "missing_parameter", "can-i-deploy needs ?service=NAME&version=VERSION", service ? "version" : "service");
+  auto answer = can_i_deploy(registry, *service, *version);
+  if (!answer) return no_version(*service, version);
+  std::string body;
+  wire::JsonWriter w(body);
+  w.begin_object().key("service").string(*service).key("version").string(*version).key("deployable").boolean(answer->deployable);
+  w.key("reasons").begin_array();
+  for (auto [direction, list] : {std::pair{"provider", &answer->as_provider}, std::pair{"consumer", &answer->as_consumer}})
+    for (auto& v : *list) {
+      w.begin_object().key("direction").string(direction).key("counterpart").string(direction == std::string_view("provider") ? v.consumer : v.provider);
+      w.key("ok").boolean(v.ok).key("message").string(v.message).key("findings");
+      write_findings(w, v.findings);
+      w.end_object();
+    }
+  w.end_array().end_object();
+  return ok(body);
+}
+
+std::vector<std::string_view> split(std::string_view path) {
+  std::vector<std::string_view> parts;
+  for (size_t start = 1; start <= path.size();) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    parts.push_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return parts;
+}
+
+}  // namespace
+
+void write_findings(wire::JsonWriter& w, const std::vector<model::Finding>& findings) {
+  w.begin_array();
+  for (auto& f : findings) {
+    w.begin_object().key("severity").string(model::to_string(f.severity)).key("id").string(f.id);
+    w.key("method").string(f.method).key("path").string(f.path).key("pointer").string(f.pointer);
+    w.key("message").string(f.message).end_object();
+  }
+  w.end_array();
+}
+
+std::optional<net::HttpResponse> route_governance(Registry& registry, const net::HttpRequest& req) {
+  const auto parts = split(req.path);
+  const std::string& m = req.method;
+  if (parts.size() < 2 || parts[0] != "v1") return std::nullopt;
+  const auto area = parts[1];
+  if (area == "graph" && m == "GET") {
+    if (parts.size() == 2) return whole_graph(registry);
+    if (parts.size() == 3 && parts[2] == "cycles") return cycles(registry);
+    if (parts.size() == 3 && parts[2] == "unresolved") return unresolved(registry);
+  }
+  if (area == "lifecycle" && parts.size() == 3 && parts[2] == "timeline" && m == "GET") return timeline(registry, req);
+  if (area == "schemas" && parts.size() == 3 && m == "POST") {
+    if (parts[2] == "check") return schema_check(req);
+    if (parts[2] == "diff") return schema_diff(req);
+    if (parts[2] == "compat") return schema_compat(req);
+  }
+  if (area == "contracts") return contracts_route(registry, req, parts);
+  if (area == "can-i-deploy" && parts.size() == 2 && m == "GET") return can_i_deploy_route(registry, req);
+  if (area == "services" && parts.size() >= 4 && !parts[2].empty()) {
+    const std::string_view name = parts[2], what = parts[3];
+    if (parts.size() == 4 && m == "GET") {
+      if (what == "tree") return tree(registry, name, req);
+      if (what == "impact") return impact(registry, name, req);
+      if (what == "upgrade") return upgrade(registry, name, req);
+      if (what == "evolution") return evolution(registry, name);
+      if (what == "compatibility" || what == "lifecycle-policy") return settings_json(registry, name);
+    }
+    if (parts.size() == 4 && m == "PUT" && (what == "compatibility" || what == "lifecycle-policy"))
+      return put_settings(registry, name, req, what == "compatibility");
+    if (parts.size() == 6 && what == "versions" && parts[5] == "lifecycle" && m == "POST")
+      return set_stage(registry, name, parts[4], req);
+  }
+  return std::nullopt;
+}
+
+}  // namespace roster::upstream

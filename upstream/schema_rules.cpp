@@ -1,0 +1,139 @@
+#include "upstream/schema_rules.hpp"
+
+#include <algorithm>
+
+#include "model/json_document.hpp"
+#include "model/openapi_check.hpp"
+#include "model/openapi_diff.hpp"
+#include "model/semver.hpp"
+
+namespace roster::upstream {
+
+namespace {
+
+struct ParsedVersion {
+  semver::Version version;
+  const wire::ServiceVersion* record;
+  model::JsonParseResult doc;
+};
+
+// The version's schema, parsed; nullopt when it has none (or it does not parse, which the
+// decoder already rules out).
+std::optional<ParsedVersion> parse(const wire::ServiceVersion& v) {
+  if (!v.api_schema() || v.api_schema()->format() == wire::SchemaFormat::None) return std::nullopt;
+  auto version = semver::Version::parse(v.version()->string_view());
+  if (!version) return std::nullopt;
+  ParsedVersion p{std::move(*version), &v, model::parse_json(v.api_schema()->document()->string_view())};
+  if (!p.doc.ok()) return std::nullopt;
+  return p;
+}
+
+std::string at(const wire::ServiceVersion& v) { return v.name()->str() + "@" + v.version()->str(); }
+
+std::string count(size_t n, std::string_view what) {
+  return std::to_string(n) + " " + std::string(what) + (n == 1 ? "" : "s");
+}
+
+}  // namespace
+
+wire::SchemaFormat detect_format(const rapidjson::Value& doc) {
+  return model::member(doc, "openapi") ? wire::SchemaFormat::OpenApi : wire::SchemaFormat::JsonSchema;
+}
+
+std::vector<model::SchemaProblem> schema_problems(wire::SchemaFormat format, const rapidjson::Value& doc) {
+  if (format == wire::SchemaFormat::OpenApi) return model::check_openapi(doc);
+  return model::check_json_schema(doc, doc);
+}
+
+std::vector<model::Finding> compatibility_findings(model::CompatibilityMode mode, wire::SchemaFormat format,
+                                                   const std::vector<std::pair<std::string, const rapidjson::Value*>>& history,
+                                                   const std::string& candidate_label, const rapidjson::Value& candidate) {
+  // Lenient, as APIs evolve: writers send only the properties their schema declares, so adding
+  // an optional property to an open object is compatible (the strict reading forbids it).
+  const model::CompatibilityOptions options{.lenient = true};
+  if (format == wire::SchemaFormat::OpenApi) {
+    std::vector<model::OpenApiVersionRef> refs;
+    for (auto& [label, doc] : history) refs.push_back({label, doc});
+    return model::check_openapi_compatibility(mode, refs, {candidate_label, &candidate}, options);
+  }
+  std::vector<model::SchemaVersionRef> refs;
+  for (auto& [label, doc] : history) refs.push_back({label, doc, ""});
+  return model::check_compatibility(mode, refs, {candidate_label, &candidate, ""}, options);
+}
+
+SchemaVerdict check_schema(const wire::ServiceVersion& candidate, const std::vector<const wire::ServiceVersion*>& others,
+                           const wire::ServiceVersion* existing, model::CompatibilityMode mode) {
+  SchemaVerdict out;
+  auto cand = parse(candidate);
+  if (!cand) return out;
+  const auto format = candidate.api_schema()->format();
+
+  auto problems = schema_problems(format, cand->doc.document);
+  if (!problems.empty()) {
+    for (auto& p : problems)
+      out.findings.push_back({model::Severity::Breaking, "invalid-schema", "", "", p.pointer, p.message});
+    out.error = ApiError{422, "invalid_schema",
+                         at(candidate) + ": the API schema is not a valid " +
+                             (format == wire::SchemaFormat::OpenApi ? "OpenAPI document" : "JSON Schema") + " (" +
+                             count(problems.size(), "problem") + "; first at " + problems.front().pointer + ": " +
+                             problems.front().message + ")",
+                         "api_schema.document"};
+    return out;
+  }
+  if (mode == model::CompatibilityMode::None) return out;
+
+  // The lower versions with a schema of the same format, ascending.
+  std::vector<ParsedVersion> lower;
+  for (auto* v : others)
+    if (auto p = parse(*v); p && p->version < cand->version && v->api_schema()->format() == format)
+      lower.push_back(std::move(*p));
+  std::sort(lower.begin(), lower.end(), [](auto& a, auto& b) { return a.version < b.version; });
+
+  // Compatibility with the previous versions of the same major line.
+  std::vector<std::pair<std::string, const rapidjson::Value*>> history;
+  for (auto& p : lower)
+    if (p.version.major == cand->version.major) history.emplace_back(p.record->version()->str(), &p.doc.document);
+  auto violations = compatibility_findings(mode, format, history, candidate.version()->str(), cand->doc.document);
+  if (!violations.empty()) {
+    out.error = ApiError{409, "incompatible_schema",
+                         at(candidate) + ": the API schema violates the service's " +
+                             std::string(model::to_string(mode)) + " compatibility mode (" +
+                             count(violations.size(), "problem") + "; first: " + violations.front().message + ")",
+                         "api_schema.document"};
+    out.findings = std::move(violations);
+    return out;
+  }
+
+  // Breaking OpenAPI changes: against the version this one replaces under a caret range, and
+  // against its own earlier registration.
+  if (format != wire::SchemaFormat::OpenApi) return out;
+  auto breaking_against = [&](const ParsedVersion& old, std::string why) {
+    auto diff = model::diff_openapi(old.doc.document, cand->doc.document);
+    std::vector<model::Finding> breaking;
+    for (auto& f : diff.findings)
+      if (f.severity == model::Severity::Breaking) breaking.push_back(f);
+    if (breaking.empty()) return false;
+    out.error = ApiError{409, "incompatible_schema",
+                         at(candidate) + ": " + count(breaking.size(), "breaking change") + " against " +
+                             old.record->version()->str() + " " + why + " (first: " + breaking.front().message + ")",
+                         "api_schema.document"};
+    out.findings = std::move(breaking);
+    return true;
+  };
+  if (existing)
+    if (auto old = parse(*existing); old && old->record->api_schema()->format() == format &&
+                                     breaking_against(*old, "as registered; publish a new version instead"))
+      return out;
+  // The version it follows: the highest lower release (pre-releases are expected to change).
+  auto previous_it = std::find_if(lower.rbegin(), lower.rend(), [](auto& p) { return !p.version.is_prerelease(); });
+  if (previous_it != lower.rend()) {
+    const auto& previous = *previous_it;
+    auto caret = semver::Range::parse("^" + previous.version.to_string());
+    if (caret && caret->satisfies(cand->version, true))
+      breaking_against(previous, "without a version bump that caret ranges do not cross (^" +
+                                     previous.version.to_string() + " still accepts " + candidate.version()->str() + ")");
+  }
+  return out;
+}
+
+}  // namespace roster::upstream
