@@ -13,5 +13,10 @@ enum ExitCode { kOk = 0, kNo = 1, kUsage = 2 };
 void add_semver_commands(CLI::App& app, int& exit_code);
 void add_registry_commands(CLI::App& app, int& exit_code);
 void add_server_commands(CLI::App& app, int& exit_code);
+void add_deps_commands(CLI::App& app, int& exit_code);
+void add_lifecycle_commands(CLI::App& app, int& exit_code);
+void add_schema_commands(CLI::App& app, int& exit_code);
+void add_contract_commands(CLI::App& app, int& exit_code);
+void add_deploy_commands(CLI::App& app, int& exit_code);
 
 }  // namespace roster::cli

@@ -11,6 +11,11 @@ int main(int argc, char** argv) {
   roster::cli::add_semver_commands(app, exit_code);
   roster::cli::add_registry_commands(app, exit_code);
   roster::cli::add_server_commands(app, exit_code);
+  roster::cli::add_deps_commands(app, exit_code);
+  roster::cli::add_lifecycle_commands(app, exit_code);
+  roster::cli::add_deploy_commands(app, exit_code);
+  roster::cli::add_schema_commands(app, exit_code);
+  roster::cli::add_contract_commands(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

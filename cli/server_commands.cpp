@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "cli/commands.hpp"
+#include "cli/server_client.hpp"
 #include "net/http_client.hpp"
 #include "roster/client.hpp"
 #include "wire/atomic_file.hpp"
@@ -15,42 +16,11 @@
 namespace roster::cli {
 namespace {
 
-struct Options {
-  std::string server = std::getenv("ROSTER_SERVER") ? std::getenv("ROSTER_SERVER") : "127.0.0.1:7070";
-  std::string shm, token, file, name, version, id, team, stage, tag, agent;
-  bool json = false, healthy = false;
+// Every server command's arguments; the connection options are shared with the other groups.
+struct Options : ServerOptions {
+  std::string shm, file, name, version, id, team, stage, tag, agent;
+  bool healthy = false;
 };
-
-std::string escape_segment(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == '+')
-      out.push_back(static_cast<char>(c));
-    else
-      out += {'%', kHex[c >> 4], kHex[c & 15]};
-  }
-  return out;
-}
-
-// Sends a request; prints the server's error (with its JSON path) and returns nullopt on failure.
-std::optional<net::HttpResponse> call(const Options& o, std::string_view method, const std::string& target,
-                                      std::string_view body = {}) {
-  try {
-    net::HttpClient client(o.server);
-    net::HttpHeaders headers;
-    if (!o.token.empty()) headers.add("Authorization", "Bearer " + o.token);
-    auto response = client.request(method, target, body, headers);
-    if (response.status >= 400) {
-      std::cerr << "rosterctl: " << method << " " << target << ": HTTP " << response.status << ": " << response.body << "\n";
-      return std::nullopt;
-    }
-    return response;
-  } catch (const std::exception& e) {
-    std::cerr << "rosterctl: " << e.what() << "\n";
-    return std::nullopt;
-  }
-}
 
 std::optional<Client> open_shm(const Options& o) {
   try {
@@ -88,8 +58,7 @@ void print_instances_table(const std::vector<const wire::Instance*>& list, bool 
 void add_server_commands(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<Options>();
   auto target_options = [o](CLI::App* cmd, bool reads) {
-    cmd->add_option("--server", o->server, "roster-server address (or $ROSTER_SERVER)")->capture_default_str();
-    cmd->add_option("--token", o->token, "Bearer token for writes");
+    add_server_options(cmd, *o, false);
     if (reads) cmd->add_option("--shm", o->shm, "Read from the local agent's arena NAME instead of the server");
     cmd->add_flag("--json", o->json, "Machine-readable output");
   };

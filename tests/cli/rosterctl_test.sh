@@ -82,5 +82,91 @@ expect "dump of a JSON file" 1 'not a valid Snapshot buffer' -- "$ctl" dump "$re
 expect "help" 0 'semver' -- "$ctl" --help
 expect "unknown command" 2 '' -- "$ctl" frobnicate
 
+# schema check / diff / compat and contract verify: local, no server
+data=$src/tests/cli/data
+expect "schema check valid OpenAPI" 0 'users_v1.openapi.json: a valid OpenAPI document' -- \
+  "$ctl" schema check "$data/users_v1.openapi.json"
+expect "schema check valid JSON Schema" 0 'user_v1.schema.json: a valid JSON Schema (draft-07)' -- \
+  "$ctl" schema check "$data/user_v1.schema.json"
+expect "schema check invalid OpenAPI names each problem" 1 \
+  $'/info/version: "version" is required\n/paths/users: path "users" must start with "/"\n' -- \
+  "$ctl" schema check "$data/invalid.openapi.json"
+expect "schema check invalid OpenAPI path parameter" 1 \
+  '/paths/~1users~1{id}/get/parameters/0/required: a path parameter must have "required": true' -- \
+  "$ctl" schema check "$data/invalid.openapi.json"
+expect "schema check invalid OpenAPI summary" 1 'invalid.openapi.json: not a valid OpenAPI document (4 problems)' -- \
+  "$ctl" schema check "$data/invalid.openapi.json"
+expect "schema check invalid JSON Schema" 1 '/minLength: "minLength" must be a non-negative integer' -- \
+  "$ctl" schema check "$data/invalid.schema.json"
+expect "schema check --format forces OpenAPI" 1 '/openapi: "openapi" is required' -- \
+  "$ctl" schema check --format openapi "$data/user_v1.schema.json"
+expect "schema check --json" 1 '{"valid":false,"format":"json_schema","problems":[{"pointer":"/minLength",' -- \
+  "$ctl" schema check --json "$data/invalid.schema.json"
+expect "schema check unparseable" 2 \
+  'unparseable.json: not valid JSON: line 3, column 29 (offset 52): Missing a comma' -- \
+  "$ctl" schema check "$data/unparseable.json"
+expect "schema check missing file" 2 'cannot read' -- "$ctl" schema check "$tmp/nope.json"
+expect "schema check unknown format" 2 '' -- "$ctl" schema check --format yaml "$data/user_v1.schema.json"
+
+expect "schema diff breaking" 1 \
+  $'BREAKING parameter-made-required GET /users: parameter "q" (query) is now required\nbreaking: 1 finding' -- \
+  "$ctl" schema diff "$data/users_v1.openapi.json" "$data/users_v2_breaking.openapi.json"
+expect "schema diff harmless" 0 \
+  $'INFO path-added /users/{id}: path "/users/{id}" was added\nnothing breaks: 1 finding, 0 breaking' -- \
+  "$ctl" schema diff "$data/users_v1.openapi.json" "$data/users_v2_harmless.openapi.json"
+expect "schema diff identical" 0 'no differences' -- \
+  "$ctl" schema diff "$data/users_v1.openapi.json" "$data/users_v1.openapi.json"
+expect "schema diff --json" 1 '{"breaking":true,"findings":[{"severity":"breaking","id":"parameter-made-required",' -- \
+  "$ctl" schema diff --json "$data/users_v1.openapi.json" "$data/users_v2_breaking.openapi.json"
+expect "schema diff unparseable" 2 'not valid JSON: line 3, column 29' -- \
+  "$ctl" schema diff "$data/unparseable.json" "$data/users_v1.openapi.json"
+expect "schema diff of a JSON Schema" 2 'user_v1.schema.json: not an OpenAPI document' -- \
+  "$ctl" schema diff "$data/users_v1.openapi.json" "$data/user_v1.schema.json"
+expect "schema diff of an invalid OpenAPI document" 2 'invalid.openapi.json: not a valid OpenAPI document' -- \
+  "$ctl" schema diff "$data/invalid.openapi.json" "$data/users_v1.openapi.json"
+
+expect "schema compat BACKWARD holds" 0 'user_v2.schema.json is compatible (BACKWARD, 1 previous version)' -- \
+  "$ctl" schema compat --mode BACKWARD "$data/user_v1.schema.json" "$data/user_v2.schema.json"
+expect "schema compat FORWARD breaks" 1 \
+  'BREAKING property-removed-from-closed-content-model /properties/email: FORWARD:' -- \
+  "$ctl" schema compat --mode FORWARD "$data/user_v1.schema.json" "$data/user_v2.schema.json"
+expect "schema compat with history" 1 'BREAKING required-attribute-added /required/1: BACKWARD:' -- \
+  "$ctl" schema compat --mode BACKWARD "$data/user_v1.schema.json" "$data/user_v2.schema.json" \
+  "$data/user_v3.schema.json"
+expect "schema compat NONE" 0 'is compatible (NONE, 1 previous version)' -- \
+  "$ctl" schema compat --mode NONE "$data/user_v2.schema.json" "$data/user_v3.schema.json"
+expect "schema compat OpenAPI" 0 'users_v2_harmless.openapi.json is compatible (BACKWARD, 1 previous version)' -- \
+  "$ctl" schema compat --mode BACKWARD "$data/users_v1.openapi.json" "$data/users_v2_harmless.openapi.json"
+expect "schema compat --json" 1 \
+  '{"compatible":false,"mode":"FORWARD_TRANSITIVE","findings":[{"severity":"breaking",' -- \
+  "$ctl" schema compat --json --mode forward_transitive "$data/user_v1.schema.json" "$data/user_v2.schema.json"
+expect "schema compat unknown mode" 2 'unknown compatibility mode "bogus"' -- \
+  "$ctl" schema compat --mode bogus "$data/user_v1.schema.json" "$data/user_v2.schema.json"
+expect "schema compat needs two files" 2 '' -- "$ctl" schema compat --mode FULL "$data/user_v1.schema.json"
+expect "schema compat mixed kinds" 2 'mixing OpenAPI documents and JSON Schemas' -- \
+  "$ctl" schema compat --mode FULL "$data/users_v1.openapi.json" "$data/user_v1.schema.json"
+expect "schema compat invalid schema" 2 'invalid.schema.json: not a valid JSON Schema' -- \
+  "$ctl" schema compat --mode FULL "$data/invalid.schema.json" "$data/user_v1.schema.json"
+
+expect "contract verify passes" 0 \
+  'pact web → users: 2 interactions checked against '"$data"'/users_v1.openapi.json, all hold' -- \
+  "$ctl" contract verify "$data/pact_ok.json" "$data/users_v1.openapi.json"
+expect "contract verify names each failure" 1 \
+  'BREAKING operation-not-found GET /users/7: interaction "one user by id": no documented operation for GET /users/7' \
+  -- \
+  "$ctl" contract verify "$data/pact_fail.json" "$data/users_v1.openapi.json"
+expect "contract verify failure summary" 1 \
+  '2 interactions checked against '"$data"'/users_v1.openapi.json, 3 failures' -- \
+  "$ctl" contract verify "$data/pact_fail.json" "$data/users_v1.openapi.json"
+expect "contract verify --json" 1 '"failures":[{"severity":"breaking","id":"operation-not-found","method":"GET"' -- \
+  "$ctl" contract verify --json "$data/pact_fail.json" "$data/users_v1.openapi.json"
+expect "contract verify malformed pact" 2 \
+  $'/interactions/0/request: missing; it must be an object\n/interactions/1/response/status: must be an integer' -- \
+  "$ctl" contract verify "$data/pact_malformed.json" "$data/users_v1.openapi.json"
+expect "contract verify invalid OpenAPI" 2 'invalid.openapi.json: not a valid OpenAPI document' -- \
+  "$ctl" contract verify "$data/pact_ok.json" "$data/invalid.openapi.json"
+expect "contract verify unparseable" 2 'not valid JSON: line 3' -- \
+  "$ctl" contract verify "$data/unparseable.json" "$data/users_v1.openapi.json"
+
 echo "rosterctl: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

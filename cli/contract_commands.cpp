@@ -1,0 +1,95 @@
+// rosterctl contract verify PACT OPENAPI: a consumer's Pact checked statically against a
+// provider's OpenAPI document, locally, the same check roster-server runs on registration.
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "cli/commands.hpp"
+#include "cli/findings.hpp"
+#include "cli/json_file.hpp"
+#include "model/json_document.hpp"
+#include "model/json_schema.hpp"
+#include "model/openapi_check.hpp"
+#include "model/pact.hpp"
+#include "wire/json_writer.hpp"
+
+namespace roster::cli {
+namespace {
+
+struct Options {
+  std::string pact_file, openapi_file;
+  bool json = false;
+};
+
+void print_problems(const std::vector<model::SchemaProblem>& problems, bool json) {
+  if (json) {
+    std::string out;
+    wire::JsonWriter w(out);
+    w.begin_object().key("ok").boolean(false).key("problems").begin_array();
+    for (auto& p : problems)
+      w.begin_object().key("pointer").string(p.pointer).key("message").string(p.message).end_object();
+    w.end_array().end_object();
+    std::cout << out << "\n";
+    return;
+  }
+  for (auto& p : problems) std::cout << (p.pointer.empty() ? "(root)" : p.pointer) << ": " << p.message << "\n";
+}
+
+int verify(const Options& o) {
+  auto pact_doc = load_json_file(o.pact_file);
+  if (!pact_doc) return kUsage;
+  auto openapi = load_json_file(o.openapi_file);
+  if (!openapi) return kUsage;
+  // The pact is checked against a structurally valid document only; anything else is bad input.
+  if (auto problems = model::check_openapi(*openapi); !problems.empty()) {
+    for (auto& p : problems)
+      std::cerr << o.openapi_file << ": " << (p.pointer.empty() ? "(root)" : p.pointer) << ": " << p.message << "\n";
+    std::cerr << "rosterctl: " << o.openapi_file << ": not a valid OpenAPI document\n";
+    return kUsage;
+  }
+  auto parsed = model::parse_pact(*pact_doc);
+  if (!parsed.ok()) {
+    print_problems(parsed.problems, o.json);
+    if (!o.json)
+      std::cout << o.pact_file << ": not a valid pact (" << parsed.problems.size()
+                << (parsed.problems.size() == 1 ? " problem)\n" : " problems)\n");
+    return kUsage;
+  }
+  const auto& pact = *parsed.pact;
+  const auto result = model::verify_pact(pact, *openapi);
+  if (o.json) {
+    std::string out;
+    wire::JsonWriter w(out);
+    w.begin_object().key("ok").boolean(result.ok()).key("consumer").string(pact.consumer);
+    w.key("provider").string(pact.provider).key("interactions").unsigned_number(result.interactions_checked);
+    w.key("failures");
+    write_findings(w, result.failures);
+    w.end_object();
+    std::cout << out << "\n";
+  } else {
+    for (auto& f : result.failures) std::cout << finding_line(f) << "\n";
+    std::cout << "pact " << pact.consumer << " → " << pact.provider << ": " << result.interactions_checked
+              << (result.interactions_checked == 1 ? " interaction" : " interactions") << " checked against "
+              << o.openapi_file << ", ";
+    if (result.ok())
+      std::cout << "all hold\n";
+    else
+      std::cout << result.failures.size() << (result.failures.size() == 1 ? " failure\n" : " failures\n");
+  }
+  return result.ok() ? kOk : kNo;
+}
+
+}  // namespace
+
+void add_contract_commands(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<Options>();
+  auto* contract = app.add_subcommand("contract", "Consumer contracts (Pact v2), checked locally");
+  contract->require_subcommand(1);
+  auto* cmd = contract->add_subcommand("verify", "Does the provider's OpenAPI document honour the pact? exit 1 if not");
+  cmd->add_option("pact", o->pact_file, "Pact v2 document (the consumer's)")->required();
+  cmd->add_option("openapi", o->openapi_file, "OpenAPI 3.x document (the provider's)")->required();
+  cmd->add_flag("--json", o->json, "Machine-readable output");
+  cmd->callback([o, &exit_code] { exit_code = verify(*o); });
+}
+
+}  // namespace roster::cli

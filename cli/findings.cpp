@@ -1,0 +1,39 @@
+#include "cli/findings.hpp"
+
+#include <cctype>
+
+#include "cli/server_client.hpp"
+
+namespace roster::cli {
+
+std::string finding_line(std::string_view severity, std::string_view id, std::string_view method, std::string_view path,
+                         std::string_view pointer, std::string_view message) {
+  std::string line;
+  for (char c : severity) line.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  line.append(" ").append(id);
+  if (!method.empty()) line.append(" ").append(method);
+  if (!path.empty()) line.append(" ").append(path);
+  if (method.empty() && path.empty() && !pointer.empty()) line.append(" ").append(pointer);
+  return line.append(": ").append(message);
+}
+
+std::string finding_line(const rapidjson::Value& f) {
+  return finding_line(str(f, "severity"), str(f, "id"), str(f, "method"), str(f, "path"), str(f, "pointer"),
+                      str(f, "message"));
+}
+
+std::string finding_line(const model::Finding& f) {
+  return finding_line(model::to_string(f.severity), f.id, f.method, f.path, f.pointer, f.message);
+}
+
+void write_findings(wire::JsonWriter& w, const std::vector<model::Finding>& findings) {
+  w.begin_array();
+  for (auto& f : findings) {
+    w.begin_object().key("severity").string(model::to_string(f.severity)).key("id").string(f.id);
+    w.key("method").string(f.method).key("path").string(f.path).key("pointer").string(f.pointer);
+    w.key("message").string(f.message).end_object();
+  }
+  w.end_array();
+}
+
+}  // namespace roster::cli

@@ -1,0 +1,28 @@
+// One line per finding, the same for every command that shows them (schema diff and compat,
+// contract verify, deps upgrade, can-i-deploy, refused registrations):
+//   BREAKING parameter-required GET /users: the query parameter "q" is now required
+// When a finding is not about one operation, its JSON Pointer takes the place of METHOD PATH.
+#pragma once
+
+#include <rapidjson/document.h>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/finding.hpp"
+#include "wire/json_writer.hpp"
+
+namespace roster::cli {
+
+std::string finding_line(std::string_view severity, std::string_view id, std::string_view method, std::string_view path,
+                         std::string_view pointer, std::string_view message);
+
+// A finding as the server sends it ({"severity", "id", "method", "path", "pointer", "message"}).
+std::string finding_line(const rapidjson::Value& finding);
+std::string finding_line(const model::Finding& finding);
+
+// The findings as a JSON array in the server's shape, so --json output reads the same either way.
+void write_findings(wire::JsonWriter& w, const std::vector<model::Finding>& findings);
+
+}  // namespace roster::cli

@@ -1,0 +1,198 @@
+// rosterctl schema check | diff | compat: the registry's schema rules run locally on files, with
+// no server, so that CI can refuse a change before anyone registers it.
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/commands.hpp"
+#include "cli/findings.hpp"
+#include "cli/json_file.hpp"
+#include "model/json_document.hpp"
+#include "model/json_schema.hpp"
+#include "model/openapi_check.hpp"
+#include "model/openapi_diff.hpp"
+#include "model/schema_compat.hpp"
+#include "wire/json_writer.hpp"
+
+namespace roster::cli {
+namespace {
+
+struct Options {
+  std::string file, old_file, new_file, format, mode;
+  std::vector<std::string> files;
+  bool json = false;
+};
+
+bool is_openapi(const rapidjson::Value& doc) { return model::member(doc, "openapi") != nullptr; }
+
+std::string_view pointer_text(std::string_view pointer) { return pointer.empty() ? "(root)" : pointer; }
+
+std::string_view format_title(std::string_view format) {
+  return format == "openapi" ? "OpenAPI document" : "JSON Schema (draft-07)";
+}
+
+// schema check: every problem as `POINTER: message`; exit 0 valid, 1 invalid, 2 unusable input.
+int check(const Options& o) {
+  auto doc = load_json_file(o.file);
+  if (!doc) return kUsage;
+  const std::string format = !o.format.empty() ? o.format : is_openapi(*doc) ? "openapi" : "json_schema";
+  const auto problems = format == "openapi" ? model::check_openapi(*doc) : model::check_json_schema(*doc, *doc);
+  if (o.json) {
+    std::string out;
+    wire::JsonWriter w(out);
+    w.begin_object().key("valid").boolean(problems.empty()).key("format").string(format).key("problems").begin_array();
+    for (auto& p : problems)
+      w.begin_object().key("pointer").string(p.pointer).key("message").string(p.message).end_object();
+    w.end_array().end_object();
+    std::cout << out << "\n";
+  } else {
+    for (auto& p : problems) std::cout << pointer_text(p.pointer) << ": " << p.message << "\n";
+    std::cout << o.file << ": ";
+    if (problems.empty())
+      std::cout << "a valid " << format_title(format) << "\n";
+    else
+      std::cout << "not a valid " << format_title(format) << " (" << problems.size()
+                << (problems.size() == 1 ? " problem)\n" : " problems)\n");
+  }
+  return problems.empty() ? kOk : kNo;
+}
+
+// The document, or nullopt (after saying why) when it is not a valid OpenAPI document: a diff of
+// a broken document would report noise, so it is bad input like unparseable JSON.
+std::optional<rapidjson::Document> load_openapi(const std::string& path) {
+  auto doc = load_json_file(path);
+  if (!doc) return doc;
+  if (!doc->IsObject() || !is_openapi(*doc)) {
+    std::cerr << "rosterctl: " << path << ": not an OpenAPI document (no \"openapi\" member)\n";
+    return std::nullopt;
+  }
+  if (auto problems = model::check_openapi(*doc); !problems.empty()) {
+    for (auto& p : problems) std::cerr << path << ": " << pointer_text(p.pointer) << ": " << p.message << "\n";
+    std::cerr << "rosterctl: " << path << ": not a valid OpenAPI document\n";
+    return std::nullopt;
+  }
+  return doc;
+}
+
+// One line per finding, then the verdict: "breaking: 3 findings, 2 breaking".
+void print_diff(const std::vector<model::Finding>& findings, bool breaking) {
+  size_t breaking_count = 0;
+  for (auto& f : findings) {
+    std::cout << finding_line(f) << "\n";
+    breaking_count += f.severity == model::Severity::Breaking;
+  }
+  if (findings.empty())
+    std::cout << "no differences\n";
+  else
+    std::cout << (breaking ? "breaking: " : "nothing breaks: ") << findings.size()
+              << (findings.size() == 1 ? " finding, " : " findings, ") << breaking_count << " breaking\n";
+}
+
+// schema diff: what a client of OLD notices against NEW; exit 1 when something breaks.
+int diff(const Options& o) {
+  auto old_doc = load_openapi(o.old_file);
+  auto new_doc = old_doc ? load_openapi(o.new_file) : std::nullopt;
+  if (!new_doc) return kUsage;
+  const auto result = model::diff_openapi(*old_doc, *new_doc);
+  const bool breaking = result.breaking();
+  if (o.json) {
+    std::string out;
+    wire::JsonWriter w(out);
+    w.begin_object().key("breaking").boolean(breaking).key("findings");
+    write_findings(w, result.findings);
+    w.end_object();
+    std::cout << out << "\n";
+  } else {
+    print_diff(result.findings, breaking);
+  }
+  return breaking ? kNo : kOk;
+}
+
+// schema compat: the last file against the ones before it (oldest first) under --mode.
+int compat(const Options& o) {
+  const auto mode = model::parse_compatibility_mode(o.mode);
+  if (!mode) {
+    std::cerr << "rosterctl: unknown compatibility mode \"" << o.mode << "\" (BACKWARD, BACKWARD_TRANSITIVE, FORWARD, "
+              << "FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE or NONE)\n";
+    return kUsage;
+  }
+  std::vector<rapidjson::Document> docs;
+  for (auto& file : o.files) {
+    auto doc = load_json_file(file);
+    if (!doc) return kUsage;
+    docs.push_back(std::move(*doc));
+  }
+  // All OpenAPI documents (compared schema by schema) or all JSON Schemas; a mix means nothing.
+  size_t openapi = 0;
+  for (auto& d : docs) openapi += is_openapi(d);
+  if (openapi != 0 && openapi != docs.size()) {
+    std::cerr << "rosterctl: mixing OpenAPI documents and JSON Schemas: compare one kind at a time\n";
+    return kUsage;
+  }
+  // Comparing an invalid schema proves nothing: it is bad input.
+  for (size_t i = 0; i < docs.size(); ++i) {
+    const auto problems = openapi ? model::check_openapi(docs[i]) : model::check_json_schema(docs[i], docs[i]);
+    for (auto& p : problems) std::cerr << o.files[i] << ": " << pointer_text(p.pointer) << ": " << p.message << "\n";
+    if (!problems.empty()) {
+      std::cerr << "rosterctl: " << o.files[i] << ": not a valid " << format_title(openapi ? "openapi" : "") << "\n";
+      return kUsage;
+    }
+  }
+  std::vector<model::Finding> findings;
+  if (openapi) {
+    std::vector<model::OpenApiVersionRef> history;
+    for (size_t i = 0; i + 1 < docs.size(); ++i) history.push_back({o.files[i], &docs[i]});
+    findings = model::check_openapi_compatibility(*mode, history, {o.files.back(), &docs.back()});
+  } else {
+    std::vector<model::SchemaVersionRef> history;
+    for (size_t i = 0; i + 1 < docs.size(); ++i) history.push_back({o.files[i], &docs[i], ""});
+    findings = model::check_compatibility(*mode, history, {o.files.back(), &docs.back(), ""});
+  }
+  if (o.json) {
+    std::string out;
+    wire::JsonWriter w(out);
+    w.begin_object().key("compatible").boolean(findings.empty()).key("mode").string(model::to_string(*mode));
+    w.key("findings");
+    write_findings(w, findings);
+    w.end_object();
+    std::cout << out << "\n";
+  } else {
+    for (auto& f : findings) std::cout << finding_line(f) << "\n";
+    std::cout << o.files.back() << (findings.empty() ? " is" : " is not") << " compatible (" << model::to_string(*mode)
+              << ", " << docs.size() - 1 << (docs.size() == 2 ? " previous version" : " previous versions");
+    if (!findings.empty()) std::cout << "; " << findings.size() << (findings.size() == 1 ? " finding" : " findings");
+    std::cout << ")\n";
+  }
+  return findings.empty() ? kOk : kNo;
+}
+
+}  // namespace
+
+void add_schema_commands(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<Options>();
+  auto* schema = app.add_subcommand("schema", "Check, diff and compare API schemas locally (no server)");
+  schema->require_subcommand(1);
+
+  auto* chk = schema->add_subcommand("check", "Is FILE a valid OpenAPI 3.x document or JSON Schema (draft-07)?");
+  chk->add_option("file", o->file, "Schema document")->required();
+  chk->add_option("--format", o->format, "openapi or json_schema (default: openapi when it has an \"openapi\" member)")
+      ->check(CLI::IsMember({"openapi", "json_schema"}));
+  chk->add_flag("--json", o->json, "Machine-readable output");
+  chk->callback([o, &exit_code] { exit_code = check(*o); });
+
+  auto* dif =
+      schema->add_subcommand("diff", "What breaks for clients of OLD against NEW (OpenAPI); exit 1 if anything");
+  dif->add_option("old", o->old_file, "The current OpenAPI document")->required();
+  dif->add_option("new", o->new_file, "The proposed OpenAPI document")->required();
+  dif->add_flag("--json", o->json, "Machine-readable output");
+  dif->callback([o, &exit_code] { exit_code = diff(*o); });
+
+  auto* cmp = schema->add_subcommand("compat", "Is NEW compatible with the OLD versions (oldest first) under --mode?");
+  cmp->add_option("--mode", o->mode, "BACKWARD, FORWARD, FULL (each also _TRANSITIVE) or NONE")->required();
+  cmp->add_option("files", o->files, "OLD... NEW: JSON Schemas or OpenAPI documents")->required()->expected(2, -1);
+  cmp->add_flag("--json", o->json, "Machine-readable output");
+  cmp->callback([o, &exit_code] { exit_code = compat(*o); });
+}
+
+}  // namespace roster::cli

@@ -1,0 +1,132 @@
+#include "cli/server_client.hpp"
+
+#include <cctype>
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "cli/findings.hpp"
+#include "model/json_document.hpp"
+#include "net/http_client.hpp"
+
+namespace roster::cli {
+namespace {
+
+std::string escape(std::string_view s, bool keep_plus) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keep_plus && c == '+'))
+      out.push_back(static_cast<char>(c));
+    else
+      out += {'%', kHex[c >> 4], kHex[c & 15]};
+  }
+  return out;
+}
+
+// "HTTP 409 invalid_transition: message (at path)" plus any findings, or the raw body when the
+// server did not send roster's error shape.
+void print_http_error(std::string_view method, const std::string& target, const net::HttpResponse& r) {
+  std::cerr << "rosterctl: " << method << " " << target << ": HTTP " << r.status;
+  auto parsed = model::parse_json(r.body);
+  const rapidjson::Value* error = parsed.ok() ? model::member(parsed.document, "error") : nullptr;
+  if (!error || !error->IsObject()) {
+    std::cerr << ": " << (r.body.empty() ? std::string(net::status_reason(r.status)) : r.body) << "\n";
+    return;
+  }
+  std::cerr << " " << str(*error, "code") << ": " << str(*error, "message");
+  if (auto path = str(*error, "path"); !path.empty()) std::cerr << " (at " << path << ")";
+  std::cerr << "\n";
+  for (auto& f : array(parsed.document, "findings").GetArray()) std::cerr << "  " << finding_line(f) << "\n";
+}
+
+}  // namespace
+
+std::string default_server() {
+  const char* env = std::getenv("ROSTER_SERVER");
+  return env && *env ? env : "127.0.0.1:7070";
+}
+
+void add_server_options(CLI::App* cmd, ServerOptions& o, bool json) {
+  cmd->add_option("--server", o.server, "roster-server address (or $ROSTER_SERVER)")->capture_default_str();
+  cmd->add_option("--token", o.token, "Bearer token for writes");
+  if (json) cmd->add_flag("--json", o.json, "Machine-readable output (the server's JSON answer)");
+}
+
+std::string escape_segment(std::string_view s) { return escape(s, true); }
+std::string escape_query(std::string_view s) { return escape(s, false); }
+
+void add_query(std::string& target, std::string_view key, std::string_view value) {
+  if (value.empty()) return;
+  target += target.find('?') == std::string::npos ? '?' : '&';
+  target += escape_query(key);
+  target += '=';
+  target += escape_query(value);
+}
+
+std::optional<net::HttpResponse> call(const ServerOptions& o, std::string_view method, const std::string& target,
+                                      std::string_view body, int* failure) {
+  try {
+    net::HttpClient client(o.server);
+    net::HttpHeaders headers;
+    if (!o.token.empty()) headers.add("Authorization", "Bearer " + o.token);
+    auto response = client.request(method, target, body, headers);
+    if (response.status >= 400) {
+      print_http_error(method, target, response);
+      if (failure) *failure = response.status < 500 ? kNo : kUsage;
+      return std::nullopt;
+    }
+    return response;
+  } catch (const std::exception& e) {
+    std::cerr << "rosterctl: " << e.what() << "\n";
+    if (failure) *failure = kUsage;
+    return std::nullopt;
+  }
+}
+
+int call_json(const ServerOptions& o, std::string_view method, const std::string& target, rapidjson::Document& doc,
+              std::string_view body, std::string* raw) {
+  int failure = kOk;
+  auto r = call(o, method, target, body, &failure);
+  if (!r) return failure;
+  auto parsed = model::parse_json(r->body);
+  if (!parsed.ok() || !parsed.document.IsObject()) {
+    std::cerr << "rosterctl: " << method << " " << target << ": the answer is not a JSON object"
+              << (parsed.ok() ? "" : ": " + *parsed.error) << "\n";
+    return kUsage;
+  }
+  doc.Swap(parsed.document);
+  if (raw) *raw = std::move(r->body);
+  return kOk;
+}
+
+std::string_view str(const rapidjson::Value& object, std::string_view key) {
+  const auto* v = model::member(object, key);
+  return v && v->IsString() ? std::string_view(v->GetString(), v->GetStringLength()) : std::string_view();
+}
+
+int64_t integer(const rapidjson::Value& object, std::string_view key, int64_t fallback) {
+  const auto* v = model::member(object, key);
+  if (v && v->IsInt64()) return v->GetInt64();
+  if (v && v->IsNumber()) return static_cast<int64_t>(v->GetDouble());
+  return fallback;
+}
+
+bool boolean(const rapidjson::Value& object, std::string_view key) {
+  const auto* v = model::member(object, key);
+  return v && v->IsBool() && v->GetBool();
+}
+
+const rapidjson::Value& array(const rapidjson::Value& object, std::string_view key) {
+  static const rapidjson::Value kEmpty(rapidjson::kArrayType);
+  const auto* v = model::member(object, key);
+  return v && v->IsArray() ? *v : kEmpty;
+}
+
+std::pair<std::string, std::string> split_name_version(std::string_view spec) {
+  const auto at = spec.find('@');
+  if (at == std::string_view::npos) return {std::string(spec), {}};
+  return {std::string(spec.substr(0, at)), std::string(spec.substr(at + 1))};
+}
+
+}  // namespace roster::cli
