@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `make demo`: the whole flow on this machine. roster-server (SQLite under var/demo) and
 # roster-agent start on loopback, the example registry is registered, the example reader reads
-# it from shared memory, a change made through the API arrives in the reader, and everything
-# stops cleanly.   demo.sh BUILD_DIR
+# it from shared memory, rosterctl answers governance questions (dependency tree, impact,
+# deprecation timeline, upgrade report, can-i-deploy) and refuses a breaking registration, a
+# change made through the API arrives in the reader, and everything stops cleanly.
+#   demo.sh BUILD_DIR
 set -euo pipefail
 build=${1:-build}
 ctl=$build/cli/rosterctl
@@ -44,6 +46,27 @@ for _ in $(seq 100); do "$ctl" get user-service --shm "$arena" > /dev/null 2>&1 
 
 step "The example reader: lookups from shared memory, no network"
 "$build/examples/reader" "$arena"
+
+step "Governance: what depends on what, what is deprecated, what a change breaks"
+"$ctl" deps tree api-gateway --server "$http"
+"$ctl" deps impact user-service@1.0.0 --server "$http"
+"$ctl" lifecycle timeline --server "$http"
+"$ctl" deps upgrade user-service 1.0.0 2.0.0 --server "$http" | head -8 || true
+"$ctl" can-i-deploy api-gateway 1.0.0 --server "$http"
+echo "-- a forbidden lifecycle move is refused, naming the allowed ones:"
+"$ctl" lifecycle set user-service 1.0.0 stable --server "$http" || true
+echo "-- user-service 2.2.0 drops a path without a major version: refused with the reason:"
+python3 - examples/registry.json "$var/user-service-2.2.0.json" <<'PY'
+import json, sys
+svc = next(s for s in json.load(open(sys.argv[1]))["services"] if s["name"] == "user-service")
+v = next(v for v in svc["versions"] if v["version"] == "2.1.0")
+v.update(name="user-service", version="2.2.0", lifecycle_stage="beta")
+v.pop("instances", None)
+paths = v["api_schema"]["document"]["paths"]
+paths.pop(next(p for p in paths if "{" in p))
+json.dump(v, open(sys.argv[2], "w"))
+PY
+"$ctl" register "$var/user-service-2.2.0.json" --server "$http" || true
 
 step "A change through the API arrives in a waiting reader"
 "$build/examples/reader" "$arena" --watch payment-service &
