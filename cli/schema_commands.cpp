@@ -21,7 +21,7 @@ namespace {
 struct Options {
   std::string file, old_file, new_file, format, mode;
   std::vector<std::string> files;
-  bool json = false;
+  bool json = false, strict = false;
 };
 
 bool is_openapi(const rapidjson::Value& doc) { return model::member(doc, "openapi") != nullptr; }
@@ -143,11 +143,11 @@ int compat(const Options& o) {
   if (openapi) {
     std::vector<model::OpenApiVersionRef> history;
     for (size_t i = 0; i + 1 < docs.size(); ++i) history.push_back({o.files[i], &docs[i]});
-    findings = model::check_openapi_compatibility(*mode, history, {o.files.back(), &docs.back()});
+    findings = model::check_openapi_compatibility(*mode, history, {o.files.back(), &docs.back()}, {.lenient = !o.strict});
   } else {
     std::vector<model::SchemaVersionRef> history;
     for (size_t i = 0; i + 1 < docs.size(); ++i) history.push_back({o.files[i], &docs[i], ""});
-    findings = model::check_compatibility(*mode, history, {o.files.back(), &docs.back(), ""});
+    findings = model::check_compatibility(*mode, history, {o.files.back(), &docs.back(), ""}, {.lenient = !o.strict});
   }
   if (o.json) {
     std::string out;
@@ -190,6 +190,9 @@ void add_schema_commands(CLI::App& app, int& exit_code) {
 
   auto* cmp = schema->add_subcommand("compat", "Is NEW compatible with the OLD versions (oldest first) under --mode?");
   cmp->add_option("--mode", o->mode, "BACKWARD, FORWARD, FULL (each also _TRANSITIVE) or NONE")->required();
+  cmp->add_flag("--strict", o->strict,
+                "Also report properties added to (or closing) an open content model; by default, as the server does, "
+                "writers are assumed to send only the properties their schema declares");
   cmp->add_option("files", o->files, "OLD... NEW: JSON Schemas or OpenAPI documents")->required()->expected(2, -1);
   cmp->add_flag("--json", o->json, "Machine-readable output");
   cmp->callback([o, &exit_code] { exit_code = compat(*o); });

@@ -133,6 +133,10 @@ expect "schema compat FORWARD breaks" 1 \
 expect "schema compat with history" 1 'BREAKING required-attribute-added /required/1: BACKWARD:' -- \
   "$ctl" schema compat --mode BACKWARD "$data/user_v1.schema.json" "$data/user_v2.schema.json" \
   "$data/user_v3.schema.json"
+expect "schema compat: an optional property added to an open model is fine by default" 0 'is compatible (BACKWARD' -- \
+  "$ctl" schema compat --mode BACKWARD "$data/open_v1.schema.json" "$data/open_v2.schema.json"
+expect "schema compat --strict reports it" 1 'BREAKING' -- \
+  "$ctl" schema compat --strict --mode BACKWARD "$data/open_v1.schema.json" "$data/open_v2.schema.json"
 expect "schema compat NONE" 0 'is compatible (NONE, 1 previous version)' -- \
   "$ctl" schema compat --mode NONE "$data/user_v2.schema.json" "$data/user_v3.schema.json"
 expect "schema compat OpenAPI" 0 'users_v2_harmless.openapi.json is compatible (BACKWARD, 1 previous version)' -- \
