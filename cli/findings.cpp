@@ -26,14 +26,5 @@ std::string finding_line(const model::Finding& f) {
   return finding_line(model::to_string(f.severity), f.id, f.method, f.path, f.pointer, f.message);
 }
 
-void write_findings(wire::JsonWriter& w, const std::vector<model::Finding>& findings) {
-  w.begin_array();
-  for (auto& f : findings) {
-    w.begin_object().key("severity").string(model::to_string(f.severity)).key("id").string(f.id);
-    w.key("method").string(f.method).key("path").string(f.path).key("pointer").string(f.pointer);
-    w.key("message").string(f.message).end_object();
-  }
-  w.end_array();
-}
 
 }  // namespace roster::cli

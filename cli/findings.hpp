@@ -22,7 +22,7 @@ std::string finding_line(std::string_view severity, std::string_view id, std::st
 std::string finding_line(const rapidjson::Value& finding);
 std::string finding_line(const model::Finding& finding);
 
-// The findings as a JSON array in the server's shape, so --json output reads the same either way.
-void write_findings(wire::JsonWriter& w, const std::vector<model::Finding>& findings);
+// --json output writes findings with model::write_findings, as the server does.
+using model::write_findings;
 
 }  // namespace roster::cli

@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace roster::model {
 
@@ -23,5 +24,18 @@ struct Finding {
   std::string message;  // one plain sentence
   bool operator==(const Finding&) const = default;
 };
+
+// Findings as a JSON array of {severity, id, method, path, pointer, message}, through any writer
+// with wire::JsonWriter's interface (model/ itself writes no JSON).
+template <typename Writer>
+void write_findings(Writer& w, const std::vector<Finding>& findings) {
+  w.begin_array();
+  for (auto& f : findings) {
+    w.begin_object().key("severity").string(to_string(f.severity)).key("id").string(f.id);
+    w.key("method").string(f.method).key("path").string(f.path).key("pointer").string(f.pointer);
+    w.key("message").string(f.message).end_object();
+  }
+  w.end_array();
+}
 
 }  // namespace roster::model

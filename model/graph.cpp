@@ -1,6 +1,7 @@
 #include "model/graph.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <limits>
 #include <map>
 #include <span>
@@ -649,7 +650,7 @@ std::vector<ImpactEntry> DependencyGraph::impact(std::string_view name, std::opt
   const Impl& g = *impl_;
   const Id s = g.find_service(name);
   if (s == kNone) return {};
-  std::vector<Id> frontier;
+  std::vector<Id> frontier;  // in report order, as a service's versions are kept
   if (version) {
     if (Id v = g.find_node(name, *version); v != kNone) frontier.push_back(v);
   } else {
@@ -658,50 +659,100 @@ std::vector<ImpactEntry> DependencyGraph::impact(std::string_view name, std::opt
 
   // Breadth-first over reversed resolved edges, each level in report order: a dependent's first
   // hop is then the smallest version one step nearer (the same for any history of upserts).
-  // Ranks cost a walk of the whole graph: worth it only once the answer is large.
-  std::vector<Id> rank;
+  // Ranks cost a walk of the whole graph: worth it only once the answer is large. With them, a
+  // large level is put in order by marking its ranks in a bitmap and reading them back.
+  std::vector<Id> rank, by_rank;
+  std::vector<uint64_t> marks;
   auto sort_level = [&](std::vector<Id>& level, size_t so_far) {
-    if (rank.empty() && so_far + level.size() > 4096) rank = g.report_ranks();
-    if (rank.empty()) std::sort(level.begin(), level.end(), [&](Id a, Id b) { return g.before(a, b); });
-    else std::sort(level.begin(), level.end(), [&](Id a, Id b) { return rank[a] < rank[b]; });
+    if (rank.empty() && so_far + level.size() > 4096) {
+      rank = g.report_ranks();
+      by_rank.resize(g.nodes.size() - g.free_nodes.size());
+      for (Id v = 0; v < rank.size(); ++v)
+        if (rank[v] != kNone) by_rank[rank[v]] = v;
+      marks.resize(by_rank.size() / 64 + 1);
+    }
+    if (rank.empty()) {
+      std::sort(level.begin(), level.end(), [&](Id a, Id b) { return g.before(a, b); });
+    } else if (level.size() < marks.size() / 8) {
+      std::sort(level.begin(), level.end(), [&](Id a, Id b) { return rank[a] < rank[b]; });
+    } else {
+      for (Id v : level) marks[rank[v] / 64] |= uint64_t{1} << (rank[v] % 64);
+      auto out = level.begin();
+      for (size_t w = 0; w < marks.size(); ++w)
+        for (; marks[w] != 0; marks[w] &= marks[w] - 1)
+          *out++ = by_rank[w * 64 + static_cast<size_t>(std::countr_zero(marks[w]))];
+    }
   };
+  // depth apart from the rest, as every edge walked reads it. hop: the next version on the path;
+  // pos: a target's position among the targets, a dependent's in the answer.
   struct Visit {
-    Id depth = kNone, hop = kNone, via = kNone, range = kNone;  // hop: the next version on the path
+    Id hop = kNone, decl = kNone, range = kNone, pos = kNone;
   };
+  std::vector<Id> depth(g.nodes.size(), kNone);
   std::vector<Visit> visit(g.nodes.size());
+  for (Id i = 0; i < frontier.size(); ++i) {
+    depth[frontier[i]] = 0;
+    visit[frontier[i]].pos = i;
+  }
+  std::vector<VersionRef> target_refs;  // built once, copied into each entry
+  target_refs.reserve(frontier.size());
+  for (Id t : frontier) target_refs.push_back(g.ref(t));
+
   std::vector<Id> reached, next;
-  sort_level(frontier, 0);
-  for (Id v : frontier) visit[v].depth = 0;
   for (Id level = 1; !frontier.empty(); ++level) {
     next.clear();
-    for (Id x : frontier) {
+    for (size_t i = 0; i < frontier.size(); ++i) {
+      // Each edge list is an allocation of its own: fetch the ones a few steps ahead.
+      if (i + 4 < frontier.size()) __builtin_prefetch(g.resolved_from[frontier[i + 4]].data());
+      const Id x = frontier[i];
       for (const Impl::Edge& e : g.resolved_from[x]) {
-        Visit& f = visit[e.from];
-        if (f.depth == kNone) {
-          f = {level, x, e.decl, e.range};
-          next.push_back(e.from);
-        } else if (f.hop == x && g.decls[e.decl].ordinal < g.decls[f.via].ordinal) {
-          f.via = e.decl;  // two declarations resolve to x: the first one names the hop
+        Id& d = depth[e.from];
+        if (d == kNone) {
+          d = level;
+          Visit& f = visit[e.from];
+          f.hop = x;
+          f.decl = e.decl;
           f.range = e.range;
+          next.push_back(e.from);
+        } else if (d == level) {
+          Visit& f = visit[e.from];
+          if (f.hop == x && g.decls[e.decl].ordinal < g.decls[f.decl].ordinal) {
+            f.decl = e.decl;  // two declarations resolve to x: the first one names the hop
+            f.range = e.range;
+          }
         }
       }
     }
     sort_level(next, reached.size());
+    for (size_t i = 0; i < next.size(); ++i) visit[next[i]].pos = static_cast<Id>(reached.size() + i);
     reached.insert(reached.end(), next.begin(), next.end());
     std::swap(frontier, next);
   }
 
+  // Entries at depth d point at entries at depth d - 1, which come before them.
   std::vector<ImpactEntry> out;
-  out.reserve(reached.size());
-  for (Id v : reached) {
-    ImpactEntry& e = out.emplace_back();
-    e.depth = visit[v].depth;
-    e.range = g.ranges[visit[v].range].range.text();
-    e.path.reserve(e.depth + 1);
-    for (Id x = v; x != kNone; x = visit[x].hop) e.path.push_back(g.ref(x));
-    e.dependent = e.path.front();
+  out.reserve(reached.size());  // so that a reference to an earlier entry's target stays valid
+  for (size_t i = 0; i < reached.size(); ++i) {
+    if (i + 8 < reached.size()) __builtin_prefetch(&g.nodes[reached[i + 8]]);
+    const Id v = reached[i];
+    const Visit& f = visit[v];
+    const Impl::Node& n = g.nodes[v];
+    const size_t via = depth[v] == 1 ? ImpactEntry::kTarget : visit[f.hop].pos;
+    const VersionRef& target = via == ImpactEntry::kTarget ? target_refs[visit[f.hop].pos] : out[via].target;
+    out.emplace_back(VersionRef{g.services[n.service].name, n.text}, depth[v], g.ranges[f.range].range.text(), via,
+                     target);
   }
   return out;
+}
+
+std::vector<VersionRef> impact_path(const std::vector<ImpactEntry>& entries, size_t index) {
+  std::vector<VersionRef> path;
+  if (index >= entries.size()) return path;
+  path.reserve(entries[index].depth + 1);
+  for (size_t i = index; i < entries.size() && path.size() <= entries[index].depth; i = entries[i].via)
+    path.push_back(entries[i].dependent);  // bounded, should the links be made up
+  path.push_back(entries[index].target);
+  return path;
 }
 
 std::optional<UpgradeReport> DependencyGraph::upgrade(std::string_view name, std::string_view from, std::string_view to,

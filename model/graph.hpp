@@ -86,12 +86,22 @@ struct TreeNode {
   std::vector<TreeNode> children;  // in declaration order
 };
 
+// One dependent in an impact() answer. Its shortest paths form a tree rooted at the target
+// versions, so an entry names only its next hop; impact_path() spells a path out.
 struct ImpactEntry {
+  static constexpr size_t kTarget = SIZE_MAX;  // `via` of an entry that depends on a target directly
+
   VersionRef dependent;
-  size_t depth = 0;              // 1 = depends directly on the target
-  std::vector<VersionRef> path;  // a shortest one (via the smallest versions): [dependent, ..., target]
-  std::string range;             // the dependent's declaration on path[1]
+  size_t depth = 0;      // 1 = depends directly on the target
+  std::string range;     // the dependent's declaration on its next hop
+  size_t via = kTarget;  // the next hop on a shortest path (via the smallest versions): the index of
+                         // its entry in the same answer, one level less deep and earlier; or kTarget
+  VersionRef target;     // the target version that path ends at
 };
+
+// The path of entries[index] in an impact() answer: [dependent, ..., target], depth + 1 versions.
+// Empty when index is out of range.
+std::vector<VersionRef> impact_path(const std::vector<ImpactEntry>& entries, size_t index);
 
 struct Dependent {
   VersionRef from;
@@ -140,7 +150,8 @@ class DependencyGraph {
   std::optional<TreeNode> tree(std::string_view name, std::string_view version, size_t max_depth = 64) const;
 
   // Every version depending on `name` (all its versions, or one), directly or transitively, once,
-  // sorted by depth, then as above. Versions of the target set itself are not listed.
+  // sorted by depth, then as above, each with its next hop towards the target (see ImpactEntry).
+  // Versions of the target set itself are not listed.
   std::vector<ImpactEntry> impact(std::string_view name, std::optional<std::string_view> version = {}) const;
 
   // Who breaks if `name` moves from `from` to `to` (neither need be registered). nullopt, with

@@ -139,6 +139,18 @@ const rapidjson::Value* member(const rapidjson::Value& object, std::string_view 
   return it == object.MemberEnd() ? nullptr : &it->value;
 }
 
+bool deeper_than(const rapidjson::Value& value, int limit) {
+  if (limit < 0) return true;
+  if (value.IsObject()) {
+    for (const auto& m : value.GetObject())
+      if (deeper_than(m.value, limit - 1)) return true;
+  } else if (value.IsArray()) {
+    for (const auto& v : value.GetArray())
+      if (deeper_than(v, limit - 1)) return true;
+  }
+  return false;
+}
+
 std::string to_json_text(const rapidjson::Value& value) {
   rapidjson::StringBuffer buffer;
   rapidjson::Writer<rapidjson::StringBuffer> writer(buffer);

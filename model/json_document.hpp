@@ -38,6 +38,10 @@ const rapidjson::Value* follow_refs(const rapidjson::Value& root, const rapidjso
 // Member lookup that tolerates non-objects: nullptr unless `object` is an object holding `key`.
 const rapidjson::Value* member(const rapidjson::Value& object, std::string_view key);
 
+// True when `value` nests more than `limit` levels of arrays and objects (recursive walks check
+// this first, so hostile input cannot exhaust the stack).
+bool deeper_than(const rapidjson::Value& value, int limit);
+
 // The value as compact JSON text (for messages and hashing).
 std::string to_json_text(const rapidjson::Value& value);
 

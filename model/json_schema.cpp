@@ -263,18 +263,6 @@ RefTarget resolve_ref(const Value& root, std::string_view ref) {
   return out;
 }
 
-bool deeper_than(const Value& value, int limit) {
-  if (limit < 0) return true;
-  if (value.IsObject()) {
-    for (const auto& m : value.GetObject())
-      if (deeper_than(m.value, limit - 1)) return true;
-  } else if (value.IsArray()) {
-    for (const auto& v : value.GetArray())
-      if (deeper_than(v, limit - 1)) return true;
-  }
-  return false;
-}
-
 // ---- Schema structure -------------------------------------------------------------------------------------------
 
 // How a keyword's subschemas apply: to the same value (a loop among these never ends), to parts of it, or not at all.

@@ -51,18 +51,6 @@ std::optional<std::vector<std::string>> path_templates(std::string_view path) {
 // The walk below recurses per level; real documents nest a few dozen levels (schemas, checked apart, bound their own).
 constexpr int kMaxDepth = 256;
 
-bool deeper_than(const Value& value, int limit) {
-  if (limit < 0) return true;
-  if (value.IsObject()) {
-    for (const auto& m : value.GetObject())
-      if (deeper_than(m.value, limit - 1)) return true;
-  } else if (value.IsArray()) {
-    for (const auto& v : value.GetArray())
-      if (deeper_than(v, limit - 1)) return true;
-  }
-  return false;
-}
-
 struct Parameter {
   std::string name, in, pointer;
 };

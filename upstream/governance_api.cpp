@@ -8,6 +8,7 @@
 #include "upstream/contract_checks.hpp"
 #include "upstream/schema_rules.hpp"
 #include "upstream/version_rules.hpp"
+#include "wire/json_writer.hpp"
 #include "wire/names.hpp"
 #include "wire/time_format.hpp"
 
@@ -25,17 +26,6 @@ HttpResponse ok(std::string body) {
   return r;
 }
 
-HttpResponse error_response(const ApiError& e, const std::vector<model::Finding>& findings = {}) {
-  auto r = json_error(static_cast<unsigned>(e.status), e.code, e.message,
-                      e.path.empty() ? std::nullopt : std::optional<std::string_view>(e.path));
-  if (!findings.empty()) {  // {"error": {...}} gains a sibling "findings" array
-    std::string extra;
-    wire::JsonWriter w(extra);
-    write_findings(w, findings);
-    r.body.insert(r.body.rfind('}'), ",\"findings\":" + extra);
-  }
-  return r;
-}
 
 std::string_view status_name(Status s) {
   switch (s) {
@@ -114,10 +104,12 @@ HttpResponse impact(const Registry& registry, std::string_view name, const net::
   w.begin_object().key("service").string(name);
   if (version) w.key("version").string(*version);
   w.key("dependents").begin_array();
-  for (auto& e : registry.graph().impact(name, version)) {
+  const auto entries = registry.graph().impact(name, version);
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const auto& e = entries[i];
     w.begin_object().key("name").string(e.dependent.name).key("version").string(e.dependent.version);
     w.key("depth").unsigned_number(e.depth).key("range").string(e.range).key("path").begin_array();
-    for (auto& hop : e.path) w.string(hop.to_string());
+    for (auto& hop : model::impact_path(entries, i)) w.string(hop.to_string());
     w.end_array().end_object();
   }
   w.end_array().end_object();
@@ -157,7 +149,7 @@ HttpResponse upgrade(const Registry& registry, std::string_view name, const net:
     auto new_doc = model::parse_json(b->api_schema()->document()->string_view());
     auto diff = model::diff_openapi(old_doc.document, new_doc.document);
     w.begin_object().key("breaking").boolean(diff.breaking()).key("findings");
-    write_findings(w, diff.findings);
+    model::write_findings(w, diff.findings);
     w.end_object();
   } else {
     w.null();
@@ -213,7 +205,7 @@ HttpResponse whole_graph(const Registry& registry) {
 // --- lifecycle --------------------------------------------------------------------------------
 
 HttpResponse write_result(const WriteOutcome& out) {
-  if (out.error) return error_response(*out.error, out.findings);
+  if (out.error) return api_error_response(*out.error, out.findings);
   std::string body;
   wire::JsonWriter w(body);
   w.begin_object().key("revision").unsigned_number(out.revision).key("warnings").begin_array();
@@ -235,7 +227,7 @@ HttpResponse set_stage(Registry& registry, std::string_view name, std::string_vi
   auto* reason = model::member(doc.document, "reason");
   if (reason && !reason->IsString()) return json_error(400, "invalid_reason", "reason must be a string", "reason");
   auto out = registry.transition(name, version, *stage, reason ? reason->GetString() : "");
-  if (out.error) return error_response(*out.error);
+  if (out.error) return api_error_response(*out.error);
   auto* v = registry.version(name, version);
   std::string body;
   wire::JsonWriter w(body);
@@ -316,7 +308,7 @@ HttpResponse put_settings(Registry& registry, std::string_view name, const net::
     }
     out = registry.set_settings(name, std::nullopt, policy);
   }
-  if (out.error) return error_response(*out.error);
+  if (out.error) return api_error_response(*out.error);
   return settings_json(registry, name);
 }
 
@@ -366,7 +358,7 @@ HttpResponse schema_diff(const net::HttpRequest& req) {
   std::string body;
   wire::JsonWriter w(body);
   w.begin_object().key("breaking").boolean(diff.breaking()).key("findings");
-  write_findings(w, diff.findings);
+  model::write_findings(w, diff.findings);
   w.end_object();
   return ok(body);
 }
@@ -394,7 +386,7 @@ HttpResponse schema_compat(const net::HttpRequest& req) {
   std::string body;
   wire::JsonWriter w(body);
   w.begin_object().key("compatible").boolean(findings.empty()).key("mode").string(model::to_string(*mode)).key("findings");
-  write_findings(w, findings);
+  model::write_findings(w, findings);
   w.end_object();
   return ok(body);
 }
@@ -437,7 +429,7 @@ HttpResponse evolution(const Registry& registry, std::string_view name) {
     }
     for (auto [key, list] : {std::pair{"added", &added}, std::pair{"removed", &removed}, std::pair{"changed", &changed}}) {
       w.key(key);
-      write_findings(w, *list);
+      model::write_findings(w, *list);
     }
     w.end_object();
     previous = std::move(doc);
@@ -453,7 +445,7 @@ void write_verifications(wire::JsonWriter& w, const std::vector<Verification>& l
   for (auto& v : list) {
     w.begin_object().key("consumer").string(v.consumer).key("provider").string(v.provider).key("ok").boolean(v.ok);
     w.key("message").string(v.message).key("findings");
-    write_findings(w, v.findings);
+    model::write_findings(w, v.findings);
     w.end_object();
   }
   w.end_array();
@@ -492,7 +484,7 @@ HttpResponse contracts_route(Registry& registry, const net::HttpRequest& req, co
   const auto consumer = parts[2], consumer_version = parts[3], provider = parts[4];
   if (m == "PUT") {
     auto out = registry.put_contract(consumer, consumer_version, provider, req.body);
-    if (out.error) return error_response(*out.error, out.findings);
+    if (out.error) return api_error_response(*out.error, out.findings);
     std::string body;
     wire::JsonWriter w(body);
     w.begin_object().key("revision").unsigned_number(out.revision).key("warnings").begin_array().end_array();
@@ -529,7 +521,7 @@ HttpResponse can_i_deploy_route(const Registry& registry, const net::HttpRequest
     for (auto& v : *list) {
       w.begin_object().key("direction").string(direction).key("counterpart").string(direction == std::string_view("provider") ? v.consumer : v.provider);
       w.key("ok").boolean(v.ok).key("message").string(v.message).key("findings");
-      write_findings(w, v.findings);
+      model::write_findings(w, v.findings);
       w.end_object();
     }
   w.end_array().end_object();
@@ -549,14 +541,16 @@ std::vector<std::string_view> split(std::string_view path) {
 
 }  // namespace
 
-void write_findings(wire::JsonWriter& w, const std::vector<model::Finding>& findings) {
-  w.begin_array();
-  for (auto& f : findings) {
-    w.begin_object().key("severity").string(model::to_string(f.severity)).key("id").string(f.id);
-    w.key("method").string(f.method).key("path").string(f.path).key("pointer").string(f.pointer);
-    w.key("message").string(f.message).end_object();
+net::HttpResponse api_error_response(const ApiError& e, const std::vector<model::Finding>& findings) {
+  auto r = json_error(static_cast<unsigned>(e.status), e.code, e.message,
+                      e.path.empty() ? std::nullopt : std::optional<std::string_view>(e.path));
+  if (!findings.empty()) {  // {"error": {...}} gains a sibling "findings" array
+    std::string extra;
+    wire::JsonWriter w(extra);
+    model::write_findings(w, findings);
+    r.body.insert(r.body.rfind('}'), ",\"findings\":" + extra);
   }
-  w.end_array();
+  return r;
 }
 
 std::optional<net::HttpResponse> route_governance(Registry& registry, const net::HttpRequest& req) {

@@ -8,14 +8,13 @@
 #include "model/finding.hpp"
 #include "net/http_message.hpp"
 #include "upstream/registry.hpp"
-#include "wire/json_writer.hpp"
 
 namespace roster::upstream {
 
 // The response for a governance route; nullopt when the request is not one (the caller routes on).
 std::optional<net::HttpResponse> route_governance(Registry& registry, const net::HttpRequest& request);
 
-// Findings as a JSON array (shared by every response that carries them).
-void write_findings(wire::JsonWriter& w, const std::vector<model::Finding>& findings);
+// A refusal as {"error": {"code", "message", "path"?}, "findings": [...]} (findings when any).
+net::HttpResponse api_error_response(const ApiError& error, const std::vector<model::Finding>& findings = {});
 
 }  // namespace roster::upstream

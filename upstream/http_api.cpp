@@ -31,23 +31,10 @@ net::HttpResponse json(std::string body, unsigned status = 200) {
   return r;
 }
 
-net::HttpResponse error_response(const ApiError& e) {
-  return net::json_error(static_cast<unsigned>(e.status), e.code, e.message,
-                         e.path.empty() ? std::nullopt : std::optional<std::string_view>(e.path));
-}
 
 net::HttpResponse write_response(const WriteOutcome& out, std::optional<int64_t> lease_expires = std::nullopt,
                                  std::optional<int64_t> renew_every_ms = std::nullopt) {
-  if (out.error) {
-    auto r = error_response(*out.error);
-    if (!out.findings.empty()) {  // {"error": {...}, "findings": [...]}
-      std::string findings;
-      wire::JsonWriter w(findings);
-      write_findings(w, out.findings);
-      r.body.insert(r.body.rfind('}'), ",\"findings\":" + findings);
-    }
-    return r;
-  }
+  if (out.error) return api_error_response(*out.error, out.findings);
   std::string body;
   wire::JsonWriter w(body);
   w.begin_object().key("revision").unsigned_number(out.revision);
@@ -80,7 +67,7 @@ net::HttpResponse dry_run_response(const WriteOutcome& out) {
   w.key("warnings").begin_array();
   for (auto& warning : out.warnings) w.string(warning);
   w.end_array().key("findings");
-  write_findings(w, out.findings);
+  model::write_findings(w, out.findings);
   w.end_object();
   return json(body);
 }

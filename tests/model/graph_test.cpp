@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -341,8 +342,12 @@ TEST_F(DiamondTest, ImpactListsEachDependentOnceWithAShortestPath) {
   EXPECT_EQ(impact[2].range, "~1.0.0");
   EXPECT_EQ(impact[3].dependent.to_string(), "top@1.0.0");
   EXPECT_EQ(impact[3].depth, 3u);
-  EXPECT_EQ(path_strings(impact[3].path),
+  EXPECT_EQ(path_strings(impact_path(impact, 3)),
             (std::vector<std::string>{"top@1.0.0", "left@1.0.0", "base@1.0.0", "leaf@1.0.0"}));
+  EXPECT_EQ(impact[0].via, ImpactEntry::kTarget);
+  EXPECT_EQ(impact[1].via, 0u);
+  EXPECT_EQ(impact[3].via, 1u);
+  for (const ImpactEntry& e : impact) EXPECT_EQ(e.target.to_string(), "leaf@1.0.0");
   EXPECT_EQ(impact[3].range, "1");
 
   add("top", "1.0.0", {{"left", "1"}, {"right", "1"}, {"base", ">=1.0.0"}});  // a shortcut
@@ -350,7 +355,8 @@ TEST_F(DiamondTest, ImpactListsEachDependentOnceWithAShortestPath) {
   ASSERT_EQ(shorter.size(), 4u);
   EXPECT_EQ(shorter[3].dependent.to_string(), "top@1.0.0");  // after left and right, also at depth 2
   EXPECT_EQ(shorter[3].depth, 2u);
-  EXPECT_EQ(path_strings(shorter[3].path), (std::vector<std::string>{"top@1.0.0", "base@1.0.0", "leaf@1.0.0"}));
+  EXPECT_EQ(path_strings(impact_path(shorter, 3)), (std::vector<std::string>{"top@1.0.0", "base@1.0.0", "leaf@1.0.0"}));
+  EXPECT_EQ(shorter[3].via, 0u);
   EXPECT_EQ(shorter[3].range, ">=1.0.0");
 }
 
@@ -405,7 +411,13 @@ TEST_F(GraphTest, ImpactOfOneVersionOrTheWholeService) {
   got.clear();
   for (const auto& e : all) got.push_back(e.dependent.to_string() + "/" + std::to_string(e.depth));
   EXPECT_EQ(got, (std::vector<std::string>{"x@1.0.0/1", "y@1.0.0/1", "z@1.0.0/2"}));
-  EXPECT_EQ(path_strings(all[2].path), (std::vector<std::string>{"z@1.0.0", "y@1.0.0", "base@2.0.0"}));
+  EXPECT_EQ(path_strings(impact_path(all, 2)), (std::vector<std::string>{"z@1.0.0", "y@1.0.0", "base@2.0.0"}));
+  EXPECT_EQ(all[0].target.to_string(), "base@1.0.0");  // each entry names the target its path ends at
+  EXPECT_EQ(all[1].target.to_string(), "base@2.0.0");
+  EXPECT_EQ(all[2].target.to_string(), "base@2.0.0");
+  EXPECT_EQ(all[2].via, 1u);
+  EXPECT_EQ(path_strings(impact_path(all, 0)), (std::vector<std::string>{"x@1.0.0", "base@1.0.0"}));
+  EXPECT_TRUE(impact_path(all, 3).empty());  // no such entry
 
   EXPECT_TRUE(graph.impact("base", "3.0.0").empty());
   EXPECT_TRUE(graph.impact("nope").empty());
@@ -474,6 +486,77 @@ TEST_F(GraphTest, UpgradeReportsChangeKindAndWhoBreaks) {
   EXPECT_FALSE(graph.upgrade("lib", "1.2.0", "v2.0.0", &error).has_value());
 }
 
+// impact() as it was first written, from the graph's declarations alone: breadth-first from the
+// targets with each level in report order, a version's path going through the first version of
+// the level above that reaches it, by its first declaration resolving there. Each entry as
+// "dependent/depth/range/path...". Versions without declarations or dependents are never listed.
+std::vector<std::string> oracle_impact(const DependencyGraph& g, const std::string& name,
+                                       const std::optional<std::string>& version) {
+  const auto before = [](const VersionRef& a, const VersionRef& b) {
+    return std::make_tuple(a.name, *semver::Version::parse(a.version), a.version) <
+           std::make_tuple(b.name, *semver::Version::parse(b.version), b.version);
+  };
+  std::map<VersionRef, std::vector<std::pair<VersionRef, std::string>>> declared_by;  // target -> (from, range)
+  std::set<VersionRef> targets;
+  g.for_each_dependency([&](const VersionRef& from, const DependencyDecl& d, const Resolution& r) {
+    for (const VersionRef* v : {&from, r.resolved() ? &r.target : nullptr})
+      if (v && v->name == name && (!version || v->version == *version)) targets.insert(*v);
+    if (r.resolved()) declared_by[r.target].emplace_back(from, d.range);
+  });
+  std::vector<VersionRef> frontier(targets.begin(), targets.end()), order;
+  std::sort(frontier.begin(), frontier.end(), before);
+  std::map<VersionRef, std::pair<size_t, std::pair<VersionRef, std::string>>> seen;  // depth, (hop, range)
+  for (const VersionRef& t : frontier) seen[t].first = 0;
+  for (size_t level = 1; !frontier.empty(); ++level) {
+    std::vector<VersionRef> next;
+    for (const VersionRef& x : frontier) {
+      for (const auto& [from, range] : declared_by[x]) {
+        if (seen.contains(from)) continue;
+        seen[from] = {level, {x, range}};
+        next.push_back(from);
+      }
+    }
+    std::sort(next.begin(), next.end(), before);
+    order.insert(order.end(), next.begin(), next.end());
+    frontier = std::move(next);
+  }
+  std::vector<std::string> out;
+  for (const VersionRef& v : order) {
+    const auto& [depth, hop] = seen[v];
+    std::string line = v.to_string() + "/" + std::to_string(depth) + "/" + hop.second + "/";
+    for (VersionRef x = v;; x = seen[x].second.first) {
+      line += " " + x.to_string();
+      if (seen[x].first == 0) break;
+    }
+    out.push_back(line);
+  }
+  return out;
+}
+
+// The same for an answer of impact(), checking that its `via` links form the tree they describe.
+std::vector<std::string> impact_lines(const std::vector<ImpactEntry>& entries) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < entries.size(); ++i) {
+    const ImpactEntry& e = entries[i];
+    if (e.depth == 1) {
+      EXPECT_EQ(e.via, ImpactEntry::kTarget) << e.dependent.to_string();
+    } else {
+      EXPECT_LT(e.via, i) << e.dependent.to_string();
+      if (e.via >= i) return {};
+      EXPECT_EQ(entries[e.via].depth + 1, e.depth) << e.dependent.to_string();
+      EXPECT_EQ(entries[e.via].target, e.target) << e.dependent.to_string();
+    }
+    const auto path = impact_path(entries, i);
+    EXPECT_EQ(path.size(), e.depth + 1);
+    EXPECT_EQ(path.front(), e.dependent);
+    EXPECT_EQ(path.back(), e.target);
+    std::string line = e.dependent.to_string() + "/" + std::to_string(e.depth) + "/" + e.range + "/";
+    for (const VersionRef& x : path) line += " " + x.to_string();
+    out.push_back(line);
+  }
+  return out;
+}
+
 // Large enough (over 4096 dependents) for impact() to sort by precomputed ranks.
 TEST(GraphLarge, ImpactOfAWidelyUsedServiceIsSortedAndIndependentOfInsertOrder) {
   std::vector<VersionInfo> all = {{"lib", "1.0.0", Stage::Stable, {}}};
@@ -502,21 +585,26 @@ TEST(GraphLarge, ImpactOfAWidelyUsedServiceIsSortedAndIndependentOfInsertOrder) 
   }
   EXPECT_EQ(impact[0].dependent.to_string(), "mid-0@1.9.0");  // by precedence: 1.9.0 < 1.10.0
   EXPECT_EQ(impact[1].dependent.to_string(), "mid-0@1.10.0");
-  for (const ImpactEntry& e : impact) {
+  for (size_t k = 0; k < impact.size(); ++k) {
+    const ImpactEntry& e = impact[k];
     if (e.depth == 1) continue;
     // Both first hops are one step from lib: the smaller service name wins.
     const int i = std::stoi(e.dependent.name.substr(4));
     const std::string a = mid(i * 13), b = mid(i * 7);
     const bool first = a <= b;  // equal: the same service twice, and its 1.9.0 is the smaller version
-    ASSERT_EQ(e.path.size(), 3u);
-    EXPECT_EQ(e.path[1].name, first ? a : b) << e.dependent.to_string();
+    const auto path = impact_path(impact, k);
+    ASSERT_EQ(path.size(), 3u);
+    EXPECT_EQ(path[1].name, first ? a : b) << e.dependent.to_string();
     EXPECT_EQ(e.range, a == b ? "1.9.0" : first ? "^1.0.0" : "1.9.0") << e.dependent.to_string();
   }
+
+  EXPECT_EQ(impact_lines(impact), oracle_impact(forward, "lib", std::nullopt));
 
   const auto other = backward.impact("lib");
   ASSERT_EQ(other.size(), impact.size());
   for (size_t i = 0; i < impact.size(); ++i) {
-    ASSERT_EQ(other[i].path, impact[i].path);
+    ASSERT_EQ(impact_path(other, i), impact_path(impact, i));
+    ASSERT_EQ(other[i].via, impact[i].via);
     ASSERT_EQ(other[i].range, impact[i].range);
   }
 }
@@ -576,7 +664,7 @@ TEST(GraphRandomized, IncrementalResolutionMatchesFromScratch) {
   DependencyGraph graph;
   std::map<std::pair<std::string, std::string>, VersionInfo> model;
   std::set<std::string> outcomes;  // so that the comparison is known not to be vacuous
-  size_t cycles_seen = 0;
+  size_t cycles_seen = 0, impacts_seen = 0;
   for (int step = 0; step < 3000; ++step) {
     if (!model.empty() && pick(10) < 3) {
       auto it = std::next(model.begin(), static_cast<long>(pick(model.size())));
@@ -616,11 +704,19 @@ TEST(GraphRandomized, IncrementalResolutionMatchesFromScratch) {
     ASSERT_EQ(a.size(), b.size());
     for (size_t i = 0; i < a.size(); ++i) {
       ASSERT_EQ(a[i].dependent, b[i].dependent);
-      ASSERT_EQ(a[i].path, b[i].path);
+      ASSERT_EQ(impact_path(a, i), impact_path(b, i));
       ASSERT_EQ(a[i].range, b[i].range);
+    }
+    ASSERT_EQ(impact_lines(a), oracle_impact(graph, target, std::nullopt)) << "after step " << step;
+    impacts_seen += a.size();
+    if (!model.empty()) {
+      const VersionInfo& one = std::next(model.begin(), static_cast<long>(pick(model.size())))->second;
+      ASSERT_EQ(impact_lines(graph.impact(one.name, one.version)), oracle_impact(graph, one.name, one.version))
+          << "after step " << step;
     }
   }
   EXPECT_GT(cycles_seen, 0u);
+  EXPECT_GT(impacts_seen, 0u);
   EXPECT_EQ(outcomes, (std::set<std::string>{"resolved", "no-such-service", "no-match", "only-retired"}));
 }
 
