@@ -22,7 +22,7 @@
 //                    the remove that restores the graph is not timed
 //   remove           remove of that version (its dependents re-resolved); the upsert not timed
 //
-// Run: build-graph/bench/graph_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+// Run: build/bench/graph_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 
 #include <cstdio>

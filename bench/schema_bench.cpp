@@ -3,7 +3,7 @@
 // second document carries a few scattered changes (breaking and harmless). Target: the diff
 // alone within 100 ms.
 //
-//   build-diff/bench/schema_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+//   build/bench/schema_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
 #include <cstdint>
 #include <random>
 #include <string>
