@@ -224,6 +224,79 @@ class Governance(unittest.TestCase):
         out = self.ctl("can-i-deploy", "no-such-service", "1.0.0")
         self.assertEqual(out.returncode, 2, out.stderr)
 
+    def test_api_refuses_bad_requests_with_clear_errors_and_changes_nothing(self):
+        c = self.cluster
+        before = c.revision()
+        cases = [
+            ("POST", "/v1/services/legacy/versions/1.0.0/lifecycle", b"{", 400, "invalid_json", None),
+            ("POST", "/v1/services/legacy/versions/1.0.0/lifecycle", b'{"stage": "live"}', 400, "invalid_stage", "stage"),
+            ("POST", "/v1/services/legacy/versions/1.0.0/lifecycle", b'{"stage": "stable"}', 409, "invalid_transition",
+             "stage"),
+            ("POST", "/v1/services/nope/versions/1.0.0/lifecycle", b'{"stage": "stable"}', 404, "not_found", None),
+            ("GET", "/v1/services/store/upgrade?from=1.0.0", None, 400, "missing_parameter", "to"),
+            ("GET", "/v1/services/store/upgrade?from=1.0&to=2.0.0", None, 400, "invalid_version", "from"),
+            ("GET", "/v1/services/store/tree?depth=0", None, 400, "invalid_depth", "depth"),
+            ("GET", "/v1/services/store/impact?version=9.9.9", None, 404, "not_found", None),
+            ("GET", "/v1/lifecycle/timeline?within_days=x", None, 400, "invalid_days", "within_days"),
+            ("PUT", "/v1/services/store/compatibility", b'{"mode": "SIDEWAYS"}', 400, "invalid_mode", "mode"),
+            ("PUT", "/v1/services/store/lifecycle-policy", b'{"sunset_after_days": 0}', 400, "invalid_policy", None),
+            ("POST", "/v1/schemas/check", b"[1,", 400, "invalid_json", None),
+            ("POST", "/v1/schemas/diff", b'{"old": {}}', 400, "invalid_body", "new"),
+            ("PUT", "/v1/contracts/web/1.0.0/api", b'{"provider_range": "^2", "pact": {"interactions": 1}}', 422,
+             "invalid_pact", "pact"),
+            ("PUT", "/v1/contracts/web/1.0/api", b'{"provider_range": "^2", "pact": {}}', 400, "invalid_contract",
+             "consumer_version"),
+            ("GET", "/v1/can-i-deploy?service=web", None, 400, "missing_parameter", "version"),
+        ]
+        for method, path, body, status, code, where in cases:
+            with self.subTest(method=method, path=path):
+                got_status, got = c.request(method, path, body)
+                self.assertEqual(got_status, status, got)
+                self.assertEqual(got["error"]["code"], code, got)
+                self.assertTrue(got["error"]["message"], got)
+                if where:
+                    self.assertEqual(got["error"].get("path"), where, got)
+        status, got = c.request("PUT", "/v1/contracts/web/1.0.0/api", b'{"provider_range": "^2", "pact": {"interactions": 1}}')
+        self.assertTrue(any(f["pointer"] == "/interactions" for f in got["findings"]), got)
+        self.assertEqual(c.revision(), before)
+
+    def test_schema_endpoints_and_dry_run(self):
+        c = self.cluster
+        before = c.revision()
+        v1 = openapi("1.0.0", ["/items/{id}"])["document"]
+        v2 = openapi("2.0.0", ["/v2/items/{id}"])["document"]
+        status, got = c.request("POST", "/v1/schemas/check", json.dumps(v1).encode())
+        self.assertEqual((status, got["valid"], got["format"]), (200, True, "openapi"), got)
+        status, got = c.request("POST", "/v1/schemas/check", b'{"type": 5}')
+        self.assertEqual((status, got["valid"], got["problems"][0]["pointer"]), (200, False, "/type"), got)
+        status, got = c.request("POST", "/v1/schemas/diff", json.dumps({"old": v1, "new": v2}).encode())
+        self.assertTrue(got["breaking"], got)
+        self.assertIn("path-removed", [f["id"] for f in got["findings"]])
+        status, got = c.request("POST", "/v1/schemas/compat", json.dumps({
+            "mode": "BACKWARD", "history": [{"type": "object", "properties": {"a": {"type": "string"}}}],
+            "new": {"type": "object", "properties": {"a": {"type": "integer"}}}}).encode())
+        self.assertFalse(got["compatible"], got)
+        status, got = c.request("GET", "/v1/services/store/evolution")
+        self.assertEqual([v["version"] for v in got["versions"]], ["1.0.0", "1.2.0", "2.0.0"])
+        self.assertEqual((got["versions"][2]["paths"], got["versions"][2]["operations"]), (1, 1))
+        self.assertIn("path-removed", [f["id"] for f in got["versions"][2]["removed"]])
+        self.assertIn("path-added", [f["id"] for f in got["versions"][2]["added"]])
+        # A breaking 1.x version, as a dry run: refused with the findings, nothing written.
+        doc = dict(version("1.3.0", stage="beta", api_schema=openapi("1.3.0", ["/v2/items/{id}"])), name="store")
+        status, got = c.request("PUT", "/v1/services/store/versions/1.3.0?dry_run=true", json.dumps(doc).encode())
+        self.assertEqual(status, 200, got)
+        self.assertEqual((got["dry_run"], got["accepted"], got["error"]["code"]), (True, False, "incompatible_schema"))
+        self.assertIn("path-removed", [f["id"] for f in got["findings"]])
+        status, got = c.request("PUT", "/v1/services/store/versions/1.3.0", json.dumps(doc).encode())
+        self.assertEqual((status, got["error"]["code"]), (409, "incompatible_schema"), got)
+        self.assertTrue(got["findings"], got)
+        self.assertEqual(c.revision(), before)
+        status, got = c.request("GET", "/v1/contracts/matrix?provider=store")
+        self.assertEqual([(x["provider"], x["consumer"], x["ok"]) for x in got["cells"]],
+                         [("store@1.0.0", "cache@1.0.0", True), ("store@1.2.0", "cache@1.0.0", True)])
+        status, got = c.request("GET", "/v1/services/store/compatibility")
+        self.assertEqual(got["mode"], "BACKWARD")
+
 
 if __name__ == "__main__":
     unittest.main(argv=sys.argv[:1], verbosity=2)
