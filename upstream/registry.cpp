@@ -189,10 +189,12 @@ WriteOutcome Registry::check_versions(const std::vector<std::span<const uint8_t>
     records.push_back(rewritten.empty() ? copy(bytes) : std::move(rewritten));
   }
   std::map<std::string, const wire::ServiceVersion*> pending;  // key -> record as it will stand
+  std::map<std::string_view, std::vector<const wire::ServiceVersion*>> pending_by_service;
   for (auto& r : records) {
     auto* v = root<wire::ServiceVersion>(r);
     pending[service_key(v->name()->string_view(), v->version()->string_view())] = v;
   }
+  for (auto& [key, v] : pending) pending_by_service[v->name()->string_view()].push_back(v);
 
   // 2. Schemas, against the service's other versions as they will stand.
   for (auto& [key, v] : pending) {
@@ -200,8 +202,8 @@ WriteOutcome Registry::check_versions(const std::vector<std::span<const uint8_t>
     std::vector<const wire::ServiceVersion*> others;
     for (auto* registered : versions(name))
       if (!pending.count(service_key(name, registered->version()->string_view()))) others.push_back(registered);
-    for (auto& [other_key, other] : pending)
-      if (other != v && other->name()->string_view() == name) others.push_back(other);
+    for (auto* other : pending_by_service[name])
+      if (other != v) others.push_back(other);
     auto verdict = check_schema(*v, others, version(name, v->version()->string_view()), settings(name).compatibility);
     out.findings.insert(out.findings.end(), verdict.findings.begin(), verdict.findings.end());
     if (verdict.error && !out.error) out.error = verdict.error;
