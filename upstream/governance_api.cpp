@@ -1,5 +1,6 @@
 #include "upstream/governance_api.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include "model/json_document.hpp"
@@ -27,15 +28,11 @@ HttpResponse ok(std::string body) {
 }
 
 
-std::string_view status_name(Status s) {
-  switch (s) {
-    case Status::Resolved: return "resolved";
-    case Status::NoSuchService: return "no_such_service";
-    case Status::NoMatch: return "no_match";
-    case Status::OnlyRetired: return "only_retired";
-    case Status::InvalidRange: return "invalid_range";
-  }
-  return "unknown";
+// The API spells statuses with underscores, like its error codes: "no_such_service".
+std::string status_name(Status s) {
+  std::string name(model::to_string(s));
+  std::replace(name.begin(), name.end(), '-', '_');
+  return name;
 }
 
 void write_time(wire::JsonWriter& w, std::string_view key, int64_t ms) {
@@ -187,7 +184,6 @@ HttpResponse whole_graph(const Registry& registry) {
   std::string body;
   wire::JsonWriter w(body);
   w.begin_object().key("versions").begin_array();
-  std::vector<std::pair<std::string, const wire::ServiceVersion*>> all;
   for (auto* v : registry.search(std::nullopt, std::nullopt, std::nullopt))
     w.begin_object().key("name").string(v->name()->string_view()).key("version").string(v->version()->string_view())
         .key("stage").string(wire::to_string(v->stage())).end_object();
@@ -528,17 +524,6 @@ HttpResponse can_i_deploy_route(const Registry& registry, const net::HttpRequest
   return ok(body);
 }
 
-std::vector<std::string_view> split(std::string_view path) {
-  std::vector<std::string_view> parts;
-  for (size_t start = 1; start <= path.size();) {
-    size_t end = path.find('/', start);
-    if (end == std::string_view::npos) end = path.size();
-    parts.push_back(path.substr(start, end - start));
-    start = end + 1;
-  }
-  return parts;
-}
-
 }  // namespace
 
 net::HttpResponse api_error_response(const ApiError& e, const std::vector<model::Finding>& findings) {
@@ -553,8 +538,8 @@ net::HttpResponse api_error_response(const ApiError& e, const std::vector<model:
   return r;
 }
 
-std::optional<net::HttpResponse> route_governance(Registry& registry, const net::HttpRequest& req) {
-  const auto parts = split(req.path);
+std::optional<net::HttpResponse> route_governance(Registry& registry, const net::HttpRequest& req,
+                                                  const std::vector<std::string_view>& parts) {
   const std::string& m = req.method;
   if (parts.size() < 2 || parts[0] != "v1") return std::nullopt;
   const auto area = parts[1];

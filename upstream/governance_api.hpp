@@ -3,6 +3,7 @@
 #pragma once
 
 #include <optional>
+#include <string_view>
 #include <vector>
 
 #include "model/finding.hpp"
@@ -12,7 +13,9 @@
 namespace roster::upstream {
 
 // The response for a governance route; nullopt when the request is not one (the caller routes on).
-std::optional<net::HttpResponse> route_governance(Registry& registry, const net::HttpRequest& request);
+// `parts`: the request path's segments, as HttpApi splits them.
+std::optional<net::HttpResponse> route_governance(Registry& registry, const net::HttpRequest& request,
+                                                  const std::vector<std::string_view>& parts);
 
 // A refusal as {"error": {"code", "message", "path"?}, "findings": [...]} (findings when any).
 net::HttpResponse api_error_response(const ApiError& error, const std::vector<model::Finding>& findings = {});

@@ -136,7 +136,7 @@ net::HttpResponse HttpApi::route(const net::HttpRequest& req) {
     wire::JsonWriter(body).begin_object().key("revision").unsigned_number(registry_.revision()).end_object();
     return json(body);
   }
-  if (auto governance = route_governance(registry_, req)) return *governance;
+  if (auto governance = route_governance(registry_, req, parts)) return *governance;
   const bool dry_run = truthy(req.query_param("dry_run"));
   if (req.path == "/v1/registry" && m == "POST") {
     auto out = registry_.register_document(req.body, {.dry_run = dry_run});

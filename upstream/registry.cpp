@@ -22,8 +22,8 @@ std::vector<uint8_t> copy(std::span<const uint8_t> s) { return {s.begin(), s.end
 ApiError not_found(std::string what) { return {404, "not_found", std::move(what), ""}; }
 
 // A malformed pact as a refusal naming every problem.
-std::optional<ApiError> pact_error(const rapidjson::Value& pact, const std::string& where, std::vector<model::Finding>& findings) {
-  auto parsed = model::parse_pact(pact);
+std::optional<ApiError> pact_error(const model::PactParseResult& parsed, const std::string& where,
+                                   std::vector<model::Finding>& findings) {
   if (parsed.problems.empty()) return std::nullopt;
   for (auto& p : parsed.problems)
     findings.push_back({model::Severity::Breaking, "invalid-pact", "", "", p.pointer, p.message});
@@ -287,7 +287,7 @@ WriteOutcome Registry::register_document(std::string_view json, WriteOptions opt
     auto* c = flatbuffers::GetRoot<wire::Contract>(doc.contracts[i].data());
     auto pact = model::parse_json(c->pact()->string_view());
     if (!checked.error && pact.ok())
-      if (auto error = pact_error(pact.document, "contracts[" + std::to_string(i) + "]", checked.findings)) {
+      if (auto error = pact_error(model::parse_pact(pact.document), "contracts[" + std::to_string(i) + "]", checked.findings)) {
         checked.error = error;
         checked.error->path = "contracts[" + std::to_string(i) + "].pact";
       }
@@ -409,8 +409,8 @@ WriteOutcome Registry::put_contract(std::string_view consumer, std::string_view 
   for (auto& [key, value] : doc.document.GetObject())
     if (key != "provider_range" && key != "pact") return bad("unknown field \"" + std::string(key.GetString()) + "\"", key.GetString());
   WriteOutcome out;
-  if ((out.error = pact_error(*pact, "the pact", out.findings))) return out;
-  auto parsed = model::parse_pact(*pact);
+  const auto parsed = model::parse_pact(*pact);
+  if ((out.error = pact_error(parsed, "the pact", out.findings))) return out;
   if (parsed.pact->consumer != consumer || parsed.pact->provider != provider)
     return bad("the pact is between \"" + parsed.pact->consumer + "\" and \"" + parsed.pact->provider +
                    "\", the URL names \"" + std::string(consumer) + "\" and \"" + std::string(provider) + "\"",

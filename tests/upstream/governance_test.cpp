@@ -8,6 +8,7 @@
 #include "upstream/contract_checks.hpp"
 #include "upstream/registry.hpp"
 #include "upstream/sqlite_store.hpp"
+#include "tests/upstream/registry_fixture.hpp"
 
 namespace roster::upstream {
 namespace {
@@ -36,25 +37,9 @@ const std::string kGetUsersLimitRequired = R"("/users": {"get": {"parameters": [
     "schema": {"type": "integer"}}], "responses": {"200": {"description": "ok", "content": {"application/json": {"schema":
       {"type": "object", "properties": {"id": {"type": "string"}}}}}}}}})";
 
-class GovernanceTest : public ::testing::Test {
+class GovernanceTest : public RegistryFixture {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("roster-governance-" + std::to_string(getpid()) + "-" +
-                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    reopen();
-  }
-  void TearDown() override {
-    registry_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void reopen() {
-    registry_.reset();
-    store_.reset();
-    store_ = SqliteStore::open(dir_.string());
-    registry_ = std::make_unique<Registry>(*store_, RegistryOptions{}, [this] { return now_; });
-  }
+  GovernanceTest() { now_ = 1'780'000'000'000; }
   // Registers name@version as beta, then moves it to `stage`.
   void put(const std::string& name, const std::string& version, const std::string& extra = "",
            model::Stage stage = model::Stage::Stable) {
@@ -68,11 +53,6 @@ class GovernanceTest : public ::testing::Test {
   model::Stage stage(const std::string& name, const std::string& version) {
     return static_cast<model::Stage>(registry_->version(name, version)->stage());
   }
-
-  std::filesystem::path dir_;
-  int64_t now_ = 1'780'000'000'000;
-  std::unique_ptr<SqliteStore> store_;
-  std::unique_ptr<Registry> registry_;
 };
 
 TEST_F(GovernanceTest, NewVersionsStartEarlyAndMoveOnlyForward) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "upstream/sqlite_store.hpp"
+#include "tests/upstream/registry_fixture.hpp"
 #include "wire/frame.hpp"
 #include "wire/verify.hpp"
 
@@ -20,32 +21,7 @@ std::string version_doc(const std::string& name, const std::string& version, con
 
 const std::string kInstance = R"({"id": "i1", "address": "10.0.0.1", "port": 8080})";
 
-class RegistryTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("roster-registry-" + std::to_string(getpid()) + "-" +
-                                                     ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    reopen();
-  }
-  void TearDown() override {
-    registry_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  void reopen() {
-    registry_.reset();
-    store_.reset();
-    store_ = SqliteStore::open(dir_.string());
-    registry_ = std::make_unique<Registry>(*store_, options_, [this] { return now_; });
-  }
-
-  std::filesystem::path dir_;
-  RegistryOptions options_;
-  int64_t now_ = 1'700'000'000'000;
-  std::unique_ptr<SqliteStore> store_;
-  std::unique_ptr<Registry> registry_;
-};
+using RegistryTest = RegistryFixture;
 
 TEST_F(RegistryTest, PutGetLatestAndRevisions) {
   EXPECT_EQ(registry_->put_version("svc", "1.0.0", version_doc("svc", "1.0.0")).revision, 1u);
