@@ -1,23 +1,21 @@
-#include "agent/agent.hpp"
+#include "roster/agent/agent.hpp"
 
 #include <cstring>
 #include <iostream>
 #include <random>
 #include <sstream>
 
-#include "net/socket.hpp"
+#include "roster/net/socket.hpp"
 #include "roster/wire/roster_generated.h"
-#include "wire/atomic_file.hpp"
-#include "wire/snapshot.hpp"
-#include "wire/verify.hpp"
+#include "roster/base/clock.hpp"
+#include "roster/base/files.hpp"
+#include "roster/base/log.hpp"
+#include "roster/wire/snapshot.hpp"
+#include "roster/wire/verify.hpp"
 
 namespace roster::agent {
 
 namespace {
-
-int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 // The records of a verified Snapshot as one arena batch (spans into the snapshot's bytes).
 void add_snapshot(const wire::Snapshot& snap, shm::Batch& batch) {
@@ -69,39 +67,48 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
 
   State(net::EventLoop& l, AgentOptions o) : loop(l), options(std::move(o)), reader(options.max_frame_bytes) {}
 
-  void log(const std::string& message) const { std::cerr << "roster-agent: " << message << std::endl; }
+  void log(const std::string& message) const { log::info("{}", message); }
 
   // --- the arena -----------------------------------------------------------------------------
 
+  // A fresh arena for a full state: readers re-attach to it by themselves once it is published.
+  Result<void> new_arena() {
+    auto created = shm::ArenaWriter::create(options.arena);
+    if (!created) return fail(created.error());
+    writer = std::move(*created);
+    return {};
+  }
+
   // A full state replaces the arena: a fresh segment that readers re-attach to by themselves.
-  void load_full(const shm::Batch& batch) {
-    if (has_data) writer = std::make_unique<shm::ArenaWriter>(options.arena);
-    writer->apply(batch);
+  Result<void> load_full(const shm::Batch& batch) {
+    if (has_data)
+      if (auto fresh = new_arena(); !fresh) return fresh;
+    if (auto applied = writer->apply(batch); !applied) return fail(applied.error());
     status.revision = batch.revision;
     status.generation = writer->generation();
     has_data = true;
     cache_dirty = true;
+    return {};
   }
 
   void warm_start() {
     if (options.cache_file.empty()) return;
-    std::string why;
-    auto file = wire::read_file_aligned(options.cache_file, why);
+    auto file = base::read_file_aligned(options.cache_file);
     if (!file) return;  // no cache yet
-    if (auto invalid = wire::verify<wire::Snapshot>(file->bytes())) return log("ignoring cache " + options.cache_file + ": " + *invalid);
+    if (auto valid = wire::verify<wire::Snapshot>(file->bytes()); !valid)
+      return log("ignoring cache " + options.cache_file + ": " + valid.error().message);
     auto* snap = flatbuffers::GetRoot<wire::Snapshot>(file->bytes().data());
     shm::Batch batch;
     batch.revision = snap->revision();
     add_snapshot(*snap, batch);
-    try {
-      load_full(batch);
-      status.warm_started = true;
-      log("warm start from " + options.cache_file + " at revision " + std::to_string(snap->revision()));
-    } catch (const shm::ArenaError& e) {
-      log("ignoring cache " + options.cache_file + ": " + e.what());
-      writer = std::make_unique<shm::ArenaWriter>(options.arena);
+    if (auto loaded = load_full(batch); !loaded) {
+      log("ignoring cache " + options.cache_file + ": " + loaded.error().message);
       has_data = false;
+      if (auto fresh = new_arena(); !fresh) log("arena: " + fresh.error().message);
+      return;
     }
+    status.warm_started = true;
+    log("warm start from " + options.cache_file + " at revision " + std::to_string(snap->revision()));
   }
 
   void write_cache() {
@@ -114,8 +121,8 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
           .append(bytes);
     });
     auto snapshot = wire::build_snapshot(versions, instances, contracts, status.revision);
-    std::string why;
-    if (!wire::write_file_atomically(options.cache_file, {snapshot.data(), snapshot.size()}, why)) return log(why);
+    if (auto written = base::write_file_atomically(options.cache_file, {snapshot.data(), snapshot.size()}); !written)
+      return log(written.error().message);
     cache_dirty = false;
     ++status.cache_writes;
   }
@@ -172,7 +179,7 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
       auto self = weak.lock();
       if (self && id == self->connection && n < 0) self->lost("cannot send Hello");
     });
-    last_frame_ms = unix_ms();
+    last_frame_ms = base::unix_ms();
     watch_idle(id);
     receive(id);
   }
@@ -182,7 +189,7 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
     idle_timer = loop.after(options.idle_timeout / 4, [weak, id] {
       auto self = weak.lock();
       if (!self || id != self->connection || self->stopped) return;
-      if (unix_ms() - self->last_frame_ms > self->options.idle_timeout.count())
+      if (base::unix_ms() - self->last_frame_ms > self->options.idle_timeout.count())
         return self->lost("no frame from upstream for " + std::to_string(self->options.idle_timeout.count()) + " ms");
       self->watch_idle(id);
     });
@@ -210,7 +217,7 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
   // False when the connection was dropped.
   bool handle(const wire::Frame& frame) {
     ++status.frames;
-    last_frame_ms = unix_ms();
+    last_frame_ms = base::unix_ms();
     writer->touch_upstream(last_frame_ms);
     status.last_upstream_contact_ms = last_frame_ms;
     attempt = 0;  // a working upstream resets the backoff
@@ -220,10 +227,9 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
       lost(where + why);
       return false;
     };
-    try {
-      switch (frame.type) {
+    switch (frame.type) {
         case wire::FrameType::Snapshot: {
-          if (auto why = wire::verify<wire::Snapshot>(frame.payload)) return bad(*why);
+          if (auto valid = wire::verify<wire::Snapshot>(frame.payload); !valid) return bad(valid.error().message);
           // Keep an aligned copy: the frame's bytes are reused by the next read.
           snapshot_chunks.emplace_back((frame.payload.size() + 7) / 8);
           std::memcpy(snapshot_chunks.back().data(), frame.payload.data(), frame.payload.size());
@@ -232,19 +238,20 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
           shm::Batch batch;
           batch.revision = chunk->revision();
           for (auto& words : snapshot_chunks) add_snapshot(*flatbuffers::GetRoot<wire::Snapshot>(words.data()), batch);
-          load_full(batch);
+          auto loaded = load_full(batch);
           snapshot_chunks.clear();
-                ++status.snapshots;
+          if (!loaded) return arena_failed(loaded.error());
+          ++status.snapshots;
           log("snapshot applied: revision " + std::to_string(status.revision));
           return true;
         }
         case wire::FrameType::Delta: {
-          if (auto why = wire::verify<wire::Delta>(frame.payload)) return bad(*why);
+          if (auto valid = wire::verify<wire::Delta>(frame.payload); !valid) return bad(valid.error().message);
           auto* delta = flatbuffers::GetRoot<wire::Delta>(frame.payload.data());
           if (delta->from_revision() != status.revision)
             return bad("delta from revision " + std::to_string(delta->from_revision()) + " does not follow ours (" +
                        std::to_string(status.revision) + ")");
-          writer->apply(batch_of(*delta));
+          if (auto applied = writer->apply(batch_of(*delta)); !applied) return arena_failed(applied.error());
           status.revision = delta->revision();
           status.generation = writer->generation();
           has_data = true;
@@ -253,29 +260,33 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
           return true;
         }
         case wire::FrameType::Keepalive:
-          if (auto why = wire::verify<wire::Keepalive>(frame.payload)) return bad(*why);
+          if (auto valid = wire::verify<wire::Keepalive>(frame.payload); !valid) return bad(valid.error().message);
           return true;
         case wire::FrameType::Error: {
           std::string message = "upstream refused us";
-          if (!wire::verify<wire::StreamError>(frame.payload))
+          if (wire::verify<wire::StreamError>(frame.payload))
             message += ": " + flatbuffers::GetRoot<wire::StreamError>(frame.payload.data())->message()->str();
           lost(message);
           return false;
         }
         case wire::FrameType::Hello:
           return bad("upstreams do not send Hello");
-      }
-    } catch (const shm::ArenaError& e) {
-      // The arena could not take it (full): start a bigger one and ask for everything again.
-      log(std::string("arena: ") + e.what() + "; starting a larger arena and requesting a snapshot");
-      options.arena.segment_bytes *= 2;
-      writer = std::make_unique<shm::ArenaWriter>(options.arena);
-      has_data = false;
-      status.revision = 0;
-      lost("resynchronising");
-      return false;
     }
     return bad("unknown frame type");
+  }
+
+  // The arena could not take a change: start a fresh one (larger when it was full) and ask
+  // upstream for everything again. Readers keep the last published generation meanwhile.
+  bool arena_failed(const Error& error) {
+    const bool full = error.kind == ErrorKind::TooLarge;
+    log("arena: " + error.message + (full ? "; starting a larger arena" : "; starting a fresh arena") +
+        " and requesting a snapshot");
+    if (full) options.arena.segment_bytes *= 2;
+    if (auto fresh = new_arena(); !fresh) log("arena: " + fresh.error().message);
+    has_data = false;
+    status.revision = 0;
+    lost("resynchronising");
+    return false;
   }
 
   void disconnect() {
@@ -306,9 +317,14 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
   }
 };
 
-Agent::Agent(net::EventLoop& loop, AgentOptions options) : state_(std::make_shared<State>(loop, std::move(options))) {
-  if (state_->options.upstreams.empty()) throw std::invalid_argument("roster-agent needs at least one upstream address");
-  state_->writer = std::make_unique<shm::ArenaWriter>(state_->options.arena);
+Agent::Agent(net::EventLoop& loop, AgentOptions options) : state_(std::make_shared<State>(loop, std::move(options))) {}
+
+Result<std::unique_ptr<Agent>> Agent::create(net::EventLoop& loop, AgentOptions options) {
+  if (options.upstreams.empty())
+    return fail(ErrorKind::Invalid, "no_upstream", "roster-agent needs at least one upstream address");
+  std::unique_ptr<Agent> agent(new Agent(loop, std::move(options)));
+  if (auto arena = agent->state_->new_arena(); !arena) return fail(arena.error());
+  return agent;
 }
 
 Agent::~Agent() { stop(); }
@@ -341,7 +357,7 @@ std::string Agent::metrics() const {
       << "# TYPE roster_agent_revision gauge\nroster_agent_revision " << s.revision << "\n"
       << "# TYPE roster_agent_generation gauge\nroster_agent_generation " << arena.generation << "\n"
       << "# TYPE roster_agent_staleness_seconds gauge\nroster_agent_staleness_seconds "
-      << (s.last_upstream_contact_ms ? (unix_ms() - s.last_upstream_contact_ms) / 1000.0 : -1) << "\n"
+      << (s.last_upstream_contact_ms ? (base::unix_ms() - s.last_upstream_contact_ms) / 1000.0 : -1) << "\n"
       << "# TYPE roster_agent_frames_total counter\nroster_agent_frames_total " << s.frames << "\n"
       << "# TYPE roster_agent_deltas_total counter\nroster_agent_deltas_total " << s.deltas << "\n"
       << "# TYPE roster_agent_snapshots_total counter\nroster_agent_snapshots_total " << s.snapshots << "\n"

@@ -6,11 +6,13 @@
 #include <fstream>
 #include <iostream>
 
-#include "agent/agent.hpp"
-#include "net/http_server.hpp"
-#include "net/socket.hpp"
-#include "net/stop_on_signal.hpp"
-#include "wire/json_writer.hpp"
+#include "roster/agent/agent.hpp"
+#include "roster/net/http_server.hpp"
+#include "roster/net/socket.hpp"
+#include "roster/net/stop_on_signal.hpp"
+#include "roster/base/log.hpp"
+#include "roster/wire/json_encoder.hpp"
+#include "roster/wire/json_writer.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"roster-agent: keeps the registry in this host's shared memory"};
@@ -36,6 +38,7 @@ int main(int argc, char** argv) {
   app.add_option("--ready-file", ready_file, "Write the bound addresses here once running");
   app.add_flag("--remove-on-exit", remove_on_exit, "Unlink the arena on exit (readers lose it)");
   CLI11_PARSE(app, argc, argv);
+  roster::log::init("roster-agent");
 
   try {
     if (agent_id.empty()) {
@@ -59,7 +62,18 @@ int main(int argc, char** argv) {
 
     roster::net::EventLoop loop;
     roster::net::StopOnSignal stop_on_signal(loop);
-    roster::agent::Agent agent(loop, options);
+    auto created = roster::agent::Agent::create(loop, options);
+    if (!created) {
+      roster::log::error("{}", created.error().message);
+      return 1;
+    }
+    roster::agent::Agent& agent = **created;
+    auto json_error = [](unsigned status, std::string_view code, std::string_view message) {
+      roster::net::HttpResponse r;
+      r.status = status;
+      r.body = roster::wire::error_json(code, message);
+      return r;
+    };
     roster::net::HttpServer server(loop, [&](const roster::net::HttpRequest& req) {
       roster::net::HttpResponse r;
       if (req.path == "/metrics") {
@@ -73,10 +87,10 @@ int main(int argc, char** argv) {
         w.key("generation").unsigned_number(s.generation).key("warm_started").boolean(s.warm_started).end_object();
         r.status = 200;  // serving the last state is healthy for readers; "status" says more
       } else {
-        return roster::net::json_error(404, "not_found", "no such resource: " + req.path);
+        return json_error(404, "not_found", "no such resource: " + req.path);
       }
       return r;
-    });
+    }, {}, json_error);
     const auto http_address = roster::net::parse_address(http);
     const int http_fd = roster::net::listen_on(http_address);
     const std::string bound = roster::net::bound_address(http_address, http_fd);

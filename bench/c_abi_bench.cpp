@@ -3,11 +3,11 @@
 // fills the whole roster_service, so the C++ side reads every one of those fields too.
 #include <benchmark/benchmark.h>
 
-#include "bench/registry_generator.hpp"
+#include "registry_generator.hpp"
 #include "roster/client.hpp"
 #include "roster/roster.h"
-#include "shm/writer.hpp"
-#include "wire/json_decoder.hpp"
+#include "roster/shm/writer.hpp"
+#include "roster/wire/json_decoder.hpp"
 
 namespace {
 
@@ -26,10 +26,10 @@ struct Arena {
     options.name = name;
     options.segment_bytes = size_t{1} << 30;
     options.max_services = kServices;
-    writer = std::make_unique<roster::shm::ArenaWriter>(options);
+    writer = roster::shm::ArenaWriter::create(options).value();
     roster::shm::Batch batch;
     for (size_t i = 0; i < doc.services.size(); ++i) batch.upsert_versions.push_back(doc.services[i]);
-    writer->apply(batch);
+    writer->apply(batch).value();
     keys = roster::bench::shuffled_service_names(kServices, 7);
   }
   ~Arena() { writer->remove_segments(); }
@@ -55,7 +55,7 @@ size_t touch(const roster::ServiceVersion& v) {
 
 void BM_Cpp(benchmark::State& state) {
   auto& a = arena();
-  roster::Client client = roster::Client::open(a.name);
+  roster::Client client = roster::Client::open(a.name).value();
   roster::View view = client.view();
   size_t i = 0, sum = 0;
   for (auto _ : state) {

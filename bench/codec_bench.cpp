@@ -6,8 +6,8 @@
 
 #include <map>
 
-#include "bench/registry_generator.hpp"
-#include "wire/json_decoder.hpp"
+#include "registry_generator.hpp"
+#include "roster/wire/json_decoder.hpp"
 
 namespace {
 

@@ -18,12 +18,12 @@
 #include <fstream>
 #include <thread>
 
-#include "bench/registry_generator.hpp"
-#include "net/http_client.hpp"
-#include "net/socket.hpp"
+#include "registry_generator.hpp"
+#include "roster/net/http_client.hpp"
+#include "roster/net/socket.hpp"
 #include "roster/client.hpp"
 #include "roster/wire/roster_generated.h"
-#include "wire/frame.hpp"
+#include "roster/wire/frame.hpp"
 
 namespace {
 
@@ -120,8 +120,8 @@ void BM_WriteToVisible(benchmark::State& state) {
   roster::net::HttpClient http(cluster.http);
   std::optional<roster::Client> client;
   for (int i = 0; i < 200 && !client; ++i) try {
-      client = roster::Client::open(cluster.arena);
-    } catch (const roster::Error&) {
+      client = roster::Client::open(cluster.arena).value();
+    } catch (const roster::Exception&) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   if (!client) return state.SkipWithError("the agent never created its arena");
@@ -176,8 +176,8 @@ void BM_FreshAgentLoad(benchmark::State& state) {
     uint64_t seen = 0;
     while (seen < revision) {
       try {
-        seen = roster::Client::open(cluster.arena).view().revision();
-      } catch (const roster::Error&) {
+        seen = roster::Client::open(cluster.arena).value().view().revision();
+      } catch (const roster::Exception&) {
       }
       if (Clock::now() - start > std::chrono::seconds(60)) return state.SkipWithError("agent never caught up");
       if (seen < revision) std::this_thread::sleep_for(std::chrono::milliseconds(2));

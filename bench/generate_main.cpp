@@ -5,7 +5,7 @@
 #include <fstream>
 #include <iostream>
 
-#include "bench/registry_generator.hpp"
+#include "registry_generator.hpp"
 
 int main(int argc, char** argv) {
   roster::bench::GeneratorOptions o;

@@ -30,12 +30,13 @@
 #include <string>
 #include <vector>
 
-#include "model/graph.hpp"
+#include "roster/model/graph.hpp"
 
 namespace {
 
 using roster::model::DependencyGraph;
-using roster::model::Stage;
+using roster::wire::LifecycleStage;
+using Stage = roster::wire::LifecycleStage;
 using roster::model::VersionInfo;
 
 constexpr int kServices = 20'000;
@@ -106,7 +107,7 @@ const std::vector<VersionInfo>& versions() {
 DependencyGraph build() {
   DependencyGraph g;
   for (const VersionInfo& v : versions())
-    if (auto error = g.upsert(v)) std::fprintf(stderr, "upsert failed: %s\n", error->c_str());
+    if (auto added = g.upsert(v); !added) std::fprintf(stderr, "upsert failed: %s\n", added.error().message.c_str());
   return g;
 }
 

@@ -1,9 +1,9 @@
-#include "bench/registry_generator.hpp"
+#include "registry_generator.hpp"
 
 #include <algorithm>
 #include <random>
 
-#include "wire/json_writer.hpp"
+#include "roster/wire/json_writer.hpp"
 
 namespace roster::bench {
 namespace {

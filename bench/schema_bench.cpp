@@ -11,14 +11,14 @@
 
 #include <benchmark/benchmark.h>
 
-#include "model/json_document.hpp"
-#include "model/openapi_diff.hpp"
+#include "roster/governance/json_document.hpp"
+#include "roster/governance/openapi_diff.hpp"
 
 namespace {
 
-using roster::model::diff_openapi;
-using roster::model::OpenApiDiff;
-using roster::model::parse_json;
+using roster::governance::diff_openapi;
+using roster::governance::OpenApiDiff;
+using roster::governance::parse_json;
 
 constexpr size_t kTargetBytes = 5'000'000;
 constexpr int kPeople = 50;  // shared Person/Team pairs (mutually recursive)
@@ -171,7 +171,7 @@ class Generator {
 
 struct Corpus {
   std::string old_text, new_text;
-  roster::model::JsonParseResult old_doc, new_doc, old_again;  // old_again: the old text parsed twice
+  roster::governance::JsonParseResult old_doc, new_doc, old_again;  // old_again: the old text parsed twice
   OpenApiDiff expected;
   std::string error;
 };

@@ -32,12 +32,12 @@
 #include <unordered_map>
 #include <vector>
 
-#include "bench/registry_generator.hpp"
+#include "registry_generator.hpp"
 #include "roster/client.hpp"
 #include "roster/wire/roster_generated.h"
-#include "shm/writer.hpp"
-#include "wire/json_decoder.hpp"
-#include "wire/record_list.hpp"
+#include "roster/shm/writer.hpp"
+#include "roster/wire/json_decoder.hpp"
+#include "roster/wire/record_list.hpp"
 
 namespace {
 
@@ -131,9 +131,9 @@ struct Arena {
     options.name = arena_name(what);
     options.max_services = max_services;
     options.segment_bytes = segment_bytes_for(raw_record_bytes(doc), o.services);
-    writer = std::make_unique<shm::ArenaWriter>(options);
-    writer->apply(batch_of(doc));  // one batch, as an agent loads a snapshot
-    client.emplace(Client::open(options.name));
+    writer = shm::ArenaWriter::create(options).value();
+    writer->apply(batch_of(doc)).value();  // one batch, as an agent loads a snapshot
+    client.emplace(Client::open(options.name).value());
     if (const size_t missing = missing_services(*client, o.services))
       throw std::runtime_error(std::to_string(missing) + " services of arena " + what + " cannot be found");
   }
@@ -402,7 +402,7 @@ void BM_ApplyOneInstanceChange(benchmark::State& state) {
   const auto& changes = instance_changes();
   size_t k = 0;
   for (auto _ : state) {
-    a.writer->apply(changes.batches[k]);
+    a.writer->apply(changes.batches[k]).value();
     k = (k + 1) & (changes.batches.size() - 1);
   }
   const shm::ArenaStats s = a.writer->stats();
@@ -457,7 +457,7 @@ void Throughput(benchmark::State& state, Background background) {
   std::optional<PacedWriter> writer;
   if (background == Background::Writer)
     writer.emplace(10000.0, [&w = *a.writer, &changes](size_t k) {
-      w.apply(changes.batches[k & (changes.batches.size() - 1)]);
+      w.apply(changes.batches[k & (changes.batches.size() - 1)]).value();
     });
   // Diagnostic: only the writer's membarrier() (an IPI to every CPU running this process) at
   // the same rate, to tell its cost on the reader apart from the rest of apply().
@@ -500,12 +500,12 @@ void BM_LoadFull(benchmark::State& state) {
     state.PauseTiming();
     options.name = arena_name("load-" + std::to_string(iteration++));
     const auto created = Clock::now();
-    auto writer = std::make_unique<shm::ArenaWriter>(options);
+    auto writer = shm::ArenaWriter::create(options).value();
     create_seconds += std::chrono::duration<double>(Clock::now() - created).count();
     state.ResumeTiming();
     try {
-      writer->apply(batch);
-    } catch (const shm::ArenaError& e) {
+      writer->apply(batch).value();
+    } catch (const Exception& e) {
       state.SkipWithError(e.what());
     }
     state.PauseTiming();
@@ -513,7 +513,7 @@ void BM_LoadFull(benchmark::State& state) {
     used = static_cast<double>(s.heap_bytes - s.heap_free_bytes);
     heap = static_cast<double>(s.heap_bytes);
     {
-      Client client = Client::open(options.name);
+      Client client = Client::open(options.name).value();
       missing = static_cast<double>(missing_services(client, full.generated.services));
     }
     writer->remove_segments();

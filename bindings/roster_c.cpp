@@ -123,18 +123,22 @@ struct ServiceIterState {
 };
 static_assert(sizeof(ServiceIterState) <= sizeof(roster_service_iter) - sizeof(uint64_t));
 
+// The C code for a client error (roster/client.hpp names the codes).
+int fail_with(const roster::Error& e) {
+  const std::string message = e.to_string();
+  if (e.code == "no_arena") return fail(ROSTER_E_NO_ARENA, message);
+  if (e.code == "layout_mismatch" || e.code == "not_an_arena") return fail(ROSTER_E_LAYOUT, message);
+  if (e.code == "no_reader_slot") return fail(ROSTER_E_NO_SLOT, message);
+  if (e.kind == roster::ErrorKind::Io) return fail(ROSTER_E_IO, message);
+  return fail(ROSTER_E_INTERNAL, message);
+}
+
 template <typename Fn>
 int guarded(Fn&& fn) noexcept {
   try {
     return fn();
-  } catch (const roster::Error& e) {
-    switch (e.code()) {
-      case roster::Error::Code::NotFound: return fail(ROSTER_E_NO_ARENA, e.what());
-      case roster::Error::Code::LayoutMismatch: return fail(ROSTER_E_LAYOUT, e.what());
-      case roster::Error::Code::NoReaderSlot: return fail(ROSTER_E_NO_SLOT, e.what());
-      case roster::Error::Code::Io: return fail(ROSTER_E_IO, e.what());
-    }
-    return fail(ROSTER_E_INTERNAL, e.what());
+  } catch (const roster::Exception& e) {
+    return fail_with(e.error());
   } catch (const std::bad_alloc&) {
     return fail(ROSTER_E_INTERNAL, "out of memory");
   } catch (const std::exception& e) {
@@ -152,7 +156,9 @@ int roster_open(const char* name, roster_client** client) {
   if (client) *client = nullptr;
   if (!name || !client) return fail(ROSTER_E_INVALID_ARGUMENT, "roster_open: name and client must not be NULL");
   return guarded([&] {
-    *client = new roster_client{Client::open(name)};
+    auto opened = Client::open(name);
+    if (!opened) return fail_with(opened.error());
+    *client = new roster_client{std::move(*opened)};
     return ok();
   });
 }

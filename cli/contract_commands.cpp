@@ -4,14 +4,14 @@
 #include <memory>
 #include <string>
 
-#include "cli/commands.hpp"
-#include "cli/findings.hpp"
-#include "cli/json_file.hpp"
-#include "model/json_document.hpp"
-#include "model/json_schema.hpp"
-#include "model/openapi_check.hpp"
-#include "model/pact.hpp"
-#include "wire/json_writer.hpp"
+#include "commands.hpp"
+#include "findings.hpp"
+#include "json_file.hpp"
+#include "roster/governance/json_document.hpp"
+#include "roster/governance/json_schema.hpp"
+#include "roster/governance/openapi_check.hpp"
+#include "roster/governance/pact.hpp"
+#include "roster/wire/json_writer.hpp"
 
 namespace roster::cli {
 namespace {
@@ -21,7 +21,7 @@ struct Options {
   bool json = false;
 };
 
-void print_problems(const std::vector<model::SchemaProblem>& problems, bool json) {
+void print_problems(const std::vector<governance::SchemaProblem>& problems, bool json) {
   if (json) {
     std::string out;
     wire::JsonWriter w(out);
@@ -41,13 +41,13 @@ int verify(const Options& o) {
   auto openapi = load_json_file(o.openapi_file);
   if (!openapi) return kUsage;
   // The pact is checked against a structurally valid document only; anything else is bad input.
-  if (auto problems = model::check_openapi(*openapi); !problems.empty()) {
+  if (auto problems = governance::check_openapi(*openapi); !problems.empty()) {
     for (auto& p : problems)
       std::cerr << o.openapi_file << ": " << (p.pointer.empty() ? "(root)" : p.pointer) << ": " << p.message << "\n";
     std::cerr << "rosterctl: " << o.openapi_file << ": not a valid OpenAPI document\n";
     return kUsage;
   }
-  auto parsed = model::parse_pact(*pact_doc);
+  auto parsed = governance::parse_pact(*pact_doc);
   if (!parsed.ok()) {
     print_problems(parsed.problems, o.json);
     if (!o.json)
@@ -56,7 +56,7 @@ int verify(const Options& o) {
     return kUsage;
   }
   const auto& pact = *parsed.pact;
-  const auto result = model::verify_pact(pact, *openapi);
+  const auto result = governance::verify_pact(pact, *openapi);
   if (o.json) {
     std::string out;
     wire::JsonWriter w(out);

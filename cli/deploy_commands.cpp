@@ -4,9 +4,9 @@
 #include <memory>
 #include <string>
 
-#include "cli/commands.hpp"
-#include "cli/findings.hpp"
-#include "cli/server_client.hpp"
+#include "commands.hpp"
+#include "findings.hpp"
+#include "server_client.hpp"
 
 namespace roster::cli {
 namespace {

@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "cli/commands.hpp"
-#include "cli/findings.hpp"
-#include "cli/server_client.hpp"
-#include "model/json_document.hpp"
+#include "commands.hpp"
+#include "findings.hpp"
+#include "server_client.hpp"
+#include "roster/governance/json_document.hpp"
 
 namespace roster::cli {
 namespace {
@@ -34,7 +34,7 @@ std::string tree_label(const Value& node) {
     return "UNRESOLVED " + std::string(str(node, "service")) + " " + range_text(str(node, "range")) + ": " +
            std::string(str(node, "status"));
   std::string label = node_id(node);
-  if (model::member(node, "range")) label += " (" + range_text(str(node, "range")) + ")";
+  if (governance::member(node, "range")) label += " (" + range_text(str(node, "range")) + ")";
   if (auto stage = str(node, "stage"); !stage.empty()) label += " [" + std::string(stage) + "]";
   // depth_limit: the server stopped at --depth; the others are npm ls's markers.
   if (auto mark = str(node, "mark"); mark == "depth_limit")
@@ -165,7 +165,7 @@ void print_upgrade(const Value& answer) {
     std::cout << unaffected.Size() << (unaffected.Size() == 1 ? " dependent" : " dependents") << " unaffected:\n";
     print_dependents(unaffected);
   }
-  const auto* diff = model::member(answer, "schema_diff");
+  const auto* diff = governance::member(answer, "schema_diff");
   if (!diff || !diff->IsObject()) return;
   const auto& findings = array(*diff, "findings");
   std::cout << "schema diff: " << (boolean(*diff, "breaking") ? "breaking" : "nothing breaks") << " ("

@@ -1,8 +1,8 @@
-#include "cli/findings.hpp"
+#include "findings.hpp"
 
 #include <cctype>
 
-#include "cli/server_client.hpp"
+#include "server_client.hpp"
 
 namespace roster::cli {
 
@@ -22,8 +22,8 @@ std::string finding_line(const rapidjson::Value& f) {
                       str(f, "message"));
 }
 
-std::string finding_line(const model::Finding& f) {
-  return finding_line(model::to_string(f.severity), f.id, f.method, f.path, f.pointer, f.message);
+std::string finding_line(const governance::Finding& f) {
+  return finding_line(governance::to_string(f.severity), f.id, f.method, f.path, f.pointer, f.message);
 }
 
 

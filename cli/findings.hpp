@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "model/finding.hpp"
-#include "wire/json_writer.hpp"
+#include "roster/governance/finding.hpp"
+#include "roster/wire/json_writer.hpp"
 
 namespace roster::cli {
 
@@ -20,9 +20,9 @@ std::string finding_line(std::string_view severity, std::string_view id, std::st
 
 // A finding as the server sends it ({"severity", "id", "method", "path", "pointer", "message"}).
 std::string finding_line(const rapidjson::Value& finding);
-std::string finding_line(const model::Finding& finding);
+std::string finding_line(const governance::Finding& finding);
 
-// --json output writes findings with model::write_findings, as the server does.
-using model::write_findings;
+// --json output writes findings with governance::write_findings, as the server does.
+using governance::write_findings;
 
 }  // namespace roster::cli

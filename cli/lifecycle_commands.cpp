@@ -7,12 +7,12 @@
 #include <string>
 #include <vector>
 
-#include "cli/commands.hpp"
-#include "cli/server_client.hpp"
-#include "model/json_document.hpp"
-#include "wire/json_writer.hpp"
-#include "wire/names.hpp"
-#include "wire/time_format.hpp"
+#include "commands.hpp"
+#include "server_client.hpp"
+#include "roster/governance/json_document.hpp"
+#include "roster/wire/json_writer.hpp"
+#include "roster/wire/names.hpp"
+#include "roster/wire/time_format.hpp"
 
 namespace roster::cli {
 namespace {
@@ -27,7 +27,7 @@ struct Options : ServerOptions {
 // A time the server sent as RFC 3339 text or as Unix milliseconds, in UTC `Z` form so that times
 // sort as text; "" when absent.
 std::string time_text(const Value& object, std::string_view key) {
-  const auto* v = model::member(object, key);
+  const auto* v = governance::member(object, key);
   if (!v) return {};
   if (v->IsString()) {
     auto ms = wire::parse_rfc3339_ms(v->GetString());

@@ -1,7 +1,7 @@
 // rosterctl: the command line for people and CI.
 #include <iostream>
 
-#include "cli/commands.hpp"
+#include "commands.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"rosterctl: the roster service registry's command line"};

@@ -2,13 +2,13 @@
 #include <iostream>
 #include <sstream>
 
-#include "cli/commands.hpp"
-#include "wire/atomic_file.hpp"
-#include "wire/json_decoder.hpp"
-#include "wire/json_encoder.hpp"
-#include "wire/json_writer.hpp"
-#include "wire/snapshot.hpp"
-#include "wire/verify.hpp"
+#include "commands.hpp"
+#include "roster/base/files.hpp"
+#include "roster/wire/json_decoder.hpp"
+#include "roster/wire/json_encoder.hpp"
+#include "roster/wire/json_writer.hpp"
+#include "roster/wire/snapshot.hpp"
+#include "roster/wire/verify.hpp"
 
 namespace roster::cli {
 namespace {
@@ -23,8 +23,13 @@ struct Options {
 wire::DecodedDocument decode(const Options& opts) {
   wire::CodecLimits limits;
   limits.max_document_bytes = opts.max_size;
-  wire::JsonDecoder decoder(limits);
-  return decoder.decode_file(opts.file);
+  auto text = base::read_file(opts.file, limits.max_document_bytes);
+  if (!text) {
+    wire::DecodedDocument unreadable;
+    unreadable.errors.push_back({"", text.error().message});
+    return unreadable;
+  }
+  return wire::JsonDecoder(limits).decode(*text);
 }
 
 std::string counts(const wire::DecodedDocument& doc) {
@@ -82,9 +87,8 @@ void add_registry_commands(CLI::App& app, int& exit_code) {
     auto doc = decode(*opts);
     if (!doc.ok()) return void(exit_code = report(*opts, doc));
     auto snapshot = wire::build_snapshot(doc.services, doc.instances, doc.contracts, 0);
-    std::string why;
-    if (!wire::write_file_atomically(opts->output, {snapshot.data(), snapshot.size()}, why)) {
-      std::cerr << "rosterctl: " << why << "\n";
+    if (auto written = base::write_file_atomically(opts->output, {snapshot.data(), snapshot.size()}); !written) {
+      std::cerr << "rosterctl: " << written.error().message << "\n";
       return void(exit_code = kUsage);
     }
     if (opts->json)
@@ -97,15 +101,14 @@ void add_registry_commands(CLI::App& app, int& exit_code) {
   dump->add_option("file", opts->file, "FlatBuffers Snapshot written by `rosterctl convert`")->required();
   dump->add_flag("--compact", opts->compact, "One line instead of indented JSON");
   dump->callback([opts, &exit_code] {
-    std::string why;
-    auto file = wire::read_file_aligned(opts->file, why);
+    auto file = base::read_file_aligned(opts->file);
     if (!file) {
-      std::cerr << "rosterctl: " << why << "\n";
+      std::cerr << "rosterctl: " << file.error().message << "\n";
       return void(exit_code = kUsage);
     }
     const auto bytes = file->bytes();
-    if (auto invalid = wire::verify<wire::Snapshot>(bytes)) {
-      std::cerr << "rosterctl: " << opts->file << ": " << *invalid << "\n";
+    if (auto valid = wire::verify<wire::Snapshot>(bytes); !valid) {
+      std::cerr << "rosterctl: " << opts->file << ": " << valid.error().message << "\n";
       return void(exit_code = kNo);
     }
     auto records = wire::open_snapshot(*flatbuffers::GetRoot<wire::Snapshot>(bytes.data()));

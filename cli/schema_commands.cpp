@@ -5,15 +5,15 @@
 #include <string>
 #include <vector>
 
-#include "cli/commands.hpp"
-#include "cli/findings.hpp"
-#include "cli/json_file.hpp"
-#include "model/json_document.hpp"
-#include "model/json_schema.hpp"
-#include "model/openapi_check.hpp"
-#include "model/openapi_diff.hpp"
-#include "model/schema_compat.hpp"
-#include "wire/json_writer.hpp"
+#include "commands.hpp"
+#include "findings.hpp"
+#include "json_file.hpp"
+#include "roster/governance/json_document.hpp"
+#include "roster/governance/json_schema.hpp"
+#include "roster/governance/openapi_check.hpp"
+#include "roster/governance/openapi_diff.hpp"
+#include "roster/governance/schema_compat.hpp"
+#include "roster/wire/json_writer.hpp"
 
 namespace roster::cli {
 namespace {
@@ -24,7 +24,7 @@ struct Options {
   bool json = false, strict = false;
 };
 
-bool is_openapi(const rapidjson::Value& doc) { return model::member(doc, "openapi") != nullptr; }
+bool is_openapi(const rapidjson::Value& doc) { return governance::member(doc, "openapi") != nullptr; }
 
 std::string_view pointer_text(std::string_view pointer) { return pointer.empty() ? "(root)" : pointer; }
 
@@ -37,7 +37,7 @@ int check(const Options& o) {
   auto doc = load_json_file(o.file);
   if (!doc) return kUsage;
   const std::string format = !o.format.empty() ? o.format : is_openapi(*doc) ? "openapi" : "json_schema";
-  const auto problems = format == "openapi" ? model::check_openapi(*doc) : model::check_json_schema(*doc, *doc);
+  const auto problems = format == "openapi" ? governance::check_openapi(*doc) : governance::check_json_schema(*doc, *doc);
   if (o.json) {
     std::string out;
     wire::JsonWriter w(out);
@@ -67,7 +67,7 @@ std::optional<rapidjson::Document> load_openapi(const std::string& path) {
     std::cerr << "rosterctl: " << path << ": not an OpenAPI document (no \"openapi\" member)\n";
     return std::nullopt;
   }
-  if (auto problems = model::check_openapi(*doc); !problems.empty()) {
+  if (auto problems = governance::check_openapi(*doc); !problems.empty()) {
     for (auto& p : problems) std::cerr << path << ": " << pointer_text(p.pointer) << ": " << p.message << "\n";
     std::cerr << "rosterctl: " << path << ": not a valid OpenAPI document\n";
     return std::nullopt;
@@ -76,11 +76,11 @@ std::optional<rapidjson::Document> load_openapi(const std::string& path) {
 }
 
 // One line per finding, then the verdict: "breaking: 3 findings, 2 breaking".
-void print_diff(const std::vector<model::Finding>& findings, bool breaking) {
+void print_diff(const std::vector<governance::Finding>& findings, bool breaking) {
   size_t breaking_count = 0;
   for (auto& f : findings) {
     std::cout << finding_line(f) << "\n";
-    breaking_count += f.severity == model::Severity::Breaking;
+    breaking_count += f.severity == governance::Severity::Breaking;
   }
   if (findings.empty())
     std::cout << "no differences\n";
@@ -94,7 +94,7 @@ int diff(const Options& o) {
   auto old_doc = load_openapi(o.old_file);
   auto new_doc = old_doc ? load_openapi(o.new_file) : std::nullopt;
   if (!new_doc) return kUsage;
-  const auto result = model::diff_openapi(*old_doc, *new_doc);
+  const auto result = governance::diff_openapi(*old_doc, *new_doc);
   const bool breaking = result.breaking();
   if (o.json) {
     std::string out;
@@ -111,7 +111,7 @@ int diff(const Options& o) {
 
 // schema compat: the last file against the ones before it (oldest first) under --mode.
 int compat(const Options& o) {
-  const auto mode = model::parse_compatibility_mode(o.mode);
+  const auto mode = governance::parse_compatibility_mode(o.mode);
   if (!mode) {
     std::cerr << "rosterctl: unknown compatibility mode \"" << o.mode << "\" (BACKWARD, BACKWARD_TRANSITIVE, FORWARD, "
               << "FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE or NONE)\n";
@@ -132,34 +132,34 @@ int compat(const Options& o) {
   }
   // Comparing an invalid schema proves nothing: it is bad input.
   for (size_t i = 0; i < docs.size(); ++i) {
-    const auto problems = openapi ? model::check_openapi(docs[i]) : model::check_json_schema(docs[i], docs[i]);
+    const auto problems = openapi ? governance::check_openapi(docs[i]) : governance::check_json_schema(docs[i], docs[i]);
     for (auto& p : problems) std::cerr << o.files[i] << ": " << pointer_text(p.pointer) << ": " << p.message << "\n";
     if (!problems.empty()) {
       std::cerr << "rosterctl: " << o.files[i] << ": not a valid " << format_title(openapi ? "openapi" : "") << "\n";
       return kUsage;
     }
   }
-  std::vector<model::Finding> findings;
+  std::vector<governance::Finding> findings;
   if (openapi) {
-    std::vector<model::OpenApiVersionRef> history;
+    std::vector<governance::OpenApiVersionRef> history;
     for (size_t i = 0; i + 1 < docs.size(); ++i) history.push_back({o.files[i], &docs[i]});
-    findings = model::check_openapi_compatibility(*mode, history, {o.files.back(), &docs.back()}, {.lenient = !o.strict});
+    findings = governance::check_openapi_compatibility(*mode, history, {o.files.back(), &docs.back()}, {.lenient = !o.strict});
   } else {
-    std::vector<model::SchemaVersionRef> history;
+    std::vector<governance::SchemaVersionRef> history;
     for (size_t i = 0; i + 1 < docs.size(); ++i) history.push_back({o.files[i], &docs[i], ""});
-    findings = model::check_compatibility(*mode, history, {o.files.back(), &docs.back(), ""}, {.lenient = !o.strict});
+    findings = governance::check_compatibility(*mode, history, {o.files.back(), &docs.back(), ""}, {.lenient = !o.strict});
   }
   if (o.json) {
     std::string out;
     wire::JsonWriter w(out);
-    w.begin_object().key("compatible").boolean(findings.empty()).key("mode").string(model::to_string(*mode));
+    w.begin_object().key("compatible").boolean(findings.empty()).key("mode").string(governance::to_string(*mode));
     w.key("findings");
     write_findings(w, findings);
     w.end_object();
     std::cout << out << "\n";
   } else {
     for (auto& f : findings) std::cout << finding_line(f) << "\n";
-    std::cout << o.files.back() << (findings.empty() ? " is" : " is not") << " compatible (" << model::to_string(*mode)
+    std::cout << o.files.back() << (findings.empty() ? " is" : " is not") << " compatible (" << governance::to_string(*mode)
               << ", " << docs.size() - 1 << (docs.size() == 2 ? " previous version" : " previous versions");
     if (!findings.empty()) std::cout << "; " << findings.size() << (findings.size() == 1 ? " finding" : " findings");
     std::cout << ")\n";

@@ -2,8 +2,8 @@
 #include <algorithm>
 #include <iostream>
 
-#include "cli/commands.hpp"
-#include "model/semver.hpp"
+#include "commands.hpp"
+#include "roster/semver.hpp"
 
 namespace roster::cli {
 namespace {
@@ -14,10 +14,9 @@ using semver::Version;
 // Parses every argument; on the first invalid one prints why and returns false.
 bool parse_versions(const std::vector<std::string>& texts, std::vector<Version>& out) {
   for (auto& text : texts) {
-    std::string why;
-    auto v = Version::parse(text, &why);
+    auto v = Version::parse(text);
     if (!v) {
-      std::cerr << "rosterctl: invalid version " << why << "\n";
+      std::cerr << "rosterctl: invalid version " << v.error().message << "\n";
       return false;
     }
     out.push_back(std::move(*v));
@@ -26,10 +25,12 @@ bool parse_versions(const std::vector<std::string>& texts, std::vector<Version>&
 }
 
 std::optional<Range> parse_range(const std::string& text) {
-  std::string why;
-  auto r = Range::parse(text, &why);
-  if (!r) std::cerr << "rosterctl: invalid range " << why << "\n";
-  return r;
+  auto r = Range::parse(text);
+  if (!r) {
+    std::cerr << "rosterctl: invalid range " << r.error().message << "\n";
+    return std::nullopt;
+  }
+  return std::move(*r);
 }
 
 }  // namespace

@@ -1,13 +1,13 @@
-#include "cli/server_client.hpp"
+#include "server_client.hpp"
 
 #include <cctype>
 #include <cstdlib>
 #include <iostream>
 
-#include "cli/commands.hpp"
-#include "cli/findings.hpp"
-#include "model/json_document.hpp"
-#include "net/http_client.hpp"
+#include "commands.hpp"
+#include "findings.hpp"
+#include "roster/governance/json_document.hpp"
+#include "roster/net/http_client.hpp"
 
 namespace roster::cli {
 namespace {
@@ -28,8 +28,8 @@ std::string escape(std::string_view s, bool keep_plus) {
 // server did not send roster's error shape.
 void print_http_error(std::string_view method, const std::string& target, const net::HttpResponse& r) {
   std::cerr << "rosterctl: " << method << " " << target << ": HTTP " << r.status;
-  auto parsed = model::parse_json(r.body);
-  const rapidjson::Value* error = parsed.ok() ? model::member(parsed.document, "error") : nullptr;
+  auto parsed = governance::parse_json(r.body);
+  const rapidjson::Value* error = parsed.ok() ? governance::member(parsed.document, "error") : nullptr;
   if (!error || !error->IsObject()) {
     std::cerr << ": " << (r.body.empty() ? std::string(net::status_reason(r.status)) : r.body) << "\n";
     return;
@@ -89,7 +89,7 @@ int call_json(const ServerOptions& o, std::string_view method, const std::string
   int failure = kOk;
   auto r = call(o, method, target, body, &failure);
   if (!r) return failure;
-  auto parsed = model::parse_json(r->body);
+  auto parsed = governance::parse_json(r->body);
   if (!parsed.ok() || !parsed.document.IsObject()) {
     std::cerr << "rosterctl: " << method << " " << target << ": the answer is not a JSON object"
               << (parsed.ok() ? "" : ": " + *parsed.error) << "\n";
@@ -101,25 +101,25 @@ int call_json(const ServerOptions& o, std::string_view method, const std::string
 }
 
 std::string_view str(const rapidjson::Value& object, std::string_view key) {
-  const auto* v = model::member(object, key);
+  const auto* v = governance::member(object, key);
   return v && v->IsString() ? std::string_view(v->GetString(), v->GetStringLength()) : std::string_view();
 }
 
 int64_t integer(const rapidjson::Value& object, std::string_view key, int64_t fallback) {
-  const auto* v = model::member(object, key);
+  const auto* v = governance::member(object, key);
   if (v && v->IsInt64()) return v->GetInt64();
   if (v && v->IsNumber()) return static_cast<int64_t>(v->GetDouble());
   return fallback;
 }
 
 bool boolean(const rapidjson::Value& object, std::string_view key) {
-  const auto* v = model::member(object, key);
+  const auto* v = governance::member(object, key);
   return v && v->IsBool() && v->GetBool();
 }
 
 const rapidjson::Value& array(const rapidjson::Value& object, std::string_view key) {
   static const rapidjson::Value kEmpty(rapidjson::kArrayType);
-  const auto* v = model::member(object, key);
+  const auto* v = governance::member(object, key);
   return v && v->IsArray() ? *v : kEmpty;
 }
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "net/http_message.hpp"
+#include "roster/net/http_message.hpp"
 
 namespace roster::cli {
 

@@ -4,14 +4,14 @@
 #include <iostream>
 #include <sstream>
 
-#include "cli/commands.hpp"
-#include "cli/server_client.hpp"
-#include "net/http_client.hpp"
+#include "commands.hpp"
+#include "server_client.hpp"
+#include "roster/net/http_client.hpp"
 #include "roster/client.hpp"
-#include "wire/atomic_file.hpp"
-#include "wire/json_encoder.hpp"
-#include "wire/json_writer.hpp"
-#include "wire/names.hpp"
+#include "roster/base/files.hpp"
+#include "roster/wire/json_encoder.hpp"
+#include "roster/wire/json_writer.hpp"
+#include "roster/wire/names.hpp"
 
 namespace roster::cli {
 namespace {
@@ -23,12 +23,12 @@ struct Options : ServerOptions {
 };
 
 std::optional<Client> open_shm(const Options& o) {
-  try {
-    return Client::open(o.shm);
-  } catch (const Error& e) {
-    std::cerr << "rosterctl: " << e.what() << "\n";
+  auto client = Client::open(o.shm);
+  if (!client) {
+    std::cerr << "rosterctl: " << client.error().message << "\n";
     return std::nullopt;
   }
+  return std::move(*client);
 }
 
 void print_instances_table(const std::vector<const wire::Instance*>& list, bool json) {
@@ -67,14 +67,12 @@ void add_server_commands(CLI::App& app, int& exit_code) {
   reg->add_option("file", o->file, "Registry JSON document")->required();
   target_options(reg, false);
   reg->callback([o, &exit_code] {
-    std::string why;
-    auto bytes = wire::read_file_aligned(o->file, why);
-    if (!bytes) {
-      std::cerr << "rosterctl: " << why << "\n";
+    auto body = base::read_file(o->file);
+    if (!body) {
+      std::cerr << "rosterctl: " << body.error().message << "\n";
       return void(exit_code = kUsage);
     }
-    const std::string body(reinterpret_cast<const char*>(bytes->bytes().data()), bytes->size);
-    auto r = call(*o, "POST", "/v1/registry", body);
+    auto r = call(*o, "POST", "/v1/registry", *body);
     if (!r) return void(exit_code = kNo);
     std::cout << (o->json ? r->body : "registered " + o->file + ": " + r->body) << "\n";
   });

@@ -32,8 +32,13 @@ int main(int argc, char** argv) {
     std::cerr << "usage: reader ARENA [--watch SERVICE]\n";
     return 2;
   }
-  try {
-    roster::Client client = roster::Client::open(argv[1]);
+  auto opened = roster::Client::open(argv[1]);
+  if (!opened) {
+    std::cerr << "reader: " << opened.error().message << "\n";
+    return 1;
+  }
+  roster::Client& client = *opened;
+  {
     if (argc > 3 && std::strcmp(argv[2], "--watch") == 0) {
       const uint64_t start = client.view().generation();
       const auto t0 = Clock::now();
@@ -74,9 +79,6 @@ int main(int argc, char** argv) {
     }
     const double ns = std::chrono::duration<double, std::nano>(Clock::now() - t0).count() / kRounds;
     std::cout << "  lookup latency: " << ns << " ns per view + lookup (" << kRounds << " rounds, checksum " << sink % 97 << ")\n";
-  } catch (const roster::Error& e) {
-    std::cerr << "reader: " << e.what() << "\n";
-    return 1;
   }
   return 0;
 }

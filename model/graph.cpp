@@ -1,4 +1,4 @@
-#include "model/graph.hpp"
+#include "roster/model/graph.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -126,7 +126,7 @@ struct DependencyGraph::Impl {
     Id service = kNone;  // kNone: a free slot
     semver::Version version;
     std::string text;
-    Stage stage = Stage::Stable;
+    LifecycleStage stage = LifecycleStage::Stable;
     std::vector<Id> decls;  // in declaration order
   };
   struct Decl {
@@ -212,7 +212,7 @@ struct DependencyGraph::Impl {
     for (auto it = s.versions.rbegin(); it != s.versions.rend(); ++it) {
       const Node& n = nodes[*it];
       if (!range.satisfies(n.version)) continue;
-      if (n.stage != Stage::Retired) {
+      if (n.stage != LifecycleStage::Retired) {
         target = *it;
         return ResolutionStatus::Resolved;
       }
@@ -328,7 +328,7 @@ struct DependencyGraph::Impl {
       const Decl& x = decls[d];
       if (x.status != ResolutionStatus::Resolved || x.target == v) {
         resolve_decl(d);
-      } else if (nv.stage != Stage::Retired && version_before(nodes[x.target], nv) &&
+      } else if (nv.stage != LifecycleStage::Retired && version_before(nodes[x.target], nv) &&
                  ranges[x.range].range.satisfies(nv.version)) {
         set_resolution(d, ResolutionStatus::Resolved, v);
       }
@@ -366,23 +366,29 @@ DependencyGraph& DependencyGraph::operator=(DependencyGraph&&) noexcept = defaul
 
 size_t DependencyGraph::version_count() const { return impl_->nodes.size() - impl_->free_nodes.size(); }
 
-std::optional<std::string> DependencyGraph::upsert(const VersionInfo& info) {
+Result<void> DependencyGraph::upsert(const VersionInfo& info) {
   Impl& g = *impl_;
-  if (info.name.empty()) return "the service name is empty";
-  std::string why;
-  auto version = semver::Version::parse(info.version, &why);
-  if (!version) return "invalid version of " + info.name + ": " + why;
+  if (info.name.empty()) return fail(ErrorKind::Invalid, "invalid_name", "the service name is empty", "name");
+  auto version = semver::Version::parse(info.version);
+  if (!version)
+    return fail(ErrorKind::Invalid, "invalid_version", "invalid version of " + info.name + ": " + version.error().message,
+                "version");
 
   // Everything that can fail is checked before anything changes.
   std::vector<std::pair<std::string_view, semver::Range>> fresh;
   for (size_t i = 0; i < info.dependencies.size(); ++i) {
     const DependencyDecl& dep = info.dependencies[i];
-    if (dep.service.empty()) return "dependency " + std::to_string(i) + " has an empty service name";
+    const std::string where = "dependencies[" + std::to_string(i) + "]";
+    if (dep.service.empty())
+      return fail(ErrorKind::Invalid, "invalid_dependency", "dependency " + std::to_string(i) + " has an empty service name",
+                  where);
     if (g.range_ids.contains(dep.range) ||
         std::any_of(fresh.begin(), fresh.end(), [&](const auto& f) { return f.first == dep.range; }))
       continue;
-    auto range = semver::Range::parse(dep.range, &why);
-    if (!range) return "invalid range for dependency on " + dep.service + ": " + why;
+    auto range = semver::Range::parse(dep.range);
+    if (!range)
+      return fail(ErrorKind::Invalid, "invalid_range",
+                  "invalid range for dependency on " + dep.service + ": " + range.error().message, where);
     fresh.emplace_back(dep.range, std::move(*range));
   }
 
@@ -417,7 +423,7 @@ std::optional<std::string> DependencyGraph::upsert(const VersionInfo& info) {
   g.nodes[node].stage = info.stage;
   g.attach_decls(node, info.dependencies, range_of);
   g.recheck_after_upsert(s, node);
-  return std::nullopt;
+  return {};
 }
 
 bool DependencyGraph::remove(std::string_view name, std::string_view version) {
@@ -437,15 +443,16 @@ bool DependencyGraph::remove(std::string_view name, std::string_view version) {
   return true;
 }
 
-Resolution DependencyGraph::resolve(std::string_view service, std::string_view range, std::string* error) const {
+Resolution DependencyGraph::resolve(std::string_view service, std::string_view range) const {
   const Impl& g = *impl_;
   std::optional<semver::Range> parsed;
   const semver::Range* r = nullptr;
   if (auto it = g.range_ids.find(range); it != g.range_ids.end()) {
     r = &g.ranges[it->second].range;
   } else {
-    parsed = semver::Range::parse(range, error);
-    if (!parsed) return {ResolutionStatus::InvalidRange, {}, Stage::Stable};
+    auto result = semver::Range::parse(range);
+    if (!result) return {ResolutionStatus::InvalidRange, {}, LifecycleStage::Stable};
+    parsed = std::move(*result);
     r = &*parsed;
   }
   const Id s = g.find_service(service);
@@ -755,13 +762,12 @@ std::vector<VersionRef> impact_path(const std::vector<ImpactEntry>& entries, siz
   return path;
 }
 
-std::optional<UpgradeReport> DependencyGraph::upgrade(std::string_view name, std::string_view from, std::string_view to,
-                                                      std::string* error) const {
+Result<UpgradeReport> DependencyGraph::upgrade(std::string_view name, std::string_view from, std::string_view to) const {
   const Impl& g = *impl_;
-  auto a = semver::Version::parse(from, error);
-  if (!a) return std::nullopt;
-  auto b = semver::Version::parse(to, error);
-  if (!b) return std::nullopt;
+  auto a = semver::Version::parse(from);
+  if (!a) return fail(std::move(a).error());
+  auto b = semver::Version::parse(to);
+  if (!b) return fail(std::move(b).error());
   UpgradeReport report;
   report.change = semver::change_kind(*a, *b);
   const Id s = g.find_service(name);

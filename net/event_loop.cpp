@@ -1,4 +1,4 @@
-#include "net/event_loop.hpp"
+#include "roster/net/event_loop.hpp"
 
 #include <liburing.h>
 #include <poll.h>

@@ -1,4 +1,4 @@
-#include "net/http_client.hpp"
+#include "roster/net/http_client.hpp"
 
 #include <poll.h>
 #include <sys/socket.h>

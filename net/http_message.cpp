@@ -1,4 +1,4 @@
-#include "net/http_message.hpp"
+#include "roster/net/http_message.hpp"
 
 // Boost 1.74's status.hpp uses std::ostream without including <ostream>.
 #include <ostream>
@@ -7,19 +7,12 @@
 
 #include <algorithm>
 
-#include "wire/json_writer.hpp"
+#include "roster/base/percent.hpp"
 
 namespace roster::net {
 namespace {
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 }  // namespace
 
@@ -56,45 +49,8 @@ std::vector<std::string_view> HttpRequest::query_params(std::string_view name) c
   return out;
 }
 
-HttpResponse json_error(unsigned status, std::string_view code, std::string_view message,
-                        std::optional<std::string_view> path) {
-  HttpResponse response;
-  response.status = status;
-  wire::JsonWriter w(response.body);
-  w.begin_object().key("error").begin_object();
-  w.key("code").string(code);
-  w.key("message").string(message);
-  w.key("path");
-  if (path) w.string(*path);
-  else w.null();
-  w.end_object().end_object();
-  return response;
-}
-
-std::optional<std::string> percent_decode(std::string_view text, bool plus_is_space) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '%') {
-      if (i + 2 >= text.size()) return std::nullopt;  // a '%' needs two hex digits after it
-      int hi = hex_value(text[i + 1]);
-      int lo = hex_value(text[i + 2]);
-      // %00 would cut C strings short downstream (file names, logs): refuse it outright.
-      if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) return std::nullopt;
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      out.push_back(' ');
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
-bool parse_target(std::string_view target, std::string& path,
-                  std::vector<std::pair<std::string, std::string>>& query) {
+bool parse_target(HttpRequest& request) {
+  std::string_view target = request.target;
   // Absolute form ("http://host/path"), which proxies send and servers must accept: keep the path.
   for (std::string_view scheme : {"http://", "https://"}) {
     if (target.size() >= scheme.size() && iequals(target.substr(0, scheme.size()), scheme)) {
@@ -106,9 +62,19 @@ bool parse_target(std::string_view target, std::string& path,
   }
   if (target.empty() || target.front() != '/') return false;
   size_t question = target.find('?');
-  auto decoded_path = percent_decode(target.substr(0, question), false);
-  if (!decoded_path) return false;
-  path = std::move(*decoded_path);
+  const std::string_view path = target.substr(0, question);
+  request.path = std::string(path);
+  request.segments.clear();
+  // Split first, then decode each segment once: an escaped '/' stays inside its segment.
+  for (size_t start = 1; start <= path.size();) {
+    size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    auto segment = base::percent_decode(path.substr(start, end - start));
+    if (!segment) return false;
+    request.segments.push_back(std::move(*segment));
+    start = end + 1;
+  }
+  auto& query = request.query;
   query.clear();
   if (question == std::string_view::npos) return true;
   std::string_view rest = target.substr(question + 1);
@@ -118,8 +84,9 @@ bool parse_target(std::string_view target, std::string& path,
     rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
     if (pair.empty()) continue;
     size_t eq = pair.find('=');
-    auto key = percent_decode(pair.substr(0, eq), true);
-    auto value = percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1), true);
+    auto key = base::percent_decode(pair.substr(0, eq), {.plus_is_space = true});
+    auto value = base::percent_decode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1),
+                                      {.plus_is_space = true});
     if (!key || !value) return false;
     query.emplace_back(std::move(*key), std::move(*value));
   }

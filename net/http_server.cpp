@@ -1,4 +1,4 @@
-#include "net/http_server.hpp"
+#include "roster/net/http_server.hpp"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -119,12 +119,14 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
   EventLoop& loop;
   HttpHandler handler;
   HttpLimits limits;
+  HttpErrorRenderer render_error;
   std::unordered_map<int, std::shared_ptr<Connection>> connections;
   std::vector<int> listeners;
   bool closed = false;
   HttpServerStats stats;
 
-  State(EventLoop& l, HttpHandler h, HttpLimits lim) : loop(l), handler(std::move(h)), limits(lim) {}
+  State(EventLoop& l, HttpHandler h, HttpLimits lim, HttpErrorRenderer r)
+      : loop(l), handler(std::move(h)), limits(lim), render_error(std::move(r)) {}
   void on_accept(int listen_fd, int fd);
 };
 
@@ -265,7 +267,7 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
     ++server->stats.errors;
     close_after_flush = true;
     parser.reset();
-    queue(serialize(json_error(status, code, message), false, true, 11));
+    queue(serialize(server->render_error(status, code, message), false, true, 11));
   }
 
   void handle_request() {
@@ -282,23 +284,23 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
     bool head = message.method() == http::verb::head;
 
     HttpResponse response;
-    if (!parse_target(request.target, request.path, request.query)) {
+    if (!parse_target(request)) {
       ++server->stats.errors;
-      response = json_error(400, "malformed_request",
+      response = server->render_error(400, "malformed_request",
                             "request target \"" + request.target + "\" is not a path with valid %-escapes");
     } else {
       try {
         response = server->handler(request);
       } catch (const std::exception& e) {
         ++server->stats.errors;
-        response = json_error(500, "internal_error", "handler failed: " + std::string(e.what()));
+        response = server->render_error(500, "internal_error", "handler failed: " + std::string(e.what()));
       } catch (...) {
         ++server->stats.errors;
-        response = json_error(500, "internal_error", "handler failed with a non-standard exception");
+        response = server->render_error(500, "internal_error", "handler failed with a non-standard exception");
       }
       if (auto why = invalid_response(response)) {
         ++server->stats.errors;
-        response = json_error(500, "internal_error", *why);
+        response = server->render_error(500, "internal_error", *why);
       }
     }
     if (closed) return;  // the handler closed the server
@@ -412,8 +414,16 @@ void HttpServer::State::on_accept(int listen_fd, int fd) {
   connection->start();
 }
 
-HttpServer::HttpServer(EventLoop& loop, HttpHandler handler, HttpLimits limits)
-    : state_(std::make_shared<State>(loop, std::move(handler), limits)) {}
+HttpResponse plain_text_error(unsigned status, std::string_view code, std::string_view message) {
+  HttpResponse response;
+  response.status = status;
+  response.content_type = "text/plain; charset=utf-8";
+  response.body.append(code).append(": ").append(message).append("\n");
+  return response;
+}
+
+HttpServer::HttpServer(EventLoop& loop, HttpHandler handler, HttpLimits limits, HttpErrorRenderer render_error)
+    : state_(std::make_shared<State>(loop, std::move(handler), limits, std::move(render_error))) {}
 
 HttpServer::~HttpServer() { close(); }
 

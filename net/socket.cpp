@@ -1,4 +1,4 @@
-#include "net/socket.hpp"
+#include "roster/net/socket.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-#include "net/stop_on_signal.hpp"
+#include "roster/net/stop_on_signal.hpp"
 
 #include <pthread.h>
 

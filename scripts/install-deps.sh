@@ -8,7 +8,7 @@ packages=(
   libboost-dev liburing-dev libsimdjson-dev
   libflatbuffers-dev flatbuffers-compiler
   libgtest-dev libgmock-dev libbenchmark-dev libabsl-dev
-  libxxhash-dev libsqlite3-dev libvalijson-dev rapidjson-dev libcli11-dev
+  libxxhash-dev libsqlite3-dev libvalijson-dev rapidjson-dev libcli11-dev libspdlog-dev
   json-schema-test-suite
   python3-dev pybind11-dev
 )

@@ -12,8 +12,8 @@
 #include <mutex>
 #include <unordered_set>
 
-#include "shm/detail/hash.hpp"
-#include "shm/detail/segment.hpp"
+#include "hash.hpp"
+#include "segment.hpp"
 
 namespace roster {
 
@@ -44,47 +44,49 @@ bool register_membarrier() {
   return ok;
 }
 
-std::unique_ptr<Attachment> attach(const std::string& name, uint64_t epoch) {
+Result<std::unique_ptr<Attachment>> attach(const std::string& name, uint64_t epoch) {
+  const std::string data_path = "/dev/shm/" + data_segment_name(name);
   // The writer names the reader segment first and the data segment second; a reader that
   // races a replacement can see a new reader segment with an old data segment: retry.
   for (int attempt = 0; attempt < 50; ++attempt) {
-    std::unique_ptr<Mapping> data, readers;
-    try {
-      data = Mapping::open(data_segment_name(name), false);
-      if (!data) throw Error(Error::Code::NotFound, "no roster arena named \"" + name + "\" (/dev/shm/" +
-                                                        data_segment_name(name) + " is missing: is roster-agent running?)");
-      if (data->size() < sizeof(SegmentHeader))
-        throw Error(Error::Code::LayoutMismatch, "/dev/shm/" + data_segment_name(name) + " is not a roster arena");
-      auto* h = static_cast<const SegmentHeader*>(data->base());
-      if (h->magic != kSegmentMagic)
-        throw Error(Error::Code::LayoutMismatch, "/dev/shm/" + data_segment_name(name) + " is not a roster arena");
-      if (h->layout_version != kLayoutVersion)
-        throw Error(Error::Code::LayoutMismatch, "arena \"" + name + "\" has layout version " +
-                                                     std::to_string(h->layout_version) + "; this client reads version " +
-                                                     std::to_string(kLayoutVersion) + " (upgrade the client or the agent)");
-      readers = Mapping::open(reader_segment_name(name), true);
-      if (!readers) throw Error(Error::Code::NotFound, "/dev/shm/" + reader_segment_name(name) + " is missing");
-    } catch (const ShmError& e) {
-      throw Error(Error::Code::Io, e.what());
-    }
-    auto* h = static_cast<const SegmentHeader*>(data->base());
-    auto* rh = static_cast<ReaderSegmentHeader*>(readers->base());
-    if (readers->size() < sizeof(ReaderSegmentHeader) || rh->magic != kReaderMagic || rh->layout_version != kLayoutVersion)
-      throw Error(Error::Code::LayoutMismatch, "/dev/shm/" + reader_segment_name(name) + " is not a roster reader-slot segment");
-    if (h->instance_id != rh->instance_id || readers->size() < slot_offset(rh->slot_count)) {
+    auto data = Mapping::open(data_segment_name(name), false);
+    if (!data && data.error().kind == ErrorKind::NotFound)
+      return fail(ErrorKind::NotFound, "no_arena",
+                  "no roster arena named \"" + name + "\" (" + data_path + " is missing: is roster-agent running?)");
+    if (!data) return fail(data.error());
+    if ((*data)->size() < sizeof(SegmentHeader))
+      return fail(ErrorKind::Corrupt, "not_an_arena", data_path + " is not a roster arena");
+    auto* h = static_cast<const SegmentHeader*>((*data)->base());
+    if (h->magic != kSegmentMagic) return fail(ErrorKind::Corrupt, "not_an_arena", data_path + " is not a roster arena");
+    if (h->layout_version != kLayoutVersion)
+      return fail(ErrorKind::Conflict, "layout_mismatch",
+                  "arena \"" + name + "\" has layout version " + std::to_string(h->layout_version) +
+                      "; this client reads version " + std::to_string(kLayoutVersion) +
+                      " (upgrade the client or the agent)");
+    auto readers = Mapping::open(reader_segment_name(name), true);
+    if (!readers && readers.error().kind == ErrorKind::NotFound)
+      return fail(ErrorKind::NotFound, "no_arena", "/dev/shm/" + reader_segment_name(name) + " is missing");
+    if (!readers) return fail(readers.error());
+    auto* rh = static_cast<ReaderSegmentHeader*>((*readers)->base());
+    if ((*readers)->size() < sizeof(ReaderSegmentHeader) || rh->magic != kReaderMagic ||
+        rh->layout_version != kLayoutVersion)
+      return fail(ErrorKind::Corrupt, "not_an_arena",
+                  "/dev/shm/" + reader_segment_name(name) + " is not a roster reader-slot segment");
+    if (h->instance_id != rh->instance_id || (*readers)->size() < slot_offset(rh->slot_count)) {
       usleep(1000);
       continue;
     }
     auto a = std::make_unique<Attachment>();
     a->header = h;
-    a->slots = reinterpret_cast<ReaderSlot*>(static_cast<char*>(readers->base()) + sizeof(ReaderSegmentHeader));
+    a->slots = reinterpret_cast<ReaderSlot*>(static_cast<char*>((*readers)->base()) + sizeof(ReaderSegmentHeader));
     a->slot_count = rh->slot_count;
     a->epoch = epoch;
-    a->data = std::move(data);
-    a->readers = std::move(readers);
+    a->data = std::move(*data);
+    a->readers = std::move(*readers);
     return a;
   }
-  throw Error(Error::Code::Io, "arena \"" + name + "\" keeps changing under the reader; is more than one agent running?");
+  return fail(ErrorKind::Io, "io_error",
+              "arena \"" + name + "\" keeps changing under the reader; is more than one agent running?");
 }
 
 std::atomic<uint64_t> next_state_id{1};
@@ -110,11 +112,9 @@ struct Client::State {
     std::lock_guard lock(mutex);
     Attachment* now = current.load(std::memory_order_acquire);
     if (now != seen) return now;  // another thread did it
-    try {
-      attachments.push_back(attach(name, attachments.size() + 1));
-    } catch (const Error&) {
-      return seen;  // keep reading the last generation; try again on the next View
-    }
+    auto fresh = attach(name, attachments.size() + 1);
+    if (!fresh) return seen;  // keep reading the last generation; try again on the next View
+    attachments.push_back(std::move(*fresh));
     // Release: threads that load the pointer see the fully built Attachment.
     current.store(attachments.back().get(), std::memory_order_release);
     return attachments.back().get();
@@ -176,16 +176,19 @@ ThreadSlot& claim_slot(const std::shared_ptr<Client::State>& state, Attachment* 
       t_slots.slots.push_back({state->id, a->epoch, state, a, i, {}});
       return t_slots.slots.back();
     }
-  throw Error(Error::Code::NoReaderSlot, "all " + std::to_string(a->slot_count) + " reader slots of arena \"" +
-                                             state->name + "\" are taken (start the agent with more reader slots)");
+  throw Exception({ErrorKind::Unavailable, "no_reader_slot",
+                   "all " + std::to_string(a->slot_count) + " reader slots of arena \"" + state->name +
+                       "\" are taken (start the agent with more --reader-slots)"});
 }
 
 }  // namespace
 
-Client Client::open(std::string_view name) {
+Result<Client> Client::open(std::string_view name) {
   auto state = std::make_shared<State>();
   state->name = std::string(name);
-  state->attachments.push_back(attach(state->name, 0));
+  auto first = attach(state->name, 0);
+  if (!first) return fail(std::move(first).error());
+  state->attachments.push_back(std::move(*first));
   state->current.store(state->attachments.back().get(), std::memory_order_release);
   return Client(std::move(state));
 }
@@ -357,9 +360,9 @@ std::optional<ServiceVersion> View::service(std::string_view name) const {
   return n ? version_at(n, n->latest_stable) : std::nullopt;
 }
 
-std::optional<ServiceVersion> View::latest(std::string_view name, bool include_prerelease) const {
+std::optional<ServiceVersion> View::latest(std::string_view name, Latest which) const {
   const ServiceNode* n = node(name);
-  return n ? version_at(n, include_prerelease ? n->latest_any : n->latest_stable) : std::nullopt;
+  return n ? version_at(n, which == Latest::IncludingPrereleases ? n->latest_any : n->latest_stable) : std::nullopt;
 }
 
 std::optional<ServiceVersion> View::service(std::string_view name, std::string_view version) const {
@@ -436,15 +439,34 @@ VersionList View::list(uint64_t head_offset) const {
 VersionList View::by_team(std::string_view team) const {
   VersionList l = list(list_head(header_->team_table, team));
   l.key_kind_ = VersionList::Key::Team;
-  l.key_ = team;
+  l.bind_key(team);
   return l;
 }
 
 VersionList View::by_tag(std::string_view tag) const {
   VersionList l = list(list_head(header_->tag_table, tag));
   l.key_kind_ = VersionList::Key::Tag;
-  l.key_ = tag;
+  l.bind_key(tag);
   return l;
+}
+
+void VersionList::bind_key(std::string_view requested) {
+  key_ = requested;  // only while looking for the first match below
+  for (uint64_t i = 0; i < count_; ++i) {
+    const ListEntry& e = entries_[i];
+    if (e.added > generation_ || e.removed.load(std::memory_order_relaxed) <= generation_) continue;
+    const auto& v = *flatbuffers::GetRoot<wire::ServiceVersion>(base_ + e.record);
+    if (!matches(v)) continue;
+    if (key_kind_ == Key::Team) {
+      key_ = v.owner_team()->string_view();
+    } else {
+      for (auto* t : *v.tags())
+        if (t->string_view() == requested) key_ = t->string_view();
+    }
+    return;
+  }
+  count_ = 0;  // nothing matches: the list is empty, and never reads `requested` again
+  key_ = {};
 }
 
 VersionList View::by_stage(wire::LifecycleStage stage) const {

@@ -1,4 +1,4 @@
-#include "shm/detail/segment.hpp"
+#include "segment.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -21,81 +21,83 @@ namespace {
 
 std::string errno_text(int e) { return std::strerror(e); }
 
+Unexpected<Error> io_error(std::string message) { return fail(ErrorKind::Io, "io_error", std::move(message)); }
+
 // mmap the fd ourselves: a Boost mapped_region would unmap when it goes out of scope, and we
 // want the mapping's lifetime tied to Mapping, not to a Boost object.
-void* map_fd(int fd, size_t bytes, bool writable, const std::string& what) {
+Result<void*> map_fd(int fd, size_t bytes, bool writable, const std::string& what) {
   void* base = ::mmap(nullptr, bytes, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
-  if (base == MAP_FAILED) throw ShmError("cannot map " + what + ": " + errno_text(errno));
+  if (base == MAP_FAILED) return io_error("cannot map " + what + ": " + errno_text(errno));
   return base;
 }
 
 // Boost opens the object; we keep a dup of its fd and let Boost close its own.
-int dup_fd(const bip::shared_memory_object& shm, const std::string& what) {
+Result<int> dup_fd(const bip::shared_memory_object& shm, const std::string& what) {
   int fd = ::fcntl(shm.get_mapping_handle().handle, F_DUPFD_CLOEXEC, 0);
-  if (fd < 0) throw ShmError("cannot duplicate the descriptor of " + what + ": " + errno_text(errno));
+  if (fd < 0) return io_error("cannot duplicate the descriptor of " + what + ": " + errno_text(errno));
   return fd;
 }
 
 }  // namespace
 
-std::unique_ptr<Mapping> Mapping::create(const std::string& shm_name, size_t bytes, mode_t mode,
-                                         std::optional<gid_t> group) {
+Result<std::unique_ptr<Mapping>> Mapping::create(const std::string& shm_name, size_t bytes, mode_t mode,
+                                                 std::optional<gid_t> group) {
   const std::string what = "shared memory segment /dev/shm/" + shm_name;
-  int fd = -1;
+  Result<int> fd = -1;
   try {
     bip::permissions perms(static_cast<unsigned>(mode));
     bip::shared_memory_object shm(bip::create_only, shm_name.c_str(), bip::read_write, perms);
     fd = dup_fd(shm, what);
   } catch (const bip::interprocess_exception& e) {
-    throw ShmError("cannot create " + what + ": " + e.what());
+    return io_error("cannot create " + what + ": " + e.what());
   }
-  auto fail = [&](const std::string& message) {
-    ::close(fd);
+  if (!fd) return fail(fd.error());
+  auto abandon = [&](const std::string& message) {
+    ::close(*fd);
     bip::shared_memory_object::remove(shm_name.c_str());
-    throw ShmError(message);
+    return io_error(message);
   };
   // The umask may have narrowed the mode; the caller asked for exactly this one.
-  if (::fchmod(fd, mode) != 0) fail("cannot set the mode of " + what + ": " + errno_text(errno));
-  if (group && ::fchown(fd, static_cast<uid_t>(-1), *group) != 0)
-    fail("cannot give " + what + " to group " + std::to_string(*group) + ": " + errno_text(errno));
-  if (::ftruncate(fd, static_cast<off_t>(bytes)) != 0) fail("cannot size " + what + ": " + errno_text(errno));
+  if (::fchmod(*fd, mode) != 0) return abandon("cannot set the mode of " + what + ": " + errno_text(errno));
+  if (group && ::fchown(*fd, static_cast<uid_t>(-1), *group) != 0)
+    return abandon("cannot give " + what + " to group " + std::to_string(*group) + ": " + errno_text(errno));
+  if (::ftruncate(*fd, static_cast<off_t>(bytes)) != 0) return abandon("cannot size " + what + ": " + errno_text(errno));
   // Reserve every page now: tmpfs allocates lazily, and a write past what /dev/shm can hold
   // would otherwise kill the writer with SIGBUS at some later, arbitrary moment.
-  if (int e = ::posix_fallocate(fd, 0, static_cast<off_t>(bytes)); e != 0)
-    fail("cannot reserve " + std::to_string(bytes) + " bytes for " + what + ": " + errno_text(e) +
-         (e == ENOSPC ? " (/dev/shm is too small: enlarge it, e.g. --shm-size for containers, or ask for a smaller segment)"
-                      : ""));
-  void* base = nullptr;
-  try {
-    base = map_fd(fd, bytes, true, what);
-  } catch (const ShmError& e) {
-    fail(e.what());
-  }
-  return std::unique_ptr<Mapping>(new Mapping(fd, base, bytes));
+  if (int e = ::posix_fallocate(*fd, 0, static_cast<off_t>(bytes)); e != 0)
+    return abandon("cannot reserve " + std::to_string(bytes) + " bytes for " + what + ": " + errno_text(e) +
+                   (e == ENOSPC ? " (/dev/shm is too small: enlarge it, e.g. --shm-size for containers, or ask for a "
+                                  "smaller segment)"
+                                : ""));
+  auto base = map_fd(*fd, bytes, true, what);
+  if (!base) return abandon(base.error().message);
+  return std::unique_ptr<Mapping>(new Mapping(*fd, *base, bytes));
 }
 
-std::unique_ptr<Mapping> Mapping::open(const std::string& shm_name, bool writable) {
+Result<std::unique_ptr<Mapping>> Mapping::open(const std::string& shm_name, bool writable) {
   const std::string what = "shared memory segment /dev/shm/" + shm_name;
-  int fd = -1;
+  Result<int> fd = -1;
   try {
     bip::shared_memory_object shm(bip::open_only, shm_name.c_str(), writable ? bip::read_write : bip::read_only);
     fd = dup_fd(shm, what);
   } catch (const bip::interprocess_exception& e) {
-    if (e.get_error_code() == bip::not_found_error) return nullptr;
-    throw ShmError("cannot open " + what + ": " + e.what());
+    if (e.get_error_code() == bip::not_found_error)
+      return fail(ErrorKind::NotFound, "no_segment", "/dev/shm/" + shm_name + " does not exist");
+    return io_error("cannot open " + what + ": " + e.what());
   }
+  if (!fd) return fail(fd.error());
   struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    ::close(fd);
-    throw ShmError("cannot stat " + what + ": " + errno_text(errno));
+  if (::fstat(*fd, &st) != 0) {
+    const int e = errno;
+    ::close(*fd);
+    return io_error("cannot stat " + what + ": " + errno_text(e));
   }
-  try {
-    void* base = map_fd(fd, static_cast<size_t>(st.st_size), writable, what);
-    return std::unique_ptr<Mapping>(new Mapping(fd, base, static_cast<size_t>(st.st_size)));
-  } catch (...) {
-    ::close(fd);
-    throw;
+  auto base = map_fd(*fd, static_cast<size_t>(st.st_size), writable, what);
+  if (!base) {
+    ::close(*fd);
+    return fail(base.error());
   }
+  return std::unique_ptr<Mapping>(new Mapping(*fd, *base, static_cast<size_t>(st.st_size)));
 }
 
 Mapping::~Mapping() {
@@ -103,10 +105,11 @@ Mapping::~Mapping() {
   ::close(fd_);
 }
 
-void rename_segment(const std::string& from, const std::string& to) {
+Result<void> rename_segment(const std::string& from, const std::string& to) {
   // POSIX shared memory objects live in /dev/shm on Linux, where rename(2) is atomic.
   if (::rename(("/dev/shm/" + from).c_str(), ("/dev/shm/" + to).c_str()) != 0)
-    throw ShmError("cannot rename /dev/shm/" + from + " to /dev/shm/" + to + ": " + errno_text(errno));
+    return io_error("cannot rename /dev/shm/" + from + " to /dev/shm/" + to + ": " + errno_text(errno));
+  return {};
 }
 
 void remove_segment(const std::string& shm_name) { bip::shared_memory_object::remove(shm_name.c_str()); }

@@ -1,8 +1,8 @@
-#include "upstream/contract_checks.hpp"
+#include "roster/upstream/contract_checks.hpp"
 
-#include "model/json_document.hpp"
-#include "model/pact.hpp"
-#include "model/semver.hpp"
+#include "roster/governance/json_document.hpp"
+#include "roster/governance/pact.hpp"
+#include "roster/semver.hpp"
 
 namespace roster::upstream {
 
@@ -18,14 +18,14 @@ Verification verify_against(const wire::Contract& contract, const wire::ServiceV
     out.message = out.provider + " has no OpenAPI document to verify " + out.consumer + "'s contract against";
     return out;
   }
-  auto pact_doc = model::parse_json(contract.pact()->string_view());
-  auto openapi = model::parse_json(provider.api_schema()->document()->string_view());
-  auto pact = pact_doc.ok() ? model::parse_pact(pact_doc.document) : model::PactParseResult{};
+  auto pact_doc = governance::parse_json(contract.pact()->string_view());
+  auto openapi = governance::parse_json(provider.api_schema()->document()->string_view());
+  auto pact = pact_doc.ok() ? governance::parse_pact(pact_doc.document) : governance::PactParseResult{};
   if (!pact.pact || !openapi.ok()) {
     out.message = out.consumer + "'s pact cannot be read";  // ruled out when it was registered
     return out;
   }
-  auto result = model::verify_pact(*pact.pact, openapi.document);
+  auto result = governance::verify_pact(*pact.pact, openapi.document);
   out.ok = result.ok();
   out.findings = std::move(result.failures);
   out.message = out.consumer + "'s contract (" + std::to_string(result.interactions_checked) + " interaction(s)) " +

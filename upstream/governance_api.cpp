@@ -1,24 +1,24 @@
-#include "upstream/governance_api.hpp"
+#include "roster/upstream/governance_api.hpp"
 
 #include <algorithm>
 #include <charconv>
 
-#include "model/json_document.hpp"
-#include "model/openapi_diff.hpp"
-#include "model/semver.hpp"
-#include "upstream/contract_checks.hpp"
-#include "upstream/schema_rules.hpp"
-#include "upstream/version_rules.hpp"
-#include "wire/json_writer.hpp"
-#include "wire/names.hpp"
-#include "wire/time_format.hpp"
+#include "roster/governance/json_document.hpp"
+#include "roster/governance/openapi_diff.hpp"
+#include "roster/semver.hpp"
+#include "roster/upstream/contract_checks.hpp"
+#include "roster/upstream/http_api.hpp"
+#include "roster/upstream/schema_rules.hpp"
+#include "roster/upstream/version_rules.hpp"
+#include "roster/wire/json_writer.hpp"
+#include "roster/wire/names.hpp"
+#include "roster/wire/time_format.hpp"
 
 namespace roster::upstream {
 
 namespace {
 
 using net::HttpResponse;
-using net::json_error;
 using Status = model::ResolutionStatus;
 
 HttpResponse ok(std::string body) {
@@ -69,7 +69,7 @@ void write_tree(wire::JsonWriter& w, const model::TreeNode& node) {
     w.key("status").string(status_name(node.status)).key("mark").string("unresolved");
   } else {
     w.key("name").string(node.ref.name).key("version").string(node.ref.version);
-    w.key("stage").string(model::to_string(node.stage));
+    w.key("stage").string(wire::to_string(node.stage));
     if (!node.range.empty()) w.key("range").string(node.range);
     using Mark = model::TreeNode::Mark;
     if (node.mark == Mark::Cycle) w.key("mark").string("cycle");
@@ -124,8 +124,8 @@ HttpResponse upgrade(const Registry& registry, std::string_view name, const net:
   auto from = req.query_param("from"), to = req.query_param("to");
   if (!from || !to) return json_error(400, "missing_parameter", "upgrade needs ?from=VERSION&to=VERSION", from ? "to" : "from");
   for (auto [v, param] : {std::pair{*from, "from"}, std::pair{*to, "to"}}) {
-    std::string why;
-    if (!semver::Version::parse(v, &why)) return json_error(400, "invalid_version", std::string(param) + ": invalid semver " + why, param);
+    if (auto parsed = semver::Version::parse(v); !parsed)
+      return json_error(400, "invalid_version", std::string(param) + ": invalid semver " + parsed.error().message, param);
   }
   auto report = registry.graph().upgrade(name, *from, *to);
   if (!report) return json_error(400, "invalid_version", "from and to must be SemVer versions");
@@ -142,11 +142,11 @@ HttpResponse upgrade(const Registry& registry, std::string_view name, const net:
     return v && v->api_schema() && v->api_schema()->format() == wire::SchemaFormat::OpenApi;
   };
   if (openapi(a) && openapi(b)) {
-    auto old_doc = model::parse_json(a->api_schema()->document()->string_view());
-    auto new_doc = model::parse_json(b->api_schema()->document()->string_view());
-    auto diff = model::diff_openapi(old_doc.document, new_doc.document);
+    auto old_doc = governance::parse_json(a->api_schema()->document()->string_view());
+    auto new_doc = governance::parse_json(b->api_schema()->document()->string_view());
+    auto diff = governance::diff_openapi(old_doc.document, new_doc.document);
     w.begin_object().key("breaking").boolean(diff.breaking()).key("findings");
-    model::write_findings(w, diff.findings);
+    governance::write_findings(w, diff.findings);
     w.end_object();
   } else {
     w.null();
@@ -211,16 +211,16 @@ HttpResponse write_result(const WriteOutcome& out) {
 }
 
 HttpResponse set_stage(Registry& registry, std::string_view name, std::string_view version, const net::HttpRequest& req) {
-  auto doc = model::parse_json(req.body);
+  auto doc = governance::parse_json(req.body);
   if (!doc.ok()) return json_error(400, "invalid_json", "the body is not JSON: " + *doc.error);
-  auto* stage_value = model::member(doc.document, "stage");
+  auto* stage_value = governance::member(doc.document, "stage");
   if (!stage_value || !stage_value->IsString())
     return json_error(400, "invalid_stage", "expected {\"stage\": STAGE, \"reason\": TEXT}", "stage");
-  auto stage = model::parse_stage(stage_value->GetString());
+  auto stage = wire::parse_lifecycle_stage(stage_value->GetString());
   if (!stage)
     return json_error(400, "invalid_stage", "unknown lifecycle stage \"" + std::string(stage_value->GetString()) +
                       "\" (expected proposed, development, beta, stable, deprecated, sunset or retired)", "stage");
-  auto* reason = model::member(doc.document, "reason");
+  auto* reason = governance::member(doc.document, "reason");
   if (reason && !reason->IsString()) return json_error(400, "invalid_reason", "reason must be a string", "reason");
   auto out = registry.transition(name, version, *stage, reason ? reason->GetString() : "");
   if (out.error) return api_error_response(*out.error);
@@ -262,7 +262,7 @@ HttpResponse timeline(const Registry& registry, const net::HttpRequest& req) {
     if (v->deprecation_reason()) w.key("reason").string(v->deprecation_reason()->string_view());
     write_time(w, "deprecated_at", v->deprecated_at_ms());
     write_time(w, "sunset_at", v->sunset_at_ms());
-    w.key("next_stage").string(model::to_string(move.to)).key("due_at").string(wire::format_rfc3339_ms(move.due_ms));
+    w.key("next_stage").string(wire::to_string(move.to)).key("due_at").string(wire::format_rfc3339_ms(move.due_ms));
     w.key("days_remaining").number(model::days_remaining(move.due_ms, now));
     write_dependents(w, "dependents", registry.graph().dependents_resolving_to(v->name()->string_view(), v->version()->string_view()));
     w.end_object();
@@ -275,20 +275,20 @@ HttpResponse settings_json(const Registry& registry, std::string_view name) {
   auto s = registry.settings(name);
   std::string body;
   wire::JsonWriter w(body);
-  w.begin_object().key("service").string(name).key("mode").string(model::to_string(s.compatibility));
+  w.begin_object().key("service").string(name).key("mode").string(governance::to_string(s.compatibility));
   w.key("sunset_after_days").number(s.lifecycle.sunset_after_days).key("retire_after_days").number(s.lifecycle.retire_after_days);
   w.end_object();
   return ok(body);
 }
 
 HttpResponse put_settings(Registry& registry, std::string_view name, const net::HttpRequest& req, bool compatibility) {
-  auto doc = model::parse_json(req.body);
+  auto doc = governance::parse_json(req.body);
   if (!doc.ok()) return json_error(400, "invalid_json", "the body is not JSON: " + *doc.error);
   if (!doc.document.IsObject()) return json_error(400, "invalid_body", "expected a JSON object");
   WriteOutcome out;
   if (compatibility) {
-    auto* mode = model::member(doc.document, "mode");
-    auto parsed = mode && mode->IsString() ? model::parse_compatibility_mode(mode->GetString()) : std::nullopt;
+    auto* mode = governance::member(doc.document, "mode");
+    auto parsed = mode && mode->IsString() ? governance::parse_compatibility_mode(mode->GetString()) : std::nullopt;
     if (!parsed)
       return json_error(400, "invalid_mode", "expected {\"mode\": BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, "
                         "FULL, FULL_TRANSITIVE or NONE}", "mode");
@@ -297,7 +297,7 @@ HttpResponse put_settings(Registry& registry, std::string_view name, const net::
     model::LifecyclePolicy policy = registry.settings(name).lifecycle;
     for (auto [key, field] : {std::pair{"sunset_after_days", &policy.sunset_after_days},
                               std::pair{"retire_after_days", &policy.retire_after_days}}) {
-      auto* v = model::member(doc.document, key);
+      auto* v = governance::member(doc.document, key);
       if (!v) continue;
       if (!v->IsInt()) return json_error(400, "invalid_policy", std::string(key) + " must be a whole number of days", key);
       *field = v->GetInt();
@@ -317,7 +317,7 @@ std::optional<wire::SchemaFormat> format_param(const net::HttpRequest& req, cons
 }
 
 HttpResponse schema_check(const net::HttpRequest& req) {
-  auto doc = model::parse_json(req.body);
+  auto doc = governance::parse_json(req.body);
   if (!doc.ok()) return json_error(400, "invalid_json", "the document is not JSON: " + *doc.error);
   auto format = format_param(req, doc.document);
   if (!format || *format == wire::SchemaFormat::None)
@@ -342,32 +342,32 @@ std::optional<HttpResponse> invalid_member(const rapidjson::Value* doc, const st
 }
 
 HttpResponse schema_diff(const net::HttpRequest& req) {
-  auto doc = model::parse_json(req.body);
+  auto doc = governance::parse_json(req.body);
   if (!doc.ok()) return json_error(400, "invalid_json", "the body is not JSON: " + *doc.error);
-  auto* a = model::member(doc.document, "old");
-  auto* b = model::member(doc.document, "new");
+  auto* a = governance::member(doc.document, "old");
+  auto* b = governance::member(doc.document, "new");
   if (auto bad = invalid_member(a, "old")) return *bad;
   if (auto bad = invalid_member(b, "new")) return *bad;
   if (detect_format(*a) != wire::SchemaFormat::OpenApi || detect_format(*b) != wire::SchemaFormat::OpenApi)
     return json_error(400, "invalid_format", "diff compares two OpenAPI documents; use /v1/schemas/compat for JSON Schema");
-  auto diff = model::diff_openapi(*a, *b);
+  auto diff = governance::diff_openapi(*a, *b);
   std::string body;
   wire::JsonWriter w(body);
   w.begin_object().key("breaking").boolean(diff.breaking()).key("findings");
-  model::write_findings(w, diff.findings);
+  governance::write_findings(w, diff.findings);
   w.end_object();
   return ok(body);
 }
 
 HttpResponse schema_compat(const net::HttpRequest& req) {
-  auto doc = model::parse_json(req.body);
+  auto doc = governance::parse_json(req.body);
   if (!doc.ok()) return json_error(400, "invalid_json", "the body is not JSON: " + *doc.error);
-  auto* mode_value = model::member(doc.document, "mode");
-  auto mode = mode_value && mode_value->IsString() ? model::parse_compatibility_mode(mode_value->GetString())
-                                                   : std::optional(model::CompatibilityMode::Backward);
+  auto* mode_value = governance::member(doc.document, "mode");
+  auto mode = mode_value && mode_value->IsString() ? governance::parse_compatibility_mode(mode_value->GetString())
+                                                   : std::optional(governance::CompatibilityMode::Backward);
   if (!mode) return json_error(400, "invalid_mode", "unknown compatibility mode", "mode");
-  auto* history = model::member(doc.document, "history");
-  auto* candidate = model::member(doc.document, "new");
+  auto* history = governance::member(doc.document, "history");
+  auto* candidate = governance::member(doc.document, "new");
   if (!history || !history->IsArray()) return json_error(400, "invalid_body", "expected \"history\": [documents, oldest first]", "history");
   if (auto bad = invalid_member(candidate, "new")) return *bad;
   const auto format = detect_format(*candidate);
@@ -381,8 +381,8 @@ HttpResponse schema_compat(const net::HttpRequest& req) {
   auto findings = compatibility_findings(*mode, format, docs, "new", *candidate);
   std::string body;
   wire::JsonWriter w(body);
-  w.begin_object().key("compatible").boolean(findings.empty()).key("mode").string(model::to_string(*mode)).key("findings");
-  model::write_findings(w, findings);
+  w.begin_object().key("compatible").boolean(findings.empty()).key("mode").string(governance::to_string(*mode)).key("findings");
+  governance::write_findings(w, findings);
   w.end_object();
   return ok(body);
 }
@@ -393,7 +393,7 @@ HttpResponse evolution(const Registry& registry, std::string_view name) {
   std::string body;
   wire::JsonWriter w(body);
   w.begin_object().key("service").string(name).key("versions").begin_array();
-  std::optional<model::JsonParseResult> previous;
+  std::optional<governance::JsonParseResult> previous;
   for (auto* v : versions) {
     w.begin_object().key("version").string(v->version()->string_view());
     const bool has_schema = v->api_schema() && v->api_schema()->format() != wire::SchemaFormat::None;
@@ -402,30 +402,30 @@ HttpResponse evolution(const Registry& registry, std::string_view name) {
       w.end_object();
       continue;
     }
-    auto doc = model::parse_json(v->api_schema()->document()->string_view());
-    std::vector<model::Finding> added, removed, changed;
+    auto doc = governance::parse_json(v->api_schema()->document()->string_view());
+    std::vector<governance::Finding> added, removed, changed;
     if (v->api_schema()->format() == wire::SchemaFormat::OpenApi) {
       size_t paths = 0, operations = 0;
-      if (auto* p = model::member(doc.document, "paths"); p && p->IsObject())
+      if (auto* p = governance::member(doc.document, "paths"); p && p->IsObject())
         for (auto& [path, item] : p->GetObject()) {
           ++paths;
           for (const char* m : {"get", "put", "post", "delete", "options", "head", "patch", "trace"})
-            operations += model::member(item, m) != nullptr;
+            operations += governance::member(item, m) != nullptr;
         }
       w.key("paths").unsigned_number(paths).key("operations").unsigned_number(operations);
-      if (previous && model::member(previous->document, "openapi"))
-        for (auto& f : model::diff_openapi(previous->document, doc.document).findings)
+      if (previous && governance::member(previous->document, "openapi"))
+        for (auto& f : governance::diff_openapi(previous->document, doc.document).findings)
           (f.id.find("added") != std::string::npos     ? added
            : f.id.find("removed") != std::string::npos ? removed
                                                        : changed).push_back(f);
-    } else if (previous && !model::member(previous->document, "openapi")) {
+    } else if (previous && !governance::member(previous->document, "openapi")) {
       // JSON Schema: what the new version no longer accepts, then what it now accepts.
-      changed = compatibility_findings(model::CompatibilityMode::Full, wire::SchemaFormat::JsonSchema,
+      changed = compatibility_findings(governance::CompatibilityMode::Full, wire::SchemaFormat::JsonSchema,
                                        {{"previous", &previous->document}}, "this", doc.document);
     }
     for (auto [key, list] : {std::pair{"added", &added}, std::pair{"removed", &removed}, std::pair{"changed", &changed}}) {
       w.key(key);
-      model::write_findings(w, *list);
+      governance::write_findings(w, *list);
     }
     w.end_object();
     previous = std::move(doc);
@@ -441,7 +441,7 @@ void write_verifications(wire::JsonWriter& w, const std::vector<Verification>& l
   for (auto& v : list) {
     w.begin_object().key("consumer").string(v.consumer).key("provider").string(v.provider).key("ok").boolean(v.ok);
     w.key("message").string(v.message).key("findings");
-    model::write_findings(w, v.findings);
+    governance::write_findings(w, v.findings);
     w.end_object();
   }
   w.end_array();
@@ -517,7 +517,7 @@ HttpResponse can_i_deploy_route(const Registry& registry, const net::HttpRequest
     for (auto& v : *list) {
       w.begin_object().key("direction").string(direction).key("counterpart").string(direction == std::string_view("provider") ? v.consumer : v.provider);
       w.key("ok").boolean(v.ok).key("message").string(v.message).key("findings");
-      model::write_findings(w, v.findings);
+      governance::write_findings(w, v.findings);
       w.end_object();
     }
   w.end_array().end_object();
@@ -526,13 +526,12 @@ HttpResponse can_i_deploy_route(const Registry& registry, const net::HttpRequest
 
 }  // namespace
 
-net::HttpResponse api_error_response(const ApiError& e, const std::vector<model::Finding>& findings) {
-  auto r = json_error(static_cast<unsigned>(e.status), e.code, e.message,
-                      e.path.empty() ? std::nullopt : std::optional<std::string_view>(e.path));
+net::HttpResponse api_error_response(const ApiError& e, const std::vector<governance::Finding>& findings) {
+  auto r = json_error(static_cast<unsigned>(e.status), e.code, e.message, e.path);
   if (!findings.empty()) {  // {"error": {...}} gains a sibling "findings" array
     std::string extra;
     wire::JsonWriter w(extra);
-    model::write_findings(w, findings);
+    governance::write_findings(w, findings);
     r.body.insert(r.body.rfind('}'), ",\"findings\":" + extra);
   }
   return r;

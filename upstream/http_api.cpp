@@ -1,12 +1,12 @@
-#include "upstream/http_api.hpp"
+#include "roster/upstream/http_api.hpp"
 
 #include <charconv>
 #include <sstream>
 
-#include "upstream/governance_api.hpp"
-#include "wire/json_encoder.hpp"
-#include "wire/json_writer.hpp"
-#include "wire/names.hpp"
+#include "roster/upstream/governance_api.hpp"
+#include "roster/wire/json_encoder.hpp"
+#include "roster/wire/json_writer.hpp"
+#include "roster/wire/names.hpp"
 
 namespace roster::upstream {
 
@@ -67,12 +67,19 @@ net::HttpResponse dry_run_response(const WriteOutcome& out) {
   w.key("warnings").begin_array();
   for (auto& warning : out.warnings) w.string(warning);
   w.end_array().key("findings");
-  model::write_findings(w, out.findings);
+  governance::write_findings(w, out.findings);
   w.end_object();
   return json(body);
 }
 
 }  // namespace
+
+net::HttpResponse json_error(unsigned status, std::string_view code, std::string_view message, std::string_view path) {
+  net::HttpResponse r;
+  r.status = status;
+  r.body = wire::error_json(code, message, path);
+  return r;
+}
 
 bool constant_time_equals(std::string_view a, std::string_view b) {
   // Walks the longer of the two whatever the contents, so timing does not reveal a prefix.
@@ -105,7 +112,7 @@ net::HttpResponse HttpApi::route(const net::HttpRequest& req) {
     const std::string expected = "Bearer " + *options_.token;
     if (!auth || !constant_time_equals(*auth, expected)) {
       ++unauthorized_;
-      return net::json_error(401, "unauthorized", "this server requires \"Authorization: Bearer <token>\" on writes");
+      return json_error(401, "unauthorized", "this server requires \"Authorization: Bearer <token>\" on writes");
     }
   }
 
@@ -148,15 +155,15 @@ net::HttpResponse HttpApi::route(const net::HttpRequest& req) {
       std::optional<wire::LifecycleStage> stage;
       if (auto s = req.query_param("stage")) {
         stage = wire::parse_lifecycle_stage(*s);
-        if (!stage) return net::json_error(400, "invalid_stage", "unknown lifecycle stage \"" + std::string(*s) + "\"", "stage");
+        if (!stage) return json_error(400, "invalid_stage", "unknown lifecycle stage \"" + std::string(*s) + "\"", "stage");
       }
       return json(version_list_json(registry_.search(req.query_param("team"), stage, req.query_param("tag")), "services"));
     }
-    if (parts.size() < 3 || parts[2].empty()) return net::json_error(404, "not_found", "no such resource: " + req.path);
+    if (parts.size() < 3 || parts[2].empty()) return json_error(404, "not_found", "no such resource: " + req.path);
     const std::string_view name = parts[2];
     if (parts.size() == 3 && m == "GET") {
       auto* v = registry_.latest(name, truthy(req.query_param("prerelease")));
-      if (!v) return net::json_error(404, "not_found", "no " + std::string(truthy(req.query_param("prerelease")) ? "" : "stable ") + "version of \"" + std::string(name) + "\"");
+      if (!v) return json_error(404, "not_found", "no " + std::string(truthy(req.query_param("prerelease")) ? "" : "stable ") + "version of \"" + std::string(name) + "\"");
       return json(wire::to_service_version_json(*v, {}));
     }
     if (parts.size() == 4 && parts[3] == "versions" && m == "GET") return json(version_list_json(registry_.versions(name), "versions"));
@@ -189,7 +196,7 @@ net::HttpResponse HttpApi::route(const net::HttpRequest& req) {
         if (m == "DELETE") return write_response(registry_.delete_version(name, version));
         if (m == "GET") {
           auto* v = registry_.version(name, version);
-          if (!v) return net::json_error(404, "not_found", "no version \"" + std::string(version) + "\" of \"" + std::string(name) + "\"");
+          if (!v) return json_error(404, "not_found", "no version \"" + std::string(version) + "\" of \"" + std::string(name) + "\"");
           return json(wire::to_service_version_json(*v, registry_.instances(name, version)));
         }
       }
@@ -201,7 +208,7 @@ net::HttpResponse HttpApi::route(const net::HttpRequest& req) {
             int64_t seconds = 0;
             auto [p, ec] = std::from_chars(t->data(), t->data() + t->size(), seconds);
             if (ec != std::errc() || p != t->data() + t->size() || seconds <= 0 || seconds > 86400)
-              return net::json_error(400, "invalid_ttl", "ttl must be a whole number of seconds from 1 to 86400", "ttl");
+              return json_error(400, "invalid_ttl", "ttl must be a whole number of seconds from 1 to 86400", "ttl");
             ttl = std::chrono::seconds(seconds);
           }
           auto out = registry_.put_instance(name, version, id, req.body, ttl);
@@ -214,7 +221,7 @@ net::HttpResponse HttpApi::route(const net::HttpRequest& req) {
       }
     }
   }
-  return net::json_error(404, "not_found", "no such resource: " + m + " " + req.path);
+  return json_error(404, "not_found", "no such resource: " + m + " " + req.path);
 }
 
 }  // namespace roster::upstream

@@ -1,16 +1,16 @@
-#include "upstream/registry.hpp"
+#include "roster/upstream/registry.hpp"
 
 #include <algorithm>
 #include <iostream>
 
-#include "model/json_document.hpp"
-#include "model/pact.hpp"
-#include "model/semver.hpp"
-#include "upstream/schema_rules.hpp"
-#include "upstream/version_rules.hpp"
-#include "wire/frame.hpp"
-#include "wire/snapshot.hpp"
-#include "wire/names.hpp"
+#include "roster/governance/json_document.hpp"
+#include "roster/governance/pact.hpp"
+#include "roster/semver.hpp"
+#include "roster/upstream/schema_rules.hpp"
+#include "roster/upstream/version_rules.hpp"
+#include "roster/wire/frame.hpp"
+#include "roster/wire/snapshot.hpp"
+#include "roster/wire/names.hpp"
 
 namespace roster::upstream {
 
@@ -22,11 +22,11 @@ std::vector<uint8_t> copy(std::span<const uint8_t> s) { return {s.begin(), s.end
 ApiError not_found(std::string what) { return {404, "not_found", std::move(what), ""}; }
 
 // A malformed pact as a refusal naming every problem.
-std::optional<ApiError> pact_error(const model::PactParseResult& parsed, const std::string& where,
-                                   std::vector<model::Finding>& findings) {
+std::optional<ApiError> pact_error(const governance::PactParseResult& parsed, const std::string& where,
+                                   std::vector<governance::Finding>& findings) {
   if (parsed.problems.empty()) return std::nullopt;
   for (auto& p : parsed.problems)
-    findings.push_back({model::Severity::Breaking, "invalid-pact", "", "", p.pointer, p.message});
+    findings.push_back({governance::Severity::Breaking, "invalid-pact", "", "", p.pointer, p.message});
   return ApiError{422, "invalid_pact",
                   where + ": not a valid Pact v2 document (" + std::to_string(parsed.problems.size()) +
                       " problem(s); first at " + parsed.problems.front().pointer + ": " + parsed.problems.front().message + ")",
@@ -51,8 +51,8 @@ Registry::Registry(Store& store, RegistryOptions options, Clock clock)
     : store_(store), options_(options), clock_(std::move(clock)) {
   revision_ = store_.scan([&](const StoredRecord& r) { records(r.kind)[r.key] = r.record; });
   for (auto& [key, record] : versions_)
-    if (auto error = graph_.upsert(version_info(*root<wire::ServiceVersion>(record))))
-      std::cerr << "roster-server: stored version left out of the dependency graph: " << *error << std::endl;
+    if (auto added = graph_.upsert(version_info(*root<wire::ServiceVersion>(record))); !added)
+      std::cerr << "roster-server: stored version left out of the dependency graph: " << added.error().message << std::endl;
   // Leases are not persisted (renewals would otherwise be writes): after a restart every
   // instance gets a full lease to renew in, as Eureka does.
   const int64_t now = clock_();
@@ -285,9 +285,9 @@ WriteOutcome Registry::register_document(std::string_view json, WriteOptions opt
   }
   for (size_t i = 0; i < doc.contracts.size(); ++i) {
     auto* c = flatbuffers::GetRoot<wire::Contract>(doc.contracts[i].data());
-    auto pact = model::parse_json(c->pact()->string_view());
+    auto pact = governance::parse_json(c->pact()->string_view());
     if (!checked.error && pact.ok())
-      if (auto error = pact_error(model::parse_pact(pact.document), "contracts[" + std::to_string(i) + "]", checked.findings)) {
+      if (auto error = pact_error(governance::parse_pact(pact.document), "contracts[" + std::to_string(i) + "]", checked.findings)) {
         checked.error = error;
         checked.error->path = "contracts[" + std::to_string(i) + "].pact";
       }
@@ -313,14 +313,14 @@ WriteOutcome Registry::delete_version(std::string_view name, std::string_view ve
   return commit(std::move(mutations));
 }
 
-WriteOutcome Registry::transition(std::string_view name, std::string_view version, model::Stage to,
+WriteOutcome Registry::transition(std::string_view name, std::string_view version, wire::LifecycleStage to,
                                   std::string_view reason) {
   auto* v = this->version(name, version);
   if (!v) return {0, {}, not_found("no version \"" + std::string(version) + "\" of \"" + std::string(name) + "\""), {}};
-  if (auto refusal = model::check_transition(stage_of(*v), to))
-    return {0, {}, ApiError{409, "invalid_transition", std::string(name) + "@" + std::string(version) + ": " + *refusal, "stage"}, {}};
+  if (auto allowed = model::check_transition(stage_of(*v), to); !allowed)
+    return {0, {}, ApiError{409, "invalid_transition", std::string(name) + "@" + std::string(version) + ": " + allowed.error().message, "stage"}, {}};
   // Retiring a version re-resolves its dependents: warn about those left without a live target.
-  auto dependents = to == model::Stage::Retired ? graph_.dependents_resolving_to(name, version)
+  auto dependents = to == wire::LifecycleStage::Retired ? graph_.dependents_resolving_to(name, version)
                                                 : std::vector<model::Dependent>{};
   auto out = commit({{RecordKind::ServiceVersion, service_key(name, version),
                       moved(*v, to, reason, clock_(), settings(name).lifecycle)}});
@@ -340,7 +340,7 @@ WriteOutcome Registry::advance_lifecycle() {
   // nothing is due (at most twice: deprecated → sunset → retired).
   for (bool moved_any = true; moved_any;) {
     moved_any = false;
-    std::vector<std::pair<std::string, model::Stage>> due;  // key, next stage
+    std::vector<std::pair<std::string, wire::LifecycleStage>> due;  // key, next stage
     for (auto& [key, bytes] : versions_) {
       auto* v = root<wire::ServiceVersion>(bytes);
       auto move = model::scheduled_move(stage_of(*v), dates_of(*v), settings(v->name()->string_view()).lifecycle);
@@ -352,9 +352,9 @@ WriteOutcome Registry::advance_lifecycle() {
       const std::string at = v->name()->str() + "@" + v->version()->str();
       auto result = commit({{RecordKind::ServiceVersion, key, moved(*v, to, {}, now, settings(v->name()->string_view()).lifecycle)}});
       if (result.error) return result;
-      std::cerr << "roster-server: lifecycle: " << at << " is now " << model::to_string(to) << " (scheduled)" << std::endl;
+      std::cerr << "roster-server: lifecycle: " << at << " is now " << wire::to_string(to) << " (scheduled)" << std::endl;
       out.revision = result.revision;
-      out.warnings.push_back(at + " moved to " + std::string(model::to_string(to)));
+      out.warnings.push_back(at + " moved to " + std::string(wire::to_string(to)));
       moved_any = true;
     }
   }
@@ -366,13 +366,13 @@ ServiceSettings Registry::settings(std::string_view name) const {
   auto it = policies_.find(name);
   if (it == policies_.end()) return out;
   auto* p = root<wire::ServicePolicy>(it->second);
-  out.compatibility = static_cast<model::CompatibilityMode>(p->compatibility());
+  out.compatibility = static_cast<governance::CompatibilityMode>(p->compatibility());
   if (p->sunset_after_days() > 0) out.lifecycle.sunset_after_days = p->sunset_after_days();
   if (p->retire_after_days() > 0) out.lifecycle.retire_after_days = p->retire_after_days();
   return out;
 }
 
-WriteOutcome Registry::set_settings(std::string_view name, std::optional<model::CompatibilityMode> compatibility,
+WriteOutcome Registry::set_settings(std::string_view name, std::optional<governance::CompatibilityMode> compatibility,
                                     std::optional<model::LifecyclePolicy> lifecycle) {
   if (name.empty() || name.find('\0') != std::string_view::npos)
     return {0, {}, ApiError{400, "invalid_name", "a service name is non-empty and has no NUL byte", "name"}, {}};
@@ -396,20 +396,21 @@ WriteOutcome Registry::put_contract(std::string_view consumer, std::string_view 
                                     std::string_view provider, std::string_view json) {
   auto bad = [](std::string message, std::string path) { return WriteOutcome{0, {}, ApiError{400, "invalid_contract", std::move(message), std::move(path)}, {}}; };
   if (!valid_name(consumer) || !valid_name(provider)) return bad("consumer and provider names must be non-empty", "");
-  std::string why;
-  if (!semver::Version::parse(consumer_version, &why)) return bad("invalid consumer version: " + why, "consumer_version");
-  auto doc = model::parse_json(json);
+  if (auto parsed = semver::Version::parse(consumer_version); !parsed)
+    return bad("invalid consumer version: " + parsed.error().message, "consumer_version");
+  auto doc = governance::parse_json(json);
   if (!doc.ok()) return bad("the body is not JSON: " + *doc.error, "");
-  auto* range = model::member(doc.document, "provider_range");
+  auto* range = governance::member(doc.document, "provider_range");
   if (!range || !range->IsString()) return bad("expected a string \"provider_range\" (an npm-style range)", "provider_range");
   const std::string range_text(range->GetString(), range->GetStringLength());
-  if (!semver::Range::parse(range_text, &why)) return bad("invalid provider_range: " + why, "provider_range");
-  auto* pact = model::member(doc.document, "pact");
+  if (auto parsed = semver::Range::parse(range_text); !parsed)
+    return bad("invalid provider_range: " + parsed.error().message, "provider_range");
+  auto* pact = governance::member(doc.document, "pact");
   if (!pact || !pact->IsObject()) return bad("expected an object \"pact\" (a Pact v2 document)", "pact");
   for (auto& [key, value] : doc.document.GetObject())
     if (key != "provider_range" && key != "pact") return bad("unknown field \"" + std::string(key.GetString()) + "\"", key.GetString());
   WriteOutcome out;
-  const auto parsed = model::parse_pact(*pact);
+  const auto parsed = governance::parse_pact(*pact);
   if ((out.error = pact_error(parsed, "the pact", out.findings))) return out;
   if (parsed.pact->consumer != consumer || parsed.pact->provider != provider)
     return bad("the pact is between \"" + parsed.pact->consumer + "\" and \"" + parsed.pact->provider +
@@ -418,7 +419,7 @@ WriteOutcome Registry::put_contract(std::string_view consumer, std::string_view 
   flatbuffers::FlatBufferBuilder fbb(1024);
   auto str = [&](std::string_view v) { return fbb.CreateString(v.data(), v.size()); };
   fbb.Finish(wire::CreateContract(fbb, str(consumer), str(consumer_version), str(provider), str(range_text),
-                                  str(model::to_json_text(*pact))));
+                                  str(governance::to_json_text(*pact))));
   return commit({{RecordKind::Contract, contract_key(consumer, consumer_version, provider),
                   std::vector<uint8_t>(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize())}});
 }

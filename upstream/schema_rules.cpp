@@ -1,11 +1,11 @@
-#include "upstream/schema_rules.hpp"
+#include "roster/upstream/schema_rules.hpp"
 
 #include <algorithm>
 
-#include "model/json_document.hpp"
-#include "model/openapi_check.hpp"
-#include "model/openapi_diff.hpp"
-#include "model/semver.hpp"
+#include "roster/governance/json_document.hpp"
+#include "roster/governance/openapi_check.hpp"
+#include "roster/governance/openapi_diff.hpp"
+#include "roster/semver.hpp"
 
 namespace roster::upstream {
 
@@ -14,7 +14,7 @@ namespace {
 struct ParsedVersion {
   semver::Version version;
   const wire::ServiceVersion* record;
-  model::JsonParseResult doc;
+  governance::JsonParseResult doc;
 };
 
 // The version's schema, parsed; nullopt when it has none (or it does not parse, which the
@@ -23,7 +23,7 @@ std::optional<ParsedVersion> parse(const wire::ServiceVersion& v) {
   if (!v.api_schema() || v.api_schema()->format() == wire::SchemaFormat::None) return std::nullopt;
   auto version = semver::Version::parse(v.version()->string_view());
   if (!version) return std::nullopt;
-  ParsedVersion p{std::move(*version), &v, model::parse_json(v.api_schema()->document()->string_view())};
+  ParsedVersion p{std::move(*version), &v, governance::parse_json(v.api_schema()->document()->string_view())};
   if (!p.doc.ok()) return std::nullopt;
   return p;
 }
@@ -37,32 +37,32 @@ std::string count(size_t n, std::string_view what) {
 }  // namespace
 
 wire::SchemaFormat detect_format(const rapidjson::Value& doc) {
-  return model::member(doc, "openapi") ? wire::SchemaFormat::OpenApi : wire::SchemaFormat::JsonSchema;
+  return governance::member(doc, "openapi") ? wire::SchemaFormat::OpenApi : wire::SchemaFormat::JsonSchema;
 }
 
-std::vector<model::SchemaProblem> schema_problems(wire::SchemaFormat format, const rapidjson::Value& doc) {
-  if (format == wire::SchemaFormat::OpenApi) return model::check_openapi(doc);
-  return model::check_json_schema(doc, doc);
+std::vector<governance::SchemaProblem> schema_problems(wire::SchemaFormat format, const rapidjson::Value& doc) {
+  if (format == wire::SchemaFormat::OpenApi) return governance::check_openapi(doc);
+  return governance::check_json_schema(doc, doc);
 }
 
-std::vector<model::Finding> compatibility_findings(model::CompatibilityMode mode, wire::SchemaFormat format,
+std::vector<governance::Finding> compatibility_findings(governance::CompatibilityMode mode, wire::SchemaFormat format,
                                                    const std::vector<std::pair<std::string, const rapidjson::Value*>>& history,
                                                    const std::string& candidate_label, const rapidjson::Value& candidate) {
   // Lenient, as APIs evolve: writers send only the properties their schema declares, so adding
   // an optional property to an open object is compatible (the strict reading forbids it).
-  const model::CompatibilityOptions options{.lenient = true};
+  const governance::CompatibilityOptions options{.lenient = true};
   if (format == wire::SchemaFormat::OpenApi) {
-    std::vector<model::OpenApiVersionRef> refs;
+    std::vector<governance::OpenApiVersionRef> refs;
     for (auto& [label, doc] : history) refs.push_back({label, doc});
-    return model::check_openapi_compatibility(mode, refs, {candidate_label, &candidate}, options);
+    return governance::check_openapi_compatibility(mode, refs, {candidate_label, &candidate}, options);
   }
-  std::vector<model::SchemaVersionRef> refs;
+  std::vector<governance::SchemaVersionRef> refs;
   for (auto& [label, doc] : history) refs.push_back({label, doc, ""});
-  return model::check_compatibility(mode, refs, {candidate_label, &candidate, ""}, options);
+  return governance::check_compatibility(mode, refs, {candidate_label, &candidate, ""}, options);
 }
 
 SchemaVerdict check_schema(const wire::ServiceVersion& candidate, const std::vector<const wire::ServiceVersion*>& others,
-                           const wire::ServiceVersion* existing, model::CompatibilityMode mode) {
+                           const wire::ServiceVersion* existing, governance::CompatibilityMode mode) {
   SchemaVerdict out;
   auto cand = parse(candidate);
   if (!cand) return out;
@@ -71,7 +71,7 @@ SchemaVerdict check_schema(const wire::ServiceVersion& candidate, const std::vec
   auto problems = schema_problems(format, cand->doc.document);
   if (!problems.empty()) {
     for (auto& p : problems)
-      out.findings.push_back({model::Severity::Breaking, "invalid-schema", "", "", p.pointer, p.message});
+      out.findings.push_back({governance::Severity::Breaking, "invalid-schema", "", "", p.pointer, p.message});
     out.error = ApiError{422, "invalid_schema",
                          at(candidate) + ": the API schema is not a valid " +
                              (format == wire::SchemaFormat::OpenApi ? "OpenAPI document" : "JSON Schema") + " (" +
@@ -80,7 +80,7 @@ SchemaVerdict check_schema(const wire::ServiceVersion& candidate, const std::vec
                          "api_schema.document"};
     return out;
   }
-  if (mode == model::CompatibilityMode::None) return out;
+  if (mode == governance::CompatibilityMode::None) return out;
 
   // The lower versions with a schema of the same format, ascending.
   std::vector<ParsedVersion> lower;
@@ -97,7 +97,7 @@ SchemaVerdict check_schema(const wire::ServiceVersion& candidate, const std::vec
   if (!violations.empty()) {
     out.error = ApiError{409, "incompatible_schema",
                          at(candidate) + ": the API schema violates the service's " +
-                             std::string(model::to_string(mode)) + " compatibility mode (" +
+                             std::string(governance::to_string(mode)) + " compatibility mode (" +
                              count(violations.size(), "problem") + "; first: " + violations.front().message + ")",
                          "api_schema.document"};
     out.findings = std::move(violations);
@@ -108,10 +108,10 @@ SchemaVerdict check_schema(const wire::ServiceVersion& candidate, const std::vec
   // against its own earlier registration.
   if (format != wire::SchemaFormat::OpenApi) return out;
   auto breaking_against = [&](const ParsedVersion& old, std::string why) {
-    auto diff = model::diff_openapi(old.doc.document, cand->doc.document);
-    std::vector<model::Finding> breaking;
+    auto diff = governance::diff_openapi(old.doc.document, cand->doc.document);
+    std::vector<governance::Finding> breaking;
     for (auto& f : diff.findings)
-      if (f.severity == model::Severity::Breaking) breaking.push_back(f);
+      if (f.severity == governance::Severity::Breaking) breaking.push_back(f);
     if (breaking.empty()) return false;
     out.error = ApiError{409, "incompatible_schema",
                          at(candidate) + ": " + count(breaking.size(), "breaking change") + " against " +

@@ -4,14 +4,14 @@
 #include <fstream>
 #include <iostream>
 
-#include "net/event_loop.hpp"
-#include "net/http_server.hpp"
-#include "net/socket.hpp"
-#include "net/stop_on_signal.hpp"
-#include "upstream/http_api.hpp"
-#include "upstream/registry.hpp"
-#include "upstream/sqlite_store.hpp"
-#include "upstream/stream_server.hpp"
+#include "roster/net/event_loop.hpp"
+#include "roster/net/http_server.hpp"
+#include "roster/net/socket.hpp"
+#include "roster/net/stop_on_signal.hpp"
+#include "roster/upstream/http_api.hpp"
+#include "roster/upstream/registry.hpp"
+#include "roster/upstream/sqlite_store.hpp"
+#include "roster/upstream/stream_server.hpp"
 
 namespace {
 
@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
     registry_options.lease_duration = std::chrono::seconds(lease_seconds);
     registry_options.lease_renewal_interval = std::chrono::seconds(renew_seconds);
     registry_options.lifecycle = {sunset_days, retire_days};
-    auto mode = roster::model::parse_compatibility_mode(compatibility);
+    auto mode = roster::governance::parse_compatibility_mode(compatibility);
     if (!mode) throw std::runtime_error("--compatibility: unknown mode \"" + compatibility + "\"");
     registry_options.compatibility = *mode;
     roster::upstream::Registry registry(*store, registry_options, unix_ms);
@@ -77,7 +77,10 @@ int main(int argc, char** argv) {
     roster::upstream::HttpApi api(registry, {.token = secret}, [&] { return streams.metrics(); });
     roster::net::HttpLimits limits;
     limits.max_body_bytes = max_body;
-    roster::net::HttpServer http(loop, [&](const roster::net::HttpRequest& r) { return api.handle(r); }, limits);
+    roster::net::HttpServer http(loop, [&](const roster::net::HttpRequest& r) { return api.handle(r); }, limits,
+                                 [](unsigned status, std::string_view code, std::string_view message) {
+                                   return roster::upstream::json_error(status, code, message);
+                                 });
 
     const auto http_address = roster::net::parse_address(listen);
     const auto stream_address = roster::net::parse_address(stream);

@@ -1,4 +1,4 @@
-#include "upstream/sqlite_store.hpp"
+#include "roster/upstream/sqlite_store.hpp"
 
 #include <fcntl.h>
 #include <sqlite3.h>

@@ -1,12 +1,12 @@
-#include "upstream/stream_server.hpp"
+#include "roster/upstream/stream_server.hpp"
 
 #include <deque>
 #include <iostream>
 #include <map>
 #include <sstream>
 
-#include "upstream/http_api.hpp"
-#include "wire/verify.hpp"
+#include "roster/upstream/http_api.hpp"
+#include "roster/wire/verify.hpp"
 
 namespace roster::upstream {
 
@@ -130,9 +130,9 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
     switch (frame.type) {
       case wire::FrameType::Hello: {
         if (conn->subscribed) return fail(conn, 400, where + "a second Hello");
-        if (auto why = wire::verify<wire::Hello>(frame.payload)) {
+        if (auto valid = wire::verify<wire::Hello>(frame.payload); !valid) {
           ++bad_frames;
-          return fail(conn, 400, where + *why);
+          return fail(conn, 400, where + valid.error().message);
         }
         auto* hello = flatbuffers::GetRoot<wire::Hello>(frame.payload.data());
         if (options.token && (!hello->token() || !constant_time_equals(hello->token()->string_view(), *options.token))) {

@@ -1,20 +1,18 @@
-#include "upstream/version_rules.hpp"
+#include "roster/upstream/version_rules.hpp"
+
+#include "roster/wire/names.hpp"
 
 namespace roster::upstream {
 
 namespace {
 
-static_assert(static_cast<int>(wire::LifecycleStage::Retired) == static_cast<int>(model::Stage::Retired) &&
-                  static_cast<int>(wire::LifecycleStage::Proposed) == static_cast<int>(model::Stage::Proposed),
-              "model::Stage mirrors wire::LifecycleStage");
-
 std::string name_at(const wire::ServiceVersion& v) { return v.name()->str() + "@" + v.version()->str(); }
 
-std::vector<uint8_t> rewrite(const wire::ServiceVersion& v, model::Stage stage, const model::LifecycleDates& dates,
+std::vector<uint8_t> rewrite(const wire::ServiceVersion& v, wire::LifecycleStage stage, const model::LifecycleDates& dates,
                              std::string_view reason) {
   wire::ServiceVersionT t;
   v.UnPackTo(&t);
-  t.stage = static_cast<wire::LifecycleStage>(stage);
+  t.stage = stage;
   t.deprecated_at_ms = dates.deprecated_at_ms;
   t.sunset_at_ms = dates.sunset_at_ms;
   t.retired_at_ms = dates.retired_at_ms;
@@ -30,7 +28,7 @@ std::string_view reason_of(const wire::ServiceVersion& v) {
 
 }  // namespace
 
-model::Stage stage_of(const wire::ServiceVersion& v) { return static_cast<model::Stage>(v.stage()); }
+wire::LifecycleStage stage_of(const wire::ServiceVersion& v) { return v.stage(); }
 
 model::LifecycleDates dates_of(const wire::ServiceVersion& v) {
   return {v.deprecated_at_ms(), v.sunset_at_ms(), v.retired_at_ms()};
@@ -46,35 +44,35 @@ model::VersionInfo version_info(const wire::ServiceVersion& v) {
 std::variant<std::vector<uint8_t>, ApiError> settle_lifecycle(const wire::ServiceVersion& candidate,
                                                               const wire::ServiceVersion* existing, bool import,
                                                               int64_t now_ms, const model::LifecyclePolicy& policy) {
-  const model::Stage stage = stage_of(candidate);
+  const wire::LifecycleStage stage = stage_of(candidate);
   model::LifecycleDates dates;
   std::string_view reason = reason_of(candidate);
   if (existing) {
-    const model::Stage from = stage_of(*existing);
+    const wire::LifecycleStage from = stage_of(*existing);
     dates = dates_of(*existing);
     if (reason.empty()) reason = reason_of(*existing);
     if (stage != from) {
-      if (auto refusal = model::check_transition(from, stage))
-        return ApiError{409, "invalid_transition", name_at(candidate) + ": " + *refusal, "lifecycle_stage"};
+      if (auto allowed = model::check_transition(from, stage); !allowed)
+        return ApiError{409, "invalid_transition", name_at(candidate) + ": " + allowed.error().message, "lifecycle_stage"};
       dates = model::dates_after_transition(from, stage, dates, now_ms, policy);
     }
   } else if (import) {
     // An imported version keeps its stage and dates; those its stage implies but lacks are now.
     dates = dates_of(candidate);
-    if (stage >= model::Stage::Deprecated && !dates.deprecated_at_ms) dates.deprecated_at_ms = now_ms;
-    if (stage == model::Stage::Deprecated && !dates.sunset_at_ms)
+    if (stage >= wire::LifecycleStage::Deprecated && !dates.deprecated_at_ms) dates.deprecated_at_ms = now_ms;
+    if (stage == wire::LifecycleStage::Deprecated && !dates.sunset_at_ms)
       dates.sunset_at_ms = dates.deprecated_at_ms + policy.sunset_after_days * model::kDayMs;
-    if (stage >= model::Stage::Sunset && !dates.sunset_at_ms) dates.sunset_at_ms = now_ms;
-    if (stage == model::Stage::Retired && !dates.retired_at_ms) dates.retired_at_ms = now_ms;
-  } else if (auto refusal = model::check_initial_stage(stage)) {
-    return ApiError{409, "invalid_transition", name_at(candidate) + ": " + *refusal, "lifecycle_stage"};
+    if (stage >= wire::LifecycleStage::Sunset && !dates.sunset_at_ms) dates.sunset_at_ms = now_ms;
+    if (stage == wire::LifecycleStage::Retired && !dates.retired_at_ms) dates.retired_at_ms = now_ms;
+  } else if (auto allowed = model::check_initial_stage(stage); !allowed) {
+    return ApiError{409, "invalid_transition", name_at(candidate) + ": " + allowed.error().message, "lifecycle_stage"};
   }
   if (dates == dates_of(candidate) && reason == reason_of(candidate))
     return std::vector<uint8_t>();  // the record stands as given
   return rewrite(candidate, stage, dates, reason);
 }
 
-std::vector<uint8_t> moved(const wire::ServiceVersion& v, model::Stage to, std::string_view reason, int64_t now_ms,
+std::vector<uint8_t> moved(const wire::ServiceVersion& v, wire::LifecycleStage to, std::string_view reason, int64_t now_ms,
                            const model::LifecyclePolicy& policy) {
   const auto dates = model::dates_after_transition(stage_of(v), to, dates_of(v), now_ms, policy);
   return rewrite(v, to, dates, reason.empty() ? reason_of(v) : reason);
@@ -101,9 +99,9 @@ std::optional<ApiError> check_dependencies(const model::DependencyGraph& graph, 
         warnings.push_back(what + " does not resolve to any registered version yet");
         break;
       case Status::Resolved:
-        if (r.stage == model::Stage::Deprecated || r.stage == model::Stage::Sunset)
+        if (r.stage == wire::LifecycleStage::Deprecated || r.stage == wire::LifecycleStage::Sunset)
           warnings.push_back(what + " resolves to " + r.target.to_string() + ", which is " +
-                             std::string(model::to_string(r.stage)));
+                             std::string(wire::to_string(r.stage)));
         break;
       default:
         break;

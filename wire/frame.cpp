@@ -1,4 +1,4 @@
-#include "wire/frame.hpp"
+#include "roster/wire/frame.hpp"
 
 #include <cstring>
 

@@ -1,17 +1,16 @@
-#include "wire/json_decoder.hpp"
+#include "roster/wire/json_decoder.hpp"
 
 #include <simdjson.h>
 #include <xxhash.h>
 
 #include <algorithm>
 #include <charconv>
-#include <fstream>
 #include <unordered_set>
 
-#include "model/semver.hpp"
+#include "roster/semver.hpp"
 #include "roster/wire/roster_generated.h"
-#include "wire/names.hpp"
-#include "wire/time_format.hpp"
+#include "roster/wire/names.hpp"
+#include "roster/wire/time_format.hpp"
 
 namespace roster::wire {
 
@@ -335,8 +334,7 @@ struct JsonDecoder::Impl {
 
   void check_range(string_view range) {
     if (valid_ranges.count(std::string(range))) return;
-    std::string why;
-    if (!semver::Range::parse(range, &why)) return error("invalid semver range " + why);
+    if (auto parsed = semver::Range::parse(range); !parsed) return error("invalid semver range " + parsed.error().message);
     if (valid_ranges.size() < kMaxRememberedRanges) valid_ranges.emplace(range);
   }
 
@@ -474,8 +472,8 @@ struct JsonDecoder::Impl {
       string_view s;
       switch (id) {
         case 0:
-          if (read_string(value, ver.version) && !semver::Version::parse(ver.version, &why))
-            error("invalid semver " + why);
+          if (read_string(value, ver.version))
+            if (auto parsed = semver::Version::parse(ver.version); !parsed) error("invalid semver " + parsed.error().message);
           break;
         case 1:
           has_stage = true;
@@ -595,8 +593,9 @@ struct JsonDecoder::Impl {
       switch (id) {
         case 0: read_nonempty_string(value, c.consumer); break;
         case 1:
-          if (read_string(value, c.consumer_version) && !semver::Version::parse(c.consumer_version, &why))
-            error("invalid semver " + why);
+          if (read_string(value, c.consumer_version))
+            if (auto parsed = semver::Version::parse(c.consumer_version); !parsed)
+              error("invalid semver " + parsed.error().message);
           break;
         case 2: read_nonempty_string(value, c.provider); break;
         case 3:
@@ -851,26 +850,6 @@ DecodedDocument JsonDecoder::decode_instance(std::string_view json, std::string_
   if (impl_->too_large(json.size(), "document", result)) return result;
   impl_->input = simdjson::padded_string(json);
   impl_->decode_instance_padded(impl_->input, service, version, result);
-  impl_->finish(result);
-  return result;
-}
-
-DecodedDocument JsonDecoder::decode_file(const std::string& path) {
-  DecodedDocument result;
-  std::ifstream file(path, std::ios::binary | std::ios::ate);
-  if (!file) {
-    result.errors.push_back({"", "cannot read " + path});
-    return result;
-  }
-  const auto size = static_cast<size_t>(file.tellg());
-  if (impl_->too_large(size, path, result)) return result;
-  impl_->input = simdjson::padded_string(size);
-  file.seekg(0);
-  if (!file.read(impl_->input.data(), static_cast<std::streamsize>(size))) {
-    result.errors.push_back({"", "cannot read " + path});
-    return result;
-  }
-  impl_->decode_padded(impl_->input, result);
   impl_->finish(result);
   return result;
 }

@@ -1,12 +1,12 @@
-#include "wire/json_encoder.hpp"
+#include "roster/wire/json_encoder.hpp"
 
 #include <map>
 #include <string_view>
 #include <utility>
 
-#include "wire/json_writer.hpp"
-#include "wire/names.hpp"
-#include "wire/time_format.hpp"
+#include "roster/wire/json_writer.hpp"
+#include "roster/wire/names.hpp"
+#include "roster/wire/time_format.hpp"
 
 namespace roster::wire {
 namespace {
@@ -154,6 +154,19 @@ std::string to_service_version_json(const ServiceVersion& version, const std::ve
   write_version_fields(w, version, instances);
   w.end_object();
   if (pretty) out += '\n';
+  return out;
+}
+
+std::string error_json(std::string_view code, std::string_view message, std::string_view path) {
+  std::string out;
+  JsonWriter w(out);
+  w.begin_object().key("error").begin_object();
+  w.key("code").string(code).key("message").string(message).key("path");
+  if (path.empty())
+    w.null();
+  else
+    w.string(path);
+  w.end_object().end_object();
   return out;
 }
 

@@ -1,4 +1,4 @@
-#include "wire/json_writer.hpp"
+#include "roster/wire/json_writer.hpp"
 
 #include <charconv>
 

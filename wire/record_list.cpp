@@ -1,4 +1,4 @@
-#include "wire/record_list.hpp"
+#include "roster/wire/record_list.hpp"
 
 #include <algorithm>
 #include <cstring>

@@ -1,4 +1,4 @@
-#include "wire/snapshot.hpp"
+#include "roster/wire/snapshot.hpp"
 
 namespace roster::wire {
 flatbuffers::Offset<flatbuffers::Vector<uint8_t>> nested_record(flatbuffers::FlatBufferBuilder& fbb,

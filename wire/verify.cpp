@@ -1,4 +1,4 @@
-#include "wire/verify.hpp"
+#include "roster/wire/verify.hpp"
 
 #include <string_view>
 
@@ -24,25 +24,26 @@ constexpr flatbuffers::uoffset_t kMaxTables = 50'000'000;
 }  // namespace
 
 template <typename T>
-std::optional<std::string> verify(std::span<const uint8_t> bytes) {
-  auto fail = [&](std::string_view why) {
-    return std::string("not a valid ") + std::string(type_name<T>()) + " buffer (" + std::to_string(bytes.size()) +
-           " bytes): " + std::string(why);
+Result<void> verify(std::span<const uint8_t> bytes) {
+  auto refuse = [&](std::string_view why) {
+    return fail(ErrorKind::Corrupt, "invalid_buffer",
+                std::string("not a valid ") + std::string(type_name<T>()) + " buffer (" + std::to_string(bytes.size()) +
+                    " bytes): " + std::string(why));
   };
-  if (bytes.size() < sizeof(flatbuffers::uoffset_t)) return fail("too short");
-  if (reinterpret_cast<uintptr_t>(bytes.data()) % 8 != 0) return fail("not 8-byte aligned");
+  if (bytes.size() < sizeof(flatbuffers::uoffset_t)) return refuse("too short");
+  if (reinterpret_cast<uintptr_t>(bytes.data()) % 8 != 0) return refuse("not 8-byte aligned");
   flatbuffers::Verifier verifier(bytes.data(), bytes.size(), kMaxDepth, kMaxTables);
-  if (!verifier.VerifyBuffer<T>(nullptr)) return fail("offsets, sizes or required fields are inconsistent");
-  return std::nullopt;
+  if (!verifier.VerifyBuffer<T>(nullptr)) return refuse("offsets, sizes or required fields are inconsistent");
+  return {};
 }
 
-template std::optional<std::string> verify<ServiceVersion>(std::span<const uint8_t>);
-template std::optional<std::string> verify<Instance>(std::span<const uint8_t>);
-template std::optional<std::string> verify<Contract>(std::span<const uint8_t>);
-template std::optional<std::string> verify<Snapshot>(std::span<const uint8_t>);
-template std::optional<std::string> verify<Delta>(std::span<const uint8_t>);
-template std::optional<std::string> verify<Hello>(std::span<const uint8_t>);
-template std::optional<std::string> verify<Keepalive>(std::span<const uint8_t>);
-template std::optional<std::string> verify<StreamError>(std::span<const uint8_t>);
+template Result<void> verify<ServiceVersion>(std::span<const uint8_t>);
+template Result<void> verify<Instance>(std::span<const uint8_t>);
+template Result<void> verify<Contract>(std::span<const uint8_t>);
+template Result<void> verify<Snapshot>(std::span<const uint8_t>);
+template Result<void> verify<Delta>(std::span<const uint8_t>);
+template Result<void> verify<Hello>(std::span<const uint8_t>);
+template Result<void> verify<Keepalive>(std::span<const uint8_t>);
+template Result<void> verify<StreamError>(std::span<const uint8_t>);
 
 }  // namespace roster::wire

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "roster/client.hpp"
-#include "wire/names.hpp"
+#include "roster/wire/names.hpp"
 
 namespace py = pybind11;
 
@@ -102,8 +102,9 @@ class PyView {
   explicit PyView(roster::View view) : view_(std::move(view)) {}
 
   const roster::View& get() const {
-    if (!view_) throw roster::Error(roster::Error::Code::Io, "the view is closed");
-    if (view_->evicted()) throw roster::Error(roster::Error::Code::Io, "the view was held too long and was revoked");
+    if (!view_) throw roster::Exception({roster::ErrorKind::Invalid, "view_closed", "the view is closed"});
+    if (view_->evicted())
+      throw roster::Exception({roster::ErrorKind::Conflict, "view_evicted", "the view was held too long and was revoked"});
     return *view_;
   }
   void close() { view_.reset(); }
@@ -122,7 +123,7 @@ roster::wire::LifecycleStage stage_of(const std::string& name) {
 
 PYBIND11_MODULE(roster, m) {
   m.doc() = "Read the roster service registry from the local agent's shared memory.";
-  py::register_exception<roster::Error>(m, "Error", PyExc_RuntimeError);
+  py::register_exception<roster::Exception>(m, "Error", PyExc_RuntimeError);
 
   py::class_<PyService>(m, "ServiceVersion")
       .def_readonly("name", &PyService::name)
@@ -184,7 +185,8 @@ PYBIND11_MODULE(roster, m) {
       .def(
           "latest",
           [](const PyView& v, const std::string& name, bool include_prerelease) -> std::optional<PyService> {
-            auto svc = v.get().latest(name, include_prerelease);
+            auto svc = v.get().latest(name, include_prerelease ? roster::Latest::IncludingPrereleases
+                                                                        : roster::Latest::Stable);
             if (!svc) return std::nullopt;
             return copy(*svc);
           },
@@ -240,5 +242,7 @@ PYBIND11_MODULE(roster, m) {
           py::arg("generation"), py::arg("timeout") = 1.0,
           "Block until the generation differs from `generation` (True) or `timeout` seconds pass (False)");
 
-  m.def("open", &roster::Client::open, py::arg("name") = "roster", "Map the arena `name` read-only");
+  m.def(
+      "open", [](const std::string& name) { return roster::Client::open(name).value(); }, py::arg("name") = "roster",
+      "Map the arena `name` read-only");
 }

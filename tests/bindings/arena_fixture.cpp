@@ -6,8 +6,9 @@
 #include <iostream>
 #include <sstream>
 
-#include "shm/writer.hpp"
-#include "wire/json_decoder.hpp"
+#include "roster/shm/writer.hpp"
+#include "roster/base/files.hpp"
+#include "roster/wire/json_decoder.hpp"
 
 int main(int argc, char** argv) {
   if (argc < 3) {
@@ -18,19 +19,20 @@ int main(int argc, char** argv) {
   options.name = argv[1];
   options.segment_bytes = 32u << 20;
   if (argc > 3) options.max_pin_age = std::chrono::milliseconds(std::stoll(argv[3]));
-  roster::shm::ArenaWriter writer(options);
+  auto writer_owner = roster::shm::ArenaWriter::create(options).value();
+  roster::shm::ArenaWriter& writer = *writer_owner;
   roster::wire::JsonDecoder decoder;
   roster::wire::DecodedDocument current;
 
   auto load = [&](const std::string& file) {
-    current = decoder.decode_file(file);
+    current = decoder.decode(roster::base::read_file(file).value());
     if (!current.ok()) throw std::runtime_error(current.errors[0].to_string());
     roster::shm::Batch batch;
     batch.revision = writer.generation() + 100;
     for (size_t i = 0; i < current.services.size(); ++i) batch.upsert_versions.push_back(current.services[i]);
     for (size_t i = 0; i < current.instances.size(); ++i) batch.upsert_instances.push_back(current.instances[i]);
     for (size_t i = 0; i < current.contracts.size(); ++i) batch.upsert_contracts.push_back(current.contracts[i]);
-    writer.apply(batch);
+    writer.apply(batch).value();
   };
 
   const auto now_ms = [] {
@@ -57,14 +59,14 @@ int main(int argc, char** argv) {
           roster::shm::VersionKey key;
           in >> key.service >> key.version;
           batch.remove_versions.push_back(key);
-          writer.apply(batch);
+          writer.apply(batch).value();
         } else if (command == "churn") {
           int n = 1;
           in >> n;
           for (int i = 0; i < n; ++i) {
             roster::shm::Batch batch;
             if (!current.instances.empty()) batch.upsert_instances.push_back(current.instances[0]);
-            writer.apply(batch);
+            writer.apply(batch).value();
           }
         } else {
           throw std::runtime_error("unknown command \"" + command + "\"");

@@ -1,4 +1,4 @@
-#include "net/event_loop.hpp"
+#include "roster/net/event_loop.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "net/socket.hpp"
-#include "tests/net/net_test_support.hpp"
+#include "roster/net/socket.hpp"
+#include "net_test_support.hpp"
 
 namespace roster::net {
 namespace {

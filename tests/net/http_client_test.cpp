@@ -1,12 +1,12 @@
-#include "net/http_client.hpp"
+#include "roster/net/http_client.hpp"
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
 #include <thread>
 
-#include "net/socket.hpp"
-#include "tests/net/net_test_support.hpp"
+#include "roster/net/socket.hpp"
+#include "net_test_support.hpp"
 
 namespace roster::net {
 namespace {

@@ -1,4 +1,4 @@
-#include "net/http_server.hpp"
+#include "roster/net/http_server.hpp"
 
 #include <gtest/gtest.h>
 
@@ -6,9 +6,9 @@
 #include <memory>
 #include <stdexcept>
 
-#include "net/http_client.hpp"
-#include "net/socket.hpp"
-#include "tests/net/net_test_support.hpp"
+#include "roster/net/http_client.hpp"
+#include "roster/net/socket.hpp"
+#include "net_test_support.hpp"
 
 namespace roster::net {
 namespace {
@@ -17,9 +17,11 @@ using namespace testing;
 
 class HttpServerTest : public ::testing::Test {
  protected:
-  void start(HttpLimits limits = {}) { serve(listen_tcp("127.0.0.1", 0), limits); }
+  void start(HttpLimits limits = {}, HttpErrorRenderer render_error = plain_text_error) {
+    serve(listen_tcp("127.0.0.1", 0), limits, std::move(render_error));
+  }
 
-  void serve(int listen_fd, HttpLimits limits) {
+  void serve(int listen_fd, HttpLimits limits, HttpErrorRenderer render_error = plain_text_error) {
     if (!path_.empty()) {
       address_ = "unix:" + path_;
     } else {
@@ -27,7 +29,7 @@ class HttpServerTest : public ::testing::Test {
     }
     lt_.call([&] {
       server_ = std::make_unique<HttpServer>(
-          lt_.loop, [this](const HttpRequest& r) { return handle(r); }, limits);
+          lt_.loop, [this](const HttpRequest& r) { return handle(r); }, limits, render_error);
       server_->listen(listen_fd);
     });
   }
@@ -45,6 +47,10 @@ class HttpServerTest : public ::testing::Test {
     response.content_type = "text/plain";
     if (r.path == "/query") {
       for (const auto& [k, v] : r.query) response.body += k + "=" + v + ";";
+      return response;
+    }
+    if (r.path.starts_with("/segments/")) {
+      for (const auto& s : r.segments) response.body += "[" + s + "]";
       return response;
     }
     response.body = r.method + " " + r.path + " " + r.body;
@@ -128,7 +134,11 @@ TEST_F(HttpServerTest, DecodesPathAndQueryParameters) {
   HttpClient client(address_);
   auto r = client.get("/query?team=platform%20team&tag=a&tag=b%2Bc&q=x+y&flag&empty=");
   EXPECT_EQ(r.body, "team=platform team;tag=a;tag=b+c;q=x y;flag=;empty=;");
-  EXPECT_EQ(client.get("/v1/services/a%2Fb").body, "GET /v1/services/a/b ");
+  // The path stays as sent; its segments are split first, then decoded once each, so an escaped
+  // '/' (or '%', '?') stays inside its segment.
+  EXPECT_EQ(client.get("/v1/services/a%2Fb").body, "GET /v1/services/a%2Fb ");
+  EXPECT_EQ(client.get("/segments/a%2Fb/c%3Fd/%2525/").body, "[segments][a/b][c?d][%25][]");
+  EXPECT_EQ(client.get("/segments/x%00y").status, 400);  // an escaped NUL is refused
 }
 
 TEST_F(HttpServerTest, BadPercentEscapeGets400AndTheConnectionSurvives) {
@@ -136,15 +146,15 @@ TEST_F(HttpServerTest, BadPercentEscapeGets400AndTheConnectionSurvives) {
   HttpClient client(address_);
   auto bad = client.get("/v1/services/%zz");
   EXPECT_EQ(bad.status, 400);
-  EXPECT_NE(bad.body.find(R"("code":"malformed_request")"), std::string::npos) << bad.body;
+  EXPECT_NE(bad.body.find("malformed_request: "), std::string::npos) << bad.body;
   EXPECT_EQ(client.get("/ok").status, 200);
   EXPECT_EQ(client.connections_opened(), 1u);
   EXPECT_EQ(handled_.load(), 1);
 }
 
-void expect_json_error(const std::string& body, std::string_view code) {
-  EXPECT_NE(body.find(std::string(R"({"error":{"code":")") + std::string(code) + "\""), std::string::npos) << body;
-  EXPECT_NE(body.find(R"("path":null}})"), std::string::npos) << body;
+// The default renderer's plain-text "code: message".
+void expect_error(const std::string& body, std::string_view code) {
+  EXPECT_TRUE(body.starts_with(std::string(code) + ": ")) << body;
 }
 
 TEST_F(HttpServerTest, GarbageGets400ThenClose) {
@@ -153,9 +163,9 @@ TEST_F(HttpServerTest, GarbageGets400ThenClose) {
   write_all(fd, std::string_view("\x00\x01GARBAGE\r\n\r\n", 13));
   std::string all = read_until_close(fd);
   ASSERT_TRUE(all.starts_with("HTTP/1.1 400 Bad Request\r\n")) << all;
-  EXPECT_NE(all.find("Content-Type: application/json\r\n"), std::string::npos);
+  EXPECT_NE(all.find("Content-Type: text/plain; charset=utf-8\r\n"), std::string::npos) << all;
   EXPECT_NE(all.find("Connection: close\r\n"), std::string::npos);
-  expect_json_error(all.substr(all.find("\r\n\r\n") + 4), "malformed_request");
+  expect_error(all.substr(all.find("\r\n\r\n") + 4), "malformed_request");
   EXPECT_EQ(handled_.load(), 0);
 }
 
@@ -165,7 +175,7 @@ TEST_F(HttpServerTest, HugeHeaderGets431) {
   write_all(fd, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20 * 1024, 'a') + "\r\n\r\n");
   std::string all = read_until_close(fd);
   ASSERT_TRUE(all.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n")) << all.substr(0, 200);
-  expect_json_error(all.substr(all.find("\r\n\r\n") + 4), "headers_too_large");
+  expect_error(all.substr(all.find("\r\n\r\n") + 4), "headers_too_large");
   EXPECT_EQ(handled_.load(), 0);
 }
 
@@ -177,7 +187,7 @@ TEST_F(HttpServerTest, OversizedContentLengthGets413BeforeTheBody) {
   std::string leftover;
   auto r = read_raw_response(fd, leftover, 2s);
   EXPECT_EQ(r.status, 413);
-  expect_json_error(r.body, "body_too_large");
+  expect_error(r.body, "body_too_large");
   EXPECT_NE(r.body.find("Content-Length: 9437184"), std::string::npos) << r.body;
   // The client may still push body bytes; the server drains them and closes cleanly.
   write_all(fd, std::string(64 * 1024, 'z'));
@@ -237,10 +247,26 @@ TEST_F(HttpServerTest, HandlerExceptionGives500AndTheConnectionSurvives) {
   HttpClient client(address_);
   auto boom = client.get("/boom");
   EXPECT_EQ(boom.status, 500);
-  expect_json_error(boom.body, "internal_error");
+  expect_error(boom.body, "internal_error");
   EXPECT_NE(boom.body.find("kaboom"), std::string::npos);
   EXPECT_EQ(client.get("/after").body, "GET /after ");
   EXPECT_EQ(client.connections_opened(), 1u);
+}
+
+TEST_F(HttpServerTest, ErrorsTheServerAnswersItselfUseTheGivenRenderer) {
+  start({}, [](unsigned status, std::string_view code, std::string_view message) {
+    HttpResponse r;
+    r.status = status;
+    r.body = "{" + std::string(code) + "|" + std::string(message) + "}";
+    return r;
+  });
+  HttpClient client(address_);
+  auto bad = client.get("/a/%zz");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_TRUE(bad.body.starts_with("{malformed_request|")) << bad.body;
+  auto boom = client.get("/boom");
+  EXPECT_EQ(boom.status, 500);
+  EXPECT_TRUE(boom.body.starts_with("{internal_error|handler failed: kaboom")) << boom.body;
 }
 
 TEST_F(HttpServerTest, AnswersExpectContinue) {
@@ -264,7 +290,7 @@ TEST_F(HttpServerTest, RefusesConnectionsBeyondTheLimitWith503) {
   HttpClient c(address_);
   auto refused = c.get("/c");
   EXPECT_EQ(refused.status, 503);
-  expect_json_error(refused.body, "too_many_connections");
+  expect_error(refused.body, "too_many_connections");
   EXPECT_FALSE(c.connected());
   EXPECT_EQ(a.get("/a2").status, 200);
 }

@@ -17,7 +17,7 @@
 #include <system_error>
 #include <thread>
 
-#include "net/event_loop.hpp"
+#include "roster/net/event_loop.hpp"
 
 namespace roster::net::testing {
 

@@ -1,4 +1,4 @@
-#include "net/socket.hpp"
+#include "roster/net/socket.hpp"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -6,7 +6,7 @@
 
 #include <fstream>
 
-#include "tests/net/net_test_support.hpp"
+#include "net_test_support.hpp"
 
 namespace roster::net {
 namespace {

@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "roster/client.hpp"
-#include "tests/shm/arena_test_support.hpp"
+#include "arena_test_support.hpp"
 
 namespace roster {
 namespace {
@@ -18,11 +18,11 @@ class ArenaTest : public ::testing::Test {
   void SetUp() override {
     options_.name = testing::unique_arena_name("arena");
     options_.segment_bytes = 16u << 20;
-    writer_ = std::make_unique<shm::ArenaWriter>(options_);
+    writer_ = shm::ArenaWriter::create(options_).value();
   }
   void TearDown() override { writer_->remove_segments(); }
 
-  uint64_t apply(const std::string& json, uint64_t revision = 0) { return writer_->apply(records(json).batch(revision)); }
+  uint64_t apply(const std::string& json, uint64_t revision = 0) { return writer_->apply(records(json).batch(revision)).value(); }
 
   shm::ArenaOptions options_;
   std::unique_ptr<shm::ArenaWriter> writer_;
@@ -34,13 +34,13 @@ TEST_F(ArenaTest, LatestStableByPrecedence) {
       {"version": "1.9.0", "lifecycle_stage": "stable", "owner_team": "identity"},
       {"version": "2.0.0-rc.1", "lifecycle_stage": "beta", "owner_team": "identity"}]}]})",
         7);
-  Client client = Client::open(options_.name);
+  Client client = Client::open(options_.name).value();
   View view = client.view();
   auto svc = view.service("user-service");
   ASSERT_TRUE(svc);
   EXPECT_EQ(svc->version(), "1.10.0");
   EXPECT_EQ(svc->owner_team(), "identity");
-  EXPECT_EQ(view.latest("user-service", true)->version(), "2.0.0-rc.1");
+  EXPECT_EQ(view.latest("user-service", Latest::IncludingPrereleases)->version(), "2.0.0-rc.1");
   EXPECT_EQ(view.service("user-service", "1.9.0")->version(), "1.9.0");
   EXPECT_FALSE(view.service("user-service", "3.0.0"));
   EXPECT_FALSE(view.service("nope"));
@@ -56,7 +56,7 @@ TEST_F(ArenaTest, InstancesWithHealthyFilter) {
       {"id": "a", "address": "10.0.0.1", "port": 80, "health": "down"},
       {"id": "b", "address": "10.0.0.2", "port": 81},
       {"id": "c", "address": "10.0.0.3", "port": 82, "weight": 5}])"));
-  Client client = Client::open(options_.name);
+  Client client = Client::open(options_.name).value();
   View view = client.view();
   size_t all = 0, healthy = 0;
   for (auto inst : view.instances("svc")) {
@@ -75,7 +75,7 @@ TEST_F(ArenaTest, InstancesWithHealthyFilter) {
 
 TEST_F(ArenaTest, AViewKeepsItsGeneration) {
   apply(version_json("svc", "1.0.0"));
-  Client client = Client::open(options_.name);
+  Client client = Client::open(options_.name).value();
   View before = client.view();
   apply(version_json("svc", "1.1.0"));
   View after = client.view();
@@ -94,7 +94,7 @@ TEST_F(ArenaTest, SecondaryIndexesAndDependencies) {
        {"version": "2.1.0", "lifecycle_stage": "deprecated", "owner_team": "identity",
         "dependencies": [{"service": "auth", "range": ">=1.0.0"}, {"service": "billing", "range": "*"}]}]},
     {"name": "auth", "versions": [{"version": "1.4.2", "lifecycle_stage": "stable", "owner_team": "identity"}]}]})");
-  Client client = Client::open(options_.name);
+  Client client = Client::open(options_.name).value();
   View view = client.view();
   EXPECT_EQ(view.by_team("identity").to_vector().size(), 3u);
   EXPECT_EQ(view.by_tag("public").to_vector().size(), 2u);
@@ -127,10 +127,10 @@ TEST_F(ArenaTest, RemovalsAndReclamation) {
   apply(version_json("svc", "1.0.0", R"(, "instances": [{"id": "a", "address": "h", "port": 1}])"));
   shm::Batch remove;
   remove.remove_versions.push_back({"svc", "1.0.0"});
-  Client client = Client::open(options_.name);
+  Client client = Client::open(options_.name).value();
   {
     View pinned = client.view();
-    writer_->apply(remove);
+    writer_->apply(remove).value();
     EXPECT_GT(writer_->stats().retired_pending, 0u);  // the View still reaches the old records
     EXPECT_TRUE(pinned.service("svc"));
     EXPECT_FALSE(client.view().service("svc"));
@@ -148,24 +148,28 @@ TEST_F(ArenaTest, InstanceOfUnknownVersionIsRefusedWholeBatch) {
   shm::Batch batch = bad.batch();
   batch.upsert_instances.push_back(orphan.doc.instances[0]);
   const uint64_t before = writer_->generation();
-  EXPECT_THROW(writer_->apply(batch), shm::ArenaError);
+  auto refused = writer_->apply(batch);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, ErrorKind::Invalid);
+  EXPECT_EQ(refused.error().code, "unknown_version");
   EXPECT_EQ(writer_->generation(), before);
-  Client client = Client::open(options_.name);
+  Client client = Client::open(options_.name).value();
   EXPECT_FALSE(client.view().service("other"));
 }
 
 TEST_F(ArenaTest, ReplacedArenaIsReattached) {
   apply(version_json("svc", "1.0.0"));
-  Client client = Client::open(options_.name);
+  Client client = Client::open(options_.name).value();
   EXPECT_EQ(client.view().service("svc")->version(), "1.0.0");
-  shm::ArenaWriter second(options_);  // a restarted agent
-  second.apply(records(version_json("svc", "2.0.0")).batch());
+  auto second_owner = shm::ArenaWriter::create(options_).value();
+  shm::ArenaWriter& second = *second_owner;  // a restarted agent
+  second.apply(records(version_json("svc", "2.0.0")).batch()).value();
   EXPECT_EQ(client.view().service("svc")->version(), "2.0.0");
 }
 
 TEST_F(ArenaTest, AWriterTakesTheNameOnlyWithItsFirstBatch) {
   apply(version_json("svc", "1.0.0"));
-  Client client = Client::open(options_.name);
+  Client client = Client::open(options_.name).value();
   auto segments = [&] {
     size_t n = 0;
     for (auto& e : std::filesystem::directory_iterator("/dev/shm"))
@@ -175,26 +179,25 @@ TEST_F(ArenaTest, AWriterTakesTheNameOnlyWithItsFirstBatch) {
   {
     // A restarted agent that gets no data (its upstream is down, it has no cache) must not
     // replace the last registry readers have with an empty one.
-    shm::ArenaWriter idle(options_);
+    auto idle = shm::ArenaWriter::create(options_).value();
     EXPECT_EQ(client.view().service("svc")->version(), "1.0.0");
-    EXPECT_EQ(Client::open(options_.name).view().service("svc")->version(), "1.0.0");
+    EXPECT_EQ(Client::open(options_.name).value().view().service("svc")->version(), "1.0.0");
   }
   EXPECT_EQ(segments(), 2u);  // its temporary segments went with it
   // One that publishes takes over, and open clients follow it.
-  shm::ArenaWriter next(options_);
-  next.apply(records(version_json("svc", "2.0.0")).batch());
+  auto next_owner = shm::ArenaWriter::create(options_).value();
+  shm::ArenaWriter& next = *next_owner;
+  next.apply(records(version_json("svc", "2.0.0")).batch()).value();
   EXPECT_EQ(client.view().service("svc")->version(), "2.0.0");
   EXPECT_EQ(segments(), 2u);
 }
 
 TEST_F(ArenaTest, OpenErrors) {
-  try {
-    Client::open("no-such-arena");
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.code(), Error::Code::NotFound);
-    EXPECT_NE(std::string(e.what()).find("no roster arena named"), std::string::npos);
-  }
+  auto missing = Client::open("no-such-arena");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().kind, ErrorKind::NotFound);
+  EXPECT_EQ(missing.error().code, "no_arena");
+  EXPECT_NE(missing.error().message.find("no roster arena named"), std::string::npos);
 }
 
 }  // namespace

@@ -6,8 +6,8 @@
 #include <atomic>
 #include <string>
 
-#include "shm/writer.hpp"
-#include "wire/json_decoder.hpp"
+#include "roster/shm/writer.hpp"
+#include "roster/wire/json_decoder.hpp"
 
 namespace roster::testing {
 
@@ -77,7 +77,7 @@ inline std::string version_json(const std::string& name, const std::string& vers
 #include <utility>
 #include <vector>
 
-#include "model/semver.hpp"
+#include "roster/semver.hpp"
 #include "roster/client.hpp"
 #include "roster/wire/roster_generated.h"
 
@@ -270,7 +270,7 @@ inline std::string dump_view(const View& view, const std::vector<std::string>& n
   for (const auto& name : names) {
     out += "service " + name + "\n";
     if (auto s = view.service(name)) out += "  latest " + std::string(s->version()) + "\n";
-    if (auto s = view.latest(name, true)) out += "  latest-any " + std::string(s->version()) + "\n";
+    if (auto s = view.latest(name, Latest::IncludingPrereleases)) out += "  latest-any " + std::string(s->version()) + "\n";
     for (const auto& v : view.versions(name)) {
       out += "  " + version_line(v) + "\n";
       for (const auto& d : view.dependencies(name, v.version(), Direct))
@@ -917,7 +917,7 @@ class ViewChecker {
     const std::string name = service(i);
     const auto versions = view.versions(name);
     if (versions.empty()) {
-      if (view.service(name) || view.latest(name, true)) fail("latest", name + " has no versions but a latest one");
+      if (view.service(name) || view.latest(name, Latest::IncludingPrereleases)) fail("latest", name + " has no versions but a latest one");
       if (!view.instances(name).empty()) fail("instances", name + " has no versions but instances");
       return;
     }
@@ -1017,7 +1017,7 @@ class ViewChecker {
     if (all != instances_total || healthy != healthy_total)
       fail("instances", name + ": service-wide instance lists disagree with the per-version ones");
     auto stable = view.service(name);
-    auto any = view.latest(name, true);
+    auto any = view.latest(name, Latest::IncludingPrereleases);
     if ((stable ? std::string(stable->version()) : "") != want_stable)
       fail("latest", name + ": latest stable is " + (stable ? std::string(stable->version()) : "none") + ", expected " +
                          (want_stable.empty() ? "none" : want_stable));

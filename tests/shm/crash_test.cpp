@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "roster/client.hpp"
-#include "tests/shm/arena_test_support.hpp"
+#include "arena_test_support.hpp"
 
 namespace roster {
 namespace {
@@ -96,14 +96,15 @@ class CrashTest : public ::testing::Test {
 // holding a View just as long is not mistaken for a dead one.
 TEST_F(CrashTest, KilledReaderReleasesItsSlotAndPinnedMemory) {
   constexpr int kServices = 20;
-  shm::ArenaWriter writer(options_);
-  writer.apply(registry(kServices, 0).batch);
+  auto writer_owner = shm::ArenaWriter::create(options_).value();
+  shm::ArenaWriter& writer = *writer_owner;
+  writer.apply(registry(kServices, 0).batch).value();
   writer.reclaim();
   const size_t free_at_start = writer.stats().heap_free_bytes;
 
   const std::string name = options_.name;
   auto pin_and_wait = [name](testing::Channel& channel) {
-    Client client = Client::open(name);
+    Client client = Client::open(name).value();
     View view = client.view();
     channel.send_u64(view.generation());
     channel.receive_u64(60s);  // hold the View until killed (or told to go)
@@ -118,7 +119,7 @@ TEST_F(CrashTest, KilledReaderReleasesItsSlotAndPinnedMemory) {
 
   // Replace every instance a few times: all of it stays pinned by the two readers.
   uint64_t round = 1;
-  for (; round <= 5; ++round) writer.apply(instances(kServices, round).batch);
+  for (; round <= 5; ++round) writer.apply(instances(kServices, round).batch).value();
   EXPECT_EQ(writer.stats().pinned_views, 2u);
   EXPECT_GT(writer.stats().retired_pending, 0u);
 
@@ -143,7 +144,7 @@ TEST_F(CrashTest, KilledReaderReleasesItsSlotAndPinnedMemory) {
   const auto deadline = std::chrono::steady_clock::now() + 5s;
   while (std::chrono::steady_clock::now() < deadline &&
          (writer.stats().dead_readers == dead_before || writer.stats().retired_pending != 0)) {
-    writer.apply(instances(kServices, round++).batch);
+    writer.apply(instances(kServices, round++).batch).value();
     writer.reclaim();
     std::this_thread::sleep_for(10ms);
   }
@@ -154,7 +155,7 @@ TEST_F(CrashTest, KilledReaderReleasesItsSlotAndPinnedMemory) {
   EXPECT_EQ(stats.heap_free_bytes, free_at_start) << "same live data as at the start, so the same free space";
 
   // The dead reader's slot is usable again: with one slot left, new readers keep working.
-  Client client = Client::open(options_.name);
+  Client client = Client::open(options_.name).value();
   View view = client.view();
   EXPECT_EQ(testing::label(view.service(svc(3))->record().labels(), "round"), round_text(0));
   writer.remove_segments();
@@ -164,19 +165,20 @@ TEST_F(CrashTest, KilledReaderReleasesItsSlotAndPinnedMemory) {
 // takes over a dead one's slot.
 TEST_F(CrashTest, SlotsOfKilledReadersAreReused) {
   options_.reader_slots = 2;
-  shm::ArenaWriter writer(options_);
-  writer.apply(registry(2, 0).batch);
+  auto writer_owner = shm::ArenaWriter::create(options_).value();
+  shm::ArenaWriter& writer = *writer_owner;
+  writer.apply(registry(2, 0).batch).value();
   const std::string name = options_.name;
   for (int round = 0; round < 3; ++round) {
     ChildProcess& a = spawn([name](testing::Channel& channel) {
-      Client client = Client::open(name);
+      Client client = Client::open(name).value();
       View view = client.view();
       channel.send_u64(view.generation());
       channel.receive_u64(60s);
       return 0;
     });
     ChildProcess& b = spawn([name](testing::Channel& channel) {
-      Client client = Client::open(name);
+      Client client = Client::open(name).value();
       { View view = client.view(); }  // claims a slot, holds no View
       channel.send_u64(1);
       channel.receive_u64(60s);
@@ -191,7 +193,7 @@ TEST_F(CrashTest, SlotsOfKilledReadersAreReused) {
     children_.clear();
   }
   // Both slots belong to dead processes; this reader must still get one.
-  Client client = Client::open(options_.name);
+  Client client = Client::open(options_.name).value();
   EXPECT_NO_THROW({
     View view = client.view();
     EXPECT_TRUE(view.service(svc(1)));
@@ -206,11 +208,12 @@ TEST_F(CrashTest, KilledWriterMidBatchLeavesTheLastGenerationIntact) {
   constexpr int kServices = 30;
   const shm::ArenaOptions options = options_;
   ChildProcess& writer = spawn([options](testing::Channel& channel) {
-    shm::ArenaWriter w(options);
-    for (uint64_t round = 1; round <= 3; ++round) w.apply(registry(kServices, round).batch);
+    auto w_owner = shm::ArenaWriter::create(options).value();
+    shm::ArenaWriter& w = *w_owner;
+    for (uint64_t round = 1; round <= 3; ++round) w.apply(registry(kServices, round).batch).value();
     OwnedBatch extra = instances(kServices, 4);
     extra.remove_instance(svc(5), "1.0.0", "i-1");
-    w.apply(extra.batch);
+    w.apply(extra.batch).value();
     channel.send_u64(w.generation());
     if (!channel.receive_u64(30s)) return 1;
 
@@ -234,7 +237,7 @@ TEST_F(CrashTest, KilledWriterMidBatchLeavesTheLastGenerationIntact) {
                              }),
               ups.end());
     big.upsert(testing::ContractSpec{svc(2), "1.2.0", svc(3), "*", "{}"});
-    w.apply_without_publishing(big.batch);
+    w.apply_without_publishing(big.batch).value();
     channel.send_u64(2);  // the batch is in shm, unpublished
     std::this_thread::sleep_for(50ms);
     ::raise(SIGKILL);
@@ -244,7 +247,7 @@ TEST_F(CrashTest, KilledWriterMidBatchLeavesTheLastGenerationIntact) {
   const auto published = writer.channel().receive_u64();
   ASSERT_TRUE(published);
   ASSERT_EQ(*published, 5u);
-  Client client = Client::open(options_.name);
+  Client client = Client::open(options_.name).value();
   const std::vector<std::string> all_names = names(kServices, {"new-0", "new-199", "new-77"});
   const std::vector<std::string> teams{"team-a", "team-b", "team-new"}, tags{"tag-a", "tag-new"};
   View before = client.view();
@@ -262,7 +265,7 @@ TEST_F(CrashTest, KilledWriterMidBatchLeavesTheLastGenerationIntact) {
   EXPECT_EQ(after.revision(), 0u);  // batch 4 carried no revision
   EXPECT_EQ(testing::first_difference(testing::dump_view(after, all_names, teams, tags), expected), "");
   EXPECT_EQ(testing::first_difference(testing::dump_view(before, all_names, teams, tags), expected), "");
-  Client late = Client::open(options_.name);
+  Client late = Client::open(options_.name).value();
   View late_view = late.view();
   EXPECT_EQ(late_view.generation(), *published);
   EXPECT_EQ(testing::first_difference(testing::dump_view(late_view, all_names, teams, tags), expected), "");
@@ -280,8 +283,9 @@ TEST_F(CrashTest, KilledWriterMidBatchLeavesTheLastGenerationIntact) {
 
   // A restarted agent: a new writer takes the name; the open Client re-attaches by itself.
   {
-    shm::ArenaWriter restarted(options_);
-    restarted.apply(registry(3, 1000, "team-restarted").batch);
+    auto restarted_owner = shm::ArenaWriter::create(options_).value();
+    shm::ArenaWriter& restarted = *restarted_owner;
+    restarted.apply(registry(3, 1000, "team-restarted").batch).value();
     View fresh = client.view();
     EXPECT_EQ(fresh.generation(), 2u);
     EXPECT_EQ(fresh.revision(), 1000u);
@@ -303,8 +307,9 @@ TEST_F(CrashTest, ViewHeldAcrossAWriterRestartKeepsItsGeneration) {
   constexpr int kServices = 10;
   const shm::ArenaOptions options = options_;
   ChildProcess& first = spawn([options](testing::Channel& channel) {
-    shm::ArenaWriter w(options);
-    w.apply(registry(kServices, 1).batch);
+    auto w_owner = shm::ArenaWriter::create(options).value();
+    shm::ArenaWriter& w = *w_owner;
+    w.apply(registry(kServices, 1).batch).value();
     channel.send_u64(w.generation());
     channel.receive_u64(60s);  // idle until killed
     return 0;
@@ -312,7 +317,7 @@ TEST_F(CrashTest, ViewHeldAcrossAWriterRestartKeepsItsGeneration) {
   const auto first_generation = first.channel().receive_u64();
   ASSERT_TRUE(first_generation);
 
-  Client client = Client::open(options_.name);
+  Client client = Client::open(options_.name).value();
   const OwnedBatch original = registry(kServices, 1);  // the same bytes the first writer copied
   View held = client.view();
   ASSERT_EQ(held.generation(), *first_generation);
@@ -322,11 +327,12 @@ TEST_F(CrashTest, ViewHeldAcrossAWriterRestartKeepsItsGeneration) {
   expect_killed(first);
 
   ChildProcess& second = spawn([options](testing::Channel& channel) {
-    shm::ArenaWriter w(options);
-    w.apply(registry(kServices, 2, "team-second").batch);
+    auto w_owner = shm::ArenaWriter::create(options).value();
+    shm::ArenaWriter& w = *w_owner;
+    w.apply(registry(kServices, 2, "team-second").batch).value();
     channel.send_u64(w.generation());
     if (!channel.receive_u64(30s)) return 1;
-    for (uint64_t round = 3; round < 103; ++round) w.apply(instances(kServices, round).batch);
+    for (uint64_t round = 3; round < 103; ++round) w.apply(instances(kServices, round).batch).value();
     channel.send_u64(w.generation());
     channel.receive_u64(60s);  // stay up until the test is done
     return 0;

@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "roster/client.hpp"
-#include "tests/shm/arena_test_support.hpp"
+#include "arena_test_support.hpp"
 
 namespace roster {
 namespace {
@@ -72,10 +72,10 @@ class ReclaimTest : public ::testing::Test {
   }
   // The arena is visible from the start (a writer otherwise takes the name at its first batch).
   void start() {
-    writer_ = std::make_unique<shm::ArenaWriter>(options_);
-    writer_->publish_empty();
+    writer_ = shm::ArenaWriter::create(options_).value();
+    writer_->publish_empty().value();
   }
-  uint64_t apply(const OwnedBatch& b) { return writer_->apply(b.batch); }
+  uint64_t apply(const OwnedBatch& b) { return writer_->apply(b.batch).value(); }
   std::string dump(const View& v) const { return testing::dump_view(v, registry_.names(), {"team-odd", "team-even"}, {"t"}); }
 
   shm::ArenaOptions options_;
@@ -89,7 +89,7 @@ class ReclaimTest : public ::testing::Test {
 TEST_F(ReclaimTest, MemoryReturnsToTheSameLevelAfterManyBatches) {
   start();
   apply(registry_.all(0));
-  Client client = Client::open(options_.name);
+  Client client = Client::open(options_.name).value();
   // Current instance ids per service (version 1.0.0): each batch swaps them for new ids.
   std::vector<int> generation_of_ids(static_cast<size_t>(registry_.services), 0);
   auto churn = [&](uint64_t b) {
@@ -143,7 +143,7 @@ TEST_F(ReclaimTest, PinnedViewKeepsItsBytesWhileTheWriterMovesOn) {
   start();
   const OwnedBatch first = registry_.all(0);
   apply(first);
-  Client client = Client::open(options_.name);
+  Client client = Client::open(options_.name).value();
   View pinned = client.view();
   const uint64_t pinned_generation = pinned.generation();
   const std::string before = dump(pinned);
@@ -189,7 +189,7 @@ TEST_F(ReclaimTest, PinnedViewKeepsItsBytesWhileTheWriterMovesOn) {
 TEST_F(ReclaimTest, NestedViewsOnOneThread) {
   start();
   apply(registry_.all(0));
-  Client client = Client::open(options_.name);
+  Client client = Client::open(options_.name).value();
   auto outer = std::make_unique<View>(client.view());
   const std::string outer_dump = dump(*outer);
   apply(registry_.all(1));
@@ -233,7 +233,7 @@ TEST_F(ReclaimTest, NestedViewsOnOneThread) {
 TEST_F(ReclaimTest, ReassigningAViewMovesThePinForward) {
   start();
   apply(registry_.all(0));
-  Client client = Client::open(options_.name);
+  Client client = Client::open(options_.name).value();
   View view = client.view();
   for (uint64_t round = 1; round <= 200; ++round) {
     apply(registry_.all(round));
@@ -257,13 +257,13 @@ TEST_F(ReclaimTest, ViewStaysValidWhileItsThreadClaimsMoreSlots) {
   const std::string name = options_.name;
   const Registry registry = registry_;
   auto child = testing::ChildProcess::spawn([name, registry](testing::Channel& channel) {
-    Client client = Client::open(name);
+    Client client = Client::open(name).value();
     {
       View held = client.view();
       channel.send_u64(held.generation());
       channel.receive_u64(20s);  // the writer moves on
       for (int k = 0; k < 40; ++k) {
-        Client other = Client::open(name);
+        Client other = Client::open(name).value();
         View v = other.view();  // a new reader slot for this thread
       }
       channel.send_u64(held.service(svc(0)) ? 1 : 0);
@@ -309,7 +309,7 @@ TEST_F(ReclaimTest, PinAgeEvictionRevokesOldViewsAndFreesTheirMemory) {
   uint64_t round = 0;
   for (; round < 20; ++round) apply(registry_.all(round));  // index arrays reach their steady size
   const size_t free_before = writer_->stats().heap_free_bytes;
-  Client client = Client::open(options_.name);
+  Client client = Client::open(options_.name).value();
   View old = client.view();
   ASSERT_TRUE(old.service(svc(1)));
   ASSERT_FALSE(old.evicted());
@@ -330,7 +330,7 @@ TEST_F(ReclaimTest, PinAgeEvictionRevokesOldViewsAndFreesTheirMemory) {
 
   EXPECT_FALSE(old.service(svc(1)));
   EXPECT_FALSE(old.service(svc(1), "1.0.0"));
-  EXPECT_FALSE(old.latest(svc(1), true));
+  EXPECT_FALSE(old.latest(svc(1), Latest::IncludingPrereleases));
   EXPECT_TRUE(old.versions(svc(1)).empty());
   EXPECT_TRUE(old.instances(svc(1)).empty());
   EXPECT_TRUE(old.instances(svc(1), "1.0.0").empty());
@@ -369,7 +369,7 @@ TEST_F(ReclaimTest, NestedViewIsEvictedWithItsOuterView) {
   options_.max_pin_age = 50ms;
   start();
   apply(registry_.all(0));
-  Client client = Client::open(options_.name);
+  Client client = Client::open(options_.name).value();
   View outer = client.view();
   apply(registry_.all(1));
   View inner = client.view();
@@ -410,27 +410,26 @@ TEST_F(ReclaimTest, SegmentLargerThanDevShmIsAClearError) {
   shm::ArenaOptions big = options_;
   big.segment_bytes = std::max(total, free) + (size_t{1} << 30);
 
-  try {
-    shm::ArenaWriter writer(big);
-    FAIL() << "a " << big.segment_bytes << "-byte segment was created";
-  } catch (const shm::ArenaError& e) {
-    const std::string message = e.what();
+  {
+    auto refused = shm::ArenaWriter::create(big);
+    ASSERT_FALSE(refused) << "a " << big.segment_bytes << "-byte segment was created";
+    const std::string message = refused.error().message;
     EXPECT_NE(message.find("/dev/shm"), std::string::npos) << message;
     EXPECT_NE(message.find(std::to_string(big.segment_bytes)), std::string::npos) << message;
   }
   EXPECT_TRUE(testing::arena_files(options_.name).empty());
-  EXPECT_THROW(Client::open(options_.name), Error);
+  EXPECT_FALSE(Client::open(options_.name));
 
   // Same again with an arena of that name already running: it keeps working, unreplaced.
   start();
   apply(registry_.all(0));
-  Client client = Client::open(options_.name);
-  EXPECT_THROW(shm::ArenaWriter{big}, shm::ArenaError);
+  Client client = Client::open(options_.name).value();
+  EXPECT_FALSE(shm::ArenaWriter::create(big));
   EXPECT_EQ(testing::arena_files(options_.name).size(), 2u);
   EXPECT_EQ(testing::label(client.view().service(svc(0))->record().labels(), "round"), padded(0));
   apply(registry_.all(1));
   EXPECT_EQ(testing::label(client.view().service(svc(0))->record().labels(), "round"), padded(1));
-  EXPECT_EQ(testing::label(Client::open(options_.name).view().service(svc(0))->record().labels(), "round"), padded(1));
+  EXPECT_EQ(testing::label(Client::open(options_.name).value().view().service(svc(0))->record().labels(), "round"), padded(1));
 }
 
 // Upserting into a small segment until it is full: the failing batch throws ArenaError("full"),
@@ -439,7 +438,7 @@ TEST_F(ReclaimTest, SegmentLargerThanDevShmIsAClearError) {
 TEST_F(ReclaimTest, FullSegmentThrowsAndReadersKeepTheLastGeneration) {
   options_.segment_bytes = 2u << 20;
   start();
-  Client client = Client::open(options_.name);
+  Client client = Client::open(options_.name).value();
   // One new service per batch (big records), so the batch that fails is about space alone.
   const std::string filler(16000, 'x');
   std::vector<std::string> names;
@@ -462,7 +461,7 @@ TEST_F(ReclaimTest, FullSegmentThrowsAndReadersKeepTheLastGeneration) {
         held.emplace(client.view());
         held_dump = testing::dump_view(*held, names, {"team-fill"}, {"t"});
       }
-    } catch (const shm::ArenaError& e) {
+    } catch (const Exception& e) {
       failure = e.what();
     }
   }
@@ -506,7 +505,7 @@ TEST_F(ReclaimTest, FullSegmentThrowsAndReadersKeepTheLastGeneration) {
   try {
     apply(small);
     ADD_FAILURE() << "a writer whose segment filled up accepted another batch";
-  } catch (const shm::ArenaError& e) {
+  } catch (const Exception& e) {
     EXPECT_NE(std::string(e.what()).find("full"), std::string::npos) << e.what();
   }
   EXPECT_EQ(client.view().generation(), last_generation);
@@ -523,12 +522,8 @@ TEST_F(ReclaimTest, FullSegmentThrowsAndReadersKeepTheLastGeneration) {
 
 TEST_F(ReclaimTest, InvalidOptionsAreRefusedAndCreateNothing) {
   auto message_of = [](const shm::ArenaOptions& o) -> std::string {
-    try {
-      shm::ArenaWriter w(o);
-      return "created";
-    } catch (const shm::ArenaError& e) {
-      return e.what();
-    }
+    auto w = shm::ArenaWriter::create(o);
+    return w ? "created" : w.error().message;
   };
   shm::ArenaOptions o = options_;
   o.name = "";
@@ -554,16 +549,17 @@ TEST_F(ReclaimTest, InvalidOptionsAreRefusedAndCreateNothing) {
 TEST_F(ReclaimTest, SecondaryIndexesStayExactWhenRecordBlocksAreReused) {
   const shm::ArenaOptions options = options_;
   auto child = testing::ChildProcess::spawn([options](testing::Channel& channel) {
-    shm::ArenaWriter writer(options);
-    writer.publish_empty();
-    Client client = Client::open(options.name);
+    auto writer_owner = shm::ArenaWriter::create(options).value();
+    shm::ArenaWriter& writer = *writer_owner;
+    writer.publish_empty().value();
+    Client client = Client::open(options.name).value();
     auto spec = [](uint64_t round) {
       return testing::VersionSpec{"svc", "1.0.0", wire::LifecycleStage::Stable, "team-a", "round " + padded(round), {"t"}, {}, {}};
     };
     {
       OwnedBatch first;
       first.upsert(spec(0));
-      writer.apply(first.batch);
+      writer.apply(first.batch).value();
     }
     std::string problem;
     for (uint64_t round = 1; round <= 300 && problem.empty(); ++round) {
@@ -572,7 +568,7 @@ TEST_F(ReclaimTest, SecondaryIndexesStayExactWhenRecordBlocksAreReused) {
       const size_t team_before = held.by_team("team-a").to_vector().size();
       OwnedBatch b;
       b.upsert(spec(round));
-      writer.apply(b.batch);
+      writer.apply(b.batch).value();
       const size_t team_after = held.by_team("team-a").to_vector().size();
       if (team_before != 1 || team_after != team_before)
         problem = "round " + std::to_string(round) + ": a View at generation " + std::to_string(held.generation()) +

@@ -9,7 +9,7 @@
 #include <thread>
 
 #include "roster/client.hpp"
-#include "tests/shm/arena_test_support.hpp"
+#include "arena_test_support.hpp"
 
 namespace roster {
 namespace {
@@ -27,7 +27,7 @@ struct ReaderReport {
 // One reader process: Views in a loop until told to stop, every one checked.
 int run_reader(const std::string& name, const testing::SharedFlag& stop, std::atomic<uint64_t>& progress,
                testing::Channel& channel) {
-  Client client = Client::open(name);
+  Client client = Client::open(name).value();
   testing::ViewChecker checker(kServices);
   ReaderReport report;
   const std::vector<std::string> names = [] {
@@ -75,9 +75,10 @@ TEST(ShmStress, WriterAndFourReaderProcesses) {
   options.segment_bytes = 64u << 20;
   testing::ArenaCleanup cleanup{options.name};
 
-  shm::ArenaWriter writer(options);
+  auto writer_owner = shm::ArenaWriter::create(options).value();
+  shm::ArenaWriter& writer = *writer_owner;
   testing::Workload workload(kServices, /*seed=*/20240611);
-  writer.apply(workload.full(writer.generation() + 1).batch);
+  writer.apply(workload.full(writer.generation() + 1).batch).value();
 
   testing::SharedFlag stop;
   testing::SharedCounters progress(kReaders);  // Views each reader has checked so far
@@ -101,7 +102,7 @@ TEST(ShmStress, WriterAndFourReaderProcesses) {
   while (std::chrono::steady_clock::now() < start + kWriteFor ||
          (!enough_views() && std::chrono::steady_clock::now() < start + kWriteAtMost)) {
     OwnedBatch b = workload.next(writer.generation() + 1);
-    ASSERT_EQ(writer.apply(b.batch), b.batch.revision);
+    ASSERT_EQ(writer.apply(b.batch).value(), b.batch.revision);
     ++batches;
     max_pinned = std::max<uint64_t>(max_pinned, writer.stats().pinned_views);
   }
@@ -154,10 +155,11 @@ TEST_P(RandomBatches, KeepEveryInvariant) {
   options.name = testing::unique_arena_name("stress-inproc");
   options.segment_bytes = 32u << 20;
   testing::ArenaCleanup cleanup{options.name};
-  shm::ArenaWriter writer(options);
+  auto writer_owner = shm::ArenaWriter::create(options).value();
+  shm::ArenaWriter& writer = *writer_owner;
   testing::Workload workload(services, seed);
-  writer.apply(workload.full(writer.generation() + 1).batch);
-  Client client = Client::open(options.name);
+  writer.apply(workload.full(writer.generation() + 1).batch).value();
+  Client client = Client::open(options.name).value();
   testing::ViewChecker checker(services);
   std::vector<std::string> names;
   for (int i = 0; i < services; ++i) names.push_back(testing::Workload::service_name(i));
@@ -165,7 +167,7 @@ TEST_P(RandomBatches, KeepEveryInvariant) {
   std::optional<View> held;
   std::string held_dump;
   for (int b = 0; b < 2000; ++b) {
-    writer.apply(workload.next(writer.generation() + 1).batch);
+    writer.apply(workload.next(writer.generation() + 1).batch).value();
     View view = client.view();
     checker.check(view);
     if (b % 100 == 0) {
@@ -197,13 +199,14 @@ TEST(ShmStressInProcess, ManyNewServicesInOneBatchAreAllFound) {
   options.name = testing::unique_arena_name("bulk");
   options.segment_bytes = 64u << 20;
   testing::ArenaCleanup cleanup{options.name};
-  shm::ArenaWriter writer(options);
+  auto writer_owner = shm::ArenaWriter::create(options).value();
+  shm::ArenaWriter& writer = *writer_owner;
   OwnedBatch b;
   constexpr int kCount = 2000;
   for (int i = 0; i < kCount; ++i)
     b.upsert(VersionSpec{"bulk-" + std::to_string(i), "1.0.0", wire::LifecycleStage::Stable, "team", "", {}, {}, {}});
-  writer.apply(b.batch);
-  Client client = Client::open(options.name);
+  writer.apply(b.batch).value();
+  Client client = Client::open(options.name).value();
   View view = client.view();
   int missing = 0;
   std::string first;
@@ -224,7 +227,8 @@ TEST(ShmStressInProcess, DependencyResolutionSurvivesRemovingASiblingVersion) {
   options.name = testing::unique_arena_name("deps");
   options.segment_bytes = 16u << 20;
   testing::ArenaCleanup cleanup{options.name};
-  shm::ArenaWriter writer(options);
+  auto writer_owner = shm::ArenaWriter::create(options).value();
+  shm::ArenaWriter& writer = *writer_owner;
   auto version = [](const std::string& name, const std::string& v, std::vector<std::pair<std::string, std::string>> deps = {}) {
     return VersionSpec{name, v, wire::LifecycleStage::Stable, "team", "", {}, {}, std::move(deps)};
   };
@@ -233,19 +237,19 @@ TEST(ShmStressInProcess, DependencyResolutionSurvivesRemovingASiblingVersion) {
     b.upsert(version("b", "1.0.0"));
     b.upsert(version("a", "1.0.0", {{"b", "^1.0.0"}}));
     b.upsert(version("a", "2.0.0", {{"b", "^1.0.0"}}));
-    writer.apply(b.batch);
+    writer.apply(b.batch).value();
   }
   {
     OwnedBatch b;
     b.remove_version("a", "1.0.0");  // a@2.0.0 still depends on b
-    writer.apply(b.batch);
+    writer.apply(b.batch).value();
   }
   {
     OwnedBatch b;
     b.upsert(version("b", "1.5.0"));
-    writer.apply(b.batch);
+    writer.apply(b.batch).value();
   }
-  Client client = Client::open(options.name);
+  Client client = Client::open(options.name).value();
   {
     View view = client.view();
     auto deps = view.dependencies("a", "2.0.0", Direct);
@@ -258,7 +262,7 @@ TEST(ShmStressInProcess, DependencyResolutionSurvivesRemovingASiblingVersion) {
     b.remove_version("b", "1.0.0");
     b.remove_version("b", "1.5.0");
     b.upsert(version("b", "1.6.0"));
-    writer.apply(b.batch);
+    writer.apply(b.batch).value();
   }
   View view = client.view();
   auto deps = view.dependencies("a", "2.0.0", Direct);

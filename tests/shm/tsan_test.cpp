@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "roster/client.hpp"
-#include "tests/shm/arena_test_support.hpp"
+#include "arena_test_support.hpp"
 
 namespace roster {
 namespace {
@@ -61,11 +61,12 @@ TEST(ShmTsan, WriterThreadAndThreeReaderThreads) {
   options.name = testing::unique_arena_name("tsan");
   options.segment_bytes = 32u << 20;
   testing::ArenaCleanup cleanup{options.name};
-  shm::ArenaWriter writer(options);
+  auto writer_owner = shm::ArenaWriter::create(options).value();
+  shm::ArenaWriter& writer = *writer_owner;
   testing::Workload workload(kServices, /*seed=*/99);
-  writer.apply(workload.full(writer.generation() + 1).batch);
+  writer.apply(workload.full(writer.generation() + 1).batch).value();
 
-  Client shared = Client::open(options.name);
+  Client shared = Client::open(options.name).value();
   std::atomic<bool> stop{false};
   std::vector<ReaderResult> results(3);
   std::vector<std::thread> readers;
@@ -74,7 +75,7 @@ TEST(ShmTsan, WriterThreadAndThreeReaderThreads) {
   readers.emplace_back([&] { read_until(shared, stop, false, results[0], progress[0]); });
   readers.emplace_back([&] { read_until(shared, stop, false, results[1], progress[1]); });
   readers.emplace_back([&] {
-    Client own = Client::open(options.name);
+    Client own = Client::open(options.name).value();
     read_until(own, stop, false, results[2], progress[2]);
   });
 
@@ -92,7 +93,7 @@ TEST(ShmTsan, WriterThreadAndThreeReaderThreads) {
         return false;
       };
       while (busy()) {
-        writer.apply(workload.next(writer.generation() + 1).batch);
+        writer.apply(workload.next(writer.generation() + 1).batch).value();
         ++batches;
       }
     } catch (const std::exception& e) {
@@ -124,10 +125,10 @@ TEST(ShmTsan, ReadersReattachWhileTheWriterRestarts) {
   options.segment_bytes = 16u << 20;
   testing::ArenaCleanup cleanup{options.name};
   testing::Workload workload(kServices, /*seed=*/5, /*epoch=*/1);
-  auto writer = std::make_unique<shm::ArenaWriter>(options);
-  writer->apply(workload.full(writer->generation() + 1).batch);
+  auto writer = shm::ArenaWriter::create(options).value();
+  writer->apply(workload.full(writer->generation() + 1).batch).value();
 
-  Client shared = Client::open(options.name);
+  Client shared = Client::open(options.name).value();
   std::atomic<bool> stop{false};
   std::vector<ReaderResult> results(3);
   std::vector<std::thread> readers;
@@ -143,13 +144,13 @@ TEST(ShmTsan, ReadersReattachWhileTheWriterRestarts) {
       auto next_restart = start + 150ms;
       while (std::chrono::steady_clock::now() < start + 1200ms) {
         if (std::chrono::steady_clock::now() >= next_restart) {
-          auto fresh = std::make_unique<shm::ArenaWriter>(options);  // marks the old arena replaced
+          auto fresh = shm::ArenaWriter::create(options).value();  // marks the old arena replaced
           workload.set_epoch(static_cast<uint64_t>(++restarts) + 1);
-          fresh->apply(workload.full(fresh->generation() + 1).batch);
+          fresh->apply(workload.full(fresh->generation() + 1).batch).value();
           writer = std::move(fresh);
           next_restart += 150ms;
         }
-        writer->apply(workload.next(writer->generation() + 1).batch);
+        writer->apply(workload.next(writer->generation() + 1).batch).value();
         std::this_thread::sleep_for(200us);
       }
     } catch (const std::exception& e) {
@@ -181,10 +182,11 @@ TEST(ShmTsan, ShortLivedThreadsReleaseTheirSlots) {
   options.segment_bytes = 8u << 20;
   options.reader_slots = 8;
   testing::ArenaCleanup cleanup{options.name};
-  shm::ArenaWriter writer(options);
+  auto writer_owner = shm::ArenaWriter::create(options).value();
+  shm::ArenaWriter& writer = *writer_owner;
   testing::Workload workload(kServices, /*seed=*/3);
-  writer.apply(workload.full(writer.generation() + 1).batch);
-  Client client = Client::open(options.name);
+  writer.apply(workload.full(writer.generation() + 1).batch).value();
+  Client client = Client::open(options.name).value();
 
   std::atomic<int> ok{0}, failed{0};
   std::string first_error;
@@ -203,7 +205,7 @@ TEST(ShmTsan, ShortLivedThreadsReleaseTheirSlots) {
           if (first_error.empty()) first_error = e.what();
         }
       });
-    if (wave % 10 == 0) writer.apply(workload.next(writer.generation() + 1).batch);
+    if (wave % 10 == 0) writer.apply(workload.next(writer.generation() + 1).batch).value();
     for (auto& t : threads) t.join();
   }
   EXPECT_EQ(failed.load(), 0) << first_error;

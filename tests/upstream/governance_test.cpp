@@ -5,10 +5,10 @@
 
 #include <filesystem>
 
-#include "upstream/contract_checks.hpp"
-#include "upstream/registry.hpp"
-#include "upstream/sqlite_store.hpp"
-#include "tests/upstream/registry_fixture.hpp"
+#include "roster/upstream/contract_checks.hpp"
+#include "roster/upstream/registry.hpp"
+#include "roster/upstream/sqlite_store.hpp"
+#include "registry_fixture.hpp"
 
 namespace roster::upstream {
 namespace {
@@ -42,16 +42,16 @@ class GovernanceTest : public RegistryFixture {
   GovernanceTest() { now_ = 1'780'000'000'000; }
   // Registers name@version as beta, then moves it to `stage`.
   void put(const std::string& name, const std::string& version, const std::string& extra = "",
-           model::Stage stage = model::Stage::Stable) {
+           wire::LifecycleStage stage = wire::LifecycleStage::Stable) {
     auto out = registry_->put_version(name, version, doc(name, version, "beta", extra));
     ASSERT_FALSE(out.error) << out.error->message;
-    if (stage != model::Stage::Beta) {
+    if (stage != wire::LifecycleStage::Beta) {
       out = registry_->transition(name, version, stage, "test");
       ASSERT_FALSE(out.error) << out.error->message;
     }
   }
-  model::Stage stage(const std::string& name, const std::string& version) {
-    return static_cast<model::Stage>(registry_->version(name, version)->stage());
+  wire::LifecycleStage stage(const std::string& name, const std::string& version) {
+    return static_cast<wire::LifecycleStage>(registry_->version(name, version)->stage());
   }
 };
 
@@ -63,21 +63,21 @@ TEST_F(GovernanceTest, NewVersionsStartEarlyAndMoveOnlyForward) {
   EXPECT_NE(out.error->message.find("proposed, development or beta"), std::string::npos) << out.error->message;
   EXPECT_EQ(registry_->revision(), 0u);  // nothing written
 
-  put("a", "1.0.0", "", model::Stage::Stable);
-  out = registry_->transition("a", "1.0.0", model::Stage::Beta, "");
+  put("a", "1.0.0", "", wire::LifecycleStage::Stable);
+  out = registry_->transition("a", "1.0.0", wire::LifecycleStage::Beta, "");
   ASSERT_TRUE(out.error);
   EXPECT_EQ(out.error->message, "a@1.0.0: cannot move from stable to beta; allowed from stable: deprecated, sunset or retired");
   // A PUT that changes the stage is a transition too.
   out = registry_->put_version("a", "1.0.0", doc("a", "1.0.0", "development"));
   ASSERT_TRUE(out.error);
   EXPECT_EQ(out.error->code, "invalid_transition");
-  EXPECT_EQ(stage("a", "1.0.0"), model::Stage::Stable);
-  EXPECT_EQ(registry_->transition("nope", "1.0.0", model::Stage::Stable, "").error->status, 404);
+  EXPECT_EQ(stage("a", "1.0.0"), wire::LifecycleStage::Stable);
+  EXPECT_EQ(registry_->transition("nope", "1.0.0", wire::LifecycleStage::Stable, "").error->status, 404);
 }
 
 TEST_F(GovernanceTest, DeprecationScheduleMovesOnTimeEachMoveARevision) {
   put("a", "1.0.0");
-  ASSERT_FALSE(registry_->transition("a", "1.0.0", model::Stage::Deprecated, "use 2.x").error);
+  ASSERT_FALSE(registry_->transition("a", "1.0.0", wire::LifecycleStage::Deprecated, "use 2.x").error);
   auto* v = registry_->version("a", "1.0.0");
   EXPECT_EQ(v->deprecated_at_ms(), now_);
   EXPECT_EQ(v->sunset_at_ms(), now_ + 90 * kDay);
@@ -86,43 +86,43 @@ TEST_F(GovernanceTest, DeprecationScheduleMovesOnTimeEachMoveARevision) {
   const uint64_t before = registry_->revision();
   now_ += 90 * kDay - 1;
   registry_->advance_lifecycle();
-  EXPECT_EQ(stage("a", "1.0.0"), model::Stage::Deprecated);
+  EXPECT_EQ(stage("a", "1.0.0"), wire::LifecycleStage::Deprecated);
   EXPECT_EQ(registry_->revision(), before);
 
   now_ += 1;
   registry_->advance_lifecycle();
-  EXPECT_EQ(stage("a", "1.0.0"), model::Stage::Sunset);
+  EXPECT_EQ(stage("a", "1.0.0"), wire::LifecycleStage::Sunset);
   EXPECT_EQ(registry_->revision(), before + 1);
 
   now_ += 30 * kDay;
   registry_->advance_lifecycle();
-  EXPECT_EQ(stage("a", "1.0.0"), model::Stage::Retired);
+  EXPECT_EQ(stage("a", "1.0.0"), wire::LifecycleStage::Retired);
   EXPECT_EQ(registry_->revision(), before + 2);
   EXPECT_EQ(registry_->version("a", "1.0.0")->retired_at_ms(), now_);
   registry_->advance_lifecycle();  // nothing more to do
   EXPECT_EQ(registry_->revision(), before + 2);
   reopen();  // the moves are durable
-  EXPECT_EQ(stage("a", "1.0.0"), model::Stage::Retired);
+  EXPECT_EQ(stage("a", "1.0.0"), wire::LifecycleStage::Retired);
 }
 
 TEST_F(GovernanceTest, PerServicePolicyAndSettingsSurviveRestarts) {
-  ASSERT_FALSE(registry_->set_settings("a", model::CompatibilityMode::Full, model::LifecyclePolicy{7, 3}).error);
+  ASSERT_FALSE(registry_->set_settings("a", governance::CompatibilityMode::Full, model::LifecyclePolicy{7, 3}).error);
   EXPECT_TRUE(registry_->set_settings("a", std::nullopt, model::LifecyclePolicy{0, 3}).error);  // days ≥ 1
   reopen();
-  EXPECT_EQ(registry_->settings("a").compatibility, model::CompatibilityMode::Full);
+  EXPECT_EQ(registry_->settings("a").compatibility, governance::CompatibilityMode::Full);
   EXPECT_EQ(registry_->settings("a").lifecycle, (model::LifecyclePolicy{7, 3}));
-  EXPECT_EQ(registry_->settings("b").compatibility, model::CompatibilityMode::Backward);  // the default
-  put("a", "1.0.0", "", model::Stage::Deprecated);
+  EXPECT_EQ(registry_->settings("b").compatibility, governance::CompatibilityMode::Backward);  // the default
+  put("a", "1.0.0", "", wire::LifecycleStage::Deprecated);
   EXPECT_EQ(registry_->version("a", "1.0.0")->sunset_at_ms(), now_ + 7 * kDay);
   now_ += 10 * kDay;
   registry_->advance_lifecycle();
-  EXPECT_EQ(stage("a", "1.0.0"), model::Stage::Retired);  // sunset at day 7, retired at day 10
+  EXPECT_EQ(stage("a", "1.0.0"), wire::LifecycleStage::Retired);  // sunset at day 7, retired at day 10
 }
 
 TEST_F(GovernanceTest, DependencyRules) {
   put("db", "1.0.0");
-  put("old", "1.0.0", "", model::Stage::Retired);
-  put("legacy", "1.0.0", "", model::Stage::Deprecated);
+  put("old", "1.0.0", "", wire::LifecycleStage::Retired);
+  put("legacy", "1.0.0", "", wire::LifecycleStage::Deprecated);
 
   auto out = registry_->put_version("app", "1.0.0", doc("app", "1.0.0", "beta", deps("old", "^1.0.0")));
   ASSERT_TRUE(out.error);
@@ -151,7 +151,7 @@ TEST_F(GovernanceTest, DependencyRules) {
   ASSERT_EQ(users.size(), 1u);
 
   // Retiring it warns about the dependents left behind.
-  out = registry_->transition("legacy", "1.0.0", model::Stage::Retired, "");
+  out = registry_->transition("legacy", "1.0.0", wire::LifecycleStage::Retired, "");
   ASSERT_FALSE(out.error);
   ASSERT_EQ(out.warnings.size(), 1u);
   EXPECT_NE(out.warnings[0].find("app@1.0.0"), std::string::npos);
@@ -205,7 +205,7 @@ TEST_F(GovernanceTest, BreakingOpenApiChangeNeedsAMajorBumpAndDryRunWritesNothin
   EXPECT_EQ(out.error->code, "incompatible_schema");
 
   // With the mode NONE nothing is compared.
-  ASSERT_FALSE(registry_->set_settings("a", model::CompatibilityMode::None, std::nullopt).error);
+  ASSERT_FALSE(registry_->set_settings("a", governance::CompatibilityMode::None, std::nullopt).error);
   out = registry_->put_version("a", "1.2.0", doc("a", "1.2.0", "beta", openapi(kGetUsersLimitRequired)));
   EXPECT_FALSE(out.error);
 }
@@ -222,11 +222,11 @@ TEST_F(GovernanceTest, JsonSchemaCompatibilityModes) {
   EXPECT_NE(out.error->message.find("BACKWARD"), std::string::npos);
   ASSERT_FALSE(out.findings.empty());
   // FORWARD: v1 can read v2 data.
-  ASSERT_FALSE(registry_->set_settings("s", model::CompatibilityMode::Forward, std::nullopt).error);
+  ASSERT_FALSE(registry_->set_settings("s", governance::CompatibilityMode::Forward, std::nullopt).error);
   out = registry_->put_version("s", "1.1.0", doc("s", "1.1.0", "beta", json_schema(v2)));
   EXPECT_FALSE(out.error) << out.error->message;
   // A new major line starts fresh.
-  ASSERT_FALSE(registry_->set_settings("s", model::CompatibilityMode::FullTransitive, std::nullopt).error);
+  ASSERT_FALSE(registry_->set_settings("s", governance::CompatibilityMode::FullTransitive, std::nullopt).error);
   out = registry_->put_version("s", "2.0.0", doc("s", "2.0.0", "beta", json_schema(R"({"type": "string"})")));
   EXPECT_FALSE(out.error) << out.error->message;
   out = registry_->put_version("s", "1.2.0", doc("s", "1.2.0", "beta", json_schema(R"({"type": "string"})")));
@@ -238,7 +238,7 @@ TEST_F(GovernanceTest, ImportKeepsStagesAndChecksTheRest) {
       {"version": "1.0.0", "lifecycle_stage": "deprecated", "owner_team": "t"},
       {"version": "2.0.0", "lifecycle_stage": "stable", "owner_team": "t"}]}]})");
   ASSERT_FALSE(out.error) << out.error->message;
-  EXPECT_EQ(stage("a", "1.0.0"), model::Stage::Deprecated);
+  EXPECT_EQ(stage("a", "1.0.0"), wire::LifecycleStage::Deprecated);
   EXPECT_EQ(registry_->version("a", "1.0.0")->deprecated_at_ms(), now_);  // filled in
   EXPECT_EQ(registry_->version("a", "1.0.0")->sunset_at_ms(), now_ + 90 * kDay);
   // An import still moves existing versions only forward.

@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <memory>
 
-#include "upstream/registry.hpp"
-#include "upstream/sqlite_store.hpp"
+#include "roster/upstream/registry.hpp"
+#include "roster/upstream/sqlite_store.hpp"
 
 namespace roster::upstream {
 

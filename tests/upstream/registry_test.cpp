@@ -1,15 +1,15 @@
 // The server's registry over a real SQLite store: write rules, revisions, leases (with an
 // injected clock, never sleeps), self-preservation, and the delta feed agents resume from.
-#include "upstream/registry.hpp"
+#include "roster/upstream/registry.hpp"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 
-#include "upstream/sqlite_store.hpp"
-#include "tests/upstream/registry_fixture.hpp"
-#include "wire/frame.hpp"
-#include "wire/verify.hpp"
+#include "roster/upstream/sqlite_store.hpp"
+#include "registry_fixture.hpp"
+#include "roster/wire/frame.hpp"
+#include "roster/wire/verify.hpp"
 
 namespace roster::upstream {
 namespace {
@@ -121,7 +121,7 @@ TEST_F(RegistryTest, FeedResumesFromMemoryStoreOrSnapshot) {
     auto f = reader.next();
     ASSERT_TRUE(f);
     EXPECT_EQ(f->type, wire::FrameType::Delta);
-    EXPECT_EQ(wire::verify<wire::Delta>(f->payload), std::nullopt);
+    EXPECT_TRUE(wire::verify<wire::Delta>(f->payload));
   });
   for (int i = 0; i < 5; ++i)
     registry_->put_version("svc", "1.0." + std::to_string(i), version_doc("svc", "1.0." + std::to_string(i)));
@@ -141,7 +141,7 @@ TEST_F(RegistryTest, FeedResumesFromMemoryStoreOrSnapshot) {
     reader.feed(*f);
     auto frame = reader.next();
     ASSERT_TRUE(frame);
-    ASSERT_EQ(wire::verify<wire::Snapshot>(frame->payload), std::nullopt);
+    ASSERT_TRUE(wire::verify<wire::Snapshot>(frame->payload));
     auto* snap = flatbuffers::GetRoot<wire::Snapshot>(frame->payload.data());
     EXPECT_EQ(snap->revision(), 5u);
     versions += snap->services()->size();

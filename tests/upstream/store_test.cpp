@@ -19,7 +19,7 @@
 #include <random>
 #include <thread>
 
-#include "upstream/sqlite_store.hpp"
+#include "roster/upstream/sqlite_store.hpp"
 
 namespace roster::upstream {
 

@@ -1,4 +1,4 @@
-#include "wire/time_format.hpp"
+#include "roster/wire/time_format.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,13 +1,13 @@
 // Corrupt FlatBuffers are rejected by the verifier; whatever it accepts is safe to read.
-#include "wire/verify.hpp"
+#include "roster/wire/verify.hpp"
 
 #include <gtest/gtest.h>
 
 #include <random>
 
-#include "wire/json_decoder.hpp"
-#include "wire/json_encoder.hpp"
-#include "wire/snapshot.hpp"
+#include "roster/wire/json_decoder.hpp"
+#include "roster/wire/json_encoder.hpp"
+#include "roster/wire/snapshot.hpp"
 
 namespace roster::wire {
 namespace {
@@ -33,18 +33,20 @@ std::span<const uint8_t> as_bytes(const std::vector<uint64_t>& v, size_t size) {
 TEST(Verify, AcceptsAValidSnapshot) {
   size_t size;
   auto buf = sample_snapshot(size);
-  EXPECT_EQ(verify<Snapshot>(as_bytes(buf, size)), std::nullopt);
+  EXPECT_TRUE(verify<Snapshot>(as_bytes(buf, size)));
 }
 
 TEST(Verify, RejectsEmptyShortAndTruncated) {
   size_t size;
   auto buf = sample_snapshot(size);
-  EXPECT_NE(verify<Snapshot>({}), std::nullopt);
-  EXPECT_NE(verify<Snapshot>(as_bytes(buf, 3)), std::nullopt);
-  for (size_t n = 4; n < size; n += 8) EXPECT_NE(verify<Snapshot>(as_bytes(buf, n)), std::nullopt) << n;
-  auto message = verify<Snapshot>(as_bytes(buf, 8));
-  ASSERT_TRUE(message);
-  EXPECT_NE(message->find("not a valid Snapshot buffer (8 bytes)"), std::string::npos) << *message;
+  EXPECT_FALSE(verify<Snapshot>({}));
+  EXPECT_FALSE(verify<Snapshot>(as_bytes(buf, 3)));
+  for (size_t n = 4; n < size; n += 8) EXPECT_FALSE(verify<Snapshot>(as_bytes(buf, n))) << n;
+  auto refused = verify<Snapshot>(as_bytes(buf, 8));
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, ErrorKind::Corrupt);
+  EXPECT_NE(refused.error().message.find("not a valid Snapshot buffer (8 bytes)"), std::string::npos)
+      << refused.error().message;
 }
 
 TEST(Verify, RejectsMisalignedBuffers) {
@@ -52,9 +54,9 @@ TEST(Verify, RejectsMisalignedBuffers) {
   auto buf = sample_snapshot(size);
   std::vector<uint8_t> shifted(size + 1);
   std::memcpy(shifted.data() + 1, buf.data(), size);
-  auto message = verify<Snapshot>({shifted.data() + 1, size});
-  ASSERT_TRUE(message);
-  EXPECT_NE(message->find("aligned"), std::string::npos);
+  auto refused = verify<Snapshot>({shifted.data() + 1, size});
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("aligned"), std::string::npos);
 }
 
 // Keeps the reads of accepted buffers from being optimised away.
@@ -69,7 +71,7 @@ TEST(Verify, RandomCorruptionIsRejectedOrHarmless) {
     auto buf = original;
     auto* bytes = reinterpret_cast<uint8_t*>(buf.data());
     for (int flips = 1 + trial % 4; flips > 0; --flips) bytes[rng() % size] ^= static_cast<uint8_t>(1 + rng() % 255);
-    if (verify<Snapshot>(as_bytes(buf, size))) {
+    if (!verify<Snapshot>(as_bytes(buf, size))) {
       ++rejected;
       continue;
     }
@@ -91,7 +93,7 @@ TEST(Verify, NestedRecordsAreVerified) {
   auto snapshot = build_snapshot(services, {}, {}, 1);
   std::vector<uint64_t> aligned((snapshot.size() + 7) / 8);
   std::memcpy(aligned.data(), snapshot.data(), snapshot.size());
-  EXPECT_NE(verify<Snapshot>(as_bytes(aligned, snapshot.size())), std::nullopt);
+  EXPECT_FALSE(verify<Snapshot>(as_bytes(aligned, snapshot.size())));
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // roster's C++ client: read the registry the local agent keeps in shared memory, in-process.
 //
-//   roster::Client client = roster::Client::open("roster");
-//   roster::View view = client.view();                  // pins one consistent generation
+//   auto client = roster::Client::open("roster");       // a Result<Client>: check it
+//   if (!client) { log(client.error().message); return; }
+//   roster::View view = client->view();                 // pins one consistent generation
 //   if (auto svc = view.service("user-service"))        // latest stable by semver
 //     for (auto inst : view.instances("user-service", roster::Healthy)) use(inst.address(), inst.port());
 //
@@ -15,30 +16,23 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <stdexcept>
+#include <string>
 #include <string_view>
 #include <vector>
 
+#include "roster/base/result.hpp"
+#include "roster/detail/layout.hpp"
 #include "roster/wire/roster_generated.h"
-#include "shm/detail/layout.hpp"
 
 namespace roster {
-
-class Error : public std::runtime_error {
- public:
-  enum class Code { NotFound, LayoutMismatch, Io, NoReaderSlot };
-  Error(Code code, const std::string& message) : std::runtime_error(message), code_(code) {}
-  Code code() const { return code_; }
-
- private:
-  Code code_;
-};
 
 enum class Filter { All, Healthy };
 inline constexpr Filter Healthy = Filter::Healthy;
 enum class Depth { Direct, Transitive };
 inline constexpr Depth Direct = Depth::Direct;
 inline constexpr Depth Transitive = Depth::Transitive;
+// Which versions count as "latest": releases only, or pre-releases too.
+enum class Latest { Stable, IncludingPrereleases };
 
 // One version of a service, as registered.
 class ServiceVersion {
@@ -120,6 +114,7 @@ class Instances {
 };
 
 // Matches of a secondary index (team, stage, tag): the versions live in the View's generation.
+// Valid while its View is open (it never refers to the string it was asked for).
 class VersionList {
  public:
   class iterator {
@@ -151,6 +146,10 @@ class VersionList {
   const char* base_ = nullptr;
   const shm::detail::ListEntry* entries_ = nullptr;
   uint64_t count_ = 0, generation_ = 0;
+  // Entries whose records do not match the key (keys whose hashes collide share a list) are
+  // skipped. key_ points at the key's bytes in shared memory (in the first matching record), never
+  // at the caller's string: a list made from a temporary stays valid as long as its View.
+  void bind_key(std::string_view requested);
   Key key_kind_ = Key::Team;
   std::string_view key_;
   wire::LifecycleStage stage_ = wire::LifecycleStage::Proposed;
@@ -174,7 +173,7 @@ class View {
   // Latest stable version (highest precedence, not a pre-release, not retired).
   std::optional<ServiceVersion> service(std::string_view name) const;
   std::optional<ServiceVersion> service(std::string_view name, std::string_view version) const;
-  std::optional<ServiceVersion> latest(std::string_view name, bool include_prerelease) const;
+  std::optional<ServiceVersion> latest(std::string_view name, Latest which) const;
   std::vector<ServiceVersion> versions(std::string_view name) const;  // ascending precedence
 
   Instances instances(std::string_view name, Filter filter = Filter::All) const;
@@ -219,14 +218,19 @@ class View {
 
 class Client {
  public:
-  // Maps the arena `name` read-only. Throws Error: NotFound (no agent has created it),
-  // LayoutMismatch (an agent of another version), Io.
-  static Client open(std::string_view name);
+  // Maps the arena `name` read-only. Errors (Error::code): no_arena (NotFound: no agent has
+  // created it), layout_mismatch (Conflict: an agent of another roster version), not_an_arena
+  // (Corrupt), io_error (Io: the segment cannot be opened or mapped).
+  static Result<Client> open(std::string_view name);
   Client(Client&&) noexcept;
   Client& operator=(Client&&) noexcept;
   ~Client();
 
-  // Pins the newest generation. Re-attaches by itself when a new agent replaced the arena.
+  // Pins the newest generation. Re-attaches by itself when a new agent replaced the arena (and
+  // keeps serving the last generation while a replacement cannot be opened).
+  // Throws roster::Exception (code no_reader_slot) only when every reader slot of the arena is
+  // taken and this thread has none yet: a deployment error (more reader threads than the agent's
+  // --reader-slots), never a per-request condition. Nothing else throws.
   View view();
   // Waits until the generation differs from `generation` (or the timeout passes, or the
   // arena is replaced); true if it changed.

@@ -1,0 +1,48 @@
+// JSON documents for the schema rules (OpenAPI, JSON Schema, Pact): a RapidJSON DOM, which is
+// also what valijson validates. The hot-path codec uses simdjson (wire/); these rules need a
+// DOM they can walk, compare and hand to valijson, and RapidJSON is valijson's own adapter.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <rapidjson/document.h>
+
+namespace roster::governance {
+
+struct JsonParseResult {
+  rapidjson::Document document;
+  std::optional<std::string> error;  // "line L, column C (offset N): what went wrong"
+  bool ok() const { return !error; }
+};
+
+// Parses UTF-8 JSON text strictly: one value, nothing after it, valid encoding.
+JsonParseResult parse_json(std::string_view text);
+
+// JSON Pointer (RFC 6901) helpers: a reference token escaped (~ → ~0, / → ~1), and appended.
+std::string pointer_escape(std::string_view token);
+std::string pointer_append(std::string_view pointer, std::string_view token);
+std::string pointer_append(std::string_view pointer, size_t index);
+
+// The value a local reference ("#/components/schemas/User", with ~0 ~1 and %XX escapes) names
+// inside `root`; nullptr when it does not resolve or is not local.
+const rapidjson::Value* resolve_local_ref(const rapidjson::Value& root, std::string_view ref);
+
+// Follows `value`'s "$ref" chain (if any) inside `root` and returns the value it ends at, or
+// nullptr when a reference does not resolve or the chain loops. `pointer`, when given, is
+// updated to the final target's location ("#/..." without the '#').
+const rapidjson::Value* follow_refs(const rapidjson::Value& root, const rapidjson::Value& value,
+                                    std::string* pointer = nullptr);
+
+// Member lookup that tolerates non-objects: nullptr unless `object` is an object holding `key`.
+const rapidjson::Value* member(const rapidjson::Value& object, std::string_view key);
+
+// True when `value` nests more than `limit` levels of arrays and objects (recursive walks check
+// this first, so hostile input cannot exhaust the stack).
+bool deeper_than(const rapidjson::Value& value, int limit);
+
+// The value as compact JSON text (for messages and hashing).
+std::string to_json_text(const rapidjson::Value& value);
+
+}  // namespace roster::governance

@@ -1,0 +1,79 @@
+// An HTTP/1.1 server on an EventLoop. Requests are parsed by Boost.Beast's request parser, fed
+// incrementally; keep-alive and pipelining are supported, responses go out in request order.
+//
+// Errors the server answers itself, rendered by the HttpErrorRenderer it was given (by default
+// plain text "code: message"; roster's daemons render their JSON error shape):
+//   400 malformed_request     the bytes are not HTTP/1.x, or the target's %-escapes are bad
+//   413 body_too_large        Content-Length (or the chunks so far) above max_body_bytes: refused
+//                             as soon as the header is read, before any of the body
+//   431 headers_too_large     request line + headers above max_header_bytes
+//   500 internal_error        the handler threw (the connection stays usable)
+//   503 too_many_connections  max_connections reached
+// After a 400, 413, 431 or 503 the connection closes (the stream position is unknown). Closing
+// is graceful: the response is sent, the write side shut down, and what the client still sends
+// is read and dropped for a moment, so the client reads the response instead of a reset.
+//
+// Threading: construct, listen, close and destroy on the loop thread, or while the loop is not
+// running, and destroy the server before its EventLoop. The handler runs on the loop thread:
+// keep it short, it blocks every connection.
+//
+// HttpRequest::path is the raw path; HttpRequest::segments are its segments, each decoded once
+// ("a%2Fb" is one segment "a/b").
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "roster/net/event_loop.hpp"
+#include "roster/net/http_message.hpp"
+
+namespace roster::net {
+
+struct HttpLimits {
+  size_t max_header_bytes = 16 * 1024;
+  size_t max_body_bytes = 8 * 1024 * 1024;
+  // Each request must arrive in full within this time after the connection went idle (accepted,
+  // or its last response sent). Partial bytes do not extend it, so a client that trickles a
+  // header (slowloris) is closed. A response the client does not read in this time closes too.
+  std::chrono::milliseconds idle_timeout{60'000};
+  size_t max_connections = 10'000;
+};
+
+using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+// The response for an error the server answers itself (code: a stable snake_case identifier).
+using HttpErrorRenderer = std::function<HttpResponse(unsigned status, std::string_view code, std::string_view message)>;
+HttpResponse plain_text_error(unsigned status, std::string_view code, std::string_view message);
+
+struct HttpServerStats {
+  uint64_t accepted = 0;       // connections accepted, all listeners
+  uint64_t active = 0;         // connections open now
+  uint64_t requests = 0;       // requests handed to the handler
+  uint64_t errors = 0;         // error responses the server made itself (4xx, 500, 503)
+  uint64_t timeouts = 0;       // connections closed by idle_timeout
+};
+
+class HttpServer {
+ public:
+  HttpServer(EventLoop& loop, HttpHandler handler, HttpLimits limits = {},
+             HttpErrorRenderer render_error = plain_text_error);
+  ~HttpServer();  // close()
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Serves a listening socket (listen_tcp / listen_unix); the server owns and closes it. May be
+  // called several times (TCP and a Unix socket, say).
+  void listen(int listen_fd);
+  // Stops accepting and closes every connection at once (responses in flight are dropped).
+  void close();
+
+  HttpServerStats stats() const;
+
+ private:
+  struct State;
+  std::shared_ptr<State> state_;  // shared with pending callbacks, which outlive close()
+};
+
+}  // namespace roster::net

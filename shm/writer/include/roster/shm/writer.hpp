@@ -1,0 +1,112 @@
+// The arena writer (used by roster-agent): owns the data segment, applies batches of changes in
+// O(size of the batch), publishes each batch as one generation, and frees what no View can reach.
+// Single-threaded: one writer per arena name.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "roster/base/result.hpp"
+
+namespace roster::shm {
+
+struct ArenaOptions {
+  std::string name = "roster";
+  size_t segment_bytes = size_t{256} << 20;
+  size_t max_services = 0;   // 0: derived from segment_bytes
+  uint32_t reader_slots = 1024;
+  mode_t data_mode = 0640;   // readers need read access only
+  mode_t reader_mode = 0660; // readers write their own slot
+  std::optional<gid_t> group;
+  std::chrono::milliseconds max_pin_age{30'000};  // older pins are revoked (the View reports it)
+};
+
+struct VersionKey {
+  std::string service, version;
+};
+struct InstanceKey {
+  std::string service, version, id;
+};
+struct ContractKey {
+  std::string consumer, consumer_version, provider;
+};
+
+// One atomic change. Records are standalone FlatBuffers that the caller has verified
+// (wire::verify); their bytes are copied into the arena unchanged.
+struct Batch {
+  uint64_t revision = 0;  // the upstream revision this batch brings the arena to
+  std::vector<std::span<const uint8_t>> upsert_versions;
+  std::vector<VersionKey> remove_versions;  // removes the version's instances too
+  std::vector<std::span<const uint8_t>> upsert_instances;
+  std::vector<InstanceKey> remove_instances;
+  std::vector<std::span<const uint8_t>> upsert_contracts;
+  std::vector<ContractKey> remove_contracts;
+};
+
+struct ArenaStats {
+  uint64_t generation;
+  size_t services;
+  size_t heap_bytes, heap_free_bytes;
+  size_t retired_pending;  // freed once no View can reach them
+  size_t pinned_views;     // live Views on older generations at the last reclaim
+  size_t evicted_views;    // pins revoked for age, in total
+  size_t dead_readers;     // slots of killed readers released, in total
+};
+
+class ArenaWriter {
+ public:
+  // Creates fresh segments under temporary names. The first published batch gives them the
+  // arena's name atomically (a previous segment of that name is marked replaced, and its readers
+  // re-attach): readers never see an empty arena in between. Errors: Invalid (options), Io (the
+  // segments cannot be created: /dev/shm full, permissions).
+  static Result<std::unique_ptr<ArenaWriter>> create(const ArenaOptions& options);
+  ~ArenaWriter();
+  ArenaWriter(const ArenaWriter&) = delete;
+  ArenaWriter& operator=(const ArenaWriter&) = delete;
+
+  // Applies `batch` and publishes it as the next generation, all or nothing: on an error readers
+  // see no part of it. Errors: Invalid (an instance of an unknown version, a version that is not
+  // SemVer: nothing changed, the writer goes on), TooLarge (code arena_full: the segment or an
+  // index is full), Conflict (another writer took the arena's name), Io (the name could not be
+  // taken). After TooLarge, Conflict or Io this writer refuses every later batch: start a new one.
+  Result<uint64_t> apply(const Batch& batch);
+
+  // Records when the agent last heard from upstream (readers compute staleness from it).
+  void touch_upstream(int64_t unix_ms);
+
+  // Frees what no live View can reach; apply() does this after each publish. Returns bytes freed.
+  size_t reclaim();
+
+  uint64_t generation() const;
+  ArenaStats stats() const;
+
+  // Every live record of the arena's current state (the agent writes its cache file from it).
+  enum class RecordType { Version, Instance, Contract };
+  void visit_records(const std::function<void(RecordType, std::span<const uint8_t>)>& visit) const;
+
+  // Takes the arena's name now, with an empty registry (when there is nothing to publish yet
+  // but readers should find the arena, e.g. a brand-new deployment).
+  Result<void> publish_empty();
+
+  // Unlinks the arena's names (a clean shutdown that should leave nothing behind).
+  void remove_segments();
+
+  // For crash tests: applies the batch's writes but stops before publishing, as a writer
+  // killed mid-batch would.
+  Result<void> apply_without_publishing(const Batch& batch);
+
+ private:
+  ArenaWriter();
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace roster::shm

@@ -1,0 +1,51 @@
+// The embedded default Store: one SQLite database, <data_dir>/roster.db, in WAL mode with
+// synchronous=FULL, so a commit that returned survives a crash of the process or the machine.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "roster/upstream/store.hpp"
+
+namespace roster::upstream {
+
+struct SqliteOptions {
+  // How many of the newest revisions the change log keeps; older ones are pruned at commit, and
+  // an agent further behind gets a snapshot. 0 keeps none.
+  uint64_t change_log_revisions = 100000;
+  // How long a statement waits on a lock held by another connection (e.g. a checkpoint).
+  std::chrono::milliseconds busy_timeout{5000};
+};
+
+class SqliteStore final : public Store {
+ public:
+  // Creates data_dir if needed and opens (or creates) data_dir/roster.db. Only one SqliteStore
+  // may hold a data dir at a time (an flock on data_dir/roster.lock, released when the process
+  // dies). Throws StoreError naming the path: the dir cannot be created or is not a directory,
+  // another store holds it, the file is not a SQLite database or not a roster one, or its schema
+  // version differs from this build's.
+  static std::unique_ptr<SqliteStore> open(const std::string& data_dir, SqliteOptions options = {});
+
+  // The schema version kept in PRAGMA user_version.
+  static constexpr int kSchemaVersion = 1;
+
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  uint64_t commit(const std::vector<Mutation>& mutations) override;
+  uint64_t revision() const override;
+  uint64_t scan(const std::function<void(const StoredRecord&)>& visit) const override;
+  std::optional<std::vector<Change>> changes_since(uint64_t after, size_t limit) const override;
+
+  const std::string& db_path() const;
+
+ private:
+  struct Impl;
+  explicit SqliteStore(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace roster::upstream

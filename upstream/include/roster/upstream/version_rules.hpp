@@ -1,0 +1,42 @@
+// The rules a service version must pass to be written, beyond its document's own validity:
+//   lifecycle: a new version starts early in the chain, an existing one only moves forward, and
+//              the lifecycle dates are the server's (set when stages are reached);
+//   dependencies: one that can only resolve to a retired version is refused, one resolving to a
+//              deprecated or sunset version is accepted with a warning;
+//   schemas:   upstream/schema_rules.hpp.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "roster/model/graph.hpp"
+#include "roster/model/lifecycle.hpp"
+#include "roster/wire/roster_generated.h"
+#include "roster/upstream/registry.hpp"
+
+namespace roster::upstream {
+
+wire::LifecycleStage stage_of(const wire::ServiceVersion& v);
+model::LifecycleDates dates_of(const wire::ServiceVersion& v);
+model::VersionInfo version_info(const wire::ServiceVersion& v);
+
+// The record to store for `candidate`, given the version already registered under its key (if
+// any): its stage checked, its lifecycle dates (and reason) the server's. `import` (a whole
+// registry document) lets a new version keep any stage, with missing dates filled in.
+std::variant<std::vector<uint8_t>, ApiError> settle_lifecycle(const wire::ServiceVersion& candidate,
+                                                              const wire::ServiceVersion* existing, bool import,
+                                                              int64_t now_ms, const model::LifecyclePolicy& policy);
+
+// `v` moved to `to` at `now_ms` (the move itself already checked).
+std::vector<uint8_t> moved(const wire::ServiceVersion& v, wire::LifecycleStage to, std::string_view reason, int64_t now_ms,
+                           const model::LifecyclePolicy& policy);
+
+// Checks `v`'s dependencies against `graph` (which already holds the versions being written):
+// a refusal for one that only a retired version satisfies; warnings for deprecated targets and
+// for dependencies nothing satisfies yet.
+std::optional<ApiError> check_dependencies(const model::DependencyGraph& graph, const wire::ServiceVersion& v,
+                                           std::vector<std::string>& warnings);
+
+}  // namespace roster::upstream
