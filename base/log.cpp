@@ -2,6 +2,8 @@
 
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include <mutex>
+
 namespace roster::log {
 
 namespace {
@@ -15,16 +17,18 @@ std::shared_ptr<spdlog::logger> make_logger(const std::string& program, spdlog::
   return logger;
 }
 
-// Lines logged before init() (libraries, tests) still carry a timestamp and a level.
-[[maybe_unused]] const bool default_logger_set = [] {
-  spdlog::set_default_logger(make_logger("roster", spdlog::level::info));
-  return true;
-}();
+std::once_flag default_set;
 
 }  // namespace
 
 void init(const std::string& program, LogOptions options) {
+  std::call_once(default_set, [] {});  // init() wins over the default from now on
   spdlog::set_default_logger(make_logger(program, options.level));
+}
+
+spdlog::logger& logger() {
+  std::call_once(default_set, [] { spdlog::set_default_logger(make_logger("roster", spdlog::level::info)); });
+  return *spdlog::default_logger_raw();
 }
 
 }  // namespace roster::log

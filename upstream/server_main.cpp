@@ -4,6 +4,8 @@
 #include <fstream>
 #include <iostream>
 
+#include "roster/base/clock.hpp"
+#include "roster/base/log.hpp"
 #include "roster/net/event_loop.hpp"
 #include "roster/net/http_server.hpp"
 #include "roster/net/socket.hpp"
@@ -14,10 +16,6 @@
 #include "roster/upstream/stream_server.hpp"
 
 namespace {
-
-int64_t unix_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 std::optional<std::string> read_token(const std::string& token, const std::string& token_file) {
   if (!token.empty()) return token;
@@ -58,29 +56,40 @@ int main(int argc, char** argv) {
   app.add_option("--compatibility", compatibility, "Default schema compatibility mode (BACKWARD, FULL, NONE, ...)")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  roster::log::init("roster-server");
 
   try {
     auto store = roster::upstream::SqliteStore::open(data_dir);
+    if (!store) {
+      roster::log::error("{}", store.error().message);
+      return 1;
+    }
     roster::upstream::RegistryOptions registry_options;
-    registry_options.lease_duration = std::chrono::seconds(lease_seconds);
-    registry_options.lease_renewal_interval = std::chrono::seconds(renew_seconds);
+    registry_options.leases.duration = std::chrono::seconds(lease_seconds);
+    registry_options.leases.renewal_interval = std::chrono::seconds(renew_seconds);
     registry_options.lifecycle = {sunset_days, retire_days};
     auto mode = roster::governance::parse_compatibility_mode(compatibility);
-    if (!mode) throw std::runtime_error("--compatibility: unknown mode \"" + compatibility + "\"");
+    if (!mode) {
+      roster::log::error("--compatibility: unknown mode \"{}\"", compatibility);
+      return 1;
+    }
     registry_options.compatibility = *mode;
-    roster::upstream::Registry registry(*store, registry_options, unix_ms);
+    auto opened = roster::upstream::Registry::open(**store, registry_options, roster::base::unix_ms);
+    if (!opened) {
+      roster::log::error("{}", opened.error().message);
+      return 1;
+    }
+    roster::upstream::Registry& registry = **opened;
     const auto secret = read_token(token, token_file);
 
     roster::net::EventLoop loop;
     roster::net::StopOnSignal stop_on_signal(loop);
     roster::upstream::StreamServer streams(loop, registry, {.token = secret});
-    roster::upstream::HttpApi api(registry, {.token = secret}, [&] { return streams.metrics(); });
+    roster::upstream::HttpApi api(registry, {.token = secret}, [&](auto& metrics) { streams.metrics(metrics); });
     roster::net::HttpLimits limits;
     limits.max_body_bytes = max_body;
     roster::net::HttpServer http(loop, [&](const roster::net::HttpRequest& r) { return api.handle(r); }, limits,
-                                 [](unsigned status, std::string_view code, std::string_view message) {
-                                   return roster::upstream::json_error(status, code, message);
-                                 });
+                                 &roster::upstream::HttpApi::render_error);
 
     const auto http_address = roster::net::parse_address(listen);
     const auto stream_address = roster::net::parse_address(stream);
@@ -94,13 +103,15 @@ int main(int argc, char** argv) {
 
     // Leases: checked every second.
     std::function<void()> expire = [&] {
-      registry.expire_leases();
+      if (auto expired = registry.expire_leases(); !expired)
+        roster::log::error("lease expiry: {}", expired.error().error.message);
       loop.after(std::chrono::seconds(1), expire);
     };
     loop.after(std::chrono::seconds(1), expire);
     // Scheduled lifecycle moves (deprecated → sunset → retired): now, then periodically.
     std::function<void()> advance = [&] {
-      registry.advance_lifecycle();
+      if (auto advanced = registry.advance_lifecycle(); !advanced)
+        roster::log::error("scheduled lifecycle moves: {}", advanced.error().error.message);
       loop.after(std::chrono::seconds(lifecycle_check_seconds), advance);
     };
     advance();
@@ -109,11 +120,11 @@ int main(int argc, char** argv) {
     if (!ready_file.empty()) std::ofstream(ready_file) << line << "\n";
     std::cout << line << " data=" << data_dir << " revision=" << registry.revision() << std::endl;
     loop.run();
-    std::cout << "roster-server: stopping" << std::endl;
+    roster::log::info("stopping");
     streams.close();
     http.close();
   } catch (const std::exception& e) {
-    std::cerr << "roster-server: " << e.what() << "\n";
+    roster::log::error("{}", e.what());
     return 1;
   }
   return 0;

@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "roster/semver.hpp"
+#include "roster/wire/identifiers.hpp"
 #include "roster/wire/roster_generated.h"
 #include "roster/wire/names.hpp"
 #include "roster/wire/time_format.hpp"
@@ -201,6 +202,16 @@ struct JsonDecoder::Impl {
     return true;
   }
 
+  // A name (service, instance id, team, contract party): see roster/wire/identifiers.hpp.
+  bool read_identifier(od::value& v, string_view& out_value) {
+    if (!read_string(v, out_value)) return false;
+    if (auto valid = check_identifier(out_value); !valid) {
+      error(valid.error().message);
+      return false;
+    }
+    return true;
+  }
+
   bool read_integer(od::value& v, int64_t min, int64_t max, int64_t& out_value) {
     od::json_type t{};
     if (failed(v.type().get(t), &v, "integer")) return false;
@@ -353,7 +364,7 @@ struct JsonDecoder::Impl {
     string_view service, range;
     const size_t errors_before = error_count();
     for_each_field(obj, kFields, [&](size_t id, od::value& value) {
-      if (id == 0) read_nonempty_string(value, service);
+      if (id == 0) read_identifier(value, service);
       if (id == 1 && read_string(value, range)) check_range(range);
     });
     if (service.data() == nullptr) missing("service");
@@ -418,7 +429,7 @@ struct JsonDecoder::Impl {
       int64_t n = 0;
       string_view s;
       switch (id) {
-        case 0: read_nonempty_string(value, inst.id); break;
+        case 0: read_identifier(value, inst.id); break;
         case 1: read_nonempty_string(value, inst.address); break;
         case 2:
           has_port = true;
@@ -486,7 +497,7 @@ struct JsonDecoder::Impl {
             }
           }
           break;
-        case 2: read_nonempty_string(value, ver.owner_team); break;
+        case 2: read_identifier(value, ver.owner_team); break;
         case 3: read_string(value, ver.description); break;
         case 4:
           for_each_element(value, [&](od::value& tag) {
@@ -518,7 +529,7 @@ struct JsonDecoder::Impl {
           if (!standalone)
             error("unknown field (the service's name belongs to the enclosing service)");
           else
-            read_nonempty_string(value, ver.name);
+            read_identifier(value, ver.name);
           break;
       }
     });
@@ -551,7 +562,7 @@ struct JsonDecoder::Impl {
     string_view name;
     bool has_versions = false;
     for_each_field(obj, kFields, [&](size_t id, od::value& value) {
-      if (id == 0 && read_nonempty_string(value, name) && !seen_services.insert(name).second)
+      if (id == 0 && read_identifier(value, name) && !seen_services.insert(name).second)
         error("duplicate service \"" + std::string(name) + "\"");
       if (id == 1) {
         has_versions = true;
@@ -591,13 +602,13 @@ struct JsonDecoder::Impl {
     for_each_field(obj, kFields, [&](size_t id, od::value& value) {
       std::string why;
       switch (id) {
-        case 0: read_nonempty_string(value, c.consumer); break;
+        case 0: read_identifier(value, c.consumer); break;
         case 1:
           if (read_string(value, c.consumer_version))
             if (auto parsed = semver::Version::parse(c.consumer_version); !parsed)
               error("invalid semver " + parsed.error().message);
           break;
-        case 2: read_nonempty_string(value, c.provider); break;
+        case 2: read_identifier(value, c.provider); break;
         case 3:
           if (read_string(value, c.provider_range)) check_range(c.provider_range);
           break;

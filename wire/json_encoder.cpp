@@ -28,18 +28,23 @@ void write_labels(JsonWriter& w, std::string_view key, const flatbuffers::Vector
   w.end_object();
 }
 
-void write_instance(JsonWriter& w, const Instance& inst) {
+}  // namespace
+
+void write_instance(JsonWriter& w, const Instance& inst, const InstanceJson& options) {
   w.begin_object();
+  if (options.with_service) w.key("service").string(view(inst.service())).key("version").string(view(inst.version()));
   w.key("id").string(view(inst.id()));
   w.key("address").string(view(inst.address()));
   w.key("port").number(inst.port());
   write_optional_string(w, "zone", inst.zone());
   w.key("weight").number(inst.weight());
   w.key("health").string(to_string(inst.health()));
-  write_time(w, "lease_expires_at", inst.lease_expires_at_ms());
+  write_time(w, "lease_expires_at", options.lease_expires_at_ms.value_or(inst.lease_expires_at_ms()));
   write_labels(w, "metadata", inst.metadata());
   w.end_object();
 }
+
+namespace {
 
 // The fields of a version entry; `name` only for a standalone document.
 void write_version_fields(JsonWriter& w, const ServiceVersion& v, const std::vector<const Instance*>& instances) {

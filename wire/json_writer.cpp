@@ -1,125 +1,93 @@
 #include "roster/wire/json_writer.hpp"
 
-#include <charconv>
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/writer.h>
+
+#include <optional>
 
 namespace roster::wire {
 
-void JsonWriter::append_escaped(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  size_t plain_start = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + plain_start, i - plain_start);
-    plain_start = i + 1;
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        out += "\\u00";
-        out.push_back(kHex[c >> 4]);
-        out.push_back(kHex[c & 0xf]);
-    }
+namespace {
+
+// RapidJSON output stream that appends to the caller's string.
+struct Appender {
+  using Ch = char;
+  std::string* out;
+  void Put(char c) { out->push_back(c); }
+  void Flush() {}
+};
+
+}  // namespace
+
+struct JsonWriter::Impl {
+  Appender out;
+  std::optional<rapidjson::Writer<Appender>> compact;
+  std::optional<rapidjson::PrettyWriter<Appender>> pretty;
+
+  template <typename Fn>
+  void write(Fn&& fn) {
+    if (pretty)
+      fn(*pretty);
+    else
+      fn(*compact);
   }
-  out.append(s.data() + plain_start, s.size() - plain_start);
-  out.push_back('"');
+};
+
+JsonWriter::JsonWriter(std::string& out, bool pretty) : impl_(std::make_unique<Impl>()) {
+  impl_->out.out = &out;
+  if (pretty) {
+    impl_->pretty.emplace(impl_->out);
+    impl_->pretty->SetIndent(' ', 2);
+  } else {
+    impl_->compact.emplace(impl_->out);
+  }
 }
 
-void JsonWriter::newline() {
-  out_.push_back('\n');
-  out_.append(2 * first_in_scope_.size(), ' ');
-}
-
-void JsonWriter::before_value() {
-  if (after_key_) {
-    after_key_ = false;
-    return;
-  }
-  if (first_in_scope_.empty()) return;
-  if (!first_in_scope_.back()) out_.push_back(',');
-  first_in_scope_.back() = false;
-  if (pretty_) newline();
-}
+JsonWriter::~JsonWriter() = default;
 
 JsonWriter& JsonWriter::begin_object() {
-  before_value();
-  out_.push_back('{');
-  first_in_scope_.push_back(true);
+  impl_->write([](auto& w) { w.StartObject(); });
   return *this;
 }
-
 JsonWriter& JsonWriter::end_object() {
-  const bool empty = first_in_scope_.back();
-  first_in_scope_.pop_back();
-  if (pretty_ && !empty) newline();
-  out_.push_back('}');
+  impl_->write([](auto& w) { w.EndObject(); });
   return *this;
 }
-
 JsonWriter& JsonWriter::begin_array() {
-  before_value();
-  out_.push_back('[');
-  first_in_scope_.push_back(true);
+  impl_->write([](auto& w) { w.StartArray(); });
   return *this;
 }
-
 JsonWriter& JsonWriter::end_array() {
-  const bool empty = first_in_scope_.back();
-  first_in_scope_.pop_back();
-  if (pretty_ && !empty) newline();
-  out_.push_back(']');
+  impl_->write([](auto& w) { w.EndArray(); });
   return *this;
 }
-
 JsonWriter& JsonWriter::key(std::string_view k) {
-  before_value();
-  append_escaped(out_, k);
-  out_ += pretty_ ? ": " : ":";
-  after_key_ = true;
+  impl_->write([&](auto& w) { w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size())); });
   return *this;
 }
-
 JsonWriter& JsonWriter::string(std::string_view s) {
-  before_value();
-  append_escaped(out_, s);
+  impl_->write([&](auto& w) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); });
   return *this;
 }
-
 JsonWriter& JsonWriter::number(int64_t n) {
-  before_value();
-  char buf[24];
-  out_.append(buf, std::to_chars(buf, buf + sizeof buf, n).ptr);
+  impl_->write([&](auto& w) { w.Int64(n); });
   return *this;
 }
-
 JsonWriter& JsonWriter::unsigned_number(uint64_t n) {
-  before_value();
-  char buf[24];
-  out_.append(buf, std::to_chars(buf, buf + sizeof buf, n).ptr);
+  impl_->write([&](auto& w) { w.Uint64(n); });
   return *this;
 }
-
 JsonWriter& JsonWriter::boolean(bool b) {
-  before_value();
-  out_ += b ? "true" : "false";
+  impl_->write([&](auto& w) { w.Bool(b); });
   return *this;
 }
-
 JsonWriter& JsonWriter::null() {
-  before_value();
-  out_ += "null";
+  impl_->write([](auto& w) { w.Null(); });
   return *this;
 }
-
 JsonWriter& JsonWriter::raw(std::string_view json) {
-  before_value();
-  out_ += json;
+  // The type only tells RapidJSON that a value (not a key) was written here.
+  impl_->write([&](auto& w) { w.RawValue(json.data(), json.size(), rapidjson::kObjectType); });
   return *this;
 }
 

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include "roster/governance/json_document.hpp"
 #include "roster/upstream/contract_checks.hpp"
 #include "roster/upstream/registry.hpp"
 #include "roster/upstream/sqlite_store.hpp"
@@ -40,14 +41,22 @@ const std::string kGetUsersLimitRequired = R"("/users": {"get": {"parameters": [
 class GovernanceTest : public RegistryFixture {
  protected:
   GovernanceTest() { now_ = 1'780'000'000'000; }
+  // A contract body {"provider_range", "pact"}, taken apart as the HTTP face does.
+  WriteResult put_contract(const std::string& consumer, const std::string& version, const std::string& provider,
+                           const std::string& body) {
+    auto doc = governance::parse_json(body);
+    EXPECT_TRUE(doc.ok());
+    return registry_->put_contract({consumer, version, provider}, governance::member(doc.document, "provider_range")->GetString(),
+                                   *governance::member(doc.document, "pact"));
+  }
   // Registers name@version as beta, then moves it to `stage`.
   void put(const std::string& name, const std::string& version, const std::string& extra = "",
            wire::LifecycleStage stage = wire::LifecycleStage::Stable) {
-    auto out = registry_->put_version(name, version, doc(name, version, "beta", extra));
-    ASSERT_FALSE(out.error) << out.error->message;
+    auto out = put_version(doc(name, version, "beta", extra));
+    ASSERT_TRUE(out) << out.error().error.message;
     if (stage != wire::LifecycleStage::Beta) {
-      out = registry_->transition(name, version, stage, "test");
-      ASSERT_FALSE(out.error) << out.error->message;
+      out = registry_->transition({name, version}, stage, "test");
+      ASSERT_TRUE(out) << out.error().error.message;
     }
   }
   wire::LifecycleStage stage(const std::string& name, const std::string& version) {
@@ -56,28 +65,28 @@ class GovernanceTest : public RegistryFixture {
 };
 
 TEST_F(GovernanceTest, NewVersionsStartEarlyAndMoveOnlyForward) {
-  auto out = registry_->put_version("a", "1.0.0", doc("a", "1.0.0", "stable"));
-  ASSERT_TRUE(out.error);
-  EXPECT_EQ(out.error->status, 409);
-  EXPECT_EQ(out.error->code, "invalid_transition");
-  EXPECT_NE(out.error->message.find("proposed, development or beta"), std::string::npos) << out.error->message;
+  auto out = put_version(doc("a", "1.0.0", "stable"));
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().error.kind, ErrorKind::Conflict);
+  EXPECT_EQ(out.error().error.code, "invalid_transition");
+  EXPECT_NE(out.error().error.message.find("proposed, development or beta"), std::string::npos) << out.error().error.message;
   EXPECT_EQ(registry_->revision(), 0u);  // nothing written
 
   put("a", "1.0.0", "", wire::LifecycleStage::Stable);
-  out = registry_->transition("a", "1.0.0", wire::LifecycleStage::Beta, "");
-  ASSERT_TRUE(out.error);
-  EXPECT_EQ(out.error->message, "a@1.0.0: cannot move from stable to beta; allowed from stable: deprecated, sunset or retired");
+  out = registry_->transition({"a", "1.0.0"}, wire::LifecycleStage::Beta, "");
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().error.message, "a@1.0.0: cannot move from stable to beta; allowed from stable: deprecated, sunset or retired");
   // A PUT that changes the stage is a transition too.
-  out = registry_->put_version("a", "1.0.0", doc("a", "1.0.0", "development"));
-  ASSERT_TRUE(out.error);
-  EXPECT_EQ(out.error->code, "invalid_transition");
+  out = put_version(doc("a", "1.0.0", "development"));
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().error.code, "invalid_transition");
   EXPECT_EQ(stage("a", "1.0.0"), wire::LifecycleStage::Stable);
-  EXPECT_EQ(registry_->transition("nope", "1.0.0", wire::LifecycleStage::Stable, "").error->status, 404);
+  EXPECT_EQ(registry_->transition({"nope", "1.0.0"}, wire::LifecycleStage::Stable, "").error().error.kind, ErrorKind::NotFound);
 }
 
 TEST_F(GovernanceTest, DeprecationScheduleMovesOnTimeEachMoveARevision) {
   put("a", "1.0.0");
-  ASSERT_FALSE(registry_->transition("a", "1.0.0", wire::LifecycleStage::Deprecated, "use 2.x").error);
+  ASSERT_TRUE(registry_->transition({"a", "1.0.0"}, wire::LifecycleStage::Deprecated, "use 2.x"));
   auto* v = registry_->version("a", "1.0.0");
   EXPECT_EQ(v->deprecated_at_ms(), now_);
   EXPECT_EQ(v->sunset_at_ms(), now_ + 90 * kDay);
@@ -106,8 +115,8 @@ TEST_F(GovernanceTest, DeprecationScheduleMovesOnTimeEachMoveARevision) {
 }
 
 TEST_F(GovernanceTest, PerServicePolicyAndSettingsSurviveRestarts) {
-  ASSERT_FALSE(registry_->set_settings("a", governance::CompatibilityMode::Full, model::LifecyclePolicy{7, 3}).error);
-  EXPECT_TRUE(registry_->set_settings("a", std::nullopt, model::LifecyclePolicy{0, 3}).error);  // days ≥ 1
+  ASSERT_TRUE(registry_->set_settings("a", governance::CompatibilityMode::Full, model::LifecyclePolicy{7, 3}));
+  EXPECT_FALSE(registry_->set_settings("a", std::nullopt, model::LifecyclePolicy{0, 3}));  // days ≥ 1
   reopen();
   EXPECT_EQ(registry_->settings("a").compatibility, governance::CompatibilityMode::Full);
   EXPECT_EQ(registry_->settings("a").lifecycle, (model::LifecyclePolicy{7, 3}));
@@ -124,23 +133,23 @@ TEST_F(GovernanceTest, DependencyRules) {
   put("old", "1.0.0", "", wire::LifecycleStage::Retired);
   put("legacy", "1.0.0", "", wire::LifecycleStage::Deprecated);
 
-  auto out = registry_->put_version("app", "1.0.0", doc("app", "1.0.0", "beta", deps("old", "^1.0.0")));
-  ASSERT_TRUE(out.error);
-  EXPECT_EQ(out.error->status, 422);
-  EXPECT_EQ(out.error->code, "retired_dependency");
-  EXPECT_EQ(out.error->path, "dependencies[0]");
+  auto out = put_version(doc("app", "1.0.0", "beta", deps("old", "^1.0.0")));
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().error.kind, ErrorKind::Rejected);
+  EXPECT_EQ(out.error().error.code, "retired_dependency");
+  EXPECT_EQ(out.error().error.where, "dependencies[0]");
   EXPECT_FALSE(registry_->version("app", "1.0.0"));
   EXPECT_EQ(registry_->graph().resolve("old", "^1.0.0").status, model::ResolutionStatus::OnlyRetired);
 
-  out = registry_->put_version("app", "1.0.0", doc("app", "1.0.0", "beta", deps("legacy", "^1.0.0")));
-  ASSERT_FALSE(out.error);
-  ASSERT_EQ(out.warnings.size(), 1u);
-  EXPECT_NE(out.warnings[0].find("resolves to legacy@1.0.0, which is deprecated"), std::string::npos) << out.warnings[0];
+  out = put_version(doc("app", "1.0.0", "beta", deps("legacy", "^1.0.0")));
+  ASSERT_TRUE(out);
+  ASSERT_EQ(out->warnings.size(), 1u);
+  EXPECT_NE(out->warnings[0].find("resolves to legacy@1.0.0, which is deprecated"), std::string::npos) << out->warnings[0];
 
-  out = registry_->put_version("app", "1.1.0", doc("app", "1.1.0", "beta", deps("ghost", "^1.0.0")));
-  ASSERT_FALSE(out.error);
-  ASSERT_EQ(out.warnings.size(), 1u);
-  EXPECT_NE(out.warnings[0].find("does not resolve"), std::string::npos);
+  out = put_version(doc("app", "1.1.0", "beta", deps("ghost", "^1.0.0")));
+  ASSERT_TRUE(out);
+  ASSERT_EQ(out->warnings.size(), 1u);
+  EXPECT_NE(out->warnings[0].find("does not resolve"), std::string::npos);
 
   // The graph follows the writes (and a restart).
   reopen();
@@ -151,63 +160,63 @@ TEST_F(GovernanceTest, DependencyRules) {
   ASSERT_EQ(users.size(), 1u);
 
   // Retiring it warns about the dependents left behind.
-  out = registry_->transition("legacy", "1.0.0", wire::LifecycleStage::Retired, "");
-  ASSERT_FALSE(out.error);
-  ASSERT_EQ(out.warnings.size(), 1u);
-  EXPECT_NE(out.warnings[0].find("app@1.0.0"), std::string::npos);
+  out = registry_->transition({"legacy", "1.0.0"}, wire::LifecycleStage::Retired, "");
+  ASSERT_TRUE(out);
+  ASSERT_EQ(out->warnings.size(), 1u);
+  EXPECT_NE(out->warnings[0].find("app@1.0.0"), std::string::npos);
 }
 
 TEST_F(GovernanceTest, InvalidSchemaIsRefusedWithEveryProblem) {
-  auto out = registry_->put_version("a", "1.0.0", doc("a", "1.0.0", "beta",
+  auto out = put_version(doc("a", "1.0.0", "beta",
       R"(, "api_schema": {"format": "openapi", "document": {"openapi": "3.0.3", "paths": {"users": {}}}})"));
-  ASSERT_TRUE(out.error);
-  EXPECT_EQ(out.error->status, 422);
-  EXPECT_EQ(out.error->code, "invalid_schema");
-  EXPECT_GE(out.findings.size(), 2u);  // no info; a path without a leading slash
-  for (auto& f : out.findings) EXPECT_EQ(f.id, "invalid-schema");
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().error.kind, ErrorKind::Rejected);
+  EXPECT_EQ(out.error().error.code, "invalid_schema");
+  EXPECT_GE(out.error().findings.size(), 2u);  // no info; a path without a leading slash
+  for (auto& f : out.error().findings) EXPECT_EQ(f.id, "invalid-schema");
   EXPECT_EQ(registry_->revision(), 0u);
 
-  out = registry_->put_version("b", "1.0.0", doc("b", "1.0.0", "beta", json_schema(R"({"type": 5})")));
-  ASSERT_TRUE(out.error);
-  EXPECT_EQ(out.error->code, "invalid_schema");
-  ASSERT_FALSE(out.findings.empty());
-  EXPECT_EQ(out.findings[0].pointer, "/type");
+  out = put_version(doc("b", "1.0.0", "beta", json_schema(R"({"type": 5})")));
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().error.code, "invalid_schema");
+  ASSERT_FALSE(out.error().findings.empty());
+  EXPECT_EQ(out.error().findings[0].pointer, "/type");
 }
 
 TEST_F(GovernanceTest, BreakingOpenApiChangeNeedsAMajorBumpAndDryRunWritesNothing) {
   put("a", "1.0.0", openapi(kGetUsers));
   const uint64_t before = registry_->revision();
 
-  auto out = registry_->put_version("a", "1.1.0", doc("a", "1.1.0", "beta", openapi(kGetUsersLimitRequired)), {.dry_run = true});
-  ASSERT_TRUE(out.error);
-  EXPECT_EQ(out.error->code, "incompatible_schema");
-  ASSERT_FALSE(out.findings.empty());
-  EXPECT_EQ(out.findings[0].method, "GET");
-  EXPECT_EQ(out.findings[0].path, "/users");
+  auto out = put_version(doc("a", "1.1.0", "beta", openapi(kGetUsersLimitRequired)), {.dry_run = true});
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().error.code, "incompatible_schema");
+  ASSERT_FALSE(out.error().findings.empty());
+  EXPECT_EQ(out.error().findings[0].method, "GET");
+  EXPECT_EQ(out.error().findings[0].path, "/users");
   EXPECT_EQ(registry_->revision(), before);
 
-  out = registry_->put_version("a", "1.1.0", doc("a", "1.1.0", "beta", openapi(kGetUsersLimitRequired)));
-  ASSERT_TRUE(out.error);
+  out = put_version(doc("a", "1.1.0", "beta", openapi(kGetUsersLimitRequired)));
+  ASSERT_FALSE(out);
   EXPECT_FALSE(registry_->version("a", "1.1.0"));
 
   // A harmless change is fine; a dry run of it says so and writes nothing.
-  out = registry_->put_version("a", "1.1.0", doc("a", "1.1.0", "beta", openapi(kGetUsers)), {.dry_run = true});
-  EXPECT_FALSE(out.error);
+  out = put_version(doc("a", "1.1.0", "beta", openapi(kGetUsers)), {.dry_run = true});
+  EXPECT_TRUE(out);
   EXPECT_FALSE(registry_->version("a", "1.1.0"));
 
   // A major version may break.
-  out = registry_->put_version("a", "2.0.0", doc("a", "2.0.0", "beta", openapi(kGetUsersLimitRequired)));
-  EXPECT_FALSE(out.error) << out.error->message;
+  out = put_version(doc("a", "2.0.0", "beta", openapi(kGetUsersLimitRequired)));
+  EXPECT_TRUE(out) << out.error().error.message;
 
   // Re-registering a published version may not break it either.
-  out = registry_->put_version("a", "1.0.0", doc("a", "1.0.0", "stable", openapi(kGetUsersLimitRequired)));
-  ASSERT_TRUE(out.error);
-  EXPECT_EQ(out.error->code, "incompatible_schema");
+  out = put_version(doc("a", "1.0.0", "stable", openapi(kGetUsersLimitRequired)));
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().error.code, "incompatible_schema");
 
   // With the mode NONE nothing is compared.
-  ASSERT_FALSE(registry_->set_settings("a", governance::CompatibilityMode::None, std::nullopt).error);
-  out = registry_->put_version("a", "1.2.0", doc("a", "1.2.0", "beta", openapi(kGetUsersLimitRequired)));
-  EXPECT_FALSE(out.error);
+  ASSERT_TRUE(registry_->set_settings("a", governance::CompatibilityMode::None, std::nullopt));
+  out = put_version(doc("a", "1.2.0", "beta", openapi(kGetUsersLimitRequired)));
+  EXPECT_TRUE(out);
 }
 
 TEST_F(GovernanceTest, JsonSchemaCompatibilityModes) {
@@ -216,36 +225,36 @@ TEST_F(GovernanceTest, JsonSchemaCompatibilityModes) {
                             "required": ["name"]})";
   put("s", "1.0.0", json_schema(v1));
   // BACKWARD (the default): v2 cannot read v1 data that lacks "name".
-  auto out = registry_->put_version("s", "1.1.0", doc("s", "1.1.0", "beta", json_schema(v2)));
-  ASSERT_TRUE(out.error);
-  EXPECT_EQ(out.error->code, "incompatible_schema");
-  EXPECT_NE(out.error->message.find("BACKWARD"), std::string::npos);
-  ASSERT_FALSE(out.findings.empty());
+  auto out = put_version(doc("s", "1.1.0", "beta", json_schema(v2)));
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().error.code, "incompatible_schema");
+  EXPECT_NE(out.error().error.message.find("BACKWARD"), std::string::npos);
+  ASSERT_FALSE(out.error().findings.empty());
   // FORWARD: v1 can read v2 data.
-  ASSERT_FALSE(registry_->set_settings("s", governance::CompatibilityMode::Forward, std::nullopt).error);
-  out = registry_->put_version("s", "1.1.0", doc("s", "1.1.0", "beta", json_schema(v2)));
-  EXPECT_FALSE(out.error) << out.error->message;
+  ASSERT_TRUE(registry_->set_settings("s", governance::CompatibilityMode::Forward, std::nullopt));
+  out = put_version(doc("s", "1.1.0", "beta", json_schema(v2)));
+  EXPECT_TRUE(out) << out.error().error.message;
   // A new major line starts fresh.
-  ASSERT_FALSE(registry_->set_settings("s", governance::CompatibilityMode::FullTransitive, std::nullopt).error);
-  out = registry_->put_version("s", "2.0.0", doc("s", "2.0.0", "beta", json_schema(R"({"type": "string"})")));
-  EXPECT_FALSE(out.error) << out.error->message;
-  out = registry_->put_version("s", "1.2.0", doc("s", "1.2.0", "beta", json_schema(R"({"type": "string"})")));
-  EXPECT_TRUE(out.error);
+  ASSERT_TRUE(registry_->set_settings("s", governance::CompatibilityMode::FullTransitive, std::nullopt));
+  out = put_version(doc("s", "2.0.0", "beta", json_schema(R"({"type": "string"})")));
+  EXPECT_TRUE(out) << out.error().error.message;
+  out = put_version(doc("s", "1.2.0", "beta", json_schema(R"({"type": "string"})")));
+  EXPECT_FALSE(out);
 }
 
 TEST_F(GovernanceTest, ImportKeepsStagesAndChecksTheRest) {
-  auto out = registry_->register_document(R"({"services": [{"name": "a", "versions": [
+  auto out = import(R"({"services": [{"name": "a", "versions": [
       {"version": "1.0.0", "lifecycle_stage": "deprecated", "owner_team": "t"},
       {"version": "2.0.0", "lifecycle_stage": "stable", "owner_team": "t"}]}]})");
-  ASSERT_FALSE(out.error) << out.error->message;
+  ASSERT_TRUE(out) << out.error().error.message;
   EXPECT_EQ(stage("a", "1.0.0"), wire::LifecycleStage::Deprecated);
   EXPECT_EQ(registry_->version("a", "1.0.0")->deprecated_at_ms(), now_);  // filled in
   EXPECT_EQ(registry_->version("a", "1.0.0")->sunset_at_ms(), now_ + 90 * kDay);
   // An import still moves existing versions only forward.
-  out = registry_->register_document(R"({"services": [{"name": "a", "versions": [
+  out = import(R"({"services": [{"name": "a", "versions": [
       {"version": "1.0.0", "lifecycle_stage": "stable", "owner_team": "t"}]}]})");
-  ASSERT_TRUE(out.error);
-  EXPECT_EQ(out.error->code, "invalid_transition");
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().error.code, "invalid_transition");
 }
 
 const std::string kProviderApi = R"("/users/{id}": {"get": {"parameters": [{"name": "id", "in": "path", "required": true,
@@ -263,16 +272,16 @@ TEST_F(GovernanceTest, ContractsAndCanIDeploy) {
   put("web", "1.0.0");
   put("web", "1.1.0");
 
-  auto out = registry_->put_contract("web", "1.0.0", "users", R"({"provider_range": "^1.0.0", "pact": {"interactions": 3}})");
-  ASSERT_TRUE(out.error);
-  EXPECT_EQ(out.error->code, "invalid_pact");
-  EXPECT_FALSE(out.findings.empty());
-  out = registry_->put_contract("web", "1.0.0", "users", pact("/users/42", 200));
-  ASSERT_FALSE(out.error) << out.error->message;
-  out = registry_->put_contract("web", "1.1.0", "users", pact("/accounts/42", 200));
-  ASSERT_FALSE(out.error) << out.error->message;
+  auto out = put_contract("web", "1.0.0", "users", R"({"provider_range": "^1.0.0", "pact": {"interactions": 3}})");
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().error.code, "invalid_pact");
+  EXPECT_FALSE(out.error().findings.empty());
+  out = put_contract("web", "1.0.0", "users", pact("/users/42", 200));
+  ASSERT_TRUE(out) << out.error().error.message;
+  out = put_contract("web", "1.1.0", "users", pact("/accounts/42", 200));
+  ASSERT_TRUE(out) << out.error().error.message;
 
-  auto v = verify_contract(*registry_, *registry_->contract("web", "1.0.0", "users"));
+  auto v = verify_contract(*registry_, *registry_->contract({"web", "1.0.0", "users"}));
   ASSERT_EQ(v.size(), 1u);
   EXPECT_TRUE(v[0].ok) << v[0].message;
 
@@ -292,7 +301,7 @@ TEST_F(GovernanceTest, ContractsAndCanIDeploy) {
   EXPECT_EQ(contract_matrix(*registry_, "users").size(), 2u);
   EXPECT_FALSE(can_i_deploy(*registry_, "users", "9.9.9"));
 
-  ASSERT_FALSE(registry_->delete_contract("web", "1.1.0", "users").error);
+  ASSERT_TRUE(registry_->delete_contract({"web", "1.1.0", "users"}));
   EXPECT_TRUE(can_i_deploy(*registry_, "users", "1.0.0")->deployable);
 }
 

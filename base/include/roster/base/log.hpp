@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <string>
+#include <utility>
 
 namespace roster::log {
 
@@ -17,9 +18,24 @@ struct LogOptions {
 // Names the process in every line and sets the level. Call before starting threads.
 void init(const std::string& program, LogOptions options = {});
 
-using spdlog::debug;
-using spdlog::error;
-using spdlog::info;
-using spdlog::warn;
+// The process's logger (set up on first use when init() was not called).
+spdlog::logger& logger();
+
+template <typename... Args>
+void debug(spdlog::format_string_t<Args...> format, Args&&... args) {
+  logger().debug(format, std::forward<Args>(args)...);
+}
+template <typename... Args>
+void info(spdlog::format_string_t<Args...> format, Args&&... args) {
+  logger().info(format, std::forward<Args>(args)...);
+}
+template <typename... Args>
+void warn(spdlog::format_string_t<Args...> format, Args&&... args) {
+  logger().warn(format, std::forward<Args>(args)...);
+}
+template <typename... Args>
+void error(spdlog::format_string_t<Args...> format, Args&&... args) {
+  logger().error(format, std::forward<Args>(args)...);
+}
 
 }  // namespace roster::log

@@ -1,6 +1,7 @@
 // FlatBuffer records -> registry JSON: the inverse of JsonDecoder (docs/registry-format.md).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,16 @@ std::string to_registry_json(const RegistryRecords& records, bool pretty = false
 // One service version document (with its `name`), its instances included.
 std::string to_service_version_json(const ServiceVersion& version, const std::vector<const Instance*>& instances,
                                     bool pretty = false);
+
+// One instance as the registry format writes it: {id, address, port, zone, weight, health,
+// lease_expires_at, metadata}; a listing that is not nested under its version adds service and
+// version first. The lease is the record's unless the server's own is given.
+struct InstanceJson {
+  bool with_service = false;
+  std::optional<int64_t> lease_expires_at_ms;  // Unix ms
+};
+class JsonWriter;
+void write_instance(JsonWriter& w, const Instance& instance, const InstanceJson& options = {});
 
 // roster's error document, what every roster HTTP API answers a failure with:
 // {"error": {"code": CODE, "message": MESSAGE, "path": PATH or null}}.

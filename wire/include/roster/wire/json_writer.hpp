@@ -1,18 +1,23 @@
-// A small streaming JSON writer: correct string escaping, optional two-space indentation.
-// The caller is responsible for well-formed nesting (begin/end pairs, key before each value in
-// an object); `raw` inserts text that is already valid JSON (an embedded schema document).
+// The project's one JSON writer: RapidJSON's Writer (PrettyWriter when asked to indent by two
+// spaces), behind a small chainable face so call sites read like the document they write. Output
+// is appended to `out` as each call is made. The caller nests begin/end pairs and puts a key
+// before each value in an object (RapidJSON asserts it in debug builds); `raw` inserts text that
+// is already valid JSON (an embedded schema document).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace roster::wire {
 
 class JsonWriter {
  public:
-  explicit JsonWriter(std::string& out, bool pretty = false) : out_(out), pretty_(pretty) {}
+  explicit JsonWriter(std::string& out, bool pretty = false);
+  ~JsonWriter();
+  JsonWriter(const JsonWriter&) = delete;
+  JsonWriter& operator=(const JsonWriter&) = delete;
 
   JsonWriter& begin_object();
   JsonWriter& end_object();
@@ -26,17 +31,9 @@ class JsonWriter {
   JsonWriter& null();
   JsonWriter& raw(std::string_view json);
 
-  // Appends `s` as a quoted, escaped JSON string (no separators); usable on its own.
-  static void append_escaped(std::string& out, std::string_view s);
-
  private:
-  void before_value();
-  void newline();
-
-  std::string& out_;
-  bool pretty_;
-  bool after_key_ = false;
-  std::vector<bool> first_in_scope_;  // one entry per open object/array
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace roster::wire

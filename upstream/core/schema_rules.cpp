@@ -61,26 +61,25 @@ std::vector<governance::Finding> compatibility_findings(governance::Compatibilit
   return governance::check_compatibility(mode, refs, {candidate_label, &candidate, ""}, options);
 }
 
-SchemaVerdict check_schema(const wire::ServiceVersion& candidate, const std::vector<const wire::ServiceVersion*>& others,
-                           const wire::ServiceVersion* existing, governance::CompatibilityMode mode) {
-  SchemaVerdict out;
+Result<void, Refusal> check_schema(const wire::ServiceVersion& candidate, const std::vector<const wire::ServiceVersion*>& others,
+                                   const wire::ServiceVersion* existing, governance::CompatibilityMode mode) {
   auto cand = parse(candidate);
-  if (!cand) return out;
+  if (!cand) return {};
   const auto format = candidate.api_schema()->format();
 
   auto problems = schema_problems(format, cand->doc.document);
   if (!problems.empty()) {
+    std::vector<governance::Finding> findings;
     for (auto& p : problems)
-      out.findings.push_back({governance::Severity::Breaking, "invalid-schema", "", "", p.pointer, p.message});
-    out.error = ApiError{422, "invalid_schema",
-                         at(candidate) + ": the API schema is not a valid " +
-                             (format == wire::SchemaFormat::OpenApi ? "OpenAPI document" : "JSON Schema") + " (" +
-                             count(problems.size(), "problem") + "; first at " + problems.front().pointer + ": " +
-                             problems.front().message + ")",
-                         "api_schema.document"};
-    return out;
+      findings.push_back({governance::Severity::Breaking, "invalid-schema", "", "", p.pointer, p.message});
+    return refuse(ErrorKind::Rejected, "invalid_schema",
+                  at(candidate) + ": the API schema is not a valid " +
+                      (format == wire::SchemaFormat::OpenApi ? "OpenAPI document" : "JSON Schema") + " (" +
+                      count(problems.size(), "problem") + "; first at " + problems.front().pointer + ": " +
+                      problems.front().message + ")",
+                  "api_schema.document", std::move(findings));
   }
-  if (mode == governance::CompatibilityMode::None) return out;
+  if (mode == governance::CompatibilityMode::None) return {};
 
   // The lower versions with a schema of the same format, ascending.
   std::vector<ParsedVersion> lower;
@@ -95,45 +94,43 @@ SchemaVerdict check_schema(const wire::ServiceVersion& candidate, const std::vec
     if (p.version.major == cand->version.major) history.emplace_back(p.record->version()->str(), &p.doc.document);
   auto violations = compatibility_findings(mode, format, history, candidate.version()->str(), cand->doc.document);
   if (!violations.empty()) {
-    out.error = ApiError{409, "incompatible_schema",
-                         at(candidate) + ": the API schema violates the service's " +
-                             std::string(governance::to_string(mode)) + " compatibility mode (" +
-                             count(violations.size(), "problem") + "; first: " + violations.front().message + ")",
-                         "api_schema.document"};
-    out.findings = std::move(violations);
-    return out;
+    const std::string first = violations.front().message;
+    return refuse(ErrorKind::Conflict, "incompatible_schema",
+                  at(candidate) + ": the API schema violates the service's " +
+                      std::string(governance::to_string(mode)) + " compatibility mode (" +
+                      count(violations.size(), "problem") + "; first: " + first + ")",
+                  "api_schema.document", std::move(violations));
   }
 
   // Breaking OpenAPI changes: against the version this one replaces under a caret range, and
   // against its own earlier registration.
-  if (format != wire::SchemaFormat::OpenApi) return out;
-  auto breaking_against = [&](const ParsedVersion& old, std::string why) {
+  if (format != wire::SchemaFormat::OpenApi) return {};
+  auto breaking_against = [&](const ParsedVersion& old, std::string why) -> Result<void, Refusal> {
     auto diff = governance::diff_openapi(old.doc.document, cand->doc.document);
     std::vector<governance::Finding> breaking;
     for (auto& f : diff.findings)
       if (f.severity == governance::Severity::Breaking) breaking.push_back(f);
-    if (breaking.empty()) return false;
-    out.error = ApiError{409, "incompatible_schema",
-                         at(candidate) + ": " + count(breaking.size(), "breaking change") + " against " +
-                             old.record->version()->str() + " " + why + " (first: " + breaking.front().message + ")",
-                         "api_schema.document"};
-    out.findings = std::move(breaking);
-    return true;
+    if (breaking.empty()) return {};
+    const std::string first = breaking.front().message;
+    return refuse(ErrorKind::Conflict, "incompatible_schema",
+                  at(candidate) + ": " + count(breaking.size(), "breaking change") + " against " +
+                      old.record->version()->str() + " " + why + " (first: " + first + ")",
+                  "api_schema.document", std::move(breaking));
   };
   if (existing)
-    if (auto old = parse(*existing); old && old->record->api_schema()->format() == format &&
-                                     breaking_against(*old, "as registered; publish a new version instead"))
-      return out;
+    if (auto old = parse(*existing); old && old->record->api_schema()->format() == format)
+      if (auto kept = breaking_against(*old, "as registered; publish a new version instead"); !kept) return kept;
   // The version it follows: the highest lower release (pre-releases are expected to change).
   auto previous_it = std::find_if(lower.rbegin(), lower.rend(), [](auto& p) { return !p.version.is_prerelease(); });
   if (previous_it != lower.rend()) {
     const auto& previous = *previous_it;
     auto caret = semver::Range::parse("^" + previous.version.to_string());
     if (caret && caret->satisfies(cand->version, true))
-      breaking_against(previous, "without a version bump that caret ranges do not cross (^" +
-                                     previous.version.to_string() + " still accepts " + candidate.version()->str() + ")");
+      return breaking_against(previous, "without a version bump that caret ranges do not cross (^" +
+                                            previous.version.to_string() + " still accepts " +
+                                            candidate.version()->str() + ")");
   }
-  return out;
+  return {};
 }
 
 }  // namespace roster::upstream

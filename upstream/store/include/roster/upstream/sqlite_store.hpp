@@ -23,10 +23,10 @@ class SqliteStore final : public Store {
  public:
   // Creates data_dir if needed and opens (or creates) data_dir/roster.db. Only one SqliteStore
   // may hold a data dir at a time (an flock on data_dir/roster.lock, released when the process
-  // dies). Throws StoreError naming the path: the dir cannot be created or is not a directory,
-  // another store holds it, the file is not a SQLite database or not a roster one, or its schema
-  // version differs from this build's.
-  static std::unique_ptr<SqliteStore> open(const std::string& data_dir, SqliteOptions options = {});
+  // dies). Errors name the path: Io (the dir cannot be created or is not a directory), Conflict
+  // (another store holds it), Corrupt (the file is not a SQLite database or not a roster one, or
+  // its schema version differs from this build's), Unavailable (SQLite failed).
+  static Result<std::unique_ptr<SqliteStore>> open(const std::string& data_dir, SqliteOptions options = {});
 
   // The schema version kept in PRAGMA user_version.
   static constexpr int kSchemaVersion = 1;
@@ -35,10 +35,10 @@ class SqliteStore final : public Store {
   SqliteStore(const SqliteStore&) = delete;
   SqliteStore& operator=(const SqliteStore&) = delete;
 
-  uint64_t commit(const std::vector<Mutation>& mutations) override;
+  Result<uint64_t> commit(const std::vector<Mutation>& mutations) override;
   uint64_t revision() const override;
-  uint64_t scan(const std::function<void(const StoredRecord&)>& visit) const override;
-  std::optional<std::vector<Change>> changes_since(uint64_t after, size_t limit) const override;
+  Result<uint64_t> scan(const std::function<void(const StoredRecord&)>& visit) const override;
+  Result<std::optional<std::vector<Change>>> changes_since(uint64_t after, size_t limit) const override;
 
   const std::string& db_path() const;
 

@@ -41,7 +41,7 @@ model::VersionInfo version_info(const wire::ServiceVersion& v) {
   return info;
 }
 
-std::variant<std::vector<uint8_t>, ApiError> settle_lifecycle(const wire::ServiceVersion& candidate,
+Result<std::vector<uint8_t>> settle_lifecycle(const wire::ServiceVersion& candidate,
                                                               const wire::ServiceVersion* existing, bool import,
                                                               int64_t now_ms, const model::LifecyclePolicy& policy) {
   const wire::LifecycleStage stage = stage_of(candidate);
@@ -53,7 +53,8 @@ std::variant<std::vector<uint8_t>, ApiError> settle_lifecycle(const wire::Servic
     if (reason.empty()) reason = reason_of(*existing);
     if (stage != from) {
       if (auto allowed = model::check_transition(from, stage); !allowed)
-        return ApiError{409, "invalid_transition", name_at(candidate) + ": " + allowed.error().message, "lifecycle_stage"};
+        return fail(ErrorKind::Conflict, "invalid_transition", name_at(candidate) + ": " + allowed.error().message,
+                    "lifecycle_stage");
       dates = model::dates_after_transition(from, stage, dates, now_ms, policy);
     }
   } else if (import) {
@@ -65,7 +66,8 @@ std::variant<std::vector<uint8_t>, ApiError> settle_lifecycle(const wire::Servic
     if (stage >= wire::LifecycleStage::Sunset && !dates.sunset_at_ms) dates.sunset_at_ms = now_ms;
     if (stage == wire::LifecycleStage::Retired && !dates.retired_at_ms) dates.retired_at_ms = now_ms;
   } else if (auto allowed = model::check_initial_stage(stage); !allowed) {
-    return ApiError{409, "invalid_transition", name_at(candidate) + ": " + allowed.error().message, "lifecycle_stage"};
+    return fail(ErrorKind::Conflict, "invalid_transition", name_at(candidate) + ": " + allowed.error().message,
+                "lifecycle_stage");
   }
   if (dates == dates_of(candidate) && reason == reason_of(candidate))
     return std::vector<uint8_t>();  // the record stands as given
@@ -78,10 +80,10 @@ std::vector<uint8_t> moved(const wire::ServiceVersion& v, wire::LifecycleStage t
   return rewrite(v, to, dates, reason.empty() ? reason_of(v) : reason);
 }
 
-std::optional<ApiError> check_dependencies(const model::DependencyGraph& graph, const wire::ServiceVersion& v,
-                                           std::vector<std::string>& warnings) {
-  if (!v.dependencies()) return std::nullopt;
-  std::optional<ApiError> refusal;
+Result<void> check_dependencies(const model::DependencyGraph& graph, const wire::ServiceVersion& v,
+                                std::vector<std::string>& warnings) {
+  if (!v.dependencies()) return {};
+  std::optional<Error> refusal;
   for (flatbuffers::uoffset_t i = 0; i < v.dependencies()->size(); ++i) {
     auto* d = v.dependencies()->Get(i);
     const std::string what = name_at(v) + ": dependency " + d->service()->str() + " " + d->range()->str();
@@ -90,9 +92,9 @@ std::optional<ApiError> check_dependencies(const model::DependencyGraph& graph, 
     switch (r.status) {
       case Status::OnlyRetired:
         if (!refusal)
-          refusal = ApiError{422, "retired_dependency",
-                             what + " can only resolve to a retired version; depend on a live version instead",
-                             "dependencies[" + std::to_string(i) + "]"};
+          refusal = Error{ErrorKind::Rejected, "retired_dependency",
+                          what + " can only resolve to a retired version; depend on a live version instead",
+                          "dependencies[" + std::to_string(i) + "]"};
         break;
       case Status::NoSuchService:
       case Status::NoMatch:
@@ -107,7 +109,8 @@ std::optional<ApiError> check_dependencies(const model::DependencyGraph& graph, 
         break;
     }
   }
-  return refusal;
+  if (refusal) return fail(*refusal);
+  return {};
 }
 
 }  // namespace roster::upstream

@@ -14,18 +14,14 @@
 #include "roster/governance/json_schema.hpp"
 #include "roster/governance/schema_compat.hpp"
 #include "roster/wire/roster_generated.h"
-#include "roster/upstream/registry.hpp"
+#include "roster/upstream/write_result.hpp"
 
 namespace roster::upstream {
 
-struct SchemaVerdict {
-  std::vector<governance::Finding> findings;
-  std::optional<ApiError> error;
-};
-
 // `others`: the service's other versions as they will stand (registered and in the same
-// write); `existing`: the version registered under the candidate's own key, if any.
-SchemaVerdict check_schema(const wire::ServiceVersion& candidate, const std::vector<const wire::ServiceVersion*>& others,
+// write); `existing`: the version registered under the candidate's own key, if any. Refusals list
+// every finding: Rejected (invalid_schema), Conflict (incompatible_schema).
+Result<void, Refusal> check_schema(const wire::ServiceVersion& candidate, const std::vector<const wire::ServiceVersion*>& others,
                            const wire::ServiceVersion* existing, governance::CompatibilityMode mode);
 
 // Every problem that makes `doc` an invalid schema of `format` (for /v1/schemas/check too).

@@ -1,20 +1,16 @@
 #include "roster/upstream/stream_server.hpp"
 
 #include <deque>
-#include <iostream>
 #include <map>
-#include <sstream>
 
-#include "roster/upstream/http_api.hpp"
+#include "roster/base/clock.hpp"
+#include "roster/base/constant_time.hpp"
+#include "roster/base/log.hpp"
 #include "roster/wire/verify.hpp"
 
 namespace roster::upstream {
 
 namespace {
-
-int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 Frame control_frame(wire::FrameType type, const flatbuffers::FlatBufferBuilder& fbb) {
   return wire::make_frame(type, {fbb.GetBufferPointer(), fbb.GetSize()});
@@ -55,6 +51,7 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
   uint64_t next_id = 1;
   net::EventLoop::TimerId keepalive_timer = 0;
   bool closed = false;
+  ChangeFeed::Subscription subscription;
   // metrics
   uint64_t frames_sent = 0, bytes_sent = 0, cut_off = 0, bad_frames = 0, refused = 0;
   int64_t last_lag_ms = 0, max_lag_ms = 0;
@@ -63,7 +60,7 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
 
   void start() {
     std::weak_ptr<State> weak = shared_from_this();
-    registry.on_delta([weak](const Frame& frame, uint64_t) {
+    subscription = registry.feed().subscribe([weak](const Frame& frame, uint64_t) {
       if (auto self = weak.lock())
         for (auto& [id, conn] : self->connections)
           if (conn->subscribed) self->enqueue(conn, frame);
@@ -77,9 +74,7 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
       auto self = weak.lock();
       if (!self || self->closed) return;
       flatbuffers::FlatBufferBuilder fbb;
-      const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              std::chrono::system_clock::now().time_since_epoch()).count();
-      fbb.Finish(wire::CreateKeepalive(fbb, self->registry.revision(), now));
+      fbb.Finish(wire::CreateKeepalive(fbb, self->registry.revision(), base::unix_ms()));
       Frame frame = control_frame(wire::FrameType::Keepalive, fbb);
       for (auto& [id, conn] : self->connections)
         if (conn->subscribed && conn->queue.empty()) self->enqueue(conn, frame);
@@ -135,7 +130,7 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
           return fail(conn, 400, where + valid.error().message);
         }
         auto* hello = flatbuffers::GetRoot<wire::Hello>(frame.payload.data());
-        if (options.token && (!hello->token() || !constant_time_equals(hello->token()->string_view(), *options.token))) {
+        if (options.token && (!hello->token() || !base::constant_time_equals(hello->token()->string_view(), *options.token))) {
           ++refused;
           return fail(conn, 401, "wrong or missing token");
         }
@@ -167,11 +162,11 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
     // deltas since its revision) is as large as it must be, and is sent at the agent's pace.
     if (!catch_up && conn->queued_bytes - conn->catch_up_bytes + frame->size() > options.max_queued_bytes) {
       ++cut_off;
-      std::cerr << "roster-server: agent " << conn->agent_id << " is too slow (" << conn->queued_bytes
-                << " bytes queued): cutting it off; it will resume by revision\n";
+      log::warn("agent {} is too slow ({} bytes queued): cutting it off; it will resume by revision", conn->agent_id,
+                conn->queued_bytes);
       return drop(conn);
     }
-    conn->queue.push_back({frame, steady_ms(), catch_up});
+    conn->queue.push_back({frame, base::steady_ms(), catch_up});
     conn->queued_bytes += frame->size();
     if (catch_up) conn->catch_up_bytes += frame->size();
     if (!conn->sending) send_next(conn);
@@ -193,7 +188,7 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
       if (sent.catch_up) {
         conn->catch_up_bytes -= frame->size();
       } else {
-        const int64_t lag = steady_ms() - sent.queued_ms;  // fan-out lag: live deltas only
+        const int64_t lag = base::steady_ms() - sent.queued_ms;  // fan-out lag: live deltas only
         self->last_lag_ms = lag;
         self->max_lag_ms = std::max(self->max_lag_ms, lag);
       }
@@ -208,7 +203,7 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
   // A bad peer: tell it why in an Error frame, then close.
   void fail(const std::shared_ptr<Connection>& conn, uint32_t code, const std::string& message) {
     if (conn->closing) return;
-    std::cerr << "roster-server: stream " << (conn->agent_id.empty() ? "connection" : conn->agent_id) << ": " << message << "\n";
+    log::warn("stream {}: {}", conn->agent_id.empty() ? "connection" : conn->agent_id, message);
     conn->subscribed = false;
     conn->queue.clear();
     conn->queued_bytes = conn->catch_up_bytes = 0;
@@ -247,7 +242,7 @@ void StreamServer::close() {
   state_->listeners.clear();
   auto connections = state_->connections;
   for (auto& [id, conn] : connections) state_->drop(conn);
-  state_->registry.on_delta(nullptr);
+  state_->subscription.unsubscribe();
 }
 
 size_t StreamServer::connected_agents() const {
@@ -256,18 +251,16 @@ size_t StreamServer::connected_agents() const {
   return n;
 }
 
-std::string StreamServer::metrics() const {
+void StreamServer::metrics(base::PrometheusText& m) const {
   const State& s = *state_;
-  std::ostringstream out;
-  out << "# TYPE roster_connected_agents gauge\nroster_connected_agents " << connected_agents() << "\n"
-      << "# TYPE roster_stream_frames_sent_total counter\nroster_stream_frames_sent_total " << s.frames_sent << "\n"
-      << "# TYPE roster_stream_bytes_sent_total counter\nroster_stream_bytes_sent_total " << s.bytes_sent << "\n"
-      << "# TYPE roster_stream_agents_cut_off_total counter\nroster_stream_agents_cut_off_total " << s.cut_off << "\n"
-      << "# TYPE roster_stream_bad_frames_total counter\nroster_stream_bad_frames_total " << s.bad_frames << "\n"
-      << "# TYPE roster_stream_refused_total counter\nroster_stream_refused_total " << s.refused << "\n"
-      << "# TYPE roster_fanout_lag_seconds gauge\nroster_fanout_lag_seconds " << s.last_lag_ms / 1000.0 << "\n"
-      << "# TYPE roster_fanout_lag_max_seconds gauge\nroster_fanout_lag_max_seconds " << s.max_lag_ms / 1000.0 << "\n";
-  return out.str();
+  m.gauge("roster_connected_agents", "Agents subscribed to the change stream", connected_agents());
+  m.counter("roster_stream_frames_sent_total", "Frames sent to agents", s.frames_sent);
+  m.counter("roster_stream_bytes_sent_total", "Bytes sent to agents", s.bytes_sent);
+  m.counter("roster_stream_agents_cut_off_total", "Agents cut off for falling behind", s.cut_off);
+  m.counter("roster_stream_bad_frames_total", "Malformed frames received from agents", s.bad_frames);
+  m.counter("roster_stream_refused_total", "Agent streams refused for a wrong or missing token", s.refused);
+  m.gauge("roster_fanout_lag_seconds", "Queue-to-socket time of the last live delta", s.last_lag_ms / 1000.0);
+  m.gauge("roster_fanout_lag_max_seconds", "Largest queue-to-socket time of a live delta", s.max_lag_ms / 1000.0);
 }
 
 }  // namespace roster::upstream

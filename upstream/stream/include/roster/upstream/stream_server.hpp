@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "roster/base/prometheus.hpp"
 #include "roster/net/event_loop.hpp"
 #include "roster/upstream/registry.hpp"
 #include "roster/wire/frame.hpp"
@@ -35,7 +36,7 @@ class StreamServer {
   void close();
 
   size_t connected_agents() const;
-  std::string metrics() const;  // Prometheus text lines
+  void metrics(base::PrometheusText& out) const;
 
   struct State;
 

@@ -8,13 +8,12 @@
 
 #include <optional>
 #include <string>
-#include <variant>
 #include <vector>
 
+#include "roster/base/result.hpp"
 #include "roster/model/graph.hpp"
 #include "roster/model/lifecycle.hpp"
 #include "roster/wire/roster_generated.h"
-#include "roster/upstream/registry.hpp"
 
 namespace roster::upstream {
 
@@ -22,21 +21,21 @@ wire::LifecycleStage stage_of(const wire::ServiceVersion& v);
 model::LifecycleDates dates_of(const wire::ServiceVersion& v);
 model::VersionInfo version_info(const wire::ServiceVersion& v);
 
-// The record to store for `candidate`, given the version already registered under its key (if
-// any): its stage checked, its lifecycle dates (and reason) the server's. `import` (a whole
-// registry document) lets a new version keep any stage, with missing dates filled in.
-std::variant<std::vector<uint8_t>, ApiError> settle_lifecycle(const wire::ServiceVersion& candidate,
-                                                              const wire::ServiceVersion* existing, bool import,
-                                                              int64_t now_ms, const model::LifecyclePolicy& policy);
+// The record to store for `candidate` (empty: the candidate's own bytes stand), given the
+// version already registered under its key (if any): its stage checked, its lifecycle dates (and
+// reason) the server's. `import` (a whole registry document) lets a new version keep any stage,
+// with missing dates filled in. Refusal: Conflict (invalid_transition).
+Result<std::vector<uint8_t>> settle_lifecycle(const wire::ServiceVersion& candidate, const wire::ServiceVersion* existing,
+                                              bool import, int64_t now_ms, const model::LifecyclePolicy& policy);
 
 // `v` moved to `to` at `now_ms` (the move itself already checked).
 std::vector<uint8_t> moved(const wire::ServiceVersion& v, wire::LifecycleStage to, std::string_view reason, int64_t now_ms,
                            const model::LifecyclePolicy& policy);
 
 // Checks `v`'s dependencies against `graph` (which already holds the versions being written):
-// a refusal for one that only a retired version satisfies; warnings for deprecated targets and
-// for dependencies nothing satisfies yet.
-std::optional<ApiError> check_dependencies(const model::DependencyGraph& graph, const wire::ServiceVersion& v,
-                                           std::vector<std::string>& warnings);
+// a refusal (Rejected, retired_dependency) for one that only a retired version satisfies;
+// warnings for deprecated targets and for dependencies nothing satisfies yet.
+Result<void> check_dependencies(const model::DependencyGraph& graph, const wire::ServiceVersion& v,
+                                std::vector<std::string>& warnings);
 
 }  // namespace roster::upstream

@@ -1,13 +1,15 @@
-#include "roster/upstream/governance_api.hpp"
-
+// The governance routes (docs/governance-api.md): the dependency graph, lifecycle, schemas,
+// compatibility settings, evolution, contracts and can-i-deploy.
 #include <algorithm>
 #include <charconv>
+
+#include "api_responses.hpp"
+#include "routes.hpp"
 
 #include "roster/governance/json_document.hpp"
 #include "roster/governance/openapi_diff.hpp"
 #include "roster/semver.hpp"
 #include "roster/upstream/contract_checks.hpp"
-#include "roster/upstream/http_api.hpp"
 #include "roster/upstream/schema_rules.hpp"
 #include "roster/upstream/version_rules.hpp"
 #include "roster/wire/json_writer.hpp"
@@ -21,12 +23,7 @@ namespace {
 using net::HttpResponse;
 using Status = model::ResolutionStatus;
 
-HttpResponse ok(std::string body) {
-  HttpResponse r;
-  r.body = std::move(body);
-  return r;
-}
-
+HttpResponse ok(std::string body) { return json_response(std::move(body)); }
 
 // The API spells statuses with underscores, like its error codes: "no_such_service".
 std::string status_name(Status s) {
@@ -56,8 +53,9 @@ std::optional<std::string> version_or_latest(const Registry& registry, std::stri
 }
 
 HttpResponse no_version(std::string_view name, std::optional<std::string_view> version) {
-  return json_error(404, "not_found", version ? "no version \"" + std::string(*version) + "\" of \"" + std::string(name) + "\""
-                                              : "no live version of \"" + std::string(name) + "\"");
+  return error_response({ErrorKind::NotFound, "not_found",
+                         version ? "no version \"" + std::string(*version) + "\" of \"" + std::string(name) + "\""
+                                 : "no live version of \"" + std::string(name) + "\""});
 }
 
 // --- the dependency graph ---------------------------------------------------------------------
@@ -84,7 +82,7 @@ void write_tree(wire::JsonWriter& w, const model::TreeNode& node) {
 HttpResponse tree(const Registry& registry, std::string_view name, const net::HttpRequest& req) {
   auto version = version_or_latest(registry, name, req.query_param("version"));
   auto depth = req.query_param("depth") ? whole_number(req.query_param("depth"), 1, 1000) : std::optional<int64_t>(64);
-  if (!depth) return json_error(400, "invalid_depth", "depth must be a whole number from 1 to 1000", "depth");
+  if (!depth) return bad_request("invalid_depth", "depth must be a whole number from 1 to 1000", "depth");
   auto root = version ? registry.graph().tree(name, *version, static_cast<size_t>(*depth)) : std::nullopt;
   if (!root) return no_version(name, req.query_param("version"));
   std::string body;
@@ -122,13 +120,13 @@ void write_dependents(wire::JsonWriter& w, std::string_view key, const std::vect
 
 HttpResponse upgrade(const Registry& registry, std::string_view name, const net::HttpRequest& req) {
   auto from = req.query_param("from"), to = req.query_param("to");
-  if (!from || !to) return json_error(400, "missing_parameter", "upgrade needs ?from=VERSION&to=VERSION", from ? "to" : "from");
+  if (!from || !to) return bad_request("missing_parameter", "upgrade needs ?from=VERSION&to=VERSION", from ? "to" : "from");
   for (auto [v, param] : {std::pair{*from, "from"}, std::pair{*to, "to"}}) {
     if (auto parsed = semver::Version::parse(v); !parsed)
-      return json_error(400, "invalid_version", std::string(param) + ": invalid semver " + parsed.error().message, param);
+      return bad_request("invalid_version", std::string(param) + ": invalid semver " + parsed.error().message, param);
   }
   auto report = registry.graph().upgrade(name, *from, *to);
-  if (!report) return json_error(400, "invalid_version", "from and to must be SemVer versions");
+  if (!report) return bad_request("invalid_version", "from and to must be SemVer versions");
   std::string body;
   wire::JsonWriter w(body);
   w.begin_object().key("service").string(name).key("from").string(*from).key("to").string(*to);
@@ -200,35 +198,25 @@ HttpResponse whole_graph(const Registry& registry) {
 
 // --- lifecycle --------------------------------------------------------------------------------
 
-HttpResponse write_result(const WriteOutcome& out) {
-  if (out.error) return api_error_response(*out.error, out.findings);
-  std::string body;
-  wire::JsonWriter w(body);
-  w.begin_object().key("revision").unsigned_number(out.revision).key("warnings").begin_array();
-  for (auto& warning : out.warnings) w.string(warning);
-  w.end_array().end_object();
-  return ok(body);
-}
-
 HttpResponse set_stage(Registry& registry, std::string_view name, std::string_view version, const net::HttpRequest& req) {
-  auto doc = governance::parse_json(req.body);
-  if (!doc.ok()) return json_error(400, "invalid_json", "the body is not JSON: " + *doc.error);
-  auto* stage_value = governance::member(doc.document, "stage");
+  auto doc = parse_body(req);
+  if (!doc) return error_response(doc.error());
+  auto* stage_value = governance::member(*doc, "stage");
   if (!stage_value || !stage_value->IsString())
-    return json_error(400, "invalid_stage", "expected {\"stage\": STAGE, \"reason\": TEXT}", "stage");
+    return bad_request("invalid_stage", "expected {\"stage\": STAGE, \"reason\": TEXT}", "stage");
   auto stage = wire::parse_lifecycle_stage(stage_value->GetString());
   if (!stage)
-    return json_error(400, "invalid_stage", "unknown lifecycle stage \"" + std::string(stage_value->GetString()) +
+    return bad_request("invalid_stage", "unknown lifecycle stage \"" + std::string(stage_value->GetString()) +
                       "\" (expected proposed, development, beta, stable, deprecated, sunset or retired)", "stage");
-  auto* reason = governance::member(doc.document, "reason");
-  if (reason && !reason->IsString()) return json_error(400, "invalid_reason", "reason must be a string", "reason");
-  auto out = registry.transition(name, version, *stage, reason ? reason->GetString() : "");
-  if (out.error) return api_error_response(*out.error);
+  auto* reason = governance::member(*doc, "reason");
+  if (reason && !reason->IsString()) return bad_request("invalid_reason", "reason must be a string", "reason");
+  auto out = registry.transition({std::string(name), std::string(version)}, *stage, reason ? reason->GetString() : "");
+  if (!out) return refusal_response(out.error());
   auto* v = registry.version(name, version);
   std::string body;
   wire::JsonWriter w(body);
-  w.begin_object().key("revision").unsigned_number(out.revision).key("warnings").begin_array();
-  for (auto& warning : out.warnings) w.string(warning);
+  w.begin_object().key("revision").unsigned_number(out->revision).key("warnings").begin_array();
+  for (auto& warning : out->warnings) w.string(warning);
   w.end_array().key("stage").string(wire::to_string(v->stage()));
   write_time(w, "deprecated_at", v->deprecated_at_ms());
   write_time(w, "sunset_at", v->sunset_at_ms());
@@ -241,7 +229,7 @@ HttpResponse timeline(const Registry& registry, const net::HttpRequest& req) {
   std::optional<int64_t> within;
   if (req.query_param("within_days")) {
     within = whole_number(req.query_param("within_days"), 0, 36500);
-    if (!within) return json_error(400, "invalid_days", "within_days must be a whole number of days", "within_days");
+    if (!within) return bad_request("invalid_days", "within_days must be a whole number of days", "within_days");
   }
   const int64_t now = registry.now();
   struct Row {
@@ -282,29 +270,29 @@ HttpResponse settings_json(const Registry& registry, std::string_view name) {
 }
 
 HttpResponse put_settings(Registry& registry, std::string_view name, const net::HttpRequest& req, bool compatibility) {
-  auto doc = governance::parse_json(req.body);
-  if (!doc.ok()) return json_error(400, "invalid_json", "the body is not JSON: " + *doc.error);
-  if (!doc.document.IsObject()) return json_error(400, "invalid_body", "expected a JSON object");
-  WriteOutcome out;
+  auto doc = parse_body(req);
+  if (!doc) return error_response(doc.error());
+  if (!doc->IsObject()) return bad_request("invalid_body", "expected a JSON object");
+  WriteResult out = Written{};
   if (compatibility) {
-    auto* mode = governance::member(doc.document, "mode");
+    auto* mode = governance::member(*doc, "mode");
     auto parsed = mode && mode->IsString() ? governance::parse_compatibility_mode(mode->GetString()) : std::nullopt;
     if (!parsed)
-      return json_error(400, "invalid_mode", "expected {\"mode\": BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, "
+      return bad_request("invalid_mode", "expected {\"mode\": BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, "
                         "FULL, FULL_TRANSITIVE or NONE}", "mode");
     out = registry.set_settings(name, parsed, std::nullopt);
   } else {
     model::LifecyclePolicy policy = registry.settings(name).lifecycle;
     for (auto [key, field] : {std::pair{"sunset_after_days", &policy.sunset_after_days},
                               std::pair{"retire_after_days", &policy.retire_after_days}}) {
-      auto* v = governance::member(doc.document, key);
+      auto* v = governance::member(*doc, key);
       if (!v) continue;
-      if (!v->IsInt()) return json_error(400, "invalid_policy", std::string(key) + " must be a whole number of days", key);
+      if (!v->IsInt()) return bad_request("invalid_policy", std::string(key) + " must be a whole number of days", key);
       *field = v->GetInt();
     }
     out = registry.set_settings(name, std::nullopt, policy);
   }
-  if (out.error) return api_error_response(*out.error);
+  if (!out) return refusal_response(out.error());
   return settings_json(registry, name);
 }
 
@@ -317,12 +305,12 @@ std::optional<wire::SchemaFormat> format_param(const net::HttpRequest& req, cons
 }
 
 HttpResponse schema_check(const net::HttpRequest& req) {
-  auto doc = governance::parse_json(req.body);
-  if (!doc.ok()) return json_error(400, "invalid_json", "the document is not JSON: " + *doc.error);
-  auto format = format_param(req, doc.document);
+  auto doc = parse_body(req);
+  if (!doc) return error_response(doc.error());
+  auto format = format_param(req, *doc);
   if (!format || *format == wire::SchemaFormat::None)
-    return json_error(400, "invalid_format", "format must be openapi or json_schema", "format");
-  auto problems = schema_problems(*format, doc.document);
+    return bad_request("invalid_format", "format must be openapi or json_schema", "format");
+  auto problems = schema_problems(*format, *doc);
   std::string body;
   wire::JsonWriter w(body);
   w.begin_object().key("valid").boolean(problems.empty()).key("format").string(wire::to_string(*format));
@@ -334,22 +322,24 @@ HttpResponse schema_check(const net::HttpRequest& req) {
 
 // A document member of a request body, checked to be a valid schema.
 std::optional<HttpResponse> invalid_member(const rapidjson::Value* doc, const std::string& where) {
-  if (!doc || !doc->IsObject()) return json_error(400, "invalid_body", "expected a schema document (object) at " + where, where);
+  if (!doc || !doc->IsObject()) return bad_request("invalid_body", "expected a schema document (object) at " + where, where);
   auto problems = schema_problems(detect_format(*doc), *doc);
   if (problems.empty()) return std::nullopt;
-  return json_error(422, "invalid_schema", where + " is not a valid schema: " + problems.front().pointer + ": " +
-                    problems.front().message + (problems.size() > 1 ? " (and " + std::to_string(problems.size() - 1) + " more)" : ""), where);
+  return error_response({ErrorKind::Rejected, "invalid_schema",
+                         where + " is not a valid schema: " + problems.front().pointer + ": " + problems.front().message +
+                             (problems.size() > 1 ? " (and " + std::to_string(problems.size() - 1) + " more)" : ""),
+                         where});
 }
 
 HttpResponse schema_diff(const net::HttpRequest& req) {
-  auto doc = governance::parse_json(req.body);
-  if (!doc.ok()) return json_error(400, "invalid_json", "the body is not JSON: " + *doc.error);
-  auto* a = governance::member(doc.document, "old");
-  auto* b = governance::member(doc.document, "new");
+  auto doc = parse_body(req);
+  if (!doc) return error_response(doc.error());
+  auto* a = governance::member(*doc, "old");
+  auto* b = governance::member(*doc, "new");
   if (auto bad = invalid_member(a, "old")) return *bad;
   if (auto bad = invalid_member(b, "new")) return *bad;
   if (detect_format(*a) != wire::SchemaFormat::OpenApi || detect_format(*b) != wire::SchemaFormat::OpenApi)
-    return json_error(400, "invalid_format", "diff compares two OpenAPI documents; use /v1/schemas/compat for JSON Schema");
+    return bad_request("invalid_format", "diff compares two OpenAPI documents; use /v1/schemas/compat for JSON Schema");
   auto diff = governance::diff_openapi(*a, *b);
   std::string body;
   wire::JsonWriter w(body);
@@ -360,22 +350,22 @@ HttpResponse schema_diff(const net::HttpRequest& req) {
 }
 
 HttpResponse schema_compat(const net::HttpRequest& req) {
-  auto doc = governance::parse_json(req.body);
-  if (!doc.ok()) return json_error(400, "invalid_json", "the body is not JSON: " + *doc.error);
-  auto* mode_value = governance::member(doc.document, "mode");
+  auto doc = parse_body(req);
+  if (!doc) return error_response(doc.error());
+  auto* mode_value = governance::member(*doc, "mode");
   auto mode = mode_value && mode_value->IsString() ? governance::parse_compatibility_mode(mode_value->GetString())
                                                    : std::optional(governance::CompatibilityMode::Backward);
-  if (!mode) return json_error(400, "invalid_mode", "unknown compatibility mode", "mode");
-  auto* history = governance::member(doc.document, "history");
-  auto* candidate = governance::member(doc.document, "new");
-  if (!history || !history->IsArray()) return json_error(400, "invalid_body", "expected \"history\": [documents, oldest first]", "history");
+  if (!mode) return bad_request("invalid_mode", "unknown compatibility mode", "mode");
+  auto* history = governance::member(*doc, "history");
+  auto* candidate = governance::member(*doc, "new");
+  if (!history || !history->IsArray()) return bad_request("invalid_body", "expected \"history\": [documents, oldest first]", "history");
   if (auto bad = invalid_member(candidate, "new")) return *bad;
   const auto format = detect_format(*candidate);
   std::vector<std::pair<std::string, const rapidjson::Value*>> docs;
   for (rapidjson::SizeType i = 0; i < history->Size(); ++i) {
     const std::string where = "history[" + std::to_string(i) + "]";
     if (auto bad = invalid_member(&(*history)[i], where)) return *bad;
-    if (detect_format((*history)[i]) != format) return json_error(400, "invalid_format", where + " is not the same format as new", where);
+    if (detect_format((*history)[i]) != format) return bad_request("invalid_format", where + " is not the same format as new", where);
     docs.emplace_back(where, &(*history)[i]);
   }
   auto findings = compatibility_findings(*mode, format, docs, "new", *candidate);
@@ -453,60 +443,74 @@ void write_contract(wire::JsonWriter& w, const wire::Contract& c, bool with_pact
   if (with_pact) w.key("pact").raw(c.pact()->string_view());
 }
 
-HttpResponse contracts_route(Registry& registry, const net::HttpRequest& req, const std::vector<std::string_view>& parts) {
-  const std::string& m = req.method;
-  if (parts.size() == 2 && m == "GET") {
-    std::string body;
-    wire::JsonWriter w(body);
-    w.begin_object().key("contracts").begin_array();
-    for (auto* c : registry.contracts(req.query_param("consumer"), req.query_param("provider"))) {
-      write_contract(w, *c, false);
-      w.end_object();
-    }
-    w.end_array().end_object();
-    return ok(body);
-  }
-  if (parts.size() == 3 && parts[2] == "matrix" && m == "GET") {
-    auto provider = req.query_param("provider");
-    if (!provider) return json_error(400, "missing_parameter", "matrix needs ?provider=NAME", "provider");
-    std::string body;
-    wire::JsonWriter w(body);
-    w.begin_object().key("provider").string(*provider).key("cells");
-    write_verifications(w, contract_matrix(registry, *provider));
+ContractKey contract_of(const PathParams& p) {
+  return {std::string(p["consumer"]), std::string(p["consumer_version"]), std::string(p["provider"])};
+}
+
+HttpResponse list_contracts(const Registry& registry, const net::HttpRequest& req) {
+  std::string body;
+  wire::JsonWriter w(body);
+  w.begin_object().key("contracts").begin_array();
+  for (auto* c : registry.contracts(req.query_param("consumer"), req.query_param("provider"))) {
+    write_contract(w, *c, false);
     w.end_object();
-    return ok(body);
   }
-  if (parts.size() != 5) return json_error(404, "not_found", "no such resource: " + m + " " + req.path);
-  const auto consumer = parts[2], consumer_version = parts[3], provider = parts[4];
-  if (m == "PUT") {
-    auto out = registry.put_contract(consumer, consumer_version, provider, req.body);
-    if (out.error) return api_error_response(*out.error, out.findings);
-    std::string body;
-    wire::JsonWriter w(body);
-    w.begin_object().key("revision").unsigned_number(out.revision).key("warnings").begin_array().end_array();
-    w.key("verification");
-    write_verifications(w, verify_contract(registry, *registry.contract(consumer, consumer_version, provider)));
-    w.end_object();
-    return ok(body);
-  }
-  if (m == "DELETE") return write_result(registry.delete_contract(consumer, consumer_version, provider));
-  if (m == "GET") {
-    auto* c = registry.contract(consumer, consumer_version, provider);
-    if (!c) return json_error(404, "not_found", "no contract of " + std::string(consumer) + "@" + std::string(consumer_version) + " with " + std::string(provider));
-    std::string body;
-    wire::JsonWriter w(body);
-    write_contract(w, *c, true);
-    w.key("verification");
-    write_verifications(w, verify_contract(registry, *c));
-    w.end_object();
-    return ok(body);
-  }
-  return json_error(405, "method_not_allowed", m + " is not allowed on " + req.path);
+  w.end_array().end_object();
+  return ok(body);
+}
+
+HttpResponse matrix(const Registry& registry, const net::HttpRequest& req) {
+  auto provider = req.query_param("provider");
+  if (!provider) return bad_request("missing_parameter", "matrix needs ?provider=NAME", "provider");
+  std::string body;
+  wire::JsonWriter w(body);
+  w.begin_object().key("provider").string(*provider).key("cells");
+  write_verifications(w, contract_matrix(registry, *provider));
+  w.end_object();
+  return ok(body);
+}
+
+// The body is {"provider_range": RANGE, "pact": {a Pact v2 document}}.
+HttpResponse put_contract(Registry& registry, const ContractKey& key, const net::HttpRequest& req) {
+  auto bad = [](std::string message, std::string where) {
+    return bad_request("invalid_contract", std::move(message), std::move(where));
+  };
+  auto doc = parse_body(req);
+  if (!doc) return bad(doc.error().message, "");
+  if (!doc->IsObject()) return bad("expected {\"provider_range\": RANGE, \"pact\": {...}}", "");
+  for (auto& [name, value] : doc->GetObject())
+    if (name != "provider_range" && name != "pact")
+      return bad("unknown field \"" + std::string(name.GetString()) + "\"", name.GetString());
+  auto* range = governance::member(*doc, "provider_range");
+  if (!range || !range->IsString()) return bad("expected a string \"provider_range\" (an npm-style range)", "provider_range");
+  auto* pact = governance::member(*doc, "pact");
+  if (!pact || !pact->IsObject()) return bad("expected an object \"pact\" (a Pact v2 document)", "pact");
+  auto out = registry.put_contract(key, {range->GetString(), range->GetStringLength()}, *pact);
+  if (!out) return refusal_response(out.error());
+  std::string body;
+  wire::JsonWriter w(body);
+  w.begin_object().key("revision").unsigned_number(out->revision).key("warnings").begin_array().end_array();
+  w.key("verification");
+  write_verifications(w, verify_contract(registry, *registry.contract(key)));
+  w.end_object();
+  return ok(body);
+}
+
+HttpResponse get_contract(const Registry& registry, const ContractKey& key) {
+  auto* c = registry.contract(key);
+  if (!c) return error_response({ErrorKind::NotFound, "not_found", "no " + key.to_string()});
+  std::string body;
+  wire::JsonWriter w(body);
+  write_contract(w, *c, true);
+  w.key("verification");
+  write_verifications(w, verify_contract(registry, *c));
+  w.end_object();
+  return ok(body);
 }
 
 HttpResponse can_i_deploy_route(const Registry& registry, const net::HttpRequest& req) {
   auto service = req.query_param("service"), version = req.query_param("version");
-  if (!service || !version) return json_error(400, "missing_parameter", "can-i-deploy needs ?service=NAME&version=VERSION", service ? "version" : "service");
+  if (!service || !version) return bad_request("missing_parameter", "can-i-deploy needs ?service=NAME&version=VERSION", service ? "version" : "service");
   auto answer = can_i_deploy(registry, *service, *version);
   if (!answer) return no_version(*service, version);
   std::string body;
@@ -526,50 +530,35 @@ HttpResponse can_i_deploy_route(const Registry& registry, const net::HttpRequest
 
 }  // namespace
 
-net::HttpResponse api_error_response(const ApiError& e, const std::vector<governance::Finding>& findings) {
-  auto r = json_error(static_cast<unsigned>(e.status), e.code, e.message, e.path);
-  if (!findings.empty()) {  // {"error": {...}} gains a sibling "findings" array
-    std::string extra;
-    wire::JsonWriter w(extra);
-    governance::write_findings(w, findings);
-    r.body.insert(r.body.rfind('}'), ",\"findings\":" + extra);
+void add_governance_routes(RouteTable& routes, Registry& r) {
+  using Req = const net::HttpRequest&;
+  using P = const PathParams&;
+  routes.add("GET", "/v1/graph", [&r](Req, P) { return whole_graph(r); });
+  routes.add("GET", "/v1/graph/cycles", [&r](Req, P) { return cycles(r); });
+  routes.add("GET", "/v1/graph/unresolved", [&r](Req, P) { return unresolved(r); });
+  routes.add("GET", "/v1/lifecycle/timeline", [&r](Req req, P) { return timeline(r, req); });
+  routes.add("POST", "/v1/schemas/check", [](Req req, P) { return schema_check(req); });
+  routes.add("POST", "/v1/schemas/diff", [](Req req, P) { return schema_diff(req); });
+  routes.add("POST", "/v1/schemas/compat", [](Req req, P) { return schema_compat(req); });
+  routes.add("GET", "/v1/contracts", [&r](Req req, P) { return list_contracts(r, req); });
+  routes.add("GET", "/v1/contracts/matrix", [&r](Req req, P) { return matrix(r, req); });
+  const std::string contract = "/v1/contracts/{consumer}/{consumer_version}/{provider}";
+  routes.add("PUT", contract, [&r](Req req, P p) { return put_contract(r, contract_of(p), req); });
+  routes.add("GET", contract, [&r](Req, P p) { return get_contract(r, contract_of(p)); });
+  routes.add("DELETE", contract, [&r](Req, P p) { return write_response(r.delete_contract(contract_of(p))); });
+  routes.add("GET", "/v1/can-i-deploy", [&r](Req req, P) { return can_i_deploy_route(r, req); });
+  routes.add("GET", "/v1/services/{name}/tree", [&r](Req req, P p) { return tree(r, p["name"], req); });
+  routes.add("GET", "/v1/services/{name}/impact", [&r](Req req, P p) { return impact(r, p["name"], req); });
+  routes.add("GET", "/v1/services/{name}/upgrade", [&r](Req req, P p) { return upgrade(r, p["name"], req); });
+  routes.add("GET", "/v1/services/{name}/evolution", [&r](Req, P p) { return evolution(r, p["name"]); });
+  for (const char* what : {"compatibility", "lifecycle-policy"}) {
+    const bool is_compatibility = std::string_view(what) == "compatibility";
+    const std::string path = std::string("/v1/services/{name}/") + what;
+    routes.add("GET", path, [&r](Req, P p) { return settings_json(r, p["name"]); });
+    routes.add("PUT", path, [&r, is_compatibility](Req req, P p) { return put_settings(r, p["name"], req, is_compatibility); });
   }
-  return r;
-}
-
-std::optional<net::HttpResponse> route_governance(Registry& registry, const net::HttpRequest& req,
-                                                  const std::vector<std::string_view>& parts) {
-  const std::string& m = req.method;
-  if (parts.size() < 2 || parts[0] != "v1") return std::nullopt;
-  const auto area = parts[1];
-  if (area == "graph" && m == "GET") {
-    if (parts.size() == 2) return whole_graph(registry);
-    if (parts.size() == 3 && parts[2] == "cycles") return cycles(registry);
-    if (parts.size() == 3 && parts[2] == "unresolved") return unresolved(registry);
-  }
-  if (area == "lifecycle" && parts.size() == 3 && parts[2] == "timeline" && m == "GET") return timeline(registry, req);
-  if (area == "schemas" && parts.size() == 3 && m == "POST") {
-    if (parts[2] == "check") return schema_check(req);
-    if (parts[2] == "diff") return schema_diff(req);
-    if (parts[2] == "compat") return schema_compat(req);
-  }
-  if (area == "contracts") return contracts_route(registry, req, parts);
-  if (area == "can-i-deploy" && parts.size() == 2 && m == "GET") return can_i_deploy_route(registry, req);
-  if (area == "services" && parts.size() >= 4 && !parts[2].empty()) {
-    const std::string_view name = parts[2], what = parts[3];
-    if (parts.size() == 4 && m == "GET") {
-      if (what == "tree") return tree(registry, name, req);
-      if (what == "impact") return impact(registry, name, req);
-      if (what == "upgrade") return upgrade(registry, name, req);
-      if (what == "evolution") return evolution(registry, name);
-      if (what == "compatibility" || what == "lifecycle-policy") return settings_json(registry, name);
-    }
-    if (parts.size() == 4 && m == "PUT" && (what == "compatibility" || what == "lifecycle-policy"))
-      return put_settings(registry, name, req, what == "compatibility");
-    if (parts.size() == 6 && what == "versions" && parts[5] == "lifecycle" && m == "POST")
-      return set_stage(registry, name, parts[4], req);
-  }
-  return std::nullopt;
+  routes.add("POST", "/v1/services/{name}/versions/{version}/lifecycle",
+             [&r](Req req, P p) { return set_stage(r, p["name"], p["version"], req); });
 }
 
 }  // namespace roster::upstream

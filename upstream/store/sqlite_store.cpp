@@ -18,6 +18,30 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// SQLite failures deep inside a statement helper unwind to the public member that called it,
+// which returns them as the Error they carry: this type never leaves this file.
+struct Failure {
+  Error error;
+};
+[[noreturn]] void raise(ErrorKind kind, std::string message) {
+  throw Failure{Error{kind, kind == ErrorKind::Unavailable ? "store_unavailable" : "store_error", std::move(message), ""}};
+}
+
+// Runs `fn`, turning a Failure into the returned Error.
+template <typename Fn>
+auto guarded(Fn&& fn) -> Result<decltype(fn())> {
+  try {
+    if constexpr (std::is_void_v<decltype(fn())>) {
+      fn();
+      return {};
+    } else {
+      return fn();
+    }
+  } catch (const Failure& f) {
+    return fail(f.error);
+  }
+}
+
 // PRAGMA application_id ("RSTR"): tells a roster database from any other SQLite file.
 constexpr int32_t kApplicationId = 0x52535452;
 
@@ -101,7 +125,7 @@ struct Conn {
     std::string message = "roster store " + *path + ": " + std::string(what) + ": ";
     message += db ? sqlite3_errmsg(db.get()) : sqlite3_errstr(rc);
     message += " (SQLite error " + std::to_string(rc) + ")";
-    throw StoreError(message);
+    raise(ErrorKind::Unavailable, message);
   }
   void check(int rc, std::string_view what) const {
     if (rc != SQLITE_OK) fail(rc, what);
@@ -192,7 +216,9 @@ struct SqliteStore::Impl {
     if (lock_fd >= 0) ::close(lock_fd);
   }
 
-  [[noreturn]] void fail(std::string_view what) const { throw StoreError("roster store " + path + ": " + std::string(what)); }
+  [[noreturn]] void fail(std::string_view what, ErrorKind kind = ErrorKind::Corrupt) const {
+    raise(kind, "roster store " + path + ": " + std::string(what));
+  }
 
   void open_files();
   void open_write_connection();
@@ -207,27 +233,31 @@ struct SqliteStore::Impl {
   }
 
   uint64_t apply(const std::vector<Mutation>& mutations);
+  uint64_t commit(const std::vector<Mutation>& mutations);
+  uint64_t scan(const std::function<void(const StoredRecord&)>& visit);
+  std::optional<std::vector<Change>> changes_since(uint64_t after, size_t limit);
 };
 
 void SqliteStore::Impl::open_files() {
   std::error_code ec;
   if (fs::exists(fs::symlink_status(dir, ec)) && !fs::is_directory(dir, ec))
-    throw StoreError("roster store: data dir " + dir + " exists and is not a directory");
+    raise(ErrorKind::Io, "roster store: data dir " + dir + " exists and is not a directory");
   bool created = fs::create_directories(dir, ec);
-  if (ec) throw StoreError("roster store: cannot create data dir " + dir + ": " + ec.message());
-  if (!fs::is_directory(dir, ec)) throw StoreError("roster store: data dir " + dir + " is not a directory");
+  if (ec) raise(ErrorKind::Io, "roster store: cannot create data dir " + dir + ": " + ec.message());
+  if (!fs::is_directory(dir, ec)) raise(ErrorKind::Io, "roster store: data dir " + dir + " is not a directory");
   if (created) fsync_dir(fs::path(dir).lexically_normal().parent_path().string());
 
   // Two stores on one database would each number revisions from their own cache; refuse the
   // second. flock dies with its process, so a crashed server never leaves a stale lock.
   std::string lock_path = (fs::path(dir) / "roster.lock").string();
   lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_fd < 0) throw StoreError("roster store: cannot open lock file " + lock_path + ": " + errno_text(errno));
+  if (lock_fd < 0) raise(ErrorKind::Io, "roster store: cannot open lock file " + lock_path + ": " + errno_text(errno));
   if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     int err = errno;
     if (err == EWOULDBLOCK)
-      throw StoreError("roster store: data dir " + dir + " is in use by another roster store (lock " + lock_path + ")");
-    throw StoreError("roster store: cannot lock " + lock_path + ": " + errno_text(err));
+      raise(ErrorKind::Conflict,
+            "roster store: data dir " + dir + " is in use by another roster store (lock " + lock_path + ")");
+    raise(ErrorKind::Io, "roster store: cannot lock " + lock_path + ": " + errno_text(err));
   }
 }
 
@@ -305,12 +335,13 @@ uint64_t SqliteStore::Impl::apply(const std::vector<Mutation>& mutations) {
     const Mutation& m = mutations[i];
     std::string where = "mutation " + std::to_string(i);
     if (!valid_kind(static_cast<int64_t>(m.kind)))
-      fail(where + ": unknown record kind " + std::to_string(static_cast<int>(m.kind)));
+      fail(where + ": unknown record kind " + std::to_string(static_cast<int>(m.kind)), ErrorKind::Invalid);
     auto parts = key_parts(m.key);
     if (parts.size() != key_field_count(m.kind) ||
         std::any_of(parts.begin(), parts.end(), [](std::string_view p) { return p.empty(); }))
       fail(where + ": malformed key (want " + std::to_string(key_field_count(m.kind)) +
-           " non-empty fields separated by NUL, see store.hpp)");
+               " non-empty fields separated by NUL, see store.hpp)",
+           ErrorKind::Invalid);
     auto kind = static_cast<int>(m.kind);
 
     if (m.record) {
@@ -363,26 +394,32 @@ uint64_t SqliteStore::Impl::apply(const std::vector<Mutation>& mutations) {
 SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SqliteStore::~SqliteStore() = default;
 
-std::unique_ptr<SqliteStore> SqliteStore::open(const std::string& data_dir, SqliteOptions options) {
-  auto impl = std::make_unique<Impl>();
-  impl->dir = data_dir;
-  impl->path = (fs::path(data_dir) / "roster.db").string();
-  impl->options = options;
-  impl->open_files();
-  impl->open_write_connection();
-  impl->open_read_connection();
-  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& data_dir, SqliteOptions options) {
+  return guarded([&] {
+    auto impl = std::make_unique<Impl>();
+    impl->dir = data_dir;
+    impl->path = (fs::path(data_dir) / "roster.db").string();
+    impl->options = options;
+    impl->open_files();
+    impl->open_write_connection();
+    impl->open_read_connection();
+    return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
+  });
 }
 
 const std::string& SqliteStore::db_path() const { return impl_->path; }
 
 uint64_t SqliteStore::revision() const { return impl_->revision.load(std::memory_order_acquire); }
 
-uint64_t SqliteStore::commit(const std::vector<Mutation>& mutations) {
+Result<uint64_t> SqliteStore::commit(const std::vector<Mutation>& mutations) {
   Impl& s = *impl_;
   std::lock_guard lock(s.write_mu);
   if (mutations.empty()) return s.revision.load(std::memory_order_relaxed);
+  return guarded([&] { return s.commit(mutations); });
+}
 
+uint64_t SqliteStore::Impl::commit(const std::vector<Mutation>& mutations) {
+  Impl& s = *this;
   s.w.run(s.w_begin, "beginning a transaction");
   uint64_t rev = 0;
   try {
@@ -399,7 +436,7 @@ uint64_t SqliteStore::commit(const std::vector<Mutation>& mutations) {
     // from the database, which stays the authority for the next commit either way.
     try {
       s.revision.store(s.read_meta(s.w, s.w_meta, nullptr), std::memory_order_release);
-    } catch (const StoreError&) {
+    } catch (const Failure&) {
     }
     throw;
   }
@@ -427,9 +464,13 @@ class ReadTransaction {
 };
 }  // namespace
 
-uint64_t SqliteStore::scan(const std::function<void(const StoredRecord&)>& visit) const {
-  Impl& s = *impl_;
-  std::lock_guard lock(s.read_mu);
+Result<uint64_t> SqliteStore::scan(const std::function<void(const StoredRecord&)>& visit) const {
+  std::lock_guard lock(impl_->read_mu);
+  return guarded([&] { return impl_->scan(visit); });
+}
+
+uint64_t SqliteStore::Impl::scan(const std::function<void(const StoredRecord&)>& visit) {
+  Impl& s = *this;
   ReadTransaction txn(s.r, s.r_begin, s.r_end);
   uint64_t rev = s.read_meta(s.r, s.r_meta, nullptr);
 
@@ -450,9 +491,13 @@ uint64_t SqliteStore::scan(const std::function<void(const StoredRecord&)>& visit
   return rev;
 }
 
-std::optional<std::vector<Change>> SqliteStore::changes_since(uint64_t after, size_t limit) const {
-  Impl& s = *impl_;
-  std::lock_guard lock(s.read_mu);
+Result<std::optional<std::vector<Change>>> SqliteStore::changes_since(uint64_t after, size_t limit) const {
+  std::lock_guard lock(impl_->read_mu);
+  return guarded([&] { return impl_->changes_since(after, limit); });
+}
+
+std::optional<std::vector<Change>> SqliteStore::Impl::changes_since(uint64_t after, size_t limit) {
+  Impl& s = *this;
   ReadTransaction txn(s.r, s.r_begin, s.r_end);
   uint64_t pruned_through = 0;
   uint64_t rev = s.read_meta(s.r, s.r_meta, &pruned_through);

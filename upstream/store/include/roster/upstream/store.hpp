@@ -2,17 +2,19 @@
 // committed transactions, and a bounded change log of them. Narrow on purpose: SQLite implements
 // it today (sqlite_store.hpp); an etcd-backed store implements it next (revisions are etcd
 // revisions, changes_since an etcd watch from a revision). Record bytes are opaque here: the
-// server validates and encodes them; the store only keeps them.
+// server validates and encodes them; the store only keeps them. Typed keys, and the only code
+// that builds or splits these encoded ones, are in roster/upstream/record_keys.hpp.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "roster/base/result.hpp"
 
 namespace roster::upstream {
 
@@ -24,24 +26,6 @@ enum class RecordKind : uint8_t { ServiceVersion = 1, Instance = 2, Contract = 3
 //   Instance        service\0version\0id
 //   Contract        consumer\0consumer_version\0provider
 //   ServicePolicy   name
-// Build them with these helpers so the encoding lives in one place.
-inline std::string service_key(std::string_view name, std::string_view version) {
-  std::string key;
-  key.reserve(name.size() + 1 + version.size());
-  key.append(name).push_back('\0');
-  key.append(version);
-  return key;
-}
-inline std::string instance_key(std::string_view service, std::string_view version, std::string_view id) {
-  std::string key = service_key(service, version);
-  key.push_back('\0');
-  key.append(id);
-  return key;
-}
-inline std::string contract_key(std::string_view consumer, std::string_view consumer_version,
-                                std::string_view provider) {
-  return instance_key(consumer, consumer_version, provider);  // same three-part shape
-}
 // The '\0'-separated fields of a key, as views into it.
 inline std::vector<std::string_view> key_parts(std::string_view key) {
   std::vector<std::string_view> parts;
@@ -78,10 +62,6 @@ struct Change {
   bool operator==(const Change&) const = default;
 };
 
-struct StoreError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
 // Implementations are safe to call from several threads.
 class Store {
  public:
@@ -91,9 +71,10 @@ class Store {
   // caller acknowledges a write only after this returns. Mutations apply in order (the last one
   // on a key wins). Deleting a missing key is a no-op mutation (still recorded). An empty list
   // commits nothing and returns revision() (as an empty etcd Txn does), so the change log has no
-  // gaps. Throws StoreError (message names the path and the SQLite error) on an invalid
-  // mutation (unknown kind, malformed key) or a failed write; then nothing was applied.
-  virtual uint64_t commit(const std::vector<Mutation>& mutations) = 0;
+  // gaps. Errors (nothing was applied; the message names the path and the engine's error):
+  // Invalid for an invalid mutation (unknown kind, malformed key), Unavailable
+  // (store_unavailable) for a failed write.
+  virtual Result<uint64_t> commit(const std::vector<Mutation>& mutations) = 0;
 
   // The revision of the last commit this store acknowledged (returned from commit). A scan or
   // changes_since begun after revision() returned N sees at least N; a commit whose call has not
@@ -103,12 +84,12 @@ class Store {
   // Visits every live record at one revision, which it returns, in key order (bytewise) per kind,
   // kinds in enum order. Commits may run meanwhile; the scan does not see them. The reference is
   // valid only during the call; visit must not call scan or changes_since (it may commit).
-  virtual uint64_t scan(const std::function<void(const StoredRecord&)>& visit) const = 0;
+  virtual Result<uint64_t> scan(const std::function<void(const StoredRecord&)>& visit) const = 0;
 
   // Committed changes with revision > after, oldest first, at most `limit`, consecutive
   // revisions; nullopt if the retained change log no longer covers `after` (it was pruned, or
   // `after` is ahead of revision()): the caller must then send a snapshot.
-  virtual std::optional<std::vector<Change>> changes_since(uint64_t after, size_t limit) const = 0;
+  virtual Result<std::optional<std::vector<Change>>> changes_since(uint64_t after, size_t limit) const = 0;
 };
 
 }  // namespace roster::upstream

@@ -1,0 +1,164 @@
+// The HTTP face over a real registry and SQLite store: routing on decoded path segments (a name
+// holding '/' is addressable), 404 vs 405 with Allow, HEAD, the JSON boundary (mismatches between
+// the URL and the document, unaddressable names), the one status mapping, auth, and leases as
+// the heartbeat reports them. Real sockets are covered by tests/integration.
+#include "roster/upstream/http_api.hpp"
+
+#include <gtest/gtest.h>
+
+#include "registry_fixture.hpp"
+#include "roster/base/percent.hpp"
+
+namespace roster::upstream {
+namespace {
+
+class HttpApiTest : public RegistryFixture {
+ protected:
+  net::HttpResponse call(std::string method, std::string target, std::string body = {},
+                         std::optional<std::string> authorization = std::nullopt) {
+    net::HttpRequest req;
+    req.method = std::move(method);
+    req.target = std::move(target);
+    req.body = std::move(body);
+    if (authorization) req.headers.add("Authorization", *authorization);
+    EXPECT_TRUE(net::parse_target(req)) << req.target;
+    return api().handle(req);
+  }
+  HttpApi& api() {
+    if (!api_) api_ = std::make_unique<HttpApi>(*registry_, api_options_);
+    return *api_;
+  }
+  static std::string version_doc(const std::string& name, const std::string& version) {
+    return R"({"name": ")" + name + R"(", "version": ")" + version + R"(", "lifecycle_stage": "beta", "owner_team": "t"})";
+  }
+  static std::string service_path(const std::string& name) { return "/v1/services/" + base::percent_encode(name); }
+
+  ApiOptions api_options_;
+  std::unique_ptr<HttpApi> api_;
+};
+
+TEST_F(HttpApiTest, ANameWithASlashCanBeRegisteredReadAndDeleted) {
+  const std::string name = "team/users?v=1";
+  auto put = call("PUT", service_path(name) + "/versions/1.0.0", version_doc(name, "1.0.0"));
+  ASSERT_EQ(put.status, 200u) << put.body;
+  auto get = call("GET", service_path(name) + "/versions/1.0.0");
+  EXPECT_EQ(get.status, 200u) << get.body;
+  EXPECT_NE(get.body.find(R"("name":"team/users?v=1")"), std::string::npos) << get.body;
+  EXPECT_EQ(call("GET", service_path(name)).status, 200u);
+  EXPECT_EQ(call("GET", service_path(name) + "/versions").status, 200u);
+  EXPECT_EQ(call("DELETE", service_path(name) + "/versions/1.0.0").status, 200u);
+  EXPECT_EQ(call("GET", service_path(name) + "/versions/1.0.0").status, 404u);
+  // The same name imported as part of a registry document is as addressable.
+  auto imported = call("POST", "/v1/registry", R"({"services": [{"name": "a/b", "versions": [
+      {"version": "1.0.0", "lifecycle_stage": "stable", "owner_team": "t"}]}]})");
+  ASSERT_EQ(imported.status, 200u) << imported.body;
+  EXPECT_EQ(call("GET", "/v1/services/a%2Fb").status, 200u);
+  EXPECT_EQ(call("GET", "/v1/services/a/b").status, 404u);  // two segments: another resource
+}
+
+TEST_F(HttpApiTest, UnaddressableNamesAreRefusedAtRegistrationNamingTheField) {
+  for (const char* bad : {R"(bad\u0001name)", R"(line\nbreak)", ".."}) {
+    auto r = call("POST", "/v1/registry", R"({"services": [{"name": ")" + std::string(bad) +
+                                               R"(", "versions": [{"version": "1.0.0", "lifecycle_stage": "beta", "owner_team": "t"}]}]})");
+    EXPECT_EQ(r.status, 400u) << bad << ": " << r.body;
+    EXPECT_NE(r.body.find(R"("path":"services[0].name")"), std::string::npos) << r.body;
+  }
+  // An instance id and a contract party follow the same rule.
+  ASSERT_EQ(call("PUT", "/v1/services/svc/versions/1.0.0", version_doc("svc", "1.0.0")).status, 200u);
+  auto id = call("PUT", "/v1/services/svc/versions/1.0.0/instances/x%07y", R"({"id": "x\u0007y", "address": "h", "port": 1})");
+  EXPECT_EQ(id.status, 400u) << id.body;
+  EXPECT_NE(id.body.find(R"("path":"id")"), std::string::npos) << id.body;
+  auto contract = call("PUT", "/v1/contracts/c%01d/1.0.0/svc", R"({"provider_range": "^1", "pact": {}})");
+  EXPECT_EQ(contract.status, 400u) << contract.body;
+  EXPECT_NE(contract.body.find(R"("path":"consumer")"), std::string::npos) << contract.body;
+  EXPECT_EQ(registry_->revision(), 1u);  // nothing else was written
+}
+
+TEST_F(HttpApiTest, TheUrlAndTheDocumentMustAgree) {
+  auto name = call("PUT", "/v1/services/svc/versions/1.0.0", version_doc("other", "1.0.0"));
+  EXPECT_EQ(name.status, 400u);
+  EXPECT_NE(name.body.find(R"("code":"name_mismatch")"), std::string::npos) << name.body;
+  auto version = call("PUT", "/v1/services/svc/versions/1.0.0", version_doc("svc", "1.0.1"));
+  EXPECT_NE(version.body.find(R"("code":"version_mismatch")"), std::string::npos) << version.body;
+  ASSERT_EQ(call("PUT", "/v1/services/svc/versions/1.0.0", version_doc("svc", "1.0.0")).status, 200u);
+  auto id = call("PUT", "/v1/services/svc/versions/1.0.0/instances/i2", R"({"id": "i1", "address": "h", "port": 1})");
+  EXPECT_EQ(id.status, 400u);
+  EXPECT_NE(id.body.find(R"("code":"id_mismatch")"), std::string::npos) << id.body;
+  auto broken = call("PUT", "/v1/services/svc/versions/1.0.0", R"({"name": "svc", "version": "1.0.0", "owner_team": 5})");
+  EXPECT_EQ(broken.status, 400u);
+  EXPECT_NE(broken.body.find(R"("code":"invalid_document")"), std::string::npos) << broken.body;
+  EXPECT_EQ(registry_->revision(), 1u);
+}
+
+TEST_F(HttpApiTest, UnknownPathsAre404WrongMethods405WithAllowAndHeadRunsGet) {
+  auto missing = call("GET", "/v1/nothing");
+  EXPECT_EQ(missing.status, 404u);
+  EXPECT_NE(missing.body.find(R"("code":"not_found")"), std::string::npos);
+  auto wrong = call("PATCH", "/v1/services/svc/versions/1.0.0");
+  EXPECT_EQ(wrong.status, 405u) << wrong.body;
+  EXPECT_EQ(wrong.header("Allow"), "PUT, GET, DELETE, HEAD");
+  EXPECT_EQ(call("POST", "/v1/revision").header("Allow"), "GET, HEAD");
+  EXPECT_EQ(call("HEAD", "/v1/revision").status, 200u);
+  EXPECT_EQ(call("GET", "/v1/services/").status, 404u);  // an empty name is no name
+}
+
+TEST_F(HttpApiTest, DomainErrorsMapToStatusesInOnePlace) {
+  EXPECT_EQ(http_status(ErrorKind::Invalid), 400u);
+  EXPECT_EQ(http_status(ErrorKind::Unauthorized), 401u);
+  EXPECT_EQ(http_status(ErrorKind::NotFound), 404u);
+  EXPECT_EQ(http_status(ErrorKind::Conflict), 409u);
+  EXPECT_EQ(http_status(ErrorKind::TooLarge), 413u);
+  EXPECT_EQ(http_status(ErrorKind::Rejected), 422u);
+  EXPECT_EQ(http_status(ErrorKind::Unavailable), 503u);
+  EXPECT_EQ(http_status(ErrorKind::Io), 500u);
+  // And through the API: a forbidden lifecycle move is a Conflict.
+  ASSERT_EQ(call("PUT", "/v1/services/svc/versions/1.0.0", version_doc("svc", "1.0.0")).status, 200u);
+  auto move = call("POST", "/v1/services/svc/versions/1.0.0/lifecycle", R"({"stage": "proposed"})");
+  EXPECT_EQ(move.status, 409u) << move.body;
+  EXPECT_NE(move.body.find(R"("code":"invalid_transition")"), std::string::npos) << move.body;
+}
+
+TEST_F(HttpApiTest, WritesNeedTheTokenInAnyCaseOfTheScheme) {
+  api_options_.token = "s3cret";
+  const std::string doc = version_doc("svc", "1.0.0");
+  EXPECT_EQ(call("PUT", "/v1/services/svc/versions/1.0.0", doc).status, 401u);
+  EXPECT_EQ(call("PUT", "/v1/services/svc/versions/1.0.0", doc, "Bearer wrong").status, 401u);
+  EXPECT_EQ(call("PUT", "/v1/services/svc/versions/1.0.0", doc, "Basic s3cret").status, 401u);
+  EXPECT_EQ(call("PUT", "/v1/services/svc/versions/1.0.0", doc, "bearer s3cret").status, 200u);
+  EXPECT_EQ(call("DELETE", "/v1/services/svc/versions/1.0.0", "", "BEARER s3cret").status, 200u);
+  EXPECT_EQ(call("GET", "/v1/revision").status, 200u);  // reads need none
+}
+
+TEST_F(HttpApiTest, AHeartbeatRenewsTheInstancesOwnLeaseAndReportsTheNewExpiry) {
+  ASSERT_EQ(call("PUT", "/v1/services/svc/versions/1.0.0", version_doc("svc", "1.0.0")).status, 200u);
+  auto put = call("PUT", "/v1/services/svc/versions/1.0.0/instances/i1?ttl=60", R"({"id": "i1", "address": "h", "port": 1})");
+  ASSERT_EQ(put.status, 200u) << put.body;
+  EXPECT_NE(put.body.find("\"lease_expires_at_ms\":" + std::to_string(now_ + 60'000)), std::string::npos) << put.body;
+  EXPECT_NE(put.body.find(R"("renew_every_seconds":20)"), std::string::npos) << put.body;  // a third of 60 s
+  now_ += 10'000;
+  auto beat = call("PUT", "/v1/services/svc/versions/1.0.0/instances/i1/heartbeat");
+  ASSERT_EQ(beat.status, 200u) << beat.body;
+  // The renewed lease, from now and as long as the instance asked for (not the server default).
+  EXPECT_NE(beat.body.find("\"lease_expires_at_ms\":" + std::to_string(now_ + 60'000)), std::string::npos) << beat.body;
+  now_ += 59'000;
+  registry_->expire_leases();
+  EXPECT_EQ(registry_->instances("svc", std::nullopt).size(), 1u);
+  auto gone = call("PUT", "/v1/services/svc/versions/1.0.0/instances/nope/heartbeat");
+  EXPECT_EQ(gone.status, 404u);
+  EXPECT_EQ(call("PUT", "/v1/services/svc/versions/1.0.0/instances/i1?ttl=0", "{}").status, 400u);
+}
+
+TEST_F(HttpApiTest, DryRunsAnswerWithoutWriting) {
+  auto dry = call("PUT", "/v1/services/svc/versions/1.0.0?dry_run=true", version_doc("svc", "1.0.0"));
+  EXPECT_EQ(dry.status, 200u);
+  EXPECT_NE(dry.body.find(R"("accepted":true)"), std::string::npos) << dry.body;
+  auto refused = call("POST", "/v1/registry?dry_run=1", R"({"services": [{"name": "a", "versions": [
+      {"version": "1.0.0", "lifecycle_stage": "beta", "owner_team": "t",
+       "dependencies": [{"service": "old", "range": "^9"}]}]}]})");
+  EXPECT_NE(refused.body.find(R"("accepted":true)"), std::string::npos) << refused.body;
+  EXPECT_NE(refused.body.find("does not resolve"), std::string::npos) << refused.body;  // a warning
+  EXPECT_EQ(registry_->revision(), 0u);
+}
+
+}  // namespace
+}  // namespace roster::upstream

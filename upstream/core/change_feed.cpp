@@ -1,0 +1,56 @@
+#include "roster/upstream/change_feed.hpp"
+
+namespace roster::upstream {
+
+struct ChangeFeed::Subscription::Listeners {
+  std::map<uint64_t, Listener> by_id;
+  uint64_t next_id = 1;
+};
+
+ChangeFeed::Subscription& ChangeFeed::Subscription::operator=(Subscription&& other) noexcept {
+  if (this != &other) {
+    unsubscribe();
+    listeners_ = std::move(other.listeners_);
+    id_ = other.id_;
+    other.listeners_.reset();
+  }
+  return *this;
+}
+
+ChangeFeed::Subscription::~Subscription() { unsubscribe(); }
+
+void ChangeFeed::Subscription::unsubscribe() {
+  if (auto listeners = listeners_.lock()) listeners->by_id.erase(id_);
+  listeners_.reset();
+}
+
+ChangeFeed::ChangeFeed(size_t capacity)
+    : capacity_(capacity), listeners_(std::make_shared<Subscription::Listeners>()) {}
+
+void ChangeFeed::publish(uint64_t revision, wire::EncodedFrame frame) {
+  if (capacity_ > 0) {
+    ring_.emplace_back(revision, frame);
+    while (ring_.size() > capacity_) ring_.pop_front();
+  }
+  // By id, looked up afresh: a listener may unsubscribe itself or others while being called.
+  std::vector<uint64_t> ids;
+  for (auto& [id, listener] : listeners_->by_id) ids.push_back(id);
+  for (uint64_t id : ids)
+    if (auto it = listeners_->by_id.find(id); it != listeners_->by_id.end()) it->second(frame, revision);
+}
+
+ChangeFeed::Subscription ChangeFeed::subscribe(Listener listener) {
+  const uint64_t id = listeners_->next_id++;
+  listeners_->by_id.emplace(id, std::move(listener));
+  return Subscription(listeners_, id);
+}
+
+std::optional<std::vector<wire::EncodedFrame>> ChangeFeed::since(uint64_t revision) const {
+  std::vector<wire::EncodedFrame> out;
+  if (ring_.empty() || ring_.front().first > revision + 1) return std::nullopt;
+  for (auto& [rev, frame] : ring_)
+    if (rev > revision) out.push_back(frame);
+  return out;
+}
+
+}  // namespace roster::upstream

@@ -1,0 +1,57 @@
+// The registry's change feed: every committed revision as one encoded Delta frame (shared by every
+// agent connection), the newest ones kept in a ring so resuming agents catch up from memory, and
+// any number of subscribers told of each new one.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "roster/wire/frame.hpp"
+
+namespace roster::upstream {
+
+class ChangeFeed {
+ public:
+  using Listener = std::function<void(const wire::EncodedFrame& frame, uint64_t revision)>;
+
+  // Unsubscribes when destroyed; safe to destroy before or after the feed, and from a listener.
+  class Subscription {
+   public:
+    Subscription() = default;
+    Subscription(Subscription&&) noexcept = default;
+    Subscription& operator=(Subscription&&) noexcept;
+    ~Subscription();
+    void unsubscribe();
+
+   private:
+    friend class ChangeFeed;
+    struct Listeners;
+    Subscription(std::weak_ptr<Listeners> listeners, uint64_t id) : listeners_(std::move(listeners)), id_(id) {}
+    std::weak_ptr<Listeners> listeners_;
+    uint64_t id_ = 0;
+  };
+
+  // Keeps the newest `capacity` frames.
+  explicit ChangeFeed(size_t capacity);
+
+  // Appends revision's frame (revisions only grow) and calls every subscriber.
+  void publish(uint64_t revision, wire::EncodedFrame frame);
+  [[nodiscard]] Subscription subscribe(Listener listener);
+
+  // The frames after `revision` up to the newest, when the ring still holds all of them.
+  std::optional<std::vector<wire::EncodedFrame>> since(uint64_t revision) const;
+  // Every frame must be re-encoded elsewhere (e.g. after the store was replaced).
+  void clear() { ring_.clear(); }
+
+ private:
+  size_t capacity_;
+  std::deque<std::pair<uint64_t, wire::EncodedFrame>> ring_;  // oldest first
+  std::shared_ptr<Subscription::Listeners> listeners_;
+};
+
+}  // namespace roster::upstream

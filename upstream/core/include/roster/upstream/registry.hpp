@@ -1,0 +1,159 @@
+// The registry roster-server serves, as a domain core that knows nothing of HTTP: in-memory state
+// over a durable Store, the write rules, revisions, instance leases (lease_table.hpp) and the
+// change feed agents receive (change_feed.hpp). Records arrive decoded (standalone FlatBuffers
+// that wire::JsonDecoder built and checked); refusals are Errors whose kind the HTTP face maps to
+// a status. Single-threaded: the server calls it from its event loop.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include <rapidjson/document.h>
+
+#include "roster/base/result.hpp"
+#include "roster/governance/finding.hpp"
+#include "roster/governance/schema_compat.hpp"
+#include "roster/model/graph.hpp"
+#include "roster/model/lifecycle.hpp"
+#include "roster/upstream/change_feed.hpp"
+#include "roster/upstream/lease_table.hpp"
+#include "roster/upstream/record_keys.hpp"
+#include "roster/upstream/store.hpp"
+#include "roster/upstream/write_result.hpp"
+#include "roster/wire/json_decoder.hpp"
+#include "roster/wire/roster_generated.h"
+
+namespace roster::upstream {
+
+struct RegistryOptions {
+  LeaseOptions leases;
+  size_t memory_change_log = 4096;       // delta frames kept in memory for resuming agents
+  size_t max_store_catch_up = 100'000;   // changes replayed from the store before a snapshot is cheaper
+  model::LifecyclePolicy lifecycle;      // per-service settings override these two
+  governance::CompatibilityMode compatibility = governance::CompatibilityMode::Backward;
+};
+
+// A service's governance settings: its own where set, else the server's defaults.
+struct ServiceSettings {
+  governance::CompatibilityMode compatibility;
+  model::LifecyclePolicy lifecycle;
+};
+
+// A dry run checks everything and writes nothing.
+struct WriteOptions {
+  bool dry_run = false;
+};
+
+using Frame = wire::EncodedFrame;  // one encoded stream frame, shared
+
+class Registry {
+ public:
+  using Clock = std::function<int64_t()>;  // Unix milliseconds; injectable for tests
+  // Loads every record from the store. Errors: the store's.
+  static Result<std::unique_ptr<Registry>> open(Store& store, RegistryOptions options, Clock clock);
+
+  // --- writes: each successful one is one durable revision (or none if it changed nothing) ---
+
+  // One service version (its record) and its instances. Passes the lifecycle, dependency and
+  // schema rules (version_rules.hpp, schema_rules.hpp); a new version starts early in the chain.
+  WriteResult put_version(std::span<const uint8_t> version, const wire::RecordList& instances, WriteOptions options = {});
+  // A whole decoded document (a registry or one service version): an import, whose new versions
+  // keep the stage they are given; everything else is as put_version. Precondition: document.ok().
+  WriteResult import(const wire::DecodedDocument& document, WriteOptions options = {});
+  WriteResult delete_version(const VersionKey& key);  // its instances go with it
+  // Moves a version along its lifecycle; deprecating records `reason` and plans the sunset.
+  WriteResult transition(const VersionKey& key, wire::LifecycleStage to, std::string_view reason);
+  // Makes every scheduled lifecycle move that is due, each its own revision. Call periodically.
+  WriteResult advance_lifecycle();
+  WriteResult set_settings(std::string_view name, std::optional<governance::CompatibilityMode> compatibility,
+                           std::optional<model::LifecyclePolicy> lifecycle);
+  // A consumer's Pact against the provider versions `provider_range` accepts.
+  WriteResult put_contract(const ContractKey& key, std::string_view provider_range, const rapidjson::Value& pact);
+  WriteResult delete_contract(const ContractKey& key);
+  // An instance record of a registered version, with a lease of `ttl` (or the default).
+  WriteResult put_instance(std::span<const uint8_t> instance, std::optional<std::chrono::milliseconds> ttl);
+  // Extends the instance's lease (not a write). NotFound: no such instance, register it again.
+  Result<Lease> renew(const InstanceKey& key);
+  WriteResult delete_instance(const InstanceKey& key);
+  // Removes instances whose lease ran out, unless self-preservation holds. Call periodically.
+  WriteResult expire_leases();
+
+  // --- reads: records held in memory, valid until the next write ---
+
+  const wire::ServiceVersion* version(std::string_view name, std::string_view version) const;
+  const wire::ServiceVersion* latest(std::string_view name, bool include_prerelease = false) const;
+  std::vector<const wire::ServiceVersion*> versions(std::string_view name) const;  // ascending precedence
+  std::vector<const wire::ServiceVersion*> search(std::optional<std::string_view> team,
+                                                  std::optional<wire::LifecycleStage> stage,
+                                                  std::optional<std::string_view> tag) const;
+  std::vector<const wire::Instance*> instances(std::string_view service, std::optional<std::string_view> version) const;
+  std::optional<Lease> lease(const InstanceKey& key) const { return leases_.find(key); }
+  std::vector<const wire::Contract*> contracts(std::optional<std::string_view> consumer,
+                                               std::optional<std::string_view> provider) const;
+  const wire::Contract* contract(const ContractKey& key) const;
+  // The resolved dependency graph of every registered version.
+  const model::DependencyGraph& graph() const { return graph_; }
+  ServiceSettings settings(std::string_view name) const;
+  int64_t now() const { return clock_(); }
+  uint64_t revision() const { return revision_; }
+
+  // --- the feed agents receive ---
+
+  ChangeFeed& feed() { return feed_; }
+  // Delta frames that take an agent from `revision` to now; nullopt when a snapshot is needed.
+  std::optional<std::vector<Frame>> frames_since(uint64_t revision) const;
+  // The whole registry as Snapshot frames of at most `max_frame_bytes` each; built once per
+  // revision and shared by every agent that needs it.
+  std::vector<Frame> snapshot_frames(size_t max_frame_bytes) const;
+
+  struct Metrics {
+    uint64_t lease_expiries = 0;
+    uint64_t renewals = 0;
+    bool self_preservation = false;
+    size_t instances = 0, versions = 0;
+  };
+  Metrics metrics() const;
+
+ private:
+  Registry(Store& store, RegistryOptions options, Clock clock);
+  using Bytes = std::vector<uint8_t>;
+  // One change to the registry, with its typed key (the store sees it encoded).
+  struct Change {
+    std::variant<VersionKey, InstanceKey, ContractKey, std::string /* policy */> key;
+    std::optional<Bytes> record;  // nullopt = delete
+  };
+  Result<void> load();
+  // The checked changes for candidate version records, or the refusal.
+  WriteResult check_versions(const std::vector<std::span<const uint8_t>>& candidates, bool import,
+                             std::vector<Change>& changes);
+  WriteResult finish(WriteResult checked, std::vector<Change> changes, WriteOptions options);
+  WriteResult commit(std::vector<Change> changes);
+  void apply_in_memory(const Change& change);
+  Frame encode_delta(uint64_t revision, const std::vector<Change>& changes) const;
+  Result<std::vector<Change>> decode_changes(const std::vector<Mutation>& mutations) const;
+
+  Store& store_;
+  RegistryOptions options_;
+  Clock clock_;
+  uint64_t revision_ = 0;
+  std::map<VersionKey, Bytes> versions_;
+  std::map<InstanceKey, Bytes> instances_;
+  std::map<ContractKey, Bytes> contracts_;
+  std::map<std::string, Bytes, std::less<>> policies_;
+  model::DependencyGraph graph_;  // mirrors versions_
+  LeaseTable leases_;
+  ChangeFeed feed_;
+  uint64_t lease_expiries_ = 0;
+  mutable std::optional<std::pair<uint64_t, std::vector<Frame>>> snapshot_cache_;  // (revision, frames)
+};
+
+}  // namespace roster::upstream

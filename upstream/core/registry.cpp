@@ -1,0 +1,625 @@
+#include "roster/upstream/registry.hpp"
+
+#include <algorithm>
+
+#include "roster/base/log.hpp"
+#include "roster/governance/json_document.hpp"
+#include "roster/governance/pact.hpp"
+#include "roster/semver.hpp"
+#include "roster/upstream/schema_rules.hpp"
+#include "roster/upstream/version_rules.hpp"
+#include "roster/wire/frame.hpp"
+#include "roster/wire/identifiers.hpp"
+#include "roster/wire/names.hpp"
+#include "roster/wire/snapshot.hpp"
+
+namespace roster::upstream {
+
+namespace {
+
+std::vector<uint8_t> copy(std::span<const uint8_t> s) { return {s.begin(), s.end()}; }
+
+template <typename T>
+const T* root(const std::vector<uint8_t>& bytes) {
+  return flatbuffers::GetRoot<T>(bytes.data());
+}
+
+Unexpected<Refusal> not_found(std::string what) { return refuse(ErrorKind::NotFound, "not_found", std::move(what)); }
+
+// A malformed pact as a refusal naming every problem.
+std::optional<Refusal> pact_refusal(const governance::PactParseResult& parsed, const std::string& where,
+                                    const std::string& path) {
+  if (parsed.problems.empty()) return std::nullopt;
+  Refusal r{Error{ErrorKind::Rejected, "invalid_pact",
+                  where + ": not a valid Pact v2 document (" + std::to_string(parsed.problems.size()) +
+                      " problem(s); first at " + parsed.problems.front().pointer + ": " +
+                      parsed.problems.front().message + ")",
+                  path},
+            {},
+            {}};
+  for (auto& p : parsed.problems)
+    r.findings.push_back({governance::Severity::Breaking, "invalid-pact", "", "", p.pointer, p.message});
+  return r;
+}
+
+Frame frame_of(wire::FrameType type, const flatbuffers::FlatBufferBuilder& fbb) {
+  return wire::make_frame(type, {fbb.GetBufferPointer(), fbb.GetSize()});
+}
+
+// The records of `map` whose keys start with `prefix` (a key with empty trailing fields).
+template <typename Map, typename Matches>
+auto range_of(const Map& map, const typename Map::key_type& prefix, Matches&& matches) {
+  std::vector<typename Map::const_iterator> out;
+  for (auto it = map.lower_bound(prefix); it != map.end() && matches(it->first); ++it) out.push_back(it);
+  return out;
+}
+
+}  // namespace
+
+Registry::Registry(Store& store, RegistryOptions options, Clock clock)
+    : store_(store),
+      options_(options),
+      clock_(std::move(clock)),
+      leases_(options.leases, clock_()),
+      feed_(options.memory_change_log) {}
+
+Result<std::unique_ptr<Registry>> Registry::open(Store& store, RegistryOptions options, Clock clock) {
+  std::unique_ptr<Registry> registry(new Registry(store, options, std::move(clock)));
+  if (auto loaded = registry->load(); !loaded) return fail(loaded.error());
+  return registry;
+}
+
+Result<void> Registry::load() {
+  std::optional<Error> corrupt;
+  auto scanned = store_.scan([&](const StoredRecord& r) {
+    switch (r.kind) {
+      case RecordKind::ServiceVersion:
+        if (auto key = version_key(r.key)) versions_[*key] = r.record; else corrupt = key.error();
+        break;
+      case RecordKind::Instance:
+        if (auto key = instance_key(r.key)) instances_[*key] = r.record; else corrupt = key.error();
+        break;
+      case RecordKind::Contract:
+        if (auto key = contract_key(r.key)) contracts_[*key] = r.record; else corrupt = key.error();
+        break;
+      case RecordKind::ServicePolicy:
+        policies_[r.key] = r.record;
+        break;
+    }
+  });
+  if (!scanned) return fail(scanned.error());
+  if (corrupt) return fail(*corrupt);
+  revision_ = *scanned;
+  for (auto& [key, record] : versions_)
+    if (auto added = graph_.upsert(version_info(*root<wire::ServiceVersion>(record))); !added)
+      log::warn("stored version {} left out of the dependency graph: {}", key.to_string(), added.error().message);
+  // Leases are not persisted (renewals would otherwise be writes): after a restart every
+  // instance gets a full lease to renew in, as Eureka does.
+  const int64_t now = clock_();
+  for (auto& [key, record] : instances_) leases_.grant(key, now);
+  return {};
+}
+
+Registry::Metrics Registry::metrics() const {
+  return {lease_expiries_, leases_.renewals(), leases_.self_preserving(), instances_.size(), versions_.size()};
+}
+
+// --- committing -------------------------------------------------------------------------------
+
+void Registry::apply_in_memory(const Change& c) {
+  auto put = [&](auto& map, const auto& key) {
+    if (c.record)
+      map[key] = *c.record;
+    else
+      map.erase(key);
+  };
+  std::visit(
+      [&](const auto& key) {
+        using K = std::decay_t<decltype(key)>;
+        if constexpr (std::is_same_v<K, VersionKey>) {
+          put(versions_, key);
+          if (c.record)
+            (void)graph_.upsert(version_info(*root<wire::ServiceVersion>(*c.record)));  // checked before the commit
+          else
+            graph_.remove(key.name, key.version);
+        } else if constexpr (std::is_same_v<K, InstanceKey>) {
+          put(instances_, key);
+          if (!c.record) leases_.release(key);
+        } else if constexpr (std::is_same_v<K, ContractKey>) {
+          put(contracts_, key);
+        } else {
+          put(policies_, key);
+        }
+      },
+      c.key);
+}
+
+WriteResult Registry::commit(std::vector<Change> changes) {
+  if (changes.empty()) return Written{revision_, {}, {}};
+  std::vector<Mutation> mutations;
+  mutations.reserve(changes.size());
+  for (auto& c : changes) {
+    std::visit(
+        [&](const auto& key) {
+          using K = std::decay_t<decltype(key)>;
+          if constexpr (std::is_same_v<K, VersionKey>)
+            mutations.push_back({RecordKind::ServiceVersion, store_key(key), c.record});
+          else if constexpr (std::is_same_v<K, InstanceKey>)
+            mutations.push_back({RecordKind::Instance, store_key(key), c.record});
+          else if constexpr (std::is_same_v<K, ContractKey>)
+            mutations.push_back({RecordKind::Contract, store_key(key), c.record});
+          else
+            mutations.push_back({RecordKind::ServicePolicy, key, c.record});
+        },
+        c.key);
+  }
+  auto committed = store_.commit(mutations);  // durable before anything is acknowledged
+  if (!committed) return refuse(committed.error());
+  revision_ = *committed;
+  for (auto& c : changes) apply_in_memory(c);
+  feed_.publish(revision_, encode_delta(revision_, changes));
+  return Written{revision_, {}, {}};
+}
+
+Result<std::vector<Registry::Change>> Registry::decode_changes(const std::vector<Mutation>& mutations) const {
+  std::vector<Change> out;
+  for (auto& m : mutations) {
+    switch (m.kind) {
+      case RecordKind::ServiceVersion: {
+        auto key = version_key(m.key);
+        if (!key) return fail(key.error());
+        out.push_back({*key, m.record});
+        break;
+      }
+      case RecordKind::Instance: {
+        auto key = instance_key(m.key);
+        if (!key) return fail(key.error());
+        out.push_back({*key, m.record});
+        break;
+      }
+      case RecordKind::Contract: {
+        auto key = contract_key(m.key);
+        if (!key) return fail(key.error());
+        out.push_back({*key, m.record});
+        break;
+      }
+      case RecordKind::ServicePolicy:
+        out.push_back({m.key, m.record});
+        break;
+    }
+  }
+  return out;
+}
+
+Frame Registry::encode_delta(uint64_t revision, const std::vector<Change>& changes) const {
+  flatbuffers::FlatBufferBuilder fbb(1024);
+  std::vector<flatbuffers::Offset<wire::ServiceRecord>> up_services;
+  std::vector<flatbuffers::Offset<wire::InstanceRecord>> up_instances;
+  std::vector<flatbuffers::Offset<wire::ContractRecord>> up_contracts;
+  std::vector<flatbuffers::Offset<wire::ServiceKey>> rm_services;
+  std::vector<flatbuffers::Offset<wire::InstanceKey>> rm_instances;
+  std::vector<flatbuffers::Offset<wire::ContractKey>> rm_contracts;
+  for (auto& c : changes) {
+    std::visit(
+        [&](const auto& key) {
+          using K = std::decay_t<decltype(key)>;
+          if constexpr (std::is_same_v<K, VersionKey>) {
+            if (c.record)
+              up_services.push_back(wire::CreateServiceRecord(fbb, wire::nested_record(fbb, *c.record)));
+            else
+              rm_services.push_back(wire::CreateServiceKeyDirect(fbb, key.name.c_str(), key.version.c_str()));
+          } else if constexpr (std::is_same_v<K, InstanceKey>) {
+            if (c.record)
+              up_instances.push_back(wire::CreateInstanceRecord(fbb, wire::nested_record(fbb, *c.record)));
+            else
+              rm_instances.push_back(
+                  wire::CreateInstanceKeyDirect(fbb, key.service.c_str(), key.version.c_str(), key.id.c_str()));
+          } else if constexpr (std::is_same_v<K, ContractKey>) {
+            if (c.record)
+              up_contracts.push_back(wire::CreateContractRecord(fbb, wire::nested_record(fbb, *c.record)));
+            else
+              rm_contracts.push_back(wire::CreateContractKeyDirect(fbb, key.consumer.c_str(),
+                                                                   key.consumer_version.c_str(), key.provider.c_str()));
+          }
+          // Policies are the server's own settings: agents do not need them.
+        },
+        c.key);
+  }
+  fbb.Finish(wire::CreateDelta(fbb, revision - 1, revision, fbb.CreateVector(up_services), fbb.CreateVector(rm_services),
+                               fbb.CreateVector(up_instances), fbb.CreateVector(rm_instances),
+                               fbb.CreateVector(up_contracts), fbb.CreateVector(rm_contracts)));
+  return frame_of(wire::FrameType::Delta, fbb);
+}
+
+// --- writes -----------------------------------------------------------------------------------
+
+WriteResult Registry::check_versions(const std::vector<std::span<const uint8_t>>& candidates, bool import,
+                                     std::vector<Change>& changes) {
+  Written out{revision_, {}, {}};
+  const int64_t now = clock_();
+  // 1. Lifecycle: the stage checked, the dates the server's.
+  std::vector<std::vector<uint8_t>> records;
+  for (auto bytes : candidates) {
+    auto* v = flatbuffers::GetRoot<wire::ServiceVersion>(bytes.data());
+    auto settled = settle_lifecycle(*v, version(v->name()->string_view(), v->version()->string_view()), import, now,
+                                    settings(v->name()->string_view()).lifecycle);
+    if (!settled) return refuse(settled.error());
+    records.push_back(settled->empty() ? copy(bytes) : std::move(*settled));
+  }
+  std::map<VersionKey, const wire::ServiceVersion*> pending;  // as they will stand
+  std::map<std::string_view, std::vector<const wire::ServiceVersion*>> pending_by_service;
+  for (auto& r : records) {
+    auto* v = root<wire::ServiceVersion>(r);
+    pending[VersionKey::of(*v)] = v;
+  }
+  for (auto& [key, v] : pending) pending_by_service[v->name()->string_view()].push_back(v);
+
+  // 2. Schemas, against the service's other versions as they will stand.
+  std::optional<Refusal> refusal;
+  for (auto& [key, v] : pending) {
+    std::vector<const wire::ServiceVersion*> others;
+    for (auto* registered : versions(key.name))
+      if (!pending.count({key.name, registered->version()->str()})) others.push_back(registered);
+    for (auto* other : pending_by_service[key.name])
+      if (other != v) others.push_back(other);
+    auto verdict = check_schema(*v, others, version(key.name, key.version), settings(key.name).compatibility);
+    if (!verdict && !refusal) refusal = std::move(verdict.error());
+  }
+  if (refusal) return fail(std::move(*refusal));
+
+  // 3. Dependencies, resolved in the graph with these versions in it (then put back as it was:
+  // the commit applies them for real).
+  std::vector<std::pair<VersionKey, std::optional<model::VersionInfo>>> previous;
+  for (auto& [key, v] : pending) {
+    auto* registered = version(key.name, key.version);
+    previous.emplace_back(key, registered ? std::optional(version_info(*registered)) : std::nullopt);
+    if (auto added = graph_.upsert(version_info(*v)); !added && !refusal) refusal = Refusal{added.error(), {}, {}};
+  }
+  for (auto& [key, v] : pending)
+    if (auto checked = check_dependencies(graph_, *v, out.warnings); !checked && !refusal)
+      refusal = Refusal{checked.error(), {}, {}};
+  for (auto& [key, info] : previous) {
+    if (info)
+      (void)graph_.upsert(*info);  // it was in the graph before
+    else
+      graph_.remove(key.name, key.version);
+  }
+  if (refusal) {
+    refusal->warnings = std::move(out.warnings);
+    return fail(std::move(*refusal));
+  }
+  for (auto& r : records) {
+    auto key = VersionKey::of(*root<wire::ServiceVersion>(r));
+    changes.push_back({std::move(key), std::move(r)});
+  }
+  return out;
+}
+
+// Commits `changes` after `checked` passed, keeping its warnings; a dry run commits nothing.
+WriteResult Registry::finish(WriteResult checked, std::vector<Change> changes, WriteOptions options) {
+  if (!checked || options.dry_run) return checked;
+  auto out = commit(std::move(changes));
+  if (!out) {
+    out.error().warnings = std::move(checked->warnings);
+    return out;
+  }
+  out->warnings = std::move(checked->warnings);
+  return out;
+}
+
+WriteResult Registry::put_version(std::span<const uint8_t> version_record, const wire::RecordList& instances,
+                                  WriteOptions options) {
+  std::vector<Change> changes;
+  auto checked = check_versions({version_record}, false, changes);
+  for (size_t i = 0; i < instances.size(); ++i)
+    changes.push_back({InstanceKey::of(*flatbuffers::GetRoot<wire::Instance>(instances[i].data())), copy(instances[i])});
+  auto out = finish(std::move(checked), std::move(changes), options);
+  if (out && !options.dry_run)
+    for (size_t i = 0; i < instances.size(); ++i)
+      leases_.grant(InstanceKey::of(*flatbuffers::GetRoot<wire::Instance>(instances[i].data())), clock_());
+  return out;
+}
+
+WriteResult Registry::import(const wire::DecodedDocument& doc, WriteOptions options) {
+  std::vector<Change> changes;
+  std::vector<std::span<const uint8_t>> candidates;
+  for (size_t i = 0; i < doc.services.size(); ++i) candidates.push_back(doc.services[i]);
+  auto checked = check_versions(candidates, true, changes);
+  std::vector<InstanceKey> leased;
+  for (size_t i = 0; i < doc.instances.size(); ++i) {
+    leased.push_back(InstanceKey::of(*flatbuffers::GetRoot<wire::Instance>(doc.instances[i].data())));
+    changes.push_back({leased.back(), copy(doc.instances[i])});
+  }
+  for (size_t i = 0; i < doc.contracts.size(); ++i) {
+    auto* c = flatbuffers::GetRoot<wire::Contract>(doc.contracts[i].data());
+    auto pact = governance::parse_json(c->pact()->string_view());
+    const std::string where = "contracts[" + std::to_string(i) + "]";
+    if (checked && pact.ok())
+      if (auto refusal = pact_refusal(governance::parse_pact(pact.document), where, where + ".pact"))
+        checked = fail(std::move(*refusal));
+    changes.push_back({ContractKey::of(*c), copy(doc.contracts[i])});
+  }
+  auto out = finish(std::move(checked), std::move(changes), options);
+  if (out && !options.dry_run)
+    for (auto& key : leased) leases_.grant(key, clock_());
+  return out;
+}
+
+WriteResult Registry::delete_version(const VersionKey& key) {
+  if (!versions_.count(key)) return not_found("no version \"" + key.version + "\" of \"" + key.name + "\"");
+  std::vector<Change> changes{{key, std::nullopt}};
+  // Its instances go with it.
+  for (auto it : range_of(instances_, InstanceKey{key.name, key.version, ""},
+                          [&](const InstanceKey& k) { return k.version_key() == key; }))
+    changes.push_back({it->first, std::nullopt});
+  return commit(std::move(changes));
+}
+
+WriteResult Registry::transition(const VersionKey& key, wire::LifecycleStage to, std::string_view reason) {
+  auto* v = version(key.name, key.version);
+  if (!v) return not_found("no version \"" + key.version + "\" of \"" + key.name + "\"");
+  if (auto allowed = model::check_transition(stage_of(*v), to); !allowed)
+    return refuse(ErrorKind::Conflict, "invalid_transition", key.to_string() + ": " + allowed.error().message, "stage");
+  // Retiring a version re-resolves its dependents: warn about those left without a live target.
+  auto dependents = to == wire::LifecycleStage::Retired ? graph_.dependents_resolving_to(key.name, key.version)
+                                                        : std::vector<model::Dependent>{};
+  auto out = commit({{key, moved(*v, to, reason, clock_(), settings(key.name).lifecycle)}});
+  if (!out) return out;
+  for (auto& d : dependents)
+    if (!graph_.resolve(key.name, d.range).resolved())
+      out->warnings.push_back(d.from.to_string() + " depends on " + key.name + " " + d.range +
+                              ", which no longer resolves to a live version");
+  return out;
+}
+
+WriteResult Registry::advance_lifecycle() {
+  const int64_t now = clock_();
+  Written out{revision_, {}, {}};
+  // A version overdue for both sunset and retirement makes both moves, so passes repeat until
+  // nothing is due (at most twice: deprecated → sunset → retired).
+  for (bool moved_any = true; moved_any;) {
+    moved_any = false;
+    std::vector<std::pair<VersionKey, wire::LifecycleStage>> due;
+    for (auto& [key, bytes] : versions_) {
+      auto* v = root<wire::ServiceVersion>(bytes);
+      auto move = model::scheduled_move(stage_of(*v), dates_of(*v), settings(key.name).lifecycle);
+      if (move && move->due_ms <= now) due.emplace_back(key, move->to);
+    }
+    // One revision per move, so each appears in the change feed on its own.
+    for (auto& [key, to] : due) {
+      auto* v = root<wire::ServiceVersion>(versions_.at(key));
+      auto result = commit({{key, moved(*v, to, {}, now, settings(key.name).lifecycle)}});
+      if (!result) return result;
+      log::info("lifecycle: {} is now {} (scheduled)", key.to_string(), wire::to_string(to));
+      out.revision = result->revision;
+      out.warnings.push_back(key.to_string() + " moved to " + std::string(wire::to_string(to)));
+      moved_any = true;
+    }
+  }
+  return out;
+}
+
+ServiceSettings Registry::settings(std::string_view name) const {
+  ServiceSettings out{options_.compatibility, options_.lifecycle};
+  auto it = policies_.find(name);
+  if (it == policies_.end()) return out;
+  auto* p = root<wire::ServicePolicy>(it->second);
+  out.compatibility = static_cast<governance::CompatibilityMode>(p->compatibility());
+  if (p->sunset_after_days() > 0) out.lifecycle.sunset_after_days = p->sunset_after_days();
+  if (p->retire_after_days() > 0) out.lifecycle.retire_after_days = p->retire_after_days();
+  return out;
+}
+
+WriteResult Registry::set_settings(std::string_view name, std::optional<governance::CompatibilityMode> compatibility,
+                                   std::optional<model::LifecyclePolicy> lifecycle) {
+  if (auto valid = wire::check_identifier(name); !valid) return refuse(valid.error());
+  for (int days : lifecycle ? std::vector<int>{lifecycle->sunset_after_days, lifecycle->retire_after_days}
+                            : std::vector<int>{})
+    if (days < 1 || days > 3650)
+      return refuse(ErrorKind::Invalid, "invalid_policy", "lifecycle days must be whole numbers from 1 to 3650");
+  ServiceSettings next = settings(name);
+  if (compatibility) next.compatibility = *compatibility;
+  if (lifecycle) next.lifecycle = *lifecycle;
+  flatbuffers::FlatBufferBuilder fbb(256);
+  fbb.Finish(wire::CreateServicePolicy(fbb, fbb.CreateString(name.data(), name.size()),
+                                       static_cast<wire::CompatibilityMode>(next.compatibility),
+                                       next.lifecycle.sunset_after_days, next.lifecycle.retire_after_days));
+  std::vector<uint8_t> record(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
+  if (auto it = policies_.find(name); it != policies_.end() && it->second == record) return Written{revision_, {}, {}};
+  return commit({{std::string(name), std::move(record)}});
+}
+
+WriteResult Registry::put_contract(const ContractKey& key, std::string_view provider_range, const rapidjson::Value& pact) {
+  auto bad = [](std::string message, std::string where) {
+    return refuse(ErrorKind::Invalid, "invalid_contract", std::move(message), std::move(where));
+  };
+  for (auto [name, field] : {std::pair{std::string_view(key.consumer), "consumer"},
+                             std::pair{std::string_view(key.provider), "provider"}})
+    if (auto valid = wire::check_identifier(name); !valid) return bad(valid.error().message, field);
+  if (auto parsed = semver::Version::parse(key.consumer_version); !parsed)
+    return bad("invalid consumer version: " + parsed.error().message, "consumer_version");
+  if (auto parsed = semver::Range::parse(provider_range); !parsed)
+    return bad("invalid provider_range: " + parsed.error().message, "provider_range");
+  if (!pact.IsObject()) return bad("expected an object \"pact\" (a Pact v2 document)", "pact");
+  const auto parsed = governance::parse_pact(pact);
+  if (auto refusal = pact_refusal(parsed, "the pact", "pact")) return fail(std::move(*refusal));
+  if (parsed.pact->consumer != key.consumer || parsed.pact->provider != key.provider)
+    return bad("the pact is between \"" + parsed.pact->consumer + "\" and \"" + parsed.pact->provider +
+                   "\", the contract names \"" + key.consumer + "\" and \"" + key.provider + "\"",
+               "pact.consumer.name");
+  flatbuffers::FlatBufferBuilder fbb(1024);
+  fbb.Finish(wire::CreateContractDirect(fbb, key.consumer.c_str(), key.consumer_version.c_str(), key.provider.c_str(),
+                                        std::string(provider_range).c_str(),
+                                        governance::to_json_text(pact).c_str()));
+  return commit({{key, std::vector<uint8_t>(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize())}});
+}
+
+WriteResult Registry::delete_contract(const ContractKey& key) {
+  if (!contracts_.count(key)) return not_found("no " + key.to_string());
+  return commit({{key, std::nullopt}});
+}
+
+WriteResult Registry::put_instance(std::span<const uint8_t> record, std::optional<std::chrono::milliseconds> ttl) {
+  const auto key = InstanceKey::of(*flatbuffers::GetRoot<wire::Instance>(record.data()));
+  if (!versions_.count(key.version_key()))
+    return not_found("no version \"" + key.version + "\" of \"" + key.service + "\": register it first");
+  auto out = commit({{key, copy(record)}});
+  if (out) leases_.grant(key, clock_(), ttl);
+  return out;
+}
+
+Result<Lease> Registry::renew(const InstanceKey& key) {
+  auto lease = leases_.renew(key, clock_());
+  // As in Eureka: an unknown instance is told so, and re-registers.
+  if (!lease) return fail(ErrorKind::NotFound, "not_found", "no " + key.to_string() + ": register it again");
+  return *lease;
+}
+
+WriteResult Registry::delete_instance(const InstanceKey& key) {
+  if (!instances_.count(key)) return not_found("no " + key.to_string());
+  return commit({{key, std::nullopt}});
+}
+
+WriteResult Registry::expire_leases() {
+  std::vector<Change> changes;
+  for (auto& key : leases_.expired(clock_())) changes.push_back({key, std::nullopt});
+  const size_t expired = changes.size();
+  auto out = commit(std::move(changes));
+  if (out && expired) {
+    lease_expiries_ += expired;
+    log::info("{} instance lease(s) ran out; revision {}", expired, out->revision);
+  }
+  return out;
+}
+
+// --- reads ------------------------------------------------------------------------------------
+
+const wire::ServiceVersion* Registry::version(std::string_view name, std::string_view version) const {
+  auto it = versions_.find(VersionKey{std::string(name), std::string(version)});
+  return it == versions_.end() ? nullptr : root<wire::ServiceVersion>(it->second);
+}
+
+std::vector<const wire::ServiceVersion*> Registry::versions(std::string_view name) const {
+  std::vector<std::pair<semver::Version, const wire::ServiceVersion*>> found;
+  for (auto it : range_of(versions_, VersionKey{std::string(name), ""}, [&](const VersionKey& k) { return k.name == name; })) {
+    auto* v = root<wire::ServiceVersion>(it->second);
+    if (auto parsed = semver::Version::parse(v->version()->string_view())) found.emplace_back(std::move(*parsed), v);
+  }
+  std::sort(found.begin(), found.end(), [](auto& a, auto& b) { return a.first < b.first; });
+  std::vector<const wire::ServiceVersion*> out;
+  for (auto& [parsed, v] : found) out.push_back(v);
+  return out;
+}
+
+const wire::ServiceVersion* Registry::latest(std::string_view name, bool include_prerelease) const {
+  const wire::ServiceVersion* best = nullptr;
+  for (auto* v : versions(name)) {
+    if (v->stage() == wire::LifecycleStage::Retired) continue;
+    if (!include_prerelease && semver::Version::parse(v->version()->string_view())->is_prerelease()) continue;
+    best = v;
+  }
+  return best;
+}
+
+std::vector<const wire::ServiceVersion*> Registry::search(std::optional<std::string_view> team,
+                                                          std::optional<wire::LifecycleStage> stage,
+                                                          std::optional<std::string_view> tag) const {
+  std::vector<const wire::ServiceVersion*> out;
+  for (auto& [key, bytes] : versions_) {
+    auto* v = root<wire::ServiceVersion>(bytes);
+    if (team && v->owner_team()->string_view() != *team) continue;
+    if (stage && v->stage() != *stage) continue;
+    if (tag) {
+      bool has = false;
+      if (v->tags())
+        for (auto* t : *v->tags()) has |= t->string_view() == *tag;
+      if (!has) continue;
+    }
+    out.push_back(v);
+  }
+  return out;
+}
+
+std::vector<const wire::Instance*> Registry::instances(std::string_view service,
+                                                       std::optional<std::string_view> version) const {
+  std::vector<const wire::Instance*> out;
+  const InstanceKey from{std::string(service), version ? std::string(*version) : "", ""};
+  for (auto it : range_of(instances_, from, [&](const InstanceKey& k) {
+         return k.service == service && (!version || k.version == *version);
+       }))
+    out.push_back(root<wire::Instance>(it->second));
+  return out;
+}
+
+std::vector<const wire::Contract*> Registry::contracts(std::optional<std::string_view> consumer,
+                                                       std::optional<std::string_view> provider) const {
+  std::vector<const wire::Contract*> out;
+  for (auto& [key, bytes] : contracts_) {
+    if (consumer && key.consumer != *consumer) continue;
+    if (provider && key.provider != *provider) continue;
+    out.push_back(root<wire::Contract>(bytes));
+  }
+  return out;
+}
+
+const wire::Contract* Registry::contract(const ContractKey& key) const {
+  auto it = contracts_.find(key);
+  return it == contracts_.end() ? nullptr : root<wire::Contract>(it->second);
+}
+
+// --- the feed -----------------------------------------------------------------------------------
+
+std::optional<std::vector<Frame>> Registry::frames_since(uint64_t revision) const {
+  if (revision == revision_) return std::vector<Frame>{};
+  if (revision > revision_) return std::nullopt;  // the agent is ahead of us (another store): resync
+  if (auto frames = feed_.since(revision)) return frames;
+  auto changes = store_.changes_since(revision, options_.max_store_catch_up);
+  if (!changes || !*changes || ((*changes)->empty() ? revision != revision_ : (*changes)->back().revision != revision_))
+    return std::nullopt;
+  std::vector<Frame> out;
+  for (auto& change : **changes) {
+    auto decoded = decode_changes(change.mutations);
+    if (!decoded) return std::nullopt;  // the store's log cannot be trusted: a snapshot can
+    out.push_back(encode_delta(change.revision, *decoded));
+  }
+  return out;
+}
+
+std::vector<Frame> Registry::snapshot_frames(size_t max_frame_bytes) const {
+  if (snapshot_cache_ && snapshot_cache_->first == revision_) return snapshot_cache_->second;
+  std::vector<Frame> out;
+  const size_t budget = max_frame_bytes - 4096;  // room for the message's own tables
+  uint32_t chunk = 0;
+  auto version_it = versions_.begin();
+  auto instance_it = instances_.begin();
+  auto contract_it = contracts_.begin();
+  for (;;) {
+    flatbuffers::FlatBufferBuilder fbb(64 * 1024);
+    size_t used = 0;
+    std::vector<flatbuffers::Offset<wire::ServiceRecord>> s;
+    std::vector<flatbuffers::Offset<wire::InstanceRecord>> i;
+    std::vector<flatbuffers::Offset<wire::ContractRecord>> c;
+    auto fits = [&](const std::vector<uint8_t>& r) { return used == 0 || used + r.size() + 64 <= budget; };
+    for (; version_it != versions_.end() && fits(version_it->second); ++version_it) {
+      used += version_it->second.size() + 64;
+      s.push_back(wire::CreateServiceRecord(fbb, wire::nested_record(fbb, version_it->second)));
+    }
+    for (; version_it == versions_.end() && instance_it != instances_.end() && fits(instance_it->second); ++instance_it) {
+      used += instance_it->second.size() + 64;
+      i.push_back(wire::CreateInstanceRecord(fbb, wire::nested_record(fbb, instance_it->second)));
+    }
+    for (; instance_it == instances_.end() && contract_it != contracts_.end() && fits(contract_it->second); ++contract_it) {
+      used += contract_it->second.size() + 64;
+      c.push_back(wire::CreateContractRecord(fbb, wire::nested_record(fbb, contract_it->second)));
+    }
+    const bool last = version_it == versions_.end() && instance_it == instances_.end() && contract_it == contracts_.end();
+    fbb.Finish(wire::CreateSnapshot(fbb, revision_, chunk++, last, fbb.CreateVector(s), fbb.CreateVector(i),
+                                    fbb.CreateVector(c)));
+    out.push_back(frame_of(wire::FrameType::Snapshot, fbb));
+    if (last) break;
+  }
+  snapshot_cache_.emplace(revision_, out);
+  return out;
+}
+
+}  // namespace roster::upstream

@@ -1,0 +1,49 @@
+// roster-server's HTTP face: a route table over the Registry (the domain core). It decodes JSON
+// bodies into records, maps domain errors to statuses (api_responses.hpp) and renders answers as
+// JSON. The routes are those of docs/http-api.md (core: versions, instances, heartbeats, registry
+// import) and docs/governance-api.md (graph, lifecycle, schemas, contracts, can-i-deploy), plus
+// GET /healthz, /metrics (Prometheus text) and /v1/revision.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "roster/base/prometheus.hpp"
+#include "roster/net/http_message.hpp"
+#include "roster/upstream/registry.hpp"
+#include "roster/upstream/route_table.hpp"
+
+namespace roster::upstream {
+
+struct ApiOptions {
+  std::optional<std::string> token;  // bearer token required on writes, when set
+};
+
+// The HTTP status of a domain error's kind: the one place that decides it.
+unsigned http_status(ErrorKind kind);
+
+// Adds the metrics of parts outside the registry (the stream server) to /metrics.
+using MetricsSource = std::function<void(base::PrometheusText&)>;
+
+class HttpApi {
+ public:
+  HttpApi(Registry& registry, ApiOptions options, MetricsSource extra_metrics = {});
+  net::HttpResponse handle(const net::HttpRequest& request);
+
+  // Errors the HTTP server answers itself (malformed requests, limits), in roster's JSON shape.
+  static net::HttpResponse render_error(unsigned status, std::string_view code, std::string_view message);
+
+ private:
+  bool authorized(const net::HttpRequest& request) const;
+  net::HttpResponse metrics() const;
+
+  Registry& registry_;
+  ApiOptions options_;
+  MetricsSource extra_metrics_;
+  RouteTable routes_;
+  uint64_t requests_ = 0, errors_ = 0, unauthorized_ = 0;
+};
+
+}  // namespace roster::upstream
