@@ -228,7 +228,7 @@ void BM_upsert_new(benchmark::State& state) {
     g.remove(kNewVersion.name, kNewVersion.version);
     state.ResumeTiming();
   }
-  g.upsert(kNewVersion);
+  if (!g.upsert(kNewVersion)) state.SkipWithError("upsert failed");
   state.counters["moved"] =
       static_cast<double>(g.dependents_resolving_to(kNewVersion.name, kNewVersion.version).size());
   g.remove(kNewVersion.name, kNewVersion.version);
@@ -238,7 +238,7 @@ void BM_remove(benchmark::State& state) {
   DependencyGraph& g = shared();
   for (auto _ : state) {
     state.PauseTiming();
-    g.upsert(kNewVersion);
+    if (!g.upsert(kNewVersion)) state.SkipWithError("upsert failed");
     state.ResumeTiming();
     bool removed = g.remove(kNewVersion.name, kNewVersion.version);
     benchmark::DoNotOptimize(removed);

@@ -675,11 +675,4 @@ std::string Range::to_string() const {
   return out.empty() ? "*" : out;
 }
 
-const Version* latest(std::span<const Version> versions, bool include_prerelease) {
-  const Version* best = nullptr;
-  for (const Version& v : versions)
-    if ((include_prerelease || !v.is_prerelease()) && (best == nullptr || v > *best)) best = &v;
-  return best;
-}
-
 }  // namespace roster::semver

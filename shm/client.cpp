@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "hash.hpp"
+#include "roster/base/clock.hpp"
 #include "segment.hpp"
 
 namespace roster {
@@ -319,9 +320,7 @@ bool View::evicted() const {
 std::chrono::milliseconds View::staleness() const {
   const int64_t contact = header_->last_upstream_contact_ms.load(std::memory_order_relaxed);
   if (contact == 0) return std::chrono::milliseconds::max();
-  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
+  const int64_t now = base::unix_ms();
   return std::chrono::milliseconds(std::max<int64_t>(0, now - contact));
 }
 

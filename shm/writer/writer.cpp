@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "roster/base/clock.hpp"
 #include "roster/semver.hpp"
 #include "roster/wire/roster_generated.h"
 #include "hash.hpp"
@@ -43,11 +44,6 @@ uint64_t next_pow2(uint64_t v) {
   uint64_t p = 1;
   while (p < v) p <<= 1;
   return p;
-}
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
 }
 
 struct InstanceState {
@@ -610,7 +606,7 @@ struct ArenaWriter::State {
     // seq_cst publish above and the seq_cst pin reads below.
     if (membarrier_ok) syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0);
     auto* slots = reinterpret_cast<ReaderSlot*>(reinterpret_cast<char*>(reader_header) + sizeof(ReaderSegmentHeader));
-    const int64_t now = now_ms();
+    const int64_t now = base::steady_ms();
     uint64_t oldest = generation;
     pinned_views = 0;
     for (uint32_t i = 0; i < reader_header->slot_count; ++i) {

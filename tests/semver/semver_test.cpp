@@ -672,7 +672,7 @@ TEST(ComparatorTest, Operators) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// max_satisfying and latest.
+// max_satisfying.
 
 std::vector<Version> Versions(std::initializer_list<const char*> texts) {
   std::vector<Version> out;
@@ -707,26 +707,6 @@ TEST(MaxSatisfying, ReturnsPointerIntoInputAndFirstOfTies) {
   const auto versions = Versions({"1.0.0", "1.2.0+a", "1.1.0", "1.2.0+b"});
   const Version* best = R("^1").max_satisfying(versions);
   EXPECT_EQ(best, &versions[1]);
-}
-
-TEST(Latest, StableUnlessPrereleasesIncluded) {
-  const auto versions = Versions({"1.0.0", "2.0.0-rc.1", "1.10.0", "1.9.0", "1.10.0-rc.1"});
-  EXPECT_EQ(Text(latest(versions)), "1.10.0");
-  EXPECT_EQ(Text(latest(versions, true)), "2.0.0-rc.1");
-  EXPECT_EQ(latest(versions), &versions[2]);
-}
-
-TEST(Latest, OnlyPrereleasesOrNothing) {
-  const auto pre = Versions({"1.0.0-alpha", "1.0.0-rc.10", "1.0.0-rc.9"});
-  EXPECT_EQ(latest(pre), nullptr);
-  EXPECT_EQ(Text(latest(pre, true)), "1.0.0-rc.10");
-  EXPECT_EQ(latest({}), nullptr);
-  EXPECT_EQ(latest({}, true), nullptr);
-}
-
-TEST(Latest, FirstOfEqualPrecedence) {
-  const auto versions = Versions({"3.0.0+build.1", "1.0.0", "3.0.0+build.2"});
-  EXPECT_EQ(latest(versions), &versions[0]);
 }
 
 }  // namespace

@@ -94,21 +94,21 @@ TEST_F(GovernanceTest, DeprecationScheduleMovesOnTimeEachMoveARevision) {
 
   const uint64_t before = registry_->revision();
   now_ += 90 * kDay - 1;
-  registry_->advance_lifecycle();
+  EXPECT_TRUE(registry_->advance_lifecycle());
   EXPECT_EQ(stage("a", "1.0.0"), wire::LifecycleStage::Deprecated);
   EXPECT_EQ(registry_->revision(), before);
 
   now_ += 1;
-  registry_->advance_lifecycle();
+  EXPECT_TRUE(registry_->advance_lifecycle());
   EXPECT_EQ(stage("a", "1.0.0"), wire::LifecycleStage::Sunset);
   EXPECT_EQ(registry_->revision(), before + 1);
 
   now_ += 30 * kDay;
-  registry_->advance_lifecycle();
+  EXPECT_TRUE(registry_->advance_lifecycle());
   EXPECT_EQ(stage("a", "1.0.0"), wire::LifecycleStage::Retired);
   EXPECT_EQ(registry_->revision(), before + 2);
   EXPECT_EQ(registry_->version("a", "1.0.0")->retired_at_ms(), now_);
-  registry_->advance_lifecycle();  // nothing more to do
+  EXPECT_TRUE(registry_->advance_lifecycle());  // nothing more to do
   EXPECT_EQ(registry_->revision(), before + 2);
   reopen();  // the moves are durable
   EXPECT_EQ(stage("a", "1.0.0"), wire::LifecycleStage::Retired);
@@ -124,7 +124,7 @@ TEST_F(GovernanceTest, PerServicePolicyAndSettingsSurviveRestarts) {
   put("a", "1.0.0", "", wire::LifecycleStage::Deprecated);
   EXPECT_EQ(registry_->version("a", "1.0.0")->sunset_at_ms(), now_ + 7 * kDay);
   now_ += 10 * kDay;
-  registry_->advance_lifecycle();
+  EXPECT_TRUE(registry_->advance_lifecycle());
   EXPECT_EQ(stage("a", "1.0.0"), wire::LifecycleStage::Retired);  // sunset at day 7, retired at day 10
 }
 

@@ -55,7 +55,7 @@ TEST_F(RegistryTest, InstancesNeedTheirVersionAndGoWithIt) {
   auto orphan = put_instance("svc", "1.0.0", kInstance, std::nullopt);
   ASSERT_FALSE(orphan);
   EXPECT_EQ(orphan.error().error.kind, ErrorKind::NotFound);
-  put_version(version_doc("svc", "1.0.0"));
+  EXPECT_TRUE(put_version(version_doc("svc", "1.0.0")));
   EXPECT_TRUE(put_instance("svc", "1.0.0", kInstance, std::nullopt));
   EXPECT_EQ(registry_->instances("svc", std::nullopt).size(), 1u);
   EXPECT_TRUE(registry_->delete_version({"svc", "1.0.0"}));
@@ -64,9 +64,9 @@ TEST_F(RegistryTest, InstancesNeedTheirVersionAndGoWithIt) {
 }
 
 TEST_F(RegistryTest, LeasesExpireUnlessRenewed) {
-  put_version(version_doc("svc", "1.0.0"));
-  put_instance("svc", "1.0.0", kInstance, std::nullopt);
-  put_instance("svc", "1.0.0", R"({"id": "i2", "address": "h", "port": 1})", std::chrono::seconds(10));
+  EXPECT_TRUE(put_version(version_doc("svc", "1.0.0")));
+  EXPECT_TRUE(put_instance("svc", "1.0.0", kInstance, std::nullopt));
+  EXPECT_TRUE(put_instance("svc", "1.0.0", R"({"id": "i2", "address": "h", "port": 1})", std::chrono::seconds(10)));
   now_ += 11'000;
   auto expired = registry_->expire_leases();
   EXPECT_GT(expired->revision, 0u);
@@ -74,10 +74,10 @@ TEST_F(RegistryTest, LeasesExpireUnlessRenewed) {
   now_ += 60'000;
   EXPECT_TRUE(registry_->renew({"svc", "1.0.0", "i1"}));
   now_ += 89'000;
-  registry_->expire_leases();
+  EXPECT_TRUE(registry_->expire_leases());
   EXPECT_EQ(registry_->instances("svc", std::nullopt).size(), 1u);  // renewed 89 s ago
   now_ += 2'000;
-  registry_->expire_leases();
+  EXPECT_TRUE(registry_->expire_leases());
   EXPECT_TRUE(registry_->instances("svc", std::nullopt).empty());
   EXPECT_EQ(registry_->metrics().lease_expiries, 2u);
   EXPECT_EQ(registry_->renew({"svc", "1.0.0", "i1"}).error().kind, ErrorKind::NotFound);  // must register again
@@ -88,24 +88,24 @@ TEST_F(RegistryTest, SelfPreservationStopsMassExpiry) {
   options_.leases.renewal_interval = std::chrono::seconds(30);
   options_.leases.renewal_window = std::chrono::seconds(60);
   reopen();
-  put_version(version_doc("svc", "1.0.0"));
+  EXPECT_TRUE(put_version(version_doc("svc", "1.0.0")));
   for (int i = 0; i < 10; ++i)
-    put_instance("svc", "1.0.0", R"({"id": "i)" + std::to_string(i) + R"(", "address": "h", "port": 1})");
+    EXPECT_TRUE(put_instance("svc", "1.0.0", R"({"id": "i)" + std::to_string(i) + R"(", "address": "h", "port": 1})"));
   // A first window in which every instance renews as told (2 renewals per minute each).
   now_ += 60'000;
-  registry_->expire_leases();  // opens the window counting 10 leases
+  EXPECT_TRUE(registry_->expire_leases());  // opens the window counting 10 leases
   for (int i = 0; i < 10; ++i) {
-    registry_->renew({"svc", "1.0.0", "i" + std::to_string(i)});
-    registry_->renew({"svc", "1.0.0", "i" + std::to_string(i)});
+    EXPECT_TRUE(registry_->renew({"svc", "1.0.0", "i" + std::to_string(i)}));
+    EXPECT_TRUE(registry_->renew({"svc", "1.0.0", "i" + std::to_string(i)}));
   }
   now_ += 60'000;
-  registry_->expire_leases();
+  EXPECT_TRUE(registry_->expire_leases());
   EXPECT_FALSE(registry_->metrics().self_preservation);
   // Then a partition: no renewals at all for two windows. Leases run out, yet nothing expires.
   now_ += 60'000;
-  registry_->expire_leases();
+  EXPECT_TRUE(registry_->expire_leases());
   now_ += 60'000;
-  registry_->expire_leases();
+  EXPECT_TRUE(registry_->expire_leases());
   EXPECT_TRUE(registry_->metrics().self_preservation);
   EXPECT_EQ(registry_->instances("svc", std::nullopt).size(), 10u);
 }
@@ -122,7 +122,7 @@ TEST_F(RegistryTest, FeedResumesFromMemoryStoreOrSnapshot) {
     EXPECT_TRUE(wire::verify<wire::Delta>(f->payload));
   });
   for (int i = 0; i < 5; ++i)
-    put_version(version_doc("svc", "1.0." + std::to_string(i)));
+    EXPECT_TRUE(put_version(version_doc("svc", "1.0." + std::to_string(i))));
   EXPECT_EQ(pushed, (std::vector<uint64_t>{1, 2, 3, 4, 5}));
   EXPECT_EQ(registry_->frames_since(2)->size(), 3u);
   EXPECT_TRUE(registry_->frames_since(5)->empty());

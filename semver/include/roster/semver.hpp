@@ -82,8 +82,4 @@ class Range {
   std::vector<std::vector<Comparator>> prerelease_sets_;
 };
 
-// "Latest" of a service: the highest stable version by precedence; with include_prerelease,
-// the highest of all. nullptr when there is none.
-const Version* latest(std::span<const Version> versions, bool include_prerelease = false);
-
 }  // namespace roster::semver
