@@ -1,5 +1,6 @@
 # The facts tests/boundaries/check_boundaries.py judges: for each reader-side target (what the
-# SDK ships), every target it links, directly or transitively, with the chain that pulls it in.
+# SDK ships), every target it links, directly or transitively, with the folder that defines it
+# and the chain that pulls it in (one line each: NAME, FOLDER/ or -, CHAIN).
 # Written at generate time into ${CMAKE_BINARY_DIR}/boundaries/. Included last by the top-level
 # CMakeLists.txt (after RosterInstall.cmake), when every target and link is known.
 #
@@ -75,10 +76,19 @@ function(_roster_link_closure root out_var)
         endif()
         string(MAKE_C_IDENTIFIER "${dep}" key)
         set(chain_${key} "${chain_${current_key}} -> ${dep}")
-        string(APPEND lines "${dep}\t${chain_${key}}\n")
+        # Where a project target is defined, so the check holds for targets renamed or added
+        # later; imported targets (system libraries) and plain names have none.
+        set(where "-")
         if(TARGET ${dep})
           list(APPEND queue ${dep})
+          get_target_property(imported ${dep} IMPORTED)
+          if(NOT imported)
+            get_target_property(where ${dep} SOURCE_DIR)
+            file(RELATIVE_PATH where "${PROJECT_SOURCE_DIR}" "${where}")
+            string(APPEND where "/")
+          endif()
         endif()
+        string(APPEND lines "${dep}\t${where}\t${chain_${key}}\n")
       endforeach()
     endforeach()
   endwhile()

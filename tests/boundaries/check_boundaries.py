@@ -1,7 +1,8 @@
 """The reader side (libroster.so, the C++ client, the Python module, the installed headers) stays
 apart from the server side. Fails, naming the culprit, when:
-  - a reader target links a server-side target, directly or transitively (the closures
-    cmake/RosterBoundaries.cmake writes at generate time);
+  - a reader target links a server-side target (by name, or any target defined under a
+    server-side folder), directly or transitively (the closures cmake/RosterBoundaries.cmake
+    writes at generate time);
   - libroster.so or the Python module defines symbols of the server-side floors;
   - a source or header of shm/ (shm/writer/ aside), bindings/ or the SDK's installed headers
     includes, directly or through other project headers, a header of net/, upstream/, agent/,
@@ -52,10 +53,13 @@ closures = {}
 for reader in readers:
     closures[reader] = {}
     for line in read_lines(reader + ".links"):
-        dep, chain = line.split("\t", 1)
+        dep, folder, chain = line.split("\t", 2)
         closures[reader][dep] = chain
-        if dep in FORBIDDEN_TARGETS:
-            problems.append(f"link: {reader} links {dep} ({chain})")
+        # By name, and by the folder that defines it (a server-side target added or renamed
+        # later is still caught).
+        if dep in FORBIDDEN_TARGETS or folder.startswith(FORBIDDEN_DIRS):
+            problems.append(f"link: {reader} links {dep}" + (f" (defined in {folder})" if folder != "-" else "")
+                            + f" ({chain})")
         if dep.startswith("<unreadable:"):
             problems.append(f"link: cannot read a link item of {reader}: {dep} ({chain})")
 
