@@ -112,7 +112,7 @@ const roster::wire::ServiceVersion* record_of(const roster_service* s) {
 
 // roster_instance_iter storage: the C++ iterator's state.
 struct InstanceIterState {
-  roster::Instances::iterator at, end;
+  roster::Instances::iterator at;  // it knows its end
 };
 static_assert(sizeof(InstanceIterState) <= sizeof(roster_instance_iter));
 
@@ -300,7 +300,7 @@ int roster_instances_begin(const roster_view* view, const char* name, size_t nam
     const auto f = filter == ROSTER_HEALTHY ? roster::Filter::Healthy : roster::Filter::All;
     const std::string_view n(name, name_len);
     auto range = version ? v->instances(n, std::string_view(version, version_len), f) : v->instances(n, f);
-    new (iter->opaque) InstanceIterState{range.begin(), range.end()};
+    new (iter->opaque) InstanceIterState{range.begin()};
     return ok();
   });
 }
@@ -308,7 +308,7 @@ int roster_instances_begin(const roster_view* view, const char* name, size_t nam
 int roster_instances_next(roster_instance_iter* iter, roster_instance* out) {
   if (!iter || !out) return fail(ROSTER_E_INVALID_ARGUMENT, "iter and out must not be NULL");
   auto* state = std::launder(reinterpret_cast<InstanceIterState*>(iter->opaque));
-  if (state->at == state->end) return 0;
+  if (state->at.done()) return 0;
   fill(*state->at, out);
   ++state->at;
   return 1;

@@ -74,7 +74,8 @@ Result<std::unique_ptr<Mapping>> Mapping::create(const std::string& shm_name, si
   return std::unique_ptr<Mapping>(new Mapping(*fd, *base, bytes));
 }
 
-Result<std::unique_ptr<Mapping>> Mapping::open(const std::string& shm_name, bool writable) {
+Result<std::unique_ptr<Mapping>> Mapping::open(const std::string& shm_name, Access access) {
+  const bool writable = access == Access::ReadWrite;
   const std::string what = "shared memory segment /dev/shm/" + shm_name;
   Result<int> fd = -1;
   try {
@@ -92,16 +93,42 @@ Result<std::unique_ptr<Mapping>> Mapping::open(const std::string& shm_name, bool
     ::close(*fd);
     return io_error("cannot stat " + what + ": " + errno_text(e));
   }
-  auto base = map_fd(*fd, static_cast<size_t>(st.st_size), writable, what);
-  if (!base) {
-    ::close(*fd);
-    return fail(base.error());
+  const auto size = static_cast<size_t>(st.st_size);
+  std::unique_ptr<Mapping> mapping;
+  if (access == Access::ReadOnlyGuarded && size > 0) {
+    const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+    const size_t window = kGuardBelow + (size + page - 1) / page * page + kGuardAbove;
+    // Anonymous, private and read-only: the guard pages all map the kernel's zero page and
+    // commit no memory (NORESERVE).
+    void* region = ::mmap(nullptr, window, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (region != MAP_FAILED) {
+      void* base = static_cast<char*>(region) + kGuardBelow;
+      if (::mmap(base, size, PROT_READ, MAP_SHARED | MAP_FIXED, *fd, 0) == MAP_FAILED) {
+        const int e = errno;
+        ::munmap(region, window);
+        ::close(*fd);
+        return io_error("cannot map " + what + ": " + errno_text(e));
+      }
+      mapping.reset(new Mapping(*fd, base, size));
+      mapping->region_ = region;
+      mapping->region_size_ = window;
+    }
   }
-  return std::unique_ptr<Mapping>(new Mapping(*fd, *base, static_cast<size_t>(st.st_size)));
+  if (!mapping) {
+    auto base = map_fd(*fd, size, writable, what);
+    if (!base) {
+      ::close(*fd);
+      return fail(base.error());
+    }
+    mapping.reset(new Mapping(*fd, *base, size));
+  }
+  mapping->owner_ = st.st_uid;
+  mapping->mode_ = st.st_mode;
+  return mapping;
 }
 
 Mapping::~Mapping() {
-  ::munmap(base_, size_);
+  ::munmap(region_, region_size_);
   ::close(fd_);
 }
 

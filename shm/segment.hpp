@@ -26,8 +26,19 @@ class Mapping {
   // /dev/shm is an error now, never a SIGBUS later) and maps it read-write. Errors: Io.
   static Result<std::unique_ptr<Mapping>> create(const std::string& shm_name, size_t bytes, mode_t mode,
                                                  std::optional<gid_t> group);
+  enum class Access {
+    ReadWrite,
+    ReadOnly,
+    // Read-only, inside a window of zero pages (kGuardBelow before, kGuardAbove after): a read
+    // that a corrupt record sends out of the segment (a FlatBuffers offset is at most 32 bits,
+    // and our schema nests a few of them) finds zeros instead of raising a signal. Falls back to
+    // a plain read-only mapping when the address space cannot be reserved (RLIMIT_AS).
+    ReadOnlyGuarded,
+  };
+  static constexpr size_t kGuardBelow = size_t{4} << 30, kGuardAbove = size_t{64} << 30;
+
   // Maps an existing segment. Errors: NotFound (no such segment), Io.
-  static Result<std::unique_ptr<Mapping>> open(const std::string& shm_name, bool writable);
+  static Result<std::unique_ptr<Mapping>> open(const std::string& shm_name, Access access);
 
   ~Mapping();
   Mapping(const Mapping&) = delete;
@@ -36,12 +47,19 @@ class Mapping {
   void* base() const { return base_; }
   size_t size() const { return size_; }
   int fd() const { return fd_; }
+  uid_t owner() const { return owner_; }  // as the file said when it was mapped
+  mode_t mode() const { return mode_; }
+  bool guarded() const { return region_ != base_; }
 
  private:
-  Mapping(int fd, void* base, size_t size) : fd_(fd), base_(base), size_(size) {}
+  Mapping(int fd, void* base, size_t size) : fd_(fd), base_(base), size_(size), region_(base), region_size_(size) {}
   int fd_;
   void* base_;
   size_t size_;
+  void* region_;  // what to unmap: the guard window, or the segment alone
+  size_t region_size_;
+  uid_t owner_ = 0;
+  mode_t mode_ = 0;
 };
 
 // Atomically gives segment `from` the name `to` (replacing any segment of that name; processes

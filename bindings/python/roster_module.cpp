@@ -42,7 +42,14 @@ struct PyInstance {
 
 std::string s(const flatbuffers::String* v) { return v ? v->str() : std::string(); }
 
+// Copying reads every field: a record that fails verification (a damaged arena) is an error
+// rather than a copy of whatever its offsets point at.
+[[noreturn]] void damaged_record() {
+  throw roster::Exception({roster::ErrorKind::Corrupt, "corrupt_record", "a record in the arena fails verification"});
+}
+
 PyService copy(const roster::ServiceVersion& sv) {
+  if (!sv.verified()) damaged_record();
   const auto& r = sv.record();
   PyService p;
   p.name = s(r.name());
@@ -73,6 +80,7 @@ PyService copy(const roster::ServiceVersion& sv) {
 }
 
 PyInstance copy(const roster::Instance& inst) {
+  if (!inst.verified()) damaged_record();
   const auto& r = inst.record();
   PyInstance p;
   p.service = s(r.service());

@@ -2,6 +2,7 @@
 
 #include <linux/futex.h>
 #include <linux/membarrier.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -99,6 +100,10 @@ struct ArenaWriter::State {
   bool named = false;
   SegmentHeader* header = nullptr;
   ReaderSegmentHeader* reader_header = nullptr;
+  // The reader-slot segment is writable by every reader: its header is never read back, and its
+  // slots are only ever compared, never followed. These are the writer's own copies.
+  uint32_t slot_count = 0;
+  size_t readers_bytes = 0;
   Heap* heap = nullptr;
   uint64_t generation = 0;      // published
   uint64_t min_pinned = 0;      // from the last reclaim: no live View is older
@@ -129,6 +134,8 @@ struct ArenaWriter::State {
   };
   std::vector<PinSeen> pins_seen;
   size_t pinned_views = 0, evicted_views = 0, dead_readers = 0;
+  bool readers_truncated = false;
+  uint64_t generation_at_last_scan = 0;
 
   // Undo log of the batch in progress, so a failure leaves nothing half-linked.
   struct Undo {
@@ -605,17 +612,29 @@ struct ArenaWriter::State {
     // Readers without membarrier pin with seq_cst operations instead, which pair with the
     // seq_cst publish above and the seq_cst pin reads below.
     if (membarrier_ok) syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0);
+    // A reader could shrink the file under us; then nothing it says can be read safely, and
+    // nothing is freed until the arena is replaced.
+    struct stat st {};
+    if (::fstat(readers->fd(), &st) != 0 || static_cast<size_t>(st.st_size) < readers_bytes) {
+      readers_truncated = true;
+      return min_pinned;
+    }
     auto* slots = reinterpret_cast<ReaderSlot*>(reinterpret_cast<char*>(reader_header) + sizeof(ReaderSegmentHeader));
     const int64_t now = base::steady_ms();
     uint64_t oldest = generation;
     pinned_views = 0;
-    for (uint32_t i = 0; i < reader_header->slot_count; ++i) {
+    for (uint32_t i = 0; i < slot_count; ++i) {
       const uint64_t pinned = slots[i].pinned.load(std::memory_order_seq_cst);
       if (pinned == 0 || pinned >= generation) continue;
       // A pin at or below the revoked one belongs to Views that already report eviction.
       if (pinned <= slots[i].evicted.load(std::memory_order_relaxed)) continue;
       PinSeen& seen = pins_seen[i];
-      if (seen.generation != pinned) seen = {pinned, now};
+      // A reader pins the generation current when it opens a View, so a fresh pin is at least
+      // the generation of the previous scan: only that restarts its age. A pin written any other
+      // way (moved back, or crept forward slowly by something that is not a reader) keeps aging,
+      // so nothing can hold memory past the pin limit by rewriting its slot. (A thread that
+      // closes its older View of two keeps the older one's age: evicted early, never late.)
+      if (seen.since_ms == 0 || (pinned > seen.generation && pinned >= generation_at_last_scan)) seen = {pinned, now};
       const int64_t age = now - seen.since_ms;
       const uint64_t slot_offset = sizeof(ReaderSegmentHeader) + i * sizeof(ReaderSlot);
       if (age > 100 && !range_is_locked(readers->fd(), slot_offset, sizeof(ReaderSlot))) {
@@ -634,6 +653,7 @@ struct ArenaWriter::State {
       ++pinned_views;
       oldest = std::min(oldest, pinned);
     }
+    generation_at_last_scan = generation;
     return oldest;
   }
 
@@ -643,7 +663,7 @@ struct ArenaWriter::State {
   // the ids match), then data; an older segment of this name is marked replaced.
   Result<void> take_name() {
     // One we may not open (another user's) is just replaced.
-    auto opened = Mapping::open(data_name, true);
+    auto opened = Mapping::open(data_name, Mapping::Access::ReadWrite);
     std::unique_ptr<Mapping> old = opened ? std::move(*opened) : nullptr;
     if (auto renamed = rename_segment(reader_name + suffix, reader_name); !renamed) return renamed;
     if (auto renamed = rename_segment(data_name + suffix, data_name); !renamed) return renamed;
@@ -769,6 +789,8 @@ Result<std::unique_ptr<ArenaWriter>> ArenaWriter::create(const ArenaOptions& opt
     rh->slot_count = options.reader_slots;
     rh->instance_id = instance_id;
     s.reader_header = rh;
+    s.slot_count = options.reader_slots;
+    s.readers_bytes = s.readers->size();
     s.pins_seen.resize(options.reader_slots);
 
     s.membarrier_ok = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0) > 0 &&
@@ -800,8 +822,9 @@ uint64_t ArenaWriter::generation() const { return state_->generation; }
 
 ArenaStats ArenaWriter::stats() const {
   const State& s = *state_;
-  return {s.generation,    s.services.size(),   s.header->heap_bytes, s.heap->get_free_memory(),
-          s.retired.size(), s.pinned_views,     s.evicted_views,      s.dead_readers};
+  return {s.generation,     s.services.size(), s.header->heap_bytes, s.heap->get_free_memory(),
+          s.retired.size(), s.pinned_views,      s.evicted_views,      s.dead_readers,
+          s.readers_truncated};
 }
 
 void ArenaWriter::visit_records(const std::function<void(RecordType, std::span<const uint8_t>)>& visit) const {

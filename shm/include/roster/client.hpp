@@ -10,12 +10,22 @@
 // allocation, no lock, no syscall. A View is used, and destroyed, on the thread that opened it;
 // a Client may be shared by threads. Keep Views short: a View older than the arena's pin limit
 // is revoked, after which its lookups return nothing and evicted() is true.
+//
+// Nothing in the arena is trusted blindly. open() maps only files owned by root, this user or
+// the configured owner that nobody else may write, and checks the header against the file's size.
+// Every offset and count a lookup follows is bounded by the mapping: a lookup that meets a
+// damaged structure returns nothing and marks the View corrupt(). Records are read in place:
+// their accessors never fault (the mapping sits in a window of zero pages that a damaged
+// record's offsets cannot leave), and ServiceVersion::verified() checks one fully before a copy.
 #pragma once
+
+#include <sys/types.h>
 
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,41 +44,64 @@ inline constexpr Depth Transitive = Depth::Transitive;
 // Which versions count as "latest": releases only, or pre-releases too.
 enum class Latest { Stable, IncludingPrereleases };
 
+namespace detail {
+// A FlatBuffers string as a view; empty when the (damaged) record lacks it.
+inline std::string_view text(const flatbuffers::String* s) { return s ? s->string_view() : std::string_view(); }
+// A valid, empty FlatBuffers table: what a record whose offset lies outside the heap reads as.
+alignas(8) inline constexpr uint8_t kEmptyTable[12] = {8, 0, 0, 0, 4, 0, 4, 0, 4, 0, 0, 0};
+}  // namespace detail
+
 // One version of a service, as registered.
 class ServiceVersion {
  public:
-  std::string_view name() const { return record_->name()->string_view(); }
-  std::string_view version() const { return record_->version()->string_view(); }
-  std::string_view owner_team() const { return record_->owner_team()->string_view(); }
-  std::string_view description() const { return text(record_->description()); }
-  std::string_view documentation_url() const { return text(record_->documentation_url()); }
+  std::string_view name() const { return detail::text(record_->name()); }
+  std::string_view version() const { return detail::text(record_->version()); }
+  std::string_view owner_team() const { return detail::text(record_->owner_team()); }
+  std::string_view description() const { return detail::text(record_->description()); }
+  std::string_view documentation_url() const { return detail::text(record_->documentation_url()); }
   wire::LifecycleStage stage() const { return record_->stage(); }
   int64_t deprecated_at_ms() const { return record_->deprecated_at_ms(); }
   int64_t sunset_at_ms() const { return record_->sunset_at_ms(); }
-  // Every field, through FlatBuffers accessors into shared memory.
+  // Every field, through FlatBuffers accessors into shared memory (a field a damaged record
+  // lacks reads as null).
   const wire::ServiceVersion& record() const { return *record_; }
+  // The record's bytes: exactly, or (for a list entry, which does not say) up to the end of
+  // the mapping.
+  std::span<const uint8_t> bytes() const { return bytes_; }
+  // True when the record passes FlatBuffers verification: do this before copying every field
+  // (as the Python module does), since a damaged record's strings may be long.
+  bool verified() const;
 
-  explicit ServiceVersion(const wire::ServiceVersion* record) : record_(record) {}
+  ServiceVersion(const wire::ServiceVersion* record, std::span<const uint8_t> bytes) : record_(record), bytes_(bytes) {}
 
  private:
-  static std::string_view text(const flatbuffers::String* s) { return s ? s->string_view() : std::string_view(); }
   const wire::ServiceVersion* record_;
+  std::span<const uint8_t> bytes_;
 };
 
 class Instance {
  public:
-  std::string_view id() const { return record().id()->string_view(); }
-  std::string_view address() const { return record().address()->string_view(); }
-  std::string_view zone() const { return record().zone() ? record().zone()->string_view() : std::string_view(); }
+  std::string_view id() const { return detail::text(record().id()); }
+  std::string_view address() const { return detail::text(record().address()); }
+  std::string_view zone() const { return detail::text(record().zone()); }
   uint16_t port() const { return entry_->port; }
   uint16_t weight() const { return entry_->weight; }
   wire::Health health() const { return static_cast<wire::Health>(entry_->health); }
-  const wire::Instance& record() const { return *flatbuffers::GetRoot<wire::Instance>(base_ + entry_->record); }
+  const wire::Instance& record() const {
+    // One compare: an entry pointing outside the heap reads as an empty record.
+    return *flatbuffers::GetRoot<wire::Instance>(heap_->contains(entry_->record, entry_->record_bytes)
+                                                     ? reinterpret_cast<const uint8_t*>(base_ + entry_->record)
+                                                     : detail::kEmptyTable);
+  }
+  std::span<const uint8_t> bytes() const;
+  bool verified() const;
 
-  Instance(const char* base, const shm::detail::InstanceEntry* entry) : base_(base), entry_(entry) {}
+  Instance(const char* base, const shm::detail::HeapBounds* heap, const shm::detail::InstanceEntry* entry)
+      : base_(base), heap_(heap), entry_(entry) {}
 
  private:
   const char* base_;
+  const shm::detail::HeapBounds* heap_;
   const shm::detail::InstanceEntry* entry_;
 };
 
@@ -77,17 +110,18 @@ class Instances {
  public:
   class iterator {
    public:
-    iterator(const char* base, const shm::detail::InstanceEntry* at, const shm::detail::InstanceEntry* end, bool healthy)
-        : base_(base), at_(at), end_(end), healthy_(healthy) {
+    iterator(const Instances& list, const shm::detail::InstanceEntry* at)
+        : base_(list.base_), heap_(list.heap_), at_(at), end_(list.end_), healthy_(list.healthy_) {
       skip();
     }
-    Instance operator*() const { return {base_, at_}; }
+    Instance operator*() const { return {base_, heap_, at_}; }
     iterator& operator++() {
       ++at_;
       skip();
       return *this;
     }
     bool operator==(const iterator& o) const { return at_ == o.at_; }
+    bool done() const { return at_ == end_; }
 
    private:
     void skip() {
@@ -95,20 +129,23 @@ class Instances {
         while (at_ != end_ && at_->health != static_cast<uint8_t>(wire::Health::Up)) ++at_;
     }
     const char* base_;
+    const shm::detail::HeapBounds* heap_;
     const shm::detail::InstanceEntry *at_, *end_;
     bool healthy_;
   };
 
   Instances() = default;
-  Instances(const char* base, const shm::detail::InstanceEntry* begin, const shm::detail::InstanceEntry* end, bool healthy)
-      : base_(base), begin_(begin), end_(end), healthy_(healthy) {}
-  iterator begin() const { return {base_, begin_, end_, healthy_}; }
-  iterator end() const { return {base_, end_, end_, healthy_}; }
+  Instances(const char* base, const shm::detail::HeapBounds* heap, const shm::detail::InstanceEntry* begin,
+            const shm::detail::InstanceEntry* end, bool healthy)
+      : base_(base), heap_(heap), begin_(begin), end_(end), healthy_(healthy) {}
+  iterator begin() const { return {*this, begin_}; }
+  iterator end() const { return {*this, end_}; }
   bool empty() const { return begin() == end(); }
   size_t size() const;
 
  private:
   const char* base_ = nullptr;
+  const shm::detail::HeapBounds* heap_ = nullptr;
   const shm::detail::InstanceEntry *begin_ = nullptr, *end_ = nullptr;
   bool healthy_ = false;
 };
@@ -143,13 +180,16 @@ class VersionList {
   friend class View;
   enum class Key { Team, Stage, Tag };
   bool matches(const wire::ServiceVersion& v) const;
-  const char* base_ = nullptr;
-  const shm::detail::ListEntry* entries_ = nullptr;
-  uint64_t count_ = 0, generation_ = 0;
+  // The record of entry i, or nullptr when the entry points outside the heap.
+  const wire::ServiceVersion* record(uint64_t i) const;
   // Entries whose records do not match the key (keys whose hashes collide share a list) are
   // skipped. key_ points at the key's bytes in shared memory (in the first matching record), never
   // at the caller's string: a list made from a temporary stays valid as long as its View.
   void bind_key(std::string_view requested);
+  const char* base_ = nullptr;
+  const shm::detail::HeapBounds* heap_ = nullptr;
+  const shm::detail::ListEntry* entries_ = nullptr;
+  uint64_t count_ = 0, generation_ = 0;
   Key key_kind_ = Key::Team;
   std::string_view key_;
   wire::LifecycleStage stage_ = wire::LifecycleStage::Proposed;
@@ -163,6 +203,9 @@ struct Dependency {
 
 class Client;
 struct ThreadSlot;
+namespace shm::detail {
+struct Attachment;
+}
 
 class View {
  public:
@@ -198,36 +241,50 @@ class View {
   std::chrono::milliseconds staleness() const;
   // The arena revoked this View's pin (held past the pin limit): lookups return nothing.
   bool evicted() const;
+  // A lookup through this View met a structure that does not fit the mapping (a damaged or
+  // hostile segment) and returned nothing for it.
+  bool corrupt() const { return corrupt_; }
 
  private:
   friend class Client;
   View() = default;
   const shm::detail::ServiceNode* node(std::string_view name) const;
+  const shm::detail::ServiceNode* node_at(uint64_t offset) const;
   VersionList list(uint64_t head_offset) const;
   uint64_t list_head(uint64_t table, std::string_view key) const;
   std::optional<ServiceVersion> version_at(const shm::detail::ServiceNode* node, uint32_t index) const;
+  void mark_corrupt() const { corrupt_ = true; }
   void close();
 
-  const char* base_ = nullptr;
-  const shm::detail::SegmentHeader* header_ = nullptr;
+  const shm::detail::Attachment* attachment_ = nullptr;
   shm::detail::ReaderSlot* slot_ = nullptr;
   ThreadSlot* thread_slot_ = nullptr;  // this thread's slot bookkeeping (open Views)
   uint64_t generation_ = 0, revision_ = 0;
   uint64_t pin_ = 0;  // the slot's pin that protects this View
+  mutable bool corrupt_ = false;
+};
+
+// Who may own the arena's files. Without an owner: $ROSTER_ARENA_OWNER (a uid) when set, else
+// root or this process's own user. Files writable by others (and a data file writable by its
+// group) are refused whoever owns them.
+struct ClientOptions {
+  std::optional<uid_t> owner;
 };
 
 class Client {
  public:
   // Maps the arena `name` read-only. Errors (Error::code): no_arena (NotFound: no agent has
   // created it), layout_mismatch (Conflict: an agent of another roster version), not_an_arena
-  // (Corrupt), io_error (Io: the segment cannot be opened or mapped).
-  static Result<Client> open(std::string_view name);
+  // (Corrupt: the header does not fit the file), untrusted_arena (Unauthorized: owned by another
+  // user, or writable by others), io_error (Io: the segment cannot be opened or mapped).
+  static Result<Client> open(std::string_view name, ClientOptions options = {});
   Client(Client&&) noexcept;
   Client& operator=(Client&&) noexcept;
   ~Client();
 
   // Pins the newest generation. Re-attaches by itself when a new agent replaced the arena (and
-  // keeps serving the last generation while a replacement cannot be opened).
+  // keeps serving the last generation while a replacement cannot be opened); the replaced
+  // mapping is dropped once no View uses it.
   // Throws roster::Exception (code no_reader_slot) only when every reader slot of the arena is
   // taken and this thread has none yet: a deployment error (more reader threads than the agent's
   // --reader-slots), never a per-request condition. Nothing else throws.
@@ -237,6 +294,8 @@ class Client {
   bool wait_for_change(uint64_t generation, std::chrono::milliseconds timeout);
   // The newest published generation (of the arena this client is attached to).
   uint64_t generation() const;
+  // How many mappings of the arena this client holds (1, more while replaced ones still have Views).
+  size_t attachments() const;
 
   struct State;
 

@@ -155,6 +155,16 @@ struct ListSlot {
   ListHead head;
 };
 
+// Where records may lie in a mapped data segment: [begin, end) from its base, as the reader
+// validated it when it mapped the segment.
+struct HeapBounds {
+  uint64_t begin = 0, end = 0;
+  // [offset, offset + bytes) inside the bounds (overflow-safe).
+  bool contains(uint64_t offset, uint64_t bytes) const {
+    return offset >= begin && offset <= end && bytes <= end - offset;
+  }
+};
+
 template <typename T>
 inline T* at(void* base, uint64_t offset) {
   return reinterpret_cast<T*>(static_cast<char*>(base) + offset);

@@ -59,6 +59,7 @@ struct ArenaStats {
   size_t pinned_views;     // live Views on older generations at the last reclaim
   size_t evicted_views;    // pins revoked for age, in total
   size_t dead_readers;     // slots of killed readers released, in total
+  bool readers_truncated;  // a reader shrank the reader-slot file: nothing is freed any more
 };
 
 class ArenaWriter {

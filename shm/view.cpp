@@ -1,0 +1,401 @@
+// Lookups through a View. Every offset and count they follow is checked against the mapping the
+// client validated (attachment.hpp) before it is dereferenced: a damaged structure makes the
+// lookup return nothing and marks the View corrupt, never a signal. The checks are compares on
+// values already in registers; bench/shm_bench.cpp measures them against an in-process map.
+#include <flatbuffers/flatbuffers.h>
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "attachment.hpp"
+#include "hash.hpp"
+#include "roster/base/clock.hpp"
+#include "roster/client.hpp"
+
+namespace roster {
+
+using namespace shm::detail;
+
+namespace {
+
+// A generous bound on a node chain's length: every link is a strictly older generation, so a
+// loop is impossible in a sound arena; a damaged one cannot keep a lookup walking.
+constexpr int kMaxChain = 1 << 16;
+
+std::string_view node_name(const ServiceNode* n) {
+  return {reinterpret_cast<const char*>(n) + n->name_offset, n->name_bytes};
+}
+
+// The bytes of a record at `offset` whose size the arena does not say: up to the mapping's end.
+std::span<const uint8_t> open_ended(const Bounds& b, uint64_t offset) {
+  return {reinterpret_cast<const uint8_t*>(b.base + offset), b.size - offset};
+}
+
+template <typename T>
+bool verify_record(std::span<const uint8_t> bytes) {
+  if (bytes.size() < sizeof(flatbuffers::uoffset_t)) return false;
+  flatbuffers::Verifier verifier(bytes.data(), bytes.size(), 16, 1'000'000);
+  return verifier.VerifyBuffer<T>(nullptr);
+}
+
+}  // namespace
+
+bool ServiceVersion::verified() const { return verify_record<wire::ServiceVersion>(bytes_); }
+
+std::span<const uint8_t> Instance::bytes() const {
+  if (!heap_->contains(entry_->record, entry_->record_bytes)) return {detail::kEmptyTable, sizeof detail::kEmptyTable};
+  return {reinterpret_cast<const uint8_t*>(base_ + entry_->record), entry_->record_bytes};
+}
+
+bool Instance::verified() const { return verify_record<wire::Instance>(bytes()); }
+
+std::chrono::milliseconds View::staleness() const {
+  const int64_t contact = attachment_->header->last_upstream_contact_ms.load(std::memory_order_relaxed);
+  if (contact == 0) return std::chrono::milliseconds::max();
+  return std::chrono::milliseconds(std::max<int64_t>(0, base::unix_ms() - contact));
+}
+
+// --- service nodes --------------------------------------------------------------------------
+
+const ServiceNode* View::node_at(uint64_t offset) const {
+  const Bounds& b = attachment_->bounds;
+  if (offset % 8 != 0 || !b.heap.contains(offset, sizeof(ServiceNode))) return mark_corrupt(), nullptr;
+  const auto* n = at<ServiceNode>(attachment_->bounds.base, offset);
+  const uint64_t bytes = n->node_bytes;
+  const uint64_t arrays = uint64_t{n->version_count} * sizeof(VersionEntry) +
+                          uint64_t{n->instance_count} * sizeof(InstanceEntry) +
+                          uint64_t{n->dependency_count} * sizeof(DependencyEdge);
+  if (bytes > b.size - offset || uint64_t{n->name_offset} + n->name_bytes > bytes || n->arrays_offset % 8 != 0 ||
+      n->arrays_offset > bytes || arrays > bytes - n->arrays_offset)
+    return mark_corrupt(), nullptr;
+  return n;
+}
+
+const ServiceNode* View::node(std::string_view name) const {
+  if (!slot_ || evicted()) return nullptr;
+  const Bounds& b = attachment_->bounds;
+  const uint64_t hash = key_hash(name);
+  const ServiceSlot* slots = b.services;
+  const uint64_t mask = b.service_mask;
+  for (uint64_t i = hash & mask, probes = 0; probes <= mask; i = (i + 1) & mask, ++probes) {
+    // Acquire pairs with the writer's release stores of the slot: hash after head after node.
+    const uint64_t h = slots[i].hash.load(std::memory_order_acquire);
+    if (h == 0) return nullptr;
+    if (h != hash) continue;
+    const uint64_t head = slots[i].head.load(std::memory_order_acquire);
+    if (head == 0) continue;  // claimed by a batch that is not published yet
+    const ServiceNode* n = node_at(head);
+    if (!n) return nullptr;
+    if (node_name(n) != name) continue;  // a different name with the same hash
+    // The newest node not newer than this View's generation; links only go to older ones.
+    for (int hops = 0; n->generation > generation_; ++hops) {
+      const uint64_t older = n->older.load(std::memory_order_acquire);
+      if (!older) return nullptr;  // the service did not exist yet at this generation
+      const ServiceNode* next = node_at(older);
+      if (!next || next->generation >= n->generation || hops == kMaxChain) return mark_corrupt(), nullptr;
+      n = next;
+    }
+    return n;
+  }
+  return nullptr;
+}
+
+std::optional<ServiceVersion> View::version_at(const ServiceNode* n, uint32_t index) const {
+  if (!n || index == kNone) return std::nullopt;
+  if (index >= n->version_count) return mark_corrupt(), std::nullopt;
+  const VersionEntry& e = n->versions()[index];
+  if (!attachment_->bounds.heap.contains(e.record, e.record_bytes)) return mark_corrupt(), std::nullopt;
+  const auto* bytes = reinterpret_cast<const uint8_t*>(attachment_->bounds.base + e.record);
+  return ServiceVersion(flatbuffers::GetRoot<wire::ServiceVersion>(bytes), {bytes, e.record_bytes});
+}
+
+std::optional<ServiceVersion> View::service(std::string_view name) const {
+  const ServiceNode* n = node(name);
+  return n ? version_at(n, n->latest_stable) : std::nullopt;
+}
+
+std::optional<ServiceVersion> View::latest(std::string_view name, Latest which) const {
+  const ServiceNode* n = node(name);
+  return n ? version_at(n, which == Latest::IncludingPrereleases ? n->latest_any : n->latest_stable) : std::nullopt;
+}
+
+std::optional<ServiceVersion> View::service(std::string_view name, std::string_view version) const {
+  const ServiceNode* n = node(name);
+  if (!n) return std::nullopt;
+  for (uint32_t i = 0; i < n->version_count; ++i) {
+    auto v = version_at(n, i);
+    if (v && v->version() == version) return v;
+  }
+  return std::nullopt;
+}
+
+std::vector<ServiceVersion> View::versions(std::string_view name) const {
+  std::vector<ServiceVersion> out;
+  if (const ServiceNode* n = node(name))
+    for (uint32_t i = 0; i < n->version_count; ++i)
+      if (auto v = version_at(n, i)) out.push_back(*v);
+  return out;
+}
+
+Instances View::instances(std::string_view name, Filter filter) const {
+  const ServiceNode* n = node(name);
+  if (!n) return {};
+  return {attachment_->bounds.base, &attachment_->bounds.heap, n->instances(), n->instances() + n->instance_count, filter == Filter::Healthy};
+}
+
+Instances View::instances(std::string_view name, std::string_view version, Filter filter) const {
+  const ServiceNode* n = node(name);
+  if (!n) return {};
+  for (uint32_t i = 0; i < n->version_count; ++i) {
+    const VersionEntry& e = n->versions()[i];
+    auto v = version_at(n, i);
+    if (!v || v->version() != version) continue;
+    if (e.instance_count > n->instance_count || e.instance_begin > n->instance_count - e.instance_count ||
+        e.healthy_count > e.instance_count)
+      return mark_corrupt(), Instances{};
+    const InstanceEntry* begin = n->instances() + e.instance_begin;
+    // Healthy instances come first: the healthy filter is a prefix.
+    const InstanceEntry* end = begin + (filter == Filter::Healthy ? e.healthy_count : e.instance_count);
+    return {attachment_->bounds.base, &attachment_->bounds.heap, begin, end, false};
+  }
+  return {};
+}
+
+size_t Instances::size() const {
+  size_t n = 0;
+  for (auto it = begin(); it != end(); ++it) ++n;
+  return n;
+}
+
+// --- secondary indexes ----------------------------------------------------------------------
+
+uint64_t View::list_head(uint64_t table, std::string_view key) const {
+  if (!slot_ || evicted()) return 0;
+  const Bounds& b = attachment_->bounds;
+  const uint64_t hash = key_hash(key);
+  const auto* slots = at<ListSlot>(attachment_->bounds.base, table);  // the table was validated to fit
+  const uint64_t mask = b.key_mask;
+  for (uint64_t i = hash & mask, probes = 0; probes <= mask; i = (i + 1) & mask, ++probes) {
+    const uint64_t h = slots[i].hash.load(std::memory_order_acquire);
+    if (h == 0) return 0;
+    if (h == hash) return table + i * sizeof(ListSlot) + offsetof(ListSlot, head);
+  }
+  return 0;
+}
+
+VersionList View::list(uint64_t head_offset) const {
+  VersionList l;
+  if (!head_offset) return l;
+  const Bounds& b = attachment_->bounds;
+  // Acquire: pairs with the writer's release store of a new array.
+  const uint64_t array = at<ListHead>(b.base, head_offset)->array.load(std::memory_order_acquire);
+  if (!array) return l;
+  if (array % 8 != 0 || !b.heap.contains(array, sizeof(ListArray))) return mark_corrupt(), l;
+  const auto* a = at<ListArray>(b.base, array);
+  // Acquire: entries below the count are initialised.
+  const uint64_t count = a->count.load(std::memory_order_acquire);
+  if (count > a->capacity || count > (b.size - array - sizeof(ListArray)) / sizeof(ListEntry)) return mark_corrupt(), l;
+  l.base_ = b.base;
+  l.heap_ = &b.heap;
+  l.entries_ = a->entries();
+  l.count_ = count;
+  l.generation_ = generation_;
+  return l;
+}
+
+VersionList View::by_team(std::string_view team) const {
+  VersionList l = list(list_head(attachment_->bounds.team_table, team));
+  l.key_kind_ = VersionList::Key::Team;
+  l.bind_key(team);
+  return l;
+}
+
+VersionList View::by_tag(std::string_view tag) const {
+  VersionList l = list(list_head(attachment_->bounds.tag_table, tag));
+  l.key_kind_ = VersionList::Key::Tag;
+  l.bind_key(tag);
+  return l;
+}
+
+VersionList View::by_stage(wire::LifecycleStage stage) const {
+  if (!slot_ || evicted() || static_cast<size_t>(stage) >= kStageCount) return {};
+  VersionList l = list(attachment_->bounds.stage_lists + static_cast<size_t>(stage) * sizeof(ListHead));
+  l.key_kind_ = VersionList::Key::Stage;
+  l.stage_ = stage;
+  return l;
+}
+
+const wire::ServiceVersion* VersionList::record(uint64_t i) const {
+  const uint64_t offset = entries_[i].record;
+  if (!heap_->contains(offset, sizeof(flatbuffers::uoffset_t))) return nullptr;
+  return flatbuffers::GetRoot<wire::ServiceVersion>(base_ + offset);
+}
+
+bool VersionList::matches(const wire::ServiceVersion& v) const {
+  switch (key_kind_) {
+    case Key::Team: return detail::text(v.owner_team()) == key_;
+    case Key::Stage: return v.stage() == stage_;
+    case Key::Tag:
+      if (v.tags())
+        for (auto* t : *v.tags())
+          if (detail::text(t) == key_) return true;
+      return false;
+  }
+  return false;
+}
+
+void VersionList::bind_key(std::string_view requested) {
+  key_ = requested;  // only while looking for the first match below
+  for (uint64_t i = 0; i < count_; ++i) {
+    const ListEntry& e = entries_[i];
+    if (e.added > generation_ || e.removed.load(std::memory_order_relaxed) <= generation_) continue;
+    const wire::ServiceVersion* v = record(i);
+    if (!v || !matches(*v)) continue;
+    if (key_kind_ == Key::Team) {
+      key_ = detail::text(v->owner_team());
+    } else {
+      for (auto* t : *v->tags())
+        if (detail::text(t) == requested) key_ = detail::text(t);
+    }
+    return;
+  }
+  count_ = 0;  // nothing matches: the list is empty, and never reads `requested` again
+  key_ = {};
+}
+
+void VersionList::iterator::skip() {
+  for (; i_ < list_->count_; ++i_) {
+    const ListEntry& e = list_->entries_[i_];
+    // Live in this generation: added at or before it, removed after it. Relaxed: the entry's
+    // removal at a newer generation does not concern this View either way.
+    if (e.added > list_->generation_ || e.removed.load(std::memory_order_relaxed) <= list_->generation_) continue;
+    // Keys share a table slot when their hashes collide: check the record's own field.
+    if (const wire::ServiceVersion* v = list_->record(i_); v && list_->matches(*v)) return;
+  }
+}
+
+ServiceVersion VersionList::iterator::operator*() const {
+  const uint64_t offset = list_->entries_[i_].record;  // skip() checked it
+  return ServiceVersion(list_->record(i_), {reinterpret_cast<const uint8_t*>(list_->base_ + offset),
+                                            list_->heap_->end - offset});
+}
+
+std::vector<ServiceVersion> VersionList::to_vector() const {
+  std::vector<ServiceVersion> out;
+  for (auto v : *this) out.push_back(v);
+  return out;
+}
+
+// --- dependencies ------------------------------------------------------------------------------
+
+std::vector<Dependency> View::dependencies(std::string_view name, Depth depth) const {
+  auto latest = service(name);
+  if (!latest) return {};
+  return dependencies(name, latest->version(), depth);
+}
+
+std::vector<Dependency> View::dependencies(std::string_view name, std::string_view version, Depth depth) const {
+  std::vector<Dependency> out;
+  std::unordered_set<const void*> visited;
+  std::vector<std::pair<std::string_view, std::string_view>> queue{{name, version}};
+  while (!queue.empty()) {
+    auto [svc, ver] = queue.back();
+    queue.pop_back();
+    const ServiceNode* n = node(svc);
+    if (!n) continue;
+    for (uint32_t i = 0; i < n->version_count; ++i) {
+      const VersionEntry& e = n->versions()[i];
+      auto from = version_at(n, i);
+      if (!from || from->version() != ver || !visited.insert(&from->record()).second) continue;
+      auto* declared_list = from->record().dependencies();
+      if (e.dependency_count > n->dependency_count || e.dependency_begin > n->dependency_count - e.dependency_count) {
+        mark_corrupt();
+        continue;
+      }
+      for (uint32_t d = 0; d < e.dependency_count; ++d) {
+        const DependencyEdge& edge = n->dependencies()[e.dependency_begin + d];
+        if (!declared_list || edge.dependency_index >= declared_list->size()) {
+          mark_corrupt();
+          continue;
+        }
+        auto* declared = declared_list->Get(edge.dependency_index);
+        Dependency dep{*from, detail::text(declared->service()), detail::text(declared->range()), std::nullopt};
+        if (edge.resolved_version != kNone) {
+          if (uint64_t{edge.resolved_version} + edge.resolved_version_bytes > n->node_bytes) {
+            mark_corrupt();
+            continue;
+          }
+          const std::string_view resolved(reinterpret_cast<const char*>(n) + edge.resolved_version,
+                                          edge.resolved_version_bytes);
+          dep.resolved = service(dep.service, resolved);
+          if (depth == Depth::Transitive && dep.resolved) queue.emplace_back(dep.service, resolved);
+        }
+        out.push_back(dep);
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<ServiceVersion> View::dependents(std::string_view name, Depth depth) const {
+  std::vector<ServiceVersion> out;
+  std::unordered_set<std::string_view> seen_services{name};
+  std::unordered_set<const void*> seen_versions;
+  std::vector<std::string_view> queue{name};
+  while (!queue.empty()) {
+    const std::string_view target = queue.back();
+    queue.pop_back();
+    const uint64_t target_hash = key_hash(target);
+    VersionList l = list(list_head(attachment_->bounds.dependents_table, target));
+    for (uint64_t i = 0; i < l.count_; ++i) {
+      const ListEntry& e = l.entries_[i];
+      if (e.added > generation_ || e.removed.load(std::memory_order_relaxed) <= generation_) continue;
+      const wire::ServiceVersion* rec = l.record(i);
+      if (!rec) {
+        mark_corrupt();
+        continue;
+      }
+      // Keep it if one of its declared dependencies on `target` resolved to a version.
+      const std::string_view dependent = detail::text(rec->name());
+      const ServiceNode* n = node(dependent);
+      if (!n) continue;
+      bool resolves = false;
+      for (uint32_t v = 0; v < n->version_count && !resolves; ++v) {
+        const VersionEntry& ve = n->versions()[v];
+        if (ve.record != e.record) continue;
+        if (ve.dependency_count > n->dependency_count || ve.dependency_begin > n->dependency_count - ve.dependency_count)
+          break;
+        for (uint32_t d = 0; d < ve.dependency_count; ++d) {
+          const DependencyEdge& edge = n->dependencies()[ve.dependency_begin + d];
+          auto* declared = rec->dependencies();
+          if (edge.service_hash == target_hash && edge.resolved_version != kNone && declared &&
+              edge.dependency_index < declared->size() &&
+              detail::text(declared->Get(edge.dependency_index)->service()) == target)
+            resolves = true;
+        }
+      }
+      if (!resolves || !seen_versions.insert(rec).second) continue;
+      out.emplace_back(rec, open_ended(attachment_->bounds, e.record));
+      if (depth == Depth::Transitive && seen_services.insert(dependent).second) queue.push_back(dependent);
+    }
+  }
+  return out;
+}
+
+std::vector<const wire::Contract*> View::contracts(std::string_view name) const {
+  std::vector<const wire::Contract*> out;
+  VersionList l = list(list_head(attachment_->bounds.contract_table, name));
+  for (uint64_t i = 0; i < l.count_; ++i) {
+    const ListEntry& e = l.entries_[i];
+    if (e.added > generation_ || e.removed.load(std::memory_order_relaxed) <= generation_) continue;
+    if (!attachment_->bounds.heap.contains(e.record, sizeof(flatbuffers::uoffset_t))) {
+      mark_corrupt();
+      continue;
+    }
+    auto* c = flatbuffers::GetRoot<wire::Contract>(attachment_->bounds.base + e.record);
+    if (detail::text(c->provider()) == name || detail::text(c->consumer()) == name) out.push_back(c);
+  }
+  return out;
+}
+
+}  // namespace roster

@@ -1,0 +1,254 @@
+// Readers and the writer against segments someone else wrote: files of the wrong owner or mode,
+// headers that do not fit their file, random bodies, a reader-slot file a reader tampered with,
+// pins rewritten to hold memory, and replaced segments a long-lived reader must let go of.
+// Every case must end in an error or an empty answer, never a signal.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <random>
+
+#include "arena_test_support.hpp"
+#include "roster/client.hpp"
+
+namespace roster {
+namespace {
+
+using testing::records;
+using testing::version_json;
+
+const char* kRegistry = R"({"services": [
+  {"name": "users", "versions": [
+    {"version": "1.0.0", "lifecycle_stage": "stable", "owner_team": "identity", "tags": ["core"],
+     "dependencies": [{"service": "db", "range": "^2"}],
+     "instances": [{"id": "a", "address": "10.0.0.1", "port": 80}, {"id": "b", "address": "10.0.0.2", "port": 81}]},
+    {"version": "1.1.0-rc.1", "lifecycle_stage": "beta", "owner_team": "identity"}]},
+  {"name": "db", "versions": [{"version": "2.3.0", "lifecycle_stage": "stable", "owner_team": "storage"}]}],
+  "contracts": [{"consumer": "users", "consumer_version": "1.0.0", "provider": "db", "provider_range": "^2",
+                 "pact": {"consumer": {"name": "users"}, "provider": {"name": "db"}, "interactions": []}}]})";
+
+class HostileSegmentTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    options_.name = testing::unique_arena_name("hostile");
+    options_.segment_bytes = 4u << 20;
+    options_.max_pin_age = std::chrono::milliseconds(300);
+    writer_ = shm::ArenaWriter::create(options_).value();
+    writer_->apply(records(kRegistry).batch(1)).value();
+  }
+  void TearDown() override {
+    if (writer_) writer_->remove_segments();
+    testing::remove_arena(options_.name);
+  }
+  std::string data_path() const { return "/dev/shm/roster." + options_.name + ".data"; }
+  std::string readers_path() const { return "/dev/shm/roster." + options_.name + ".readers"; }
+
+  // Overwrites `bytes` at `offset` of a segment file.
+  static void poke(const std::string& path, uint64_t offset, const void* bytes, size_t size) {
+    const int fd = ::open(path.c_str(), O_RDWR);
+    ASSERT_GE(fd, 0) << path;
+    ASSERT_EQ(::pwrite(fd, bytes, size, static_cast<off_t>(offset)), static_cast<ssize_t>(size));
+    ::close(fd);
+  }
+  template <typename T>
+  static void poke_value(const std::string& path, uint64_t offset, T value) {
+    poke(path, offset, &value, sizeof value);
+  }
+
+  // Every lookup a reader can make; none may crash, whatever the segment holds.
+  static void walk_everything(Client& client) {
+    View view = client.view();
+    for (const char* name : {"users", "db", "nope"}) {
+      if (auto s = view.service(name)) {
+        (void)s->name();
+        (void)s->owner_team();
+        (void)s->verified();
+      }
+      (void)view.latest(name, Latest::IncludingPrereleases);
+      (void)view.service(name, "1.0.0");
+      for (auto& v : view.versions(name)) (void)v.version();
+      for (auto inst : view.instances(name)) (void)inst.address(), (void)inst.verified();
+      for (auto inst : view.instances(name, "1.0.0", Healthy)) (void)inst.id();
+      for (auto& d : view.dependencies(name, Transitive)) (void)d.range;
+      for (auto& d : view.dependents(name, Transitive)) (void)d.name();
+      for (auto* c : view.contracts(name)) (void)c->consumer();
+    }
+    for (auto v : view.by_team("identity")) (void)v.name();
+    for (auto v : view.by_tag("core")) (void)v.name();
+    for (auto v : view.by_stage(wire::LifecycleStage::Stable)) (void)v.name();
+    (void)view.staleness();
+  }
+
+  shm::ArenaOptions options_;
+  std::unique_ptr<shm::ArenaWriter> writer_;
+};
+
+TEST_F(HostileSegmentTest, FilesOfAnotherUserOrWritableByOthersAreRefused) {
+  ASSERT_TRUE(Client::open(options_.name));
+  ASSERT_EQ(::chmod(readers_path().c_str(), 0666), 0);
+  auto open = Client::open(options_.name);
+  ASSERT_FALSE(open);
+  EXPECT_EQ(open.error().code, "untrusted_arena");
+  EXPECT_NE(open.error().message.find("writable by anyone"), std::string::npos) << open.error().message;
+  ASSERT_EQ(::chmod(readers_path().c_str(), 0660), 0);
+  ASSERT_EQ(::chmod(data_path().c_str(), 0660), 0);  // readers never write the data segment
+  EXPECT_EQ(Client::open(options_.name).error().code, "untrusted_arena");
+  ASSERT_EQ(::chmod(data_path().c_str(), 0640), 0);
+
+  if (::geteuid() != 0) GTEST_SKIP() << "changing a file's owner needs root";
+  ASSERT_EQ(::chown(data_path().c_str(), 65534, static_cast<gid_t>(-1)), 0);  // as if "nobody" made it
+  auto squatted = Client::open(options_.name);
+  ASSERT_FALSE(squatted);
+  EXPECT_EQ(squatted.error().kind, ErrorKind::Unauthorized);
+  EXPECT_NE(squatted.error().message.find("uid 65534"), std::string::npos) << squatted.error().message;
+  // A deployment whose agent runs as that user says so, in code or in the environment.
+  ASSERT_EQ(::chown(readers_path().c_str(), 65534, static_cast<gid_t>(-1)), 0);
+  EXPECT_TRUE(Client::open(options_.name, {.owner = 65534}));
+  ::setenv("ROSTER_ARENA_OWNER", "65534", 1);
+  EXPECT_TRUE(Client::open(options_.name));
+  ::unsetenv("ROSTER_ARENA_OWNER");
+  EXPECT_FALSE(Client::open(options_.name, {.owner = 0}));
+}
+
+TEST_F(HostileSegmentTest, AHeaderThatDoesNotFitItsFileIsRefused) {
+  const auto header = offsetof(shm::detail::SegmentHeader, service_table);
+  poke_value<uint64_t>(data_path(), header, uint64_t{1} << 40);
+  auto far = Client::open(options_.name);
+  ASSERT_FALSE(far);
+  EXPECT_EQ(far.error().code, "not_an_arena");
+  EXPECT_NE(far.error().message.find("service table"), std::string::npos) << far.error().message;
+
+  poke_value<uint64_t>(data_path(), header, 64);  // back in range, but...
+  poke_value<uint64_t>(data_path(), offsetof(shm::detail::SegmentHeader, service_capacity), 3);  // not a power of two
+  EXPECT_EQ(Client::open(options_.name).error().code, "not_an_arena");
+}
+
+TEST_F(HostileSegmentTest, ATruncatedSegmentIsRefused) {
+  ASSERT_EQ(::truncate(data_path().c_str(), 65536), 0);
+  auto open = Client::open(options_.name);
+  ASSERT_FALSE(open);
+  EXPECT_EQ(open.error().code, "not_an_arena");
+  EXPECT_NE(open.error().message.find("the file has 65536"), std::string::npos) << open.error().message;
+  ASSERT_EQ(::truncate(data_path().c_str(), 10), 0);  // shorter than a header
+  EXPECT_EQ(Client::open(options_.name).error().code, "not_an_arena");
+}
+
+TEST_F(HostileSegmentTest, RandomBodiesBehindAValidHeaderNeverCrashAReader) {
+  auto client = Client::open(options_.name).value();
+  walk_everything(client);  // sound, first
+  const int fd = ::open(data_path().c_str(), O_RDONLY);
+  std::vector<uint8_t> sound(options_.segment_bytes);
+  ASSERT_EQ(::pread(fd, sound.data(), sound.size(), 0), static_cast<ssize_t>(sound.size()));
+  ::close(fd);
+  uint64_t heap = 0;
+  std::memcpy(&heap, sound.data() + offsetof(shm::detail::SegmentHeader, heap_offset), sizeof heap);
+  // The header and the tables stay as they are, so lookups reach the heap; there, noise of two
+  // kinds: flipped bytes where the nodes and records are, then pure noise.
+  std::mt19937_64 rng(42);
+  bool saw_corrupt = false;
+  for (int round = 0; round < 40; ++round) {
+    std::vector<uint8_t> body = sound;
+    if (round < 30) {
+      for (int flips = 0; flips < 1 + round; ++flips) body[heap + rng() % 65536] ^= static_cast<uint8_t>(1 + rng() % 255);
+    } else {
+      for (uint64_t i = heap; i < body.size(); ++i) body[i] = static_cast<uint8_t>(rng());
+    }
+    poke(data_path(), heap, body.data() + heap, body.size() - heap);
+    auto fresh = Client::open(options_.name);
+    ASSERT_TRUE(fresh) << fresh.error().message;
+    walk_everything(*fresh);
+    View view = fresh->view();
+    for (const char* name : {"users", "db"}) (void)view.service(name), (void)view.dependencies(name, Transitive);
+    saw_corrupt |= view.corrupt();
+  }
+  EXPECT_TRUE(saw_corrupt) << "no lookup ever noticed the damage";
+}
+
+TEST_F(HostileSegmentTest, DamagedRecordsReadAsEmptyAndFailVerification) {
+  auto client = Client::open(options_.name).value();
+  View view = client.view();
+  auto users = view.service("users");
+  ASSERT_TRUE(users && users->verified());
+  // Send the record's root offset far outside the segment: its accessors must read zeros.
+  const auto* base = reinterpret_cast<const uint8_t*>(users->bytes().data());
+  uint64_t record_offset = 0;
+  {
+    // Find the record's offset in the file by its bytes (the mapping is read-only here).
+    const int fd = ::open(data_path().c_str(), O_RDONLY);
+    std::vector<uint8_t> file(options_.segment_bytes);
+    ASSERT_EQ(::pread(fd, file.data(), file.size(), 0), static_cast<ssize_t>(file.size()));
+    ::close(fd);
+    auto it = std::search(file.begin(), file.end(), base, base + users->bytes().size());
+    ASSERT_NE(it, file.end());
+    record_offset = static_cast<uint64_t>(it - file.begin());
+  }
+  view = client.view();
+  poke_value<uint32_t>(data_path(), record_offset, 0xfffffff0u);
+  auto damaged = view.service("users");
+  ASSERT_TRUE(damaged);
+  EXPECT_FALSE(damaged->verified());
+  (void)damaged->name();        // reads the guard window's zeros: no signal
+  (void)damaged->owner_team();
+  walk_everything(client);
+}
+
+TEST_F(HostileSegmentTest, TheWriterIgnoresWhatReadersWriteIntoTheirFile) {
+  auto client = Client::open(options_.name).value();
+  { View v = client.view(); }
+  // Every reader may write this file: a huge slot count, garbage pins and owners.
+  poke_value<uint32_t>(readers_path(), offsetof(shm::detail::ReaderSegmentHeader, slot_count), 0x7fffffff);
+  for (uint32_t i = 0; i < 8; ++i) {
+    const uint64_t slot = sizeof(shm::detail::ReaderSegmentHeader) + i * sizeof(shm::detail::ReaderSlot);
+    poke_value<uint64_t>(readers_path(), slot + offsetof(shm::detail::ReaderSlot, owner), 0xdeadbeef);
+    poke_value<uint64_t>(readers_path(), slot + offsetof(shm::detail::ReaderSlot, evicted), ~uint64_t{0});
+  }
+  for (uint64_t r = 2; r < 20; ++r) writer_->apply(records(version_json("svc", "1.0." + std::to_string(r))).batch(r)).value();
+  EXPECT_TRUE(Client::open(options_.name));  // the slot count is bounded by the file's size
+}
+
+TEST_F(HostileSegmentTest, APinRewrittenToHoldMemoryIsStillRevoked) {
+  // A live reader (it holds its slot's lock) that rewrites its own pin behind its View's back.
+  auto client = Client::open(options_.name).value();
+  std::optional<View> view(client.view());  // takes slot 0
+  const uint64_t slot0 = sizeof(shm::detail::ReaderSegmentHeader);
+  const auto pinned = slot0 + offsetof(shm::detail::ReaderSlot, pinned);
+  for (uint64_t round = 2; round < 12; ++round) {
+    // Something that is not a reader keeps its pin just behind, creeping forward slowly.
+    poke_value<uint64_t>(readers_path(), pinned, round / 4 + 1);
+    writer_->apply(records(version_json("users", "1.0.0")).batch(round)).value();
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  }
+  writer_->reclaim();
+  auto stats = writer_->stats();
+  EXPECT_GE(stats.evicted_views, 1u) << "the creeping pin was never revoked";
+  EXPECT_EQ(stats.dead_readers, 0u);  // it is alive: revoked, not released
+}
+
+TEST_F(HostileSegmentTest, AReplacedSegmentIsUnmappedOnceNoViewUsesIt) {
+  auto client = Client::open(options_.name).value();
+  std::optional<View> held(client.view());  // a View on the first segment
+  for (int restart = 0; restart < 3; ++restart) {
+    auto next = shm::ArenaWriter::create(options_).value();
+    next->apply(records(kRegistry).batch(10 + restart)).value();
+    writer_ = std::move(next);
+    View v = client.view();  // re-attaches
+    EXPECT_EQ(v.revision(), static_cast<uint64_t>(10 + restart));
+  }
+  // The held View still reads its generation; the ones in between were dropped already.
+  EXPECT_TRUE(held->service("users"));
+  EXPECT_EQ(client.attachments(), 2u);
+  held.reset();  // the last View on a replaced segment: it goes
+  EXPECT_EQ(client.attachments(), 1u);
+  // A thread of its own that never opens another View does not hold the current one back either.
+  std::thread([&] { View v = client.view(); }).join();
+  auto next = shm::ArenaWriter::create(options_).value();
+  next->apply(records(kRegistry).batch(20)).value();
+  writer_ = std::move(next);
+  { View v = client.view(); }
+  EXPECT_EQ(client.attachments(), 1u);
+}
+
+}  // namespace
+}  // namespace roster
