@@ -1,5 +1,7 @@
 #include "roster/agent/agent.hpp"
 
+#include "cache_file.hpp"
+
 #include <cstring>
 #include <iostream>
 #include <random>
@@ -53,6 +55,7 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
   std::unique_ptr<shm::ArenaWriter> writer;
   AgentStatus status;
   bool has_data = false;  // the arena holds a registry (from the cache or upstream)
+  std::string store_id;   // the upstream store status.revision belongs to
   bool stopped = false, cache_dirty = false;
   int fd = -1;
   uint64_t connection = 0;  // counts connections, so callbacks of an old one are ignored
@@ -79,11 +82,14 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
     return {};
   }
 
-  // A full state replaces the arena: a fresh segment that readers re-attach to by themselves.
-  Result<void> load_full(const shm::Batch& batch) {
+  // A full state of `store` replaces the arena: a fresh segment that readers re-attach to by
+  // themselves once it holds all of it.
+  Result<void> load_full(const shm::Batch& batch, std::string_view store) {
     if (has_data)
       if (auto fresh = new_arena(); !fresh) return fresh;
+    if (auto set = writer->set_store(store); !set) return set;
     if (auto applied = writer->apply(batch); !applied) return fail(applied.error());
+    store_id = std::string(store);
     status.revision = batch.revision;
     status.generation = writer->generation();
     has_data = true;
@@ -93,15 +99,23 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
 
   void warm_start() {
     if (options.cache_file.empty()) return;
-    auto file = base::read_file_aligned(options.cache_file);
-    if (!file) return;  // no cache yet
-    if (auto valid = wire::verify<wire::Snapshot>(file->bytes()); !valid)
-      return log("ignoring cache " + options.cache_file + ": " + valid.error().message);
-    auto* snap = flatbuffers::GetRoot<wire::Snapshot>(file->bytes().data());
+    auto cached = read_cache_file(options.cache_file);
+    if (!cached) {
+      if (cached.error().kind != ErrorKind::NotFound) log("ignoring cache: " + cached.error().message);
+      return;
+    }
+    const wire::Snapshot* snap = cached->snapshot;
+    const std::string_view store = snap->store_id() ? snap->store_id()->string_view() : std::string_view();
+    // Never replace what readers see with something older of the same store (an agent restarted
+    // with a stale cache): wait for upstream instead, while the live arena keeps serving.
+    if (auto live = shm::published_arena(options.arena.name); live && *live && (*live)->store_id == store &&
+                                                               (*live)->revision > snap->revision())
+      return log("cache " + options.cache_file + " holds revision " + std::to_string(snap->revision()) +
+                 ", older than the live arena's " + std::to_string((*live)->revision) + ": waiting for upstream");
     shm::Batch batch;
     batch.revision = snap->revision();
     add_snapshot(*snap, batch);
-    if (auto loaded = load_full(batch); !loaded) {
+    if (auto loaded = load_full(batch, store); !loaded) {
       log("ignoring cache " + options.cache_file + ": " + loaded.error().message);
       has_data = false;
       if (auto fresh = new_arena(); !fresh) log("arena: " + fresh.error().message);
@@ -120,8 +134,8 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
                                                          : contracts)
           .append(bytes);
     });
-    auto snapshot = wire::build_snapshot(versions, instances, contracts, status.revision);
-    if (auto written = base::write_file_atomically(options.cache_file, {snapshot.data(), snapshot.size()}); !written)
+    auto snapshot = wire::build_snapshot(versions, instances, contracts, status.revision, store_id);
+    if (auto written = write_cache_file(options.cache_file, {snapshot.data(), snapshot.size()}); !written)
       return log(written.error().message);
     cache_dirty = false;
     ++status.cache_writes;
@@ -171,8 +185,11 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
     reader = wire::FrameReader(options.max_frame_bytes);
     snapshot_chunks.clear();
     flatbuffers::FlatBufferBuilder fbb;
+    // The revision only means something with the store it came from: without one, or with
+    // another server's store, the answer is a whole snapshot.
     fbb.Finish(wire::CreateHello(fbb, fbb.CreateString(options.agent_id), status.revision,
-                                 options.token ? fbb.CreateString(*options.token) : 0));
+                                 options.token ? fbb.CreateString(*options.token) : 0,
+                                 store_id.empty() ? 0 : fbb.CreateString(store_id)));
     auto hello = wire::make_frame(wire::FrameType::Hello, {fbb.GetBufferPointer(), fbb.GetSize()});
     std::weak_ptr<State> weak = shared_from_this();
     loop.send_all(fd, hello, 0, [weak, id](ssize_t n) {
@@ -238,7 +255,7 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
           shm::Batch batch;
           batch.revision = chunk->revision();
           for (auto& words : snapshot_chunks) add_snapshot(*flatbuffers::GetRoot<wire::Snapshot>(words.data()), batch);
-          auto loaded = load_full(batch);
+          auto loaded = load_full(batch, chunk->store_id() ? chunk->store_id()->string_view() : std::string_view());
           snapshot_chunks.clear();
           if (!loaded) return arena_failed(loaded.error());
           ++status.snapshots;

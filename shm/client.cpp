@@ -355,12 +355,14 @@ void View::close() {
   auto& open = thread_slot_->open;
   if (open.size() == 1) {  // the common case: the thread's only View
     open.clear();
+    // Read before the pin goes: once it is 0, the client may drop the attachment at any moment.
+    // Relaxed: a late look only delays the drop to the next close or re-attach.
+    const bool replaced = attachment_->header->replaced.load(std::memory_order_relaxed);
     // Release: our reads happen-before the writer frees what it no longer sees pinned (and the
     // client drops a replaced attachment).
     slot_->pinned.store(0, std::memory_order_release);
     slot_ = nullptr;
-    // Relaxed: a late look only delays the drop to the next close or re-attach.
-    if (attachment_->header->replaced.load(std::memory_order_relaxed)) reap_after_close(thread_slot_);
+    if (replaced) reap_after_close(thread_slot_);
     return;
   }
   open.erase(std::find(open.begin(), open.end(), generation_));

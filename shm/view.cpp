@@ -5,6 +5,7 @@
 #include <flatbuffers/flatbuffers.h>
 
 #include <algorithm>
+#include <cstring>
 #include <unordered_set>
 
 #include "attachment.hpp"
@@ -48,6 +49,11 @@ std::span<const uint8_t> Instance::bytes() const {
 }
 
 bool Instance::verified() const { return verify_record<wire::Instance>(bytes()); }
+
+std::string_view View::store() const {
+  const char* id = attachment_->header->store_id;
+  return {id, strnlen(id, kStoreIdBytes)};
+}
 
 std::chrono::milliseconds View::staleness() const {
   const int64_t contact = attachment_->header->last_upstream_contact_ms.load(std::memory_order_relaxed);

@@ -26,12 +26,13 @@ auto wrap_all(flatbuffers::FlatBufferBuilder& fbb, const RecordList& list) {
 }  // namespace
 
 flatbuffers::DetachedBuffer build_snapshot(const RecordList& services, const RecordList& instances,
-                                           const RecordList& contracts, uint64_t revision) {
+                                           const RecordList& contracts, uint64_t revision, std::string_view store_id) {
   flatbuffers::FlatBufferBuilder fbb(services.total_bytes() + instances.total_bytes() + contracts.total_bytes() + 1024);
   auto s = wrap_all<ServiceRecord>(fbb, services);
   auto i = wrap_all<InstanceRecord>(fbb, instances);
   auto c = wrap_all<ContractRecord>(fbb, contracts);
-  fbb.Finish(CreateSnapshot(fbb, revision, 0, true, s, i, c));
+  auto store = store_id.empty() ? flatbuffers::Offset<flatbuffers::String>() : fbb.CreateString(store_id.data(), store_id.size());
+  fbb.Finish(CreateSnapshot(fbb, revision, 0, true, s, i, c, store));
   return fbb.Release();
 }
 

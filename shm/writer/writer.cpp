@@ -710,12 +710,29 @@ Result<void> check_options(const ArenaOptions& o) {
 
 }  // namespace
 
+Result<std::optional<PublishedArena>> published_arena(const std::string& name) {
+  auto opened = Mapping::open(data_segment_name(name), Mapping::Access::ReadOnly);
+  if (!opened && opened.error().kind == ErrorKind::NotFound) return std::optional<PublishedArena>();
+  if (!opened) return fail(opened.error());
+  const Mapping& m = **opened;
+  // Only an arena this user wrote says anything about this deployment's past.
+  if (m.owner() != ::geteuid() || m.size() < sizeof(SegmentHeader)) return std::optional<PublishedArena>();
+  const auto* h = static_cast<const SegmentHeader*>(m.base());
+  if (h->magic != kSegmentMagic || h->layout_version != kLayoutVersion) return std::optional<PublishedArena>();
+  PublishedArena out;
+  out.generation = h->generation.load(std::memory_order_acquire);
+  out.revision = h->revisions[out.generation % kRevisionRing].load(std::memory_order_relaxed);
+  out.store_id.assign(h->store_id, strnlen(h->store_id, kStoreIdBytes));
+  return std::optional(std::move(out));
+}
+
 ArenaWriter::ArenaWriter() : state_(std::make_unique<State>()) {}
 
 Result<std::unique_ptr<ArenaWriter>> ArenaWriter::create(const ArenaOptions& options) {
   if (auto valid = check_options(options); !valid) return fail(valid.error());
   std::unique_ptr<ArenaWriter> writer(new ArenaWriter());
   State& s = *writer->state_;
+  const auto previous = published_arena(options.name);
   s.options = options;
   s.data_name = data_segment_name(options.name);
   s.reader_name = reader_segment_name(options.name);
@@ -777,10 +794,13 @@ Result<std::unique_ptr<ArenaWriter>> ArenaWriter::create(const ArenaOptions& opt
     h->stage_lists = stage_lists;
     h->heap_offset = heap_offset;
     h->heap_bytes = options.segment_bytes - heap_offset;
-    h->generation.store(1, std::memory_order_relaxed);  // generation 1: the empty registry
-    h->generation_word.store(1, std::memory_order_relaxed);
+    // The empty registry's generation: one past the arena this one will replace, so generations
+    // a reader sees never go back across agent restarts.
+    const uint64_t first = previous && *previous ? (*previous)->generation + 1 : 1;
+    h->generation.store(first, std::memory_order_relaxed);
+    h->generation_word.store(static_cast<uint32_t>(first), std::memory_order_relaxed);
     s.header = h;
-    s.generation = 1;
+    s.generation = first;
     s.heap = new (s.base() + heap_offset) Heap(h->heap_bytes, 0);
 
     auto* rh = new (s.readers->base()) ReaderSegmentHeader();
@@ -810,6 +830,16 @@ ArenaWriter::~ArenaWriter() {
 Result<uint64_t> ArenaWriter::apply(const Batch& batch) { return state_->run(batch, true); }
 Result<void> ArenaWriter::apply_without_publishing(const Batch& batch) {
   if (auto done = state_->run(batch, false); !done) return fail(done.error());
+  return {};
+}
+
+Result<void> ArenaWriter::set_store(std::string_view store_id) {
+  if (store_id.size() > kStoreIdBytes)
+    return fail(ErrorKind::Invalid, "invalid_store_id",
+                "a store id is at most " + std::to_string(kStoreIdBytes) + " bytes, not " + std::to_string(store_id.size()));
+  char padded[kStoreIdBytes] = {};
+  std::memcpy(padded, store_id.data(), store_id.size());
+  std::memcpy(state_->header->store_id, padded, kStoreIdBytes);
   return {};
 }
 

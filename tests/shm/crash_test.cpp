@@ -287,7 +287,7 @@ TEST_F(CrashTest, KilledWriterMidBatchLeavesTheLastGenerationIntact) {
     shm::ArenaWriter& restarted = *restarted_owner;
     restarted.apply(registry(3, 1000, "team-restarted").batch).value();
     View fresh = client.view();
-    EXPECT_EQ(fresh.generation(), 2u);
+    EXPECT_GT(fresh.generation(), *published);  // generations go on across agent restarts
     EXPECT_EQ(fresh.revision(), 1000u);
     EXPECT_EQ(fresh.by_team("team-restarted").to_vector().size(), 6u);
     EXPECT_FALSE(fresh.service(svc(10)));

@@ -432,7 +432,7 @@ TEST_F(SqliteStoreTest, CorruptDatabaseIsAClearError) {
 TEST_F(SqliteStoreTest, SchemaVersionMismatchIsAClearError) {
   SqliteStore::open(dir_).value()->commit({put(K::ServiceVersion, service_key("a", "1.0.0"), "x")}).value();
   patch_header(60, 99);
-  expect_open_error(dir_, {db(), "schema version 99", "reads version 1"});
+  expect_open_error(dir_, {db(), "schema version 99", "reads version 2"});
   patch_header(60, SqliteStore::kSchemaVersion);
   EXPECT_EQ(SqliteStore::open(dir_).value()->revision(), 1u);
 }

@@ -614,7 +614,7 @@ std::vector<Frame> Registry::snapshot_frames(size_t max_frame_bytes) const {
     }
     const bool last = version_it == versions_.end() && instance_it == instances_.end() && contract_it == contracts_.end();
     fbb.Finish(wire::CreateSnapshot(fbb, revision_, chunk++, last, fbb.CreateVector(s), fbb.CreateVector(i),
-                                    fbb.CreateVector(c)));
+                                    fbb.CreateVector(c), fbb.CreateString(store_.identity())));
     out.push_back(frame_of(wire::FrameType::Snapshot, fbb));
     if (last) break;
   }

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <random>
 
 namespace roster::upstream {
 
@@ -69,6 +70,26 @@ CREATE TABLE meta (
 );
 INSERT INTO meta (id, revision, pruned_through) VALUES (1, 0, 0);
 )sql";
+
+// Schema 2: the store's identity, made once with the store (a revision means nothing without it).
+constexpr const char* kIdentitySchema = R"sql(
+CREATE TABLE identity (
+  id       INTEGER PRIMARY KEY CHECK (id = 1),
+  store_id TEXT    NOT NULL
+);
+)sql";
+
+// 128 random bits as hex: "sqlite:" + this names the store.
+std::string random_store_id() {
+  std::random_device rd;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id;
+  for (int i = 0; i < 4; ++i) {
+    uint32_t r = rd();
+    for (int k = 0; k < 8; ++k, r >>= 4) id.push_back(kHex[r & 15]);
+  }
+  return id;
+}
 
 struct DbClose {
   void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
@@ -188,6 +209,7 @@ void read_blob(sqlite3_stmt* stmt, int column, Container& out) {
 
 struct SqliteStore::Impl {
   std::string dir, path;
+  std::string identity;
   SqliteOptions options;
   int lock_fd = -1;
 
@@ -273,7 +295,7 @@ void SqliteStore::Impl::open_write_connection() {
   if (!fresh) {
     if (app_id != kApplicationId)
       fail("is a SQLite database but not a roster store (application_id " + std::to_string(app_id) + ")");
-    if (version != kSchemaVersion)
+    if (version != kSchemaVersion && version != 1)  // 1 is migrated below
       fail("has schema version " + std::to_string(version) + " (PRAGMA user_version) but this build reads version " +
            std::to_string(kSchemaVersion) + "; use the matching roster-server or migrate the data dir");
   }
@@ -284,10 +306,13 @@ void SqliteStore::Impl::open_write_connection() {
   w.exec("PRAGMA synchronous=FULL", "setting synchronous=FULL");
   w.exec("PRAGMA foreign_keys=ON", "enabling foreign keys");
 
-  if (fresh) {
+  if (fresh || version == 1) {
     w.exec("BEGIN IMMEDIATE", "creating the schema");
     try {
-      w.exec(kSchema, "creating the schema");
+      if (fresh) w.exec(kSchema, "creating the schema");
+      w.exec(kIdentitySchema, "creating the store's identity");
+      w.exec(("INSERT INTO identity (id, store_id) VALUES (1, '" + random_store_id() + "')").c_str(),
+             "creating the store's identity");
       w.exec(("PRAGMA application_id=" + std::to_string(kApplicationId)).c_str(), "setting the application id");
       w.exec(("PRAGMA user_version=" + std::to_string(kSchemaVersion)).c_str(), "setting the schema version");
       w.exec("COMMIT", "creating the schema");
@@ -295,8 +320,9 @@ void SqliteStore::Impl::open_write_connection() {
       if (w.in_transaction()) sqlite3_exec(w.db.get(), "ROLLBACK", nullptr, nullptr, nullptr);
       throw;
     }
-    fsync_dir(dir);  // the new roster.db's directory entry
+    if (fresh) fsync_dir(dir);  // the new roster.db's directory entry
   }
+  identity = "sqlite:" + w.query_text("SELECT store_id FROM identity WHERE id = 1", "reading the store's identity");
 
   w_begin = w.prepare("BEGIN IMMEDIATE");
   w_commit = w.prepare("COMMIT");
@@ -408,6 +434,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::string& data_d
 }
 
 const std::string& SqliteStore::db_path() const { return impl_->path; }
+
+const std::string& SqliteStore::identity() const { return impl_->identity; }
 
 uint64_t SqliteStore::revision() const { return impl_->revision.load(std::memory_order_acquire); }
 

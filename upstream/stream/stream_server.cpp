@@ -137,12 +137,14 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
         conn->agent_id = hello->agent_id()->str();
         loop.cancel_timer(conn->hello_timer);
         conn->subscribed = true;
-        // Catch-up frames are queued before any later delta: both happen on this thread.
-        auto frames = registry.frames_since(hello->last_revision());
-        // An agent with nothing gets a snapshot even of an empty registry: it then knows it is
-        // in sync and publishes its (empty) arena for readers.
-        if (!frames || (frames->empty() && hello->last_revision() == 0))
-          frames = registry.snapshot_frames(options.max_frame_bytes);
+        // Catch-up frames are queued before any later delta: both happen on this thread. Deltas
+        // only resume a revision of this very store; an agent with nothing, or with another
+        // store's revision (a replaced data dir, another server), gets the whole registry, so
+        // the first thing it publishes is complete (even when the registry is empty).
+        const bool same_store = hello->store_id() && hello->store_id()->string_view() == registry.store_identity();
+        std::optional<std::vector<Frame>> frames;
+        if (same_store && hello->last_revision() > 0) frames = registry.frames_since(hello->last_revision());
+        if (!frames) frames = registry.snapshot_frames(options.max_frame_bytes);
         for (auto& f : *frames) enqueue(conn, f, /*catch_up=*/true);
         return;
       }

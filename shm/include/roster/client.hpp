@@ -236,7 +236,10 @@ class View {
   std::vector<const wire::Contract*> contracts(std::string_view name) const;
 
   uint64_t generation() const { return generation_; }
+  // The upstream revision this View's generation mirrors, and the store it belongs to:
+  // revisions of one store only grow; another store's are not comparable.
   uint64_t revision() const { return revision_; }
+  std::string_view store() const;
   // Time since the agent last heard from upstream (max() if it never did).
   std::chrono::milliseconds staleness() const;
   // The arena revoked this View's pin (held past the pin limit): lookups return nothing.

@@ -19,11 +19,12 @@ namespace roster::shm::detail {
 inline constexpr uint64_t kSegmentMagic = 0x31474553'52545352;  // "RSTRSEG1"
 inline constexpr uint64_t kReaderMagic = 0x31445252'52545352;   // "RSTRRRD1"
 // Bump on any change to the structs below: readers refuse a segment of another layout.
-inline constexpr uint32_t kLayoutVersion = 2;
+inline constexpr uint32_t kLayoutVersion = 3;
 inline constexpr uint32_t kNone = 0xffffffffu;
 inline constexpr uint64_t kNeverRemoved = ~uint64_t{0};
 inline constexpr size_t kRevisionRing = 256;
 inline constexpr size_t kStageCount = 7;  // wire::LifecycleStage
+inline constexpr size_t kStoreIdBytes = 64;
 
 struct alignas(64) SegmentHeader {
   uint64_t magic;
@@ -43,6 +44,9 @@ struct alignas(64) SegmentHeader {
   uint64_t stage_lists;  // ListHead[kStageCount]
   uint64_t heap_offset;
   uint64_t heap_bytes;
+  // The upstream store whose revisions this arena mirrors (set before the arena takes its name;
+  // NUL-padded): revisions are comparable only within one store.
+  char store_id[kStoreIdBytes];
 
   // Written by the writer while readers run.
   alignas(64) std::atomic<uint64_t> generation;  // the published generation (>= 1)

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "roster/wire/roster_generated.h"
@@ -16,7 +17,8 @@ flatbuffers::Offset<flatbuffers::Vector<uint8_t>> nested_record(flatbuffers::Fla
 
 // Builds a Snapshot carrying copies of the records' bytes (each nested buffer 8-byte aligned).
 flatbuffers::DetachedBuffer build_snapshot(const RecordList& services, const RecordList& instances,
-                                           const RecordList& contracts, uint64_t revision);
+                                           const RecordList& contracts, uint64_t revision,
+                                           std::string_view store_id = {});
 
 // The records inside a verified Snapshot (see verify<Snapshot>), pointing into its bytes.
 struct SnapshotRecords {

@@ -29,6 +29,13 @@ struct ArenaOptions {
   std::chrono::milliseconds max_pin_age{30'000};  // older pins are revoked (the View reports it)
 };
 
+// What the arena of a name holds now, as readers see it (nullopt: no arena of ours has that name).
+struct PublishedArena {
+  uint64_t generation = 0, revision = 0;
+  std::string store_id;
+};
+Result<std::optional<PublishedArena>> published_arena(const std::string& name);
+
 struct VersionKey {
   std::string service, version;
 };
@@ -66,8 +73,9 @@ class ArenaWriter {
  public:
   // Creates fresh segments under temporary names. The first published batch gives them the
   // arena's name atomically (a previous segment of that name is marked replaced, and its readers
-  // re-attach): readers never see an empty arena in between. Errors: Invalid (options), Io (the
-  // segments cannot be created: /dev/shm full, permissions).
+  // re-attach): readers never see an empty arena in between. Generations go on from the previous
+  // arena of the name, so a reader's wait_for_change(old generation) never misses a change.
+  // Errors: Invalid (options), Io (the segments cannot be created: /dev/shm full, permissions).
   static Result<std::unique_ptr<ArenaWriter>> create(const ArenaOptions& options);
   ~ArenaWriter();
   ArenaWriter(const ArenaWriter&) = delete;
@@ -82,6 +90,10 @@ class ArenaWriter {
 
   // Records when the agent last heard from upstream (readers compute staleness from it).
   void touch_upstream(int64_t unix_ms);
+
+  // The upstream store whose revisions this arena holds (readers see it in the header). Set it
+  // before the first batch: revisions mean nothing without it. Invalid when it does not fit.
+  Result<void> set_store(std::string_view store_id);
 
   // Frees what no live View can reach; apply() does this after each publish. Returns bytes freed.
   size_t reclaim();

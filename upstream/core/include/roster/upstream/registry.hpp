@@ -105,6 +105,8 @@ class Registry {
   ServiceSettings settings(std::string_view name) const;
   int64_t now() const { return clock_(); }
   uint64_t revision() const { return revision_; }
+  // The store's identity: revisions are comparable only within one.
+  const std::string& store_identity() const { return store_.identity(); }
 
   // --- the feed agents receive ---
 

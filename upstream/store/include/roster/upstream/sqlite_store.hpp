@@ -28,8 +28,9 @@ class SqliteStore final : public Store {
   // its schema version differs from this build's), Unavailable (SQLite failed).
   static Result<std::unique_ptr<SqliteStore>> open(const std::string& data_dir, SqliteOptions options = {});
 
-  // The schema version kept in PRAGMA user_version.
-  static constexpr int kSchemaVersion = 1;
+  // The schema version kept in PRAGMA user_version (a version 1 data dir is migrated on open:
+  // version 2 adds the store's identity).
+  static constexpr int kSchemaVersion = 2;
 
   ~SqliteStore() override;
   SqliteStore(const SqliteStore&) = delete;
@@ -37,6 +38,7 @@ class SqliteStore final : public Store {
 
   Result<uint64_t> commit(const std::vector<Mutation>& mutations) override;
   uint64_t revision() const override;
+  const std::string& identity() const override;  // "sqlite:" + 32 hex digits made with the store
   Result<uint64_t> scan(const std::function<void(const StoredRecord&)>& visit) const override;
   Result<std::optional<std::vector<Change>>> changes_since(uint64_t after, size_t limit) const override;
 

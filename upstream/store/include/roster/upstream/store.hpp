@@ -76,6 +76,11 @@ class Store {
   // (store_unavailable) for a failed write.
   virtual Result<uint64_t> commit(const std::vector<Mutation>& mutations) = 0;
 
+  // Who this store is: made once with the store and kept with it, so a revision can be told
+  // from the same number of another store (a replaced data dir, an unrelated server). Agents
+  // keep it with every revision they hold, and resume by revision only within one identity.
+  virtual const std::string& identity() const = 0;
+
   // The revision of the last commit this store acknowledged (returned from commit). A scan or
   // changes_since begun after revision() returned N sees at least N; a commit whose call has not
   // returned yet may already be visible to them.
