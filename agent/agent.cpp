@@ -143,17 +143,18 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
     if (stopped) return;
     const std::string upstream = options.upstreams[next_upstream++ % options.upstreams.size()];
     status.upstream = upstream;
-    net::SocketAddress address;
-    try {
-      address = net::parse_address(upstream);
-      fd = net::open_stream_socket(address);
-    } catch (const std::exception& e) {
-      log(std::string("cannot connect to ") + upstream + ": " + e.what());
-      return retry();
-    }
+    auto cannot_connect = [&](const Error& error) {
+      log("cannot connect to " + upstream + ": " + error.message);
+      retry();
+    };
+    auto address = net::parse_address(upstream);
+    if (!address) return cannot_connect(address.error());
+    auto socket = net::open_stream_socket(*address);
+    if (!socket) return cannot_connect(socket.error());
+    fd = *socket;
     const uint64_t id = ++connection;
     std::weak_ptr<State> weak = shared_from_this();
-    loop.connect(fd, address.storage, address.length, [weak, id, upstream](int result) {
+    loop.connect(fd, address->storage, address->length, [weak, id, upstream](int result) {
       auto self = weak.lock();
       if (!self || id != self->connection || self->stopped) return;
       if (result < 0) {

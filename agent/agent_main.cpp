@@ -91,13 +91,15 @@ int main(int argc, char** argv) {
       }
       return r;
     }, {}, json_error);
-    const auto http_address = roster::net::parse_address(http);
-    const int http_fd = roster::net::listen_on(http_address);
-    const std::string bound = roster::net::bound_address(http_address, http_fd);
-    server.listen(http_fd);
+    const auto listener = roster::net::listen_at(http);
+    if (!listener) {
+      roster::log::error("{}", listener.error().message);
+      return 1;
+    }
+    server.listen(listener->fd);
     agent.start();
 
-    const std::string line = "agent arena=" + arena + " http=" + bound;
+    const std::string line = "agent arena=" + arena + " http=" + listener->address;
     if (!ready_file.empty()) std::ofstream(ready_file) << line << "\n";
     std::cout << line << std::endl;
     loop.run();

@@ -91,15 +91,26 @@ int main(int argc, char** argv) {
     roster::net::HttpServer http(loop, [&](const roster::net::HttpRequest& r) { return api.handle(r); }, limits,
                                  &roster::upstream::HttpApi::render_error);
 
-    const auto http_address = roster::net::parse_address(listen);
-    const auto stream_address = roster::net::parse_address(stream);
-    const int http_fd = roster::net::listen_on(http_address);
-    const int stream_fd = roster::net::listen_on(stream_address);
-    const std::string bound_http = roster::net::bound_address(http_address, http_fd);
-    const std::string bound_stream = roster::net::bound_address(stream_address, stream_fd);
-    http.listen(http_fd);
-    streams.listen(stream_fd);
-    if (!stream_unix.empty()) streams.listen(roster::net::listen_unix(stream_unix));
+    const auto http_listener = roster::net::listen_at(listen);
+    if (!http_listener) {
+      roster::log::error("{}", http_listener.error().message);
+      return 1;
+    }
+    http.listen(http_listener->fd);
+    const auto stream_listener = roster::net::listen_at(stream);
+    if (!stream_listener) {
+      roster::log::error("{}", stream_listener.error().message);
+      return 1;
+    }
+    streams.listen(stream_listener->fd);
+    if (!stream_unix.empty()) {
+      const auto unix_fd = roster::net::listen_unix(stream_unix);
+      if (!unix_fd) {
+        roster::log::error("{}", unix_fd.error().message);
+        return 1;
+      }
+      streams.listen(*unix_fd);
+    }
 
     // Leases: checked every second.
     std::function<void()> expire = [&] {
@@ -116,7 +127,7 @@ int main(int argc, char** argv) {
     };
     advance();
 
-    const std::string line = "listening http=" + bound_http + " stream=" + bound_stream;
+    const std::string line = "listening http=" + http_listener->address + " stream=" + stream_listener->address;
     if (!ready_file.empty()) std::ofstream(ready_file) << line << "\n";
     std::cout << line << " data=" << data_dir << " revision=" << registry.revision() << std::endl;
     loop.run();
