@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <fstream>
 #include <iostream>
+#include <optional>
+#include <system_error>
 
 #include "roster/base/clock.hpp"
 #include "roster/base/log.hpp"
@@ -17,12 +19,14 @@
 
 namespace {
 
-std::optional<std::string> read_token(const std::string& token, const std::string& token_file) {
+// --token, else the first line of --token-file; nullopt when neither is given.
+roster::Result<std::optional<std::string>> read_token(const std::string& token, const std::string& token_file) {
   if (!token.empty()) return token;
   if (token_file.empty()) return std::nullopt;
   std::ifstream in(token_file);
   std::string t;
-  if (!in || !std::getline(in, t) || t.empty()) throw std::runtime_error("cannot read a token from " + token_file);
+  if (!in || !std::getline(in, t) || t.empty())
+    return roster::fail(roster::ErrorKind::Io, "io_error", "cannot read a token from " + token_file, token_file);
   return t;
 }
 
@@ -58,6 +62,9 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   roster::log::init("roster-server");
 
+  // Failures a user can cause (a bad flag, a busy port, an unreadable store) come back as Results
+  // and end here with one log line. What can still throw is the event loop's io_uring: its setup
+  // (io_uring disabled, a locked-memory limit too low) and its wait; those end the same way.
   try {
     auto store = roster::upstream::SqliteStore::open(data_dir);
     if (!store) {
@@ -81,11 +88,15 @@ int main(int argc, char** argv) {
     }
     roster::upstream::Registry& registry = **opened;
     const auto secret = read_token(token, token_file);
+    if (!secret) {
+      roster::log::error("{}", secret.error().message);
+      return 1;
+    }
 
     roster::net::EventLoop loop;
     roster::net::StopOnSignal stop_on_signal(loop);
-    roster::upstream::StreamServer streams(loop, registry, {.token = secret});
-    roster::upstream::HttpApi api(registry, {.token = secret}, [&](auto& metrics) { streams.metrics(metrics); });
+    roster::upstream::StreamServer streams(loop, registry, {.token = *secret});
+    roster::upstream::HttpApi api(registry, {.token = *secret}, [&](auto& metrics) { streams.metrics(metrics); });
     roster::net::HttpLimits limits;
     limits.max_body_bytes = max_body;
     roster::net::HttpServer http(loop, [&](const roster::net::HttpRequest& r) { return api.handle(r); }, limits,
@@ -134,7 +145,7 @@ int main(int argc, char** argv) {
     roster::log::info("stopping");
     streams.close();
     http.close();
-  } catch (const std::exception& e) {
+  } catch (const std::system_error& e) {
     roster::log::error("{}", e.what());
     return 1;
   }
