@@ -178,7 +178,8 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
     std::weak_ptr<State> weak = shared_from_this();
     loop.send_all(fd, hello, 0, [weak, id](ssize_t n) {
       auto self = weak.lock();
-      if (self && id == self->connection && n < 0) self->lost("cannot send Hello");
+      if (self && id == self->connection && n < 0)
+        self->lost(std::string("cannot send Hello: ") + std::strerror(static_cast<int>(-n)));
     });
     last_frame_ms = base::unix_ms();
     watch_idle(id);
@@ -201,7 +202,8 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
     loop.recv(fd, buffer, [weak, id](ssize_t n) {
       auto self = weak.lock();
       if (!self || id != self->connection || self->stopped) return;
-      if (n <= 0) return self->lost(n == 0 ? "upstream closed the connection" : "receive failed");
+      if (n == 0) return self->lost("upstream closed the connection");
+      if (n < 0) return self->lost(std::string("receive failed: ") + std::strerror(static_cast<int>(-n)));
       self->reader.feed({self->buffer.data(), static_cast<size_t>(n)});
       while (auto frame = self->reader.next()) {
         if (!self->handle(*frame)) return;
