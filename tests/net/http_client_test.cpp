@@ -1,9 +1,11 @@
 #include "roster/net/http_client.hpp"
 
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <thread>
+#include <vector>
 
 #include "roster/net/socket.hpp"
 #include "net_test_support.hpp"
@@ -13,27 +15,38 @@ namespace {
 
 using namespace testing;
 
-// A hand-rolled server thread: accepts one connection, reads the request head, answers `reply`
-// byte for byte, then closes.
+// A hand-rolled server thread. It serves `connections` in turn: on each it reads a request head
+// and answers the next reply byte for byte, then closes. An empty reply means: read the request
+// and close without a word (as a server whose idle timeout fires just then does).
 class ScriptedServer {
  public:
-  explicit ScriptedServer(std::string reply) : listen_fd_(listen_tcp("127.0.0.1", 0).value()) {
+  using Replies = std::vector<std::vector<std::string>>;  // per connection
+  explicit ScriptedServer(std::string reply) : ScriptedServer(Replies{{std::move(reply)}}) {}
+  explicit ScriptedServer(Replies connections)
+      : listen_fd_(listen_tcp("127.0.0.1", 0).value()) {
     set_nonblocking(listen_fd_, false);
     port_ = local_port(listen_fd_);
-    thread_ = std::thread([this, reply = std::move(reply)] {
-      int fd = ::accept(listen_fd_, nullptr, nullptr);
-      if (fd < 0) return;
-      std::string request;
-      try {
-        while (request.find("\r\n\r\n") == std::string::npos) {
-          std::string chunk = read_some(fd);
-          if (chunk.empty()) break;
-          request += chunk;
+    thread_ = std::thread([this, connections = std::move(connections)] {
+      for (const auto& replies : connections) {
+        pollfd p{listen_fd_, POLLIN, 0};
+        if (::poll(&p, 1, 5000) != 1) return;  // the client never came: fail rather than hang
+        int fd = ::accept(listen_fd_, nullptr, nullptr);
+        if (fd < 0) return;
+        try {
+          for (const auto& reply : replies) {
+            std::string request;
+            while (request.find("\r\n\r\n") == std::string::npos) {
+              std::string chunk = read_some(fd);
+              if (chunk.empty()) break;
+              request += chunk;
+            }
+            if (reply.empty()) break;
+            write_all(fd, reply);
+          }
+        } catch (...) {
         }
-        write_all(fd, reply);
-      } catch (...) {
+        ::close(fd);
       }
-      ::close(fd);
     });
   }
   ~ScriptedServer() {
@@ -110,6 +123,25 @@ TEST(HttpClient, ReadsABodyThatEndsAtEof) {
   EXPECT_EQ(r.content_type, "text/plain");
   EXPECT_EQ(r.body, "until the end");
   EXPECT_FALSE(client.connected());
+}
+
+TEST(HttpClient, ResendsAnIdempotentRequestOnceWhenAReusedConnectionClosesUnanswered) {
+  ScriptedServer server(ScriptedServer::Replies{{"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none", ""},
+                                                {"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\ntwo"}});
+  auto client = HttpClient::open(server.address()).value();
+  EXPECT_EQ(client.get("/one")->body, "one");
+  EXPECT_EQ(client.get("/two")->body, "two");  // closed unanswered on the first connection
+  EXPECT_EQ(client.connections_opened(), 2u);
+}
+
+TEST(HttpClient, DoesNotResendAPost) {
+  ScriptedServer server(ScriptedServer::Replies{{"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none", ""}});
+  auto client = HttpClient::open(server.address()).value();
+  EXPECT_EQ(client.get("/one")->body, "one");
+  auto e = client.request("POST", "/two", "{}");
+  ASSERT_FALSE(e);
+  EXPECT_EQ(e.error().code, "connection_closed");
+  EXPECT_EQ(client.connections_opened(), 1u);
 }
 
 TEST(HttpClient, RejectsBadAddressesAndRequests) {
