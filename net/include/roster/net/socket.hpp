@@ -1,6 +1,6 @@
 // Socket helpers: addresses, listeners and blocking connects. Every function that makes an fd
 // returns it close-on-exec, or an Error (roster/base/result.hpp) whose message names the address
-// and what went wrong, with `where` the address. Error codes:
+// and what went wrong, with `where` the address when there is one. Error codes:
 //   invalid_address    Invalid      parse_address could not make sense of the text
 //   listen_failed      Io           bind/listen refused ("bind 127.0.0.1:7000: Address already in use")
 //   socket_failed      Io           socket() itself failed (out of descriptors, ...)
