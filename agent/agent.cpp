@@ -157,17 +157,18 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
     if (stopped) return;
     const std::string upstream = options.upstreams[next_upstream++ % options.upstreams.size()];
     status.upstream = upstream;
-    net::SocketAddress address;
-    try {
-      address = net::parse_address(upstream);
-      fd = net::open_stream_socket(address);
-    } catch (const std::exception& e) {
-      log(std::string("cannot connect to ") + upstream + ": " + e.what());
-      return retry();
-    }
+    auto cannot_connect = [&](const Error& error) {
+      log("cannot connect to " + upstream + ": " + error.message);
+      retry();
+    };
+    auto address = net::parse_address(upstream);
+    if (!address) return cannot_connect(address.error());
+    auto socket = net::open_stream_socket(*address);
+    if (!socket) return cannot_connect(socket.error());
+    fd = *socket;
     const uint64_t id = ++connection;
     std::weak_ptr<State> weak = shared_from_this();
-    loop.connect(fd, address.storage, address.length, [weak, id, upstream](int result) {
+    loop.connect(fd, address->storage, address->length, [weak, id, upstream](int result) {
       auto self = weak.lock();
       if (!self || id != self->connection || self->stopped) return;
       if (result < 0) {
@@ -194,7 +195,8 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
     std::weak_ptr<State> weak = shared_from_this();
     loop.send_all(fd, hello, 0, [weak, id](ssize_t n) {
       auto self = weak.lock();
-      if (self && id == self->connection && n < 0) self->lost("cannot send Hello");
+      if (self && id == self->connection && n < 0)
+        self->lost(std::string("cannot send Hello: ") + std::strerror(static_cast<int>(-n)));
     });
     last_frame_ms = base::unix_ms();
     watch_idle(id);
@@ -217,7 +219,8 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
     loop.recv(fd, buffer, [weak, id](ssize_t n) {
       auto self = weak.lock();
       if (!self || id != self->connection || self->stopped) return;
-      if (n <= 0) return self->lost(n == 0 ? "upstream closed the connection" : "receive failed");
+      if (n == 0) return self->lost("upstream closed the connection");
+      if (n < 0) return self->lost(std::string("receive failed: ") + std::strerror(static_cast<int>(-n)));
       self->reader.feed({self->buffer.data(), static_cast<size_t>(n)});
       while (auto frame = self->reader.next()) {
         if (!self->handle(*frame)) return;

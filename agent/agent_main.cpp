@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <fstream>
 #include <iostream>
+#include <system_error>
 
 #include "roster/agent/agent.hpp"
 #include "roster/net/http_server.hpp"
@@ -40,6 +41,9 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   roster::log::init("roster-agent");
 
+  // Failures a user can cause (a bad flag, a busy port, no arena) come back as Results and end
+  // here with one log line. What can still throw is the event loop's io_uring: its setup (io_uring
+  // disabled, a locked-memory limit too low) and its wait; those end the same way.
   try {
     if (agent_id.empty()) {
       char host[256] = {};
@@ -48,7 +52,10 @@ int main(int argc, char** argv) {
     }
     if (token.empty() && !token_file.empty()) {
       std::ifstream in(token_file);
-      if (!std::getline(in, token) || token.empty()) throw std::runtime_error("cannot read a token from " + token_file);
+      if (!std::getline(in, token) || token.empty()) {
+        roster::log::error("cannot read a token from {}", token_file);
+        return 1;
+      }
     }
     roster::agent::AgentOptions options;
     options.upstreams = upstreams;
@@ -91,13 +98,15 @@ int main(int argc, char** argv) {
       }
       return r;
     }, {}, json_error);
-    const auto http_address = roster::net::parse_address(http);
-    const int http_fd = roster::net::listen_on(http_address);
-    const std::string bound = roster::net::bound_address(http_address, http_fd);
-    server.listen(http_fd);
+    const auto listener = roster::net::listen_at(http);
+    if (!listener) {
+      roster::log::error("{}", listener.error().message);
+      return 1;
+    }
+    server.listen(listener->fd);
     agent.start();
 
-    const std::string line = "agent arena=" + arena + " http=" + bound;
+    const std::string line = "agent arena=" + arena + " http=" + listener->address;
     if (!ready_file.empty()) std::ofstream(ready_file) << line << "\n";
     std::cout << line << std::endl;
     loop.run();
@@ -105,8 +114,8 @@ int main(int argc, char** argv) {
     server.close();
     if (remove_on_exit) agent.remove_arena();
     std::cout << "roster-agent: stopped" << std::endl;
-  } catch (const std::exception& e) {
-    std::cerr << "roster-agent: " << e.what() << "\n";
+  } catch (const std::system_error& e) {
+    roster::log::error("{}", e.what());
     return 1;
   }
   return 0;

@@ -49,6 +49,10 @@ std::string wait_for_line(const fs::path& file) {
   throw std::runtime_error("timed out waiting for " + file.string());
 }
 
+// A request answered 200, or why not: the transport error or the body.
+bool ok(const roster::Result<roster::net::HttpResponse>& r) { return r && r->status == 200; }
+std::string why(const roster::Result<roster::net::HttpResponse>& r) { return r ? r->body : r.error().message; }
+
 std::string field(const std::string& line, const std::string& key) {
   const auto at = line.find(key + "=");
   const auto end = line.find(' ', at);
@@ -117,7 +121,8 @@ std::string version_doc(const std::string& name, const std::string& version) {
 void BM_WriteToVisible(benchmark::State& state) {
   Cluster cluster;
   cluster.start_agent();
-  roster::net::HttpClient http(cluster.http);
+  auto http = roster::net::HttpClient::open(cluster.http);
+  if (!http) return state.SkipWithError(http.error().message.c_str());
   std::optional<roster::Client> client;
   for (int i = 0; i < 200 && !client; ++i) try {
       client = roster::Client::open(cluster.arena).value();
@@ -131,9 +136,9 @@ void BM_WriteToVisible(benchmark::State& state) {
     for (int k = 0; k < 1000; ++k, ++n) {
       const std::string name = "svc-" + std::to_string(n);
       const auto sent = Clock::now();
-      auto r = http.request("PUT", "/v1/services/" + name + "/versions/1.0.0", version_doc(name, "1.0.0"));
+      auto r = http->request("PUT", "/v1/services/" + name + "/versions/1.0.0", version_doc(name, "1.0.0"));
       const auto acked = Clock::now();
-      if (r.status != 200) return state.SkipWithError(("PUT failed: " + r.body).c_str());
+      if (!ok(r)) return state.SkipWithError(("PUT failed: " + why(r)).c_str());
       // A reader that spins on Views, as a latency-sensitive proxy would between requests.
       Clock::time_point seen;
       for (;;) {
@@ -157,7 +162,8 @@ void BM_WriteToVisible(benchmark::State& state) {
 void BM_FreshAgentLoad(benchmark::State& state) {
   const size_t services = static_cast<size_t>(state.range(0));
   Cluster cluster;
-  roster::net::HttpClient http(cluster.http);
+  auto http = roster::net::HttpClient::open(cluster.http);
+  if (!http) return state.SkipWithError(http.error().message.c_str());
   // Register in documents of 2,000 services (~5 MB each).
   for (size_t start = 0; start < services; start += 2000) {
     roster::bench::GeneratorOptions o;
@@ -165,10 +171,12 @@ void BM_FreshAgentLoad(benchmark::State& state) {
     o.seed = start + 1;
     o.first_service = start;
     const std::string doc = roster::bench::generate_registry_json(o);
-    auto r = http.request("POST", "/v1/registry", doc, {}, std::chrono::seconds(120));
-    if (r.status != 200) return state.SkipWithError(("register failed: " + r.body.substr(0, 300)).c_str());
+    auto r = http->request("POST", "/v1/registry", doc, {}, std::chrono::seconds(120));
+    if (!ok(r)) return state.SkipWithError(("register failed: " + why(r).substr(0, 300)).c_str());
   }
-  const auto revision_line = http.get("/v1/revision").body;
+  const auto revision_answer = http->get("/v1/revision");
+  if (!ok(revision_answer)) return state.SkipWithError(("GET /v1/revision failed: " + why(revision_answer)).c_str());
+  const std::string& revision_line = revision_answer->body;
   const uint64_t revision = std::stoull(revision_line.substr(revision_line.find(':') + 1));
   for (auto _ : state) {
     const auto start = Clock::now();
@@ -198,12 +206,17 @@ void BM_Fanout(benchmark::State& state) {
   limit.rlim_cur = std::max<rlim_t>(limit.rlim_cur, std::min<rlim_t>(limit.rlim_max, 4096));
   setrlimit(RLIMIT_NOFILE, &limit);
   Cluster cluster;
-  roster::net::HttpClient http(cluster.http);
-  http.request("PUT", "/v1/services/warm/versions/1.0.0", version_doc("warm", "1.0.0"));
+  auto http = roster::net::HttpClient::open(cluster.http);
+  if (!http) return state.SkipWithError(http.error().message.c_str());
+  if (auto warm = http->request("PUT", "/v1/services/warm/versions/1.0.0", version_doc("warm", "1.0.0")); !ok(warm))
+    return state.SkipWithError(("PUT failed: " + why(warm)).c_str());
   const auto address = roster::net::parse_address(cluster.stream);
+  if (!address) return state.SkipWithError(address.error().message.c_str());
   std::vector<int> fds;
   for (int i = 0; i < agents; ++i) {
-    int fd = roster::net::connect_blocking(address);
+    auto connected = roster::net::connect_blocking(*address);
+    if (!connected) return state.SkipWithError(connected.error().message.c_str());
+    int fd = *connected;
     flatbuffers::FlatBufferBuilder fbb;
     fbb.Finish(roster::wire::CreateHello(fbb, fbb.CreateString("sim-" + std::to_string(i)), 1, 0));
     std::vector<uint8_t> hello;
@@ -223,9 +236,9 @@ void BM_Fanout(benchmark::State& state) {
     while (poll(pfds.data(), pfds.size(), 0) > 0)
       for (auto& p : pfds)
         if (p.revents & POLLIN) (void)!read(p.fd, buf.data(), buf.size());
-    auto r = http.request("PUT", "/v1/services/" + name + "/versions/1.0.0", version_doc(name, "1.0.0"));
+    auto r = http->request("PUT", "/v1/services/" + name + "/versions/1.0.0", version_doc(name, "1.0.0"));
     const auto acked = Clock::now();
-    if (r.status != 200) return state.SkipWithError("PUT failed");
+    if (!ok(r)) return state.SkipWithError(("PUT failed: " + why(r)).c_str());
     size_t remaining = fds.size();
     for (auto& p : pfds) p.events = POLLIN, p.revents = 0;
     std::vector<bool> done(fds.size(), false);

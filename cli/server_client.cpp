@@ -66,22 +66,23 @@ void add_query(std::string& target, std::string_view key, std::string_view value
 
 std::optional<net::HttpResponse> call(const ServerOptions& o, std::string_view method, const std::string& target,
                                       std::string_view body, int* failure) {
-  try {
-    net::HttpClient client(o.server);
-    net::HttpHeaders headers;
-    if (!o.token.empty()) headers.add("Authorization", "Bearer " + o.token);
-    auto response = client.request(method, target, body, headers);
-    if (response.status >= 400) {
-      print_http_error(method, target, response);
-      if (failure) *failure = response.status < 500 ? kNo : kUsage;
-      return std::nullopt;
-    }
-    return response;
-  } catch (const std::exception& e) {
-    std::cerr << "rosterctl: " << e.what() << "\n";
+  auto transport_failed = [&](const Error& error) -> std::optional<net::HttpResponse> {
+    std::cerr << "rosterctl: " << error.message << "\n";
     if (failure) *failure = kUsage;
     return std::nullopt;
+  };
+  auto client = net::HttpClient::open(o.server);
+  if (!client) return transport_failed(client.error());
+  net::HttpHeaders headers;
+  if (!o.token.empty()) headers.add("Authorization", "Bearer " + o.token);
+  auto response = client->request(method, target, body, headers);
+  if (!response) return transport_failed(response.error());
+  if (response->status >= 400) {
+    print_http_error(method, target, *response);
+    if (failure) *failure = response->status < 500 ? kNo : kUsage;
+    return std::nullopt;
   }
+  return std::move(*response);
 }
 
 int call_json(const ServerOptions& o, std::string_view method, const std::string& target, rapidjson::Document& doc,

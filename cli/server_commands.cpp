@@ -202,13 +202,17 @@ void add_server_commands(CLI::App& app, int& exit_code) {
     }
     std::optional<std::string> agent_health;
     if (!o->agent.empty()) {
-      try {
-        net::HttpClient agent(o->agent);
-        agent_health = agent.get("/healthz", std::chrono::seconds(5)).body;
-      } catch (const std::exception& e) {
-        std::cerr << "rosterctl: " << e.what() << "\n";
+      auto unreachable = [&](const Error& error) {
+        std::cerr << "rosterctl: " << error.message << "\n";
         exit_code = kNo;
-      }
+      };
+      auto agent = net::HttpClient::open(o->agent);
+      if (!agent)
+        unreachable(agent.error());
+      else if (auto health = agent->get("/healthz", std::chrono::seconds(5)); !health)
+        unreachable(health.error());
+      else
+        agent_health = std::move(health->body);
     }
     if (o->json) {
       std::string out;

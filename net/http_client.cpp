@@ -14,9 +14,10 @@
 #include <cerrno>
 #include <cstring>
 #include <optional>
-#include <stdexcept>
-#include <system_error>
+#include <utility>
 #include <vector>
+
+#include "system_failure.hpp"
 
 namespace roster::net {
 namespace http = boost::beast::http;
@@ -26,8 +27,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr size_t kReadChunk = 64 * 1024;
 constexpr std::uint32_t kMaxResponseHeader = 64 * 1024;
-
-[[noreturn]] void fail(int err, const std::string& what) { throw std::system_error(err, std::system_category(), what); }
 
 bool is_token(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) {
@@ -59,22 +58,52 @@ struct HttpClient::Attempt {
   }
 };
 
-HttpClient::HttpClient(std::string_view address, HttpClientOptions options) : options_(options) {
+Result<HttpClient> HttpClient::open(std::string_view address, HttpClientOptions options) {
   std::string_view text = address;
   auto starts_with = [&](std::string_view prefix) {
     return text.size() >= prefix.size() && iequals(text.substr(0, prefix.size()), prefix);
   };
-  if (starts_with("https://"))
-    throw std::invalid_argument("server address \"" + std::string(address) + "\": https is not supported");
+  auto unsupported = [&](std::string_view what) {
+    return fail(ErrorKind::Invalid, "invalid_address",
+                "server address \"" + std::string(address) + "\": " + std::string(what) + " is not supported",
+                std::string(address));
+  };
+  if (starts_with("https://")) return unsupported("https");
   if (starts_with("http://")) {
     text.remove_prefix(7);
     if (!text.empty() && text.back() == '/') text.remove_suffix(1);
-    if (text.find('/') != std::string_view::npos)
-      throw std::invalid_argument("server address \"" + std::string(address) + "\": a path is not supported");
+    if (text.find('/') != std::string_view::npos) return unsupported("a path");
   }
-  address_ = parse_address(text);
-  name_ = std::string(text);
-  host_header_ = address_.is_unix() ? "localhost" : name_;
+  auto parsed = parse_address(text);
+  if (!parsed) return fail(std::move(parsed).error());
+  return HttpClient(*parsed, std::string(text), options);
+}
+
+HttpClient::HttpClient(SocketAddress address, std::string name, HttpClientOptions options)
+    : address_(address),
+      name_(std::move(name)),
+      host_header_(address_.is_unix() ? "localhost" : name_),
+      options_(options) {}
+
+HttpClient::HttpClient(HttpClient&& other) noexcept
+    : address_(other.address_),
+      name_(std::move(other.name_)),
+      host_header_(std::move(other.host_header_)),
+      options_(other.options_),
+      fd_(std::exchange(other.fd_, -1)),
+      connections_opened_(other.connections_opened_) {}
+
+HttpClient& HttpClient::operator=(HttpClient&& other) noexcept {
+  if (this != &other) {
+    close();
+    address_ = other.address_;
+    name_ = std::move(other.name_);
+    host_header_ = std::move(other.host_header_);
+    options_ = other.options_;
+    fd_ = std::exchange(other.fd_, -1);
+    connections_opened_ = other.connections_opened_;
+  }
+  return *this;
 }
 
 HttpClient::~HttpClient() { close(); }
@@ -91,15 +120,28 @@ bool HttpClient::peer_closed() const {
   return ::poll(&p, 1, 0) != 0;
 }
 
-HttpResponse HttpClient::request(std::string_view method, std::string_view target, std::string_view body,
-                                 const HttpHeaders& headers, std::chrono::milliseconds timeout) {
-  if (!is_token(method)) throw std::invalid_argument("HTTP method \"" + std::string(method) + "\" is not a token");
+Unexpected<Error> HttpClient::timed_out(const Attempt& a, std::string_view while_what) const {
+  return system_failure(ErrorKind::Unavailable, "timed_out", ETIMEDOUT,
+                        std::string(a.method) + " " + std::string(a.target) + " to " + name_ + " timed out after " +
+                            std::to_string(a.timeout.count()) + " ms" + std::string(while_what),
+                        name_);
+}
+
+Unexpected<Error> HttpClient::transport_failure(int err, const std::string& what) const {
+  // A reset or broken pipe is the server closing on us; anything else is local trouble.
+  if (err == ECONNRESET || err == EPIPE) return system_failure(ErrorKind::Unavailable, "connection_closed", err, what, name_);
+  return system_failure(ErrorKind::Io, "io_error", err, what, name_);
+}
+
+Result<HttpResponse> HttpClient::request(std::string_view method, std::string_view target, std::string_view body,
+                                         const HttpHeaders& headers, std::chrono::milliseconds timeout) {
+  auto invalid = [](std::string message) { return fail(ErrorKind::Invalid, "invalid_request", std::move(message)); };
+  if (!is_token(method)) return invalid("HTTP method \"" + std::string(method) + "\" is not a token");
   if (target.empty() || target.front() != '/' || has_ctl_or_space(target))
-    throw std::invalid_argument("request target \"" + std::string(target) +
-                                "\" must start with '/' and hold no spaces or control characters");
+    return invalid("request target \"" + std::string(target) +
+                   "\" must start with '/' and hold no spaces or control characters");
   for (const auto& [name, value] : headers)
-    if (!is_token(name) || !is_field_value(value))
-      throw std::invalid_argument("invalid request header field \"" + name + "\"");
+    if (!is_token(name) || !is_field_value(value)) return invalid("invalid request header field \"" + name + "\"");
 
   std::string bytes;
   bytes.reserve(128 + target.size() + body.size());
@@ -120,47 +162,49 @@ HttpResponse HttpClient::request(std::string_view method, std::string_view targe
     close();
     reused = false;
   }
-  try {
-    if (fd_ < 0) connect(a.deadline, a);
-    send_request(bytes, a);
-    return read_response(a);
-  } catch (const std::system_error& e) {
-    close();
-    // The server may close an idle keep-alive connection just as the request goes out. If no
-    // response byte came back, it did not process the request: resend once on a new connection,
-    // for methods that are safe to repeat.
-    int code = e.code().value();
-    bool stale = code == ECONNRESET || code == EPIPE;
-    bool idempotent = method != "POST" && method != "PATCH";
-    if (!(reused && stale && idempotent && !a.received_any)) throw;
-  }
+  auto response = exchange(bytes, a);
+  if (response) return response;
+  // The server may close an idle keep-alive connection just as the request goes out. If no
+  // response byte came back, it did not process the request: resend once on a new connection,
+  // for methods that are safe to repeat.
+  bool stale = response.error().code == "connection_closed";
+  bool idempotent = method != "POST" && method != "PATCH";
+  if (!(reused && stale && idempotent && !a.received_any)) return response;
   a.received_any = false;
-  connect(a.deadline, a);
-  send_request(bytes, a);
-  return read_response(a);
+  return exchange(bytes, a);
 }
 
-void HttpClient::connect(Clock::time_point deadline, const Attempt& a) {
-  auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+// One try on the open connection (or a new one). After a failure the connection is closed: its
+// stream position is unknown.
+Result<HttpResponse> HttpClient::exchange(const std::string& bytes, Attempt& a) {
+  if (fd_ < 0)
+    if (auto connected = connect(a); !connected) return fail(std::move(connected).error());
+  if (auto sent = send_request(bytes, a); !sent) {
+    close();
+    return fail(std::move(sent).error());
+  }
+  auto response = read_response(a);
+  if (!response) close();
+  return response;
+}
+
+Result<void> HttpClient::connect(const Attempt& a) {
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(a.deadline - Clock::now());
   bool request_bound = left < options_.connect_timeout;
   auto timeout = std::max(std::chrono::milliseconds(1), std::min(left, options_.connect_timeout));
-  try {
-    fd_ = connect_blocking(address_, timeout);
-  } catch (const std::system_error& e) {
-    int code = e.code().value();
-    if (code == ETIMEDOUT && request_bound)
-      fail(code, std::string(a.method) + " " + std::string(a.target) + " to " + name_ + " timed out after " +
-                     std::to_string(a.timeout.count()) + " ms (while connecting)");
-    if (code == ETIMEDOUT)
-      fail(code, "connect to " + name_ + " timed out after " + std::to_string(timeout.count()) + " ms");
-    fail(code, "connect to " + name_);
+  auto fd = connect_blocking(address_, timeout, name_);
+  if (!fd) {
+    if (fd.error().code == "connect_timed_out" && request_bound) return timed_out(a, " (while connecting)");
+    return fail(std::move(fd).error());
   }
+  fd_ = *fd;
   ++connections_opened_;
   // Non-blocking from here: every wait goes through poll() with what is left of the deadline.
   set_nonblocking(fd_, true);
+  return {};
 }
 
-void HttpClient::send_request(const std::string& bytes, Attempt& a) {
+Result<void> HttpClient::send_request(const std::string& bytes, Attempt& a) {
   size_t sent = 0;
   while (sent < bytes.size()) {
     ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
@@ -169,16 +213,16 @@ void HttpClient::send_request(const std::string& bytes, Attempt& a) {
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno != EAGAIN) fail(errno, "send " + std::string(a.method) + " " + std::string(a.target) + " to " + name_);
+    if (n < 0 && errno != EAGAIN)
+      return transport_failure(errno, "send " + std::string(a.method) + " " + std::string(a.target) + " to " + name_);
     int left = a.left_ms();
     pollfd p{fd_, POLLOUT, 0};
-    if (left == 0 || ::poll(&p, 1, left) == 0)
-      fail(ETIMEDOUT, std::string(a.method) + " " + std::string(a.target) + " to " + name_ + " timed out after " +
-                          std::to_string(a.timeout.count()) + " ms");
+    if (left == 0 || ::poll(&p, 1, left) == 0) return timed_out(a);
   }
+  return {};
 }
 
-HttpResponse HttpClient::read_response(Attempt& a) {
+Result<HttpResponse> HttpClient::read_response(Attempt& a) {
   std::optional<http::response_parser<http::string_body>> parser;
   auto fresh_parser = [&] {
     parser.emplace();
@@ -189,8 +233,10 @@ HttpResponse HttpClient::read_response(Attempt& a) {
   };
   fresh_parser();
   auto malformed = [&](const boost::system::error_code& ec) {
-    fail(EPROTO, "malformed response from " + name_ + " to " + std::string(a.method) + " " + std::string(a.target) +
-                     ": " + ec.message());
+    return system_failure(ErrorKind::Unavailable, "malformed_response", EPROTO,
+                          "malformed response from " + name_ + " to " + std::string(a.method) + " " +
+                              std::string(a.target) + ": " + ec.message(),
+                          name_);
   };
 
   std::vector<char> chunk(kReadChunk);
@@ -203,7 +249,7 @@ HttpResponse HttpClient::read_response(Attempt& a) {
       size_t used = parser->put(boost::asio::const_buffer(pending.data(), pending.size()), ec);
       pending.erase(0, used);
       if (ec == http::error::need_more) break;
-      if (ec) malformed(ec);
+      if (ec) return malformed(ec);
       if (used == 0) break;
     }
     if (parser->is_done()) {
@@ -219,21 +265,19 @@ HttpResponse HttpClient::read_response(Attempt& a) {
       boost::system::error_code ec;
       if (parser->got_some()) parser->put_eof(ec);
       if (!parser->got_some() || ec || !parser->is_done())
-        fail(ECONNRESET, name_ + " closed the connection before a complete response to " + std::string(a.method) +
-                             " " + std::string(a.target));
+        return transport_failure(ECONNRESET, name_ + " closed the connection before a complete response to " +
+                                            std::string(a.method) + " " + std::string(a.target));
       break;
     }
     int left = a.left_ms();
     pollfd p{fd_, POLLIN, 0};
     int ready = left == 0 ? 0 : ::poll(&p, 1, left);
     if (ready < 0 && errno == EINTR) continue;
-    if (ready < 0) fail(errno, "poll while waiting for " + name_);
-    if (ready == 0)
-      fail(ETIMEDOUT, std::string(a.method) + " " + std::string(a.target) + " to " + name_ + " timed out after " +
-                          std::to_string(a.timeout.count()) + " ms");
+    if (ready < 0) return transport_failure(errno, "poll while waiting for " + name_);
+    if (ready == 0) return timed_out(a);
     ssize_t n = ::recv(fd_, chunk.data(), chunk.size(), 0);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-    if (n < 0) fail(errno, "receive from " + name_);
+    if (n < 0) return transport_failure(errno, "receive from " + name_);
     if (n == 0) {
       eof = true;
       continue;

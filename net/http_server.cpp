@@ -20,6 +20,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "roster/base/log.hpp"
+
 namespace roster::net {
 namespace http = boost::beast::http;
 namespace {
@@ -175,7 +177,9 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
     reading = false;
     if (closed || n == -ECANCELED) return;
     if (lingering) {
-      if (n <= 0) {
+      if (n < 0) {
+        lost("receive", n);
+      } else if (n == 0) {
         close_now();
       } else {
         in_begin = in_end = 0;
@@ -184,7 +188,7 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
       return;
     }
     if (n < 0) {  // reset by the peer, or worse: nobody is left to answer
-      close_now();
+      lost("receive", n);
       return;
     }
     if (n == 0) {
@@ -337,7 +341,7 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
     sending = false;
     if (closed || result == -ECANCELED) return;
     if (result < 0) {
-      close_now();
+      lost("send", result);
       return;
     }
     out_bytes -= out.front()->size();
@@ -366,6 +370,13 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
     start_read();
   }
 
+  // A receive or send failed (a negative errno from the loop): the client reset the connection or
+  // is gone, so nobody is left to answer. Routine for a server, hence a debug line.
+  void lost(const char* what, ssize_t result) {
+    log::debug("HTTP connection fd {}: {} failed: {}", fd, what, std::strerror(static_cast<int>(-result)));
+    close_now();
+  }
+
   void close_now() {
     if (closed) return;
     auto self = shared_from_this();  // the map below may hold the last reference
@@ -391,6 +402,7 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
 
 void HttpServer::State::on_accept(int listen_fd, int fd) {
   if (fd < 0) {  // this listener is done (closed, or a fatal accept error)
+    if (fd != -ECANCELED) log::error("HTTP server stopped accepting on fd {}: {}", listen_fd, std::strerror(-fd));
     std::erase(listeners, listen_fd);
     return;
   }

@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <fstream>
 #include <iostream>
+#include <optional>
+#include <system_error>
 
 #include "roster/base/clock.hpp"
 #include "roster/base/log.hpp"
@@ -17,12 +19,14 @@
 
 namespace {
 
-std::optional<std::string> read_token(const std::string& token, const std::string& token_file) {
+// --token, else the first line of --token-file; nullopt when neither is given.
+roster::Result<std::optional<std::string>> read_token(const std::string& token, const std::string& token_file) {
   if (!token.empty()) return token;
   if (token_file.empty()) return std::nullopt;
   std::ifstream in(token_file);
   std::string t;
-  if (!in || !std::getline(in, t) || t.empty()) throw std::runtime_error("cannot read a token from " + token_file);
+  if (!in || !std::getline(in, t) || t.empty())
+    return roster::fail(roster::ErrorKind::Io, "io_error", "cannot read a token from " + token_file, token_file);
   return t;
 }
 
@@ -58,6 +62,9 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   roster::log::init("roster-server");
 
+  // Failures a user can cause (a bad flag, a busy port, an unreadable store) come back as Results
+  // and end here with one log line. What can still throw is the event loop's io_uring: its setup
+  // (io_uring disabled, a locked-memory limit too low) and its wait; those end the same way.
   try {
     auto store = roster::upstream::SqliteStore::open(data_dir);
     if (!store) {
@@ -81,25 +88,40 @@ int main(int argc, char** argv) {
     }
     roster::upstream::Registry& registry = **opened;
     const auto secret = read_token(token, token_file);
+    if (!secret) {
+      roster::log::error("{}", secret.error().message);
+      return 1;
+    }
 
     roster::net::EventLoop loop;
     roster::net::StopOnSignal stop_on_signal(loop);
-    roster::upstream::StreamServer streams(loop, registry, {.token = secret});
-    roster::upstream::HttpApi api(registry, {.token = secret}, [&](auto& metrics) { streams.metrics(metrics); });
+    roster::upstream::StreamServer streams(loop, registry, {.token = *secret});
+    roster::upstream::HttpApi api(registry, {.token = *secret}, [&](auto& metrics) { streams.metrics(metrics); });
     roster::net::HttpLimits limits;
     limits.max_body_bytes = max_body;
     roster::net::HttpServer http(loop, [&](const roster::net::HttpRequest& r) { return api.handle(r); }, limits,
                                  &roster::upstream::HttpApi::render_error);
 
-    const auto http_address = roster::net::parse_address(listen);
-    const auto stream_address = roster::net::parse_address(stream);
-    const int http_fd = roster::net::listen_on(http_address);
-    const int stream_fd = roster::net::listen_on(stream_address);
-    const std::string bound_http = roster::net::bound_address(http_address, http_fd);
-    const std::string bound_stream = roster::net::bound_address(stream_address, stream_fd);
-    http.listen(http_fd);
-    streams.listen(stream_fd);
-    if (!stream_unix.empty()) streams.listen(roster::net::listen_unix(stream_unix));
+    const auto http_listener = roster::net::listen_at(listen);
+    if (!http_listener) {
+      roster::log::error("{}", http_listener.error().message);
+      return 1;
+    }
+    http.listen(http_listener->fd);
+    const auto stream_listener = roster::net::listen_at(stream);
+    if (!stream_listener) {
+      roster::log::error("{}", stream_listener.error().message);
+      return 1;
+    }
+    streams.listen(stream_listener->fd);
+    if (!stream_unix.empty()) {
+      const auto unix_fd = roster::net::listen_unix(stream_unix);
+      if (!unix_fd) {
+        roster::log::error("{}", unix_fd.error().message);
+        return 1;
+      }
+      streams.listen(*unix_fd);
+    }
 
     // Leases: checked every second.
     std::function<void()> expire = [&] {
@@ -116,14 +138,14 @@ int main(int argc, char** argv) {
     };
     advance();
 
-    const std::string line = "listening http=" + bound_http + " stream=" + bound_stream;
+    const std::string line = "listening http=" + http_listener->address + " stream=" + stream_listener->address;
     if (!ready_file.empty()) std::ofstream(ready_file) << line << "\n";
     std::cout << line << " data=" << data_dir << " revision=" << registry.revision() << std::endl;
     loop.run();
     roster::log::info("stopping");
     streams.close();
     http.close();
-  } catch (const std::exception& e) {
+  } catch (const std::system_error& e) {
     roster::log::error("{}", e.what());
     return 1;
   }

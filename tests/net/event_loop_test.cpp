@@ -81,12 +81,12 @@ void stop_listening(LoopThread& lt, EchoServer& echo, int listen_fd) {
 TEST(EventLoop, EchoesOverTcp) {
   LoopThread lt;
   EchoServer echo(lt.loop);
-  int listen_fd = listen_tcp("127.0.0.1", 0);
+  int listen_fd = listen_tcp("127.0.0.1", 0).value();
   uint16_t port = local_port(listen_fd);
   ASSERT_NE(port, 0);
   lt.call([&] { echo.start(listen_fd); });
   {
-    Fd client(connect_tcp_blocking("127.0.0.1", port));
+    Fd client(connect_tcp_blocking("127.0.0.1", port).value());
     expect_echo(client, "hello");
     expect_echo(client, std::string(100'000, 'x'));  // more than one recv buffer
   }
@@ -99,10 +99,10 @@ TEST(EventLoop, EchoesOverUnixSocket) {
   std::string path = dir.file("echo.sock");
   LoopThread lt;
   EchoServer echo(lt.loop);
-  int listen_fd = listen_unix(path);
+  int listen_fd = listen_unix(path).value();
   lt.call([&] { echo.start(listen_fd); });
   {
-    Fd client(connect_unix_blocking(path));
+    Fd client(connect_unix_blocking(path).value());
     expect_echo(client, "over a unix socket");
   }
   EXPECT_TRUE(eventually([&] { return echo.closed.load() == 1; }));
@@ -113,11 +113,12 @@ TEST(EventLoop, ServesManyConcurrentConnections) {
   constexpr int kClients = 200;
   LoopThread lt;
   EchoServer echo(lt.loop);
-  int listen_fd = listen_tcp("127.0.0.1", 0);
+  int listen_fd = listen_tcp("127.0.0.1", 0).value();
   uint16_t port = local_port(listen_fd);
   lt.call([&] { echo.start(listen_fd); });
   std::vector<std::unique_ptr<Fd>> clients;
-  for (int i = 0; i < kClients; ++i) clients.push_back(std::make_unique<Fd>(connect_tcp_blocking("127.0.0.1", port)));
+  for (int i = 0; i < kClients; ++i)
+    clients.push_back(std::make_unique<Fd>(connect_tcp_blocking("127.0.0.1", port).value()));
   // Everyone writes before anyone reads: the loop holds all the connections at once.
   for (int i = 0; i < kClients; ++i) write_all(*clients[i], "client-" + std::to_string(i) + ";");
   for (int i = 0; i < kClients; ++i) {
@@ -264,13 +265,13 @@ TEST(EventLoop, SendAllDeliversTenMegabytesToSlowReaders) {
   std::vector<std::unique_ptr<Fd>> clients;
   std::vector<int> server_fds;
   for (int i = 0; i < kReaders; ++i) {
-    int listen_fd = listen_tcp("127.0.0.1", 0);
+    int listen_fd = listen_tcp("127.0.0.1", 0).value();
     uint16_t port = local_port(listen_fd);
     // A small receive buffer on the client makes the sender block and resume many times.
     int client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int small = 16 * 1024;
     ::setsockopt(client, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-    auto address = parse_address("127.0.0.1:" + std::to_string(port));
+    auto address = parse_address("127.0.0.1:" + std::to_string(port)).value();
     ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&address.storage), address.length), 0);
     clients.push_back(std::make_unique<Fd>(client));
     server_fds.push_back(accept_one(lt, listen_fd));
@@ -314,9 +315,9 @@ TEST(EventLoop, SendAllDeliversTenMegabytesToSlowReaders) {
 
 TEST(EventLoop, CloseCancelsPendingOperationsWithEcanceled) {
   LoopThread lt;
-  int listen_fd = listen_tcp("127.0.0.1", 0);
+  int listen_fd = listen_tcp("127.0.0.1", 0).value();
   uint16_t port = local_port(listen_fd);
-  Fd client(connect_tcp_blocking("127.0.0.1", port));
+  Fd client(connect_tcp_blocking("127.0.0.1", port).value());
   int server_fd = accept_one(lt, listen_fd);
 
   std::promise<ssize_t> recv_result, send_result;
@@ -332,7 +333,7 @@ TEST(EventLoop, CloseCancelsPendingOperationsWithEcanceled) {
   EXPECT_EQ(send_result.get_future().get(), -ECANCELED);
 
   // A pending accept is cancelled the same way.
-  int listen2 = listen_tcp("127.0.0.1", 0);
+  int listen2 = listen_tcp("127.0.0.1", 0).value();
   std::promise<int> accept_result;
   lt.call([&] { lt.loop.accept(listen2, [&](int fd) { accept_result.set_value(fd); }); });
   lt.call([&] { lt.loop.close(listen2); });
@@ -342,8 +343,8 @@ TEST(EventLoop, CloseCancelsPendingOperationsWithEcanceled) {
 
 TEST(EventLoop, CloseFromInsideACallbackCancelsTheOtherOps) {
   LoopThread lt;
-  int listen_fd = listen_tcp("127.0.0.1", 0);
-  Fd client(connect_tcp_blocking("127.0.0.1", local_port(listen_fd)));
+  int listen_fd = listen_tcp("127.0.0.1", 0).value();
+  Fd client(connect_tcp_blocking("127.0.0.1", local_port(listen_fd)).value());
   int server_fd = accept_one(lt, listen_fd);
   std::promise<ssize_t> recv_result;
   std::promise<void> timer_done;
@@ -361,15 +362,15 @@ TEST(EventLoop, CloseFromInsideACallbackCancelsTheOtherOps) {
 
 TEST(EventLoop, ConnectReportsSuccessAndRefusal) {
   LoopThread lt;
-  int listen_fd = listen_tcp("127.0.0.1", 0);
-  auto good = parse_address("127.0.0.1:" + std::to_string(local_port(listen_fd)));
-  int closed_listener = listen_tcp("127.0.0.1", 0);
-  auto refused = parse_address("127.0.0.1:" + std::to_string(local_port(closed_listener)));
+  int listen_fd = listen_tcp("127.0.0.1", 0).value();
+  auto good = parse_address("127.0.0.1:" + std::to_string(local_port(listen_fd))).value();
+  int closed_listener = listen_tcp("127.0.0.1", 0).value();
+  auto refused = parse_address("127.0.0.1:" + std::to_string(local_port(closed_listener))).value();
   ::close(closed_listener);
 
   std::promise<int> ok, no;
-  int fd1 = open_stream_socket(good);
-  int fd2 = open_stream_socket(refused);
+  int fd1 = open_stream_socket(good).value();
+  int fd2 = open_stream_socket(refused).value();
   lt.call([&] {
     lt.loop.connect(fd1, good.storage, good.length, [&](int r) { ok.set_value(r); });
     lt.loop.connect(fd2, refused.storage, refused.length, [&](int r) { no.set_value(r); });
@@ -384,8 +385,8 @@ TEST(EventLoop, ConnectReportsSuccessAndRefusal) {
 }
 
 TEST(EventLoop, DestructorCancelsPendingOperationsWithoutCallingBack) {
-  int listen_fd = listen_tcp("127.0.0.1", 0);
-  Fd client(connect_tcp_blocking("127.0.0.1", local_port(listen_fd)));
+  int listen_fd = listen_tcp("127.0.0.1", 0).value();
+  Fd client(connect_tcp_blocking("127.0.0.1", local_port(listen_fd)).value());
   bool called = false;
   auto buffer = std::make_unique<std::array<uint8_t, 64>>();
   {

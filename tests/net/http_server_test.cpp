@@ -18,7 +18,7 @@ using namespace testing;
 class HttpServerTest : public ::testing::Test {
  protected:
   void start(HttpLimits limits = {}, HttpErrorRenderer render_error = plain_text_error) {
-    serve(listen_tcp("127.0.0.1", 0), limits, std::move(render_error));
+    serve(listen_tcp("127.0.0.1", 0).value(), limits, std::move(render_error));
   }
 
   void serve(int listen_fd, HttpLimits limits, HttpErrorRenderer render_error = plain_text_error) {
@@ -58,7 +58,8 @@ class HttpServerTest : public ::testing::Test {
     return response;
   }
 
-  int connect_raw() { return connect_blocking(parse_address(address_)); }
+  int connect_raw() { return connect_blocking(parse_address(address_).value()).value(); }
+  HttpClient open_client() { return HttpClient::open(address_).value(); }
   HttpServerStats stats() { return lt_.call([&] { return server_->stats(); }); }
 
   LoopThread lt_;
@@ -70,15 +71,15 @@ class HttpServerTest : public ::testing::Test {
 
 TEST_F(HttpServerTest, AnswersGetAndPutWithBody) {
   start();
-  HttpClient client(address_);
-  auto get = client.get("/v1/services/user-service");
+  auto client = open_client();
+  auto get = client.get("/v1/services/user-service").value();
   EXPECT_EQ(get.status, 200);
   EXPECT_EQ(get.content_type, "text/plain");
   EXPECT_EQ(get.body, "GET /v1/services/user-service ");
 
   HttpHeaders headers;
   headers.add("X-Test", "yes");
-  auto put = client.request("PUT", "/v1/services/a/versions/1.0.0", R"({"name":"a"})", headers);
+  auto put = client.request("PUT", "/v1/services/a/versions/1.0.0", R"({"name":"a"})", headers).value();
   EXPECT_EQ(put.status, 200);
   EXPECT_EQ(put.body, R"(PUT /v1/services/a/versions/1.0.0 {"name":"a"})");
   EXPECT_EQ(put.header("x-echo"), "yes");  // case-insensitive lookup
@@ -86,8 +87,8 @@ TEST_F(HttpServerTest, AnswersGetAndPutWithBody) {
 
 TEST_F(HttpServerTest, ReusesOneConnectionForManyRequests) {
   start();
-  HttpClient client(address_);
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(client.get("/n/" + std::to_string(i)).body, "GET /n/" + std::to_string(i) + " ");
+  auto client = open_client();
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(client.get("/n/" + std::to_string(i))->body, "GET /n/" + std::to_string(i) + " ");
   EXPECT_EQ(client.connections_opened(), 1u);
   EXPECT_EQ(stats().accepted, 1u);
   EXPECT_EQ(stats().requests, 5u);
@@ -131,23 +132,23 @@ TEST_F(HttpServerTest, Http10WithoutKeepAliveCloses) {
 
 TEST_F(HttpServerTest, DecodesPathAndQueryParameters) {
   start();
-  HttpClient client(address_);
-  auto r = client.get("/query?team=platform%20team&tag=a&tag=b%2Bc&q=x+y&flag&empty=");
+  auto client = open_client();
+  auto r = client.get("/query?team=platform%20team&tag=a&tag=b%2Bc&q=x+y&flag&empty=").value();
   EXPECT_EQ(r.body, "team=platform team;tag=a;tag=b+c;q=x y;flag=;empty=;");
   // The path stays as sent; its segments are split first, then decoded once each, so an escaped
   // '/' (or '%', '?') stays inside its segment.
-  EXPECT_EQ(client.get("/v1/services/a%2Fb").body, "GET /v1/services/a%2Fb ");
-  EXPECT_EQ(client.get("/segments/a%2Fb/c%3Fd/%2525/").body, "[segments][a/b][c?d][%25][]");
-  EXPECT_EQ(client.get("/segments/x%00y").status, 400);  // an escaped NUL is refused
+  EXPECT_EQ(client.get("/v1/services/a%2Fb")->body, "GET /v1/services/a%2Fb ");
+  EXPECT_EQ(client.get("/segments/a%2Fb/c%3Fd/%2525/")->body, "[segments][a/b][c?d][%25][]");
+  EXPECT_EQ(client.get("/segments/x%00y")->status, 400);  // an escaped NUL is refused
 }
 
 TEST_F(HttpServerTest, BadPercentEscapeGets400AndTheConnectionSurvives) {
   start();
-  HttpClient client(address_);
-  auto bad = client.get("/v1/services/%zz");
+  auto client = open_client();
+  auto bad = client.get("/v1/services/%zz").value();
   EXPECT_EQ(bad.status, 400);
   EXPECT_NE(bad.body.find("malformed_request: "), std::string::npos) << bad.body;
-  EXPECT_EQ(client.get("/ok").status, 200);
+  EXPECT_EQ(client.get("/ok")->status, 200);
   EXPECT_EQ(client.connections_opened(), 1u);
   EXPECT_EQ(handled_.load(), 1);
 }
@@ -199,10 +200,10 @@ TEST_F(HttpServerTest, BodyUnderTheLimitIsAccepted) {
   HttpLimits limits;
   limits.max_body_bytes = 1024 * 1024;
   start(limits);
-  HttpClient client(address_);
+  auto client = open_client();
   std::string body(1024 * 1024, 'b');
-  EXPECT_EQ(client.request("PUT", "/big", body).body, "PUT /big " + body);
-  auto too_big = client.request("PUT", "/big", body + "!");
+  EXPECT_EQ(client.request("PUT", "/big", body)->body, "PUT /big " + body);
+  auto too_big = client.request("PUT", "/big", body + "!").value();
   EXPECT_EQ(too_big.status, 413);
 }
 
@@ -235,21 +236,21 @@ TEST_F(HttpServerTest, ClientReconnectsAfterTheServerClosedAnIdleConnection) {
   HttpLimits limits;
   limits.idle_timeout = 100ms;
   start(limits);
-  HttpClient client(address_);
-  EXPECT_EQ(client.get("/one").status, 200);
+  auto client = open_client();
+  EXPECT_EQ(client.get("/one")->status, 200);
   ASSERT_TRUE(eventually([&] { return stats().timeouts == 1; }));
-  EXPECT_EQ(client.get("/two").body, "GET /two ");
+  EXPECT_EQ(client.get("/two")->body, "GET /two ");
   EXPECT_EQ(client.connections_opened(), 2u);
 }
 
 TEST_F(HttpServerTest, HandlerExceptionGives500AndTheConnectionSurvives) {
   start();
-  HttpClient client(address_);
-  auto boom = client.get("/boom");
+  auto client = open_client();
+  auto boom = client.get("/boom").value();
   EXPECT_EQ(boom.status, 500);
   expect_error(boom.body, "internal_error");
   EXPECT_NE(boom.body.find("kaboom"), std::string::npos);
-  EXPECT_EQ(client.get("/after").body, "GET /after ");
+  EXPECT_EQ(client.get("/after")->body, "GET /after ");
   EXPECT_EQ(client.connections_opened(), 1u);
 }
 
@@ -260,11 +261,11 @@ TEST_F(HttpServerTest, ErrorsTheServerAnswersItselfUseTheGivenRenderer) {
     r.body = "{" + std::string(code) + "|" + std::string(message) + "}";
     return r;
   });
-  HttpClient client(address_);
-  auto bad = client.get("/a/%zz");
+  auto client = open_client();
+  auto bad = client.get("/a/%zz").value();
   EXPECT_EQ(bad.status, 400);
   EXPECT_TRUE(bad.body.starts_with("{malformed_request|")) << bad.body;
-  auto boom = client.get("/boom");
+  auto boom = client.get("/boom").value();
   EXPECT_EQ(boom.status, 500);
   EXPECT_TRUE(boom.body.starts_with("{internal_error|handler failed: kaboom")) << boom.body;
 }
@@ -284,24 +285,24 @@ TEST_F(HttpServerTest, RefusesConnectionsBeyondTheLimitWith503) {
   HttpLimits limits;
   limits.max_connections = 2;
   start(limits);
-  HttpClient a(address_), b(address_);
-  EXPECT_EQ(a.get("/a").status, 200);
-  EXPECT_EQ(b.get("/b").status, 200);
-  HttpClient c(address_);
-  auto refused = c.get("/c");
+  auto a = open_client(), b = open_client();
+  EXPECT_EQ(a.get("/a")->status, 200);
+  EXPECT_EQ(b.get("/b")->status, 200);
+  auto c = open_client();
+  auto refused = c.get("/c").value();
   EXPECT_EQ(refused.status, 503);
   expect_error(refused.body, "too_many_connections");
   EXPECT_FALSE(c.connected());
-  EXPECT_EQ(a.get("/a2").status, 200);
+  EXPECT_EQ(a.get("/a2")->status, 200);
 }
 
 TEST_F(HttpServerTest, ServesOverAUnixSocket) {
   TempDir dir;
   path_ = dir.file("http.sock");
-  serve(listen_unix(path_), {});
-  HttpClient client(address_);
-  EXPECT_EQ(client.request("PUT", "/uds", "{}").body, "PUT /uds {}");
-  EXPECT_EQ(client.get("/again").body, "GET /again ");
+  serve(listen_unix(path_).value(), {});
+  auto client = open_client();
+  EXPECT_EQ(client.request("PUT", "/uds", "{}")->body, "PUT /uds {}");
+  EXPECT_EQ(client.get("/again")->body, "GET /again ");
   EXPECT_EQ(client.connections_opened(), 1u);
 }
 

@@ -14,30 +14,29 @@ namespace {
 using namespace testing;
 
 TEST(Socket, ParsesTcpAndUnixAddresses) {
-  auto v4 = parse_address("127.0.0.1:7000");
+  auto v4 = parse_address("127.0.0.1:7000").value();
   EXPECT_EQ(v4.family(), AF_INET);
   EXPECT_EQ(v4.to_string(), "127.0.0.1:7000");
   EXPECT_EQ(v4.length, sizeof(sockaddr_in));
 
-  auto v6 = parse_address("[::1]:80");
+  auto v6 = parse_address("[::1]:80").value();
   EXPECT_EQ(v6.family(), AF_INET6);
   EXPECT_EQ(v6.to_string(), "[::1]:80");
 
-  auto un = parse_address("unix:/run/roster/agent.sock");
+  auto un = parse_address("unix:/run/roster/agent.sock").value();
   EXPECT_TRUE(un.is_unix());
   EXPECT_EQ(un.to_string(), "unix:/run/roster/agent.sock");
 
-  EXPECT_EQ(parse_address("localhost:0").to_string(), "127.0.0.1:0");  // IPv4 preferred
+  EXPECT_EQ(parse_address("localhost:0")->to_string(), "127.0.0.1:0");  // IPv4 preferred
 }
 
 TEST(Socket, RejectsMalformedAddressesSayingWhy) {
   auto message = [](std::string_view text) {
-    try {
-      parse_address(text);
-    } catch (const std::invalid_argument& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
+    auto parsed = parse_address(text);
+    if (parsed) return std::string("no error");
+    EXPECT_EQ(parsed.error().kind, ErrorKind::Invalid);
+    EXPECT_EQ(parsed.error().code, "invalid_address");
+    return parsed.error().message;
   };
   EXPECT_NE(message("127.0.0.1").find("expected HOST:PORT or unix:PATH"), std::string::npos);
   EXPECT_NE(message("127.0.0.1:70000").find("port \"70000\""), std::string::npos);
@@ -51,38 +50,33 @@ TEST(Socket, RejectsMalformedAddressesSayingWhy) {
 }
 
 TEST(Socket, ListensOnAnEphemeralTcpPort) {
-  Fd listener(listen_tcp("127.0.0.1", 0));
+  Fd listener(listen_tcp("127.0.0.1", 0).value());
   uint16_t port = local_port(listener);
   EXPECT_NE(port, 0);
-  Fd client(connect_tcp_blocking("127.0.0.1", port));
+  Fd client(connect_tcp_blocking("127.0.0.1", port).value());
   EXPECT_GE(client.fd, 0);
 }
 
 TEST(Socket, ListenUnixReplacesOnlyAStaleSocketFile) {
   TempDir dir;
   std::string path = dir.file("roster.sock");
-  ::close(listen_unix(path));  // the file stays behind: stale
+  ::close(listen_unix(path).value());  // the file stays behind: stale
   struct stat st {};
   ASSERT_EQ(::stat(path.c_str(), &st), 0);
-  Fd live(listen_unix(path));  // replaces it
-  Fd client(connect_unix_blocking(path));
+  Fd live(listen_unix(path).value());  // replaces it
+  Fd client(connect_unix_blocking(path).value());
 
-  try {
-    listen_unix(path);
-    FAIL() << "a live socket was replaced";
-  } catch (const std::system_error& e) {
-    EXPECT_EQ(e.code().value(), EADDRINUSE);
-    EXPECT_NE(std::string(e.what()).find("another server is listening"), std::string::npos);
-  }
+  auto replaced = listen_unix(path);
+  ASSERT_FALSE(replaced) << "a live socket was replaced";
+  EXPECT_EQ(replaced.error().code, "listen_failed");
+  EXPECT_EQ(replaced.error().message,
+            "listen on unix:" + path + ": another server is listening there: Address already in use");
 
   std::string regular = dir.file("not-a-socket");
   std::ofstream(regular) << "keep me";
-  try {
-    listen_unix(regular);
-    FAIL() << "a regular file was replaced";
-  } catch (const std::system_error& e) {
-    EXPECT_NE(std::string(e.what()).find("not a socket"), std::string::npos);
-  }
+  auto clobbered = listen_unix(regular);
+  ASSERT_FALSE(clobbered) << "a regular file was replaced";
+  EXPECT_NE(clobbered.error().message.find("not a socket"), std::string::npos);
   std::ifstream in(regular);
   std::string content;
   std::getline(in, content);
@@ -90,36 +84,28 @@ TEST(Socket, ListenUnixReplacesOnlyAStaleSocketFile) {
 }
 
 TEST(Socket, ConnectRefusedNamesTheAddress) {
-  int probe = listen_tcp("127.0.0.1", 0);
+  int probe = listen_tcp("127.0.0.1", 0).value();
   uint16_t port = local_port(probe);
   ::close(probe);
-  try {
-    ::close(connect_tcp_blocking("127.0.0.1", port));
-    FAIL() << "connect succeeded";
-  } catch (const std::system_error& e) {
-    EXPECT_EQ(e.code().value(), ECONNREFUSED);
-    EXPECT_NE(std::string(e.what()).find("connect to 127.0.0.1:" + std::to_string(port)), std::string::npos) << e.what();
-  }
+  auto refused = connect_tcp_blocking("127.0.0.1", port);
+  ASSERT_FALSE(refused) << "connect succeeded";
+  EXPECT_EQ(refused.error().kind, ErrorKind::Unavailable);
+  EXPECT_EQ(refused.error().code, "connect_failed");
+  EXPECT_EQ(refused.error().message, "connect to 127.0.0.1:" + std::to_string(port) + ": Connection refused");
   TempDir dir;
-  try {
-    ::close(connect_unix_blocking(dir.file("nobody.sock")));
-    FAIL() << "connect succeeded";
-  } catch (const std::system_error& e) {
-    EXPECT_EQ(e.code().value(), ENOENT);
-    EXPECT_NE(std::string(e.what()).find("nobody.sock"), std::string::npos) << e.what();
-  }
+  auto missing = connect_unix_blocking(dir.file("nobody.sock"));
+  ASSERT_FALSE(missing) << "connect succeeded";
+  EXPECT_EQ(missing.error().message, "connect to unix:" + dir.file("nobody.sock") + ": No such file or directory");
 }
 
 TEST(Socket, BindConflictNamesTheAddress) {
-  Fd first(listen_tcp("127.0.0.1", 0));
+  Fd first(listen_tcp("127.0.0.1", 0).value());
   uint16_t port = local_port(first);
-  try {
-    ::close(listen_tcp("127.0.0.1", port));
-    FAIL() << "bound twice";
-  } catch (const std::system_error& e) {
-    EXPECT_EQ(e.code().value(), EADDRINUSE);
-    EXPECT_NE(std::string(e.what()).find("bind 127.0.0.1:" + std::to_string(port)), std::string::npos) << e.what();
-  }
+  auto second = listen_tcp("127.0.0.1", port);
+  ASSERT_FALSE(second) << "bound twice";
+  EXPECT_EQ(second.error().kind, ErrorKind::Io);
+  EXPECT_EQ(second.error().code, "listen_failed");
+  EXPECT_EQ(second.error().message, "bind 127.0.0.1:" + std::to_string(port) + ": Address already in use");
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "roster/upstream/stream_server.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <deque>
 #include <map>
 
@@ -40,6 +42,8 @@ struct Connection {
   bool sending = false, subscribed = false, closing = false;
   net::EventLoop::TimerId hello_timer = 0;
   explicit Connection(int f, uint64_t i, uint32_t max_frame) : fd(f), id(i), reader(max_frame) {}
+  // How log lines name it: the agent's id once its Hello arrived.
+  std::string_view name() const { return agent_id.empty() ? std::string_view("connection") : agent_id; }
 };
 
 struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
@@ -85,9 +89,13 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
   void accept_on(int fd) {
     listeners.push_back(fd);
     std::weak_ptr<State> weak = shared_from_this();
-    loop.accept(fd, [weak](int client) {
+    loop.accept(fd, [weak, fd](int client) {
       auto self = weak.lock();
-      if (!self || client < 0) return;
+      if (!self) return;
+      if (client < 0) {  // this listener is done: closed (-ECANCELED), or a fatal accept error
+        if (client != -ECANCELED) log::error("stream server stopped accepting on fd {}: {}", fd, std::strerror(-client));
+        return;
+      }
       if (self->closed) return void(::close(client));
       auto conn = std::make_shared<Connection>(client, self->next_id++, self->options.max_frame_bytes);
       self->connections[conn->id] = conn;
@@ -106,7 +114,8 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
     loop.recv(conn->fd, conn->buffer, [weak, conn](ssize_t n) {
       auto self = weak.lock();
       if (!self || conn->closing) return;
-      if (n <= 0) return self->drop(conn);
+      if (n < 0) return self->lost(conn, "receive", n);
+      if (n == 0) return self->drop(conn);
       conn->reader.feed({conn->buffer.data(), static_cast<size_t>(n)});
       while (auto frame = conn->reader.next()) {
         self->handle(conn, *frame);
@@ -185,7 +194,7 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
     loop.send_all(conn->fd, frame, 0, [weak, conn, frame](ssize_t n) {
       auto self = weak.lock();
       if (!self || conn->closing) return;
-      if (n < 0) return self->drop(conn);
+      if (n < 0) return self->lost(conn, "send", n);
       const auto& sent = conn->queue.front();
       if (sent.catch_up) {
         conn->catch_up_bytes -= frame->size();
@@ -205,7 +214,7 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
   // A bad peer: tell it why in an Error frame, then close.
   void fail(const std::shared_ptr<Connection>& conn, uint32_t code, const std::string& message) {
     if (conn->closing) return;
-    log::warn("stream {}: {}", conn->agent_id.empty() ? "connection" : conn->agent_id, message);
+    log::warn("stream {}: {}", conn->name(), message);
     conn->subscribed = false;
     conn->queue.clear();
     conn->queued_bytes = conn->catch_up_bytes = 0;
@@ -213,9 +222,17 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
     std::weak_ptr<State> weak = shared_from_this();
     if (conn->sending) return drop(conn);  // a send is in flight: just close
     conn->sending = true;
+    // Closed whatever the send's result: the reason was logged above, a failed send adds nothing.
     loop.send_all(conn->fd, frame, 0, [weak, conn](ssize_t) {
       if (auto self = weak.lock()) self->drop(conn);
     });
+  }
+
+  // A receive or send failed (a negative errno from the loop): the agent reset the connection or
+  // is gone. It resumes by revision when it reconnects.
+  void lost(const std::shared_ptr<Connection>& conn, const char* what, ssize_t result) {
+    log::warn("stream {}: {} failed: {}", conn->name(), what, std::strerror(static_cast<int>(-result)));
+    drop(conn);
   }
 
   void drop(const std::shared_ptr<Connection>& conn) {

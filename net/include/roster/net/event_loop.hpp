@@ -8,6 +8,9 @@
 // Every operation completes exactly once: its callback gets the result or a negative errno.
 // close(fd) cancels what is pending on fd; those callbacks then get -ECANCELED, even when the
 // kernel had already finished the operation (its result is dropped: the fd is gone).
+// That result is io_uring's own convention (bytes or a negative errno), kept at this lowest layer
+// only: every callback above the loop turns a negative result (bar the -ECANCELED its own close()
+// asked for) into an Error or a log line at once, and never hands the raw number on.
 #pragma once
 
 #include <sys/socket.h>
@@ -38,6 +41,8 @@ class EventLoop {
 
   // `entries` sizes the submission queue; the completion queue gets 4x that, and the kernel
   // keeps overflowing completions rather than dropping them (IORING_FEAT_NODROP).
+  // Throws std::system_error when io_uring cannot be set up (disabled by sysctl or seccomp, a
+  // locked-memory limit too low): a daemon cannot run without it.
   explicit EventLoop(unsigned entries = 1024);
   // Cancels every pending operation and waits for the kernel to let go of their buffers (no
   // callback runs). Destroy on the loop thread or after run() returned.

@@ -1,12 +1,16 @@
 // A small blocking HTTP/1.1 client for rosterctl and tests: one connection, reused across
 // requests (keep-alive), responses parsed by Boost.Beast's response parser. Not thread-safe.
 //
-// Every failure throws std::system_error whose message names the server and what went wrong:
-//   "connect to 127.0.0.1:7000: Connection refused"                       (ECONNREFUSED)
-//   "GET /v1/revision to 127.0.0.1:7000 timed out after 200 ms"          (ETIMEDOUT)
-//   "malformed response from 127.0.0.1:7000: bad version"                (EPROTO)
-//   "127.0.0.1:7000 closed the connection before a complete response"    (ECONNRESET)
-// An HTTP error status is not an exception: it comes back in HttpResponse::status.
+// Every failure comes back as an Error (roster/base/result.hpp) whose message names the server
+// and what went wrong, with `where` the server's address:
+//   "connect to 127.0.0.1:7000: Connection refused"                       Unavailable connect_failed
+//   "GET /v1/revision to 127.0.0.1:7000 timed out after 200 ms: ..."     Unavailable timed_out
+//   "malformed response from 127.0.0.1:7000 to GET /x: bad version: ..."  Unavailable malformed_response
+//   "127.0.0.1:7000 closed the connection before a complete response ..." Unavailable connection_closed
+// plus connect_timed_out (connecting took longer than connect_timeout), io_error (Io: a local
+// send, receive or poll failed), socket_failed (Io), and Invalid invalid_address from open() and
+// invalid_request from request() (a method, target or header that cannot go on the wire).
+// An HTTP error status is not an error: it comes back in HttpResponse::status.
 #pragma once
 
 #include <chrono>
@@ -14,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "roster/base/result.hpp"
 #include "roster/net/http_message.hpp"
 #include "roster/net/socket.hpp"
 
@@ -27,20 +32,22 @@ struct HttpClientOptions {
 class HttpClient {
  public:
   // "127.0.0.1:7000", "http://127.0.0.1:7000", "localhost:7000" or "unix:/run/roster.sock".
-  // Throws std::invalid_argument for a malformed address (https is not supported).
-  explicit HttpClient(std::string_view address, HttpClientOptions options = {});
+  // Errors: invalid_address for a malformed address (https is not supported). Connects lazily,
+  // on the first request.
+  static Result<HttpClient> open(std::string_view address, HttpClientOptions options = {});
   ~HttpClient();
-  HttpClient(const HttpClient&) = delete;
-  HttpClient& operator=(const HttpClient&) = delete;
+  HttpClient(HttpClient&& other) noexcept;
+  HttpClient& operator=(HttpClient&& other) noexcept;
 
   // Sends one request and waits for its response; `timeout` bounds the whole exchange,
   // connecting included. A non-empty body gets Content-Type: application/json unless `headers`
   // says otherwise. A reused connection the server closed meanwhile is reopened, and the
   // request retried once when it is idempotent (not POST or PATCH) and nothing was received.
-  HttpResponse request(std::string_view method, std::string_view target, std::string_view body = {},
-                       const HttpHeaders& headers = {},
-                       std::chrono::milliseconds timeout = std::chrono::seconds(10));
-  HttpResponse get(std::string_view target, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  // After an error the connection is closed; the next request opens a new one.
+  Result<HttpResponse> request(std::string_view method, std::string_view target, std::string_view body = {},
+                               const HttpHeaders& headers = {},
+                               std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  Result<HttpResponse> get(std::string_view target, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
     return request("GET", target, {}, {}, timeout);
   }
 
@@ -52,10 +59,13 @@ class HttpClient {
 
  private:
   struct Attempt;
-  HttpResponse attempt(Attempt& a);
-  void connect(std::chrono::steady_clock::time_point deadline, const Attempt& a);
-  void send_request(const std::string& bytes, Attempt& a);
-  HttpResponse read_response(Attempt& a);
+  HttpClient(SocketAddress address, std::string name, HttpClientOptions options);
+  Result<HttpResponse> exchange(const std::string& bytes, Attempt& a);
+  Result<void> connect(const Attempt& a);
+  Result<void> send_request(const std::string& bytes, Attempt& a);
+  Result<HttpResponse> read_response(Attempt& a);
+  Unexpected<Error> timed_out(const Attempt& a, std::string_view while_what = {}) const;
+  Unexpected<Error> transport_failure(int err, const std::string& what) const;
   bool peer_closed() const;
 
   SocketAddress address_;

@@ -1,5 +1,12 @@
 // Socket helpers: addresses, listeners and blocking connects. Every function that makes an fd
-// returns it close-on-exec and throws std::system_error naming the address on failure.
+// returns it close-on-exec, or an Error (roster/base/result.hpp) whose message names the address
+// and what went wrong, with `where` the address when there is one. Error codes:
+//   invalid_address    Invalid      parse_address could not make sense of the text
+//   listen_failed      Io           bind/listen refused ("bind 127.0.0.1:7000: Address already in use")
+//   socket_failed      Io           socket() itself failed (out of descriptors, ...)
+//   connect_failed     Unavailable  the peer refused or is unreachable
+//   connect_timed_out  Unavailable  the peer did not answer within the timeout
+//   io_error           Io           poll() failed while connecting
 #pragma once
 
 #include <sys/socket.h>
@@ -8,6 +15,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "roster/base/result.hpp"
 
 namespace roster::net {
 
@@ -24,34 +33,49 @@ struct SocketAddress {
 
 // "127.0.0.1:7000", "[::1]:7000", "localhost:7000" (names resolve through getaddrinfo, IPv4
 // preferred: call it at startup, not on the event loop), or "unix:/path/to.sock". Port 0 is
-// accepted (listen on an ephemeral port). Throws std::invalid_argument saying what is wrong.
-SocketAddress parse_address(std::string_view text);
+// accepted (listen on an ephemeral port). Errors: invalid_address, saying what is wrong
+// ("invalid address \"127.0.0.1\": expected HOST:PORT or unix:PATH").
+Result<SocketAddress> parse_address(std::string_view text);
 
 // Non-blocking, close-on-exec listeners (ready for EventLoop::accept). SO_REUSEADDR is set so a
 // restarted server can rebind while old connections sit in TIME_WAIT.
-int listen_tcp(const std::string& host, uint16_t port, int backlog = SOMAXCONN);
+// Errors: invalid_address (listen_tcp, listen_unix), socket_failed, listen_failed.
+Result<int> listen_tcp(const std::string& host, uint16_t port, int backlog = SOMAXCONN);
 // Removes a stale socket file (one nobody listens on) first; refuses to replace a live socket or
-// a file that is not a socket. The caller unlinks the path when it is done.
-int listen_unix(const std::string& path, int backlog = SOMAXCONN);
-int listen_on(const SocketAddress& address, int backlog = SOMAXCONN);
-// The port a TCP socket is bound to (after listen_tcp(host, 0)).
+// a file that is not a socket (listen_failed). The caller unlinks the path when it is done.
+Result<int> listen_unix(const std::string& path, int backlog = SOMAXCONN);
+Result<int> listen_on(const SocketAddress& address, int backlog = SOMAXCONN);
+// A listener on an address as a user writes it (parse_address, then listen_on), with the address
+// it is bound to: the port filled in when it was 0 ("127.0.0.1:0" -> "127.0.0.1:41234").
+struct Listener {
+  int fd = -1;
+  std::string address;
+};
+Result<Listener> listen_at(std::string_view address, int backlog = SOMAXCONN);
+// The port a TCP socket is bound to (after listen_tcp(host, 0)). Precondition: fd is a bound
+// TCP socket; anything else is a bug and throws roster::Exception.
 uint16_t local_port(int fd);
 // What a listener bound to `requested` actually listens on: the port filled in when it was 0.
 std::string bound_address(const SocketAddress& requested, int listen_fd);
 
 // Blocking connects for the CLI and tests: the fd is returned in blocking mode, with TCP_NODELAY
-// on TCP. Errors read like "connect to 127.0.0.1:7000: Connection refused" or "connect to
-// 127.0.0.1:7000: timed out after 5000 ms" (std::errc::timed_out).
-int connect_blocking(const SocketAddress& address,
-                     std::chrono::milliseconds timeout = std::chrono::seconds(5));
-int connect_tcp_blocking(const std::string& host, uint16_t port,
-                         std::chrono::milliseconds timeout = std::chrono::seconds(5));
-int connect_unix_blocking(const std::string& path,
-                          std::chrono::milliseconds timeout = std::chrono::seconds(5));
+// on TCP. Errors read like "connect to 127.0.0.1:7000: Connection refused" (connect_failed) or
+// "connect to 127.0.0.1:7000 timed out after 5000 ms: Connection timed out" (connect_timed_out);
+// `peer` is how they name the peer (default: address.to_string(); the HTTP client passes the
+// address as its user wrote it, "localhost:7070").
+Result<int> connect_blocking(const SocketAddress& address,
+                             std::chrono::milliseconds timeout = std::chrono::seconds(5), std::string_view peer = {});
+Result<int> connect_tcp_blocking(const std::string& host, uint16_t port,
+                                 std::chrono::milliseconds timeout = std::chrono::seconds(5));
+Result<int> connect_unix_blocking(const std::string& path,
+                                  std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
 // A non-blocking, close-on-exec stream socket of the address's family (for EventLoop::connect).
-int open_stream_socket(const SocketAddress& address);
+// Errors: socket_failed.
+Result<int> open_stream_socket(const SocketAddress& address);
 
+// These two cannot fail on an open socket: a failure means a bad fd (a bug), thrown as
+// roster::Exception.
 void set_nonblocking(int fd, bool on = true);
 // Small frames and responses go out at once instead of waiting for an ACK (Nagle). A no-op on
 // Unix-domain sockets.
