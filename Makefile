@@ -1,7 +1,7 @@
 # Thin wrapper over CMake presets; see README.md.
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test demo bench asan tsan install clean
+.PHONY: all deps build test chaos demo bench asan tsan install clean
 PREFIX ?= /usr/local
 
 all: build
@@ -15,6 +15,13 @@ build: deps
 
 test: build
 	@ctest --preset default -j $(JOBS)
+
+# 100 rounds of kill -9 against server, agent and readers (tests/chaos/chaos.py); `make test`
+# runs 10 through ctest. CHAOS_ARGS adds options, e.g. CHAOS_ARGS="--seed 42 --keep".
+CHAOS_ROUNDS ?= 100
+chaos: build
+	@py=$$(sed -n 's/^Python3_EXECUTABLE:[A-Z]*=//p' build/CMakeCache.txt); \
+	  $${py:-python3} tests/chaos/chaos.py --build build --rounds $(CHAOS_ROUNDS) $(CHAOS_ARGS)
 
 demo: build
 	@scripts/demo.sh build
