@@ -160,7 +160,7 @@ struct Reader {
   }
 
   void one_view() {
-    if (!client || std::uniform_int_distribution<int>(0, 99)(rng) == 0) {
+    if (!client || std::uniform_int_distribution<int>(0, 299)(rng) == 0) {
       client.reset();
       if (!open()) return;
     }
@@ -186,8 +186,13 @@ struct Reader {
     // Lookups that must simply not misbehave.
     (void)view.service("no-such-service");
     (void)view.by_team("chaos-team").to_vector();
-    if (std::uniform_int_distribution<int>(0, 9)(rng) == 0) {
-      // A second View on this thread while the first is open: the same or a newer generation.
+    // Sometimes a second View on this thread while the first is open; sometimes the first is
+    // held for a while (an agent may die and a new one replace the arena meanwhile: the held
+    // View keeps its mapping), with newer Views opened and closed inside it.
+    const int mode = std::uniform_int_distribution<int>(0, 19)(rng);
+    const int inner = mode == 0 ? std::uniform_int_distribution<int>(5, 40)(rng) : mode < 3 ? 1 : 0;
+    for (int k = 0; k < inner; ++k) {
+      if (mode == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
       roster::View second = client->view();
       ++nested;
       if (second.generation() < view.generation() || second.revision() < view.revision())
@@ -195,6 +200,18 @@ struct Reader {
              std::to_string(second.generation()) + ", revision " + std::to_string(view.revision()) + " -> " +
              std::to_string(second.revision()));
       observe(second, "nested view");
+      if (!acks.empty()) {
+        const Ack& a = acks[std::uniform_int_distribution<size_t>(0, acks.size() - 1)(rng)];
+        if (a.revision <= second.revision())
+          if (auto p = check(second, a); p && !second.evicted()) fail("nested View: " + *p);
+      }
+      if (second.corrupt()) fail("a nested View is corrupt");
+    }
+    // The held View still answers as before.
+    if (mode == 0 && !acks.empty()) {
+      const Ack& a = acks[std::uniform_int_distribution<size_t>(0, acks.size() - 1)(rng)];
+      if (a.revision <= r)
+        if (auto p = check(view, a)) problems.push_back("after holding the View: " + *p);
     }
     if (view.corrupt()) fail("a View at generation " + std::to_string(view.generation()) + " is corrupt");
     if (view.evicted()) {
@@ -208,27 +225,55 @@ struct Reader {
 
   int verify(uint64_t min_revision) {
     if (!open()) fail("no arena to verify");
-    roster::View view = client->view();
-    const uint64_t r = view.revision();
-    if (r < min_revision) fail("fresh View at revision " + std::to_string(r) + ", below " + std::to_string(min_revision));
     load_acks();
+    // Views are short (the agent revokes those held past its pin limit): a chunk of the acks per
+    // View, again in a new View if it was revoked. Nothing is written meanwhile: every View is
+    // at the same revision.
     size_t missing = 0, checked = 0;
-    for (const Ack& a : acks)
-      if (a.revision <= r) {
-        ++checked;
-        if (auto p = check(view, a)) {
-          if (++missing <= 20) std::cerr << "CHAOS-READER-FAIL cpp verify at revision " << r << ": " << *p << "\n";
+    uint64_t r = 0, g = 0;
+    std::string s;
+    constexpr size_t kChunk = 200;
+    for (size_t from = 0; from < acks.size() || from == 0; from += kChunk) {
+      for (int attempt = 0;; ++attempt) {
+        roster::View view = client->view();
+        if (from == 0) {
+          r = view.revision();
+          g = view.generation();
+          s = std::string(view.store());
+          if (r < min_revision)
+            fail("fresh View at revision " + std::to_string(r) + ", below " + std::to_string(min_revision));
+        } else if (view.revision() != r) {
+          fail("the arena moved from revision " + std::to_string(r) + " to " + std::to_string(view.revision()) +
+               " while nothing was written");
         }
+        std::vector<std::string> problems;
+        size_t chunk_checked = 0;
+        const uint64_t zero = revision_zero, exact = revision_exact;
+        for (size_t i = from; i < std::min(acks.size(), from + kChunk); ++i)
+          if (acks[i].revision <= r) {
+            ++chunk_checked;
+            if (auto p = check(view, acks[i])) problems.push_back(*p);
+          }
+        if (view.corrupt()) fail("a fresh View is corrupt");
+        if (view.evicted()) {
+          if (attempt == 20) fail("fresh Views keep being revoked");
+          revision_zero = zero;  // counted again in the next attempt
+          revision_exact = exact;
+          continue;
+        }
+        checked += chunk_checked;
+        for (auto& p : problems)
+          if (++missing <= 20) std::cerr << "CHAOS-READER-FAIL cpp verify at revision " << r << ": " << p << "\n";
+        break;
       }
-    if (view.corrupt()) fail("the fresh View is corrupt");
-    if (view.evicted()) fail("the fresh View was evicted");
+      if (acks.empty()) break;
+    }
     if (missing) {
       std::cerr << "CHAOS-READER-FAIL cpp verify: " << missing << " of " << checked << " acknowledged writes wrong" << std::endl;
       return 3;
     }
-    std::cout << "verified " << checked << " acknowledged writes at revision " << r << " generation "
-              << view.generation() << " store " << view.store() << "; revision_zero " << revision_zero
-              << " revision_exact " << revision_exact << std::endl;
+    std::cout << "verified " << checked << " acknowledged writes at revision " << r << " generation " << g << " store "
+              << s << "; revision_zero " << revision_zero << " revision_exact " << revision_exact << std::endl;
     return 0;
   }
 

@@ -113,7 +113,7 @@ class Reader:
         self.last_generation, self.last_revision = g, r
 
     def one_view(self):
-        if self.client is None or self.rng.randrange(100) == 0:
+        if self.client is None or self.rng.randrange(300) == 0:
             self.client = None
             if not self.open():
                 return
@@ -138,13 +138,32 @@ class Reader:
                         problems.append(self.check(view, ack))
             view.service("no-such-service")
             view.by_team("chaos-team")
-            if self.rng.randrange(10) == 0:
+            # Sometimes a second View while the first is open; sometimes the first is held for a
+            # while (an agent may be replaced meanwhile), with newer Views inside it.
+            mode = self.rng.randrange(20)
+            inner = self.rng.randrange(5, 40) if mode == 0 else 1 if mode < 3 else 0
+            for _ in range(inner):
+                if mode == 0:
+                    time.sleep(0.002)
                 with self.client.view() as second:
                     self.nested += 1
                     if second.generation < view.generation or second.revision < view.revision:
                         self.fail(f"a nested View went back: generation {view.generation} -> {second.generation}, "
                                   f"revision {view.revision} -> {second.revision}")
                     self.observe(second, "nested view")
+                    if self.acks:
+                        ack = self.acks[self.rng.randrange(len(self.acks))]
+                        if ack[1] <= second.revision:
+                            problem = self.check(second, ack)
+                            if problem:
+                                second.evicted  # raises view_evicted if revoked meanwhile
+                                self.fail(f"nested View: {problem}")
+            if mode == 0 and self.acks:
+                ack = self.acks[self.rng.randrange(len(self.acks))]
+                if ack[1] <= r:
+                    problem = self.check(view, ack)
+                    if problem:
+                        problems.append(f"after holding the View: {problem}")
             problems = [p for p in problems if p]
             if problems:
                 view.evicted  # raises view_evicted if the View was revoked while we looked: then misses prove nothing
