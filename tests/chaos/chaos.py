@@ -17,7 +17,8 @@ Each round:
      lives long enough to write its cache, then dies and comes back while the server is still
      down: it warm-starts from the cache, and resumes by delta once the server returns); each
      victim is restarted after a random delay (0 to 400 ms), and some events fall on a victim
-     still starting. The agent runs with 16 reader slots (killed readers' slots must be
+     still starting; or a flap (the server or the agent killed 2 to 4 times in a row, each
+     time within 80 ms of its start). The agent runs with 16 reader slots (killed readers' slots must be
      reclaimed) and a 60 ms pin limit (readers sometimes hold a View longer: it gets revoked);
   4. the dust settles: writers pause, server and agent are up, the agent catches up to the
      server's revision (seen through a fresh Client), and acknowledged writes are checked
@@ -308,7 +309,10 @@ class Chaos:
     # Chaos events and their weights. "outage": the server dies, the agent outlives it long enough
     # to write its cache (once a second), then dies too and restarts while the server is still
     # down: it warm-starts from the cache and serves it; the server returns later.
-    KINDS = [("server", 3), ("agent", 3), ("both", 1), ("outage", 1), ("py-reader", 1), ("cpp-reader", 1)]
+    # "flap": the server or the agent dies again and again, each time soon after it started
+    # (while it opens its store, creates or publishes its arena, catches up).
+    KINDS = [("server", 3), ("agent", 3), ("both", 1), ("outage", 1), ("flap", 1), ("py-reader", 1),
+             ("cpp-reader", 1)]
 
     def __init__(self, args):
         self.args = args
@@ -506,6 +510,19 @@ class Chaos:
         self.kill_one("agent")
         self.restart("agent")
 
+    def flap(self):
+        which = self.rng.choice(["server", "agent"])
+        lives = [self.rng.uniform(0.0, 0.08) for _ in range(self.rng.randint(2, 4))]
+        self.event(f"flap: {which} killed {len(lives)} times, after " + ", ".join(f"{t * 1000:.0f}" for t in lives) +
+                   " ms of life")
+        self.kill_one(which)
+        for life in lives:
+            self.restart(which)
+            time.sleep(life)
+            self.check_async()
+            self.kill_one(which)
+        return which
+
     def kill_one(self, which):
         proc = getattr(self, which)
         if proc is None or proc.killed:
@@ -588,6 +605,9 @@ class Chaos:
                     self.outage()
                     now = time.monotonic() - start
                     targets = ["server"]
+                elif kind == "flap":
+                    targets = [self.flap()]
+                    now = time.monotonic() - start
                 else:
                     targets = self.kill(kind)
                 for i, target in enumerate(targets):
