@@ -1,30 +1,31 @@
 #include "roster/governance/json_document.hpp"
 
+#include <optional>
+
 #include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 namespace roster::governance {
 
-JsonParseResult parse_json(std::string_view text) {
-  JsonParseResult out;
+Result<rapidjson::Document> parse_json(std::string_view text) {
+  rapidjson::Document document;
   constexpr unsigned kFlags = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseFullPrecisionFlag;
-  out.document.Parse<kFlags>(text.data(), text.size());
-  if (out.document.HasParseError()) {
-    const size_t offset = out.document.GetErrorOffset();
-    size_t line = 1, column = 1;
-    for (size_t i = 0; i < offset && i < text.size(); ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        column = 1;
-      } else {
-        ++column;
-      }
+  document.Parse<kFlags>(text.data(), text.size());
+  if (!document.HasParseError()) return document;
+  const size_t offset = document.GetErrorOffset();
+  size_t line = 1, column = 1;
+  for (size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
     }
-    out.error = "line " + std::to_string(line) + ", column " + std::to_string(column) + " (offset " +
-                std::to_string(offset) + "): " + rapidjson::GetParseError_En(out.document.GetParseError());
   }
-  return out;
+  return fail(ErrorKind::Invalid, "invalid_json",
+              "line " + std::to_string(line) + ", column " + std::to_string(column) + " (offset " +
+                  std::to_string(offset) + "): " + rapidjson::GetParseError_En(document.GetParseError()));
 }
 
 std::string pointer_escape(std::string_view token) {

@@ -551,9 +551,9 @@ void Verifier::validate_body(const PactInteraction& i, const Value& content, con
              " cannot be used: " + compile_errors_[schema_at]);
     return;
   }
-  const JsonParseResult instance = parse_json(body);
-  if (!instance.ok()) return;  // cannot happen: the body was written from parsed JSON
-  for (const SchemaProblem& p : compiled->validate(instance.document))
+  const auto instance = parse_json(body);
+  if (!instance) return;  // cannot happen: the body was written from parsed JSON
+  for (const SchemaProblem& p : compiled->validate(*instance))
     fail(out, i, side + "-body-invalid", body_at + p.pointer,
          "the " + side + " body does not match the schema for " + what + " (" + key + ") at " +
              (p.pointer.empty() ? std::string("its root") : p.pointer) + ": " + p.message);

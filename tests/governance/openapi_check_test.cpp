@@ -14,9 +14,12 @@ namespace roster::governance {
 namespace {
 
 rapidjson::Document json(std::string_view text) {
-  JsonParseResult parsed = parse_json(text);
-  EXPECT_TRUE(parsed.ok()) << *parsed.error << " in " << text;
-  return std::move(parsed.document);
+  auto parsed = parse_json(text);
+  if (!parsed) {
+    ADD_FAILURE() << parsed.error().message << " in " << text;
+    return {};
+  }
+  return std::move(*parsed);
 }
 
 rapidjson::Document data_file(const std::string& name) {

@@ -11,9 +11,12 @@ namespace roster::governance {
 namespace {
 
 rapidjson::Document doc(std::string_view json) {
-  JsonParseResult parsed = parse_json(json);
-  EXPECT_TRUE(parsed.ok()) << parsed.error.value_or("") << " in " << json;
-  return std::move(parsed.document);
+  auto parsed = parse_json(json);
+  if (!parsed) {
+    ADD_FAILURE() << parsed.error().message << " in " << json;
+    return {};
+  }
+  return std::move(*parsed);
 }
 
 std::string describe(const std::vector<Finding>& findings) {

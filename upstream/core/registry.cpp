@@ -334,8 +334,8 @@ WriteResult Registry::import(const wire::DecodedDocument& doc, WriteOptions opti
     auto* c = flatbuffers::GetRoot<wire::Contract>(doc.contracts[i].data());
     auto pact = governance::parse_json(c->pact()->string_view());
     const std::string where = "contracts[" + std::to_string(i) + "]";
-    if (checked && pact.ok())
-      if (auto refusal = pact_refusal(governance::parse_pact(pact.document), where, where + ".pact"))
+    if (checked && pact)
+      if (auto refusal = pact_refusal(governance::parse_pact(*pact), where, where + ".pact"))
         checked = fail(std::move(*refusal));
     changes.push_back({ContractKey::of(*c), copy(doc.contracts[i])});
   }

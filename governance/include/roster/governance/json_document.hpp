@@ -3,22 +3,18 @@
 // DOM they can walk, compare and hand to valijson, and RapidJSON is valijson's own adapter.
 #pragma once
 
-#include <optional>
 #include <string>
 #include <string_view>
 
 #include <rapidjson/document.h>
 
+#include "roster/base/result.hpp"
+
 namespace roster::governance {
 
-struct JsonParseResult {
-  rapidjson::Document document;
-  std::optional<std::string> error;  // "line L, column C (offset N): what went wrong"
-  bool ok() const { return !error; }
-};
-
-// Parses UTF-8 JSON text strictly: one value, nothing after it, valid encoding.
-JsonParseResult parse_json(std::string_view text);
+// Parses UTF-8 JSON text strictly: one value, nothing after it, valid encoding. On failure an Error
+// {Invalid, "invalid_json", "line L, column C (offset N): what went wrong"}.
+Result<rapidjson::Document> parse_json(std::string_view text);
 
 // JSON Pointer (RFC 6901) helpers: a reference token escaped (~ → ~0, / → ~1), and appended.
 std::string pointer_escape(std::string_view token);
