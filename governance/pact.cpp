@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <map>
-#include <memory>
 #include <set>
 #include <string_view>
 
@@ -365,8 +364,7 @@ class Verifier {
 
   const Value& doc_;
   std::vector<std::string> bases_;  // server URL paths ("/api/v1") a pact path may carry
-  std::map<std::string, std::shared_ptr<CompiledSchema>> compiled_;
-  std::map<std::string, std::string> compile_errors_;
+  std::map<std::string, Result<CompiledSchema>> compiled_;  // by schema pointer, each compiled once
 };
 
 std::optional<Operation> Verifier::find_operation(const PactInteraction& i, std::string& why) const {
@@ -537,18 +535,13 @@ void Verifier::validate_body(const PactInteraction& i, const Value& content, con
   }
   if (!member(*entry, "schema")) return;  // documented without a schema: anything goes
   const std::string schema_at = pointer_append(pointer_append(content_at, key), "schema");
-  std::shared_ptr<CompiledSchema>& compiled = compiled_[schema_at];
-  if (!compiled && !compile_errors_.count(schema_at)) {
-    try {
-      compiled = std::make_shared<CompiledSchema>(doc_, schema_at);
-    } catch (const std::exception& e) {
-      compile_errors_[schema_at] = e.what();
-    }
-  }
+  auto cached = compiled_.find(schema_at);
+  if (cached == compiled_.end()) cached = compiled_.emplace(schema_at, CompiledSchema::compile(doc_, schema_at)).first;
+  const Result<CompiledSchema>& compiled = cached->second;
   if (!compiled) {
     fail(out, i, "schema-uncompilable", body_at,
          "the schema for " + what + " (" + key + ") at #" + schema_at +
-             " cannot be used: " + compile_errors_[schema_at]);
+             " cannot be used: " + compiled.error().message);
     return;
   }
   const auto instance = parse_json(body);
