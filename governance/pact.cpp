@@ -624,13 +624,9 @@ void Verifier::verify(const PactInteraction& i, std::vector<Finding>& out) {
 
 }  // namespace
 
-PactParseResult parse_pact(const rapidjson::Value& document) {
-  PactParseResult result;
+Result<Pact, std::vector<SchemaProblem>> parse_pact(const rapidjson::Value& document) {
   PactReader reader;
-  if (!document.IsObject()) {
-    result.problems.push_back({"", "a pact must be a JSON object"});
-    return result;
-  }
+  if (!document.IsObject()) return fail(std::vector<SchemaProblem>{{"", "a pact must be a JSON object"}});
   Pact pact;
   pact.consumer = reader.party_name(document, "consumer");
   pact.provider = reader.party_name(document, "provider");
@@ -644,9 +640,8 @@ PactParseResult parse_pact(const rapidjson::Value& document) {
       if (auto interaction = reader.interaction((*interactions)[k], pointer_append("/interactions", k)))
         pact.interactions.push_back(std::move(*interaction));
   }
-  result.problems = std::move(reader.problems);
-  if (result.problems.empty()) result.pact = std::move(pact);
-  return result;
+  if (!reader.problems.empty()) return fail(std::move(reader.problems));
+  return pact;
 }
 
 ContractVerification verify_pact(const Pact& pact, const rapidjson::Value& openapi) {
