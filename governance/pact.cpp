@@ -351,7 +351,8 @@ class Verifier {
                    "interaction \"" + i.description + "\": " + message});
   }
 
-  std::optional<Operation> find_operation(const PactInteraction& i, std::string& why) const;
+  // The documented operation the interaction calls; NotFound, saying why, when there is none.
+  Result<Operation> find_operation(const PactInteraction& i) const;
   std::vector<Parameter> parameters(const Value& item, const std::string& item_at, const Value& op,
                                     const std::string& op_at) const;
   void check_parameters(const PactInteraction& i, const Operation& op, std::vector<Finding>& out);
@@ -367,7 +368,7 @@ class Verifier {
   std::map<std::string, Result<CompiledSchema>> compiled_;  // by schema pointer, each compiled once
 };
 
-std::optional<Operation> Verifier::find_operation(const PactInteraction& i, std::string& why) const {
+Result<Operation> Verifier::find_operation(const PactInteraction& i) const {
   const Value* paths = member(doc_, "paths");
   const std::string method = lowered(i.request.method);
   std::string_view path = i.request.path;
@@ -400,12 +401,12 @@ std::optional<Operation> Verifier::find_operation(const PactInteraction& i, std:
       best = Operation{std::string(text(entry.name)), op, op_at, parameters(*item, item_at, *op, op_at)};
     }
   }
-  if (!best) {
-    why = without_method.empty()
-              ? "no path template matches " + std::string(path)
-              : "the path matches " + without_method.front() + ", which has no " + i.request.method + " operation";
-  }
-  return best;
+  if (best) return std::move(*best);
+  // roster::fail: Verifier::fail (a finding) hides it here.
+  return roster::fail(ErrorKind::NotFound, "operation_not_found",
+                      without_method.empty() ? "no path template matches " + std::string(path)
+                                             : "the path matches " + without_method.front() + ", which has no " +
+                                                   i.request.method + " operation");
 }
 
 std::vector<Parameter> Verifier::parameters(const Value& item, const std::string& item_at, const Value& op,
@@ -610,11 +611,10 @@ void Verifier::check_response(const PactInteraction& i, const Operation& op, std
 }
 
 void Verifier::verify(const PactInteraction& i, std::vector<Finding>& out) {
-  std::string why;
-  const std::optional<Operation> op = find_operation(i, why);
+  const auto op = find_operation(i);
   if (!op) {
     fail(out, i, "operation-not-found", pointer_append(i.pointer, "request"),
-         "no documented operation for " + i.request.method + " " + i.request.path + ": " + why);
+         "no documented operation for " + i.request.method + " " + i.request.path + ": " + op.error().message);
     return;
   }
   check_parameters(i, *op, out);
