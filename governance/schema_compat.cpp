@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <regex>
 #include <set>
 #include <unordered_map>
@@ -1353,14 +1354,16 @@ std::string_view to_string(CompatibilityMode mode) {
   return "NONE";
 }
 
-std::optional<CompatibilityMode> parse_compatibility_mode(std::string_view input) {
+Result<CompatibilityMode> parse_compatibility_mode(std::string_view input) {
   std::string upper(input);
   for (char& c : upper) c = c == '-' ? '_' : (c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c);
   for (auto mode : {CompatibilityMode::Backward, CompatibilityMode::BackwardTransitive, CompatibilityMode::Forward,
                     CompatibilityMode::ForwardTransitive, CompatibilityMode::Full, CompatibilityMode::FullTransitive,
                     CompatibilityMode::None})
     if (to_string(mode) == upper) return mode;
-  return std::nullopt;
+  return fail(ErrorKind::Invalid, "invalid_mode",
+              "unknown compatibility mode \"" + std::string(input) +
+                  "\" (BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE or NONE)");
 }
 
 std::vector<Finding> reader_incompatibilities(const rapidjson::Value& writer_root, const rapidjson::Value& writer,

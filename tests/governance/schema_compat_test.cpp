@@ -54,12 +54,15 @@ TEST(CompatibilityMode, NamesRoundTripCaseInsensitively) {
   for (auto mode : {CompatibilityMode::Backward, CompatibilityMode::BackwardTransitive, CompatibilityMode::Forward,
                     CompatibilityMode::ForwardTransitive, CompatibilityMode::Full, CompatibilityMode::FullTransitive,
                     CompatibilityMode::None})
-    EXPECT_EQ(parse_compatibility_mode(to_string(mode)), mode);
+    EXPECT_EQ(parse_compatibility_mode(to_string(mode)).value(), mode);
   EXPECT_EQ(to_string(CompatibilityMode::BackwardTransitive), "BACKWARD_TRANSITIVE");
-  EXPECT_EQ(parse_compatibility_mode("full_transitive"), CompatibilityMode::FullTransitive);
-  EXPECT_EQ(parse_compatibility_mode("Forward-Transitive"), CompatibilityMode::ForwardTransitive);
-  EXPECT_EQ(parse_compatibility_mode("backwards"), std::nullopt);
-  EXPECT_EQ(parse_compatibility_mode(""), std::nullopt);
+  EXPECT_EQ(parse_compatibility_mode("full_transitive").value(), CompatibilityMode::FullTransitive);
+  EXPECT_EQ(parse_compatibility_mode("Forward-Transitive").value(), CompatibilityMode::ForwardTransitive);
+  const auto unknown = parse_compatibility_mode("backwards");
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, "invalid_mode");
+  EXPECT_NE(unknown.error().message.find("\"backwards\""), std::string::npos) << unknown.error().message;
+  EXPECT_FALSE(parse_compatibility_mode(""));
 }
 
 TEST(SchemaCompat, NoneAndEmptyHistoryNeverReport) {

@@ -281,11 +281,12 @@ HttpResponse put_settings(Registry& registry, std::string_view name, const net::
   WriteResult out = Written{};
   if (compatibility) {
     auto* mode = governance::member(*doc, "mode");
-    auto parsed = mode && mode->IsString() ? governance::parse_compatibility_mode(mode->GetString()) : std::nullopt;
+    // A missing mode is refused as an unknown one.
+    auto parsed = governance::parse_compatibility_mode(mode && mode->IsString() ? mode->GetString() : "");
     if (!parsed)
       return bad_request("invalid_mode", "expected {\"mode\": BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, "
                         "FULL, FULL_TRANSITIVE or NONE}", "mode");
-    out = registry.set_settings(name, parsed, std::nullopt);
+    out = registry.set_settings(name, *parsed, std::nullopt);
   } else {
     model::LifecyclePolicy policy = registry.settings(name).lifecycle;
     for (auto [key, field] : {std::pair{"sunset_after_days", &policy.sunset_after_days},
@@ -359,7 +360,7 @@ HttpResponse schema_compat(const net::HttpRequest& req) {
   if (!doc) return error_response(doc.error());
   auto* mode_value = governance::member(*doc, "mode");
   auto mode = mode_value && mode_value->IsString() ? governance::parse_compatibility_mode(mode_value->GetString())
-                                                   : std::optional(governance::CompatibilityMode::Backward);
+                                                   : governance::CompatibilityMode::Backward;
   if (!mode) return bad_request("invalid_mode", "unknown compatibility mode", "mode");
   auto* history = governance::member(*doc, "history");
   auto* candidate = governance::member(*doc, "new");
