@@ -15,6 +15,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "roster/base/percent.hpp"
 #include "roster/governance/json_document.hpp"
 
 // Without exceptions valijson calls abort() on a schema it cannot parse; roster turns those into problems.
@@ -192,28 +193,6 @@ V* resolve_tokens(V& root, const std::vector<std::string>& tokens) {
   return at;
 }
 
-std::optional<std::string> percent_decode(std::string_view text) {
-  auto hex = [](char c) {
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-  };
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out += text[i];
-      continue;
-    }
-    if (i + 2 >= text.size()) return std::nullopt;
-    const int hi = hex(text[i + 1]), lo = hex(text[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
-}
-
 // A location as a "$ref" valijson reads back exactly: it unescapes ~ and then %XX, so only '%' needs encoding.
 std::string ref_to(std::string_view location) {
   std::string out = "#";
@@ -237,7 +216,7 @@ Result<RefTarget> resolve_ref(const Value& root, std::string_view ref) {
   auto refuse = [](std::string message) { return fail(ErrorKind::Rejected, "invalid_reference", std::move(message)); };
   if (ref.empty() || ref[0] != '#')
     return refuse("remote reference " + quoted + " is not fetched: only local references (\"#/...\") are supported");
-  const auto pointer = percent_decode(ref.substr(1));
+  const auto pointer = base::percent_decode(ref.substr(1), {.allow_nul = true});  // a JSON key may hold NUL
   if (!pointer) return refuse("reference " + quoted + " is not a valid URI fragment");
   const auto tokens = pointer_tokens(*pointer);
   if (!tokens) return refuse("reference " + quoted + " is not a JSON Pointer (plain-name fragments are not supported)");

@@ -5,6 +5,7 @@
 #include <set>
 #include <string_view>
 
+#include "roster/base/percent.hpp"
 #include "roster/governance/json_document.hpp"
 
 namespace roster::governance {
@@ -25,27 +26,6 @@ std::string lowered(std::string_view s) {
 std::string uppered(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
-  return out;
-}
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// %XX decoded (and '+' as a space in query strings); a malformed escape stays as written.
-std::string percent_decode(std::string_view s, bool plus_is_space) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex_digit(s[i + 1]) >= 0 && hex_digit(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]));
-      i += 2;
-    } else {
-      out += plus_is_space && s[i] == '+' ? ' ' : s[i];
-    }
-  }
   return out;
 }
 
@@ -208,7 +188,7 @@ class PactReader {
 const Value* follow(const Value& root, const Value& value, std::string& pointer) {
   std::string fragment;
   const Value* target = follow_refs(root, value, &fragment);
-  if (target && !fragment.empty()) pointer = percent_decode(fragment, false);
+  if (target && !fragment.empty()) pointer = fragment_to_pointer(fragment);
   return target;
 }
 
@@ -383,7 +363,7 @@ Result<Operation> Verifier::find_operation(const PactInteraction& i) const {
   std::vector<std::string> without_method;
   for (const std::string& candidate : candidates) {
     std::vector<std::string> segments = split_path(candidate);
-    for (std::string& s : segments) s = percent_decode(s, false);
+    for (std::string& s : segments) s = base::percent_decode(s).value_or(s);  // a malformed escape stays as written
     if (!paths || !paths->IsObject()) break;
     for (const auto& entry : paths->GetObject()) {
       const auto rank = path_match(text(entry.name), segments);
@@ -467,7 +447,8 @@ void Verifier::check_parameters(const PactInteraction& i, const Operation& op, s
     if (end == std::string::npos) end = query.size();
     const std::string_view piece = std::string_view(query).substr(start, end - start);
     if (!piece.empty()) {
-      std::string key = percent_decode(piece.substr(0, piece.find('=')), true);
+      const std::string_view raw = piece.substr(0, piece.find('='));
+      std::string key = base::percent_decode(raw, {.plus_is_space = true}).value_or(std::string(raw));
       if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(std::move(key));
     }
     start = end + 1;

@@ -199,28 +199,6 @@ size_t code_points(std::string_view s) {
   return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
 }
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// follow_refs reports a URI fragment ("%7B" for '{'); findings carry plain JSON Pointers.
-std::string fragment_to_pointer(std::string_view fragment) {
-  std::string out;
-  for (size_t i = 0; i < fragment.size(); ++i) {
-    if (fragment[i] == '%' && i + 2 < fragment.size() && hex_digit(fragment[i + 1]) >= 0 &&
-        hex_digit(fragment[i + 2]) >= 0) {
-      out += static_cast<char>(hex_digit(fragment[i + 1]) * 16 + hex_digit(fragment[i + 2]));
-      i += 2;
-    } else {
-      out += fragment[i];
-    }
-  }
-  return out;
-}
-
 bool is_multiple(double x, double of) {
   const double q = x / of;
   return std::isfinite(q) && std::fabs(q - std::round(q)) <= 1e-9 * std::max(1.0, std::fabs(q));

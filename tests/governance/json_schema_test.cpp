@@ -344,6 +344,26 @@ TEST(CheckJsonSchema, ReferencesResolveAgainstTheRoot) {
   EXPECT_TRUE(check_json_schema(doc, alone).empty());
 }
 
+TEST(CheckJsonSchema, ReferencesArePercentDecodedStrictly) {
+  const auto schema = json(R"({
+    "properties": {"a": {"$ref": "#/definitions/a%20b"}, "bad": {"$ref": "#/definitions/a%2"}},
+    "definitions": {"a b": {"type": "string"}}
+  })");
+  const auto problems = check_json_schema(schema, schema);
+  ASSERT_EQ(pointers(problems), std::vector<std::string>{"/properties/bad/$ref"}) << describe(problems);
+  EXPECT_NE(problems[0].message.find("not a valid URI fragment"), std::string::npos) << problems[0].message;
+  const auto fine =
+      json(R"({"properties": {"a": {"$ref": "#/definitions/a%20b"}}, "definitions": {"a b": {"type": "string"}}})");
+  EXPECT_EQ(pointers(compile(fine).validate(json(R"({"a": 1})"))), std::vector<std::string>{"/a"});
+  // resolve_local_ref, which the OpenAPI checks use, decodes as strictly, and takes %00 for a NUL in a key.
+  const auto doc = json(R"({"a b": 1, "n\u0000l": 2})");
+  EXPECT_EQ(resolve_local_ref(doc, "#/a%20b"), &doc["a b"]);
+  EXPECT_EQ(resolve_local_ref(doc, "#/a%2"), nullptr);
+  const rapidjson::Value* nul = resolve_local_ref(doc, "#/n%00l");
+  ASSERT_NE(nul, nullptr);
+  EXPECT_EQ(nul->GetInt(), 2);
+}
+
 TEST(CheckJsonSchema, LoopsThatNeverReachTheValueAreProblems) {
   const auto self = json(R"({"$ref": "#"})");
   EXPECT_EQ(pointers(check_json_schema(self, self)), std::vector<std::string>{"/$ref"});

@@ -203,6 +203,21 @@ TEST(Pact, PassingPactVerifies) {
   EXPECT_EQ(v.interactions_checked, 9u);
 }
 
+TEST(Pact, PathsAndQueryKeysArePercentDecoded) {
+  const auto v = verify(R"(
+    {"description": "me, escaped", "request": {"method": "GET", "path": "/users/m%65"},
+     "response": {"status": 200, "body": {"me": true}}},
+    {"description": "odd key", "request": {"method": "GET", "path": "/users", "query": "limit=1&a%zz+b=2&c+d%21=3"},
+     "response": {"status": 200}})");
+  // "/users/m%65" is "/users/me", the literal path (not /users/{id}, which would want X-Trace-Id).
+  EXPECT_EQ(v.failures.size(), 2u) << describe(v);
+  // A key with a malformed escape stays as written, whole; a well-formed one is decoded, '+' as a space.
+  const Finding* odd = find(v, "query-parameter-undocumented", "/interactions/1/request/query");
+  ASSERT_NE(odd, nullptr) << describe(v);
+  EXPECT_NE(odd->message.find("\"a%zz+b\""), std::string::npos) << odd->message;
+  EXPECT_NE(describe(v).find("\"c d!\""), std::string::npos) << describe(v);
+}
+
 TEST(Pact, OperationNotFound) {
   const auto v = verify(R"(
     {"description": "unknown path", "request": {"method": "GET", "path": "/nope"}, "response": {"status": 200}},

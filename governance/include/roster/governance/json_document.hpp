@@ -25,6 +25,10 @@ std::string pointer_append(std::string_view pointer, size_t index);
 // inside `root`; nullptr when it does not resolve or is not local.
 const rapidjson::Value* resolve_local_ref(const rapidjson::Value& root, std::string_view ref);
 
+// The JSON Pointer a local reference's URI fragment spells, %XX decoded ("/a%20b" -> "/a b"): follow_refs reports
+// fragments, findings carry pointers. A malformed escape leaves the text as written.
+std::string fragment_to_pointer(std::string_view fragment);
+
 // Follows `value`'s "$ref" chain (if any) inside `root` and returns the value it ends at, or
 // nullptr when a reference does not resolve or the chain loops. `pointer`, when given, is
 // updated to the final target's location ("#/..." without the '#').
