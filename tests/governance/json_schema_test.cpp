@@ -15,18 +15,10 @@
 #include <vector>
 
 #include "roster/governance/json_document.hpp"
+#include "governance_test_support.hpp"
 
 namespace roster::governance {
 namespace {
-
-rapidjson::Document json(std::string_view text) {
-  auto parsed = parse_json(text);
-  if (!parsed) {
-    ADD_FAILURE() << parsed.error().message << " in " << text;
-    return {};
-  }
-  return std::move(*parsed);
-}
 
 // A schema the test expects to compile: value() throws, failing the test with the error, when it does not.
 CompiledSchema compile(const rapidjson::Value& root, std::string_view pointer = "") {

@@ -9,18 +9,10 @@
 #include <vector>
 
 #include "roster/governance/json_document.hpp"
+#include "governance_test_support.hpp"
 
 namespace roster::governance {
 namespace {
-
-rapidjson::Document json(std::string_view text) {
-  auto parsed = parse_json(text);
-  if (!parsed) {
-    ADD_FAILURE() << parsed.error().message << " in " << text;
-    return {};
-  }
-  return std::move(*parsed);
-}
 
 rapidjson::Document data_file(const std::string& name) {
   const char* root = std::getenv("ROSTER_SOURCE_DIR");

@@ -6,18 +6,10 @@
 #include <gtest/gtest.h>
 
 #include "roster/governance/json_document.hpp"
+#include "governance_test_support.hpp"
 
 namespace roster::governance {
 namespace {
-
-rapidjson::Document doc(std::string_view json) {
-  auto parsed = parse_json(json);
-  if (!parsed) {
-    ADD_FAILURE() << parsed.error().message << " in " << json;
-    return {};
-  }
-  return std::move(*parsed);
-}
 
 const char* kOpenApi = R"({
   "openapi": "3.0.3", "info": {"title": "users", "version": "1.0.0"},
@@ -82,11 +74,11 @@ std::string pact_with(std::string_view interactions) {
 }
 
 ContractVerification verify(std::string_view interactions) {
-  const rapidjson::Document pact_doc = doc(pact_with(interactions));
+  const rapidjson::Document pact_doc = json(pact_with(interactions));
   const auto parsed = parse_pact(pact_doc);
   EXPECT_TRUE(parsed) << parsed.error()[0].pointer << ": " << parsed.error()[0].message;
   if (!parsed) return {};
-  const rapidjson::Document openapi = doc(kOpenApi);
+  const rapidjson::Document openapi = json(kOpenApi);
   return verify_pact(*parsed, openapi);
 }
 
@@ -106,7 +98,7 @@ const Finding* find(const ContractVerification& v, std::string_view id, std::str
   EXPECT_NE(find(v, id, pointer), nullptr) << "expected " << id << " at '" << pointer << "', got" << describe(v)
 
 TEST(Pact, ParsesAV2Pact) {
-  const rapidjson::Document pact_doc = doc(pact_with(R"(
+  const rapidjson::Document pact_doc = json(pact_with(R"(
     {"description": "create user", "providerState": "no users",
      "request": {"method": "post", "path": "/users", "query": "dryRun=true",
                  "headers": {"Content-Type": "application/json"}, "body": {"name": "Bob"}},
@@ -163,7 +155,7 @@ TEST(Pact, RejectsMalformedPactsWithEveryProblem) {
   };
   for (const Malformed& c : cases) {
     SCOPED_TRACE(c.json);
-    const rapidjson::Document d = doc(c.json);
+    const rapidjson::Document d = json(c.json);
     const auto parsed = parse_pact(d);
     EXPECT_FALSE(parsed);
     std::vector<std::string> pointers;
@@ -315,13 +307,13 @@ TEST(Pact, ResponseBodies) {
 
 TEST(Pact, EmptyOrOddOpenApiDocumentsDoNotCrash) {
   const rapidjson::Document pact_doc =
-      doc(pact_with(R"({"description":"d","request":{"method":"GET","path":"/x"},"response":{"status":200}})"));
+      json(pact_with(R"({"description":"d","request":{"method":"GET","path":"/x"},"response":{"status":200}})"));
   const auto parsed = parse_pact(pact_doc);
   ASSERT_TRUE(parsed);
   for (const char* openapi : {"{}", "[]", R"({"paths":[]})", R"({"paths":{"/x":{"$ref":"#/nowhere"}}})",
                               R"({"paths":{"/x":{"get":{"responses":[]}}}})"}) {
     SCOPED_TRACE(openapi);
-    const rapidjson::Document d = doc(openapi);
+    const rapidjson::Document d = json(openapi);
     const ContractVerification v = verify_pact(*parsed, d);
     EXPECT_FALSE(v.ok());
     EXPECT_EQ(v.interactions_checked, 1u);
