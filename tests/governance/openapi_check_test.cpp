@@ -9,15 +9,10 @@
 #include <vector>
 
 #include "roster/governance/json_document.hpp"
+#include "governance_test_support.hpp"
 
 namespace roster::governance {
 namespace {
-
-rapidjson::Document json(std::string_view text) {
-  JsonParseResult parsed = parse_json(text);
-  EXPECT_TRUE(parsed.ok()) << *parsed.error << " in " << text;
-  return std::move(parsed.document);
-}
 
 rapidjson::Document data_file(const std::string& name) {
   const char* root = std::getenv("ROSTER_SOURCE_DIR");
