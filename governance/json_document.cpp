@@ -10,12 +10,10 @@
 
 namespace roster::governance {
 
-Result<rapidjson::Document> parse_json(std::string_view text) {
-  rapidjson::Document document;
-  constexpr unsigned kFlags = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseFullPrecisionFlag;
-  document.Parse<kFlags>(text.data(), text.size());
-  if (!document.HasParseError()) return document;
-  const size_t offset = document.GetErrorOffset();
+namespace {
+
+// "line L, column C (offset N)" of a byte offset, for messages.
+std::string position(std::string_view text, size_t offset) {
   size_t line = 1, column = 1;
   for (size_t i = 0; i < offset && i < text.size(); ++i) {
     if (text[i] == '\n') {
@@ -25,9 +23,43 @@ Result<rapidjson::Document> parse_json(std::string_view text) {
       ++column;
     }
   }
+  return "line " + std::to_string(line) + ", column " + std::to_string(column) + " (offset " + std::to_string(offset) +
+         ")";
+}
+
+// The offset of the first bracket nested deeper than `limit`, or npos. One pass over the text,
+// skipping strings; it runs before the parser, so nothing ever builds (or walks) a tree deeper
+// than the limit.
+size_t too_deep_at(std::string_view text, size_t limit) {
+  size_t depth = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '"') {
+      for (++i; i < text.size() && text[i] != '"'; ++i)
+        if (text[i] == '\\') ++i;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return i;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
+Result<rapidjson::Document> parse_json(std::string_view text) {
+  if (const size_t deep = too_deep_at(text, kMaxJsonDepth); deep != std::string_view::npos)
+    return fail(ErrorKind::Invalid, "invalid_json",
+                position(text, deep) + ": nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  rapidjson::Document document;
+  // Iterative: the parser keeps its own stack, never the thread's.
+  constexpr unsigned kFlags =
+      rapidjson::kParseValidateEncodingFlag | rapidjson::kParseFullPrecisionFlag | rapidjson::kParseIterativeFlag;
+  document.Parse<kFlags>(text.data(), text.size());
+  if (!document.HasParseError()) return document;
   return fail(ErrorKind::Invalid, "invalid_json",
-              "line " + std::to_string(line) + ", column " + std::to_string(column) + " (offset " +
-                  std::to_string(offset) + "): " + rapidjson::GetParseError_En(document.GetParseError()));
+              position(text, document.GetErrorOffset()) + ": " + rapidjson::GetParseError_En(document.GetParseError()));
 }
 
 std::string pointer_escape(std::string_view token) {

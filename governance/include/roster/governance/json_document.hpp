@@ -12,8 +12,13 @@
 
 namespace roster::governance {
 
-// Parses UTF-8 JSON text strictly: one value, nothing after it, valid encoding. On failure an Error
-// {Invalid, "invalid_json", "line L, column C (offset N): what went wrong"}.
+// How deeply arrays and objects may nest in a document the schema rules read (as the registry
+// decoder allows): deeper input is refused before anything parses or walks it recursively.
+inline constexpr size_t kMaxJsonDepth = 256;
+
+// Parses UTF-8 JSON text strictly: one value, nothing after it, valid encoding, at most
+// kMaxJsonDepth levels. On failure an Error {Invalid, "invalid_json", "line L, column C
+// (offset N): what went wrong"}.
 Result<rapidjson::Document> parse_json(std::string_view text);
 
 // JSON Pointer (RFC 6901) helpers: a reference token escaped (~ → ~0, / → ~1), and appended.
