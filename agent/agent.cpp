@@ -56,6 +56,7 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
   AgentStatus status;
   bool has_data = false;  // the arena holds a registry (from the cache or upstream)
   std::string store_id;   // the upstream store status.revision belongs to
+  std::optional<Error> failure;  // why the agent stopped by itself
   bool stopped = false, cache_dirty = false;
   int fd = -1;
   uint64_t connection = 0;  // counts connections, so callbacks of an old one are ignored
@@ -118,7 +119,7 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
     if (auto loaded = load_full(batch, store); !loaded) {
       log("ignoring cache " + options.cache_file + ": " + loaded.error().message);
       has_data = false;
-      if (auto fresh = new_arena(); !fresh) log("arena: " + fresh.error().message);
+      if (auto fresh = new_arena(); !fresh) fatal("arena: " + fresh.error().message);
       return;
     }
     status.warm_started = true;
@@ -295,17 +296,39 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
     return bad("unknown frame type");
   }
 
-  // The arena could not take a change: start a fresh one (larger when it was full) and ask
-  // upstream for everything again. Readers keep the last published generation meanwhile.
+  // The arena could not take a change. Readers keep the last published generation meanwhile.
+  //  - full: a larger arena (twice the size, up to --max-segment-bytes) and the whole registry again;
+  //  - refused (the upstream sent something inconsistent): a fresh arena and the whole registry;
+  //  - anything else (the name is taken by someone else, /dev/shm refuses us): nothing this agent
+  //    can fix by retrying or by growing; it says why and stops.
   bool arena_failed(const Error& error) {
-    const bool full = error.kind == ErrorKind::TooLarge;
-    log("arena: " + error.message + (full ? "; starting a larger arena" : "; starting a fresh arena") +
-        " and requesting a snapshot");
-    if (full) options.arena.segment_bytes *= 2;
-    if (auto fresh = new_arena(); !fresh) log("arena: " + fresh.error().message);
+    if (error.kind == ErrorKind::TooLarge) {
+      if (options.arena.segment_bytes >= options.max_segment_bytes)
+        return fatal("arena: " + error.message + "; it is already at --max-segment-bytes (" +
+                     std::to_string(options.max_segment_bytes) + ")");
+      options.arena.segment_bytes = std::min(options.arena.segment_bytes * 2, options.max_segment_bytes);
+      log::warn("arena: {}; starting a {}-byte arena and requesting a snapshot", error.message,
+                options.arena.segment_bytes);
+    } else if (error.kind == ErrorKind::Invalid) {
+      log::warn("arena: {}; starting a fresh arena and requesting a snapshot", error.message);
+    } else {
+      return fatal("arena: " + error.message);
+    }
+    if (auto fresh = new_arena(); !fresh) return fatal("arena: " + fresh.error().message);
     has_data = false;
     status.revision = 0;
+    store_id.clear();
     lost("resynchronising");
+    return false;
+  }
+
+  // Stops the agent for good (the loop returns and the process exits non-zero).
+  bool fatal(const std::string& why) {
+    log::error("{}: stopping", why);
+    failure = Error{ErrorKind::Unavailable, "agent_stopped", why, ""};
+    disconnect();
+    stopped = true;
+    loop.stop();
     return false;
   }
 
@@ -366,6 +389,8 @@ void Agent::stop() {
 }
 
 AgentStatus Agent::status() const { return state_->status; }
+
+std::optional<Error> Agent::failure() const { return state_->failure; }
 
 void Agent::remove_arena() { state_->writer->remove_segments(); }
 

@@ -19,7 +19,7 @@ int main(int argc, char** argv) {
   CLI::App app{"roster-agent: keeps the registry in this host's shared memory"};
   std::vector<std::string> upstreams;
   std::string arena = "roster", http = "127.0.0.1:7072", cache_file, agent_id, token, token_file, ready_file;
-  size_t segment_bytes = size_t{256} << 20;
+  size_t segment_bytes = size_t{256} << 20, max_segment_bytes = size_t{4} << 30;
   uint32_t reader_slots = 1024;
   int max_pin_age_ms = 30000;
   bool remove_on_exit = false;
@@ -29,6 +29,9 @@ int main(int argc, char** argv) {
       ->delimiter(',');
   app.add_option("--arena", arena, "Shared-memory arena name")->capture_default_str();
   app.add_option("--segment-bytes", segment_bytes, "Arena segment size (reserved up front)")->capture_default_str();
+  app.add_option("--max-segment-bytes", max_segment_bytes,
+                 "Largest arena a full one may be replaced by (it doubles up to this, then the agent stops)")
+      ->capture_default_str();
   app.add_option("--reader-slots", reader_slots, "Concurrent reader threads the arena allows")->capture_default_str();
   app.add_option("--max-pin-age-ms", max_pin_age_ms, "Views held longer are revoked")->capture_default_str();
   app.add_option("--http", http, "Local /healthz and /metrics address (port 0 = any)")->capture_default_str();
@@ -63,6 +66,7 @@ int main(int argc, char** argv) {
     if (!token.empty()) options.token = token;
     options.arena.name = arena;
     options.arena.segment_bytes = segment_bytes;
+    options.max_segment_bytes = std::max(max_segment_bytes, segment_bytes);
     options.arena.reader_slots = reader_slots;
     options.arena.max_pin_age = std::chrono::milliseconds(max_pin_age_ms);
     options.cache_file = cache_file;
@@ -113,6 +117,10 @@ int main(int argc, char** argv) {
     agent.stop();
     server.close();
     if (remove_on_exit) agent.remove_arena();
+    if (auto failure = agent.failure()) {
+      roster::log::error("stopped: {}", failure->message);
+      return 1;
+    }
     std::cout << "roster-agent: stopped" << std::endl;
   } catch (const std::system_error& e) {
     roster::log::error("{}", e.what());

@@ -48,14 +48,14 @@ int verify(const Options& o) {
     return kUsage;
   }
   auto parsed = governance::parse_pact(*pact_doc);
-  if (!parsed.ok()) {
-    print_problems(parsed.problems, o.json);
+  if (!parsed) {
+    print_problems(parsed.error(), o.json);
     if (!o.json)
-      std::cout << o.pact_file << ": not a valid pact (" << parsed.problems.size()
-                << (parsed.problems.size() == 1 ? " problem)\n" : " problems)\n");
+      std::cout << o.pact_file << ": not a valid pact (" << parsed.error().size()
+                << (parsed.error().size() == 1 ? " problem)\n" : " problems)\n");
     return kUsage;
   }
-  const auto& pact = *parsed.pact;
+  const auto& pact = *parsed;
   const auto result = governance::verify_pact(pact, *openapi);
   if (o.json) {
     std::string out;

@@ -15,11 +15,11 @@ std::optional<rapidjson::Document> load_json_file(const std::string& path) {
     return std::nullopt;
   }
   auto parsed = governance::parse_json(*text);
-  if (!parsed.ok()) {
-    std::cerr << "rosterctl: " << path << ": not valid JSON: " << *parsed.error << "\n";
+  if (!parsed) {
+    std::cerr << "rosterctl: " << path << ": not valid JSON: " << parsed.error().message << "\n";
     return std::nullopt;
   }
-  return std::move(parsed.document);
+  return std::move(*parsed);
 }
 
 }  // namespace roster::cli

@@ -113,8 +113,7 @@ int diff(const Options& o) {
 int compat(const Options& o) {
   const auto mode = governance::parse_compatibility_mode(o.mode);
   if (!mode) {
-    std::cerr << "rosterctl: unknown compatibility mode \"" << o.mode << "\" (BACKWARD, BACKWARD_TRANSITIVE, FORWARD, "
-              << "FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE or NONE)\n";
+    std::cerr << "rosterctl: " << mode.error().message << "\n";
     return kUsage;
   }
   std::vector<rapidjson::Document> docs;

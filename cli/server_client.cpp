@@ -29,7 +29,7 @@ std::string escape(std::string_view s, bool keep_plus) {
 void print_http_error(std::string_view method, const std::string& target, const net::HttpResponse& r) {
   std::cerr << "rosterctl: " << method << " " << target << ": HTTP " << r.status;
   auto parsed = governance::parse_json(r.body);
-  const rapidjson::Value* error = parsed.ok() ? governance::member(parsed.document, "error") : nullptr;
+  const rapidjson::Value* error = parsed ? governance::member(*parsed, "error") : nullptr;
   if (!error || !error->IsObject()) {
     std::cerr << ": " << (r.body.empty() ? std::string(net::status_reason(r.status)) : r.body) << "\n";
     return;
@@ -37,7 +37,7 @@ void print_http_error(std::string_view method, const std::string& target, const 
   std::cerr << " " << str(*error, "code") << ": " << str(*error, "message");
   if (auto path = str(*error, "path"); !path.empty()) std::cerr << " (at " << path << ")";
   std::cerr << "\n";
-  for (auto& f : array(parsed.document, "findings").GetArray()) std::cerr << "  " << finding_line(f) << "\n";
+  for (auto& f : array(*parsed, "findings").GetArray()) std::cerr << "  " << finding_line(f) << "\n";
 }
 
 }  // namespace
@@ -91,12 +91,12 @@ int call_json(const ServerOptions& o, std::string_view method, const std::string
   auto r = call(o, method, target, body, &failure);
   if (!r) return failure;
   auto parsed = governance::parse_json(r->body);
-  if (!parsed.ok() || !parsed.document.IsObject()) {
+  if (!parsed || !parsed->IsObject()) {
     std::cerr << "rosterctl: " << method << " " << target << ": the answer is not a JSON object"
-              << (parsed.ok() ? "" : ": " + *parsed.error) << "\n";
+              << (parsed ? "" : ": " + parsed.error().message) << "\n";
     return kUsage;
   }
-  doc.Swap(parsed.document);
+  doc.Swap(*parsed);
   if (raw) *raw = std::move(r->body);
   return kOk;
 }

@@ -1,30 +1,65 @@
 #include "roster/governance/json_document.hpp"
 
+#include <optional>
+
 #include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include "roster/base/percent.hpp"
+
 namespace roster::governance {
 
-JsonParseResult parse_json(std::string_view text) {
-  JsonParseResult out;
-  constexpr unsigned kFlags = rapidjson::kParseValidateEncodingFlag | rapidjson::kParseFullPrecisionFlag;
-  out.document.Parse<kFlags>(text.data(), text.size());
-  if (out.document.HasParseError()) {
-    const size_t offset = out.document.GetErrorOffset();
-    size_t line = 1, column = 1;
-    for (size_t i = 0; i < offset && i < text.size(); ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        column = 1;
-      } else {
-        ++column;
-      }
+namespace {
+
+// "line L, column C (offset N)" of a byte offset, for messages.
+std::string position(std::string_view text, size_t offset) {
+  size_t line = 1, column = 1;
+  for (size_t i = 0; i < offset && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
     }
-    out.error = "line " + std::to_string(line) + ", column " + std::to_string(column) + " (offset " +
-                std::to_string(offset) + "): " + rapidjson::GetParseError_En(out.document.GetParseError());
   }
-  return out;
+  return "line " + std::to_string(line) + ", column " + std::to_string(column) + " (offset " + std::to_string(offset) +
+         ")";
+}
+
+// The offset of the first bracket nested deeper than `limit`, or npos. One pass over the text,
+// skipping strings; it runs before the parser, so nothing ever builds (or walks) a tree deeper
+// than the limit.
+size_t too_deep_at(std::string_view text, size_t limit) {
+  size_t depth = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '"') {
+      for (++i; i < text.size() && text[i] != '"'; ++i)
+        if (text[i] == '\\') ++i;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return i;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return std::string_view::npos;
+}
+
+}  // namespace
+
+Result<rapidjson::Document> parse_json(std::string_view text) {
+  if (const size_t deep = too_deep_at(text, kMaxJsonDepth); deep != std::string_view::npos)
+    return fail(ErrorKind::Invalid, "invalid_json",
+                position(text, deep) + ": nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  rapidjson::Document document;
+  // Iterative: the parser keeps its own stack, never the thread's.
+  constexpr unsigned kFlags =
+      rapidjson::kParseValidateEncodingFlag | rapidjson::kParseFullPrecisionFlag | rapidjson::kParseIterativeFlag;
+  document.Parse<kFlags>(text.data(), text.size());
+  if (!document.HasParseError()) return document;
+  return fail(ErrorKind::Invalid, "invalid_json",
+              position(text, document.GetErrorOffset()) + ": " + rapidjson::GetParseError_En(document.GetParseError()));
 }
 
 std::string pointer_escape(std::string_view token) {
@@ -54,27 +89,12 @@ std::string pointer_append(std::string_view pointer, size_t index) {
 
 namespace {
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// One reference token of a URI fragment pointer: %XX decoded, then ~1 and ~0 unescaped.
+// One reference token of a URI fragment pointer: %XX decoded (nullopt for a malformed escape), then ~1 and ~0
+// unescaped.
 std::optional<std::string> decode_token(std::string_view raw) {
-  std::string percent_decoded;
-  for (size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] == '%') {
-      if (i + 2 >= raw.size()) return std::nullopt;
-      const int hi = hex_digit(raw[i + 1]), lo = hex_digit(raw[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      percent_decoded += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else {
-      percent_decoded += raw[i];
-    }
-  }
+  const auto decoded = base::percent_decode(raw, {.allow_nul = true});  // a JSON key may hold NUL
+  if (!decoded) return std::nullopt;
+  const std::string& percent_decoded = *decoded;
   std::string out;
   for (size_t i = 0; i < percent_decoded.size(); ++i) {
     if (percent_decoded[i] == '~' && i + 1 < percent_decoded.size() && (percent_decoded[i + 1] == '0' || percent_decoded[i + 1] == '1')) {
@@ -116,6 +136,10 @@ const rapidjson::Value* resolve_local_ref(const rapidjson::Value& root, std::str
     }
   }
   return at;
+}
+
+std::string fragment_to_pointer(std::string_view fragment) {
+  return base::percent_decode(fragment, {.allow_nul = true}).value_or(std::string(fragment));
 }
 
 const rapidjson::Value* follow_refs(const rapidjson::Value& root, const rapidjson::Value& value, std::string* pointer) {

@@ -15,6 +15,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "roster/base/percent.hpp"
 #include "roster/governance/json_document.hpp"
 
 // Without exceptions valijson calls abort() on a schema it cannot parse; roster turns those into problems.
@@ -192,28 +193,6 @@ V* resolve_tokens(V& root, const std::vector<std::string>& tokens) {
   return at;
 }
 
-std::optional<std::string> percent_decode(std::string_view text) {
-  auto hex = [](char c) {
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-  };
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out += text[i];
-      continue;
-    }
-    if (i + 2 >= text.size()) return std::nullopt;
-    const int hi = hex(text[i + 1]), lo = hex(text[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
-}
-
 // A location as a "$ref" valijson reads back exactly: it unescapes ~ and then %XX, so only '%' needs encoding.
 std::string ref_to(std::string_view location) {
   std::string out = "#";
@@ -229,36 +208,24 @@ std::string ref_to(std::string_view location) {
 struct RefTarget {
   const Value* value = nullptr;
   std::string location;  // JSON Pointer of the target inside the root
-  std::string error;     // set when the reference cannot be followed
 };
 
-RefTarget resolve_ref(const Value& root, std::string_view ref) {
-  RefTarget out;
+// The schema a "$ref" names; an error (a schema problem) when it cannot be followed.
+Result<RefTarget> resolve_ref(const Value& root, std::string_view ref) {
   const std::string quoted = "\"" + std::string(ref) + "\"";
-  if (ref.empty() || ref[0] != '#') {
-    out.error = "remote reference " + quoted + " is not fetched: only local references (\"#/...\") are supported";
-    return out;
-  }
-  const auto pointer = percent_decode(ref.substr(1));
-  if (!pointer) {
-    out.error = "reference " + quoted + " is not a valid URI fragment";
-    return out;
-  }
+  auto refuse = [](std::string message) { return fail(ErrorKind::Rejected, "invalid_reference", std::move(message)); };
+  if (ref.empty() || ref[0] != '#')
+    return refuse("remote reference " + quoted + " is not fetched: only local references (\"#/...\") are supported");
+  const auto pointer = base::percent_decode(ref.substr(1), {.allow_nul = true});  // a JSON key may hold NUL
+  if (!pointer) return refuse("reference " + quoted + " is not a valid URI fragment");
   const auto tokens = pointer_tokens(*pointer);
-  if (!tokens) {
-    out.error = "reference " + quoted + " is not a JSON Pointer (plain-name fragments are not supported)";
-    return out;
-  }
+  if (!tokens) return refuse("reference " + quoted + " is not a JSON Pointer (plain-name fragments are not supported)");
+  RefTarget out;
   out.value = resolve_tokens(root, *tokens);
-  if (!out.value) {
-    out.error = "reference " + quoted + " does not resolve inside the document";
-    return out;
-  }
-  if (!out.value->IsObject() && !out.value->IsBool()) {
-    out.error = "reference " + quoted + " points at a " + (out.value->IsArray() ? "list" : "scalar") + ", not a schema";
-    out.value = nullptr;
-    return out;
-  }
+  if (!out.value) return refuse("reference " + quoted + " does not resolve inside the document");
+  if (!out.value->IsObject() && !out.value->IsBool())
+    return refuse("reference " + quoted + " points at a " + (out.value->IsArray() ? "list" : "scalar") +
+                  ", not a schema");
   for (const std::string& token : *tokens) out.location = pointer_append(out.location, token);
   return out;
 }
@@ -369,23 +336,23 @@ size_t regex_states(std::string_view pattern) {
   return group_sizes.front();
 }
 
-// Compiles a "pattern" for matching in polynomial time: libstdc++'s default matcher backtracks and recurses once per
-// character, so a long string would overflow the stack. Returns the problem when it cannot.
-std::optional<std::string> compile_pattern(const std::string& pattern, bool polynomial, std::regex* out) {
+// Compiles a "pattern", when `polynomial` for matching in polynomial time: libstdc++'s default matcher backtracks and
+// recurses once per character, so a long string would overflow the stack. An error (a schema problem) when it cannot.
+Result<std::regex> compile_pattern(const std::string& pattern, bool polynomial) {
+  auto refuse = [](std::string message) { return fail(ErrorKind::Rejected, "invalid_pattern", std::move(message)); };
   if (pattern.size() > kMaxRegexLength)
-    return "regular expression is longer than " + std::to_string(kMaxRegexLength) + " characters";
+    return refuse("regular expression is longer than " + std::to_string(kMaxRegexLength) + " characters");
   if (regex_states(pattern) > kMaxRegexStates)
-    return "regular expression is too large (more than " + std::to_string(kMaxRegexStates) + " states)";
+    return refuse("regular expression is too large (more than " + std::to_string(kMaxRegexStates) + " states)");
+  // std::regex reports a pattern it refuses only by throwing; that stops here.
   try {
     auto flags = std::regex::ECMAScript;
     if (polynomial) flags |= std::regex_constants::__polynomial;
-    std::regex re(pattern, flags);
-    if (out) *out = std::move(re);
-    return std::nullopt;
+    return std::regex(pattern, flags);
   } catch (const std::regex_error& e) {
     if (polynomial && e.code() == std::regex_constants::error_complexity)
-      return "regular expression uses back-references, which roster cannot match in bounded time";
-    return std::string("not a valid regular expression: ") + e.what();
+      return refuse("regular expression uses back-references, which roster cannot match in bounded time");
+    return refuse(std::string("not a valid regular expression: ") + e.what());
   }
 }
 
@@ -541,18 +508,18 @@ Analysis analyse(const Value& root, const std::string& entry_location, std::stri
     std::vector<Item> next;  // what this node leads to, in document order
     const Value* ref = member(*item.value, "$ref");
     if (ref && ref->IsString()) {
-      const RefTarget target = resolve_ref(root, {ref->GetString(), ref->GetStringLength()});
-      if (!target.error.empty()) {
-        if (!loops_only) report("/$ref", target.error);
+      const auto target = resolve_ref(root, {ref->GetString(), ref->GetStringLength()});
+      if (!target) {
+        if (!loops_only) report("/$ref", target.error().message);
       } else {
         if (!loops_only) {
-          const bool taken = whole || inside(target.location);
-          out.refs.emplace_back(item.location, taken ? std::optional(target.location) : std::nullopt);
-          if (taken) out.roots.push_back(target.location);
+          const bool taken = whole || inside(target->location);
+          out.refs.emplace_back(item.location, taken ? std::optional(target->location) : std::nullopt);
+          if (taken) out.roots.push_back(target->location);
         }
-        if (target.value->IsObject())
+        if (target->value->IsObject())
           next.push_back(
-              {target.value, target.location, at("/$ref"), item.depth + 1, id, at("/$ref"), item.location + "/$ref"});
+              {target->value, target->location, at("/$ref"), item.depth + 1, id, at("/$ref"), item.location + "/$ref"});
       }
     }
     if (loops_only) {
@@ -565,18 +532,17 @@ Analysis analyse(const Value& root, const std::string& entry_location, std::stri
     }
     if (const Value* pattern = member(*item.value, "pattern"); pattern && pattern->IsString()) {
       const std::string text(pattern->GetString(), pattern->GetStringLength());
-      std::regex re;
-      if (auto problem = compile_pattern(text, true, &re))
-        report("/pattern", *problem);
+      if (auto re = compile_pattern(text, true); !re)
+        report("/pattern", re.error().message);
       else
-        out.regexes.emplace(text, std::move(re));
+        out.regexes.emplace(text, std::move(*re));
     }
     if (const Value* patterns = member(*item.value, "patternProperties"); patterns && patterns->IsObject()) {
       out.has_pattern_properties = true;
       for (const auto& m : patterns->GetObject()) {
         const std::string text(m.name.GetString(), m.name.GetStringLength());
-        if (auto problem = compile_pattern(text, false, nullptr))
-          report(pointer_append("/patternProperties", text), *problem);
+        if (auto re = compile_pattern(text, false); !re)
+          report(pointer_append("/patternProperties", text), re.error().message);
       }
     }
     // valijson ignores the siblings of "$ref" (as draft-07 says), so they apply nothing in place; still check them.
@@ -670,12 +636,15 @@ rapidjson::Document skeleton_of(const Value& root, const std::vector<std::string
   return doc;
 }
 
-// Runs `work` on a thread with a kCompileStackBytes stack, and rethrows what it throws.
-void with_big_stack(const std::function<void()>& work) {
+// Runs `populate` (valijson parsing a schema) on a thread with a kCompileStackBytes stack. valijson throws on a
+// schema it cannot read (VALIJSON_USE_EXCEPTIONS): that stops here, as an error. Anything else thrown is a bug, and
+// is rethrown.
+Result<void> populate_with_big_stack(const std::function<void()>& populate) {
   struct Task {
-    const std::function<void()>* work;
-    std::exception_ptr error;
-  } task{&work, nullptr};
+    const std::function<void()>* populate;
+    Result<void> result;
+    std::exception_ptr bug;
+  } task{&populate, {}, nullptr};
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, kCompileStackBytes);
@@ -685,17 +654,23 @@ void with_big_stack(const std::function<void()>& work) {
       [](void* argument) -> void* {
         auto* t = static_cast<Task*>(argument);
         try {
-          (*t->work)();
+          (*t->populate)();
+        } catch (const std::exception& e) {
+          t->result =
+              fail(ErrorKind::Rejected, "invalid_schema", std::string("schema cannot be compiled: ") + e.what());
         } catch (...) {
-          t->error = std::current_exception();
+          t->bug = std::current_exception();
         }
         return nullptr;
       },
       &task);
   pthread_attr_destroy(&attr);
-  if (failed) throw std::runtime_error("no thread to compile on: " + std::string(std::strerror(failed)));
+  if (failed)
+    return fail(ErrorKind::Unavailable, "no_compile_thread",
+                "schema cannot be compiled: no thread to compile on: " + std::string(std::strerror(failed)));
   pthread_join(thread, nullptr);
-  if (task.error) std::rethrow_exception(task.error);
+  if (task.bug) std::rethrow_exception(task.bug);
+  return task.result;
 }
 
 // Rewrites one schema object into what valijson reads as roster means it.
@@ -808,8 +783,18 @@ std::optional<std::string> long_property_name(const Value& value, const std::str
 
 class Compiled {
  public:
-  // Throws std::exception when valijson cannot compile it; `analysis` must be free of problems.
-  Compiled(const Value& root, const std::string& entry_location, Analysis analysis, bool openapi30)
+  // Compiles the schema at `entry_location` in `root`; `analysis` (analyse()'s, whole) must be free of problems.
+  // Fails as populate_with_big_stack does: what valijson refuses is an "invalid_schema" error.
+  static Result<std::unique_ptr<Compiled>> make(const Value& root, const std::string& entry_location,
+                                                Analysis analysis, bool openapi30) {
+    std::unique_ptr<Compiled> compiled(new Compiled(root, std::move(analysis), openapi30));
+    if (auto populated = compiled->populate(entry_location); !populated) return fail(populated.error());
+    return compiled;
+  }
+
+ private:
+  // Copies what the analysis reached into the skeleton, rewritten as valijson reads it (see normalise).
+  Compiled(const Value& root, Analysis analysis, bool openapi30)
       : skeleton_(skeleton_of(root, analysis.roots)),
         regexes_(std::move(analysis.regexes)),
         pattern_properties_(analysis.has_pattern_properties) {
@@ -839,13 +824,15 @@ class Compiled {
         todo.emplace_back(&child, location + suffix);
       });
     }
+  }
 
+  // valijson parses the skeleton from the schema at `entry_location` into schema_.
+  Result<void> populate(const std::string& entry_location) {
     valijson::SchemaParser parser(valijson::SchemaParser::kDraft7);
     parser.addConstraintBuilder(kFormatKeyword, new FormatBuilder);
-    if (entry_location.empty()) {
-      with_big_stack([&] { parser.populateSchema(valijson::adapters::RapidJsonAdapter(skeleton_), schema_); });
-      return;
-    }
+    if (entry_location.empty())
+      return populate_with_big_stack(
+          [&] { parser.populateSchema(valijson::adapters::RapidJsonAdapter(skeleton_), schema_); });
     // The entry is a reference into the skeleton, fetched as a "remote" document: nested "#/..." references then
     // resolve against the skeleton, and nothing is added to it that a schema might refer to.
     rapidjson::Document entry;
@@ -857,7 +844,7 @@ class Compiled {
       return uri == kEntryUri ? &skeleton_ : nullptr;
     };
     Functions::FreeDoc release = [](const rapidjson::Document*) {};  // the skeleton is ours
-    with_big_stack(
+    return populate_with_big_stack(
         [&] { parser.populateSchema(valijson::adapters::RapidJsonAdapter(entry), schema_, fetch, release); });
   }
 
@@ -873,6 +860,7 @@ class Compiled {
     return "/$roster:stub";
   }
 
+ public:
   std::vector<SchemaProblem> validate(const Value& instance) const {
     if (deeper_than(instance, kMaxJsonDepth))
       return {{"", "value " + depth_message(kMaxJsonDepth) + "; not validated"}};
@@ -915,8 +903,10 @@ const Compiled& metaschema() {
     d.Parse(kDraft07Metaschema.data(), kDraft07Metaschema.size());
     return d;
   }();
-  static const Compiled compiled(document, "", analyse(document, "", "", true), false);
-  return compiled;
+  // roster's own constant: should it not compile, that is a bug, and value() throws.
+  static const std::unique_ptr<Compiled> compiled =
+      Compiled::make(document, "", analyse(document, "", "", true), false).value();
+  return *compiled;
 }
 
 // Draft-07 with OpenAPI 3.0's boolean exclusiveMinimum/exclusiveMaximum read the 3.0 way.
@@ -1056,26 +1046,23 @@ std::vector<SchemaProblem> check_json_schema(const Value& root, const Value& sch
   // The schemas the "$ref"s reach are checked where they are; only one that is fine can be compiled.
   if (problems.empty() && analysis.beyond.empty()) {
     // Anything valijson still refuses is a problem too: a schema that passes here must compile.
-    try {
-      const Compiled trial(refs_root, location.value_or(""), std::move(analysis), openapi30);
-    } catch (const std::exception& e) {
-      problems.push_back({std::string(base_pointer), std::string("schema cannot be compiled: ") + e.what()});
-    }
+    if (auto trial = Compiled::make(refs_root, location.value_or(""), std::move(analysis), openapi30); !trial)
+      problems.push_back({std::string(base_pointer), trial.error().message});
   }
   return problems;
 }
 
 struct CompiledSchema::Impl {
-  Impl(const Value& root, const std::string& location, Analysis analysis)
-      : compiled(root, location, std::move(analysis), is_openapi30(root)) {}
-  Compiled compiled;
+  std::unique_ptr<Compiled> compiled;
 };
 
-CompiledSchema::CompiledSchema(const Value& root, std::string_view pointer) {
+CompiledSchema::CompiledSchema(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<CompiledSchema> CompiledSchema::compile(const Value& root, std::string_view pointer) {
   const auto tokens = pointer_tokens(pointer);
-  if (!tokens) throw SchemaCompileError(std::string(pointer), "not a JSON Pointer");
+  if (!tokens) return fail(ErrorKind::Invalid, "invalid_pointer", "not a JSON Pointer", std::string(pointer));
   const Value* schema = resolve_tokens(root, *tokens);
-  if (!schema) throw SchemaCompileError(std::string(pointer), "no schema at this pointer");
+  if (!schema) return fail(ErrorKind::NotFound, "schema_not_found", "no schema at this pointer", std::string(pointer));
   std::string location;
   for (const std::string& token : *tokens) location = pointer_append(location, token);
 
@@ -1095,13 +1082,15 @@ CompiledSchema::CompiledSchema(const Value& root, std::string_view pointer) {
   if (!problems.empty()) {
     std::string message = problems.front().message;
     if (problems.size() > 1) message += " (and " + std::to_string(problems.size() - 1) + " more problems)";
-    throw SchemaCompileError(problems.front().pointer, message);
+    return fail(ErrorKind::Rejected, "invalid_schema", std::move(message), problems.front().pointer);
   }
-  try {
-    impl_ = std::make_unique<Impl>(root, location, std::move(analysis));
-  } catch (const std::exception& e) {
-    throw SchemaCompileError(location, std::string("schema cannot be compiled: ") + e.what());
+  auto compiled = Compiled::make(root, location, std::move(analysis), is_openapi30(root));
+  if (!compiled) {
+    Error error = std::move(compiled).error();
+    error.where = location;
+    return fail(std::move(error));
   }
+  return CompiledSchema(std::make_unique<Impl>(std::move(*compiled)));
 }
 
 CompiledSchema::~CompiledSchema() = default;
@@ -1110,7 +1099,7 @@ CompiledSchema& CompiledSchema::operator=(CompiledSchema&&) noexcept = default;
 
 std::vector<SchemaProblem> CompiledSchema::validate(const Value& instance) const {
   if (!impl_) return {{"", "schema was moved from"}};
-  return impl_->compiled.validate(instance);
+  return impl_->compiled->validate(instance);
 }
 
 }  // namespace roster::governance

@@ -85,28 +85,6 @@ bool iequals(std::string_view a, std::string_view b) {
 
 std::string quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// A $ref fragment may be percent-encoded; a Finding's pointer is a plain JSON Pointer.
-std::string percent_decode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
-
 // Depth-first search for `target` below `from`, appending the reference tokens on the way.
 bool find_path(const Value& from, const Value* target, std::string& out) {
   if (&from == target) return true;
@@ -189,7 +167,7 @@ class Side {
   }
 
   std::string pointer_of(Node n) const {
-    std::string out = percent_decode(n.base.pointer);
+    std::string out = fragment_to_pointer(n.base.pointer);  // a $ref fragment may be percent-encoded
     std::string rest;
     if (n.v && n.base.root && find_path(*n.base.root, n.v, rest)) out += rest;
     return out;

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <map>
-#include <memory>
 #include <set>
 #include <string_view>
 
+#include "roster/base/percent.hpp"
 #include "roster/governance/json_document.hpp"
 
 namespace roster::governance {
@@ -26,27 +26,6 @@ std::string lowered(std::string_view s) {
 std::string uppered(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
-  return out;
-}
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// %XX decoded (and '+' as a space in query strings); a malformed escape stays as written.
-std::string percent_decode(std::string_view s, bool plus_is_space) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '%' && i + 2 < s.size() && hex_digit(s[i + 1]) >= 0 && hex_digit(s[i + 2]) >= 0) {
-      out += static_cast<char>(hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]));
-      i += 2;
-    } else {
-      out += plus_is_space && s[i] == '+' ? ' ' : s[i];
-    }
-  }
   return out;
 }
 
@@ -209,7 +188,7 @@ class PactReader {
 const Value* follow(const Value& root, const Value& value, std::string& pointer) {
   std::string fragment;
   const Value* target = follow_refs(root, value, &fragment);
-  if (target && !fragment.empty()) pointer = percent_decode(fragment, false);
+  if (target && !fragment.empty()) pointer = fragment_to_pointer(fragment);
   return target;
 }
 
@@ -352,7 +331,8 @@ class Verifier {
                    "interaction \"" + i.description + "\": " + message});
   }
 
-  std::optional<Operation> find_operation(const PactInteraction& i, std::string& why) const;
+  // The documented operation the interaction calls; NotFound, saying why, when there is none.
+  Result<Operation> find_operation(const PactInteraction& i) const;
   std::vector<Parameter> parameters(const Value& item, const std::string& item_at, const Value& op,
                                     const std::string& op_at) const;
   void check_parameters(const PactInteraction& i, const Operation& op, std::vector<Finding>& out);
@@ -365,11 +345,10 @@ class Verifier {
 
   const Value& doc_;
   std::vector<std::string> bases_;  // server URL paths ("/api/v1") a pact path may carry
-  std::map<std::string, std::shared_ptr<CompiledSchema>> compiled_;
-  std::map<std::string, std::string> compile_errors_;
+  std::map<std::string, Result<CompiledSchema>> compiled_;  // by schema pointer, each compiled once
 };
 
-std::optional<Operation> Verifier::find_operation(const PactInteraction& i, std::string& why) const {
+Result<Operation> Verifier::find_operation(const PactInteraction& i) const {
   const Value* paths = member(doc_, "paths");
   const std::string method = lowered(i.request.method);
   std::string_view path = i.request.path;
@@ -384,7 +363,7 @@ std::optional<Operation> Verifier::find_operation(const PactInteraction& i, std:
   std::vector<std::string> without_method;
   for (const std::string& candidate : candidates) {
     std::vector<std::string> segments = split_path(candidate);
-    for (std::string& s : segments) s = percent_decode(s, false);
+    for (std::string& s : segments) s = base::percent_decode(s).value_or(s);  // a malformed escape stays as written
     if (!paths || !paths->IsObject()) break;
     for (const auto& entry : paths->GetObject()) {
       const auto rank = path_match(text(entry.name), segments);
@@ -402,12 +381,12 @@ std::optional<Operation> Verifier::find_operation(const PactInteraction& i, std:
       best = Operation{std::string(text(entry.name)), op, op_at, parameters(*item, item_at, *op, op_at)};
     }
   }
-  if (!best) {
-    why = without_method.empty()
-              ? "no path template matches " + std::string(path)
-              : "the path matches " + without_method.front() + ", which has no " + i.request.method + " operation";
-  }
-  return best;
+  if (best) return std::move(*best);
+  // roster::fail: Verifier::fail (a finding) hides it here.
+  return roster::fail(ErrorKind::NotFound, "operation_not_found",
+                      without_method.empty() ? "no path template matches " + std::string(path)
+                                             : "the path matches " + without_method.front() + ", which has no " +
+                                                   i.request.method + " operation");
 }
 
 std::vector<Parameter> Verifier::parameters(const Value& item, const std::string& item_at, const Value& op,
@@ -468,7 +447,8 @@ void Verifier::check_parameters(const PactInteraction& i, const Operation& op, s
     if (end == std::string::npos) end = query.size();
     const std::string_view piece = std::string_view(query).substr(start, end - start);
     if (!piece.empty()) {
-      std::string key = percent_decode(piece.substr(0, piece.find('=')), true);
+      const std::string_view raw = piece.substr(0, piece.find('='));
+      std::string key = base::percent_decode(raw, {.plus_is_space = true}).value_or(std::string(raw));
       if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(std::move(key));
     }
     start = end + 1;
@@ -537,23 +517,18 @@ void Verifier::validate_body(const PactInteraction& i, const Value& content, con
   }
   if (!member(*entry, "schema")) return;  // documented without a schema: anything goes
   const std::string schema_at = pointer_append(pointer_append(content_at, key), "schema");
-  std::shared_ptr<CompiledSchema>& compiled = compiled_[schema_at];
-  if (!compiled && !compile_errors_.count(schema_at)) {
-    try {
-      compiled = std::make_shared<CompiledSchema>(doc_, schema_at);
-    } catch (const std::exception& e) {
-      compile_errors_[schema_at] = e.what();
-    }
-  }
+  auto cached = compiled_.find(schema_at);
+  if (cached == compiled_.end()) cached = compiled_.emplace(schema_at, CompiledSchema::compile(doc_, schema_at)).first;
+  const Result<CompiledSchema>& compiled = cached->second;
   if (!compiled) {
     fail(out, i, "schema-uncompilable", body_at,
          "the schema for " + what + " (" + key + ") at #" + schema_at +
-             " cannot be used: " + compile_errors_[schema_at]);
+             " cannot be used: " + compiled.error().message);
     return;
   }
-  const JsonParseResult instance = parse_json(body);
-  if (!instance.ok()) return;  // cannot happen: the body was written from parsed JSON
-  for (const SchemaProblem& p : compiled->validate(instance.document))
+  const auto instance = parse_json(body);
+  if (!instance) return;  // cannot happen: the body was written from parsed JSON
+  for (const SchemaProblem& p : compiled->validate(*instance))
     fail(out, i, side + "-body-invalid", body_at + p.pointer,
          "the " + side + " body does not match the schema for " + what + " (" + key + ") at " +
              (p.pointer.empty() ? std::string("its root") : p.pointer) + ": " + p.message);
@@ -617,11 +592,10 @@ void Verifier::check_response(const PactInteraction& i, const Operation& op, std
 }
 
 void Verifier::verify(const PactInteraction& i, std::vector<Finding>& out) {
-  std::string why;
-  const std::optional<Operation> op = find_operation(i, why);
+  const auto op = find_operation(i);
   if (!op) {
     fail(out, i, "operation-not-found", pointer_append(i.pointer, "request"),
-         "no documented operation for " + i.request.method + " " + i.request.path + ": " + why);
+         "no documented operation for " + i.request.method + " " + i.request.path + ": " + op.error().message);
     return;
   }
   check_parameters(i, *op, out);
@@ -631,13 +605,9 @@ void Verifier::verify(const PactInteraction& i, std::vector<Finding>& out) {
 
 }  // namespace
 
-PactParseResult parse_pact(const rapidjson::Value& document) {
-  PactParseResult result;
+Result<Pact, std::vector<SchemaProblem>> parse_pact(const rapidjson::Value& document) {
   PactReader reader;
-  if (!document.IsObject()) {
-    result.problems.push_back({"", "a pact must be a JSON object"});
-    return result;
-  }
+  if (!document.IsObject()) return fail(std::vector<SchemaProblem>{{"", "a pact must be a JSON object"}});
   Pact pact;
   pact.consumer = reader.party_name(document, "consumer");
   pact.provider = reader.party_name(document, "provider");
@@ -651,9 +621,8 @@ PactParseResult parse_pact(const rapidjson::Value& document) {
       if (auto interaction = reader.interaction((*interactions)[k], pointer_append("/interactions", k)))
         pact.interactions.push_back(std::move(*interaction));
   }
-  result.problems = std::move(reader.problems);
-  if (result.problems.empty()) result.pact = std::move(pact);
-  return result;
+  if (!reader.problems.empty()) return fail(std::move(reader.problems));
+  return pact;
 }
 
 ContractVerification verify_pact(const Pact& pact, const rapidjson::Value& openapi) {

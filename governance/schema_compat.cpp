@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <regex>
 #include <set>
 #include <unordered_map>
@@ -196,28 +197,6 @@ std::string number_text(double d) {
 
 size_t code_points(std::string_view s) {
   return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (c & 0xC0) != 0x80; }));
-}
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// follow_refs reports a URI fragment ("%7B" for '{'); findings carry plain JSON Pointers.
-std::string fragment_to_pointer(std::string_view fragment) {
-  std::string out;
-  for (size_t i = 0; i < fragment.size(); ++i) {
-    if (fragment[i] == '%' && i + 2 < fragment.size() && hex_digit(fragment[i + 1]) >= 0 &&
-        hex_digit(fragment[i + 2]) >= 0) {
-      out += static_cast<char>(hex_digit(fragment[i + 1]) * 16 + hex_digit(fragment[i + 2]));
-      i += 2;
-    } else {
-      out += fragment[i];
-    }
-  }
-  return out;
 }
 
 bool is_multiple(double x, double of) {
@@ -1353,14 +1332,16 @@ std::string_view to_string(CompatibilityMode mode) {
   return "NONE";
 }
 
-std::optional<CompatibilityMode> parse_compatibility_mode(std::string_view input) {
+Result<CompatibilityMode> parse_compatibility_mode(std::string_view input) {
   std::string upper(input);
   for (char& c : upper) c = c == '-' ? '_' : (c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c);
   for (auto mode : {CompatibilityMode::Backward, CompatibilityMode::BackwardTransitive, CompatibilityMode::Forward,
                     CompatibilityMode::ForwardTransitive, CompatibilityMode::Full, CompatibilityMode::FullTransitive,
                     CompatibilityMode::None})
     if (to_string(mode) == upper) return mode;
-  return std::nullopt;
+  return fail(ErrorKind::Invalid, "invalid_mode",
+              "unknown compatibility mode \"" + std::string(input) +
+                  "\" (BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE or NONE)");
 }
 
 std::vector<Finding> reader_incompatibilities(const rapidjson::Value& writer_root, const rapidjson::Value& writer,

@@ -175,6 +175,10 @@ PYBIND11_MODULE(roster, m) {
       .def("close", &PyView::close)
       .def_property_readonly("generation", [](const PyView& v) { return v.get().generation(); })
       .def_property_readonly("revision", [](const PyView& v) { return v.get().revision(); })
+      .def_property_readonly("store", [](const PyView& v) { return std::string(v.get().store()); },
+                             "The upstream store the revision belongs to (revisions compare within one)")
+      .def_property_readonly("corrupt", [](const PyView& v) { return v.get().corrupt(); },
+                             "A lookup met a damaged arena structure and returned nothing for it")
       .def_property_readonly("staleness", [](const PyView& v) -> std::optional<double> {
         auto s = v.get().staleness();
         if (s == std::chrono::milliseconds::max()) return std::nullopt;

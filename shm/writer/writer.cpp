@@ -728,8 +728,22 @@ Result<std::optional<PublishedArena>> published_arena(const std::string& name) {
 
 ArenaWriter::ArenaWriter() : state_(std::make_unique<State>()) {}
 
+// A name another user's file holds cannot be taken: /dev/shm is sticky, so the rename that
+// publishes the arena would fail with EPERM. Found out now, before anything is built.
+Result<void> check_name_free(const std::string& shm_name) {
+  struct stat st {};
+  const std::string path = "/dev/shm/" + shm_name;
+  // Root may replace anyone's file (and readers refuse one of a stranger anyway).
+  if (::geteuid() == 0 || ::lstat(path.c_str(), &st) != 0 || st.st_uid == ::geteuid()) return {};
+  return fail(ErrorKind::Conflict, "arena_name_taken",
+              path + " belongs to uid " + std::to_string(st.st_uid) +
+                  ", so this agent cannot publish under that name: remove the file, or give the agent another --arena");
+}
+
 Result<std::unique_ptr<ArenaWriter>> ArenaWriter::create(const ArenaOptions& options) {
   if (auto valid = check_options(options); !valid) return fail(valid.error());
+  for (const auto& name : {data_segment_name(options.name), reader_segment_name(options.name)})
+    if (auto free = check_name_free(name); !free) return fail(free.error());
   std::unique_ptr<ArenaWriter> writer(new ArenaWriter());
   State& s = *writer->state_;
   const auto previous = published_arena(options.name);

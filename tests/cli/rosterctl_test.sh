@@ -106,6 +106,8 @@ expect "schema check unparseable" 2 \
   'unparseable.json: not valid JSON: line 3, column 29 (offset 52): Missing a comma' -- \
   "$ctl" schema check "$data/unparseable.json"
 expect "schema check missing file" 2 'cannot read' -- "$ctl" schema check "$tmp/nope.json"
+python3 -c "print('[' * 150000 + ']' * 150000)" > "$tmp/deep.json"
+expect "schema check 150,000 nested arrays" 2 'nested deeper than 256 levels' -- "$ctl" schema check "$tmp/deep.json"
 expect "schema check unknown format" 2 '' -- "$ctl" schema check --format yaml "$data/user_v1.schema.json"
 
 expect "schema diff breaking" 1 \

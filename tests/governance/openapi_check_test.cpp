@@ -9,15 +9,10 @@
 #include <vector>
 
 #include "roster/governance/json_document.hpp"
+#include "governance_test_support.hpp"
 
 namespace roster::governance {
 namespace {
-
-rapidjson::Document json(std::string_view text) {
-  JsonParseResult parsed = parse_json(text);
-  EXPECT_TRUE(parsed.ok()) << *parsed.error << " in " << text;
-  return std::move(parsed.document);
-}
 
 rapidjson::Document data_file(const std::string& name) {
   const char* root = std::getenv("ROSTER_SOURCE_DIR");
@@ -272,6 +267,20 @@ TEST(CheckOpenApi, ReportsEveryProblemInOneDocument) {
                           "/paths/~1pets~1{id}/post/responses/201/$ref",
                           "/components/schemas/S/type",
                       }));
+}
+
+// The DOM parser behind every schema rule never builds (or recurses into) a tree deeper than
+// kMaxJsonDepth: 150,000 nested arrays are refused with the offset, in one linear pass.
+TEST(ParseJson, NestingDeeperThanTheLimitIsRefusedBeforeParsing) {
+  const std::string deep = std::string(150'000, '[') + std::string(150'000, ']');
+  auto refused = parse_json(deep);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().message, "line 1, column 257 (offset 256): nested deeper than 256 levels");
+  const std::string at_limit = std::string(kMaxJsonDepth, '[') + std::string(kMaxJsonDepth, ']');
+  EXPECT_TRUE(parse_json(at_limit));
+  // Brackets inside strings are not nesting.
+  EXPECT_TRUE(parse_json("[\"" + std::string(1000, '[') + "\\\"\"]"));
+  EXPECT_FALSE(parse_json(R"({"a": )" + deep + "}"));
 }
 
 }  // namespace

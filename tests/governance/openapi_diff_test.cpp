@@ -63,11 +63,11 @@ class OpenApiDiffTest : public ::testing::Test {
   void Diff(const std::string& old_text, const std::string& new_text) {
     const auto old_doc = parse_json(old_text);
     const auto new_doc = parse_json(new_text);
-    ASSERT_TRUE(old_doc.ok()) << *old_doc.error << "\n" << old_text;
-    ASSERT_TRUE(new_doc.ok()) << *new_doc.error << "\n" << new_text;
-    result_ = diff_openapi(old_doc.document, new_doc.document);
+    ASSERT_TRUE(old_doc) << old_doc.error().message << "\n" << old_text;
+    ASSERT_TRUE(new_doc) << new_doc.error().message << "\n" << new_text;
+    result_ = diff_openapi(*old_doc, *new_doc);
     // The diff is a pure function of its inputs: a second run says exactly the same.
-    EXPECT_EQ(diff_openapi(old_doc.document, new_doc.document).findings, result_.findings);
+    EXPECT_EQ(diff_openapi(*old_doc, *new_doc).findings, result_.findings);
   }
 
   // The findings are exactly `expected`, in order (messages are checked where they matter).
@@ -840,9 +840,9 @@ TEST_F(OpenApiDiffTest, MutatedDocumentsNeverCrash) {
   std::mt19937 rng(7);
   for (int round = 0; round < 300; ++round) {
     auto parsed = parse_json(base);
-    ASSERT_TRUE(parsed.ok());
+    ASSERT_TRUE(parsed);
     std::vector<rapidjson::Value*> values;
-    std::vector<rapidjson::Value*> todo{&parsed.document};
+    std::vector<rapidjson::Value*> todo{&*parsed};
     while (!todo.empty()) {
       rapidjson::Value* v = todo.back();
       todo.pop_back();
@@ -855,9 +855,9 @@ TEST_F(OpenApiDiffTest, MutatedDocumentsNeverCrash) {
     // One mutation per round (values below the target are gone after it), never the root.
     rapidjson::Value* target = values[1 + rng() % (values.size() - 1)];
     auto replacement = parse_json(odd[rng() % odd.size()]);
-    ASSERT_TRUE(replacement.ok());
-    target->CopyFrom(replacement.document, parsed.document.GetAllocator());
-    const std::string mutated = to_json_text(parsed.document);
+    ASSERT_TRUE(replacement);
+    target->CopyFrom(*replacement, parsed->GetAllocator());
+    const std::string mutated = to_json_text(*parsed);
     SCOPED_TRACE(mutated);
     ASSERT_NO_FATAL_FAILURE(Diff(base, mutated));
     ASSERT_NO_FATAL_FAILURE(Diff(mutated, base));

@@ -6,15 +6,10 @@
 #include <gtest/gtest.h>
 
 #include "roster/governance/json_document.hpp"
+#include "governance_test_support.hpp"
 
 namespace roster::governance {
 namespace {
-
-rapidjson::Document doc(std::string_view json) {
-  JsonParseResult parsed = parse_json(json);
-  EXPECT_TRUE(parsed.ok()) << parsed.error.value_or("") << " in " << json;
-  return std::move(parsed.document);
-}
 
 std::string describe(const std::vector<Finding>& findings) {
   std::string out;
@@ -25,7 +20,7 @@ std::string describe(const std::vector<Finding>& findings) {
 // Checks `candidate` against one previous version under `mode`.
 std::vector<Finding> check(CompatibilityMode mode, std::string_view previous, std::string_view candidate,
                            CompatibilityOptions options = {}) {
-  const rapidjson::Document old_doc = doc(previous), new_doc = doc(candidate);
+  const rapidjson::Document old_doc = json(previous), new_doc = json(candidate);
   const SchemaVersionRef history[] = {{"1", &old_doc, ""}};
   return check_compatibility(mode, history, {"2", &new_doc, ""}, options);
 }
@@ -51,17 +46,20 @@ TEST(CompatibilityMode, NamesRoundTripCaseInsensitively) {
   for (auto mode : {CompatibilityMode::Backward, CompatibilityMode::BackwardTransitive, CompatibilityMode::Forward,
                     CompatibilityMode::ForwardTransitive, CompatibilityMode::Full, CompatibilityMode::FullTransitive,
                     CompatibilityMode::None})
-    EXPECT_EQ(parse_compatibility_mode(to_string(mode)), mode);
+    EXPECT_EQ(parse_compatibility_mode(to_string(mode)).value(), mode);
   EXPECT_EQ(to_string(CompatibilityMode::BackwardTransitive), "BACKWARD_TRANSITIVE");
-  EXPECT_EQ(parse_compatibility_mode("full_transitive"), CompatibilityMode::FullTransitive);
-  EXPECT_EQ(parse_compatibility_mode("Forward-Transitive"), CompatibilityMode::ForwardTransitive);
-  EXPECT_EQ(parse_compatibility_mode("backwards"), std::nullopt);
-  EXPECT_EQ(parse_compatibility_mode(""), std::nullopt);
+  EXPECT_EQ(parse_compatibility_mode("full_transitive").value(), CompatibilityMode::FullTransitive);
+  EXPECT_EQ(parse_compatibility_mode("Forward-Transitive").value(), CompatibilityMode::ForwardTransitive);
+  const auto unknown = parse_compatibility_mode("backwards");
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, "invalid_mode");
+  EXPECT_NE(unknown.error().message.find("\"backwards\""), std::string::npos) << unknown.error().message;
+  EXPECT_FALSE(parse_compatibility_mode(""));
 }
 
 TEST(SchemaCompat, NoneAndEmptyHistoryNeverReport) {
   EXPECT_CLEAN(check(CompatibilityMode::None, R"({"type":"string"})", R"({"type":"integer"})"));
-  const rapidjson::Document d = doc(R"({"type":"string"})");
+  const rapidjson::Document d = json(R"({"type":"string"})");
   EXPECT_CLEAN(check_compatibility(CompatibilityMode::FullTransitive, {}, {"1", &d, ""}));
 }
 
@@ -432,7 +430,7 @@ TEST(SchemaCompat, TransitiveModesCheckEveryPreviousVersion) {
   };
   for (const TransitiveCase& c : cases) {
     SCOPED_TRACE(std::string(to_string(c.transitive)));
-    const rapidjson::Document d1 = doc(c.v1), d2 = doc(c.v2), d3 = doc(c.v3);
+    const rapidjson::Document d1 = json(c.v1), d2 = json(c.v2), d3 = json(c.v3);
     const SchemaVersionRef history[] = {{"v1", &d1, ""}, {"v2", &d2, ""}};
     const SchemaVersionRef candidate{"v3", &d3, ""};
     EXPECT_CLEAN(check_compatibility(c.plain, history, candidate));
@@ -445,8 +443,8 @@ TEST(SchemaCompat, TransitiveModesCheckEveryPreviousVersion) {
 }
 
 TEST(SchemaCompat, SchemasInsideLargerDocuments) {
-  const rapidjson::Document d1 = doc(R"({"defs":{"A":{"type":"number"}},"other":1})");
-  const rapidjson::Document d2 = doc(R"({"x":{"y":{"type":"integer"}}})");
+  const rapidjson::Document d1 = json(R"({"defs":{"A":{"type":"number"}},"other":1})");
+  const rapidjson::Document d2 = json(R"({"x":{"y":{"type":"integer"}}})");
   const SchemaVersionRef history[] = {{"1.0.0", &d1, "/defs/A"}};
   const auto findings = check_compatibility(CompatibilityMode::Backward, history, {"2.0.0", &d2, "/x/y"});
   EXPECT_FINDING(findings, "type-narrowed", "/x/y/type");
@@ -498,7 +496,7 @@ const char* kOpenApiV2 = R"({
 })";
 
 TEST(OpenApiCompat, PairsOperationsAndComponents) {
-  const rapidjson::Document v1 = doc(kOpenApiV1), v2 = doc(kOpenApiV2);
+  const rapidjson::Document v1 = json(kOpenApiV1), v2 = json(kOpenApiV2);
   const OpenApiVersionRef history[] = {{"1.0.0", &v1}};
   const auto findings = check_openapi_compatibility(CompatibilityMode::Backward, history, {"2.0.0", &v2});
   auto find = [&](std::string_view id, std::string_view method, std::string_view path) -> const Finding* {
@@ -525,7 +523,7 @@ TEST(OpenApiCompat, PairsOperationsAndComponents) {
 }
 
 TEST(OpenApiCompat, TransitiveAcrossDocuments) {
-  const rapidjson::Document v1 = doc(kOpenApiV1), v2 = doc(kOpenApiV2);
+  const rapidjson::Document v1 = json(kOpenApiV1), v2 = json(kOpenApiV2);
   // v2 → v2 is clean on its own; transitively the candidate is also checked against v1.
   const OpenApiVersionRef history[] = {{"1.0.0", &v1}, {"2.0.0", &v2}};
   EXPECT_CLEAN(check_openapi_compatibility(CompatibilityMode::Full, history, {"3.0.0", &v2}));

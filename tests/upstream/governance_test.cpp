@@ -45,9 +45,9 @@ class GovernanceTest : public RegistryFixture {
   WriteResult put_contract(const std::string& consumer, const std::string& version, const std::string& provider,
                            const std::string& body) {
     auto doc = governance::parse_json(body);
-    EXPECT_TRUE(doc.ok());
-    return registry_->put_contract({consumer, version, provider}, governance::member(doc.document, "provider_range")->GetString(),
-                                   *governance::member(doc.document, "pact"));
+    EXPECT_TRUE(doc);
+    return registry_->put_contract({consumer, version, provider}, governance::member(*doc, "provider_range")->GetString(),
+                                   *governance::member(*doc, "pact"));
   }
   // Registers name@version as beta, then moves it to `stage`.
   void put(const std::string& name, const std::string& version, const std::string& extra = "",

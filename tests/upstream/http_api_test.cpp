@@ -57,7 +57,8 @@ TEST_F(HttpApiTest, ANameWithASlashCanBeRegisteredReadAndDeleted) {
 }
 
 TEST_F(HttpApiTest, UnaddressableNamesAreRefusedAtRegistrationNamingTheField) {
-  for (const char* bad : {R"(bad\u0001name)", R"(line\nbreak)", ".."}) {
+  // A NUL once reached SQLite's key and came back as 503 store_unavailable with the db's path.
+  for (const char* bad : {R"(bad\u0001name)", R"(line\nbreak)", "..", R"(nul\u0000byte)"}) {
     auto r = call("POST", "/v1/registry", R"({"services": [{"name": ")" + std::string(bad) +
                                                R"(", "versions": [{"version": "1.0.0", "lifecycle_stage": "beta", "owner_team": "t"}]}]})");
     EXPECT_EQ(r.status, 400u) << bad << ": " << r.body;
@@ -146,6 +147,31 @@ TEST_F(HttpApiTest, AHeartbeatRenewsTheInstancesOwnLeaseAndReportsTheNewExpiry) 
   auto gone = call("PUT", "/v1/services/svc/versions/1.0.0/instances/nope/heartbeat");
   EXPECT_EQ(gone.status, 404u);
   EXPECT_EQ(call("PUT", "/v1/services/svc/versions/1.0.0/instances/i1?ttl=0", "{}").status, 400u);
+}
+
+// 150,000 nested arrays (300 KB) once overflowed the stack of the recursive DOM parser behind
+// every route that reads a JSON body: each now answers 400 and the server goes on.
+TEST_F(HttpApiTest, DeeplyNestedBodiesAreRefusedOnEveryDomRoute) {
+  const std::string deep = std::string(150'000, '[') + std::string(150'000, ']');
+  const std::string deep_in_object = R"({"stage": )" + deep + "}";
+  ASSERT_EQ(call("PUT", "/v1/services/svc/versions/1.0.0", version_doc("svc", "1.0.0")).status, 200u);
+  const std::pair<std::string, std::string> routes[] = {
+      {"POST", "/v1/schemas/check"},
+      {"POST", "/v1/schemas/diff"},
+      {"POST", "/v1/schemas/compat"},
+      {"POST", "/v1/services/svc/versions/1.0.0/lifecycle"},
+      {"PUT", "/v1/services/svc/compatibility"},
+      {"PUT", "/v1/services/svc/lifecycle-policy"},
+      {"PUT", "/v1/contracts/web/1.0.0/svc"},
+      {"PUT", "/v1/services/svc/versions/1.0.1"},  // the registry decoder (simdjson), too
+      {"POST", "/v1/registry"},
+  };
+  for (const auto& [method, path] : routes)
+    for (const std::string* body : {&deep, &deep_in_object}) {
+      auto r = call(method, path, *body);
+      EXPECT_EQ(r.status, 400u) << method << " " << path << ": " << r.body;
+    }
+  EXPECT_EQ(registry_->revision(), 1u);
 }
 
 TEST_F(HttpApiTest, DryRunsAnswerWithoutWriting) {

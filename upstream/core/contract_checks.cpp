@@ -18,14 +18,16 @@ Verification verify_against(const wire::Contract& contract, const wire::ServiceV
     out.message = out.provider + " has no OpenAPI document to verify " + out.consumer + "'s contract against";
     return out;
   }
-  auto pact_doc = governance::parse_json(contract.pact()->string_view());
-  auto openapi = governance::parse_json(provider.api_schema()->document()->string_view());
-  auto pact = pact_doc.ok() ? governance::parse_pact(pact_doc.document) : governance::PactParseResult{};
-  if (!pact.pact || !openapi.ok()) {
+  auto unreadable = [&] {
     out.message = out.consumer + "'s pact cannot be read";  // ruled out when it was registered
     return out;
-  }
-  auto result = governance::verify_pact(*pact.pact, openapi.document);
+  };
+  auto pact_doc = governance::parse_json(contract.pact()->string_view());
+  auto openapi = governance::parse_json(provider.api_schema()->document()->string_view());
+  if (!pact_doc || !openapi) return unreadable();
+  auto pact = governance::parse_pact(*pact_doc);
+  if (!pact) return unreadable();
+  auto result = governance::verify_pact(*pact, *openapi);
   out.ok = result.ok();
   out.findings = std::move(result.failures);
   out.message = out.consumer + "'s contract (" + std::to_string(result.interactions_checked) + " interaction(s)) " +

@@ -27,17 +27,15 @@ const T* root(const std::vector<uint8_t>& bytes) {
 Unexpected<Refusal> not_found(std::string what) { return refuse(ErrorKind::NotFound, "not_found", std::move(what)); }
 
 // A malformed pact as a refusal naming every problem.
-std::optional<Refusal> pact_refusal(const governance::PactParseResult& parsed, const std::string& where,
-                                    const std::string& path) {
-  if (parsed.problems.empty()) return std::nullopt;
+Refusal pact_refusal(const std::vector<governance::SchemaProblem>& problems, const std::string& where,
+                     const std::string& path) {
   Refusal r{Error{ErrorKind::Rejected, "invalid_pact",
-                  where + ": not a valid Pact v2 document (" + std::to_string(parsed.problems.size()) +
-                      " problem(s); first at " + parsed.problems.front().pointer + ": " +
-                      parsed.problems.front().message + ")",
+                  where + ": not a valid Pact v2 document (" + std::to_string(problems.size()) +
+                      " problem(s); first at " + problems.front().pointer + ": " + problems.front().message + ")",
                   path},
             {},
             {}};
-  for (auto& p : parsed.problems)
+  for (auto& p : problems)
     r.findings.push_back({governance::Severity::Breaking, "invalid-pact", "", "", p.pointer, p.message});
   return r;
 }
@@ -334,9 +332,9 @@ WriteResult Registry::import(const wire::DecodedDocument& doc, WriteOptions opti
     auto* c = flatbuffers::GetRoot<wire::Contract>(doc.contracts[i].data());
     auto pact = governance::parse_json(c->pact()->string_view());
     const std::string where = "contracts[" + std::to_string(i) + "]";
-    if (checked && pact.ok())
-      if (auto refusal = pact_refusal(governance::parse_pact(pact.document), where, where + ".pact"))
-        checked = fail(std::move(*refusal));
+    if (checked && pact)
+      if (auto parsed = governance::parse_pact(*pact); !parsed)
+        checked = fail(pact_refusal(parsed.error(), where, where + ".pact"));
     changes.push_back({ContractKey::of(*c), copy(doc.contracts[i])});
   }
   auto out = finish(std::move(checked), std::move(changes), options);
@@ -442,9 +440,9 @@ WriteResult Registry::put_contract(const ContractKey& key, std::string_view prov
     return bad("invalid provider_range: " + parsed.error().message, "provider_range");
   if (!pact.IsObject()) return bad("expected an object \"pact\" (a Pact v2 document)", "pact");
   const auto parsed = governance::parse_pact(pact);
-  if (auto refusal = pact_refusal(parsed, "the pact", "pact")) return fail(std::move(*refusal));
-  if (parsed.pact->consumer != key.consumer || parsed.pact->provider != key.provider)
-    return bad("the pact is between \"" + parsed.pact->consumer + "\" and \"" + parsed.pact->provider +
+  if (!parsed) return fail(pact_refusal(parsed.error(), "the pact", "pact"));
+  if (parsed->consumer != key.consumer || parsed->provider != key.provider)
+    return bad("the pact is between \"" + parsed->consumer + "\" and \"" + parsed->provider +
                    "\", the contract names \"" + key.consumer + "\" and \"" + key.provider + "\"",
                "pact.consumer.name");
   flatbuffers::FlatBufferBuilder fbb(1024);

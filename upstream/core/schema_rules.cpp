@@ -14,7 +14,7 @@ namespace {
 struct ParsedVersion {
   semver::Version version;
   const wire::ServiceVersion* record;
-  governance::JsonParseResult doc;
+  rapidjson::Document doc;
 };
 
 // The version's schema, parsed; nullopt when it has none (or it does not parse, which the
@@ -23,9 +23,9 @@ std::optional<ParsedVersion> parse(const wire::ServiceVersion& v) {
   if (!v.api_schema() || v.api_schema()->format() == wire::SchemaFormat::None) return std::nullopt;
   auto version = semver::Version::parse(v.version()->string_view());
   if (!version) return std::nullopt;
-  ParsedVersion p{std::move(*version), &v, governance::parse_json(v.api_schema()->document()->string_view())};
-  if (!p.doc.ok()) return std::nullopt;
-  return p;
+  auto doc = governance::parse_json(v.api_schema()->document()->string_view());
+  if (!doc) return std::nullopt;
+  return ParsedVersion{std::move(*version), &v, std::move(*doc)};
 }
 
 std::string at(const wire::ServiceVersion& v) { return v.name()->str() + "@" + v.version()->str(); }
@@ -67,7 +67,7 @@ Result<void, Refusal> check_schema(const wire::ServiceVersion& candidate, const 
   if (!cand) return {};
   const auto format = candidate.api_schema()->format();
 
-  auto problems = schema_problems(format, cand->doc.document);
+  auto problems = schema_problems(format, cand->doc);
   if (!problems.empty()) {
     std::vector<governance::Finding> findings;
     for (auto& p : problems)
@@ -91,8 +91,8 @@ Result<void, Refusal> check_schema(const wire::ServiceVersion& candidate, const 
   // Compatibility with the previous versions of the same major line.
   std::vector<std::pair<std::string, const rapidjson::Value*>> history;
   for (auto& p : lower)
-    if (p.version.major == cand->version.major) history.emplace_back(p.record->version()->str(), &p.doc.document);
-  auto violations = compatibility_findings(mode, format, history, candidate.version()->str(), cand->doc.document);
+    if (p.version.major == cand->version.major) history.emplace_back(p.record->version()->str(), &p.doc);
+  auto violations = compatibility_findings(mode, format, history, candidate.version()->str(), cand->doc);
   if (!violations.empty()) {
     const std::string first = violations.front().message;
     return refuse(ErrorKind::Conflict, "incompatible_schema",
@@ -106,7 +106,7 @@ Result<void, Refusal> check_schema(const wire::ServiceVersion& candidate, const 
   // against its own earlier registration.
   if (format != wire::SchemaFormat::OpenApi) return {};
   auto breaking_against = [&](const ParsedVersion& old, std::string why) -> Result<void, Refusal> {
-    auto diff = governance::diff_openapi(old.doc.document, cand->doc.document);
+    auto diff = governance::diff_openapi(old.doc, cand->doc);
     std::vector<governance::Finding> breaking;
     for (auto& f : diff.findings)
       if (f.severity == governance::Severity::Breaking) breaking.push_back(f);

@@ -80,8 +80,8 @@ net::HttpResponse dry_run_response(const WriteResult& result) {
 
 Result<rapidjson::Document> parse_body(const net::HttpRequest& request) {
   auto parsed = governance::parse_json(request.body);
-  if (!parsed.ok()) return fail(ErrorKind::Invalid, "invalid_json", "the body is not JSON: " + *parsed.error);
-  return std::move(parsed.document);
+  if (!parsed) return fail(ErrorKind::Invalid, "invalid_json", "the body is not JSON: " + parsed.error().message);
+  return parsed;
 }
 
 bool truthy(std::optional<std::string_view> v) { return v && (*v == "true" || *v == "1" || *v == "yes"); }

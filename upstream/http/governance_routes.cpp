@@ -111,6 +111,13 @@ HttpResponse impact(const Registry& registry, std::string_view name, const net::
   return ok(body);
 }
 
+// A version's stored schema document. Registration admitted only documents that parse; should one not, it reads as
+// null (the diff and the compatibility checks take any value) rather than failing the whole answer.
+rapidjson::Document stored_document(const wire::ServiceVersion& v) {
+  auto doc = governance::parse_json(v.api_schema()->document()->string_view());
+  return doc ? std::move(*doc) : rapidjson::Document();
+}
+
 void write_dependents(wire::JsonWriter& w, std::string_view key, const std::vector<model::Dependent>& list) {
   w.key(key).begin_array();
   for (auto& d : list)
@@ -140,9 +147,7 @@ HttpResponse upgrade(const Registry& registry, std::string_view name, const net:
     return v && v->api_schema() && v->api_schema()->format() == wire::SchemaFormat::OpenApi;
   };
   if (openapi(a) && openapi(b)) {
-    auto old_doc = governance::parse_json(a->api_schema()->document()->string_view());
-    auto new_doc = governance::parse_json(b->api_schema()->document()->string_view());
-    auto diff = governance::diff_openapi(old_doc.document, new_doc.document);
+    auto diff = governance::diff_openapi(stored_document(*a), stored_document(*b));
     w.begin_object().key("breaking").boolean(diff.breaking()).key("findings");
     governance::write_findings(w, diff.findings);
     w.end_object();
@@ -276,11 +281,12 @@ HttpResponse put_settings(Registry& registry, std::string_view name, const net::
   WriteResult out = Written{};
   if (compatibility) {
     auto* mode = governance::member(*doc, "mode");
-    auto parsed = mode && mode->IsString() ? governance::parse_compatibility_mode(mode->GetString()) : std::nullopt;
+    // A missing mode is refused as an unknown one.
+    auto parsed = governance::parse_compatibility_mode(mode && mode->IsString() ? mode->GetString() : "");
     if (!parsed)
       return bad_request("invalid_mode", "expected {\"mode\": BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, "
                         "FULL, FULL_TRANSITIVE or NONE}", "mode");
-    out = registry.set_settings(name, parsed, std::nullopt);
+    out = registry.set_settings(name, *parsed, std::nullopt);
   } else {
     model::LifecyclePolicy policy = registry.settings(name).lifecycle;
     for (auto [key, field] : {std::pair{"sunset_after_days", &policy.sunset_after_days},
@@ -354,7 +360,7 @@ HttpResponse schema_compat(const net::HttpRequest& req) {
   if (!doc) return error_response(doc.error());
   auto* mode_value = governance::member(*doc, "mode");
   auto mode = mode_value && mode_value->IsString() ? governance::parse_compatibility_mode(mode_value->GetString())
-                                                   : std::optional(governance::CompatibilityMode::Backward);
+                                                   : governance::CompatibilityMode::Backward;
   if (!mode) return bad_request("invalid_mode", "unknown compatibility mode", "mode");
   auto* history = governance::member(*doc, "history");
   auto* candidate = governance::member(*doc, "new");
@@ -383,7 +389,7 @@ HttpResponse evolution(const Registry& registry, std::string_view name) {
   std::string body;
   wire::JsonWriter w(body);
   w.begin_object().key("service").string(name).key("versions").begin_array();
-  std::optional<governance::JsonParseResult> previous;
+  std::optional<rapidjson::Document> previous;
   for (auto* v : versions) {
     w.begin_object().key("version").string(v->version()->string_view());
     const bool has_schema = v->api_schema() && v->api_schema()->format() != wire::SchemaFormat::None;
@@ -392,26 +398,26 @@ HttpResponse evolution(const Registry& registry, std::string_view name) {
       w.end_object();
       continue;
     }
-    auto doc = governance::parse_json(v->api_schema()->document()->string_view());
+    auto doc = stored_document(*v);
     std::vector<governance::Finding> added, removed, changed;
     if (v->api_schema()->format() == wire::SchemaFormat::OpenApi) {
       size_t paths = 0, operations = 0;
-      if (auto* p = governance::member(doc.document, "paths"); p && p->IsObject())
+      if (auto* p = governance::member(doc, "paths"); p && p->IsObject())
         for (auto& [path, item] : p->GetObject()) {
           ++paths;
           for (const char* m : {"get", "put", "post", "delete", "options", "head", "patch", "trace"})
             operations += governance::member(item, m) != nullptr;
         }
       w.key("paths").unsigned_number(paths).key("operations").unsigned_number(operations);
-      if (previous && governance::member(previous->document, "openapi"))
-        for (auto& f : governance::diff_openapi(previous->document, doc.document).findings)
+      if (previous && governance::member(*previous, "openapi"))
+        for (auto& f : governance::diff_openapi(*previous, doc).findings)
           (f.id.find("added") != std::string::npos     ? added
            : f.id.find("removed") != std::string::npos ? removed
                                                        : changed).push_back(f);
-    } else if (previous && !governance::member(previous->document, "openapi")) {
+    } else if (previous && !governance::member(*previous, "openapi")) {
       // JSON Schema: what the new version no longer accepts, then what it now accepts.
       changed = compatibility_findings(governance::CompatibilityMode::Full, wire::SchemaFormat::JsonSchema,
-                                       {{"previous", &previous->document}}, "this", doc.document);
+                                       {{"previous", &*previous}}, "this", doc);
     }
     for (auto [key, list] : {std::pair{"added", &added}, std::pair{"removed", &removed}, std::pair{"changed", &changed}}) {
       w.key(key);

@@ -29,6 +29,8 @@ struct AgentOptions {
   std::chrono::milliseconds backoff_base{100}, backoff_max{5000};
   std::chrono::milliseconds idle_timeout{20000};  // no frame (not even a keepalive) this long: reconnect
   uint32_t max_frame_bytes = wire::kDefaultMaxFrameBytes;
+  // A full arena is replaced by one twice its size, never beyond this; then the agent stops.
+  size_t max_segment_bytes = size_t{4} << 30;
 };
 
 struct AgentStatus {
@@ -51,6 +53,9 @@ class Agent {
   void start();  // warm start from the cache, then connect
   void stop();   // closes the connection and writes the cache once more
   AgentStatus status() const;
+  // Why the agent stopped by itself (an arena it cannot grow or name): the loop returns, and
+  // the process should exit non-zero.
+  std::optional<Error> failure() const;
   std::string metrics() const;  // Prometheus text
   void remove_arena();          // unlink the arena's names (tests, --remove-on-exit)
 

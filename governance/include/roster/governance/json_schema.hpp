@@ -8,12 +8,13 @@
 #pragma once
 
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <rapidjson/document.h>
+
+#include "roster/base/result.hpp"
 
 namespace roster::governance {
 
@@ -33,19 +34,17 @@ struct SchemaProblem {
 std::vector<SchemaProblem> check_json_schema(const rapidjson::Value& root, const rapidjson::Value& schema,
                                              std::string_view base_pointer = "");
 
-struct SchemaCompileError : std::runtime_error {
-  SchemaCompileError(std::string pointer, const std::string& message)
-      : std::runtime_error(message), pointer(std::move(pointer)) {}
-  std::string pointer;
-};
-
 // A schema compiled once and used to validate many instances, from any number of threads.
 class CompiledSchema {
  public:
   // Compiles the schema found at JSON Pointer `pointer` inside `root` ("" = root itself), with every
-  // schema its "$ref"s reach; `root` is not needed afterwards. Throws SchemaCompileError, with the
-  // pointer (in `root`) of the first problem, when any of them has a problem check_json_schema reports.
-  CompiledSchema(const rapidjson::Value& root, std::string_view pointer = "");
+  // schema its "$ref"s reach; `root` is not needed afterwards. Fails with
+  //  - {Rejected, "invalid_schema"} when any of them has a problem check_json_schema reports (or that
+  //    valijson refuses): the first problem's message, `where` its pointer in `root`;
+  //  - {Invalid, "invalid_pointer"} when `pointer` is not a JSON Pointer;
+  //  - {NotFound, "schema_not_found"} when nothing is there;
+  //  - {Unavailable, "no_compile_thread"} when no thread can be started to compile on.
+  static Result<CompiledSchema> compile(const rapidjson::Value& root, std::string_view pointer = "");
   ~CompiledSchema();
   CompiledSchema(CompiledSchema&&) noexcept;
   CompiledSchema& operator=(CompiledSchema&&) noexcept;
@@ -56,6 +55,7 @@ class CompiledSchema {
 
  private:
   struct Impl;
+  explicit CompiledSchema(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -14,6 +14,7 @@
 
 #include <rapidjson/document.h>
 
+#include "roster/base/result.hpp"
 #include "roster/governance/finding.hpp"
 #include "roster/governance/json_schema.hpp"
 
@@ -49,14 +50,9 @@ struct Pact {
   std::vector<PactInteraction> interactions;
 };
 
-struct PactParseResult {
-  std::optional<Pact> pact;             // set when there are no problems
-  std::vector<SchemaProblem> problems;  // every problem, with its JSON Pointer in the pact document
-  bool ok() const { return pact.has_value(); }
-};
-
-// Reads a Pact v2 (or v1) document. A pact naming another specification major version is a problem.
-PactParseResult parse_pact(const rapidjson::Value& document);
+// Reads a Pact v2 (or v1) document: the pact, or every problem (not only the first), each with its JSON Pointer in
+// the pact document. A pact naming another specification major version is a problem.
+Result<Pact, std::vector<SchemaProblem>> parse_pact(const rapidjson::Value& document);
 
 struct ContractVerification {
   std::vector<Finding> failures;  // Breaking; method/path are the pact request's, pointer is in the pact

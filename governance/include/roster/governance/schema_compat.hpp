@@ -22,7 +22,6 @@
 // three quarters of the calling thread's free stack; what needs more is reported as comparison-too-complex.
 #pragma once
 
-#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -30,6 +29,7 @@
 
 #include <rapidjson/document.h>
 
+#include "roster/base/result.hpp"
 #include "roster/governance/finding.hpp"
 
 namespace roster::governance {
@@ -37,8 +37,8 @@ namespace roster::governance {
 enum class CompatibilityMode { Backward, BackwardTransitive, Forward, ForwardTransitive, Full, FullTransitive, None };
 
 std::string_view to_string(CompatibilityMode mode);  // "BACKWARD", "BACKWARD_TRANSITIVE", ..., "NONE"
-// Case-insensitive; '-' may stand for '_'. nullopt for anything else.
-std::optional<CompatibilityMode> parse_compatibility_mode(std::string_view text);
+// Case-insensitive; '-' may stand for '_'. Anything else is {Invalid, "invalid_mode"}, whose message lists the modes.
+Result<CompatibilityMode> parse_compatibility_mode(std::string_view text);
 
 struct CompatibilityOptions {
   // Confluent's lenient policy: assume writers only ever send the properties their schema declares, so giving a
