@@ -6,6 +6,8 @@ The same checks as chaos_reader.cpp, for every View it opens (mostly through one
 client, which re-attaches by itself when a new agent replaces the arena; sometimes through a
 freshly opened one; sometimes two Views at once):
   - generation and revision never go below what this process saw before, nor below the floors;
+  - the store never changes once the arena has one (View.store, where the module has it);
+  - no View that was not revoked is corrupt (View.corrupt, where the module has it);
   - every write acknowledged at a revision <= the View's revision (ACK_LOG) is visible: a version
     with the revision it was acknowledged at, an instance by its id.
 A View revoked while we looked (view_evicted: held past the pin limit) proves nothing. Any
@@ -40,6 +42,7 @@ class Reader:
         self.xfail_record_revision = "record-revision" in os.environ.get("ROSTER_CHAOS_XFAIL", "")
         self.revision_zero = self.revision_exact = 0
         self.last_stats = 0.0
+        self.store = ""
 
     def fail(self, what):
         raise Failed(f"{what} (views so far {self.views}, last revision {self.last_revision}, "
@@ -111,6 +114,11 @@ class Reader:
         if r < self.last_revision:
             self.fail(f"{what}: revision went back from {self.last_revision} to {r} (generation {g})")
         self.last_generation, self.last_revision = g, r
+        store = getattr(view, "store", "")  # View.store: in modules that have it
+        if store:
+            if self.store and store != self.store:
+                self.fail(f"{what}: store changed from {self.store!r} to {store!r}")
+            self.store = store
 
     def one_view(self):
         if self.client is None or self.rng.randrange(300) == 0:
@@ -164,6 +172,8 @@ class Reader:
                     problem = self.check(view, ack)
                     if problem:
                         problems.append(f"after holding the View: {problem}")
+            if getattr(view, "corrupt", False):  # raises view_evicted first if the View was revoked
+                self.fail(f"a View at generation {view.generation} is corrupt")
             problems = [p for p in problems if p]
             if problems:
                 view.evicted  # raises view_evicted if the View was revoked while we looked: then misses prove nothing
