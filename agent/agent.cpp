@@ -5,13 +5,13 @@
 #include <cstring>
 #include <iostream>
 #include <random>
-#include <sstream>
 
 #include "roster/net/socket.hpp"
 #include "roster/wire/roster_generated.h"
 #include "roster/base/clock.hpp"
 #include "roster/base/files.hpp"
 #include "roster/base/log.hpp"
+#include "roster/base/prometheus.hpp"
 #include "roster/wire/snapshot.hpp"
 #include "roster/wire/verify.hpp"
 
@@ -397,21 +397,24 @@ void Agent::remove_arena() { state_->writer->remove_segments(); }
 std::string Agent::metrics() const {
   const AgentStatus& s = state_->status;
   const auto arena = state_->writer->stats();
-  std::ostringstream out;
-  out << "# TYPE roster_agent_connected gauge\nroster_agent_connected " << s.connected << "\n"
-      << "# TYPE roster_agent_revision gauge\nroster_agent_revision " << s.revision << "\n"
-      << "# TYPE roster_agent_generation gauge\nroster_agent_generation " << arena.generation << "\n"
-      << "# TYPE roster_agent_staleness_seconds gauge\nroster_agent_staleness_seconds "
-      << (s.last_upstream_contact_ms ? (base::unix_ms() - s.last_upstream_contact_ms) / 1000.0 : -1) << "\n"
-      << "# TYPE roster_agent_frames_total counter\nroster_agent_frames_total " << s.frames << "\n"
-      << "# TYPE roster_agent_deltas_total counter\nroster_agent_deltas_total " << s.deltas << "\n"
-      << "# TYPE roster_agent_snapshots_total counter\nroster_agent_snapshots_total " << s.snapshots << "\n"
-      << "# TYPE roster_agent_reconnects_total counter\nroster_agent_reconnects_total " << s.reconnects << "\n"
-      << "# TYPE roster_agent_bad_frames_total counter\nroster_agent_bad_frames_total " << s.bad_frames << "\n"
-      << "# TYPE roster_agent_arena_free_bytes gauge\nroster_agent_arena_free_bytes " << arena.heap_free_bytes << "\n"
-      << "# TYPE roster_agent_pinned_views gauge\nroster_agent_pinned_views " << arena.pinned_views << "\n"
-      << "# TYPE roster_agent_evicted_views_total counter\nroster_agent_evicted_views_total " << arena.evicted_views << "\n";
-  return out.str();
+  base::PrometheusText m;
+  m.gauge("roster_agent_connected", "1 while connected to an upstream", s.connected);
+  m.gauge("roster_agent_revision", "The upstream revision the arena holds", static_cast<double>(s.revision));
+  m.gauge("roster_agent_generation", "The arena's published generation", static_cast<double>(arena.generation));
+  m.gauge("roster_agent_staleness_seconds", "Seconds since the last frame from upstream (-1: never)",
+          s.last_upstream_contact_ms ? (base::unix_ms() - s.last_upstream_contact_ms) / 1000.0 : -1);
+  m.counter("roster_agent_frames_total", "Frames received from upstream", s.frames);
+  m.counter("roster_agent_deltas_total", "Deltas applied", s.deltas);
+  m.counter("roster_agent_snapshots_total", "Snapshots applied", s.snapshots);
+  m.counter("roster_agent_reconnects_total", "Connection attempts after the first", s.reconnects);
+  m.counter("roster_agent_bad_frames_total", "Frames refused as malformed", s.bad_frames);
+  m.gauge("roster_agent_arena_free_bytes", "Free bytes in the arena's heap", arena.heap_free_bytes);
+  m.gauge("roster_agent_pinned_views", "Reader Views pinning older generations at the last reclaim", arena.pinned_views);
+  m.counter("roster_agent_evicted_views_total", "Reader pins revoked for age", arena.evicted_views);
+  m.counter("roster_agent_dead_readers_total", "Slots of killed readers released", arena.dead_readers);
+  m.gauge("roster_agent_reader_file_truncated", "1 when a reader shrank the reader-slot file (nothing is freed)",
+          arena.readers_truncated);
+  return m.text();
 }
 
 }  // namespace roster::agent

@@ -26,7 +26,7 @@ wire::DecodedDocument decode(const Options& opts) {
   auto text = base::read_file(opts.file, limits.max_document_bytes);
   if (!text) {
     wire::DecodedDocument unreadable;
-    unreadable.errors.push_back({"", text.error().message});
+    unreadable.errors.push_back(text.error());
     return unreadable;
   }
   return wire::JsonDecoder(limits).decode(*text);
@@ -51,7 +51,7 @@ int report(const Options& opts, const wire::DecodedDocument& doc) {
       w.key("contracts").unsigned_number(doc.contracts.size());
     } else {
       w.key("errors").begin_array();
-      for (auto& e : doc.errors) w.begin_object().key("path").string(e.path).key("message").string(e.message).end_object();
+      for (auto& e : doc.errors) w.begin_object().key("path").string(e.where).key("message").string(e.message).end_object();
       w.end_array();
     }
     w.end_object();

@@ -36,13 +36,7 @@ void print_instances_table(const std::vector<const wire::Instance*>& list, bool 
     std::string out;
     wire::JsonWriter w(out);
     w.begin_array();
-    for (auto* i : list) {
-      w.begin_object().key("service").string(i->service()->string_view()).key("version").string(i->version()->string_view());
-      w.key("id").string(i->id()->string_view()).key("address").string(i->address()->string_view());
-      w.key("port").number(i->port()).key("weight").number(i->weight()).key("health").string(wire::to_string(i->health()));
-      if (i->zone()) w.key("zone").string(i->zone()->string_view());
-      w.end_object();
-    }
+    for (auto* i : list) wire::write_instance(w, *i, {.with_service = true});
     w.end_array();
     std::cout << out << "\n";
     return;

@@ -160,7 +160,7 @@ struct JsonDecoder::Impl {
       ++suppressed_errors;
       return;
     }
-    out->errors.push_back({render_path(), std::move(message)});
+    out->errors.push_back(document_error(render_path(), std::move(message)));
   }
 
   // A simdjson failure: either a bad value (reported, iteration goes on) or broken JSON (fatal:
@@ -826,14 +826,15 @@ struct JsonDecoder::Impl {
   // Refuses a document over the size limit before anything copies or parses it.
   bool too_large(size_t size, const std::string& what, DecodedDocument& result) const {
     if (size <= limits.max_document_bytes) return false;
-    result.errors.push_back({"", what + " is " + std::to_string(size) + " bytes; the limit is " +
-                                     std::to_string(limits.max_document_bytes) + " bytes"});
+    result.errors.push_back(document_error("", what + " is " + std::to_string(size) + " bytes; the limit is " +
+                                     std::to_string(limits.max_document_bytes) + " bytes",
+                                           ErrorKind::TooLarge));
     return true;
   }
 
   void finish(DecodedDocument& result) {
     if (suppressed_errors)
-      result.errors.push_back({"", "... and " + std::to_string(suppressed_errors) + " more errors not shown"});
+      result.errors.push_back(document_error("", "... and " + std::to_string(suppressed_errors) + " more errors not shown"));
     if (!result.errors.empty()) {
       // All or nothing: a document with an error yields no records.
       result.services.clear();

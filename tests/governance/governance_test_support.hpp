@@ -22,4 +22,13 @@ inline rapidjson::Document json(std::string_view text) {
   return std::move(*parsed);
 }
 
+// `text` parsed without parse_json's depth limit: the DOM a program could build by hand, for
+// testing that each walker's own depth limit holds when the parser's is bypassed.
+inline rapidjson::Document deep_json(std::string_view text) {
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());
+  EXPECT_FALSE(doc.HasParseError()) << "not JSON: " << text.substr(0, 80);
+  return doc;
+}
+
 }  // namespace roster::governance

@@ -417,12 +417,12 @@ TEST(CompiledSchema, LongPropertyNamesUnderPatternPropertiesAreRefused) {
 TEST(CompiledSchema, DeepValuesAndSchemasAreRefused) {
   const CompiledSchema any_array = compile(json(R"({"items": {"$ref": "#"}})"));
   EXPECT_TRUE(any_array.validate(json(std::string(100, '[') + std::string(100, ']'))).empty());
-  const auto deep = any_array.validate(json(std::string(5000, '[') + std::string(5000, ']')));
+  const auto deep = any_array.validate(deep_json(std::string(5000, '[') + std::string(5000, ']')));
   ASSERT_EQ(deep.size(), 1u);
   EXPECT_EQ(deep[0].pointer, "");
   std::string schema_text = "{}";
   for (int i = 0; i < 3000; ++i) schema_text = R"({"not": )" + schema_text + "}";
-  const auto schema = json(schema_text);
+  const auto schema = deep_json(schema_text);
   EXPECT_EQ(pointers(check_json_schema(schema, schema)), std::vector<std::string>{""});
   EXPECT_FALSE(CompiledSchema::compile(schema));
 }

@@ -38,7 +38,7 @@ class RegistryFixture : public ::testing::Test {
 
   // A refused document, as the face would refuse it.
   static WriteResult undecodable(const wire::DecodedDocument& doc) {
-    return refuse(ErrorKind::Invalid, "invalid_document", doc.errors.front().message, doc.errors.front().path);
+    return refuse(ErrorKind::Invalid, "invalid_document", doc.errors.front().message, doc.errors.front().where);
   }
   WriteResult put_version(std::string_view json, WriteOptions options = {}) {
     auto doc = decoder_.decode(json);

@@ -21,8 +21,8 @@ std::string registry_json(const std::string& versions) {
 }
 
 bool has_error(const DecodedDocument& doc, const std::string& path, const std::string& message_part) {
-  return std::any_of(doc.errors.begin(), doc.errors.end(), [&](const DecodeError& e) {
-    return e.path == path && e.message.find(message_part) != std::string::npos;
+  return std::any_of(doc.errors.begin(), doc.errors.end(), [&](const Error& e) {
+    return e.where == path && e.message.find(message_part) != std::string::npos;
   });
 }
 

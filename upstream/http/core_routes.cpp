@@ -26,7 +26,7 @@ namespace roster::upstream {
 
 namespace {
 
-// A document the decoder refused: 400 with the first error's path and message (and the count).
+// A document the decoder refused: 400 (413 when too large) with the first error's path and message (and the count).
 net::HttpResponse decode_error(const wire::DecodedDocument& doc) {
   const auto& first = doc.errors.front();
   std::string message = first.message;
@@ -35,7 +35,7 @@ net::HttpResponse decode_error(const wire::DecodedDocument& doc) {
     for (size_t i = 1; i < doc.errors.size() && i < 20; ++i) message += (i > 1 ? "; " : "") + doc.errors[i].to_string();
     message += ")";
   }
-  return bad_request("invalid_document", message, first.path);
+  return error_response({first.kind, first.code, std::move(message), first.where});
 }
 
 net::HttpResponse url_mismatch(std::string code, std::string_view field, std::string_view in_document,

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "roster/base/result.hpp"
 #include "roster/wire/record_list.hpp"
 
 namespace roster::wire {
@@ -20,11 +21,12 @@ struct CodecLimits {
   size_t max_depth = 256;
 };
 
-struct DecodeError {
-  std::string path;  // `services[3].versions[0].owner_team`; empty for the document itself
-  std::string message;
-  std::string to_string() const { return path.empty() ? message : path + ": " + message; }
-};
+// A document's problem: Error{Invalid or TooLarge, "invalid_document" or "document_too_large",
+// message, where = its JSON path like `services[3].versions[0].owner_team` ("" for the document)}.
+inline Error document_error(std::string where, std::string message, ErrorKind kind = ErrorKind::Invalid) {
+  return {kind, kind == ErrorKind::TooLarge ? "document_too_large" : "invalid_document", std::move(message),
+          std::move(where)};
+}
 
 enum class DocumentKind { Registry, ServiceVersion, Instance };
 
@@ -33,7 +35,7 @@ struct DecodedDocument {
   RecordList services;   // ServiceVersion records
   RecordList instances;  // Instance records
   RecordList contracts;  // Contract records
-  std::vector<DecodeError> errors;
+  std::vector<Error> errors;  // every problem found (all or nothing: no records when any)
   bool ok() const { return errors.empty(); }
 };
 
