@@ -11,6 +11,7 @@
 #include "roster/wire/identifiers.hpp"
 #include "roster/wire/roster_generated.h"
 #include "roster/wire/names.hpp"
+#include "roster/wire/record_revision.hpp"
 #include "roster/wire/time_format.hpp"
 
 namespace roster::wire {
@@ -35,7 +36,6 @@ struct VersionFields {
   string_view name, version, description, owner_team, documentation_url, deprecation_reason;
   LifecycleStage stage = LifecycleStage::Proposed;
   int64_t created_at_ms = 0, updated_at_ms = 0, deprecated_at_ms = 0, sunset_at_ms = 0, retired_at_ms = 0;
-  uint64_t revision = 0;
   SchemaFormat schema_format = SchemaFormat::None;
   size_t schema_offset = 0, schema_size = 0;  // into Scratch::documents
   Slice tags, labels, dependencies, endpoints, instances;
@@ -520,8 +520,8 @@ struct JsonDecoder::Impl {
         case 12: read_time(value, ver.deprecated_at_ms); break;
         case 13: read_time(value, ver.sunset_at_ms); break;
         case 14: read_string(value, ver.deprecation_reason); break;
-        case 15:
-          if (read_integer(value, 0, INT64_MAX, n)) ver.revision = static_cast<uint64_t>(n);
+        case 15:  // assigned by the server when it commits: checked, then left out
+          (void)read_integer(value, 0, INT64_MAX, n);
           break;
         case 16: for_each_element(value, [&](od::value& inst) { read_instance(inst); }); break;
         case 18: read_time(value, ver.retired_at_ms); break;
@@ -718,7 +718,7 @@ struct JsonDecoder::Impl {
     b.add_sunset_at_ms(ver.sunset_at_ms);
     b.add_retired_at_ms(ver.retired_at_ms);
     b.add_deprecation_reason(reason_off);
-    b.add_revision(ver.revision);
+    add_revision_placeholder(fbb, b);
     fbb.Finish(b.Finish());
     finish_into(out->services);
 
@@ -741,6 +741,7 @@ struct JsonDecoder::Impl {
     b.add_health(inst.health);
     b.add_lease_expires_at_ms(inst.lease_expires_at_ms);
     b.add_metadata(metadata_off);
+    add_revision_placeholder(fbb, b);
     fbb.Finish(b.Finish());
     finish_into(out->instances);
   }
@@ -748,9 +749,16 @@ struct JsonDecoder::Impl {
   void encode_contract(const ContractFields& c) {
     fbb.Clear();
     const string_view pact(scratch.documents.data() + c.pact_offset, c.pact_size);
-    auto root = CreateContract(fbb, string(c.consumer), string(c.consumer_version), string(c.provider),
-                               string(c.provider_range), string(pact));
-    fbb.Finish(root);
+    auto consumer = string(c.consumer), consumer_version = string(c.consumer_version);
+    auto provider = string(c.provider), provider_range = string(c.provider_range), pact_off = string(pact);
+    ContractBuilder b(fbb);
+    b.add_consumer(consumer);
+    b.add_consumer_version(consumer_version);
+    b.add_provider(provider);
+    b.add_provider_range(provider_range);
+    b.add_pact(pact_off);
+    add_revision_placeholder(fbb, b);
+    fbb.Finish(b.Finish());
     finish_into(out->contracts);
   }
 

@@ -67,11 +67,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 # other way too: once the bug is fixed, the run fails (XPASS) until the entry is removed here.
 # orphan-segments cannot be: a run that left no orphan may just not have hit the case.
 KNOWN_BUGS = {
-    "record-revision": (
-        "roster-server never assigns a version record's `revision` (docs/registry-format.md: "
-        "\"assigned by the server\"): PUT a version, get {\"revision\": N}, and the record (HTTP API, "
-        "arena, C ABI roster_service.revision, Python ServiceVersion.revision) carries 0 (or whatever "
-        "the client sent). Checked: a version acknowledged at revision N carries revision N."),
     "orphan-segments": (
         "an agent killed before it published its arena (starting with no upstream and no usable cache, "
         "or between a new segment and the snapshot it waits for) leaves /dev/shm/roster.NAME.data.new.PID.N "

@@ -9,6 +9,7 @@
 #include "roster/upstream/sqlite_store.hpp"
 #include "registry_fixture.hpp"
 #include "roster/wire/frame.hpp"
+#include "roster/wire/snapshot.hpp"
 #include "roster/wire/verify.hpp"
 
 namespace roster::upstream {
@@ -147,6 +148,47 @@ TEST_F(RegistryTest, FeedResumesFromMemoryStoreOrSnapshot) {
   }
   EXPECT_EQ(versions, 5u);
   EXPECT_TRUE(last);
+}
+
+// The revisions the delta frames carry for their upserted versions, frame by frame.
+std::vector<std::pair<uint64_t, uint64_t>> delta_version_revisions(const std::vector<Frame>& frames) {
+  std::vector<std::pair<uint64_t, uint64_t>> out;  // (delta revision, record revision)
+  for (auto& frame : frames) {
+    wire::FrameReader reader;
+    reader.feed(*frame);
+    auto f = reader.next();
+    if (!f || !wire::verify<wire::Delta>(f->payload)) return {};
+    auto* delta = flatbuffers::GetRoot<wire::Delta>(f->payload.data());
+    for (auto* r : *delta->upsert_services())
+      out.emplace_back(delta->revision(), r->bytes_nested_root()->revision());
+  }
+  return out;
+}
+
+TEST_F(RegistryTest, RecordsCarryTheRevisionThatWroteThem) {
+  // A client's `revision` is ignored (a GET's output can be PUT back): the server assigns it.
+  EXPECT_EQ(put_version(version_doc("svc", "1.0.0", R"(, "revision": 999)"))->revision, 1u);
+  EXPECT_EQ(put_instance("svc", "1.0.0", kInstance)->revision, 2u);
+  EXPECT_EQ(put_version(version_doc("svc", "1.1.0"))->revision, 3u);
+  EXPECT_EQ(registry_->transition({"svc", "1.0.0"}, wire::LifecycleStage::Stable, "")->revision, 4u);
+  auto check = [&] {
+    EXPECT_EQ(registry_->version("svc", "1.0.0")->revision(), 4u);
+    EXPECT_EQ(registry_->version("svc", "1.1.0")->revision(), 3u);
+    ASSERT_EQ(registry_->instances("svc", "1.0.0").size(), 1u);
+    EXPECT_EQ(registry_->instances("svc", "1.0.0")[0]->revision(), 2u);
+    // Deltas from memory and, after a restart, from the store's change log alike.
+    EXPECT_EQ(delta_version_revisions(*registry_->frames_since(0)),
+              (std::vector<std::pair<uint64_t, uint64_t>>{{1, 1}, {3, 3}, {4, 4}}));
+    wire::FrameReader reader(1u << 20);
+    for (auto& f : registry_->snapshot_frames(1 << 20)) reader.feed(*f);
+    auto frame = reader.next();
+    ASSERT_TRUE(frame && wire::verify<wire::Snapshot>(frame->payload));
+    auto records = wire::open_snapshot(*flatbuffers::GetRoot<wire::Snapshot>(frame->payload.data()));
+    for (auto* v : records.versions) EXPECT_EQ(v->revision(), v->version()->str() == "1.0.0" ? 4u : 3u);
+  };
+  check();
+  reopen();
+  check();
 }
 
 TEST_F(RegistryTest, RegisterWholeRegistryDocument) {

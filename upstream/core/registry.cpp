@@ -11,6 +11,7 @@
 #include "roster/wire/frame.hpp"
 #include "roster/wire/identifiers.hpp"
 #include "roster/wire/names.hpp"
+#include "roster/wire/record_revision.hpp"
 #include "roster/wire/snapshot.hpp"
 
 namespace roster::upstream {
@@ -72,13 +73,22 @@ Result<void> Registry::load() {
   auto scanned = store_.scan([&](const StoredRecord& r) {
     switch (r.kind) {
       case RecordKind::ServiceVersion:
-        if (auto key = version_key(r.key)) versions_[*key] = r.record; else corrupt = key.error();
+        if (auto key = version_key(r.key))
+          wire::set_revision<wire::ServiceVersion>(versions_[*key] = r.record, r.revision);
+        else
+          corrupt = key.error();
         break;
       case RecordKind::Instance:
-        if (auto key = instance_key(r.key)) instances_[*key] = r.record; else corrupt = key.error();
+        if (auto key = instance_key(r.key))
+          wire::set_revision<wire::Instance>(instances_[*key] = r.record, r.revision);
+        else
+          corrupt = key.error();
         break;
       case RecordKind::Contract:
-        if (auto key = contract_key(r.key)) contracts_[*key] = r.record; else corrupt = key.error();
+        if (auto key = contract_key(r.key))
+          wire::set_revision<wire::Contract>(contracts_[*key] = r.record, r.revision);
+        else
+          corrupt = key.error();
         break;
       case RecordKind::ServicePolicy:
         policies_[r.key] = r.record;
@@ -132,6 +142,21 @@ void Registry::apply_in_memory(const Change& c) {
       c.key);
 }
 
+void Registry::stamp_revision(Change& c, uint64_t revision) {
+  if (!c.record) return;
+  std::visit(
+      [&](const auto& key) {
+        using K = std::decay_t<decltype(key)>;
+        if constexpr (std::is_same_v<K, VersionKey>)
+          wire::set_revision<wire::ServiceVersion>(*c.record, revision);
+        else if constexpr (std::is_same_v<K, InstanceKey>)
+          wire::set_revision<wire::Instance>(*c.record, revision);
+        else if constexpr (std::is_same_v<K, ContractKey>)
+          wire::set_revision<wire::Contract>(*c.record, revision);
+      },
+      c.key);
+}
+
 WriteResult Registry::commit(std::vector<Change> changes) {
   if (changes.empty()) return Written{revision_, {}, {}};
   std::vector<Mutation> mutations;
@@ -154,7 +179,10 @@ WriteResult Registry::commit(std::vector<Change> changes) {
   auto committed = store_.commit(mutations);  // durable before anything is acknowledged
   if (!committed) return refuse(committed.error());
   revision_ = *committed;
-  for (auto& c : changes) apply_in_memory(c);
+  for (auto& c : changes) {
+    stamp_revision(c, revision_);
+    apply_in_memory(c);
+  }
   feed_.publish(revision_, encode_delta(revision_, changes));
   return Written{revision_, {}, {}};
 }
@@ -578,6 +606,7 @@ std::optional<std::vector<Frame>> Registry::frames_since(uint64_t revision) cons
   for (auto& change : **changes) {
     auto decoded = decode_changes(change.mutations);
     if (!decoded) return std::nullopt;  // the store's log cannot be trusted: a snapshot can
+    for (auto& c : *decoded) stamp_revision(c, change.revision);
     out.push_back(encode_delta(change.revision, *decoded));
   }
   return out;

@@ -140,6 +140,8 @@ class Registry {
   WriteResult finish(WriteResult checked, std::vector<Change> changes, WriteOptions options);
   WriteResult commit(std::vector<Change> changes);
   void apply_in_memory(const Change& change);
+  // Sets the record's `revision` to the revision that wrote it (policies carry none).
+  static void stamp_revision(Change& change, uint64_t revision);
   Frame encode_delta(uint64_t revision, const std::vector<Change>& changes) const;
   Result<std::vector<Change>> decode_changes(const std::vector<Mutation>& mutations) const;
 
