@@ -4,31 +4,25 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
-#include <boost/asio/buffer.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
-
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <deque>
-#include <limits>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "roster/base/log.hpp"
+#include "roster/net/http_request_parser.hpp"
 
 namespace roster::net {
-namespace http = boost::beast::http;
 namespace {
 
 using Bytes = std::shared_ptr<const std::vector<uint8_t>>;
 
-// Each recv asks for at least this much free buffer space.
+// Each recv reads at most this much; the parser keeps what it has not parsed yet.
 constexpr size_t kReadChunk = 16 * 1024;
 // A client that pipelines requests without reading the responses stops being read (and its
 // buffered requests stop being handled) while this much output waits: memory stays bounded.
@@ -37,8 +31,6 @@ constexpr size_t kMaxPendingOutput = 4 * 1024 * 1024;
 constexpr size_t kCoalesceBytes = 256 * 1024;
 // How long a closing connection keeps reading (and dropping) what the client still sends.
 constexpr std::chrono::milliseconds kLingerTime{2000};
-
-std::string to_std(boost::beast::string_view s) { return {s.data(), s.size()}; }
 
 bool is_token(std::string_view s) {
   if (s.empty()) return false;
@@ -137,10 +129,8 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
 struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> {
   std::shared_ptr<State> server;
   int fd;
-  std::vector<uint8_t> in;  // received bytes; [in_begin, in_end) not yet consumed by the parser
-  size_t in_begin = 0;
-  size_t in_end = 0;
-  std::optional<http::request_parser<http::string_body>> parser;
+  std::vector<uint8_t> in;  // one recv's bytes, fed to the parser at once
+  HttpRequestParser parser;
   std::deque<Bytes> out;  // responses in request order; out.front() is being sent when `sending`
   size_t out_bytes = 0;
   bool sending = false;
@@ -148,10 +138,13 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
   bool close_after_flush = false;  // no more requests: send what is queued, then close
   bool lingering = false;          // write side shut down, draining the client before close
   bool closed = false;
-  bool continue_sent = false;
   EventLoop::TimerId timer = 0;
 
-  Connection(std::shared_ptr<State> s, int f) : server(std::move(s)), fd(f), in(kReadChunk) {}
+  Connection(std::shared_ptr<State> s, int f)
+      : server(std::move(s)),
+        fd(f),
+        in(kReadChunk),
+        parser(HttpParserLimits{server->limits.max_header_bytes, server->limits.max_body_bytes}) {}
 
   void start() {
     arm_timer(server->limits.idle_timeout);
@@ -160,16 +153,8 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
 
   void start_read() {
     if (reading || closed) return;
-    if (in_begin == in_end) {
-      in_begin = in_end = 0;
-    } else if (in.size() - in_end < kReadChunk / 4 && in_begin > 0) {
-      std::memmove(in.data(), in.data() + in_begin, in_end - in_begin);
-      in_end -= in_begin;
-      in_begin = 0;
-    }
-    if (in.size() - in_end < kReadChunk / 4) in.resize(in.size() + kReadChunk);
     reading = true;
-    server->loop.recv(fd, std::span<uint8_t>(in.data() + in_end, in.size() - in_end),
+    server->loop.recv(fd, std::span<uint8_t>(in.data(), in.size()),
                       [self = shared_from_this()](ssize_t n) { self->on_read(n); });
   }
 
@@ -182,7 +167,6 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
       } else if (n == 0) {
         close_now();
       } else {
-        in_begin = in_end = 0;
         start_read();
       }
       return;
@@ -197,95 +181,37 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
       if (!sending && out.empty()) close_now();
       return;
     }
-    in_end += static_cast<size_t>(n);
+    parser.feed(std::span<const uint8_t>(in.data(), static_cast<size_t>(n)));
     process_input();
   }
 
-  void new_parser() {
-    parser.emplace();
-    const HttpLimits& limits = server->limits;
-    parser->header_limit(static_cast<std::uint32_t>(
-        std::min<size_t>(limits.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
-    // Beast compares a Content-Length against this as soon as the header is complete, so an
-    // oversized body is refused before any of it is read.
-    parser->body_limit(static_cast<std::uint64_t>(limits.max_body_bytes));
-    parser->eager(true);  // parse the body in the same put() as the header when it is there
-    continue_sent = false;
-  }
+  bool paused() const { return out_bytes >= kMaxPendingOutput; }
 
   void process_input() {
-    while (!closed && !close_after_flush && out_bytes < kMaxPendingOutput) {
-      if (!parser) new_parser();
-      if (in_begin == in_end) break;
-      boost::system::error_code ec;
-      // Beast consumes whole header sections only: with an incomplete header it returns 0 and
-      // need_more, and the same bytes are presented again, with more, on the next read.
-      size_t used = parser->put(boost::asio::const_buffer(in.data() + in_begin, in_end - in_begin), ec);
-      in_begin += used;
-      if (ec == http::error::need_more) {
-        maybe_send_continue();
-        break;
-      }
-      if (ec) {
-        parse_error(ec);
+    while (!closed && !close_after_flush && !paused()) {
+      HttpParsed parsed = parser.next();
+      if (std::holds_alternative<HttpNeedMore>(parsed)) break;
+      if (std::holds_alternative<HttpContinueWanted>(parsed)) {
+        queue(continue_bytes());  // the client waits for this before sending the body
+      } else if (auto* refusal = std::get_if<HttpRefusal>(&parsed)) {
+        respond_error(refusal->status, refusal->code, refusal->message);
         return;
+      } else {
+        handle_request(std::move(std::get<HttpRequest>(parsed)));
       }
-      if (parser->is_done()) {
-        handle_request();
-        continue;
-      }
-      maybe_send_continue();
-      if (used == 0) break;
     }
-    if (!closed && !close_after_flush && out_bytes < kMaxPendingOutput) start_read();
-  }
-
-  // A client that sent "Expect: 100-continue" waits for this before sending the body.
-  void maybe_send_continue() {
-    if (continue_sent || !parser->is_header_done() || parser->is_done()) return;
-    auto expect = parser->get()[http::field::expect];
-    if (parser->get().version() >= 11 && iequals({expect.data(), expect.size()}, "100-continue")) {
-      continue_sent = true;
-      queue(continue_bytes());
-    }
-  }
-
-  void parse_error(const boost::system::error_code& ec) {
-    const HttpLimits& limits = server->limits;
-    if (ec == http::error::header_limit) {
-      respond_error(431, "headers_too_large",
-                    "request line and headers exceed the limit of " + std::to_string(limits.max_header_bytes) + " bytes");
-    } else if (ec == http::error::body_limit) {
-      std::string message = "request body exceeds the limit of " + std::to_string(limits.max_body_bytes) + " bytes";
-      // From the stored field: content_length() asserts a finished header, and Beast reports
-      // an oversized Content-Length from inside finish_header.
-      auto length = parser->get()[http::field::content_length];
-      if (!length.empty()) message += " (Content-Length: " + to_std(length) + ")";
-      respond_error(413, "body_too_large", message);
-    } else {
-      respond_error(400, "malformed_request", "malformed HTTP request: " + ec.message());
-    }
+    if (!closed && !close_after_flush && !paused()) start_read();
   }
 
   void respond_error(unsigned status, std::string_view code, const std::string& message) {
     ++server->stats.errors;
     close_after_flush = true;
-    parser.reset();
     queue(serialize(server->render_error(status, code, message), false, true, 11));
   }
 
-  void handle_request() {
-    http::request<http::string_body> message = parser->release();
-    parser.reset();
+  void handle_request(HttpRequest request) {
     ++server->stats.requests;
-    HttpRequest request;
-    request.method = to_std(message.method_string());
-    request.target = to_std(message.target());
-    request.version = message.version();
-    request.keep_alive = message.keep_alive();
-    for (const auto& field : message) request.headers.add(to_std(field.name_string()), to_std(field.value()));
-    request.body = std::move(message.body());
-    bool head = message.method() == http::verb::head;
+    bool head = request.method == "HEAD";
 
     HttpResponse response;
     if (!parse_target(request)) {
@@ -363,10 +289,8 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
     if (lingering || closed) return;
     lingering = true;
     close_after_flush = true;
-    parser.reset();
     ::shutdown(fd, SHUT_WR);
     arm_timer(std::min(server->limits.idle_timeout, kLingerTime));
-    in_begin = in_end = 0;
     start_read();
   }
 

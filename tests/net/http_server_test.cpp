@@ -296,6 +296,53 @@ TEST_F(HttpServerTest, RefusesConnectionsBeyondTheLimitWith503) {
   EXPECT_EQ(a.get("/a2")->status, 200);
 }
 
+// Sends `bytes` on a fresh connection and reads until the server closes it.
+std::string send_then_read_all(int fd, std::string_view bytes) {
+  write_all(fd, bytes);
+  return read_until_close(fd);
+}
+
+// RFC 9112 section 6: framing a front end could read differently is refused with 400 and a
+// close, never guessed at. Each of these reached the handler before (the body of the first
+// parsed as a second request).
+TEST_F(HttpServerTest, AmbiguousFramingGets400ThenCloseAndNothingIsHandled) {
+  start();
+  for (std::string_view request : {
+           "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, identity\r\n\r\n"
+           "GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n",
+           "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: xchunked\r\nContent-Length: 5\r\n\r\nhello",
+           "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: identity\r\nContent-Length: 5\r\n\r\nhello",
+           "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n",
+           "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nGET /smuggled HTTP/1.1\r\n\r\n",
+           "POST /a HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+       }) {
+    SCOPED_TRACE(request);
+    Fd fd(connect_raw());
+    std::string all = send_then_read_all(fd, request);
+    EXPECT_TRUE(all.starts_with("HTTP/1.1 400 Bad Request\r\n")) << all;
+    EXPECT_NE(all.find("Connection: close\r\n"), std::string::npos) << all;
+    EXPECT_EQ(all.find("HTTP/1.1", 1), std::string::npos) << "a second response: " << all;
+  }
+  EXPECT_EQ(handled_.load(), 0);
+}
+
+TEST_F(HttpServerTest, UnknownTransferCodingGets501ThenClose) {
+  start();
+  Fd fd(connect_raw());
+  std::string all = send_then_read_all(fd, "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n");
+  EXPECT_TRUE(all.starts_with("HTTP/1.1 501 Not Implemented\r\n")) << all;
+  expect_error(all.substr(all.find("\r\n\r\n") + 4), "not_implemented");
+  EXPECT_EQ(handled_.load(), 0);
+}
+
+TEST_F(HttpServerTest, ChunkedBodyIsServed) {
+  start();
+  Fd fd(connect_raw());
+  write_all(fd, "PUT /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nbody\r\n0\r\n\r\n");
+  std::string leftover;
+  EXPECT_EQ(read_raw_response(fd, leftover).body, "PUT /c body");
+}
+
 TEST_F(HttpServerTest, ServesOverAUnixSocket) {
   TempDir dir;
   path_ = dir.file("http.sock");

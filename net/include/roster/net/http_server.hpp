@@ -1,17 +1,23 @@
-// An HTTP/1.1 server on an EventLoop. Requests are parsed by Boost.Beast's request parser, fed
-// incrementally; keep-alive and pipelining are supported, responses go out in request order.
+// An HTTP/1.1 server on an EventLoop. Requests are parsed by HttpRequestParser (Boost.Beast's
+// parser plus RFC 9112's framing rules), fed incrementally; keep-alive and pipelining are
+// supported, responses go out in request order.
 //
 // Errors the server answers itself, rendered by the HttpErrorRenderer it was given (by default
 // plain text "code: message"; roster's daemons render their JSON error shape):
 //   400 malformed_request     the bytes are not HTTP/1.x, or the target's %-escapes are bad
+//   400 ambiguous_framing     the body's length could be read two ways (Transfer-Encoding with
+//                             Content-Length, a final coding other than chunked, differing
+//                             Content-Lengths): see http_request_parser.hpp
 //   413 body_too_large        Content-Length (or the chunks so far) above max_body_bytes: refused
 //                             as soon as the header is read, before any of the body
 //   431 headers_too_large     request line + headers above max_header_bytes
 //   500 internal_error        the handler threw (the connection stays usable)
+//   501 not_implemented       a transfer coding other than chunked
 //   503 too_many_connections  max_connections reached
-// After a 400, 413, 431 or 503 the connection closes (the stream position is unknown). Closing
-// is graceful: the response is sent, the write side shut down, and what the client still sends
-// is read and dropped for a moment, so the client reads the response instead of a reset.
+// After any of these but 500 (and a bad target's 400) the connection closes: the stream position
+// is unknown, or the server is at its limit. Closing is graceful: the response is sent, the write
+// side shut down, and what the client still sends is read and dropped for a moment, so the
+// client reads the response instead of a reset.
 //
 // Threading: construct, listen, close and destroy on the loop thread, or while the loop is not
 // running, and destroy the server before its EventLoop. The handler runs on the loop thread:
