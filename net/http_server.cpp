@@ -15,7 +15,9 @@
 #include <vector>
 
 #include "roster/base/log.hpp"
+#include "roster/net/address_counts.hpp"
 #include "roster/net/http_request_parser.hpp"
+#include "roster/net/socket.hpp"
 
 namespace roster::net {
 namespace {
@@ -115,6 +117,8 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
   HttpLimits limits;
   HttpErrorRenderer render_error;
   std::unordered_map<int, std::shared_ptr<Connection>> connections;
+  size_t admitted = 0;  // connections not refused at accept: what max_connections counts
+  AddressCounts per_address;
   std::vector<int> listeners;
   bool closed = false;
   HttpServerStats stats;
@@ -129,6 +133,8 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
 struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> {
   std::shared_ptr<State> server;
   int fd;
+  std::string peer;       // counted in server->per_address while `admitted`
+  bool admitted = false;  // counted in server->admitted and per_address
   std::vector<uint8_t> in;  // one recv's bytes, fed to the parser at once
   HttpRequestParser parser;
   std::deque<Bytes> out;  // responses in request order; out.front() is being sent when `sending`
@@ -138,7 +144,8 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
   bool close_after_flush = false;  // no more requests: send what is queued, then close
   bool lingering = false;          // write side shut down, draining the client before close
   bool closed = false;
-  EventLoop::TimerId timer = 0;
+  EventLoop::TimerId timer = 0;         // idle_timeout (or the linger time when closing)
+  EventLoop::TimerId header_timer = 0;  // header_timeout of the request whose header is arriving
 
   Connection(std::shared_ptr<State> s, int f)
       : server(std::move(s)),
@@ -148,6 +155,7 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
 
   void start() {
     arm_timer(server->limits.idle_timeout);
+    arm_header_timer();  // the first request's header is due within header_timeout of accept
     start_read();
   }
 
@@ -200,16 +208,26 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
         handle_request(std::move(std::get<HttpRequest>(parsed)));
       }
     }
-    if (!closed && !close_after_flush && !paused()) start_read();
+    if (closed || close_after_flush) return;
+    // A header is arriving: its clock runs from now when it is not already running. Not while
+    // paused, when the bytes wait on this server rather than on the client.
+    if (parser.in_header() && !paused()) {
+      if (header_timer == 0) arm_header_timer();
+    } else if (!parser.in_header()) {
+      cancel_header_timer();
+    }
+    if (!paused()) start_read();
   }
 
   void respond_error(unsigned status, std::string_view code, const std::string& message) {
     ++server->stats.errors;
     close_after_flush = true;
+    cancel_header_timer();
     queue(serialize(server->render_error(status, code, message), false, true, 11));
   }
 
   void handle_request(HttpRequest request) {
+    cancel_header_timer();
     ++server->stats.requests;
     bool head = request.method == "HEAD";
 
@@ -289,6 +307,7 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
     if (lingering || closed) return;
     lingering = true;
     close_after_flush = true;
+    cancel_header_timer();
     ::shutdown(fd, SHUT_WR);
     arm_timer(std::min(server->limits.idle_timeout, kLingerTime));
     start_read();
@@ -307,6 +326,11 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
     closed = true;
     if (timer != 0) server->loop.cancel_timer(timer);
     timer = 0;
+    cancel_header_timer();
+    if (admitted) {
+      --server->admitted;
+      server->per_address.remove(peer);
+    }
     server->loop.close(fd);  // pending recv/send complete with -ECANCELED
     server->connections.erase(fd);
   }
@@ -321,6 +345,28 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
         self->close_now();
       }
     });
+  }
+
+  void arm_header_timer() {
+    cancel_header_timer();
+    header_timer = server->loop.after(server->limits.header_timeout, [weak = weak_from_this()] {
+      if (auto self = weak.lock()) {
+        self->header_timer = 0;
+        if (self->closed || self->lingering) return;
+        ++self->server->stats.timeouts;
+        // A client that sent part of a request is told why; one that never sent a byte (a
+        // connection opened ahead of use) is closed quietly, as an idle one is.
+        if (self->parser.idle()) return self->close_now();
+        self->respond_error(408, "header_timeout",
+                            "the request header did not arrive within " +
+                                std::to_string(self->server->limits.header_timeout.count()) + " ms");
+      }
+    });
+  }
+
+  void cancel_header_timer() {
+    if (header_timer != 0) server->loop.cancel_timer(header_timer);
+    header_timer = 0;
   }
 };
 
@@ -338,15 +384,24 @@ void HttpServer::State::on_accept(int listen_fd, int fd) {
   int one = 1;  // responses are written whole; do not hold the last segment for an ACK
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // fails harmlessly on AF_UNIX
   auto connection = std::make_shared<Connection>(shared_from_this(), fd);
-  bool over_limit = connections.size() >= limits.max_connections;
   connections.emplace(fd, connection);
-  if (over_limit) {
-    // Answer rather than drop, so the client sees why; the connection then closes.
+  // Answer rather than drop, so the client sees why; the connection then closes. Refused
+  // connections linger briefly and do not count against either limit, so a client refused in a
+  // burst does not push others over max_connections.
+  auto refuse = [&](std::string_view code, const std::string& message) {
     connection->arm_timer(std::min(limits.idle_timeout, kLingerTime));
-    connection->respond_error(503, "too_many_connections",
-                              "the server is at its limit of " + std::to_string(limits.max_connections) + " connections");
-    return;
-  }
+    connection->respond_error(503, code, message);
+  };
+  if (admitted >= limits.max_connections)
+    return refuse("too_many_connections",
+                  "the server is at its limit of " + std::to_string(limits.max_connections) + " connections");
+  connection->peer = peer_ip(fd);
+  if (!per_address.try_add(connection->peer, limits.max_connections_per_address))
+    return refuse("too_many_connections_from_address",
+                  connection->peer + " has " + std::to_string(limits.max_connections_per_address) +
+                      " connections open, the limit per client address");
+  connection->admitted = true;
+  ++admitted;
   connection->start();
 }
 

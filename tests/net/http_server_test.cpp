@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+
 #include <atomic>
 #include <memory>
 #include <stdexcept>
+#include <vector>
 
 #include "roster/net/http_client.hpp"
 #include "roster/net/socket.hpp"
@@ -341,6 +344,120 @@ TEST_F(HttpServerTest, ChunkedBodyIsServed) {
   write_all(fd, "PUT /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nbody\r\n0\r\n\r\n");
   std::string leftover;
   EXPECT_EQ(read_raw_response(fd, leftover).body, "PUT /c body");
+}
+
+// A blocking connection to `address` from a local address of our choosing: Linux routes all of
+// 127.0.0.0/8 to lo, so 127.0.0.2 is a second client on the same host.
+int connect_from(const char* local_ip, const std::string& address) {
+  SocketAddress target = parse_address(address).value();
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::system_error(errno, std::system_category(), "socket");
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  ::inet_pton(AF_INET, local_ip, &local.sin_addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0 ||
+      ::connect(fd, reinterpret_cast<const sockaddr*>(&target.storage), target.length) != 0) {
+    int err = errno;
+    ::close(fd);
+    throw std::system_error(err, std::system_category(), std::string("connect from ") + local_ip);
+  }
+  return fd;
+}
+
+// Ten thousand slow connections from one client took every slot, and every other client got
+// 503. Scaled down: the hog's slow connections stop at its address's limit (the rest are told
+// 503 and do not count against max_connections), and another address is served.
+TEST_F(HttpServerTest, AClientHoggingConnectionsDoesNotStarveAnotherAddress) {
+  HttpLimits limits;
+  limits.max_connections = 8;
+  limits.max_connections_per_address = 4;
+  start(limits);
+  std::vector<std::unique_ptr<Fd>> hog;
+  for (int i = 0; i < 4; ++i) {
+    hog.push_back(std::make_unique<Fd>(connect_from("127.0.0.1", address_)));
+    write_all(*hog.back(), "G");  // one header byte, then nothing
+  }
+  ASSERT_TRUE(eventually([&] { return stats().active == 4; }));
+  std::vector<std::unique_ptr<Fd>> refused;  // kept open: the server lingers on them
+  for (int i = 0; i < 8; ++i) {
+    refused.push_back(std::make_unique<Fd>(connect_from("127.0.0.1", address_)));
+    std::string all = read_until_close(*refused.back());
+    ASSERT_TRUE(all.starts_with("HTTP/1.1 503 Service Unavailable\r\n")) << all;
+    expect_error(all.substr(all.find("\r\n\r\n") + 4), "too_many_connections_from_address");
+  }
+  Fd other(connect_from("127.0.0.2", address_));
+  write_all(other, "GET /other HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string leftover;
+  auto served = read_raw_response(other, leftover);
+  EXPECT_EQ(served.status, 200);
+  EXPECT_EQ(served.body, "GET /other ");
+  // A hog connection that closes frees its slot for the same address.
+  hog.pop_back();
+  EXPECT_TRUE(eventually([&] {  // once the server has seen the close
+    Fd again(connect_from("127.0.0.1", address_));
+    write_all(again, "GET /again HTTP/1.1\r\nHost: x\r\n\r\n");
+    std::string rest;
+    return read_raw_response(again, rest).status == 200;
+  }));
+}
+
+TEST_F(HttpServerTest, TheHeaderTimeoutAnswersATricklingClientWith408) {
+  HttpLimits limits;
+  limits.header_timeout = 300ms;  // the idle timeout stays at its 60 s
+  start(limits);
+  Fd fd(connect_raw());
+  const std::string request = "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: " + std::string(200, 'a');
+  auto t0 = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < request.size(); ++i) {  // one header byte every 20 ms, never finishing
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 0) > 0) break;  // the answer (or EOF) is readable
+    write_all(fd, request.substr(i, 1));
+    std::this_thread::sleep_for(20ms);
+  }
+  std::string all = read_until_close(fd);
+  auto elapsed = std::chrono::steady_clock::now() - t0;
+  EXPECT_TRUE(all.starts_with("HTTP/1.1 408 Request Timeout\r\n")) << all;
+  expect_error(all.substr(all.find("\r\n\r\n") + 4), "header_timeout");
+  EXPECT_GE(elapsed, 300ms);
+  EXPECT_LT(elapsed, 2000ms);
+  EXPECT_EQ(stats().timeouts, 1u);
+  EXPECT_EQ(handled_.load(), 0);
+}
+
+TEST_F(HttpServerTest, AConnectionThatSendsNothingIsClosedQuietlyAtTheHeaderTimeout) {
+  HttpLimits limits;
+  limits.header_timeout = 200ms;
+  start(limits);
+  Fd fd(connect_raw());
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(read_until_close(fd), "");
+  auto elapsed = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(elapsed, 190ms);
+  EXPECT_LT(elapsed, 2000ms);
+}
+
+// The header timeout bounds headers only: the wait between keep-alive requests is the idle
+// timeout's, and a body may take longer.
+TEST_F(HttpServerTest, TheHeaderTimeoutLeavesKeepAliveAndBodiesToTheIdleTimeout) {
+  HttpLimits limits;
+  limits.header_timeout = 200ms;
+  limits.idle_timeout = 5s;
+  start(limits);
+  auto client = open_client();
+  EXPECT_EQ(client.get("/one")->status, 200);
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(client.get("/two")->body, "GET /two ");
+  EXPECT_EQ(client.connections_opened(), 1u);
+
+  Fd fd(connect_raw());
+  write_all(fd, "PUT /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n");
+  for (char c : std::string("hello")) {
+    std::this_thread::sleep_for(100ms);
+    write_all(fd, std::string(1, c));
+  }
+  std::string leftover;
+  EXPECT_EQ(read_raw_response(fd, leftover).body, "PUT /slow hello");
+  EXPECT_EQ(stats().timeouts, 0u);
 }
 
 TEST_F(HttpServerTest, ServesOverAUnixSocket) {

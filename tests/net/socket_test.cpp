@@ -108,5 +108,34 @@ TEST(Socket, BindConflictNamesTheAddress) {
   EXPECT_EQ(second.error().message, "bind 127.0.0.1:" + std::to_string(port) + ": Address already in use");
 }
 
+TEST(Socket, PeerIpNamesTheClientAddress) {
+  Fd listener(listen_tcp("127.0.0.1", 0).value());
+  set_nonblocking(listener, false);
+  Fd client(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  local.sin_addr.s_addr = htonl(0x7f000002);  // 127.0.0.2: all of 127/8 is loopback
+  ASSERT_EQ(::bind(client, reinterpret_cast<sockaddr*>(&local), sizeof local), 0);
+  sockaddr_in server{};
+  server.sin_family = AF_INET;
+  server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  server.sin_port = htons(local_port(listener));
+  ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&server), sizeof server), 0);
+  Fd accepted(::accept(listener, nullptr, nullptr));
+  EXPECT_EQ(peer_ip(accepted), "127.0.0.2");
+
+  TempDir dir;
+  const std::string path = dir.file("s.sock");
+  Fd unix_listener(listen_unix(path).value());
+  Fd unix_client(connect_unix_blocking(path).value());
+  EXPECT_TRUE(eventually([&] {
+    int fd = ::accept(unix_listener, nullptr, nullptr);
+    if (fd < 0) return false;
+    EXPECT_EQ(peer_ip(fd), "");  // no address: per-address limits do not apply
+    ::close(fd);
+    return true;
+  }));
+}
+
 }  // namespace
 }  // namespace roster::net

@@ -74,6 +74,11 @@ Result<int> connect_unix_blocking(const std::string& path,
 // Errors: socket_failed.
 Result<int> open_stream_socket(const SocketAddress& address);
 
+// The IP address of a connected TCP socket's peer ("127.0.0.2", "2001:db8::1"; an IPv4-mapped
+// IPv6 peer as its IPv4 address); "" for a Unix-domain peer or when the kernel cannot say (the
+// peer is already gone). Names one client for per-address limits.
+std::string peer_ip(int fd);
+
 // These two cannot fail on an open socket: a failure means a bad fd (a bug), thrown as
 // roster::Exception.
 void set_nonblocking(int fd, bool on = true);
