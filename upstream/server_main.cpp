@@ -1,5 +1,6 @@
 // roster-server: the authoritative registry. Flags or a config file (--config, INI/TOML keys
 // named like the flags). Prints one line `listening http=ADDR stream=ADDR` once it serves.
+// Limits and what happens at each: docs/robustness.md.
 #include <CLI/CLI.hpp>
 #include <fstream>
 #include <iostream>
@@ -37,9 +38,10 @@ int main(int argc, char** argv) {
   std::string listen = "127.0.0.1:7070", stream = "127.0.0.1:7071", stream_unix, data_dir = "var/roster";
   std::string token, token_file, ready_file;
   int lease_seconds = 90, renew_seconds = 30;
-  size_t max_body = 8u << 20;
   int sunset_days = 90, retire_days = 30, lifecycle_check_seconds = 60;
   std::string compatibility = "BACKWARD";
+  roster::net::HttpLimits http_limits;
+  int64_t header_timeout_ms = http_limits.header_timeout.count(), idle_timeout_ms = http_limits.idle_timeout.count();
   app.set_config("--config", "", "Read options from an INI/TOML file");
   app.add_option("--listen", listen, "HTTP API address (host:port; port 0 = any)")->capture_default_str();
   app.add_option("--stream", stream, "Agent stream address (host:port)")->capture_default_str();
@@ -49,7 +51,18 @@ int main(int argc, char** argv) {
   app.add_option("--token-file", token_file, "Read the token from this file");
   app.add_option("--lease-duration", lease_seconds, "Seconds an instance lives without a renewal")->capture_default_str();
   app.add_option("--lease-renewal", renew_seconds, "Seconds between the renewals instances send")->capture_default_str();
-  app.add_option("--max-body-bytes", max_body, "Largest request body")->capture_default_str();
+  app.add_option("--max-body-bytes", http_limits.max_body_bytes, "Largest request body")->capture_default_str();
+  app.add_option("--max-header-bytes", http_limits.max_header_bytes, "Largest request line and header fields")
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 20))->capture_default_str();
+  app.add_option("--max-connections", http_limits.max_connections, "Open HTTP connections, all clients together")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--max-connections-per-address", http_limits.max_connections_per_address,
+                 "Open HTTP connections one client address may hold (0 = no limit, e.g. behind a proxy)")
+      ->capture_default_str();
+  app.add_option("--header-timeout-ms", header_timeout_ms, "Time a client has to send a request's whole header")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--idle-timeout-ms", idle_timeout_ms, "Keep-alive time between requests, and the bound on a slow body")
+      ->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--ready-file", ready_file, "Write the bound addresses here once serving");
   app.add_option("--sunset-after-days", sunset_days, "Default days from deprecation to sunset")
       ->check(CLI::Range(1, 3650))->capture_default_str();
@@ -97,9 +110,9 @@ int main(int argc, char** argv) {
     roster::net::StopOnSignal stop_on_signal(loop);
     roster::upstream::StreamServer streams(loop, registry, {.token = *secret});
     roster::upstream::HttpApi api(registry, {.token = *secret}, [&](auto& metrics) { streams.metrics(metrics); });
-    roster::net::HttpLimits limits;
-    limits.max_body_bytes = max_body;
-    roster::net::HttpServer http(loop, [&](const roster::net::HttpRequest& r) { return api.handle(r); }, limits,
+    http_limits.header_timeout = std::chrono::milliseconds(header_timeout_ms);
+    http_limits.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
+    roster::net::HttpServer http(loop, [&](const roster::net::HttpRequest& r) { return api.handle(r); }, http_limits,
                                  &roster::upstream::HttpApi::render_error);
 
     const auto http_listener = roster::net::listen_at(listen);

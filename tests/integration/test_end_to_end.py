@@ -64,6 +64,31 @@ def version_doc(name, version, extra=None):
     return json.dumps(doc).encode()
 
 
+def read_until_close(sock, timeout=5.0):
+    """Everything the peer sends until it closes (a reset after its last bytes counts as a close)."""
+    sock.settimeout(timeout)
+    data = b""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            return data
+        if not chunk:
+            return data
+        data += chunk
+
+
+def connect_from(local_ip, address, timeout=5.0):
+    """A TCP connection to "host:port" from local_ip: all of 127/8 is loopback, so 127.0.0.2 is
+    another client on this host."""
+    host, port = address.rsplit(":", 1)
+    sock = socket.socket()
+    sock.settimeout(timeout)
+    sock.bind((local_ip, 0))
+    sock.connect((host, int(port)))
+    return sock
+
+
 class Cluster:
     """A server and an agent in a temp dir; the stream also listens on a Unix socket so that a
     restarted server keeps the address the agent knows."""
@@ -74,13 +99,13 @@ class Cluster:
         self.stream_sock = os.path.join(tmp, "stream.sock")
         self.server = self.agent = None
 
-    def start_server(self):
+    def start_server(self, extra=()):
         ready = os.path.join(self.tmp, "server.ready")
         if os.path.exists(ready):
             os.remove(ready)
         args = [SERVER, "--listen", "127.0.0.1:0", "--stream", "127.0.0.1:0", "--stream-unix", self.stream_sock,
                 "--data-dir", os.path.join(self.tmp, "data"), "--ready-file", ready,
-                "--lease-duration", str(self.lease), "--lease-renewal", str(max(1, self.lease // 3))]
+                "--lease-duration", str(self.lease), "--lease-renewal", str(max(1, self.lease // 3)), *extra]
         if self.token:
             args += ["--token", self.token]
         with open(os.path.join(self.tmp, "server.log"), "a") as log:
@@ -425,6 +450,70 @@ for j in range(100, 400):
         self.assertLessEqual(c.shm_revision(), 0)  # no data: the arena never even appears
         log = read_text(os.path.join(self.tmp, "agent.log"))
         self.assertIn("wrong or missing token", log)
+
+
+    # --- Limits and access (docs/robustness.md) ---
+
+    def test_ambiguous_http_framing_is_refused_and_smuggles_nothing(self):
+        """RFC 9112 section 6: framing a proxy could read another way gets 400 (501 for a coding
+        the server does not implement) and a close. "chunked, identity" was framed as no body, so
+        its body, a PUT, ran as a second request."""
+        c = self.cluster
+        c.start_server()
+        before = c.revision()
+        doc = version_doc("smuggled", "1.0.0")
+        smuggled = (b"PUT /v1/services/smuggled/versions/1.0.0 HTTP/1.1\r\nHost: x\r\n"
+                    b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(doc)) + doc
+        for head, body, status in [
+            (b"Transfer-Encoding: chunked, identity\r\n", smuggled, 400),
+            (b"Transfer-Encoding: xchunked\r\nContent-Length: %d\r\n" % len(smuggled), smuggled, 400),
+            (b"Transfer-Encoding: identity\r\nContent-Length: %d\r\n" % len(smuggled), smuggled, 400),
+            (b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", b"0\r\n\r\n", 400),
+            (b"Transfer-Encoding: gzip\r\n", smuggled, 400),
+            (b"Content-Length: 5\r\nContent-Length: 6\r\n", b"hello!", 400),
+            (b"Transfer-Encoding: gzip, chunked\r\n", b"0\r\n\r\n", 501),
+        ]:
+            with self.subTest(head=head):
+                with connect_from("127.0.0.1", c.http) as sock:
+                    sock.sendall(b"POST /v1/registry HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+                                 head + b"\r\n" + body)
+                    reply = read_until_close(sock).decode(errors="replace")
+                self.assertTrue(reply.startswith(f"HTTP/1.1 {status} "), reply)
+                self.assertIn("Connection: close\r\n", reply)
+                self.assertEqual(reply.count("HTTP/1.1 "), 1, f"more than one response: {reply}")
+        self.assertEqual(c.request("GET", "/v1/services/smuggled/versions/1.0.0")[0], 404)
+        self.assertEqual(c.revision(), before)
+
+    def test_a_client_hogging_http_connections_does_not_starve_another(self):
+        """Slow connections from one address stop at --max-connections-per-address (the rest get
+        503) and end at --header-timeout-ms with a 408; a client on another address is served."""
+        c = self.cluster
+        c.start_server(extra=["--max-connections", "64", "--max-connections-per-address", "8",
+                              "--header-timeout-ms", "1500", "--idle-timeout-ms", "60000"])
+        hog = []
+        for _ in range(8):
+            sock = connect_from("127.0.0.1", c.http)
+            sock.sendall(b"G")  # one header byte, then silence
+            hog.append(sock)
+        started = time.time()
+        refused = []
+        for _ in range(80):  # more than --max-connections: refused ones do not count against it
+            sock = connect_from("127.0.0.1", c.http)
+            reply = read_until_close(sock).decode(errors="replace")
+            self.assertTrue(reply.startswith("HTTP/1.1 503 "), reply)
+            self.assertIn("too_many_connections_from_address", reply)
+            refused.append(sock)
+        with connect_from("127.0.0.2", c.http) as other:
+            other.sendall(b"GET /v1/revision HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            reply = read_until_close(other).decode(errors="replace")
+        self.assertTrue(reply.startswith("HTTP/1.1 200 "), reply)
+        for sock in hog:
+            reply = read_until_close(sock).decode(errors="replace")
+            self.assertTrue(reply.startswith("HTTP/1.1 408 "), reply)
+            self.assertIn("header_timeout", reply)
+        self.assertLess(time.time() - started, 1.5 + 3)
+        for sock in hog + refused:
+            sock.close()
 
 
 if __name__ == "__main__":
