@@ -41,7 +41,9 @@ int main(int argc, char** argv) {
   int sunset_days = 90, retire_days = 30, lifecycle_check_seconds = 60;
   std::string compatibility = "BACKWARD";
   roster::net::HttpLimits http_limits;
+  roster::upstream::StreamOptions stream_options;
   int64_t header_timeout_ms = http_limits.header_timeout.count(), idle_timeout_ms = http_limits.idle_timeout.count();
+  int64_t hello_timeout_ms = stream_options.hello_timeout.count();
   app.set_config("--config", "", "Read options from an INI/TOML file");
   app.add_option("--listen", listen, "HTTP API address (host:port; port 0 = any)")->capture_default_str();
   app.add_option("--stream", stream, "Agent stream address (host:port)")->capture_default_str();
@@ -62,6 +64,16 @@ int main(int argc, char** argv) {
   app.add_option("--header-timeout-ms", header_timeout_ms, "Time a client has to send a request's whole header")
       ->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--idle-timeout-ms", idle_timeout_ms, "Keep-alive time between requests, and the bound on a slow body")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--stream-max-connections", stream_options.max_connections, "Open agent stream connections")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--stream-max-unauthenticated-per-address", stream_options.max_unauthenticated_per_address,
+                 "Stream connections one address may hold before their Hello is accepted (0 = no limit)")
+      ->capture_default_str();
+  app.add_option("--stream-max-hello-bytes", stream_options.max_hello_frame_bytes,
+                 "Largest frame a stream peer may send before its Hello is accepted")
+      ->check(CLI::Range(uint32_t{1024}, stream_options.max_frame_bytes))->capture_default_str();
+  app.add_option("--stream-hello-timeout-ms", hello_timeout_ms, "Time a stream peer has to say Hello")
       ->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--ready-file", ready_file, "Write the bound addresses here once serving");
   app.add_option("--sunset-after-days", sunset_days, "Default days from deprecation to sunset")
@@ -108,7 +120,9 @@ int main(int argc, char** argv) {
 
     roster::net::EventLoop loop;
     roster::net::StopOnSignal stop_on_signal(loop);
-    roster::upstream::StreamServer streams(loop, registry, {.token = *secret});
+    stream_options.token = *secret;
+    stream_options.hello_timeout = std::chrono::milliseconds(hello_timeout_ms);
+    roster::upstream::StreamServer streams(loop, registry, stream_options);
     roster::upstream::HttpApi api(registry, {.token = *secret}, [&](auto& metrics) { streams.metrics(metrics); });
     http_limits.header_timeout = std::chrono::milliseconds(header_timeout_ms);
     http_limits.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);

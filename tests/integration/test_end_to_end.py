@@ -89,6 +89,43 @@ def connect_from(local_ip, address, timeout=5.0):
     return sock
 
 
+def read_error_frame(sock, timeout=5.0):
+    """(code, message) of the first Error frame the peer sends; None when it closes first."""
+    sock.settimeout(timeout)
+    data = b""
+    while True:
+        while len(data) >= 8:
+            length, ftype, _, _ = struct.unpack("<IBBH", data[:8])
+            if len(data) < 4 + length:
+                break
+            payload, data = data[8:4 + length], data[4 + length:]
+            if ftype == 5:  # StreamError { code: uint; message: string } as a FlatBuffer
+                root = struct.unpack_from("<I", payload, 0)[0]
+                vtable = root - struct.unpack_from("<i", payload, root)[0]
+                vtable_size = struct.unpack_from("<H", payload, vtable)[0]
+                code_at, message_at = (struct.unpack_from("<H", payload, vtable + 4 + 2 * i)[0]
+                                       if 4 + 2 * i < vtable_size else 0 for i in (0, 1))
+                code = struct.unpack_from("<I", payload, root + code_at)[0] if code_at else 0
+                text_at = root + message_at + struct.unpack_from("<I", payload, root + message_at)[0]
+                size = struct.unpack_from("<I", payload, text_at)[0]
+                return code, payload[text_at + 4:text_at + 4 + size].decode()
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            return None
+        if not chunk:
+            return None
+        data += chunk
+
+
+def memory_peak_kib(pid):
+    """The process's peak resident set (VmHWM) in KiB."""
+    for line in read_text(f"/proc/{pid}/status").splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM in /proc/{pid}/status")
+
+
 class Cluster:
     """A server and an agent in a temp dir; the stream also listens on a Unix socket so that a
     restarted server keeps the address the agent knows."""
@@ -513,6 +550,61 @@ for j in range(100, 400):
             self.assertIn("header_timeout", reply)
         self.assertLess(time.time() - started, 1.5 + 3)
         for sock in hog + refused:
+            sock.close()
+
+    def test_a_huge_stream_frame_before_hello_is_refused_without_being_buffered(self):
+        """Idle peers holding 16 MiB frames short of their last byte, before any Hello, took the
+        server from 7 MB to 253 MB. With the defaults, the frame header alone is refused (an
+        Error frame, then a close), and the server's peak memory hardly moves."""
+        c = self.cluster
+        c.start_server()
+        host, port = c.stream_tcp.split(":")
+        huge = struct.pack("<IBBH", (16 << 20) - 4, 1, 1, 0)  # a Hello just under the normal limit
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(huge)
+            started = time.time()
+            error = read_error_frame(sock, timeout=5)
+            self.assertIsNotNone(error, "closed without an Error frame")
+            self.assertLess(time.time() - started, 1.0, "not refused at once")
+            code, message = error
+            self.assertEqual(code, 400)
+            self.assertIn("exceeds the limit of 65536 bytes", message)
+        time.sleep(0.2)
+        before = memory_peak_kib(c.server.pid)
+        peers = []
+        for _ in range(16):
+            sock = socket.create_connection((host, int(port)), timeout=5)
+            try:  # all but the frame's last byte, then idle: the frame stays incomplete
+                sock.sendall(huge + b"\0" * ((16 << 20) - 9))
+            except OSError:  # refused and closed while the frame was still going out
+                pass
+            peers.append(sock)
+        grown_mib = (memory_peak_kib(c.server.pid) - before) / 1024
+        for sock in peers:
+            sock.close()
+        self.assertLess(grown_mib, 32, f"the server's peak memory grew by {grown_mib:.0f} MiB")
+        self.assertIn("exceeds the limit of 65536 bytes", read_text(os.path.join(self.tmp, "server.log")))
+
+    def test_stream_connection_limits_spare_other_addresses_and_agents(self):
+        c = self.cluster
+        c.start_server(extra=["--stream-max-connections", "50", "--stream-max-unauthenticated-per-address", "2",
+                              "--stream-max-hello-bytes", "4096", "--stream-hello-timeout-ms", "30000"])
+        strangers = [connect_from("127.0.0.1", c.stream_tcp) for _ in range(2)]
+        with connect_from("127.0.0.1", c.stream_tcp) as third:
+            code, message = read_error_frame(third)
+        self.assertEqual(code, 503)
+        self.assertIn("127.0.0.1 has 2 connections waiting for their Hello", message)
+        with connect_from("127.0.0.2", c.stream_tcp) as other:
+            other.sendall(struct.pack("<IBBH", 8192, 1, 1, 0))  # over --stream-max-hello-bytes
+            code, message = read_error_frame(other)
+        self.assertEqual(code, 400)
+        self.assertIn("exceeds the limit of 4096 bytes", message)
+        c.start_agent()  # over the Unix socket: not counted per address
+        c.request("PUT", "/v1/services/limited/versions/1.0.0", version_doc("limited", "1.0.0"))
+        c.wait_synced()
+        metrics = urllib.request.urlopen(f"http://{c.http}/metrics", timeout=5).read().decode()
+        self.assertIn("roster_stream_refused_at_limit_total 1", metrics)
+        for sock in strangers:
             sock.close()
 
 

@@ -2,8 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-
 #include <atomic>
 #include <memory>
 #include <stdexcept>
@@ -28,7 +26,8 @@ class HttpServerTest : public ::testing::Test {
     if (!path_.empty()) {
       address_ = "unix:" + path_;
     } else {
-      address_ = "127.0.0.1:" + std::to_string(local_port(listen_fd));
+      port_ = local_port(listen_fd);
+      address_ = "127.0.0.1:" + std::to_string(port_);
     }
     lt_.call([&] {
       server_ = std::make_unique<HttpServer>(
@@ -68,6 +67,7 @@ class HttpServerTest : public ::testing::Test {
   LoopThread lt_;
   std::unique_ptr<HttpServer> server_;
   std::string address_;
+  uint16_t port_ = 0;
   std::string path_;
   std::atomic<int> handled_{0};
 };
@@ -346,24 +346,6 @@ TEST_F(HttpServerTest, ChunkedBodyIsServed) {
   EXPECT_EQ(read_raw_response(fd, leftover).body, "PUT /c body");
 }
 
-// A blocking connection to `address` from a local address of our choosing: Linux routes all of
-// 127.0.0.0/8 to lo, so 127.0.0.2 is a second client on the same host.
-int connect_from(const char* local_ip, const std::string& address) {
-  SocketAddress target = parse_address(address).value();
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::system_error(errno, std::system_category(), "socket");
-  sockaddr_in local{};
-  local.sin_family = AF_INET;
-  ::inet_pton(AF_INET, local_ip, &local.sin_addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0 ||
-      ::connect(fd, reinterpret_cast<const sockaddr*>(&target.storage), target.length) != 0) {
-    int err = errno;
-    ::close(fd);
-    throw std::system_error(err, std::system_category(), std::string("connect from ") + local_ip);
-  }
-  return fd;
-}
-
 // Ten thousand slow connections from one client took every slot, and every other client got
 // 503. Scaled down: the hog's slow connections stop at its address's limit (the rest are told
 // 503 and do not count against max_connections), and another address is served.
@@ -374,18 +356,18 @@ TEST_F(HttpServerTest, AClientHoggingConnectionsDoesNotStarveAnotherAddress) {
   start(limits);
   std::vector<std::unique_ptr<Fd>> hog;
   for (int i = 0; i < 4; ++i) {
-    hog.push_back(std::make_unique<Fd>(connect_from("127.0.0.1", address_)));
+    hog.push_back(std::make_unique<Fd>(connect_from("127.0.0.1", port_)));
     write_all(*hog.back(), "G");  // one header byte, then nothing
   }
   ASSERT_TRUE(eventually([&] { return stats().active == 4; }));
   std::vector<std::unique_ptr<Fd>> refused;  // kept open: the server lingers on them
   for (int i = 0; i < 8; ++i) {
-    refused.push_back(std::make_unique<Fd>(connect_from("127.0.0.1", address_)));
+    refused.push_back(std::make_unique<Fd>(connect_from("127.0.0.1", port_)));
     std::string all = read_until_close(*refused.back());
     ASSERT_TRUE(all.starts_with("HTTP/1.1 503 Service Unavailable\r\n")) << all;
     expect_error(all.substr(all.find("\r\n\r\n") + 4), "too_many_connections_from_address");
   }
-  Fd other(connect_from("127.0.0.2", address_));
+  Fd other(connect_from("127.0.0.2", port_));
   write_all(other, "GET /other HTTP/1.1\r\nHost: x\r\n\r\n");
   std::string leftover;
   auto served = read_raw_response(other, leftover);
@@ -394,7 +376,7 @@ TEST_F(HttpServerTest, AClientHoggingConnectionsDoesNotStarveAnotherAddress) {
   // A hog connection that closes frees its slot for the same address.
   hog.pop_back();
   EXPECT_TRUE(eventually([&] {  // once the server has seen the close
-    Fd again(connect_from("127.0.0.1", address_));
+    Fd again(connect_from("127.0.0.1", port_));
     write_all(again, "GET /again HTTP/1.1\r\nHost: x\r\n\r\n");
     std::string rest;
     return read_raw_response(again, rest).status == 200;

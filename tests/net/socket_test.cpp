@@ -111,16 +111,7 @@ TEST(Socket, BindConflictNamesTheAddress) {
 TEST(Socket, PeerIpNamesTheClientAddress) {
   Fd listener(listen_tcp("127.0.0.1", 0).value());
   set_nonblocking(listener, false);
-  Fd client(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in local{};
-  local.sin_family = AF_INET;
-  local.sin_addr.s_addr = htonl(0x7f000002);  // 127.0.0.2: all of 127/8 is loopback
-  ASSERT_EQ(::bind(client, reinterpret_cast<sockaddr*>(&local), sizeof local), 0);
-  sockaddr_in server{};
-  server.sin_family = AF_INET;
-  server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  server.sin_port = htons(local_port(listener));
-  ASSERT_EQ(::connect(client, reinterpret_cast<sockaddr*>(&server), sizeof server), 0);
+  Fd client(connect_from("127.0.0.2", local_port(listener)));
   Fd accepted(::accept(listener, nullptr, nullptr));
   EXPECT_EQ(peer_ip(accepted), "127.0.0.2");
 
