@@ -11,6 +11,7 @@
 #include "roster/net/http_server.hpp"
 #include "roster/net/socket.hpp"
 #include "roster/net/stop_on_signal.hpp"
+#include "roster/net/token.hpp"
 #include "roster/base/log.hpp"
 #include "roster/wire/json_encoder.hpp"
 #include "roster/wire/json_writer.hpp"
@@ -34,8 +35,8 @@ int main(int argc, char** argv) {
   app.add_option("--http", http, "Local /healthz and /metrics address (port 0 = any)")->capture_default_str();
   app.add_option("--cache-file", cache_file, "Where the last state is kept for warm starts");
   app.add_option("--agent-id", agent_id, "Name sent to upstream (default: hostname-pid)");
-  app.add_option("--token", token, "Token for the upstream stream");
-  app.add_option("--token-file", token_file, "Read the token from this file");
+  app.add_option("--token", token, "Token for the upstream stream (visible in ps: prefer --token-file or ROSTER_TOKEN)");
+  app.add_option("--token-file", token_file, "Read the token from this file's first line");
   app.add_option("--ready-file", ready_file, "Write the bound addresses here once running");
   app.add_flag("--remove-on-exit", remove_on_exit, "Unlink the arena on exit (readers lose it)");
   CLI11_PARSE(app, argc, argv);
@@ -50,17 +51,15 @@ int main(int argc, char** argv) {
       gethostname(host, sizeof host - 1);
       agent_id = std::string(host) + "-" + std::to_string(getpid());
     }
-    if (token.empty() && !token_file.empty()) {
-      std::ifstream in(token_file);
-      if (!std::getline(in, token) || token.empty()) {
-        roster::log::error("cannot read a token from {}", token_file);
-        return 1;
-      }
+    const auto secret = roster::net::load_token(token, token_file);
+    if (!secret) {
+      roster::log::error("{}", secret.error().message);
+      return 1;
     }
     roster::agent::AgentOptions options;
     options.upstreams = upstreams;
     options.agent_id = agent_id;
-    if (!token.empty()) options.token = token;
+    if (*secret) options.token = **secret;
     options.arena.name = arena;
     options.arena.segment_bytes = segment_bytes;
     options.arena.reader_slots = reader_slots;

@@ -135,6 +135,21 @@ std::string SocketAddress::to_string() const {
   }
 }
 
+bool SocketAddress::is_local() const {
+  switch (family()) {
+    case AF_UNIX:
+      return true;
+    case AF_INET:
+      return (ntohl(reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr.s_addr) >> 24) == 127;
+    case AF_INET6: {
+      const in6_addr& a = reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr;
+      return IN6_IS_ADDR_LOOPBACK(&a) || (IN6_IS_ADDR_V4MAPPED(&a) && a.s6_addr[12] == 127);
+    }
+    default:
+      return false;
+  }
+}
+
 std::string peer_ip(int fd) {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;

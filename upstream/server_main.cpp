@@ -13,6 +13,7 @@
 #include "roster/net/http_server.hpp"
 #include "roster/net/socket.hpp"
 #include "roster/net/stop_on_signal.hpp"
+#include "roster/net/token.hpp"
 #include "roster/upstream/http_api.hpp"
 #include "roster/upstream/registry.hpp"
 #include "roster/upstream/sqlite_store.hpp"
@@ -20,15 +21,20 @@
 
 namespace {
 
-// --token, else the first line of --token-file; nullopt when neither is given.
-roster::Result<std::optional<std::string>> read_token(const std::string& token, const std::string& token_file) {
-  if (!token.empty()) return token;
-  if (token_file.empty()) return std::nullopt;
-  std::ifstream in(token_file);
-  std::string t;
-  if (!in || !std::getline(in, t) || t.empty())
-    return roster::fail(roster::ErrorKind::Io, "io_error", "cannot read a token from " + token_file, token_file);
-  return t;
+// Serving a network address without a token lets anyone who can reach it change the registry;
+// loopback and Unix sockets reach this host only.
+roster::Result<void> check_exposure(const roster::net::SocketAddress& address, const char* flag, bool has_token,
+                                    bool insecure) {
+  if (has_token || address.is_local()) return {};
+  if (!insecure)
+    return roster::fail(roster::ErrorKind::Invalid, "token_required",
+                        "refusing to serve " + address.to_string() + " (" + flag +
+                            ") without a token: anyone who can reach it could change the registry. Give a token "
+                            "(--token-file or the ROSTER_TOKEN environment variable), listen on a loopback address, "
+                            "or pass --insecure to serve it open");
+  roster::log::warn("serving {} ({}) without a token (--insecure): anyone who can reach it can change the registry",
+                    address.to_string(), flag);
+  return {};
 }
 
 }  // namespace
@@ -40,6 +46,7 @@ int main(int argc, char** argv) {
   int lease_seconds = 90, renew_seconds = 30;
   int sunset_days = 90, retire_days = 30, lifecycle_check_seconds = 60;
   std::string compatibility = "BACKWARD";
+  bool insecure = false;
   roster::net::HttpLimits http_limits;
   roster::upstream::StreamOptions stream_options;
   int64_t header_timeout_ms = http_limits.header_timeout.count(), idle_timeout_ms = http_limits.idle_timeout.count();
@@ -49,8 +56,10 @@ int main(int argc, char** argv) {
   app.add_option("--stream", stream, "Agent stream address (host:port)")->capture_default_str();
   app.add_option("--stream-unix", stream_unix, "Also serve agent streams on this Unix socket");
   app.add_option("--data-dir", data_dir, "Where the SQLite store lives")->capture_default_str();
-  app.add_option("--token", token, "Bearer token required on writes and agent streams");
-  app.add_option("--token-file", token_file, "Read the token from this file");
+  app.add_option("--token", token,
+                 "Bearer token required on writes and agent streams (visible in ps: prefer --token-file or ROSTER_TOKEN)");
+  app.add_option("--token-file", token_file, "Read the token from this file's first line");
+  app.add_flag("--insecure", insecure, "Serve a non-loopback --listen or --stream address without a token");
   app.add_option("--lease-duration", lease_seconds, "Seconds an instance lives without a renewal")->capture_default_str();
   app.add_option("--lease-renewal", renew_seconds, "Seconds between the renewals instances send")->capture_default_str();
   app.add_option("--max-body-bytes", http_limits.max_body_bytes, "Largest request body")->capture_default_str();
@@ -91,6 +100,29 @@ int main(int argc, char** argv) {
   // and end here with one log line. What can still throw is the event loop's io_uring: its setup
   // (io_uring disabled, a locked-memory limit too low) and its wait; those end the same way.
   try {
+    // Who may connect is settled before anything is opened.
+    const auto secret = roster::net::load_token(token, token_file);
+    if (!secret) {
+      roster::log::error("{}", secret.error().message);
+      return 1;
+    }
+    const auto http_address = roster::net::parse_address(listen);
+    if (!http_address) {
+      roster::log::error("{}", http_address.error().message);
+      return 1;
+    }
+    const auto stream_address = roster::net::parse_address(stream);
+    if (!stream_address) {
+      roster::log::error("{}", stream_address.error().message);
+      return 1;
+    }
+    auto exposed = check_exposure(*http_address, "--listen", secret->has_value(), insecure);
+    if (exposed) exposed = check_exposure(*stream_address, "--stream", secret->has_value(), insecure);
+    if (!exposed) {
+      roster::log::error("{}", exposed.error().message);
+      return 1;
+    }
+
     auto store = roster::upstream::SqliteStore::open(data_dir);
     if (!store) {
       roster::log::error("{}", store.error().message);
@@ -112,11 +144,6 @@ int main(int argc, char** argv) {
       return 1;
     }
     roster::upstream::Registry& registry = **opened;
-    const auto secret = read_token(token, token_file);
-    if (!secret) {
-      roster::log::error("{}", secret.error().message);
-      return 1;
-    }
 
     roster::net::EventLoop loop;
     roster::net::StopOnSignal stop_on_signal(loop);
@@ -129,18 +156,18 @@ int main(int argc, char** argv) {
     roster::net::HttpServer http(loop, [&](const roster::net::HttpRequest& r) { return api.handle(r); }, http_limits,
                                  &roster::upstream::HttpApi::render_error);
 
-    const auto http_listener = roster::net::listen_at(listen);
-    if (!http_listener) {
-      roster::log::error("{}", http_listener.error().message);
+    const auto http_fd = roster::net::listen_on(*http_address);
+    if (!http_fd) {
+      roster::log::error("{}", http_fd.error().message);
       return 1;
     }
-    http.listen(http_listener->fd);
-    const auto stream_listener = roster::net::listen_at(stream);
-    if (!stream_listener) {
-      roster::log::error("{}", stream_listener.error().message);
+    http.listen(*http_fd);
+    const auto stream_fd = roster::net::listen_on(*stream_address);
+    if (!stream_fd) {
+      roster::log::error("{}", stream_fd.error().message);
       return 1;
     }
-    streams.listen(stream_listener->fd);
+    streams.listen(*stream_fd);
     if (!stream_unix.empty()) {
       const auto unix_fd = roster::net::listen_unix(stream_unix);
       if (!unix_fd) {
@@ -165,7 +192,8 @@ int main(int argc, char** argv) {
     };
     advance();
 
-    const std::string line = "listening http=" + http_listener->address + " stream=" + stream_listener->address;
+    const std::string line = "listening http=" + roster::net::bound_address(*http_address, *http_fd) +
+                             " stream=" + roster::net::bound_address(*stream_address, *stream_fd);
     if (!ready_file.empty()) std::ofstream(ready_file) << line << "\n";
     std::cout << line << " data=" << data_dir << " revision=" << registry.revision() << std::endl;
     loop.run();

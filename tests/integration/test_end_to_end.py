@@ -24,6 +24,8 @@ SERVER = os.path.join(BUILD, "upstream", "roster-server")
 AGENT = os.path.join(BUILD, "agent", "roster-agent")
 ROSTERCTL = os.path.join(BUILD, "cli", "rosterctl")
 REGISTRY = os.path.join(SOURCE, "examples", "registry.json")
+# The daemons read a token from ROSTER_TOKEN: tests give one only where they mean to.
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k != "ROSTER_TOKEN"}
 
 
 def read_text(path):
@@ -126,6 +128,12 @@ def memory_peak_kib(pid):
     raise AssertionError("no VmHWM in /proc/{pid}/status")
 
 
+def run_briefly(args, env=None, timeout=10):
+    """A daemon run that is expected to refuse to start: (exit code, stderr)."""
+    out = subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=env or CLEAN_ENV)
+    return out.returncode, out.stderr
+
+
 class Cluster:
     """A server and an agent in a temp dir; the stream also listens on a Unix socket so that a
     restarted server keeps the address the agent knows."""
@@ -136,22 +144,22 @@ class Cluster:
         self.stream_sock = os.path.join(tmp, "stream.sock")
         self.server = self.agent = None
 
-    def start_server(self, extra=()):
+    def start_server(self, extra=(), env=None, listen="127.0.0.1:0", stream="127.0.0.1:0"):
         ready = os.path.join(self.tmp, "server.ready")
         if os.path.exists(ready):
             os.remove(ready)
-        args = [SERVER, "--listen", "127.0.0.1:0", "--stream", "127.0.0.1:0", "--stream-unix", self.stream_sock,
+        args = [SERVER, "--listen", listen, "--stream", stream, "--stream-unix", self.stream_sock,
                 "--data-dir", os.path.join(self.tmp, "data"), "--ready-file", ready,
                 "--lease-duration", str(self.lease), "--lease-renewal", str(max(1, self.lease // 3)), *extra]
         if self.token:
             args += ["--token", self.token]
         with open(os.path.join(self.tmp, "server.log"), "a") as log:
-            self.server = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log)
+            self.server = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log, env=env or CLEAN_ENV)
         line = wait_until(lambda: os.path.exists(ready) and read_text(ready).strip(), what="server ready")
         fields = dict(part.split("=", 1) for part in line.split()[1:])
         self.http, self.stream_tcp = fields["http"], fields["stream"]
 
-    def start_agent(self, extra=()):
+    def start_agent(self, extra=(), env=None):
         ready = os.path.join(self.tmp, "agent.ready")
         if os.path.exists(ready):
             os.remove(ready)
@@ -161,7 +169,7 @@ class Cluster:
         if self.token:
             args += ["--token", self.token]
         with open(os.path.join(self.tmp, "agent.log"), "a") as log:
-            self.agent = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log)
+            self.agent = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log, env=env or CLEAN_ENV)
         line = wait_until(lambda: os.path.exists(ready) and read_text(ready).strip(), what="agent ready")
         self.agent_http = dict(part.split("=", 1) for part in line.split()[1:])["http"]
 
@@ -606,6 +614,58 @@ for j in range(100, 400):
         self.assertIn("roster_stream_refused_at_limit_total 1", metrics)
         for sock in strangers:
             sock.close()
+
+    def test_a_network_address_needs_a_token_or_insecure(self):
+        data = os.path.join(self.tmp, "data")
+        for flag in ("--listen", "--stream"):
+            with self.subTest(flag=flag):
+                args = [SERVER, "--listen", "127.0.0.1:0", "--stream", "127.0.0.1:0", "--data-dir", data]
+                args[args.index(flag) + 1] = "0.0.0.0:0"
+                code, err = run_briefly(args)
+                self.assertEqual(code, 1, err)
+                self.assertIn("without a token", err)
+                self.assertIn(flag, err)
+                self.assertIn("--insecure", err)
+        self.assertFalse(os.path.exists(data), "refused before the store was touched")
+        c = self.cluster
+        c.start_server(extra=["--insecure"], listen="0.0.0.0:0")
+        self.assertIn("without a token (--insecure)", read_text(os.path.join(self.tmp, "server.log")))
+        port = c.http.rsplit(":", 1)[1]
+        c.http = f"127.0.0.1:{port}"
+        self.assertEqual(c.request("PUT", "/v1/services/open/versions/1.0.0", version_doc("open", "1.0.0"))[0], 200)
+
+    def test_the_token_comes_from_a_file_or_the_environment_and_on_the_command_line_is_warned_about(self):
+        c = self.cluster
+        env = dict(CLEAN_ENV, ROSTER_TOKEN="from-env")
+        c.start_server(env=env, listen="0.0.0.0:0", stream="0.0.0.0:0")  # a token: no --insecure needed
+        c.http = "127.0.0.1:" + c.http.rsplit(":", 1)[1]
+        doc = version_doc("tokened", "1.0.0")
+        self.assertEqual(c.request("PUT", "/v1/services/tokened/versions/1.0.0", doc)[0], 401)
+        self.assertEqual(c.request("PUT", "/v1/services/tokened/versions/1.0.0", doc, token="from-env")[0], 200)
+        server_log = os.path.join(self.tmp, "server.log")
+        self.assertNotIn("--token", read_text(server_log))
+        # The agent takes it from a file; a wrong one in the environment is overridden.
+        token_file = os.path.join(self.tmp, "token")
+        with open(token_file, "w") as f:
+            f.write("from-env\n")
+        os.chmod(token_file, 0o600)
+        c.start_agent(extra=["--token-file", token_file], env=dict(CLEAN_ENV, ROSTER_TOKEN="wrong"))
+        wait_until(lambda: c.shm_revision() >= 1, what="agent synced with the file's token")
+        self.assertNotIn("`ps`", read_text(os.path.join(self.tmp, "agent.log")))  # no warning for a file
+        c.kill("agent")
+        c.start_agent(env=env)  # from the environment
+        c.request("PUT", "/v1/services/again/versions/1.0.0", version_doc("again", "1.0.0"), token="from-env")
+        with urllib.request.urlopen(f"http://{c.agent_http}/healthz", timeout=5) as r:
+            self.assertEqual(json.loads(r.read())["status"], "ok")
+        c.kill("agent")
+        # On the command line it works, with a warning naming the better ways.
+        c.start_agent(extra=["--token", "from-env"])
+        agent_log = read_text(os.path.join(self.tmp, "agent.log"))
+        self.assertIn("--token, which every user of this host can read in `ps`", agent_log)
+        self.assertIn("ROSTER_TOKEN", agent_log)
+        code, err = run_briefly([AGENT, "--upstream", "127.0.0.1:1", "--token", "a", "--token-file", token_file])
+        self.assertEqual(code, 1)
+        self.assertIn("not both", err)
 
 
 if __name__ == "__main__":

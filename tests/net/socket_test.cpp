@@ -108,6 +108,14 @@ TEST(Socket, BindConflictNamesTheAddress) {
   EXPECT_EQ(second.error().message, "bind 127.0.0.1:" + std::to_string(port) + ": Address already in use");
 }
 
+TEST(Socket, OnlyLoopbackAndUnixSocketsAreLocal) {
+  for (std::string_view local : {"127.0.0.1:1", "127.1.2.3:1", "[::1]:1", "[::ffff:127.0.0.1]:1", "localhost:1",
+                                 "unix:/run/roster.sock"})
+    EXPECT_TRUE(parse_address(local).value().is_local()) << local;
+  for (std::string_view network : {"0.0.0.0:1", "[::]:1", "10.0.0.1:1", "[::ffff:10.0.0.1]:1", "[2001:db8::1]:1"})
+    EXPECT_FALSE(parse_address(network).value().is_local()) << network;
+}
+
 TEST(Socket, PeerIpNamesTheClientAddress) {
   Fd listener(listen_tcp("127.0.0.1", 0).value());
   set_nonblocking(listener, false);

@@ -29,6 +29,9 @@ struct SocketAddress {
   bool is_unix() const { return storage.ss_family == AF_UNIX; }
   // "127.0.0.1:7000", "[::1]:7000" or "unix:/run/roster.sock".
   std::string to_string() const;
+  // Only this host can reach it: 127.0.0.0/8, ::1 (or an IPv4-mapped 127.x), or a Unix socket.
+  // A wildcard (0.0.0.0, ::) is not: it listens on every interface.
+  bool is_local() const;
 };
 
 // "127.0.0.1:7000", "[::1]:7000", "localhost:7000" (names resolve through getaddrinfo, IPv4
