@@ -667,6 +667,25 @@ for j in range(100, 400):
         self.assertEqual(code, 1)
         self.assertIn("not both", err)
 
+    def test_the_data_dir_is_private_and_a_world_writable_one_is_refused(self):
+        c = self.cluster
+        c.start_server()
+        c.request("PUT", "/v1/services/private/versions/1.0.0", version_doc("private", "1.0.0"))
+        data = os.path.join(self.tmp, "data")
+        self.assertEqual(os.stat(data).st_mode & 0o777, 0o700)
+        for name in ("roster.db", "roster.db-wal", "roster.db-shm", "roster.lock"):
+            path = os.path.join(data, name)
+            self.assertEqual(os.stat(path).st_mode & 0o777, 0o600, name)
+        c.kill("server")
+        os.chmod(data, 0o750)  # an existing dir keeps the mode its owner chose
+        c.start_server()
+        self.assertEqual(os.stat(data).st_mode & 0o777, 0o750)
+        c.kill("server")
+        os.chmod(data, 0o777)
+        code, err = run_briefly([SERVER, "--listen", "127.0.0.1:0", "--stream", "127.0.0.1:0", "--data-dir", data])
+        self.assertEqual(code, 1, err)
+        self.assertIn("writable by anyone (mode 0777)", err)
+
 
 if __name__ == "__main__":
     unittest.main(argv=sys.argv[:1], verbosity=2)
