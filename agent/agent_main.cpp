@@ -1,11 +1,16 @@
 // roster-agent: mirrors the upstream registry into this host's shared memory. Prints one line
 // `agent arena=NAME http=ADDR` once it runs; exits cleanly on SIGTERM.
+#include <grp.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <charconv>
+#include <cstring>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <system_error>
+#include <vector>
 
 #include "roster/agent/agent.hpp"
 #include "roster/net/http_server.hpp"
@@ -16,10 +21,32 @@
 #include "roster/wire/json_encoder.hpp"
 #include "roster/wire/json_writer.hpp"
 
+namespace {
+
+// --arena-group: a group name, or a numeric gid (which need not have a name on this host).
+roster::Result<gid_t> resolve_group(const std::string& group) {
+  unsigned long gid = 0;
+  auto [end, ec] = std::from_chars(group.data(), group.data() + group.size(), gid);
+  if (!group.empty() && ec == std::errc{} && end == group.data() + group.size()) return static_cast<gid_t>(gid);
+  std::vector<char> buffer(16 * 1024);
+  struct group entry {};
+  struct group* found = nullptr;
+  int err = ::getgrnam_r(group.c_str(), &entry, buffer.data(), buffer.size(), &found);
+  if (found == nullptr)
+    return roster::fail(roster::ErrorKind::Invalid, "unknown_group",
+                        "--arena-group: no group named \"" + group + "\"" +
+                            (err != 0 ? std::string(" (") + std::strerror(err) + ")" : std::string()),
+                        group);
+  return found->gr_gid;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"roster-agent: keeps the registry in this host's shared memory"};
   std::vector<std::string> upstreams;
   std::string arena = "roster", http = "127.0.0.1:7072", cache_file, agent_id, token, token_file, ready_file;
+  std::string arena_group;
   size_t segment_bytes = size_t{256} << 20;
   uint32_t reader_slots = 1024;
   int max_pin_age_ms = 30000;
@@ -31,6 +58,8 @@ int main(int argc, char** argv) {
   app.add_option("--arena", arena, "Shared-memory arena name")->capture_default_str();
   app.add_option("--segment-bytes", segment_bytes, "Arena segment size (reserved up front)")->capture_default_str();
   app.add_option("--reader-slots", reader_slots, "Concurrent reader threads the arena allows")->capture_default_str();
+  app.add_option("--arena-group", arena_group,
+                 "Group (name or gid) given the arena: its members may read it (data 0640, reader slots 0660)");
   app.add_option("--max-pin-age-ms", max_pin_age_ms, "Views held longer are revoked")->capture_default_str();
   app.add_option("--http", http, "Local /healthz and /metrics address (port 0 = any)")->capture_default_str();
   app.add_option("--cache-file", cache_file, "Where the last state is kept for warm starts");
@@ -61,6 +90,14 @@ int main(int argc, char** argv) {
     options.agent_id = agent_id;
     if (*secret) options.token = **secret;
     options.arena.name = arena;
+    if (!arena_group.empty()) {
+      auto gid = resolve_group(arena_group);
+      if (!gid) {
+        roster::log::error("{}", gid.error().message);
+        return 1;
+      }
+      options.arena.group = *gid;
+    }
     options.arena.segment_bytes = segment_bytes;
     options.arena.reader_slots = reader_slots;
     options.arena.max_pin_age = std::chrono::milliseconds(max_pin_age_ms);

@@ -686,6 +686,26 @@ for j in range(100, 400):
         self.assertEqual(code, 1, err)
         self.assertIn("writable by anyone (mode 0777)", err)
 
+    def test_the_arena_group_and_the_cache_file_mode(self):
+        import grp
+        group = grp.getgrnam("daemon") if os.getuid() == 0 else grp.getgrgid(os.getgroups()[-1])
+        c = self.cluster
+        c.start_server()
+        for given in (group.gr_name, str(group.gr_gid)):
+            with self.subTest(given=given):
+                c.start_agent(extra=["--arena-group", given])
+                c.wait_synced()
+                data = os.stat(f"/dev/shm/roster.{c.arena}.data")
+                readers = os.stat(f"/dev/shm/roster.{c.arena}.readers")
+                self.assertEqual((data.st_gid, data.st_mode & 0o777), (group.gr_gid, 0o640))
+                self.assertEqual((readers.st_gid, readers.st_mode & 0o777), (group.gr_gid, 0o660))
+                cache = os.path.join(self.tmp, "agent-cache.bin")
+                wait_until(lambda: os.path.exists(cache), what="cache file")
+                self.assertEqual(os.stat(cache).st_mode & 0o777, 0o600)
+                c.kill("agent")
+        code, err = run_briefly([AGENT, "--upstream", "127.0.0.1:1", "--arena-group", "no-such-group-here"])
+        self.assertEqual(code, 1)
+        self.assertIn('no group named "no-such-group-here"', err)
 
 if __name__ == "__main__":
     unittest.main(argv=sys.argv[:1], verbosity=2)
