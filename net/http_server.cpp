@@ -151,7 +151,7 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
       : server(std::move(s)),
         fd(f),
         in(kReadChunk),
-        parser(HttpParserLimits{server->limits.max_header_bytes, server->limits.max_body_bytes}) {}
+        parser(server->limits) {}
 
   void start() {
     arm_timer(server->limits.idle_timeout);

@@ -38,12 +38,13 @@
 
 #include "roster/net/event_loop.hpp"
 #include "roster/net/http_message.hpp"
+#include "roster/net/http_request_parser.hpp"
 
 namespace roster::net {
 
-struct HttpLimits {
-  size_t max_header_bytes = 16 * 1024;
-  size_t max_body_bytes = 8 * 1024 * 1024;
+// max_header_bytes and max_body_bytes come from HttpParserLimits: each connection's parser
+// enforces them.
+struct HttpLimits : HttpParserLimits {
   // A request's header block must be complete within this time of its first byte (the first
   // request's: of the connection being accepted). Partial bytes do not extend it, so a client
   // that trickles a header (slowloris) holds a connection this long at most; it gets a 408 then,
