@@ -353,12 +353,7 @@ for j in range(100, 400):
         def exchange(payload):
             with socket.create_connection((host, int(port)), timeout=5) as s:
                 s.sendall(payload)
-                data = b""
-                while True:
-                    chunk = s.recv(65536)
-                    if not chunk:
-                        return data
-                    data += chunk
+                return read_until_close(s)
 
         def frame(ftype, payload, version=1):
             return struct.pack("<IBBH", 4 + len(payload), ftype, version, 0) + payload

@@ -156,6 +156,9 @@ TEST_F(HttpServerTest, BadPercentEscapeGets400AndTheConnectionSurvives) {
   EXPECT_EQ(handled_.load(), 1);
 }
 
+// What follows the head of a whole response read until close.
+std::string body_of(const std::string& response) { return response.substr(response.find("\r\n\r\n") + 4); }
+
 // The default renderer's plain-text "code: message".
 void expect_error(const std::string& body, std::string_view code) {
   EXPECT_TRUE(body.starts_with(std::string(code) + ": ")) << body;
@@ -169,7 +172,7 @@ TEST_F(HttpServerTest, GarbageGets400ThenClose) {
   ASSERT_TRUE(all.starts_with("HTTP/1.1 400 Bad Request\r\n")) << all;
   EXPECT_NE(all.find("Content-Type: text/plain; charset=utf-8\r\n"), std::string::npos) << all;
   EXPECT_NE(all.find("Connection: close\r\n"), std::string::npos);
-  expect_error(all.substr(all.find("\r\n\r\n") + 4), "malformed_request");
+  expect_error(body_of(all), "malformed_request");
   EXPECT_EQ(handled_.load(), 0);
 }
 
@@ -179,7 +182,7 @@ TEST_F(HttpServerTest, HugeHeaderGets431) {
   write_all(fd, "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20 * 1024, 'a') + "\r\n\r\n");
   std::string all = read_until_close(fd);
   ASSERT_TRUE(all.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\n")) << all.substr(0, 200);
-  expect_error(all.substr(all.find("\r\n\r\n") + 4), "headers_too_large");
+  expect_error(body_of(all), "headers_too_large");
   EXPECT_EQ(handled_.load(), 0);
 }
 
@@ -334,7 +337,7 @@ TEST_F(HttpServerTest, UnknownTransferCodingGets501ThenClose) {
   Fd fd(connect_raw());
   std::string all = send_then_read_all(fd, "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n");
   EXPECT_TRUE(all.starts_with("HTTP/1.1 501 Not Implemented\r\n")) << all;
-  expect_error(all.substr(all.find("\r\n\r\n") + 4), "not_implemented");
+  expect_error(body_of(all), "not_implemented");
   EXPECT_EQ(handled_.load(), 0);
 }
 
@@ -365,7 +368,7 @@ TEST_F(HttpServerTest, AClientHoggingConnectionsDoesNotStarveAnotherAddress) {
     refused.push_back(std::make_unique<Fd>(connect_from("127.0.0.1", port_)));
     std::string all = read_until_close(*refused.back());
     ASSERT_TRUE(all.starts_with("HTTP/1.1 503 Service Unavailable\r\n")) << all;
-    expect_error(all.substr(all.find("\r\n\r\n") + 4), "too_many_connections_from_address");
+    expect_error(body_of(all), "too_many_connections_from_address");
   }
   Fd other(connect_from("127.0.0.2", port_));
   write_all(other, "GET /other HTTP/1.1\r\nHost: x\r\n\r\n");
@@ -399,7 +402,7 @@ TEST_F(HttpServerTest, TheHeaderTimeoutAnswersATricklingClientWith408) {
   std::string all = read_until_close(fd);
   auto elapsed = std::chrono::steady_clock::now() - t0;
   EXPECT_TRUE(all.starts_with("HTTP/1.1 408 Request Timeout\r\n")) << all;
-  expect_error(all.substr(all.find("\r\n\r\n") + 4), "header_timeout");
+  expect_error(body_of(all), "header_timeout");
   EXPECT_GE(elapsed, 300ms);
   EXPECT_LT(elapsed, 2000ms);
   EXPECT_EQ(stats().timeouts, 1u);
