@@ -1,24 +1,52 @@
 // roster-agent: mirrors the upstream registry into this host's shared memory. Prints one line
 // `agent arena=NAME http=ADDR` once it runs; exits cleanly on SIGTERM.
+#include <grp.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <charconv>
+#include <cstring>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <system_error>
+#include <vector>
 
 #include "roster/agent/agent.hpp"
 #include "roster/net/http_server.hpp"
 #include "roster/net/socket.hpp"
 #include "roster/net/stop_on_signal.hpp"
+#include "roster/net/token.hpp"
 #include "roster/base/log.hpp"
 #include "roster/wire/json_encoder.hpp"
 #include "roster/wire/json_writer.hpp"
+
+namespace {
+
+// --arena-group: a group name, or a numeric gid (which need not have a name on this host).
+roster::Result<gid_t> resolve_group(const std::string& group) {
+  unsigned long gid = 0;
+  auto [end, ec] = std::from_chars(group.data(), group.data() + group.size(), gid);
+  if (!group.empty() && ec == std::errc{} && end == group.data() + group.size()) return static_cast<gid_t>(gid);
+  std::vector<char> buffer(16 * 1024);
+  struct group entry {};
+  struct group* found = nullptr;
+  int err = ::getgrnam_r(group.c_str(), &entry, buffer.data(), buffer.size(), &found);
+  if (found == nullptr)
+    return roster::fail(roster::ErrorKind::Invalid, "unknown_group",
+                        "--arena-group: no group named \"" + group + "\"" +
+                            (err != 0 ? std::string(" (") + std::strerror(err) + ")" : std::string()),
+                        group);
+  return found->gr_gid;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"roster-agent: keeps the registry in this host's shared memory"};
   std::vector<std::string> upstreams;
   std::string arena = "roster", http = "127.0.0.1:7072", cache_file, agent_id, token, token_file, ready_file;
+  std::string arena_group;
   size_t segment_bytes = size_t{256} << 20, max_segment_bytes = size_t{4} << 30;
   uint32_t reader_slots = 1024;
   int max_pin_age_ms = 30000;
@@ -33,12 +61,14 @@ int main(int argc, char** argv) {
                  "Largest arena a full one may be replaced by (it doubles up to this, then the agent stops)")
       ->capture_default_str();
   app.add_option("--reader-slots", reader_slots, "Concurrent reader threads the arena allows")->capture_default_str();
+  app.add_option("--arena-group", arena_group,
+                 "Group (name or gid) given the arena: its members may read it (data 0640, reader slots 0660)");
   app.add_option("--max-pin-age-ms", max_pin_age_ms, "Views held longer are revoked")->capture_default_str();
   app.add_option("--http", http, "Local /healthz and /metrics address (port 0 = any)")->capture_default_str();
   app.add_option("--cache-file", cache_file, "Where the last state is kept for warm starts");
   app.add_option("--agent-id", agent_id, "Name sent to upstream (default: hostname-pid)");
-  app.add_option("--token", token, "Token for the upstream stream");
-  app.add_option("--token-file", token_file, "Read the token from this file");
+  app.add_option("--token", token, "Token for the upstream stream (visible in ps: prefer --token-file or ROSTER_TOKEN)");
+  app.add_option("--token-file", token_file, "Read the token from this file's first line");
   app.add_option("--ready-file", ready_file, "Write the bound addresses here once running");
   app.add_flag("--remove-on-exit", remove_on_exit, "Unlink the arena on exit (readers lose it)");
   CLI11_PARSE(app, argc, argv);
@@ -53,18 +83,24 @@ int main(int argc, char** argv) {
       gethostname(host, sizeof host - 1);
       agent_id = std::string(host) + "-" + std::to_string(getpid());
     }
-    if (token.empty() && !token_file.empty()) {
-      std::ifstream in(token_file);
-      if (!std::getline(in, token) || token.empty()) {
-        roster::log::error("cannot read a token from {}", token_file);
-        return 1;
-      }
+    const auto secret = roster::net::load_token(token, token_file);
+    if (!secret) {
+      roster::log::error("{}", secret.error().message);
+      return 1;
     }
     roster::agent::AgentOptions options;
     options.upstreams = upstreams;
     options.agent_id = agent_id;
-    if (!token.empty()) options.token = token;
+    if (*secret) options.token = **secret;
     options.arena.name = arena;
+    if (!arena_group.empty()) {
+      auto gid = resolve_group(arena_group);
+      if (!gid) {
+        roster::log::error("{}", gid.error().message);
+        return 1;
+      }
+      options.arena.group = *gid;
+    }
     options.arena.segment_bytes = segment_bytes;
     options.max_segment_bytes = std::max(max_segment_bytes, segment_bytes);
     options.arena.reader_slots = reader_slots;

@@ -4,31 +4,27 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
-#include <boost/asio/buffer.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
-
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <deque>
-#include <limits>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "roster/base/log.hpp"
+#include "roster/net/address_counts.hpp"
+#include "roster/net/http_request_parser.hpp"
+#include "roster/net/socket.hpp"
 
 namespace roster::net {
-namespace http = boost::beast::http;
 namespace {
 
 using Bytes = std::shared_ptr<const std::vector<uint8_t>>;
 
-// Each recv asks for at least this much free buffer space.
+// Each recv reads at most this much; the parser keeps what it has not parsed yet.
 constexpr size_t kReadChunk = 16 * 1024;
 // A client that pipelines requests without reading the responses stops being read (and its
 // buffered requests stop being handled) while this much output waits: memory stays bounded.
@@ -37,8 +33,6 @@ constexpr size_t kMaxPendingOutput = 4 * 1024 * 1024;
 constexpr size_t kCoalesceBytes = 256 * 1024;
 // How long a closing connection keeps reading (and dropping) what the client still sends.
 constexpr std::chrono::milliseconds kLingerTime{2000};
-
-std::string to_std(boost::beast::string_view s) { return {s.data(), s.size()}; }
 
 bool is_token(std::string_view s) {
   if (s.empty()) return false;
@@ -123,6 +117,8 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
   HttpLimits limits;
   HttpErrorRenderer render_error;
   std::unordered_map<int, std::shared_ptr<Connection>> connections;
+  size_t admitted = 0;  // connections not refused at accept: what max_connections counts
+  AddressCounts per_address;
   std::vector<int> listeners;
   bool closed = false;
   HttpServerStats stats;
@@ -137,10 +133,10 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
 struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> {
   std::shared_ptr<State> server;
   int fd;
-  std::vector<uint8_t> in;  // received bytes; [in_begin, in_end) not yet consumed by the parser
-  size_t in_begin = 0;
-  size_t in_end = 0;
-  std::optional<http::request_parser<http::string_body>> parser;
+  std::string peer;       // counted in server->per_address while `admitted`
+  bool admitted = false;  // counted in server->admitted and per_address
+  std::vector<uint8_t> in;  // one recv's bytes, fed to the parser at once
+  HttpRequestParser parser;
   std::deque<Bytes> out;  // responses in request order; out.front() is being sent when `sending`
   size_t out_bytes = 0;
   bool sending = false;
@@ -148,28 +144,25 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
   bool close_after_flush = false;  // no more requests: send what is queued, then close
   bool lingering = false;          // write side shut down, draining the client before close
   bool closed = false;
-  bool continue_sent = false;
-  EventLoop::TimerId timer = 0;
+  EventLoop::TimerId timer = 0;         // idle_timeout (or the linger time when closing)
+  EventLoop::TimerId header_timer = 0;  // header_timeout of the request whose header is arriving
 
-  Connection(std::shared_ptr<State> s, int f) : server(std::move(s)), fd(f), in(kReadChunk) {}
+  Connection(std::shared_ptr<State> s, int f)
+      : server(std::move(s)),
+        fd(f),
+        in(kReadChunk),
+        parser(server->limits) {}
 
   void start() {
     arm_timer(server->limits.idle_timeout);
+    arm_header_timer();  // the first request's header is due within header_timeout of accept
     start_read();
   }
 
   void start_read() {
     if (reading || closed) return;
-    if (in_begin == in_end) {
-      in_begin = in_end = 0;
-    } else if (in.size() - in_end < kReadChunk / 4 && in_begin > 0) {
-      std::memmove(in.data(), in.data() + in_begin, in_end - in_begin);
-      in_end -= in_begin;
-      in_begin = 0;
-    }
-    if (in.size() - in_end < kReadChunk / 4) in.resize(in.size() + kReadChunk);
     reading = true;
-    server->loop.recv(fd, std::span<uint8_t>(in.data() + in_end, in.size() - in_end),
+    server->loop.recv(fd, std::span<uint8_t>(in.data(), in.size()),
                       [self = shared_from_this()](ssize_t n) { self->on_read(n); });
   }
 
@@ -182,7 +175,6 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
       } else if (n == 0) {
         close_now();
       } else {
-        in_begin = in_end = 0;
         start_read();
       }
       return;
@@ -197,95 +189,47 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
       if (!sending && out.empty()) close_now();
       return;
     }
-    in_end += static_cast<size_t>(n);
+    parser.feed(std::span<const uint8_t>(in.data(), static_cast<size_t>(n)));
     process_input();
   }
 
-  void new_parser() {
-    parser.emplace();
-    const HttpLimits& limits = server->limits;
-    parser->header_limit(static_cast<std::uint32_t>(
-        std::min<size_t>(limits.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
-    // Beast compares a Content-Length against this as soon as the header is complete, so an
-    // oversized body is refused before any of it is read.
-    parser->body_limit(static_cast<std::uint64_t>(limits.max_body_bytes));
-    parser->eager(true);  // parse the body in the same put() as the header when it is there
-    continue_sent = false;
-  }
+  bool paused() const { return out_bytes >= kMaxPendingOutput; }
 
   void process_input() {
-    while (!closed && !close_after_flush && out_bytes < kMaxPendingOutput) {
-      if (!parser) new_parser();
-      if (in_begin == in_end) break;
-      boost::system::error_code ec;
-      // Beast consumes whole header sections only: with an incomplete header it returns 0 and
-      // need_more, and the same bytes are presented again, with more, on the next read.
-      size_t used = parser->put(boost::asio::const_buffer(in.data() + in_begin, in_end - in_begin), ec);
-      in_begin += used;
-      if (ec == http::error::need_more) {
-        maybe_send_continue();
-        break;
-      }
-      if (ec) {
-        parse_error(ec);
+    while (!closed && !close_after_flush && !paused()) {
+      HttpParsed parsed = parser.next();
+      if (std::holds_alternative<HttpNeedMore>(parsed)) break;
+      if (std::holds_alternative<HttpContinueWanted>(parsed)) {
+        queue(continue_bytes());  // the client waits for this before sending the body
+      } else if (auto* refusal = std::get_if<HttpRefusal>(&parsed)) {
+        respond_error(refusal->status, refusal->code, refusal->message);
         return;
+      } else {
+        handle_request(std::move(std::get<HttpRequest>(parsed)));
       }
-      if (parser->is_done()) {
-        handle_request();
-        continue;
-      }
-      maybe_send_continue();
-      if (used == 0) break;
     }
-    if (!closed && !close_after_flush && out_bytes < kMaxPendingOutput) start_read();
-  }
-
-  // A client that sent "Expect: 100-continue" waits for this before sending the body.
-  void maybe_send_continue() {
-    if (continue_sent || !parser->is_header_done() || parser->is_done()) return;
-    auto expect = parser->get()[http::field::expect];
-    if (parser->get().version() >= 11 && iequals({expect.data(), expect.size()}, "100-continue")) {
-      continue_sent = true;
-      queue(continue_bytes());
+    if (closed || close_after_flush) return;
+    // A header is arriving: its clock runs from now when it is not already running. Not while
+    // paused, when the bytes wait on this server rather than on the client.
+    if (parser.in_header() && !paused()) {
+      if (header_timer == 0) arm_header_timer();
+    } else if (!parser.in_header()) {
+      cancel_header_timer();
     }
-  }
-
-  void parse_error(const boost::system::error_code& ec) {
-    const HttpLimits& limits = server->limits;
-    if (ec == http::error::header_limit) {
-      respond_error(431, "headers_too_large",
-                    "request line and headers exceed the limit of " + std::to_string(limits.max_header_bytes) + " bytes");
-    } else if (ec == http::error::body_limit) {
-      std::string message = "request body exceeds the limit of " + std::to_string(limits.max_body_bytes) + " bytes";
-      // From the stored field: content_length() asserts a finished header, and Beast reports
-      // an oversized Content-Length from inside finish_header.
-      auto length = parser->get()[http::field::content_length];
-      if (!length.empty()) message += " (Content-Length: " + to_std(length) + ")";
-      respond_error(413, "body_too_large", message);
-    } else {
-      respond_error(400, "malformed_request", "malformed HTTP request: " + ec.message());
-    }
+    if (!paused()) start_read();
   }
 
   void respond_error(unsigned status, std::string_view code, const std::string& message) {
     ++server->stats.errors;
     close_after_flush = true;
-    parser.reset();
+    cancel_header_timer();
     queue(serialize(server->render_error(status, code, message), false, true, 11));
   }
 
-  void handle_request() {
-    http::request<http::string_body> message = parser->release();
-    parser.reset();
+  void handle_request(HttpRequest request) {
+    cancel_header_timer();
     ++server->stats.requests;
-    HttpRequest request;
-    request.method = to_std(message.method_string());
-    request.target = to_std(message.target());
-    request.version = message.version();
-    request.keep_alive = message.keep_alive();
-    for (const auto& field : message) request.headers.add(to_std(field.name_string()), to_std(field.value()));
-    request.body = std::move(message.body());
-    bool head = message.method() == http::verb::head;
+    bool head = request.method == "HEAD";
 
     HttpResponse response;
     if (!parse_target(request)) {
@@ -363,10 +307,9 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
     if (lingering || closed) return;
     lingering = true;
     close_after_flush = true;
-    parser.reset();
+    cancel_header_timer();
     ::shutdown(fd, SHUT_WR);
     arm_timer(std::min(server->limits.idle_timeout, kLingerTime));
-    in_begin = in_end = 0;
     start_read();
   }
 
@@ -383,6 +326,11 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
     closed = true;
     if (timer != 0) server->loop.cancel_timer(timer);
     timer = 0;
+    cancel_header_timer();
+    if (admitted) {
+      --server->admitted;
+      server->per_address.remove(peer);
+    }
     server->loop.close(fd);  // pending recv/send complete with -ECANCELED
     server->connections.erase(fd);
   }
@@ -397,6 +345,28 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
         self->close_now();
       }
     });
+  }
+
+  void arm_header_timer() {
+    cancel_header_timer();
+    header_timer = server->loop.after(server->limits.header_timeout, [weak = weak_from_this()] {
+      if (auto self = weak.lock()) {
+        self->header_timer = 0;
+        if (self->closed || self->lingering) return;
+        ++self->server->stats.timeouts;
+        // A client that sent part of a request is told why; one that never sent a byte (a
+        // connection opened ahead of use) is closed quietly, as an idle one is.
+        if (self->parser.idle()) return self->close_now();
+        self->respond_error(408, "header_timeout",
+                            "the request header did not arrive within " +
+                                std::to_string(self->server->limits.header_timeout.count()) + " ms");
+      }
+    });
+  }
+
+  void cancel_header_timer() {
+    if (header_timer != 0) server->loop.cancel_timer(header_timer);
+    header_timer = 0;
   }
 };
 
@@ -414,15 +384,24 @@ void HttpServer::State::on_accept(int listen_fd, int fd) {
   int one = 1;  // responses are written whole; do not hold the last segment for an ACK
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // fails harmlessly on AF_UNIX
   auto connection = std::make_shared<Connection>(shared_from_this(), fd);
-  bool over_limit = connections.size() >= limits.max_connections;
   connections.emplace(fd, connection);
-  if (over_limit) {
-    // Answer rather than drop, so the client sees why; the connection then closes.
+  // Answer rather than drop, so the client sees why; the connection then closes. Refused
+  // connections linger briefly and do not count against either limit, so a client refused in a
+  // burst does not push others over max_connections.
+  auto refuse = [&](std::string_view code, const std::string& message) {
     connection->arm_timer(std::min(limits.idle_timeout, kLingerTime));
-    connection->respond_error(503, "too_many_connections",
-                              "the server is at its limit of " + std::to_string(limits.max_connections) + " connections");
-    return;
-  }
+    connection->respond_error(503, code, message);
+  };
+  if (admitted >= limits.max_connections)
+    return refuse("too_many_connections",
+                  "the server is at its limit of " + std::to_string(limits.max_connections) + " connections");
+  connection->peer = peer_ip(fd);
+  if (!per_address.try_add(connection->peer, limits.max_connections_per_address))
+    return refuse("too_many_connections_from_address",
+                  connection->peer + " has " + std::to_string(limits.max_connections_per_address) +
+                      " connections open, the limit per client address");
+  connection->admitted = true;
+  ++admitted;
   connection->start();
 }
 

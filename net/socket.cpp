@@ -135,6 +135,37 @@ std::string SocketAddress::to_string() const {
   }
 }
 
+bool SocketAddress::is_local() const {
+  switch (family()) {
+    case AF_UNIX:
+      return true;
+    case AF_INET:
+      return (ntohl(reinterpret_cast<const sockaddr_in*>(&storage)->sin_addr.s_addr) >> 24) == 127;
+    case AF_INET6: {
+      const in6_addr& a = reinterpret_cast<const sockaddr_in6*>(&storage)->sin6_addr;
+      return IN6_IS_ADDR_LOOPBACK(&a) || (IN6_IS_ADDR_V4MAPPED(&a) && a.s6_addr[12] == 127);
+    }
+    default:
+      return false;
+  }
+}
+
+std::string peer_ip(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return {};
+  char buf[INET6_ADDRSTRLEN] = {};
+  if (ss.ss_family == AF_INET) {
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr, buf, sizeof buf);
+  } else if (ss.ss_family == AF_INET6) {
+    const in6_addr& a = reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr;
+    // One client on a dual-stack listener is one address, however it is written.
+    if (IN6_IS_ADDR_V4MAPPED(&a)) ::inet_ntop(AF_INET, &a.s6_addr[12], buf, sizeof buf);
+    else ::inet_ntop(AF_INET6, &a, buf, sizeof buf);
+  }
+  return buf;
+}
+
 Result<SocketAddress> parse_address(std::string_view text) {
   constexpr std::string_view kUnix = "unix:";
   if (text.substr(0, kUnix.size()) == kUnix) {

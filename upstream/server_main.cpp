@@ -1,5 +1,6 @@
 // roster-server: the authoritative registry. Flags or a config file (--config, INI/TOML keys
 // named like the flags). Prints one line `listening http=ADDR stream=ADDR` once it serves.
+// Limits and what happens at each: docs/robustness.md.
 #include <CLI/CLI.hpp>
 #include <fstream>
 #include <iostream>
@@ -12,6 +13,7 @@
 #include "roster/net/http_server.hpp"
 #include "roster/net/socket.hpp"
 #include "roster/net/stop_on_signal.hpp"
+#include "roster/net/token.hpp"
 #include "roster/upstream/http_api.hpp"
 #include "roster/upstream/registry.hpp"
 #include "roster/upstream/sqlite_store.hpp"
@@ -19,15 +21,20 @@
 
 namespace {
 
-// --token, else the first line of --token-file; nullopt when neither is given.
-roster::Result<std::optional<std::string>> read_token(const std::string& token, const std::string& token_file) {
-  if (!token.empty()) return token;
-  if (token_file.empty()) return std::nullopt;
-  std::ifstream in(token_file);
-  std::string t;
-  if (!in || !std::getline(in, t) || t.empty())
-    return roster::fail(roster::ErrorKind::Io, "io_error", "cannot read a token from " + token_file, token_file);
-  return t;
+// Serving a network address without a token lets anyone who can reach it change the registry;
+// loopback and Unix sockets reach this host only.
+roster::Result<void> check_exposure(const roster::net::SocketAddress& address, const char* flag, bool has_token,
+                                    bool insecure) {
+  if (has_token || address.is_local()) return {};
+  if (!insecure)
+    return roster::fail(roster::ErrorKind::Invalid, "token_required",
+                        "refusing to serve " + address.to_string() + " (" + flag +
+                            ") without a token: anyone who can reach it could change the registry. Give a token "
+                            "(--token-file or the ROSTER_TOKEN environment variable), listen on a loopback address, "
+                            "or pass --insecure to serve it open");
+  roster::log::warn("serving {} ({}) without a token (--insecure): anyone who can reach it can change the registry",
+                    address.to_string(), flag);
+  return {};
 }
 
 }  // namespace
@@ -37,19 +44,46 @@ int main(int argc, char** argv) {
   std::string listen = "127.0.0.1:7070", stream = "127.0.0.1:7071", stream_unix, data_dir = "var/roster";
   std::string token, token_file, ready_file;
   int lease_seconds = 90, renew_seconds = 30;
-  size_t max_body = 8u << 20;
   int sunset_days = 90, retire_days = 30, lifecycle_check_seconds = 60;
   std::string compatibility = "BACKWARD";
+  bool insecure = false;
+  roster::net::HttpLimits http_limits;
+  roster::upstream::StreamOptions stream_options;
+  int64_t header_timeout_ms = http_limits.header_timeout.count(), idle_timeout_ms = http_limits.idle_timeout.count();
+  int64_t hello_timeout_ms = stream_options.hello_timeout.count();
   app.set_config("--config", "", "Read options from an INI/TOML file");
   app.add_option("--listen", listen, "HTTP API address (host:port; port 0 = any)")->capture_default_str();
   app.add_option("--stream", stream, "Agent stream address (host:port)")->capture_default_str();
   app.add_option("--stream-unix", stream_unix, "Also serve agent streams on this Unix socket");
   app.add_option("--data-dir", data_dir, "Where the SQLite store lives")->capture_default_str();
-  app.add_option("--token", token, "Bearer token required on writes and agent streams");
-  app.add_option("--token-file", token_file, "Read the token from this file");
+  app.add_option("--token", token,
+                 "Bearer token required on writes and agent streams (visible in ps: prefer --token-file or ROSTER_TOKEN)");
+  app.add_option("--token-file", token_file, "Read the token from this file's first line");
+  app.add_flag("--insecure", insecure, "Serve a non-loopback --listen or --stream address without a token");
   app.add_option("--lease-duration", lease_seconds, "Seconds an instance lives without a renewal")->capture_default_str();
   app.add_option("--lease-renewal", renew_seconds, "Seconds between the renewals instances send")->capture_default_str();
-  app.add_option("--max-body-bytes", max_body, "Largest request body")->capture_default_str();
+  app.add_option("--max-body-bytes", http_limits.max_body_bytes, "Largest request body")->capture_default_str();
+  app.add_option("--max-header-bytes", http_limits.max_header_bytes, "Largest request line and header fields")
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 20))->capture_default_str();
+  app.add_option("--max-connections", http_limits.max_connections, "Open HTTP connections, all clients together")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--max-connections-per-address", http_limits.max_connections_per_address,
+                 "Open HTTP connections one client address may hold (0 = no limit, e.g. behind a proxy)")
+      ->capture_default_str();
+  app.add_option("--header-timeout-ms", header_timeout_ms, "Time a client has to send a request's whole header")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--idle-timeout-ms", idle_timeout_ms, "Keep-alive time between requests, and the bound on a slow body")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--stream-max-connections", stream_options.max_connections, "Open agent stream connections")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--stream-max-unauthenticated-per-address", stream_options.max_unauthenticated_per_address,
+                 "Stream connections one address may hold before their Hello is accepted (0 = no limit)")
+      ->capture_default_str();
+  app.add_option("--stream-max-hello-bytes", stream_options.max_hello_frame_bytes,
+                 "Largest frame a stream peer may send before its Hello is accepted")
+      ->check(CLI::Range(uint32_t{1024}, stream_options.max_frame_bytes))->capture_default_str();
+  app.add_option("--stream-hello-timeout-ms", hello_timeout_ms, "Time a stream peer has to say Hello")
+      ->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--ready-file", ready_file, "Write the bound addresses here once serving");
   app.add_option("--sunset-after-days", sunset_days, "Default days from deprecation to sunset")
       ->check(CLI::Range(1, 3650))->capture_default_str();
@@ -66,6 +100,29 @@ int main(int argc, char** argv) {
   // and end here with one log line. What can still throw is the event loop's io_uring: its setup
   // (io_uring disabled, a locked-memory limit too low) and its wait; those end the same way.
   try {
+    // Who may connect is settled before anything is opened.
+    const auto secret = roster::net::load_token(token, token_file);
+    if (!secret) {
+      roster::log::error("{}", secret.error().message);
+      return 1;
+    }
+    const auto http_address = roster::net::parse_address(listen);
+    if (!http_address) {
+      roster::log::error("{}", http_address.error().message);
+      return 1;
+    }
+    const auto stream_address = roster::net::parse_address(stream);
+    if (!stream_address) {
+      roster::log::error("{}", stream_address.error().message);
+      return 1;
+    }
+    auto exposed = check_exposure(*http_address, "--listen", secret->has_value(), insecure);
+    if (exposed) exposed = check_exposure(*stream_address, "--stream", secret->has_value(), insecure);
+    if (!exposed) {
+      roster::log::error("{}", exposed.error().message);
+      return 1;
+    }
+
     auto store = roster::upstream::SqliteStore::open(data_dir);
     if (!store) {
       roster::log::error("{}", store.error().message);
@@ -87,33 +144,30 @@ int main(int argc, char** argv) {
       return 1;
     }
     roster::upstream::Registry& registry = **opened;
-    const auto secret = read_token(token, token_file);
-    if (!secret) {
-      roster::log::error("{}", secret.error().message);
-      return 1;
-    }
 
     roster::net::EventLoop loop;
     roster::net::StopOnSignal stop_on_signal(loop);
-    roster::upstream::StreamServer streams(loop, registry, {.token = *secret});
+    stream_options.token = *secret;
+    stream_options.hello_timeout = std::chrono::milliseconds(hello_timeout_ms);
+    roster::upstream::StreamServer streams(loop, registry, stream_options);
     roster::upstream::HttpApi api(registry, {.token = *secret}, [&](auto& metrics) { streams.metrics(metrics); });
-    roster::net::HttpLimits limits;
-    limits.max_body_bytes = max_body;
-    roster::net::HttpServer http(loop, [&](const roster::net::HttpRequest& r) { return api.handle(r); }, limits,
+    http_limits.header_timeout = std::chrono::milliseconds(header_timeout_ms);
+    http_limits.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
+    roster::net::HttpServer http(loop, [&](const roster::net::HttpRequest& r) { return api.handle(r); }, http_limits,
                                  &roster::upstream::HttpApi::render_error);
 
-    const auto http_listener = roster::net::listen_at(listen);
-    if (!http_listener) {
-      roster::log::error("{}", http_listener.error().message);
+    const auto http_fd = roster::net::listen_on(*http_address);
+    if (!http_fd) {
+      roster::log::error("{}", http_fd.error().message);
       return 1;
     }
-    http.listen(http_listener->fd);
-    const auto stream_listener = roster::net::listen_at(stream);
-    if (!stream_listener) {
-      roster::log::error("{}", stream_listener.error().message);
+    http.listen(*http_fd);
+    const auto stream_fd = roster::net::listen_on(*stream_address);
+    if (!stream_fd) {
+      roster::log::error("{}", stream_fd.error().message);
       return 1;
     }
-    streams.listen(stream_listener->fd);
+    streams.listen(*stream_fd);
     if (!stream_unix.empty()) {
       const auto unix_fd = roster::net::listen_unix(stream_unix);
       if (!unix_fd) {
@@ -138,7 +192,8 @@ int main(int argc, char** argv) {
     };
     advance();
 
-    const std::string line = "listening http=" + http_listener->address + " stream=" + stream_listener->address;
+    const std::string line = "listening http=" + roster::net::bound_address(*http_address, *http_fd) +
+                             " stream=" + roster::net::bound_address(*stream_address, *stream_fd);
     if (!ready_file.empty()) std::ofstream(ready_file) << line << "\n";
     std::cout << line << " data=" << data_dir << " revision=" << registry.revision() << std::endl;
     loop.run();

@@ -24,6 +24,8 @@ SERVER = os.path.join(BUILD, "upstream", "roster-server")
 AGENT = os.path.join(BUILD, "agent", "roster-agent")
 ROSTERCTL = os.path.join(BUILD, "cli", "rosterctl")
 REGISTRY = os.path.join(SOURCE, "examples", "registry.json")
+# The daemons read a token from ROSTER_TOKEN: tests give one only where they mean to.
+CLEAN_ENV = {k: v for k, v in os.environ.items() if k != "ROSTER_TOKEN"}
 
 
 def read_text(path):
@@ -64,6 +66,74 @@ def version_doc(name, version, extra=None):
     return json.dumps(doc).encode()
 
 
+def read_until_close(sock, timeout=5.0):
+    """Everything the peer sends until it closes (a reset after its last bytes counts as a close)."""
+    sock.settimeout(timeout)
+    data = b""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            return data
+        if not chunk:
+            return data
+        data += chunk
+
+
+def connect_from(local_ip, address, timeout=5.0):
+    """A TCP connection to "host:port" from local_ip: all of 127/8 is loopback, so 127.0.0.2 is
+    another client on this host."""
+    host, port = address.rsplit(":", 1)
+    sock = socket.socket()
+    sock.settimeout(timeout)
+    sock.bind((local_ip, 0))
+    sock.connect((host, int(port)))
+    return sock
+
+
+def read_error_frame(sock, timeout=5.0):
+    """(code, message) of the first Error frame the peer sends; None when it closes first."""
+    sock.settimeout(timeout)
+    data = b""
+    while True:
+        while len(data) >= 8:
+            length, ftype, _, _ = struct.unpack("<IBBH", data[:8])
+            if len(data) < 4 + length:
+                break
+            payload, data = data[8:4 + length], data[4 + length:]
+            if ftype == 5:  # StreamError { code: uint; message: string } as a FlatBuffer
+                root = struct.unpack_from("<I", payload, 0)[0]
+                vtable = root - struct.unpack_from("<i", payload, root)[0]
+                vtable_size = struct.unpack_from("<H", payload, vtable)[0]
+                code_at, message_at = (struct.unpack_from("<H", payload, vtable + 4 + 2 * i)[0]
+                                       if 4 + 2 * i < vtable_size else 0 for i in (0, 1))
+                code = struct.unpack_from("<I", payload, root + code_at)[0] if code_at else 0
+                text_at = root + message_at + struct.unpack_from("<I", payload, root + message_at)[0]
+                size = struct.unpack_from("<I", payload, text_at)[0]
+                return code, payload[text_at + 4:text_at + 4 + size].decode()
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            return None
+        if not chunk:
+            return None
+        data += chunk
+
+
+def memory_peak_kib(pid):
+    """The process's peak resident set (VmHWM) in KiB."""
+    for line in read_text(f"/proc/{pid}/status").splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM in /proc/{pid}/status")
+
+
+def run_briefly(args, env=None, timeout=10):
+    """A daemon run that is expected to refuse to start: (exit code, stderr)."""
+    out = subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=env or CLEAN_ENV)
+    return out.returncode, out.stderr
+
+
 class Cluster:
     """A server and an agent in a temp dir; the stream also listens on a Unix socket so that a
     restarted server keeps the address the agent knows."""
@@ -74,22 +144,22 @@ class Cluster:
         self.stream_sock = os.path.join(tmp, "stream.sock")
         self.server = self.agent = None
 
-    def start_server(self):
+    def start_server(self, extra=(), env=None, listen="127.0.0.1:0", stream="127.0.0.1:0"):
         ready = os.path.join(self.tmp, "server.ready")
         if os.path.exists(ready):
             os.remove(ready)
-        args = [SERVER, "--listen", "127.0.0.1:0", "--stream", "127.0.0.1:0", "--stream-unix", self.stream_sock,
+        args = [SERVER, "--listen", listen, "--stream", stream, "--stream-unix", self.stream_sock,
                 "--data-dir", os.path.join(self.tmp, "data"), "--ready-file", ready,
-                "--lease-duration", str(self.lease), "--lease-renewal", str(max(1, self.lease // 3))]
+                "--lease-duration", str(self.lease), "--lease-renewal", str(max(1, self.lease // 3)), *extra]
         if self.token:
             args += ["--token", self.token]
         with open(os.path.join(self.tmp, "server.log"), "a") as log:
-            self.server = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log)
+            self.server = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log, env=env or CLEAN_ENV)
         line = wait_until(lambda: os.path.exists(ready) and read_text(ready).strip(), what="server ready")
         fields = dict(part.split("=", 1) for part in line.split()[1:])
         self.http, self.stream_tcp = fields["http"], fields["stream"]
 
-    def start_agent(self, extra=()):
+    def start_agent(self, extra=(), env=None):
         ready = os.path.join(self.tmp, "agent.ready")
         if os.path.exists(ready):
             os.remove(ready)
@@ -99,7 +169,7 @@ class Cluster:
         if self.token:
             args += ["--token", self.token]
         with open(os.path.join(self.tmp, "agent.log"), "a") as log:
-            self.agent = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log)
+            self.agent = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log, env=env or CLEAN_ENV)
         line = wait_until(lambda: os.path.exists(ready) and read_text(ready).strip(), what="agent ready")
         self.agent_http = dict(part.split("=", 1) for part in line.split()[1:])["http"]
 
@@ -283,12 +353,7 @@ for j in range(100, 400):
         def exchange(payload):
             with socket.create_connection((host, int(port)), timeout=5) as s:
                 s.sendall(payload)
-                data = b""
-                while True:
-                    chunk = s.recv(65536)
-                    if not chunk:
-                        return data
-                    data += chunk
+                return read_until_close(s)
 
         def frame(ftype, payload, version=1):
             return struct.pack("<IBBH", 4 + len(payload), ftype, version, 0) + payload
@@ -426,6 +491,216 @@ for j in range(100, 400):
         log = read_text(os.path.join(self.tmp, "agent.log"))
         self.assertIn("wrong or missing token", log)
 
+
+    # --- Limits and access (docs/robustness.md) ---
+
+    def test_ambiguous_http_framing_is_refused_and_smuggles_nothing(self):
+        """RFC 9112 section 6: framing a proxy could read another way gets 400 (501 for a coding
+        the server does not implement) and a close. "chunked, identity" was framed as no body, so
+        its body, a PUT, ran as a second request."""
+        c = self.cluster
+        c.start_server()
+        before = c.revision()
+        doc = version_doc("smuggled", "1.0.0")
+        smuggled = (b"PUT /v1/services/smuggled/versions/1.0.0 HTTP/1.1\r\nHost: x\r\n"
+                    b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(doc)) + doc
+        for head, body, status in [
+            (b"Transfer-Encoding: chunked, identity\r\n", smuggled, 400),
+            (b"Transfer-Encoding: xchunked\r\nContent-Length: %d\r\n" % len(smuggled), smuggled, 400),
+            (b"Transfer-Encoding: identity\r\nContent-Length: %d\r\n" % len(smuggled), smuggled, 400),
+            (b"Transfer-Encoding: chunked\r\nContent-Length: 5\r\n", b"0\r\n\r\n", 400),
+            (b"Transfer-Encoding: gzip\r\n", smuggled, 400),
+            (b"Content-Length: 5\r\nContent-Length: 6\r\n", b"hello!", 400),
+            (b"Transfer-Encoding: gzip, chunked\r\n", b"0\r\n\r\n", 501),
+        ]:
+            with self.subTest(head=head):
+                with connect_from("127.0.0.1", c.http) as sock:
+                    sock.sendall(b"POST /v1/registry HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n" +
+                                 head + b"\r\n" + body)
+                    reply = read_until_close(sock).decode(errors="replace")
+                self.assertTrue(reply.startswith(f"HTTP/1.1 {status} "), reply)
+                self.assertIn("Connection: close\r\n", reply)
+                self.assertEqual(reply.count("HTTP/1.1 "), 1, f"more than one response: {reply}")
+        self.assertEqual(c.request("GET", "/v1/services/smuggled/versions/1.0.0")[0], 404)
+        self.assertEqual(c.revision(), before)
+
+    def test_a_client_hogging_http_connections_does_not_starve_another(self):
+        """Slow connections from one address stop at --max-connections-per-address (the rest get
+        503) and end at --header-timeout-ms with a 408; a client on another address is served."""
+        c = self.cluster
+        c.start_server(extra=["--max-connections", "64", "--max-connections-per-address", "8",
+                              "--header-timeout-ms", "1500", "--idle-timeout-ms", "60000"])
+        hog = []
+        for _ in range(8):
+            sock = connect_from("127.0.0.1", c.http)
+            sock.sendall(b"G")  # one header byte, then silence
+            hog.append(sock)
+        started = time.time()
+        refused = []
+        for _ in range(80):  # more than --max-connections: refused ones do not count against it
+            sock = connect_from("127.0.0.1", c.http)
+            reply = read_until_close(sock).decode(errors="replace")
+            self.assertTrue(reply.startswith("HTTP/1.1 503 "), reply)
+            self.assertIn("too_many_connections_from_address", reply)
+            refused.append(sock)
+        with connect_from("127.0.0.2", c.http) as other:
+            other.sendall(b"GET /v1/revision HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            reply = read_until_close(other).decode(errors="replace")
+        self.assertTrue(reply.startswith("HTTP/1.1 200 "), reply)
+        for sock in hog:
+            reply = read_until_close(sock).decode(errors="replace")
+            self.assertTrue(reply.startswith("HTTP/1.1 408 "), reply)
+            self.assertIn("header_timeout", reply)
+        self.assertLess(time.time() - started, 1.5 + 3)
+        for sock in hog + refused:
+            sock.close()
+
+    def test_a_huge_stream_frame_before_hello_is_refused_without_being_buffered(self):
+        """Idle peers holding 16 MiB frames short of their last byte, before any Hello, took the
+        server from 7 MB to 253 MB. With the defaults, the frame header alone is refused (an
+        Error frame, then a close), and the server's peak memory hardly moves."""
+        c = self.cluster
+        c.start_server()
+        host, port = c.stream_tcp.split(":")
+        huge = struct.pack("<IBBH", (16 << 20) - 4, 1, 1, 0)  # a Hello just under the normal limit
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(huge)
+            started = time.time()
+            error = read_error_frame(sock, timeout=5)
+            self.assertIsNotNone(error, "closed without an Error frame")
+            self.assertLess(time.time() - started, 1.0, "not refused at once")
+            code, message = error
+            self.assertEqual(code, 400)
+            self.assertIn("exceeds the limit of 65536 bytes", message)
+        time.sleep(0.2)
+        before = memory_peak_kib(c.server.pid)
+        peers = []
+        for _ in range(16):
+            sock = socket.create_connection((host, int(port)), timeout=5)
+            try:  # all but the frame's last byte, then idle: the frame stays incomplete
+                sock.sendall(huge + b"\0" * ((16 << 20) - 9))
+            except OSError:  # refused and closed while the frame was still going out
+                pass
+            peers.append(sock)
+        grown_mib = (memory_peak_kib(c.server.pid) - before) / 1024
+        for sock in peers:
+            sock.close()
+        self.assertLess(grown_mib, 32, f"the server's peak memory grew by {grown_mib:.0f} MiB")
+        self.assertIn("exceeds the limit of 65536 bytes", read_text(os.path.join(self.tmp, "server.log")))
+
+    def test_stream_connection_limits_spare_other_addresses_and_agents(self):
+        c = self.cluster
+        c.start_server(extra=["--stream-max-connections", "50", "--stream-max-unauthenticated-per-address", "2",
+                              "--stream-max-hello-bytes", "4096", "--stream-hello-timeout-ms", "30000"])
+        strangers = [connect_from("127.0.0.1", c.stream_tcp) for _ in range(2)]
+        with connect_from("127.0.0.1", c.stream_tcp) as third:
+            code, message = read_error_frame(third)
+        self.assertEqual(code, 503)
+        self.assertIn("127.0.0.1 has 2 connections waiting for their Hello", message)
+        with connect_from("127.0.0.2", c.stream_tcp) as other:
+            other.sendall(struct.pack("<IBBH", 8192, 1, 1, 0))  # over --stream-max-hello-bytes
+            code, message = read_error_frame(other)
+        self.assertEqual(code, 400)
+        self.assertIn("exceeds the limit of 4096 bytes", message)
+        c.start_agent()  # over the Unix socket: not counted per address
+        c.request("PUT", "/v1/services/limited/versions/1.0.0", version_doc("limited", "1.0.0"))
+        c.wait_synced()
+        metrics = urllib.request.urlopen(f"http://{c.http}/metrics", timeout=5).read().decode()
+        self.assertIn("roster_stream_refused_at_limit_total 1", metrics)
+        for sock in strangers:
+            sock.close()
+
+    def test_a_network_address_needs_a_token_or_insecure(self):
+        data = os.path.join(self.tmp, "data")
+        for flag in ("--listen", "--stream"):
+            with self.subTest(flag=flag):
+                args = [SERVER, "--listen", "127.0.0.1:0", "--stream", "127.0.0.1:0", "--data-dir", data]
+                args[args.index(flag) + 1] = "0.0.0.0:0"
+                code, err = run_briefly(args)
+                self.assertEqual(code, 1, err)
+                self.assertIn("without a token", err)
+                self.assertIn(flag, err)
+                self.assertIn("--insecure", err)
+        self.assertFalse(os.path.exists(data), "refused before the store was touched")
+        c = self.cluster
+        c.start_server(extra=["--insecure"], listen="0.0.0.0:0")
+        self.assertIn("without a token (--insecure)", read_text(os.path.join(self.tmp, "server.log")))
+        port = c.http.rsplit(":", 1)[1]
+        c.http = f"127.0.0.1:{port}"
+        self.assertEqual(c.request("PUT", "/v1/services/open/versions/1.0.0", version_doc("open", "1.0.0"))[0], 200)
+
+    def test_the_token_comes_from_a_file_or_the_environment_and_on_the_command_line_is_warned_about(self):
+        c = self.cluster
+        env = dict(CLEAN_ENV, ROSTER_TOKEN="from-env")
+        c.start_server(env=env, listen="0.0.0.0:0", stream="0.0.0.0:0")  # a token: no --insecure needed
+        c.http = "127.0.0.1:" + c.http.rsplit(":", 1)[1]
+        doc = version_doc("tokened", "1.0.0")
+        self.assertEqual(c.request("PUT", "/v1/services/tokened/versions/1.0.0", doc)[0], 401)
+        self.assertEqual(c.request("PUT", "/v1/services/tokened/versions/1.0.0", doc, token="from-env")[0], 200)
+        server_log = os.path.join(self.tmp, "server.log")
+        self.assertNotIn("--token", read_text(server_log))
+        # The agent takes it from a file; a wrong one in the environment is overridden.
+        token_file = os.path.join(self.tmp, "token")
+        with open(token_file, "w") as f:
+            f.write("from-env\n")
+        os.chmod(token_file, 0o600)
+        c.start_agent(extra=["--token-file", token_file], env=dict(CLEAN_ENV, ROSTER_TOKEN="wrong"))
+        wait_until(lambda: c.shm_revision() >= 1, what="agent synced with the file's token")
+        self.assertNotIn("`ps`", read_text(os.path.join(self.tmp, "agent.log")))  # no warning for a file
+        c.kill("agent")
+        c.start_agent(env=env)  # from the environment
+        c.request("PUT", "/v1/services/again/versions/1.0.0", version_doc("again", "1.0.0"), token="from-env")
+        with urllib.request.urlopen(f"http://{c.agent_http}/healthz", timeout=5) as r:
+            self.assertEqual(json.loads(r.read())["status"], "ok")
+        c.kill("agent")
+        # On the command line it works, with a warning naming the better ways.
+        c.start_agent(extra=["--token", "from-env"])
+        agent_log = read_text(os.path.join(self.tmp, "agent.log"))
+        self.assertIn("--token, which every user of this host can read in `ps`", agent_log)
+        self.assertIn("ROSTER_TOKEN", agent_log)
+        code, err = run_briefly([AGENT, "--upstream", "127.0.0.1:1", "--token", "a", "--token-file", token_file])
+        self.assertEqual(code, 1)
+        self.assertIn("not both", err)
+
+    def test_the_data_dir_is_private_and_a_world_writable_one_is_refused(self):
+        c = self.cluster
+        c.start_server()
+        c.request("PUT", "/v1/services/private/versions/1.0.0", version_doc("private", "1.0.0"))
+        data = os.path.join(self.tmp, "data")
+        self.assertEqual(os.stat(data).st_mode & 0o777, 0o700)
+        for name in ("roster.db", "roster.db-wal", "roster.db-shm", "roster.lock"):
+            path = os.path.join(data, name)
+            self.assertEqual(os.stat(path).st_mode & 0o777, 0o600, name)
+        c.kill("server")
+        os.chmod(data, 0o750)  # an existing dir keeps the mode its owner chose
+        c.start_server()
+        self.assertEqual(os.stat(data).st_mode & 0o777, 0o750)
+        c.kill("server")
+        os.chmod(data, 0o777)
+        code, err = run_briefly([SERVER, "--listen", "127.0.0.1:0", "--stream", "127.0.0.1:0", "--data-dir", data])
+        self.assertEqual(code, 1, err)
+        self.assertIn("writable by anyone (mode 0777)", err)
+
+    def test_the_arena_group_and_the_cache_file_mode(self):
+        import grp
+        group = grp.getgrnam("daemon") if os.getuid() == 0 else grp.getgrgid(os.getgroups()[-1])
+        c = self.cluster
+        c.start_server()
+        for given in (group.gr_name, str(group.gr_gid)):
+            with self.subTest(given=given):
+                c.start_agent(extra=["--arena-group", given])
+                c.wait_synced()
+                data = os.stat(f"/dev/shm/roster.{c.arena}.data")
+                readers = os.stat(f"/dev/shm/roster.{c.arena}.readers")
+                self.assertEqual((data.st_gid, data.st_mode & 0o777), (group.gr_gid, 0o640))
+                self.assertEqual((readers.st_gid, readers.st_mode & 0o777), (group.gr_gid, 0o660))
+                cache = os.path.join(self.tmp, "agent-cache.bin")
+                wait_until(lambda: os.path.exists(cache), what="cache file")
+                self.assertEqual(os.stat(cache).st_mode & 0o777, 0o600)
+                c.kill("agent")
+        code, err = run_briefly([AGENT, "--upstream", "127.0.0.1:1", "--arena-group", "no-such-group-here"])
+        self.assertEqual(code, 1)
+        self.assertIn('no group named "no-such-group-here"', err)
 
 if __name__ == "__main__":
     unittest.main(argv=sys.argv[:1], verbosity=2)

@@ -2,6 +2,8 @@
 // blocking socket I/O with timeouts (so a broken server fails a test instead of hanging it).
 #pragma once
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -88,6 +90,25 @@ struct Fd {
   Fd& operator=(const Fd&) = delete;
   operator int() const { return fd; }
 };
+
+// A blocking TCP connection to 127.0.0.1:port from a local address of the test's choosing: Linux
+// routes all of 127.0.0.0/8 to lo, so "127.0.0.2" is a second client on the same host.
+inline int connect_from(const char* local_ip, uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::system_error(errno, std::system_category(), "socket");
+  sockaddr_in local{}, server{};
+  local.sin_family = server.sin_family = AF_INET;
+  ::inet_pton(AF_INET, local_ip, &local.sin_addr);
+  server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  server.sin_port = htons(port);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0 ||
+      ::connect(fd, reinterpret_cast<sockaddr*>(&server), sizeof server) != 0) {
+    int err = errno;
+    ::close(fd);
+    throw std::system_error(err, std::system_category(), std::string("connect from ") + local_ip);
+  }
+  return fd;
+}
 
 inline void write_all(int fd, std::string_view bytes) {
   while (!bytes.empty()) {

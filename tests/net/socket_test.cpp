@@ -108,5 +108,33 @@ TEST(Socket, BindConflictNamesTheAddress) {
   EXPECT_EQ(second.error().message, "bind 127.0.0.1:" + std::to_string(port) + ": Address already in use");
 }
 
+TEST(Socket, OnlyLoopbackAndUnixSocketsAreLocal) {
+  for (std::string_view local : {"127.0.0.1:1", "127.1.2.3:1", "[::1]:1", "[::ffff:127.0.0.1]:1", "localhost:1",
+                                 "unix:/run/roster.sock"})
+    EXPECT_TRUE(parse_address(local).value().is_local()) << local;
+  for (std::string_view network : {"0.0.0.0:1", "[::]:1", "10.0.0.1:1", "[::ffff:10.0.0.1]:1", "[2001:db8::1]:1"})
+    EXPECT_FALSE(parse_address(network).value().is_local()) << network;
+}
+
+TEST(Socket, PeerIpNamesTheClientAddress) {
+  Fd listener(listen_tcp("127.0.0.1", 0).value());
+  set_nonblocking(listener, false);
+  Fd client(connect_from("127.0.0.2", local_port(listener)));
+  Fd accepted(::accept(listener, nullptr, nullptr));
+  EXPECT_EQ(peer_ip(accepted), "127.0.0.2");
+
+  TempDir dir;
+  const std::string path = dir.file("s.sock");
+  Fd unix_listener(listen_unix(path).value());
+  Fd unix_client(connect_unix_blocking(path).value());
+  EXPECT_TRUE(eventually([&] {
+    int fd = ::accept(unix_listener, nullptr, nullptr);
+    if (fd < 0) return false;
+    EXPECT_EQ(peer_ip(fd), "");  // no address: per-address limits do not apply
+    ::close(fd);
+    return true;
+  }));
+}
+
 }  // namespace
 }  // namespace roster::net

@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <mutex>
@@ -260,19 +262,37 @@ struct SqliteStore::Impl {
   std::optional<std::vector<Change>> changes_since(uint64_t after, size_t limit);
 };
 
+// The data dir is the server's alone: made 0700, its files 0600 (the registry may hold what only
+// its writers should see, and whoever can write here can rewrite it). A dir that exists keeps
+// the mode its owner gave it, unless anyone may write into it: then anyone could replace
+// roster.db, so it is refused.
 void SqliteStore::Impl::open_files() {
   std::error_code ec;
   if (fs::exists(fs::symlink_status(dir, ec)) && !fs::is_directory(dir, ec))
     raise(ErrorKind::Io, "roster store: data dir " + dir + " exists and is not a directory");
-  bool created = fs::create_directories(dir, ec);
+  fs::path normal = fs::path(dir).lexically_normal();
+  if (!normal.has_filename()) normal = normal.parent_path();  // "var/roster/": its parent is "var"
+  const fs::path parent = normal.parent_path();
+  if (!parent.empty()) fs::create_directories(parent, ec);
   if (ec) raise(ErrorKind::Io, "roster store: cannot create data dir " + dir + ": " + ec.message());
-  if (!fs::is_directory(dir, ec)) raise(ErrorKind::Io, "roster store: data dir " + dir + " is not a directory");
-  if (created) fsync_dir(fs::path(dir).lexically_normal().parent_path().string());
+  const bool created = ::mkdir(dir.c_str(), 0700) == 0;
+  if (!created && errno != EEXIST)
+    raise(ErrorKind::Io, "roster store: cannot create data dir " + dir + ": " + errno_text(errno));
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    raise(ErrorKind::Io, "roster store: data dir " + dir + " is not a directory");
+  if (st.st_mode & S_IWOTH) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    raise(ErrorKind::Io, "roster store: data dir " + dir + " is writable by anyone (mode " + mode +
+                             "), who could replace the database: chmod o-w it (0700 is best)");
+  }
+  if (created) fsync_dir(parent.empty() ? "." : parent.string());
 
   // Two stores on one database would each number revisions from their own cache; refuse the
   // second. flock dies with its process, so a crashed server never leaves a stale lock.
   std::string lock_path = (fs::path(dir) / "roster.lock").string();
-  lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (lock_fd < 0) raise(ErrorKind::Io, "roster store: cannot open lock file " + lock_path + ": " + errno_text(errno));
   if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
     int err = errno;
@@ -281,6 +301,11 @@ void SqliteStore::Impl::open_files() {
             "roster store: data dir " + dir + " is in use by another roster store (lock " + lock_path + ")");
     raise(ErrorKind::Io, "roster store: cannot lock " + lock_path + ": " + errno_text(err));
   }
+
+  // Made here, as SQLite would make it 0644; its -wal and -shm files take the database's mode.
+  int db_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (db_fd < 0) raise(ErrorKind::Io, "roster store: cannot open " + path + ": " + errno_text(errno));
+  ::close(db_fd);
 }
 
 void SqliteStore::Impl::open_write_connection() {

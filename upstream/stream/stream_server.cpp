@@ -1,5 +1,7 @@
 #include "roster/upstream/stream_server.hpp"
 
+#include <sys/socket.h>
+
 #include <cerrno>
 #include <cstring>
 #include <deque>
@@ -8,6 +10,8 @@
 #include "roster/base/clock.hpp"
 #include "roster/base/constant_time.hpp"
 #include "roster/base/log.hpp"
+#include "roster/net/address_counts.hpp"
+#include "roster/net/socket.hpp"
 #include "roster/wire/verify.hpp"
 
 namespace roster::upstream {
@@ -16,6 +20,15 @@ namespace {
 
 Frame control_frame(wire::FrameType type, const flatbuffers::FlatBufferBuilder& fbb) {
   return wire::make_frame(type, {fbb.GetBufferPointer(), fbb.GetSize()});
+}
+
+// What a peer sent and nobody read makes close() send a reset, which can destroy the Error frame
+// before the peer reads it: read away what is there now (a peer still sending may get the reset
+// anyway; it was told why in the frame, or is not listening).
+void discard_input(int fd) {
+  char bytes[4096];
+  for (int i = 0; i < 16 && ::recv(fd, bytes, sizeof bytes, MSG_DONTWAIT) > 0; ++i) {
+  }
 }
 
 Frame error_frame(uint32_t code, const std::string& message) {
@@ -30,8 +43,15 @@ struct Connection {
   int fd;
   uint64_t id;
   std::string agent_id;
+  std::string peer;           // net::peer_ip: "" for a Unix-socket peer
+  bool unauthenticated = false;  // counted in State::unauthenticated (until its Hello is accepted)
+  // Limited to max_hello_frame_bytes until the Hello is accepted, then replaced by one with the
+  // normal limit; offsets it reports count from offset_base.
   wire::FrameReader reader;
-  std::vector<uint8_t> buffer = std::vector<uint8_t>(64 * 1024);
+  uint64_t offset_base = 0;
+  // Agents send a Hello and small control frames: a small receive buffer keeps many connections
+  // cheap (a larger frame still arrives, in more receives).
+  std::vector<uint8_t> buffer = std::vector<uint8_t>(8 * 1024);
   struct Queued {
     Frame frame;
     int64_t queued_ms;
@@ -56,8 +76,9 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
   net::EventLoop::TimerId keepalive_timer = 0;
   bool closed = false;
   ChangeFeed::Subscription subscription;
+  net::AddressCounts unauthenticated;  // connections per address whose Hello is not accepted yet
   // metrics
-  uint64_t frames_sent = 0, bytes_sent = 0, cut_off = 0, bad_frames = 0, refused = 0;
+  uint64_t frames_sent = 0, bytes_sent = 0, cut_off = 0, bad_frames = 0, refused = 0, at_limit = 0;
   int64_t last_lag_ms = 0, max_lag_ms = 0;
 
   State(net::EventLoop& l, Registry& r, StreamOptions o) : loop(l), registry(r), options(std::move(o)) {}
@@ -97,8 +118,24 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
         return;
       }
       if (self->closed) return void(::close(client));
-      auto conn = std::make_shared<Connection>(client, self->next_id++, self->options.max_frame_bytes);
+      auto conn = std::make_shared<Connection>(client, self->next_id++, self->options.max_hello_frame_bytes);
+      conn->peer = net::peer_ip(client);
       self->connections[conn->id] = conn;
+      // Refused with a reason rather than dropped; not logged one by one (a flood would flood
+      // the log too): roster_stream_refused_at_limit_total counts them.
+      if (self->connections.size() > self->options.max_connections) {
+        ++self->at_limit;
+        return self->send_error_and_close(conn, 503, "the server is at its limit of " +
+                                                         std::to_string(self->options.max_connections) +
+                                                         " stream connections");
+      }
+      if (!self->unauthenticated.try_add(conn->peer, self->options.max_unauthenticated_per_address)) {
+        ++self->at_limit;
+        return self->send_error_and_close(conn, 503, conn->peer + " has " +
+                                                         std::to_string(self->options.max_unauthenticated_per_address) +
+                                                         " connections waiting for their Hello, the limit per address");
+      }
+      conn->unauthenticated = true;
       std::weak_ptr<Connection> weak_conn = conn;
       conn->hello_timer = self->loop.after(self->options.hello_timeout, [weak, weak_conn] {
         auto s = weak.lock();
@@ -116,21 +153,45 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
       if (!self || conn->closing) return;
       if (n < 0) return self->lost(conn, "receive", n);
       if (n == 0) return self->drop(conn);
-      conn->reader.feed({conn->buffer.data(), static_cast<size_t>(n)});
+      const size_t received = static_cast<size_t>(n);
+      conn->reader.feed({conn->buffer.data(), received});
       while (auto frame = conn->reader.next()) {
+        const bool was_subscribed = conn->subscribed;
         self->handle(conn, *frame);
         if (conn->closing) return;
+        if (!was_subscribed && conn->subscribed) self->lift_hello_limit(conn, received);
       }
       if (auto& error = conn->reader.error()) {
         ++self->bad_frames;
-        return self->fail(conn, 400, error->message);
+        return self->fail(conn, 400, stream_error(*error, conn->offset_base));
       }
       self->receive(conn);
     });
   }
 
+  // After a good Hello the normal frame limit applies: a new reader takes over at the frame
+  // boundary. The Hello ended inside the last receive (it completed on that feed), so what the
+  // old reader holds after it is the tail of that receive's bytes.
+  void lift_hello_limit(const std::shared_ptr<Connection>& conn, size_t received) {
+    const size_t rest = conn->reader.buffered();
+    conn->offset_base += conn->reader.stream_offset();
+    wire::FrameReader reader(options.max_frame_bytes);
+    reader.feed({conn->buffer.data() + (received - rest), rest});
+    conn->reader = std::move(reader);
+  }
+
+  // A FrameReader's error with its offset counted from the start of the stream (the message
+  // starts "frame at offset N: ", N from the reader's own start).
+  static std::string stream_error(const wire::FrameError& error, uint64_t offset_base) {
+    if (offset_base == 0) return error.message;
+    std::string_view rest = error.message;
+    const std::string prefix = "frame at offset " + std::to_string(error.offset) + ": ";
+    if (rest.starts_with(prefix)) rest.remove_prefix(prefix.size());
+    return "frame at offset " + std::to_string(error.offset + offset_base) + ": " + std::string(rest);
+  }
+
   void handle(const std::shared_ptr<Connection>& conn, const wire::Frame& frame) {
-    const std::string where = "frame at offset " + std::to_string(frame.offset) + ": ";
+    const std::string where = "frame at offset " + std::to_string(frame.offset + conn->offset_base) + ": ";
     switch (frame.type) {
       case wire::FrameType::Hello: {
         if (conn->subscribed) return fail(conn, 400, where + "a second Hello");
@@ -146,6 +207,7 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
         conn->agent_id = hello->agent_id()->str();
         loop.cancel_timer(conn->hello_timer);
         conn->subscribed = true;
+        forget_stranger(conn);
         // Catch-up frames are queued before any later delta: both happen on this thread. Deltas
         // only resume a revision of this very store; an agent with nothing, or with another
         // store's revision (a replaced data dir, another server), gets the whole registry, so
@@ -211,10 +273,23 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
     });
   }
 
+  // The connection no longer counts against its address's unauthenticated limit: its Hello was
+  // accepted, or it is closing.
+  void forget_stranger(const std::shared_ptr<Connection>& conn) {
+    if (!conn->unauthenticated) return;
+    conn->unauthenticated = false;
+    unauthenticated.remove(conn->peer);
+  }
+
   // A bad peer: tell it why in an Error frame, then close.
   void fail(const std::shared_ptr<Connection>& conn, uint32_t code, const std::string& message) {
     if (conn->closing) return;
     log::warn("stream {}: {}", conn->name(), message);
+    send_error_and_close(conn, code, message);
+  }
+
+  void send_error_and_close(const std::shared_ptr<Connection>& conn, uint32_t code, const std::string& message) {
+    if (conn->closing) return;
     conn->subscribed = false;
     conn->queue.clear();
     conn->queued_bytes = conn->catch_up_bytes = 0;
@@ -222,9 +297,12 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
     std::weak_ptr<State> weak = shared_from_this();
     if (conn->sending) return drop(conn);  // a send is in flight: just close
     conn->sending = true;
-    // Closed whatever the send's result: the reason was logged above, a failed send adds nothing.
+    // Closed whatever the send's result: the reason was logged (or counted), a failed send adds nothing.
     loop.send_all(conn->fd, frame, 0, [weak, conn](ssize_t) {
-      if (auto self = weak.lock()) self->drop(conn);
+      auto self = weak.lock();
+      if (!self || conn->closing) return;
+      discard_input(conn->fd);
+      self->drop(conn);
     });
   }
 
@@ -239,6 +317,7 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
     if (conn->closing) return;
     conn->closing = true;
     loop.cancel_timer(conn->hello_timer);
+    forget_stranger(conn);
     connections.erase(conn->id);
     loop.close(conn->fd);
   }
@@ -278,6 +357,8 @@ void StreamServer::metrics(base::PrometheusText& m) const {
   m.counter("roster_stream_agents_cut_off_total", "Agents cut off for falling behind", s.cut_off);
   m.counter("roster_stream_bad_frames_total", "Malformed frames received from agents", s.bad_frames);
   m.counter("roster_stream_refused_total", "Agent streams refused for a wrong or missing token", s.refused);
+  m.counter("roster_stream_refused_at_limit_total",
+            "Stream connections refused at max_connections or max_unauthenticated_per_address", s.at_limit);
   m.gauge("roster_fanout_lag_seconds", "Queue-to-socket time of the last live delta", s.last_lag_ms / 1000.0);
   m.gauge("roster_fanout_lag_max_seconds", "Largest queue-to-socket time of a live delta", s.max_lag_ms / 1000.0);
 }

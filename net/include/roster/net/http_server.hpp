@@ -1,17 +1,26 @@
-// An HTTP/1.1 server on an EventLoop. Requests are parsed by Boost.Beast's request parser, fed
-// incrementally; keep-alive and pipelining are supported, responses go out in request order.
+// An HTTP/1.1 server on an EventLoop. Requests are parsed by HttpRequestParser (Boost.Beast's
+// parser plus RFC 9112's framing rules), fed incrementally; keep-alive and pipelining are
+// supported, responses go out in request order.
 //
 // Errors the server answers itself, rendered by the HttpErrorRenderer it was given (by default
 // plain text "code: message"; roster's daemons render their JSON error shape):
 //   400 malformed_request     the bytes are not HTTP/1.x, or the target's %-escapes are bad
+//   400 ambiguous_framing     the body's length could be read two ways (Transfer-Encoding with
+//                             Content-Length, a final coding other than chunked, differing
+//                             Content-Lengths): see http_request_parser.hpp
+//   408 header_timeout        a request's header block took longer than header_timeout
 //   413 body_too_large        Content-Length (or the chunks so far) above max_body_bytes: refused
 //                             as soon as the header is read, before any of the body
 //   431 headers_too_large     request line + headers above max_header_bytes
 //   500 internal_error        the handler threw (the connection stays usable)
+//   501 not_implemented       a transfer coding other than chunked
 //   503 too_many_connections  max_connections reached
-// After a 400, 413, 431 or 503 the connection closes (the stream position is unknown). Closing
-// is graceful: the response is sent, the write side shut down, and what the client still sends
-// is read and dropped for a moment, so the client reads the response instead of a reset.
+//   503 too_many_connections_from_address
+//                             this client address has max_connections_per_address open already
+// After any of these but 500 (and a bad target's 400) the connection closes: the stream position
+// is unknown, or the client is over a limit. Closing is graceful: the response is sent, the write
+// side shut down, and what the client still sends is read and dropped for a moment, so the
+// client reads the response instead of a reset.
 //
 // Threading: construct, listen, close and destroy on the loop thread, or while the loop is not
 // running, and destroy the server before its EventLoop. The handler runs on the loop thread:
@@ -29,17 +38,27 @@
 
 #include "roster/net/event_loop.hpp"
 #include "roster/net/http_message.hpp"
+#include "roster/net/http_request_parser.hpp"
 
 namespace roster::net {
 
-struct HttpLimits {
-  size_t max_header_bytes = 16 * 1024;
-  size_t max_body_bytes = 8 * 1024 * 1024;
+// max_header_bytes and max_body_bytes come from HttpParserLimits: each connection's parser
+// enforces them.
+struct HttpLimits : HttpParserLimits {
+  // A request's header block must be complete within this time of its first byte (the first
+  // request's: of the connection being accepted). Partial bytes do not extend it, so a client
+  // that trickles a header (slowloris) holds a connection this long at most; it gets a 408 then,
+  // or is closed without one when it never sent a byte.
+  std::chrono::milliseconds header_timeout{10'000};
   // Each request must arrive in full within this time after the connection went idle (accepted,
-  // or its last response sent). Partial bytes do not extend it, so a client that trickles a
-  // header (slowloris) is closed. A response the client does not read in this time closes too.
+  // or its last response sent): the keep-alive time between requests, and the bound on a slow
+  // body. A response the client does not read in this time closes the connection too.
   std::chrono::milliseconds idle_timeout{60'000};
   size_t max_connections = 10'000;
+  // Open connections one client address (peer_ip) may hold; beyond it that client gets 503 and
+  // others are unaffected. Unix-socket clients are not counted. 0: no limit (behind a proxy,
+  // whose connections all come from one address).
+  size_t max_connections_per_address = 64;
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
@@ -52,7 +71,7 @@ struct HttpServerStats {
   uint64_t active = 0;         // connections open now
   uint64_t requests = 0;       // requests handed to the handler
   uint64_t errors = 0;         // error responses the server made itself (4xx, 500, 503)
-  uint64_t timeouts = 0;       // connections closed by idle_timeout
+  uint64_t timeouts = 0;       // connections closed by idle_timeout or header_timeout
 };
 
 class HttpServer {

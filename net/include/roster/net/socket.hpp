@@ -29,6 +29,9 @@ struct SocketAddress {
   bool is_unix() const { return storage.ss_family == AF_UNIX; }
   // "127.0.0.1:7000", "[::1]:7000" or "unix:/run/roster.sock".
   std::string to_string() const;
+  // Only this host can reach it: 127.0.0.0/8, ::1 (or an IPv4-mapped 127.x), or a Unix socket.
+  // A wildcard (0.0.0.0, ::) is not: it listens on every interface.
+  bool is_local() const;
 };
 
 // "127.0.0.1:7000", "[::1]:7000", "localhost:7000" (names resolve through getaddrinfo, IPv4
@@ -73,6 +76,11 @@ Result<int> connect_unix_blocking(const std::string& path,
 // A non-blocking, close-on-exec stream socket of the address's family (for EventLoop::connect).
 // Errors: socket_failed.
 Result<int> open_stream_socket(const SocketAddress& address);
+
+// The IP address of a connected TCP socket's peer ("127.0.0.2", "2001:db8::1"; an IPv4-mapped
+// IPv6 peer as its IPv4 address); "" for a Unix-domain peer or when the kernel cannot say (the
+// peer is already gone). Names one client for per-address limits.
+std::string peer_ip(int fd);
 
 // These two cannot fail on an open socket: a failure means a bad fd (a bug), thrown as
 // roster::Exception.

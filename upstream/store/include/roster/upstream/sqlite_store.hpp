@@ -21,9 +21,10 @@ struct SqliteOptions {
 
 class SqliteStore final : public Store {
  public:
-  // Creates data_dir if needed and opens (or creates) data_dir/roster.db. Only one SqliteStore
-  // may hold a data dir at a time (an flock on data_dir/roster.lock, released when the process
-  // dies). Errors name the path: Io (the dir cannot be created or is not a directory), Conflict
+  // Creates data_dir if needed (0700; one that exists keeps its mode) and opens (or creates, 0600)
+  // data_dir/roster.db. Only one SqliteStore may hold a data dir at a time (an flock on
+  // data_dir/roster.lock, released when the process dies). Errors name the path: Io (the dir
+  // cannot be created, is not a directory, or anyone may write into it), Conflict
   // (another store holds it), Corrupt (the file is not a SQLite database or not a roster one, or
   // its schema version differs from this build's), Unavailable (SQLite failed).
   static Result<std::unique_ptr<SqliteStore>> open(const std::string& data_dir, SqliteOptions options = {});
