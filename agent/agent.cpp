@@ -366,6 +366,11 @@ Result<std::unique_ptr<Agent>> Agent::create(net::EventLoop& loop, AgentOptions 
   if (options.upstreams.empty())
     return fail(ErrorKind::Invalid, "no_upstream", "roster-agent needs at least one upstream address");
   std::unique_ptr<Agent> agent(new Agent(loop, std::move(options)));
+  // An agent killed before it named its arena left segments behind (each the full arena size).
+  const auto& name = agent->state_->options.arena.name;
+  const auto abandoned = shm::clean_up_abandoned(name);
+  if (abandoned.removed) log::info("arena {}: removed {} segment(s) a dead agent left", name, abandoned.removed);
+  if (abandoned.publish_finished) log::warn("arena {}: finished publishing what a dead agent had published in part", name);
   if (auto arena = agent->state_->new_arena(); !arena) return fail(arena.error());
   return agent;
 }

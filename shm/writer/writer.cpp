@@ -784,6 +784,10 @@ Result<std::unique_ptr<ArenaWriter>> ArenaWriter::create(const ArenaOptions& opt
     auto data = Mapping::create(s.data_name + suffix, options.segment_bytes, options.data_mode, options.group);
     if (!data) return fail(data.error());
     s.data = std::move(*data);
+    // Held for the writer's life (the kernel drops it when the process dies): it tells
+    // clean_up_abandoned that this segment is not abandoned.
+    if (!lock_range(s.data->fd(), 0, 1))
+      return fail(ErrorKind::Io, "io_error", "cannot lock /dev/shm/" + s.data_name + suffix);
     auto readers = Mapping::create(s.reader_name + suffix,
                                    sizeof(ReaderSegmentHeader) + size_t{options.reader_slots} * sizeof(ReaderSlot),
                                    options.reader_mode, options.group);

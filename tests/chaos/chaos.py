@@ -62,17 +62,11 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-# Bugs this test found in roster and that are not fixed yet: their one assertion is an expected
-# failure (counted and reported as XFAIL; --strict makes it fail). record-revision is strict the
-# other way too: once the bug is fixed, the run fails (XPASS) until the entry is removed here.
-# orphan-segments cannot be: a run that left no orphan may just not have hit the case.
-KNOWN_BUGS = {
-    "orphan-segments": (
-        "an agent killed before it published its arena (starting with no upstream and no usable cache, "
-        "or between a new segment and the snapshot it waits for) leaves /dev/shm/roster.NAME.data.new.PID.N "
-        "behind, posix_fallocate'd to --segment-bytes (256 MiB by default) of RAM, and no later agent "
-        "removes it. Checked: once the dust settled, no segment of a dead agent is left."),
-}
+# Bugs this test found in roster and that are not fixed yet, {name: what goes wrong}: a check that
+# meets one reports it as XFAIL instead of failing the run (--strict makes it fail). None is open
+# now; the ones it found (records without their revision, segments of killed agents left in
+# /dev/shm) are fixed and their checks are strict.
+KNOWN_BUGS = {}
 
 
 class ChaosFailure(Exception):
@@ -361,9 +355,6 @@ class Chaos:
         self.round = 0
         self.agent_paths = self.orphans = ""
         self.xfail = set() if args.strict else set(KNOWN_BUGS)
-        self.env = dict(os.environ, ROSTER_CHAOS_XFAIL=",".join(sorted(self.xfail)))
-        self.revision_zero = self.revision_exact = 0  # record-revision: what the checks saw
-        self.orphans_seen = set()  # orphan-segments: segments of dead agents seen after settling
 
     # --- bookkeeping --------------------------------------------------------------------------
 
@@ -457,10 +448,10 @@ class Chaos:
             os.remove(stats)
         rest = [self.arena, self.ack_log_path, stats, str(seed), str(rev), str(gen)]
         if kind == "py-reader":
-            env = dict(self.env, PYTHONPATH=self.module_dir + os.pathsep + os.environ.get("PYTHONPATH", ""))
+            env = dict(os.environ, PYTHONPATH=self.module_dir + os.pathsep + os.environ.get("PYTHONPATH", ""))
             args = [sys.executable, os.path.join(HERE, "py_reader.py"), *rest]
         else:
-            env, args = self.env, [self.reader_bin, *rest]
+            env, args = None, [self.reader_bin, *rest]
         proc = Proc(kind, slot, args, os.path.join(self.tmp, f"{slot}.log"), env=env)
         self.all_procs.append(proc)
         self.readers[slot] = proc
@@ -475,8 +466,6 @@ class Chaos:
             self.reader_nested += stats.get("nested", 0)
             self.reader_evicted += stats.get("evicted", 0)
             self.reader_checks += stats.get("checks", 0)
-            self.revision_zero += stats.get("revision_zero", 0)
-            self.revision_exact += stats.get("revision_exact", 0)
 
     def kill(self, what):
         if what in ("server", "both"):
@@ -677,14 +666,8 @@ class Chaos:
             m = re.search(r"\.new\.(\d+)\.\d+$", path)
             if m and int(m.group(1)) != self.agent.pid:
                 orphans.append(os.path.basename(path))
-        if not orphans:
-            return
-        if "orphan-segments" not in self.xfail:
+        if orphans:  # the running agent removes them when it starts
             raise ChaosFailure(f"segments of dead agents left in /dev/shm: {', '.join(sorted(orphans))}")
-        new = sorted(set(orphans) - self.orphans_seen)
-        if new:
-            self.event(f"XFAIL orphan-segments: {', '.join(new)}")
-        self.orphans_seen |= set(orphans)
 
     def expected(self):
         """Per service: {version: revision} acknowledged, versions that may exist, and per
@@ -712,13 +695,9 @@ class Chaos:
                 problems.append(f"version {key[0]}@{key[1]} acknowledged at revision {rev} is missing")
             elif found_versions[key] is None:
                 pass  # the HTTP API shows a record's revision only when it is not 0
-            elif found_versions[key] == 0 and "record-revision" in self.xfail:
-                self.revision_zero += 1
             elif found_versions[key] != rev:
                 problems.append(f"version {key[0]}@{key[1]} acknowledged at revision {rev} has revision "
                                 f"{found_versions[key]}")
-            else:
-                self.revision_exact += 1
         for key in sorted(found_versions):
             if key not in versions and key not in maybe_versions:
                 problems.append(f"version {key[0]}@{key[1]} was never written")
@@ -790,14 +769,10 @@ class Chaos:
 
     def verify_cpp(self, revision):
         out = subprocess.run([self.reader_bin, "--verify", self.arena, self.ack_log_path, str(revision)],
-                             capture_output=True, text=True, timeout=60, env=self.env)
+                             capture_output=True, text=True, timeout=60)
         if out.returncode != 0:
             raise ChaosFailure(f"a fresh C++ reader (chaos_reader --verify) failed ({out.returncode}):\n"
                                f"{out.stderr}{out.stdout}")
-        words = out.stdout.split()
-        for key in ("revision_zero", "revision_exact"):
-            if key in words:
-                setattr(self, key, getattr(self, key) + int(words[words.index(key) + 1]))
 
     # --- the whole run ------------------------------------------------------------------------
 
@@ -825,10 +800,6 @@ class Chaos:
         for slot, proc in self.readers.items():
             proc.kill9()
             self.harvest_reader_stats(slot)
-        if "record-revision" in self.xfail and self.revision_exact:
-            raise ChaosFailure(f"XPASS record-revision: {self.revision_exact} version record(s) carried the revision "
-                               f"they were acknowledged at: the bug looks fixed; remove it from KNOWN_BUGS in "
-                               f"{os.path.relpath(__file__)}")
 
     def summary(self, passed, interrupted=False):
         elapsed = time.monotonic() - self.t0
@@ -852,17 +823,7 @@ class Chaos:
         print(f"  agent paths:    {self.agent_paths}")
         print(f"  left in shm:    {self.orphans}")
         for bug in sorted(self.xfail):
-            if bug == "record-revision":
-                print(f"  XFAIL {bug} (known bug, not fixed): {self.revision_zero} check(s) saw a version record "
-                      f"with revision 0 instead of its acknowledged revision")
-                print(f"    {KNOWN_BUGS[bug]}")
-            if bug == "orphan-segments":
-                data = [o for o in self.orphans_seen if ".data." in o]
-                print(f"  XFAIL {bug} (known bug, not fixed): {len(data)} killed agent(s) left their unpublished "
-                      f"data segment ({self.args.segment_mib} MiB each, fallocated) in /dev/shm"
-                      if data else f"  {bug}: no orphaned segment this run (the case may not have come up)")
-                if data:
-                    print(f"    {KNOWN_BUGS[bug]}")
+            print(f"  known bug (XFAIL where met): {bug}: {KNOWN_BUGS[bug]}")
         sys.stdout.flush()
 
     def report_failure(self, message):

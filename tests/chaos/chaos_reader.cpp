@@ -60,11 +60,6 @@ struct Reader {
   uint64_t last_revision = 0, last_generation = 0;
   std::string store;
   uint64_t views = 0, evicted = 0, checks = 0, reopens = 0, nested = 0;
-  // Known bug record-revision (chaos.py KNOWN_BUGS): the server leaves a version record's
-  // revision at 0. While chaos.py marks it expected, a 0 is counted rather than failed; a
-  // record that carries its revision counts as a sign that the bug is fixed.
-  bool xfail_record_revision = false;
-  uint64_t revision_zero = 0, revision_exact = 0;
   std::chrono::steady_clock::time_point last_stats{};
 
   [[noreturn]] void fail(const std::string& what) {
@@ -102,7 +97,7 @@ struct Reader {
       std::ofstream out(tmp, std::ios::trunc);
       out << "views " << views << "\nmax_revision " << last_revision << "\nmax_generation " << last_generation
           << "\nevicted " << evicted << "\nchecks " << checks << "\nreopens " << reopens << "\nnested " << nested
-          << "\nrevision_zero " << revision_zero << "\nrevision_exact " << revision_exact << "\n";
+          << "\n";
     }
     std::rename(tmp.c_str(), stats_file.c_str());
   }
@@ -128,11 +123,6 @@ struct Reader {
       if (!v) return "version " + a.service + "@" + a.version + " acknowledged at revision " + std::to_string(a.revision) +
                      " is missing";
       const uint64_t carried = v->record().revision();
-      if (carried == 0 && xfail_record_revision) {
-        ++revision_zero;
-        return std::nullopt;
-      }
-      if (carried == a.revision) ++revision_exact;
       if (carried != a.revision)
         return "version " + a.service + "@" + a.version + " acknowledged at revision " + std::to_string(a.revision) +
                " carries revision " + std::to_string(v->record().revision());
@@ -249,7 +239,6 @@ struct Reader {
         }
         std::vector<std::string> problems;
         size_t chunk_checked = 0;
-        const uint64_t zero = revision_zero, exact = revision_exact;
         for (size_t i = from; i < std::min(acks.size(), from + kChunk); ++i)
           if (acks[i].revision <= r) {
             ++chunk_checked;
@@ -258,8 +247,6 @@ struct Reader {
         if (view.corrupt() && !view.evicted()) fail("a fresh View is corrupt");
         if (view.evicted()) {
           if (attempt == 20) fail("fresh Views keep being revoked");
-          revision_zero = zero;  // counted again in the next attempt
-          revision_exact = exact;
           continue;
         }
         checked += chunk_checked;
@@ -274,7 +261,7 @@ struct Reader {
       return 3;
     }
     std::cout << "verified " << checked << " acknowledged writes at revision " << r << " generation " << g << " store "
-              << s << "; revision_zero " << revision_zero << " revision_exact " << revision_exact << std::endl;
+              << s << std::endl;
     return 0;
   }
 
@@ -301,15 +288,9 @@ struct Reader {
 
 }  // namespace
 
-bool xfail(const char* bug) {
-  const char* list = std::getenv("ROSTER_CHAOS_XFAIL");
-  return list && std::string_view(list).find(bug) != std::string_view::npos;
-}
-
 int main(int argc, char** argv) {
   if (argc == 5 && std::string(argv[1]) == "--verify") {
     Reader reader;
-    reader.xfail_record_revision = xfail("record-revision");
     reader.arena = argv[2];
     reader.ack_log = argv[3];
     try {
@@ -323,7 +304,6 @@ int main(int argc, char** argv) {
     return 2;
   }
   Reader reader;
-  reader.xfail_record_revision = xfail("record-revision");
   reader.arena = argv[1];
   reader.ack_log = argv[2];
   reader.stats_file = argv[3];

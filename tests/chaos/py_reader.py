@@ -38,9 +38,6 @@ class Reader:
         self.ever_opened = False
         self.last_revision, self.last_generation = floor_revision, floor_generation
         self.views = self.evicted = self.checks = self.reopens = self.nested = 0
-        # Known bug record-revision (chaos.py KNOWN_BUGS): see chaos_reader.cpp.
-        self.xfail_record_revision = "record-revision" in os.environ.get("ROSTER_CHAOS_XFAIL", "")
-        self.revision_zero = self.revision_exact = 0
         self.last_stats = 0.0
         self.store = ""
 
@@ -72,8 +69,7 @@ class Reader:
         tmp = self.stats_file + ".tmp"
         with open(tmp, "w") as f:
             f.write(f"views {self.views}\nmax_revision {self.last_revision}\nmax_generation {self.last_generation}\n"
-                    f"evicted {self.evicted}\nchecks {self.checks}\nreopens {self.reopens}\nnested {self.nested}\n"
-                    f"revision_zero {self.revision_zero}\nrevision_exact {self.revision_exact}\n")
+                    f"evicted {self.evicted}\nchecks {self.checks}\nreopens {self.reopens}\nnested {self.nested}\n")
         os.replace(tmp, self.stats_file)
 
     def open(self):
@@ -95,11 +91,6 @@ class Reader:
             v = view.service(service, version)
             if v is None:
                 return f"version {service}@{version} acknowledged at revision {rev} is missing"
-            if v.revision == 0 and self.xfail_record_revision:
-                self.revision_zero += 1
-                return None
-            if v.revision == rev:
-                self.revision_exact += 1
             if v.revision != rev:
                 return f"version {service}@{version} acknowledged at revision {rev} carries revision {v.revision}"
             return None

@@ -126,6 +126,22 @@ class AgentTrust(unittest.TestCase):
             self.assertGreater(later[0], earlier[0], f"generation went back: {seen}")
             self.assertGreaterEqual(later[1], earlier[1], f"revision went back: {seen}")
 
+    def test_the_segments_a_killed_agent_left_are_removed_by_the_next(self):
+        c = self.cluster
+        c.start_agent()  # no server yet: it makes its arena but has nothing to publish
+        pending = [n for n in os.listdir("/dev/shm") if n.startswith(f"roster.{c.arena}.") and ".new." in n]
+        self.assertEqual(len(pending), 2, pending)
+        c.kill("agent", sig=9)
+        self.assertTrue(all(os.path.exists("/dev/shm/" + n) for n in pending))
+        c.start_server()
+        self.put("svc")
+        c.start_agent()
+        c.wait_synced()
+        self.assertFalse([n for n in pending if os.path.exists("/dev/shm/" + n)], "left by the killed agent")
+        self.assertIn("removed 2 segment(s) a dead agent left", e2e.read_text(os.path.join(self.tmp, "agent.log")))
+        with self.view() as v:
+            self.assertIsNotNone(v.service("svc"))
+
     def test_a_full_arena_grows_to_the_limit_then_the_agent_stops(self):
         c = self.cluster
         c.start_server()

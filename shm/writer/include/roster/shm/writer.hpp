@@ -36,6 +36,18 @@ struct PublishedArena {
 };
 Result<std::optional<PublishedArena>> published_arena(const std::string& name);
 
+// What a writer killed mid-way left under arena `name`: replacement segments it never named
+// (each data segment's first byte is OFD-locked while its writer lives, so an unlocked one is
+// abandoned). They are removed, except when the writer died between naming its two segments:
+// then the arena it was publishing is complete, and naming its data segment finishes the job
+// (until then readers find two segments that do not belong together). Only this user's
+// segments (any, for root). roster-agent calls this before it creates its first writer.
+struct AbandonedSegments {
+  size_t removed = 0;            // segments removed
+  bool publish_finished = false;
+};
+AbandonedSegments clean_up_abandoned(const std::string& name);
+
 struct VersionKey {
   std::string service, version;
 };
