@@ -260,35 +260,45 @@ View Client::view() {
   v.slot_ = &a->slots[ts->index];
   v.thread_slot_ = ts;
   uint64_t g = a->header->generation.load(std::memory_order_acquire);
-  if (ts->open.empty()) {
-    // Pin: store the generation, then check it is still current. The writer publishes, then
-    // runs membarrier() (a fence on every CPU running a reader), then scans the pins: either it
-    // sees our pin, or our re-load below sees its newer generation and we pin that instead.
-    for (;;) {
-      uint64_t now;
-      if (state_->full_fence) {
-        // Without membarrier: a seq_cst store and load (pairs with the writer's seq_cst publish
-        // and seq_cst reads of the pins, a Dekker pattern: one side sees the other's store).
-        v.slot_->pinned.store(g, std::memory_order_seq_cst);
-        now = a->header->generation.load(std::memory_order_seq_cst);
-      } else {
-        v.slot_->pinned.store(g, std::memory_order_relaxed);
-        std::atomic_signal_fence(std::memory_order_seq_cst);  // compiler barrier only
-        now = a->header->generation.load(std::memory_order_acquire);
+  for (;;) {
+    if (ts->open.empty()) {
+      // Pin: store the generation, then check it is still current. The writer publishes, then
+      // runs membarrier() (a fence on every CPU running a reader), then scans the pins: either it
+      // sees our pin, or our re-load below sees its newer generation and we pin that instead.
+      for (;;) {
+        uint64_t now;
+        if (state_->full_fence) {
+          // Without membarrier: a seq_cst store and load (pairs with the writer's seq_cst publish
+          // and seq_cst reads of the pins, a Dekker pattern: one side sees the other's store).
+          v.slot_->pinned.store(g, std::memory_order_seq_cst);
+          now = a->header->generation.load(std::memory_order_seq_cst);
+        } else {
+          v.slot_->pinned.store(g, std::memory_order_relaxed);
+          std::atomic_signal_fence(std::memory_order_seq_cst);  // compiler barrier only
+          now = a->header->generation.load(std::memory_order_acquire);
+        }
+        if (now == g) break;
+        g = now;
       }
-      if (now == g) break;
-      g = now;
+      v.pin_ = g;
+    } else {
+      // Another View on this thread already pins an older generation, which protects this one.
+      v.pin_ = v.slot_->pinned.load(std::memory_order_relaxed);
     }
-    v.pin_ = g;
-  } else {
-    // Another View on this thread already pins an older generation, which protects this one.
-    v.pin_ = v.slot_->pinned.load(std::memory_order_relaxed);
+    // g's revision, from the ring that keeps the last kRevisionRing generations' revisions. A
+    // thread descheduled here while the writer published that many more would read a reused
+    // entry. The writer fills the entry of g + ring only after it published g + ring - 1, with a
+    // release store: an entry read (acquire) before the generation is seen at most g + ring - 2
+    // is g's own. Otherwise take the newer generation (the older pin, if any, protects it too).
+    v.revision_ = a->header->revisions[g % kRevisionRing].load(std::memory_order_acquire);
+    const uint64_t now = a->header->generation.load(std::memory_order_acquire);
+    if (now - g <= kRevisionRing - 2) break;
+    g = now;
   }
   // The pin protects the attachment from here on.
   State::unprotect();
   ts->open.push_back(g);
   v.generation_ = g;
-  v.revision_ = a->header->revisions[g % kRevisionRing].load(std::memory_order_relaxed);
   return v;
 }
 

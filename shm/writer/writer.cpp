@@ -595,7 +595,9 @@ struct ArenaWriter::State {
   }
 
   void publish_generation(uint64_t next, uint64_t revision) {
-    header->revisions[next % kRevisionRing].store(revision, std::memory_order_relaxed);
+    // Release: a reader that reads this entry also sees generation next - 1 (Client::view
+    // checks the entry it read was not reused this way).
+    header->revisions[next % kRevisionRing].store(revision, std::memory_order_release);
     // Release: everything written for this batch happens-before a View that acquires `next`;
     // seq_cst also orders it before the pin reads in scan_pins for readers without membarrier.
     header->generation.store(next, std::memory_order_seq_cst);
