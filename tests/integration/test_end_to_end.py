@@ -5,6 +5,7 @@ Every process is started on ephemeral ports (or sockets in a temp dir) and stopp
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -134,11 +135,23 @@ def run_briefly(args, env=None, timeout=10):
     return out.returncode, out.stderr
 
 
+def remove_stale_arenas():
+    """Arenas of earlier test processes that died before their clean-up (roster.e2e-PID-N.*)."""
+    for name in os.listdir("/dev/shm"):
+        m = re.match(r"roster\.e2e-(\d+)-\d+\.", name)
+        if m and not os.path.exists(f"/proc/{m.group(1)}"):
+            try:
+                os.remove(os.path.join("/dev/shm", name))
+            except OSError:
+                pass
+
+
 class Cluster:
     """A server and an agent in a temp dir; the stream also listens on a Unix socket so that a
     restarted server keeps the address the agent knows."""
 
     def __init__(self, tmp, token=None, lease_seconds=90, arena=None):
+        remove_stale_arenas()
         self.tmp, self.token, self.lease = tmp, token, lease_seconds
         self.arena = arena or f"e2e-{os.getpid()}-{int(time.time() * 1000) % 100000}"
         self.stream_sock = os.path.join(tmp, "stream.sock")
