@@ -820,7 +820,7 @@ class Compiled {
       normalise(*node, openapi30, alloc);
       if (auto ref = refs.find(location); ref != refs.end())
         node->FindMember("$ref")->value.SetString(ref->second, alloc);
-      for_each_subschema(*node, [&](Value& child, const std::string& suffix, Applies) {
+      for_each_subschema(*node, [&, &location = location](Value& child, const std::string& suffix, Applies) {
         todo.emplace_back(&child, location + suffix);
       });
     }
@@ -1090,7 +1090,7 @@ Result<CompiledSchema> CompiledSchema::compile(const Value& root, std::string_vi
     error.where = location;
     return fail(std::move(error));
   }
-  return CompiledSchema(std::make_unique<Impl>(std::move(*compiled)));
+  return CompiledSchema(std::unique_ptr<Impl>(new Impl{std::move(*compiled)}));
 }
 
 CompiledSchema::~CompiledSchema() = default;
