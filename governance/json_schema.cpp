@@ -936,7 +936,12 @@ std::optional<std::string> locate(const Value& root, const Value& schema, std::s
   while (!todo.empty()) {
     auto [value, pointer] = std::move(todo.back());
     todo.pop_back();
-    if (value == &schema) return pointer;
+    if (value == &schema) {
+      // An object may hold a name twice (JSON allows it): a pointer names the first member of that
+      // name, so a schema under a later one has no pointer to it and is checked on its own.
+      if (auto tokens = pointer_tokens(pointer); tokens && resolve_tokens(root, *tokens) == &schema) return pointer;
+      return std::nullopt;
+    }
     if (value->IsObject()) {
       for (const auto& m : value->GetObject())
         todo.emplace_back(&m.value, pointer_append(pointer, {m.name.GetString(), m.name.GetStringLength()}));
