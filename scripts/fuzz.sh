@@ -54,8 +54,14 @@ for name in "${harnesses[@]}"; do
   grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::average_exec_per_sec|Done [0-9]+ runs)" \
     "$build/fuzz-$name.log" | tail -3
 done
-# Arenas of harness processes that did not exit normally (shm_reader, arena_apply).
-rm -f /dev/shm/roster.fuzz.*
+# Arenas of harness processes that did not exit normally (shm_reader, arena_apply): those whose
+# process is gone (another fuzz.sh may be running harnesses beside this one).
+for file in /dev/shm/roster.fuzz.*; do
+  [ -e "$file" ] || continue
+  pid=${file#/dev/shm/roster.fuzz.}
+  pid=${pid%%.*}
+  kill -0 "$pid" 2>/dev/null || rm -f "$file"
+done
 
 if [ ${#failed[@]} -gt 0 ]; then
   echo "fuzz: findings or failures in: ${failed[*]} (see fuzz/README.md to reproduce and keep one)" >&2
