@@ -1,7 +1,7 @@
 # Thin wrapper over CMake presets; see README.md.
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test chaos demo bench asan tsan install clean
+.PHONY: all deps build test chaos demo bench asan tsan fuzz install clean
 PREFIX ?= /usr/local
 
 all: build
@@ -39,8 +39,18 @@ tsan: deps
 	@cmake --build --preset tsan -j $(JOBS)
 	@ctest --preset tsan -j $(JOBS)
 
+# libFuzzer harnesses (fuzz/README.md): clang 14 with ASan + UBSan in build-fuzz/, each harness
+# for FUZZ_SECONDS on a scratch copy of its corpus. FUZZERS picks some, e.g. FUZZERS="http_request".
+FUZZ_SECONDS ?= 60
+FUZZERS ?=
+fuzz:
+	@scripts/install-deps.sh fuzz
+	@cmake --preset fuzz >/dev/null
+	@cmake --build --preset fuzz -j $(JOBS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh $(FUZZERS)
+
 install: build
 	@cmake --install build --prefix $(PREFIX)
 
 clean:
-	rm -rf build build-asan build-tsan
+	rm -rf build build-asan build-tsan build-fuzz

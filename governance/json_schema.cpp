@@ -820,7 +820,7 @@ class Compiled {
       normalise(*node, openapi30, alloc);
       if (auto ref = refs.find(location); ref != refs.end())
         node->FindMember("$ref")->value.SetString(ref->second, alloc);
-      for_each_subschema(*node, [&](Value& child, const std::string& suffix, Applies) {
+      for_each_subschema(*node, [&, &location = location](Value& child, const std::string& suffix, Applies) {
         todo.emplace_back(&child, location + suffix);
       });
     }
@@ -936,7 +936,12 @@ std::optional<std::string> locate(const Value& root, const Value& schema, std::s
   while (!todo.empty()) {
     auto [value, pointer] = std::move(todo.back());
     todo.pop_back();
-    if (value == &schema) return pointer;
+    if (value == &schema) {
+      // An object may hold a name twice (JSON allows it): a pointer names the first member of that
+      // name, so a schema under a later one has no pointer to it and is checked on its own.
+      if (auto tokens = pointer_tokens(pointer); tokens && resolve_tokens(root, *tokens) == &schema) return pointer;
+      return std::nullopt;
+    }
     if (value->IsObject()) {
       for (const auto& m : value->GetObject())
         todo.emplace_back(&m.value, pointer_append(pointer, {m.name.GetString(), m.name.GetStringLength()}));
@@ -1090,7 +1095,7 @@ Result<CompiledSchema> CompiledSchema::compile(const Value& root, std::string_vi
     error.where = location;
     return fail(std::move(error));
   }
-  return CompiledSchema(std::make_unique<Impl>(std::move(*compiled)));
+  return CompiledSchema(std::unique_ptr<Impl>(new Impl{std::move(*compiled)}));
 }
 
 CompiledSchema::~CompiledSchema() = default;

@@ -702,7 +702,7 @@ Security parse_security(const Value& list) {
 // Whether credentials satisfying `have` also satisfy `need`.
 bool satisfies(const Requirement& have, const Requirement& need) {
   for (const auto& [scheme, scopes] : need) {
-    auto it = std::find_if(have.begin(), have.end(), [&](const auto& h) { return h.first == scheme; });
+    auto it = std::find_if(have.begin(), have.end(), [&, &scheme = scheme](const auto& h) { return h.first == scheme; });
     if (it == have.end() || !std::includes(it->second.begin(), it->second.end(), scopes.begin(), scopes.end()))
       return false;
   }

@@ -746,8 +746,8 @@ std::vector<ImpactEntry> DependencyGraph::impact(std::string_view name, std::opt
     const Impl::Node& n = g.nodes[v];
     const size_t via = depth[v] == 1 ? ImpactEntry::kTarget : visit[f.hop].pos;
     const VersionRef& target = via == ImpactEntry::kTarget ? target_refs[visit[f.hop].pos] : out[via].target;
-    out.emplace_back(VersionRef{g.services[n.service].name, n.text}, depth[v], g.ranges[f.range].range.text(), via,
-                     target);
+    out.push_back(ImpactEntry{VersionRef{g.services[n.service].name, n.text}, depth[v], g.ranges[f.range].range.text(), via,
+                              target});
   }
   return out;
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs exactly the Debian 12 packages roster's build, tests and benchmarks need.
 # Idempotent: apt-get runs only when a package is missing.
+#   scripts/install-deps.sh          the build, the tests and the benchmarks
+#   scripts/install-deps.sh fuzz     also clang 14 with libFuzzer and llvm-symbolizer (`make fuzz`)
 set -euo pipefail
 
 packages=(
@@ -12,6 +14,14 @@ packages=(
   json-schema-test-suite
   python3-dev pybind11-dev
 )
+for extra in "$@"; do
+  case "$extra" in
+    # clang-14: the compiler; libclang-rt-14-dev: libFuzzer and the sanitizer runtimes;
+    # llvm-14: llvm-symbolizer, for readable stacks in sanitizer reports.
+    fuzz) packages+=(clang-14 libclang-rt-14-dev llvm-14) ;;
+    *) echo "install-deps: unknown extra \"$extra\" (known: fuzz)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

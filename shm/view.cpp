@@ -241,11 +241,17 @@ bool VersionList::matches(const wire::ServiceVersion& v) const {
   switch (key_kind_) {
     case Key::Team: return detail::text(v.owner_team()) == key_;
     case Key::Stage: return v.stage() == stage_;
-    case Key::Tag:
-      if (v.tags())
-        for (auto* t : *v.tags())
-          if (detail::text(t) == key_) return true;
+    case Key::Tag: {
+      // A damaged record's tag count is whatever it says (up to 2^32): loop only over a vector
+      // that lies inside the heap.
+      const auto* tags = v.tags();
+      if (!tags) return false;
+      const uint64_t offset = reinterpret_cast<uintptr_t>(tags) - reinterpret_cast<uintptr_t>(base_);
+      if (!heap_->contains(offset, sizeof(flatbuffers::uoffset_t) * (uint64_t{tags->size()} + 1))) return false;
+      for (auto* t : *tags)
+        if (detail::text(t) == key_) return true;
       return false;
+    }
   }
   return false;
 }

@@ -544,6 +544,11 @@ struct ArenaWriter::State {
       if (!semver::Version::parse(v->version()->string_view()))
         return fail(ErrorKind::Invalid, "invalid_version",
                     "service " + v->name()->str() + ": invalid version \"" + v->version()->str() + "\"");
+      // Verification does not check enum values; the stage indexes the stage lists.
+      if (static_cast<size_t>(v->stage()) >= kStageCount)
+        return fail(ErrorKind::Invalid, "invalid_stage",
+                    "service " + v->name()->str() + "@" + v->version()->str() + ": unknown lifecycle stage " +
+                        std::to_string(static_cast<int>(v->stage())));
       upserted.insert(v->name()->str() + "@" + v->version()->str());
     }
     for (auto& k : batch.remove_versions) removed.insert(k.service + "@" + k.version);
@@ -858,7 +863,7 @@ Result<void> ArenaWriter::set_store(std::string_view store_id) {
     return fail(ErrorKind::Invalid, "invalid_store_id",
                 "a store id is at most " + std::to_string(kStoreIdBytes) + " bytes, not " + std::to_string(store_id.size()));
   char padded[kStoreIdBytes] = {};
-  std::memcpy(padded, store_id.data(), store_id.size());
+  if (!store_id.empty()) std::memcpy(padded, store_id.data(), store_id.size());  // no store: data() may be null
   std::memcpy(state_->header->store_id, padded, kStoreIdBytes);
   return {};
 }

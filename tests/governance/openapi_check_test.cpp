@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -240,6 +241,20 @@ TEST(CheckOpenApi, SchemasAreValidJsonSchemas) {
   // A schema that loops into itself without reaching the value is refused too.
   EXPECT_EQ(problems_in(doc30(R"({})", R"({"schemas": {"A": {"allOf": [{"$ref": "#/components/schemas/A"}]}}})")),
             Pointers{"/components/schemas/A/allOf/0/$ref"});
+}
+
+// JSON lets an object hold a name twice; a JSON Pointer names the first member of that name. A
+// schema under the second "/a" has no pointer: it was found by address, its pointer resolved to the
+// first "/a" (a number), and check_json_schema dereferenced null (roster-server crashed on such a
+// body; found by fuzz/governance_json). It is checked on its own now.
+TEST(CheckOpenApi, ASchemaUnderARepeatedNameIsCheckedOnItsOwn) {
+  const auto problems = problems_in(doc30(
+      R"({"/a": 1, "/a": {"get": {"responses": {"200": {"description": "d",
+          "content": {"application/json": {"schema": {"type": 5}}}}}}}})"));
+  EXPECT_NE(std::find(problems.begin(), problems.end(), "/paths/~1a/get/responses/200/content/application~1json/schema/type"),
+            problems.end());
+  const auto doc = json(R"({"a": 1, "a": {"type": "object"}})");
+  EXPECT_TRUE(check_json_schema(doc, (doc.MemberEnd() - 1)->value, "/a").empty());  // the second "a"
 }
 
 TEST(CheckOpenApi, ReportsEveryProblemInOneDocument) {

@@ -51,6 +51,18 @@ TEST_F(ArenaTest, LatestStableByPrecedence) {
   EXPECT_EQ(view.revision(), 7u);
 }
 
+// A Snapshot without a store id (an old server's, or a cache file written before it had one)
+// reaches set_store as an empty string_view whose data() is null: no store, and no UB (memcpy from
+// null is undefined even for 0 bytes; found by fuzz/arena_apply, which UBSan stops on).
+TEST_F(ArenaTest, AnEmptyStoreIdClearsTheStore) {
+  ASSERT_TRUE(writer_->set_store("store-a"));
+  apply(version_json("svc", "1.0.0"), 1);
+  EXPECT_EQ(Client::open(options_.name).value().view().store(), "store-a");
+  ASSERT_TRUE(writer_->set_store(std::string_view()));
+  apply(version_json("svc", "1.0.1"), 2);
+  EXPECT_EQ(Client::open(options_.name).value().view().store(), "");
+}
+
 TEST_F(ArenaTest, InstancesWithHealthyFilter) {
   apply(version_json("svc", "1.0.0", R"(, "instances": [
       {"id": "a", "address": "10.0.0.1", "port": 80, "health": "down"},
@@ -155,6 +167,26 @@ TEST_F(ArenaTest, InstanceOfUnknownVersionIsRefusedWholeBatch) {
   EXPECT_EQ(writer_->generation(), before);
   Client client = Client::open(options_.name).value();
   EXPECT_FALSE(client.view().service("other"));
+}
+
+// FlatBuffers verification does not check enum values: a verified record may carry a stage past
+// Retired. The writer indexed its stage lists with it and wrote outside them (roster-agent crashed on
+// such a Delta; found by fuzz/arena_apply). Refused like an invalid version now: nothing changes.
+TEST_F(ArenaTest, AnUnknownStageIsRefusedWholeBatch) {
+  apply(version_json("svc", "1.0.0"));
+  auto bad = testing::version_record({.name = "other", .version = "1.0.0", .stage = static_cast<wire::LifecycleStage>(200)});
+  shm::Batch batch;
+  batch.upsert_versions.push_back(bad);
+  const uint64_t before = writer_->generation();
+  auto refused = writer_->apply(batch);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, ErrorKind::Invalid);
+  EXPECT_EQ(refused.error().code, "invalid_stage");
+  EXPECT_EQ(writer_->generation(), before);
+  Client client = Client::open(options_.name).value();
+  EXPECT_FALSE(client.view().service("other"));
+  EXPECT_TRUE(client.view().service("svc"));
+  apply(version_json("svc", "1.0.1"));  // the writer goes on
 }
 
 TEST_F(ArenaTest, ReplacedArenaIsReattached) {

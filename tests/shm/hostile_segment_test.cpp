@@ -194,6 +194,36 @@ TEST_F(HostileSegmentTest, DamagedRecordsReadAsEmptyAndFailVerification) {
   walk_everything(client);
 }
 
+// A record whose tag vector claims 2^32 - 1 entries: by_tag looped over all of them (reading the
+// guard window's zeros) for every entry of the list, a hang (found by fuzz/shm_reader). A vector
+// that does not fit the heap is not looked into.
+TEST_F(HostileSegmentTest, ATagCountPastTheHeapDoesNotHangALookup) {
+  auto client = Client::open(options_.name).value();
+  uint64_t length_offset = 0;
+  {
+    View view = client.view();
+    auto users = view.service("users");
+    ASSERT_TRUE(users && users->record().tags() && users->record().tags()->size() == 1);
+    const auto* record = users->bytes().data();
+    const auto in_record = reinterpret_cast<const uint8_t*>(users->record().tags()) - record;
+    const int fd = ::open(data_path().c_str(), O_RDONLY);
+    std::vector<uint8_t> file(options_.segment_bytes);
+    ASSERT_EQ(::pread(fd, file.data(), file.size(), 0), static_cast<ssize_t>(file.size()));
+    ::close(fd);
+    auto it = std::search(file.begin(), file.end(), record, record + users->bytes().size());
+    ASSERT_NE(it, file.end());
+    length_offset = static_cast<uint64_t>(it - file.begin()) + static_cast<uint64_t>(in_record);
+  }
+  poke_value<uint32_t>(data_path(), length_offset, 0xffffffffu);
+  const auto start = std::chrono::steady_clock::now();
+  View view = client.view();
+  size_t found = 0;
+  for (auto v : view.by_tag("core")) found += v.name() == "users";
+  EXPECT_EQ(found, 0u);  // its tags cannot be read
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+  walk_everything(client);
+}
+
 TEST_F(HostileSegmentTest, TheWriterIgnoresWhatReadersWriteIntoTheirFile) {
   auto client = Client::open(options_.name).value();
   { View v = client.view(); }
