@@ -174,7 +174,11 @@ TEST_F(ArenaTest, InstanceOfUnknownVersionIsRefusedWholeBatch) {
 // such a Delta; found by fuzz/arena_apply). Refused like an invalid version now: nothing changes.
 TEST_F(ArenaTest, AnUnknownStageIsRefusedWholeBatch) {
   apply(version_json("svc", "1.0.0"));
-  auto bad = testing::version_record({.name = "other", .version = "1.0.0", .stage = static_cast<wire::LifecycleStage>(200)});
+  testing::VersionSpec spec;
+  spec.name = "other";
+  spec.version = "1.0.0";
+  spec.stage = static_cast<wire::LifecycleStage>(200);
+  auto bad = testing::version_record(spec);
   shm::Batch batch;
   batch.upsert_versions.push_back(bad);
   const uint64_t before = writer_->generation();
