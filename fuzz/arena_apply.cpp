@@ -1,6 +1,6 @@
 // Fuzz harness: what roster-agent does with a verified Snapshot or Delta from upstream (or from
 // its cache file). The payload is verified as the agent verifies it; the records become one
-// shm::Batch (agent_batch.hpp); an ArenaWriter applies it; a roster::Client reads everything back.
+// shm::Batch (agent/frame_batch.hpp); an ArenaWriter applies it; a roster::Client reads everything back.
 //
 // Input: one options byte, then the FlatBuffers payload.
 //   bit 0: 0 = Delta, applied on top of a small base registry (as a live stream does);
@@ -12,7 +12,7 @@
 // writer built is never `corrupt()` to a reader, and all its records verify.
 #include <cstring>
 
-#include "agent_batch.hpp"
+#include "frame_batch.hpp"
 #include "arena_files.hpp"
 #include "fuzz_support.hpp"
 #include "walk_view.hpp"
@@ -121,11 +121,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!wire::verify<wire::Snapshot>(payload)) return 0;
     auto* snap = flatbuffers::GetRoot<wire::Snapshot>(payload.data());
     batch.revision = snap->revision();
-    fuzz::add_snapshot(*snap, batch);
+    agent::add_snapshot(*snap, batch);
     store = snap->store_id() ? snap->store_id()->string_view() : std::string_view();
   } else {
     if (!wire::verify<wire::Delta>(payload)) return 0;
-    batch = fuzz::batch_of(*flatbuffers::GetRoot<wire::Delta>(payload.data()));
+    batch = agent::batch_of(*flatbuffers::GetRoot<wire::Delta>(payload.data()));
   }
 
   shm::ArenaOptions arena;

@@ -13,7 +13,7 @@
 
 #include <cstring>
 
-#include "agent_batch.hpp"
+#include "frame_batch.hpp"
 #include "cache_file.hpp"
 #include "fuzz_support.hpp"
 #include "records.hpp"
@@ -81,7 +81,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (auto* c : records.contracts) sink = sink + fuzz::touch(*c);
   shm::Batch batch;  // as warm_start() hands it to the arena writer
   batch.revision = snap.revision();
-  fuzz::add_snapshot(snap, batch);
+  agent::add_snapshot(snap, batch);
   FUZZ_CHECK(batch.upsert_versions.size() == records.versions.size());
   return 0;
 }

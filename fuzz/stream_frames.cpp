@@ -7,7 +7,7 @@
 // as for a stranger's first frame, instead of the default 16 MiB), the split sizes, the stream.
 #include <cstring>
 
-#include "agent_batch.hpp"
+#include "frame_batch.hpp"
 #include "fuzz_support.hpp"
 #include "records.hpp"
 #include "roster/wire/frame.hpp"
@@ -41,7 +41,7 @@ size_t read_frame(const wire::Frame& frame) {
         for (auto* i : records.instances) n += fuzz::touch(*i);
         for (auto* c : records.contracts) n += fuzz::touch(*c);
         shm::Batch batch;
-        fuzz::add_snapshot(*snap, batch);
+        agent::add_snapshot(*snap, batch);
         FUZZ_CHECK(batch.upsert_versions.size() == records.versions.size());
       }
       break;
@@ -49,7 +49,7 @@ size_t read_frame(const wire::Frame& frame) {
       if (wire::verify<wire::Delta>(payload)) {
         auto* d = flatbuffers::GetRoot<wire::Delta>(payload.data());
         n += d->from_revision();
-        const shm::Batch batch = fuzz::batch_of(*d);
+        const shm::Batch batch = agent::batch_of(*d);
         // Nested records were verified with the Delta: read them as the arena writer will.
         for (auto bytes : batch.upsert_versions) n += fuzz::touch(*flatbuffers::GetRoot<wire::ServiceVersion>(bytes.data()));
         for (auto bytes : batch.upsert_instances) n += fuzz::touch(*flatbuffers::GetRoot<wire::Instance>(bytes.data()));

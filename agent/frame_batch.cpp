@@ -1,14 +1,9 @@
-// What roster-agent does with a verified Snapshot or Delta, for the harnesses: the records as one
-// shm::Batch. A copy of add_snapshot() and batch_of() in agent/agent.cpp (they are private to that
-// file); keep the two in step.
-#pragma once
+// add_snapshot and batch_of (frame_batch.hpp).
+#include "frame_batch.hpp"
 
-#include "roster/shm/writer.hpp"
-#include "roster/wire/roster_generated.h"
+namespace roster::agent {
 
-namespace roster::fuzz {
-
-inline void add_snapshot(const wire::Snapshot& snap, shm::Batch& batch) {
+void add_snapshot(const wire::Snapshot& snap, shm::Batch& batch) {
   if (auto* list = snap.services())
     for (auto* r : *list) batch.upsert_versions.emplace_back(r->bytes()->data(), r->bytes()->size());
   if (auto* list = snap.instances())
@@ -17,7 +12,7 @@ inline void add_snapshot(const wire::Snapshot& snap, shm::Batch& batch) {
     for (auto* r : *list) batch.upsert_contracts.emplace_back(r->bytes()->data(), r->bytes()->size());
 }
 
-inline shm::Batch batch_of(const wire::Delta& d) {
+shm::Batch batch_of(const wire::Delta& d) {
   shm::Batch batch;
   batch.revision = d.revision();
   if (auto* list = d.upsert_services())
@@ -35,4 +30,4 @@ inline shm::Batch batch_of(const wire::Delta& d) {
   return batch;
 }
 
-}  // namespace roster::fuzz
+}  // namespace roster::agent
