@@ -12,6 +12,7 @@
 #include "hash.hpp"
 #include "roster/base/clock.hpp"
 #include "roster/client.hpp"
+#include "roster/wire/identifiers.hpp"
 
 namespace roster {
 
@@ -79,6 +80,9 @@ const ServiceNode* View::node_at(uint64_t offset) const {
 
 const ServiceNode* View::node(std::string_view name) const {
   if (!slot_ || evicted()) return nullptr;
+  // No service has a longer name. A damaged record's name (a dependency's target, a dependent) may
+  // claim up to 4 GiB of the guard window: hashing that made one lookup take seconds.
+  if (name.size() > wire::kMaxIdentifierBytes) return nullptr;
   const Bounds& b = attachment_->bounds;
   const uint64_t hash = key_hash(name);
   const ServiceSlot* slots = b.services;

@@ -224,6 +224,35 @@ TEST_F(HostileSegmentTest, ATagCountPastTheHeapDoesNotHangALookup) {
   walk_everything(client);
 }
 
+// A dependent's record whose name claims 4 GiB: dependents("db") looked that name up, hashing
+// 4 GiB of the guard window's zero pages, seconds per lookup (found by fuzz/shm_reader). No
+// service name is longer than 256 bytes, so such a name names nothing.
+TEST_F(HostileSegmentTest, ANameLongerThanAnyServiceNameIsNotHashed) {
+  auto client = Client::open(options_.name).value();
+  uint64_t name_length_offset = 0;
+  {
+    View view = client.view();
+    auto users = view.service("users");
+    ASSERT_TRUE(users && users->record().name());
+    ASSERT_EQ(view.dependents("db").size(), 1u);
+    const auto* record = users->bytes().data();
+    const auto in_record = reinterpret_cast<const uint8_t*>(users->record().name()) - record;
+    const int fd = ::open(data_path().c_str(), O_RDONLY);
+    std::vector<uint8_t> file(options_.segment_bytes);
+    ASSERT_EQ(::pread(fd, file.data(), file.size(), 0), static_cast<ssize_t>(file.size()));
+    ::close(fd);
+    auto it = std::search(file.begin(), file.end(), record, record + users->bytes().size());
+    ASSERT_NE(it, file.end());
+    name_length_offset = static_cast<uint64_t>(it - file.begin()) + static_cast<uint64_t>(in_record);
+  }
+  poke_value<uint32_t>(data_path(), name_length_offset, 0xfffffff0u);
+  const auto start = std::chrono::steady_clock::now();
+  View view = client.view();
+  for (int i = 0; i < 10; ++i) EXPECT_TRUE(view.dependents("db", Transitive).empty());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+  walk_everything(client);
+}
+
 TEST_F(HostileSegmentTest, TheWriterIgnoresWhatReadersWriteIntoTheirFile) {
   auto client = Client::open(options_.name).value();
   { View v = client.view(); }
