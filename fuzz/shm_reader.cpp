@@ -106,7 +106,12 @@ struct Arena {
       for (size_t k = 0; k < docs[i].contracts.size(); ++k) batch.upsert_contracts.push_back(docs[i].contracts[k]);
       FUZZ_CHECK(writer->apply(batch).has_value());
     }
-    keys.versions.insert("9.9.9");
+    // Few keys: every lookup of a hostile arena may scan lists and records as large as the heap,
+    // and what matters is each lookup's code, not each key (three names cover a service with
+    // dependencies, a dependency target and a service on its own; one team, one tag).
+    keys.versions = {"1.0.0", "2.3.0", "9.9.9"};
+    keys.teams = {"identity"};
+    keys.tags = {"core"};
     data = map("/dev/shm/roster." + name + ".data");
     readers = map("/dev/shm/roster." + name + ".readers");
     std::memcpy(&heap_offset, data.bytes + offsetof(shm::detail::SegmentHeader, heap_offset), sizeof heap_offset);
