@@ -49,7 +49,11 @@ for name in "${harnesses[@]}"; do
   # shellcheck disable=SC2086
   if ! "$binary" "${args[@]}" ${FUZZ_ARGS:-} "$corpus" 2>"$build/fuzz-$name.log"; then
     failed+=("$name")
-    echo "fuzz: $name found something: $(ls "$findings" | head -3 | tr '\n' ' ') (log: $build/fuzz-$name.log)" >&2
+    if [ -n "$(ls "$findings")" ]; then
+      echo "fuzz: $name found something: $(ls "$findings" | head -3 | tr '\n' ' ') (log: $build/fuzz-$name.log)" >&2
+    else
+      echo "fuzz: $name failed: $(tail -2 "$build/fuzz-$name.log" | tr '\n' ' ')" >&2
+    fi
   fi
   grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::average_exec_per_sec|Done [0-9]+ runs)" \
     "$build/fuzz-$name.log" | tail -3
