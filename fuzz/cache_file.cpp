@@ -8,6 +8,7 @@
 // A file read_cache_file accepts has a verified Snapshot: its records are opened and read the way
 // warm_start() does.
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -23,18 +24,19 @@ namespace {
 
 using namespace roster;
 
+// The file lives in memory (memfd) and is read through /proc/self/fd/N like any path: nothing is
+// left on disk, however the process ends (libFuzzer ends its runs without running atexit).
 const std::string& cache_path() {
   static const std::string path = [] {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string p = std::string(tmp && *tmp ? tmp : "/tmp") + "/roster." + fuzz::process_unique("cache.bin");
-    std::atexit([] { ::unlink(cache_path().c_str()); });
-    return p;
+    const int fd = ::memfd_create("roster-fuzz-cache", 0);
+    FUZZ_CHECK(fd >= 0);
+    return "/proc/self/fd/" + std::to_string(fd);
   }();
   return path;
 }
 
 void write_file(const std::string& path, std::span<const uint8_t> a, std::span<const uint8_t> b) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC);
   FUZZ_CHECK(fd >= 0);
   for (auto part : {a, b}) {
     size_t done = 0;
