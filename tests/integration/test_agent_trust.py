@@ -150,7 +150,7 @@ class AgentTrust(unittest.TestCase):
             c.agent = subprocess.Popen([AGENT, "--upstream", "unix:" + c.stream_sock, "--arena", c.arena,
                                         "--http", "127.0.0.1:0", "--ready-file", ready, "--segment-bytes",
                                         str(2 << 20), "--max-segment-bytes", str(4 << 20)],
-                                       stdout=subprocess.DEVNULL, stderr=log)
+                                       stdout=subprocess.DEVNULL, stderr=log, preexec_fn=e2e.die_with_parent)
         e2e.wait_until(lambda: os.path.exists(ready), what="agent ready")
         big = "x" * 4000
         services = [{"name": f"big-{i}", "versions": [{"version": "1.0.0", "lifecycle_stage": "beta",

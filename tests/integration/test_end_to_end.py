@@ -3,6 +3,7 @@
 ctest runs: python3 test_end_to_end.py BUILD_DIR SOURCE_DIR (PYTHONPATH has the roster module).
 Every process is started on ephemeral ports (or sockets in a temp dir) and stopped afterwards.
 """
+import ctypes
 import json
 import os
 import re
@@ -135,6 +136,12 @@ def run_briefly(args, env=None, timeout=10):
     return out.returncode, out.stderr
 
 
+def die_with_parent():
+    """preexec_fn for the daemons a test starts: killed when the test process dies, however it dies
+    (a crash or a sanitizer abort skips tearDown)."""
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def remove_stale_arenas():
     """Arenas of earlier test processes that died before their clean-up (roster.e2e-PID-N.*)."""
     for name in os.listdir("/dev/shm"):
@@ -167,7 +174,8 @@ class Cluster:
         if self.token:
             args += ["--token", self.token]
         with open(os.path.join(self.tmp, "server.log"), "a") as log:
-            self.server = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log, env=env or CLEAN_ENV)
+            self.server = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log, env=env or CLEAN_ENV,
+                                          preexec_fn=die_with_parent)
         line = wait_until(lambda: os.path.exists(ready) and read_text(ready).strip(), what="server ready")
         fields = dict(part.split("=", 1) for part in line.split()[1:])
         self.http, self.stream_tcp = fields["http"], fields["stream"]
@@ -182,7 +190,8 @@ class Cluster:
         if self.token:
             args += ["--token", self.token]
         with open(os.path.join(self.tmp, "agent.log"), "a") as log:
-            self.agent = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log, env=env or CLEAN_ENV)
+            self.agent = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=log, env=env or CLEAN_ENV,
+                                          preexec_fn=die_with_parent)
         line = wait_until(lambda: os.path.exists(ready) and read_text(ready).strip(), what="agent ready")
         self.agent_http = dict(part.split("=", 1) for part in line.split()[1:])["http"]
 
@@ -444,7 +453,7 @@ for j in range(100, 400):
                 c.agent = subprocess.Popen(
                     [AGENT, "--upstream", f"127.0.0.1:{dead.getsockname()[1]},unix:{c.stream_sock}", "--arena", c.arena,
                      "--http", "127.0.0.1:0", "--segment-bytes", str(16 << 20), "--ready-file", ready],
-                    stdout=subprocess.DEVNULL, stderr=log)
+                    stdout=subprocess.DEVNULL, stderr=log, preexec_fn=die_with_parent)
             c.wait_synced()
         with roster.open(c.arena).view() as view:
             self.assertIsNotNone(view.service("failover"))
@@ -469,7 +478,7 @@ for j in range(100, 400):
             c.agent = subprocess.Popen([AGENT, "--upstream", f"127.0.0.1:{port}", "--arena", c.arena, "--http", "127.0.0.1:0",
                                         "--segment-bytes", str(16 << 20), "--ready-file", ready,
                                         "--cache-file", os.path.join(self.tmp, "agent-cache.bin")],
-                                       stdout=subprocess.DEVNULL, stderr=log)
+                                       stdout=subprocess.DEVNULL, stderr=log, preexec_fn=die_with_parent)
         wait_until(lambda: os.path.exists(ready), what="agent ready")
         for payload in (struct.pack("<IBBH", 4 + 24, 3, 1, 0) + b"\xab" * 24,   # a Delta that is not a FlatBuffer
                         struct.pack("<IBBH", 300 << 20, 2, 1, 0),                 # an oversized Snapshot
