@@ -25,23 +25,11 @@ namespace {
 
 using namespace roster;
 
-// The base registry a Delta applies to: two services with versions, instances, a dependency and a
-// contract (names that fuzzed deltas can remove or replace: the seeds use them).
-constexpr std::string_view kBase = R"({"services": [
-  {"name": "users", "versions": [
-    {"version": "1.0.0", "lifecycle_stage": "stable", "owner_team": "identity", "tags": ["core"],
-     "dependencies": [{"service": "db", "range": "^2"}],
-     "instances": [{"id": "a", "address": "10.0.0.1", "port": 80}, {"id": "b", "address": "10.0.0.2", "port": 81, "health": "down"}]},
-    {"version": "1.1.0-rc.1", "lifecycle_stage": "beta", "owner_team": "identity"}]},
-  {"name": "db", "versions": [{"version": "2.3.0", "lifecycle_stage": "stable", "owner_team": "storage",
-     "instances": [{"id": "db-1", "address": "10.0.1.1", "port": 5432}]}]}],
-  "contracts": [{"consumer": "users", "consumer_version": "1.0.0", "provider": "db", "provider_range": "^2",
-                 "pact": {"consumer": {"name": "users"}, "provider": {"name": "db"}, "interactions": []}}]})";
-
+// The base registry a Delta applies to (fuzz::kSmallRegistry).
 const wire::DecodedDocument& base_document() {
   static const wire::DecodedDocument doc = [] {
     wire::JsonDecoder decoder;
-    auto d = decoder.decode(kBase);
+    auto d = decoder.decode(fuzz::kSmallRegistry);
     FUZZ_CHECK(d.ok());
     return d;
   }();

@@ -82,4 +82,18 @@ inline std::string process_unique(std::string_view what) {
   return "fuzz." + std::to_string(::getpid()) + "." + std::string(what);
 }
 
+// A small registry: two services with versions, instances, a dependency and a contract.
+// arena_apply applies fuzzed Deltas on top of it, and make_seeds writes seeds that name its
+// records (so a seed's removals and replacements hit something).
+inline constexpr std::string_view kSmallRegistry = R"({"services": [
+  {"name": "users", "versions": [
+    {"version": "1.0.0", "lifecycle_stage": "stable", "owner_team": "identity", "tags": ["core"],
+     "dependencies": [{"service": "db", "range": "^2"}],
+     "instances": [{"id": "a", "address": "10.0.0.1", "port": 80}, {"id": "b", "address": "10.0.0.2", "port": 81, "health": "down"}]},
+    {"version": "1.1.0-rc.1", "lifecycle_stage": "beta", "owner_team": "identity"}]},
+  {"name": "db", "versions": [{"version": "2.3.0", "lifecycle_stage": "stable", "owner_team": "storage",
+     "instances": [{"id": "db-1", "address": "10.0.1.1", "port": 5432}]}]}],
+  "contracts": [{"consumer": "users", "consumer_version": "1.0.0", "provider": "db", "provider_range": "^2",
+                 "pact": {"consumer": {"name": "users"}, "provider": {"name": "db"}, "interactions": []}}]})";
+
 }  // namespace roster::fuzz

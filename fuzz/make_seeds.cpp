@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "fuzz_support.hpp"
 #include "roster/detail/layout.hpp"
 #include "roster/wire/frame.hpp"
 #include "roster/wire/json_decoder.hpp"
@@ -50,17 +51,6 @@ std::string read(const fs::path& path) {
   if (!in) throw std::runtime_error("cannot read " + path.string());
   return s.str();
 }
-
-constexpr std::string_view kSmall = R"({"services": [
-  {"name": "users", "versions": [
-    {"version": "1.0.0", "lifecycle_stage": "stable", "owner_team": "identity", "tags": ["core"],
-     "dependencies": [{"service": "db", "range": "^2"}],
-     "instances": [{"id": "a", "address": "10.0.0.1", "port": 80}, {"id": "b", "address": "10.0.0.2", "port": 81, "health": "down"}]},
-    {"version": "1.1.0-rc.1", "lifecycle_stage": "beta", "owner_team": "identity"}]},
-  {"name": "db", "versions": [{"version": "2.3.0", "lifecycle_stage": "stable", "owner_team": "storage",
-     "instances": [{"id": "db-1", "address": "10.0.1.1", "port": 5432}]}]}],
-  "contracts": [{"consumer": "users", "consumer_version": "1.0.0", "provider": "db", "provider_range": "^2",
-                 "pact": {"consumer": {"name": "users"}, "provider": {"name": "db"}, "interactions": []}}]})";
 
 constexpr std::string_view kVersion = R"({"name": "svc", "version": "1.2.3-rc.1+b5", "lifecycle_stage": "deprecated",
   "owner_team": "team \"quoted\" \u00e9", "description": "line\nbreak\ttab", "tags": ["a", "b"], "labels": {"k1": "v1", "k0": "v0"},
@@ -167,14 +157,14 @@ Bytes patch(uint8_t op, uint16_t offset, const Bytes& bytes) {
 
 void registry_json(const fs::path& source) {
   put("registry_json", "example_registry.json", text(read(source / "examples/registry.json")));
-  put("registry_json", "small_registry.json", text(kSmall));
+  put("registry_json", "small_registry.json", text(fuzz::kSmallRegistry));
   put("registry_json", "service_version.json", text(kVersion));
   put("registry_json", "instance.json",
       text(R"({"id": "i-7", "address": "10.0.0.7", "port": 8443, "zone": "eu-1a", "weight": 10, "health": "out_of_service", "lease_expires_at": "2030-01-01T00:00:00Z", "metadata": {"pod": "p-7", "node": "n"}})"));
   put("registry_json", "invalid_version.json", text(R"({"name": "svc", "version": "1.0", "lifecycle_stage": "stable", "owner_team": "t"})"));
   put("registry_json", "invalid_unknown_field.json", text(R"({"services": [{"name": "a", "versions": [{"version": "1.0.0", "lifecycle_stage": "stable", "owner_team": "t", "colour": "red"}]}]})"));
   put("registry_json", "invalid_name.json", text(R"({"services": [{"name": "..", "versions": [{"version": "1.0.0", "lifecycle_stage": "stable", "owner_team": "t\u0001"}]}]})"));
-  put("registry_json", "invalid_truncated.json", text(std::string(kSmall.substr(0, 300))));
+  put("registry_json", "invalid_truncated.json", text(std::string(fuzz::kSmallRegistry.substr(0, 300))));
   put("registry_json", "invalid_deep.json", text("{\"services\": " + std::string(300, '[') + std::string(300, ']') + "}"));
   put("registry_json", "invalid_utf8.json", cat({text(R"({"name": "s)"), {0xc3, 0x28}, text(R"(", "version": "1.0.0", "lifecycle_stage": "stable", "owner_team": "t"})")}));
   put("registry_json", "invalid_half_good.json", text(R"({"services": [{"name": "good", "versions": [{"version": "1.0.0", "lifecycle_stage": "stable", "owner_team": "t"}]}, {"name": "bad", "versions": [{"version": "x", "lifecycle_stage": "stable", "owner_team": "t"}]}]})"));
@@ -227,7 +217,7 @@ void governance_json(const fs::path& source) {
 }
 
 void stream_frames(const fs::path& source) {
-  auto small = decode(kSmall);
+  auto small = decode(fuzz::kSmallRegistry);
   auto example = decode(read(source / "examples/registry.json"));
   auto version = decode(kVersion);
   // Split sizes: byte 0 (count in the low 4 bits), then the sizes.
@@ -259,7 +249,7 @@ void stream_frames(const fs::path& source) {
 }
 
 void arena_apply(const fs::path& source) {
-  auto small = decode(kSmall);
+  auto small = decode(fuzz::kSmallRegistry);
   auto example = decode(read(source / "examples/registry.json"));
   auto version = decode(kVersion);
   // Options byte: bit 0 Snapshot, bit 1 tiny arena.
@@ -282,7 +272,7 @@ void arena_apply(const fs::path& source) {
 }
 
 void cache_file() {
-  auto small = decode(kSmall);
+  auto small = decode(fuzz::kSmallRegistry);
   auto version = decode(kVersion);
   const Bytes snap = snapshot(small, 12);
   auto file_of = [](const Bytes& payload, uint64_t sum) {
