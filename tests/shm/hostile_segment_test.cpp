@@ -57,6 +57,20 @@ class HostileSegmentTest : public ::testing::Test {
     poke(path, offset, &value, sizeof value);
   }
 
+  // Where `field` (a pointer into `record`, which a View read in place) lies in the data file: the
+  // record's bytes are found in the file, so the offset does not depend on the mapping's address.
+  uint64_t file_offset(const ServiceVersion& record, const void* field) const {
+    const auto* bytes = record.bytes().data();
+    std::vector<uint8_t> file(options_.segment_bytes);
+    const int fd = ::open(data_path().c_str(), O_RDONLY);
+    EXPECT_EQ(::pread(fd, file.data(), file.size(), 0), static_cast<ssize_t>(file.size()));
+    ::close(fd);
+    auto it = std::search(file.begin(), file.end(), bytes, bytes + record.bytes().size());
+    EXPECT_NE(it, file.end());
+    return static_cast<uint64_t>(it - file.begin()) +
+           static_cast<uint64_t>(static_cast<const uint8_t*>(field) - bytes);
+  }
+
   // Every lookup a reader can make; none may crash, whatever the segment holds.
   static void walk_everything(Client& client) {
     View view = client.view();
@@ -204,15 +218,7 @@ TEST_F(HostileSegmentTest, ATagCountPastTheHeapDoesNotHangALookup) {
     View view = client.view();
     auto users = view.service("users");
     ASSERT_TRUE(users && users->record().tags() && users->record().tags()->size() == 1);
-    const auto* record = users->bytes().data();
-    const auto in_record = reinterpret_cast<const uint8_t*>(users->record().tags()) - record;
-    const int fd = ::open(data_path().c_str(), O_RDONLY);
-    std::vector<uint8_t> file(options_.segment_bytes);
-    ASSERT_EQ(::pread(fd, file.data(), file.size(), 0), static_cast<ssize_t>(file.size()));
-    ::close(fd);
-    auto it = std::search(file.begin(), file.end(), record, record + users->bytes().size());
-    ASSERT_NE(it, file.end());
-    length_offset = static_cast<uint64_t>(it - file.begin()) + static_cast<uint64_t>(in_record);
+    length_offset = file_offset(*users, users->record().tags());
   }
   poke_value<uint32_t>(data_path(), length_offset, 0xffffffffu);
   const auto start = std::chrono::steady_clock::now();
@@ -235,15 +241,7 @@ TEST_F(HostileSegmentTest, ANameLongerThanAnyServiceNameIsNotHashed) {
     auto users = view.service("users");
     ASSERT_TRUE(users && users->record().name());
     ASSERT_EQ(view.dependents("db").size(), 1u);
-    const auto* record = users->bytes().data();
-    const auto in_record = reinterpret_cast<const uint8_t*>(users->record().name()) - record;
-    const int fd = ::open(data_path().c_str(), O_RDONLY);
-    std::vector<uint8_t> file(options_.segment_bytes);
-    ASSERT_EQ(::pread(fd, file.data(), file.size(), 0), static_cast<ssize_t>(file.size()));
-    ::close(fd);
-    auto it = std::search(file.begin(), file.end(), record, record + users->bytes().size());
-    ASSERT_NE(it, file.end());
-    name_length_offset = static_cast<uint64_t>(it - file.begin()) + static_cast<uint64_t>(in_record);
+    name_length_offset = file_offset(*users, users->record().name());
   }
   poke_value<uint32_t>(data_path(), name_length_offset, 0xfffffff0u);
   const auto start = std::chrono::steady_clock::now();
