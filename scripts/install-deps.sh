@@ -13,6 +13,11 @@ packages=(
   libxxhash-dev libsqlite3-dev libvalijson-dev rapidjson-dev libcli11-dev libspdlog-dev
   json-schema-test-suite
   python3-dev pybind11-dev
+  # The etcd store: gRPC and protobuf, etcd's v3 API .proto files and the ones they import
+  # (gogoproto, google/api), and etcd itself with etcdctl for the tests and `make demo-ha`.
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
+  golang-etcd-server-dev golang-github-gogo-protobuf-dev golang-github-grpc-ecosystem-grpc-gateway-dev
+  etcd-server etcd-client
 )
 for extra in "$@"; do
   case "$extra" in

@@ -16,7 +16,7 @@
 #include "roster/net/token.hpp"
 #include "roster/upstream/http_api.hpp"
 #include "roster/upstream/registry.hpp"
-#include "roster/upstream/sqlite_store.hpp"
+#include "roster/upstream/store_url.hpp"
 #include "roster/upstream/stream_server.hpp"
 
 namespace {
@@ -41,7 +41,7 @@ roster::Result<void> check_exposure(const roster::net::SocketAddress& address, c
 
 int main(int argc, char** argv) {
   CLI::App app{"roster-server: the authoritative roster registry"};
-  std::string listen = "127.0.0.1:7070", stream = "127.0.0.1:7071", stream_unix, data_dir = "var/roster";
+  std::string listen = "127.0.0.1:7070", stream = "127.0.0.1:7071", stream_unix, data_dir = "var/roster", store_url;
   std::string token, token_file, ready_file;
   int lease_seconds = 90, renew_seconds = 30;
   int sunset_days = 90, retire_days = 30, lifecycle_check_seconds = 60;
@@ -55,7 +55,11 @@ int main(int argc, char** argv) {
   app.add_option("--listen", listen, "HTTP API address (host:port; port 0 = any)")->capture_default_str();
   app.add_option("--stream", stream, "Agent stream address (host:port)")->capture_default_str();
   app.add_option("--stream-unix", stream_unix, "Also serve agent streams on this Unix socket");
-  app.add_option("--data-dir", data_dir, "Where the SQLite store lives")->capture_default_str();
+  app.add_option("--data-dir", data_dir, "Where the SQLite store lives (short for --store sqlite:DIR)")
+      ->capture_default_str();
+  app.add_option("--store", store_url,
+                 "The store: sqlite:DIR (the default, on --data-dir) or etcd://HOST:PORT[,HOST:PORT...]/PREFIX, "
+                 "which several servers share");
   app.add_option("--token", token,
                  "Bearer token required on writes and agent streams (visible in ps: prefer --token-file or ROSTER_TOKEN)");
   app.add_option("--token-file", token_file, "Read the token from this file's first line");
@@ -123,7 +127,8 @@ int main(int argc, char** argv) {
       return 1;
     }
 
-    auto store = roster::upstream::SqliteStore::open(data_dir);
+    if (store_url.empty()) store_url = "sqlite:" + data_dir;
+    auto store = roster::upstream::open_store(store_url);
     if (!store) {
       roster::log::error("{}", store.error().message);
       return 1;
@@ -138,7 +143,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     registry_options.compatibility = *mode;
-    auto opened = roster::upstream::Registry::open(**store, registry_options, roster::base::unix_ms);
+    auto opened = roster::upstream::Registry::open(*store->store, registry_options, roster::base::unix_ms, store->cluster);
     if (!opened) {
       roster::log::error("{}", opened.error().message);
       return 1;
@@ -147,6 +152,9 @@ int main(int argc, char** argv) {
 
     roster::net::EventLoop loop;
     roster::net::StopOnSignal stop_on_signal(loop);
+    // Commits other servers made to a shared store arrive on the store's thread; the registry
+    // applies them on the loop's.
+    store->store->on_changes([&loop, &registry] { loop.post([&registry] { registry.sync(); }); });
     stream_options.token = *secret;
     stream_options.hello_timeout = std::chrono::milliseconds(hello_timeout_ms);
     roster::upstream::StreamServer streams(loop, registry, stream_options);
@@ -195,9 +203,10 @@ int main(int argc, char** argv) {
     const std::string line = "listening http=" + roster::net::bound_address(*http_address, *http_fd) +
                              " stream=" + roster::net::bound_address(*stream_address, *stream_fd);
     if (!ready_file.empty()) std::ofstream(ready_file) << line << "\n";
-    std::cout << line << " data=" << data_dir << " revision=" << registry.revision() << std::endl;
+    std::cout << line << " store=" << store_url << " revision=" << registry.revision() << std::endl;
     loop.run();
     roster::log::info("stopping");
+    store->store->on_changes(nullptr);
     streams.close();
     http.close();
   } catch (const std::system_error& e) {

@@ -50,14 +50,24 @@ TEST(ChangeFeed, ResumesFromTheRingAndCallsEverySubscriber) {
   auto a = feed.subscribe([&](const wire::EncodedFrame&, uint64_t r) { first.push_back(r); });
   {
     auto b = feed.subscribe([&](const wire::EncodedFrame&, uint64_t r) { second.push_back(r); });
-    for (uint64_t r = 1; r <= 2; ++r) feed.publish(r, frame(static_cast<uint8_t>(r)));
+    for (uint64_t r = 1; r <= 2; ++r) feed.publish(r - 1, r, frame(static_cast<uint8_t>(r)));
   }  // b unsubscribed
-  for (uint64_t r = 3; r <= 5; ++r) feed.publish(r, frame(static_cast<uint8_t>(r)));
+  for (uint64_t r = 3; r <= 5; ++r) feed.publish(r - 1, r, frame(static_cast<uint8_t>(r)));
   EXPECT_EQ(first, (std::vector<uint64_t>{1, 2, 3, 4, 5}));
   EXPECT_EQ(second, (std::vector<uint64_t>{1, 2}));
   EXPECT_EQ(feed.since(2)->size(), 3u);  // 3, 4, 5
   EXPECT_EQ(feed.since(5)->size(), 0u);
   EXPECT_FALSE(feed.since(1));  // 2 fell out of the ring
+
+  // Revisions with gaps (a shared store's): frames chain on the revision each one follows.
+  ChangeFeed gaps(4);
+  gaps.publish(0, 10, frame(10));
+  gaps.publish(10, 14, frame(14));
+  gaps.publish(14, 15, frame(15));
+  EXPECT_EQ(gaps.since(10)->size(), 2u);
+  EXPECT_EQ(gaps.since(0)->size(), 3u);
+  EXPECT_EQ(gaps.since(15)->size(), 0u);
+  EXPECT_FALSE(gaps.since(12));  // not a revision the registry had: a snapshot
 
   // A listener may unsubscribe itself while it is being called.
   ChangeFeed::Subscription self;
@@ -66,8 +76,8 @@ TEST(ChangeFeed, ResumesFromTheRingAndCallsEverySubscriber) {
     ++calls;
     self.unsubscribe();
   });
-  feed.publish(6, frame(6));
-  feed.publish(7, frame(7));
+  feed.publish(5, 6, frame(6));
+  feed.publish(6, 7, frame(7));
   EXPECT_EQ(calls, 1);
 }
 

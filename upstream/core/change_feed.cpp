@@ -1,5 +1,7 @@
 #include "roster/upstream/change_feed.hpp"
 
+#include <algorithm>
+
 namespace roster::upstream {
 
 struct ChangeFeed::Subscription::Listeners {
@@ -27,9 +29,9 @@ void ChangeFeed::Subscription::unsubscribe() {
 ChangeFeed::ChangeFeed(size_t capacity)
     : capacity_(capacity), listeners_(std::make_shared<Subscription::Listeners>()) {}
 
-void ChangeFeed::publish(uint64_t revision, wire::EncodedFrame frame) {
+void ChangeFeed::publish(uint64_t from, uint64_t revision, wire::EncodedFrame frame) {
   if (capacity_ > 0) {
-    ring_.emplace_back(revision, frame);
+    ring_.push_back({from, revision, frame});
     while (ring_.size() > capacity_) ring_.pop_front();
   }
   // By id, looked up afresh: a listener may unsubscribe itself or others while being called.
@@ -47,9 +49,11 @@ ChangeFeed::Subscription ChangeFeed::subscribe(Listener listener) {
 
 std::optional<std::vector<wire::EncodedFrame>> ChangeFeed::since(uint64_t revision) const {
   std::vector<wire::EncodedFrame> out;
-  if (ring_.empty() || ring_.front().first > revision + 1) return std::nullopt;
-  for (auto& [rev, frame] : ring_)
-    if (rev > revision) out.push_back(frame);
+  if (!ring_.empty() && ring_.back().revision == revision) return out;
+  // The frame that follows `revision` exactly, and every one after it.
+  auto first = std::find_if(ring_.begin(), ring_.end(), [&](const Entry& e) { return e.from == revision; });
+  if (first == ring_.end()) return std::nullopt;
+  for (auto it = first; it != ring_.end(); ++it) out.push_back(it->frame);
   return out;
 }
 

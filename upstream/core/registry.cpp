@@ -13,6 +13,9 @@
 #include "roster/wire/names.hpp"
 #include "roster/wire/record_revision.hpp"
 #include "roster/wire/snapshot.hpp"
+#include "roster/wire/verify.hpp"
+
+#include <xxhash.h>
 
 namespace roster::upstream {
 
@@ -24,6 +27,16 @@ template <typename T>
 const T* root(const std::vector<uint8_t>& bytes) {
   return flatbuffers::GetRoot<T>(bytes.data());
 }
+
+// What renewal reports call an instance: the hash of its store key (a collision, 2^-64 per pair,
+// would renew the wrong one of two instances).
+uint64_t instance_hash(const InstanceKey& key) {
+  const std::string k = store_key(key);
+  return XXH3_64bits(k.data(), k.size());
+}
+
+// How many times a write is checked again after losing a commit race before it gives up (409).
+constexpr int kMaxWriteRetries = 8;
 
 Unexpected<Refusal> not_found(std::string what) { return refuse(ErrorKind::NotFound, "not_found", std::move(what)); }
 
@@ -55,61 +68,126 @@ auto range_of(const Map& map, const typename Map::key_type& prefix, Matches&& ma
 
 }  // namespace
 
-Registry::Registry(Store& store, RegistryOptions options, Clock clock)
+Registry::Registry(Store& store, RegistryOptions options, Clock clock, Cluster* cluster)
     : store_(store),
+      cluster_(cluster),
       options_(options),
       clock_(std::move(clock)),
       leases_(options.leases, clock_()),
       feed_(options.memory_change_log) {}
 
-Result<std::unique_ptr<Registry>> Registry::open(Store& store, RegistryOptions options, Clock clock) {
-  std::unique_ptr<Registry> registry(new Registry(store, options, std::move(clock)));
+Result<std::unique_ptr<Registry>> Registry::open(Store& store, RegistryOptions options, Clock clock,
+                                                Cluster* cluster) {
+  std::unique_ptr<Registry> registry(new Registry(store, options, std::move(clock), cluster));
   if (auto loaded = registry->load(); !loaded) return fail(loaded.error());
   return registry;
 }
 
 Result<void> Registry::load() {
-  std::optional<Error> corrupt;
+  std::vector<Mutation> stored;
+  std::vector<uint64_t> revisions;
   auto scanned = store_.scan([&](const StoredRecord& r) {
-    switch (r.kind) {
-      case RecordKind::ServiceVersion:
-        if (auto key = version_key(r.key))
-          wire::set_revision<wire::ServiceVersion>(versions_[*key] = r.record, r.revision);
-        else
-          corrupt = key.error();
-        break;
-      case RecordKind::Instance:
-        if (auto key = instance_key(r.key))
-          wire::set_revision<wire::Instance>(instances_[*key] = r.record, r.revision);
-        else
-          corrupt = key.error();
-        break;
-      case RecordKind::Contract:
-        if (auto key = contract_key(r.key))
-          wire::set_revision<wire::Contract>(contracts_[*key] = r.record, r.revision);
-        else
-          corrupt = key.error();
-        break;
-      case RecordKind::ServicePolicy:
-        policies_[r.key] = r.record;
-        break;
-    }
+    stored.push_back({r.kind, r.key, r.record});
+    revisions.push_back(r.revision);
   });
   if (!scanned) return fail(scanned.error());
-  if (corrupt) return fail(*corrupt);
+  auto changes = decode_changes(stored);
+  if (!changes) return fail(changes.error());
   revision_ = *scanned;
-  for (auto& [key, record] : versions_)
-    if (auto added = graph_.upsert(version_info(*root<wire::ServiceVersion>(record))); !added)
-      log::warn("stored version {} left out of the dependency graph: {}", key.to_string(), added.error().message);
   // Leases are not persisted (renewals would otherwise be writes): after a restart every
   // instance gets a full lease to renew in, as Eureka does.
   const int64_t now = clock_();
-  for (auto& [key, record] : instances_) leases_.grant(key, now);
+  for (size_t i = 0; i < changes->size(); ++i) {
+    Change& c = (*changes)[i];
+    stamp_revision(c, revisions[i]);
+    std::visit(
+        [&](const auto& key) {
+          using K = std::decay_t<decltype(key)>;
+          if constexpr (std::is_same_v<K, VersionKey>) {
+            versions_[key] = std::move(*c.record);
+          } else if constexpr (std::is_same_v<K, InstanceKey>) {
+            leases_.grant(key, now, lease_ttl(*c.record));
+            instance_by_hash_[instance_hash(key)] = key;
+            instances_[key] = std::move(*c.record);
+          } else if constexpr (std::is_same_v<K, ContractKey>) {
+            contracts_[key] = std::move(*c.record);
+          } else {
+            policies_[key] = std::move(*c.record);
+          }
+        },
+        c.key);
+  }
+  for (auto& [key, record] : versions_)
+    if (auto added = graph_.upsert(version_info(*root<wire::ServiceVersion>(record))); !added)
+      log::warn("stored version {} left out of the dependency graph: {}", key.to_string(), added.error().message);
   return {};
 }
 
+void Registry::reload() {
+  log::warn("re-reading the whole registry from the store (it lost track of the changes since revision {})",
+            revision_);
+  versions_.clear();
+  instances_.clear();
+  contracts_.clear();
+  policies_.clear();
+  instance_by_hash_.clear();
+  graph_ = model::DependencyGraph{};
+  leases_ = LeaseTable(options_.leases, clock_());
+  feed_.clear();  // every agent resumes with a snapshot
+  snapshot_cache_.reset();
+  if (auto loaded = load(); !loaded) log::error("re-reading the registry failed: {}", loaded.error().message);
+}
+
+void Registry::sync() { catch_up(0, std::chrono::milliseconds(0)); }
+
+void Registry::catch_up(uint64_t at_least, std::chrono::milliseconds timeout) {
+  auto taken = store_.take_changes(at_least, timeout);
+  if (!taken) {
+    if (taken.error().code == "store_resync") reload();
+    return;
+  }
+  const int64_t now = clock_();
+  for (auto& change : *taken) {
+    if (change.revision <= revision_) continue;  // ours, or read by the last scan
+    auto decoded = decode_changes(change.mutations);
+    if (!decoded) {
+      // Committed by someone else and unreadable here: nothing to refuse, so it is left out
+      // (and logged) rather than stopping every later change.
+      log::error("revision {} from the store left out: {}", change.revision, decoded.error().message);
+      decoded = std::vector<Change>{};
+    }
+    const uint64_t from = revision_;
+    revision_ = change.revision;
+    for (auto& c : *decoded) {
+      stamp_revision(c, revision_);
+      apply_in_memory(c);
+      if (auto* key = std::get_if<InstanceKey>(&c.key); key && c.record) leases_.grant(*key, now, lease_ttl(*c.record));
+    }
+    feed_.publish(from, revision_, encode_delta(from, revision_, *decoded));
+  }
+}
+
+template <typename Attempt>
+WriteResult Registry::retrying(Attempt&& attempt) {
+  for (int tries = 0;; ++tries) {
+    WriteResult out = attempt();
+    if (out || out.error().error.code != "revision_moved") return out;
+    ++write_conflicts_;
+    if (tries == kMaxWriteRetries)
+      return refuse(ErrorKind::Conflict, "write_conflict",
+                    "other servers kept committing while this write was checked; nothing was written, try again");
+    catch_up(store_.revision(), std::chrono::milliseconds(2000));
+  }
+}
+
+std::optional<std::chrono::milliseconds> Registry::lease_ttl(const std::vector<uint8_t>& instance) {
+  const uint32_t ms = root<wire::Instance>(instance)->lease_ttl_ms();
+  return ms ? std::optional(std::chrono::milliseconds(ms)) : std::nullopt;
+}
+
 Registry::Metrics Registry::metrics() const {
-  return {lease_expiries_, leases_.renewals(), leases_.self_preserving(), instances_.size(), versions_.size()};
+  return {lease_expiries_, leases_.renewals(), write_conflicts_, leases_.self_preserving(), leads(), instances_.size(),
+          versions_.size()};
 }
 
 // --- committing -------------------------------------------------------------------------------
@@ -132,7 +210,12 @@ void Registry::apply_in_memory(const Change& c) {
             graph_.remove(key.name, key.version);
         } else if constexpr (std::is_same_v<K, InstanceKey>) {
           put(instances_, key);
-          if (!c.record) leases_.release(key);
+          if (c.record) {
+            instance_by_hash_[instance_hash(key)] = key;
+          } else {
+            leases_.release(key);
+            instance_by_hash_.erase(instance_hash(key));
+          }
         } else if constexpr (std::is_same_v<K, ContractKey>) {
           put(contracts_, key);
         } else {
@@ -176,14 +259,17 @@ WriteResult Registry::commit(std::vector<Change> changes) {
         },
         c.key);
   }
-  auto committed = store_.commit(mutations);  // durable before anything is acknowledged
+  // Durable before anything is acknowledged, and only if nobody committed since the revision
+  // the rules were checked against.
+  auto committed = store_.commit_at(revision_, mutations);
   if (!committed) return refuse(committed.error());
+  const uint64_t from = revision_;
   revision_ = *committed;
   for (auto& c : changes) {
     stamp_revision(c, revision_);
     apply_in_memory(c);
   }
-  feed_.publish(revision_, encode_delta(revision_, changes));
+  feed_.publish(from, revision_, encode_delta(from, revision_, changes));
   return Written{revision_, {}, {}};
 }
 
@@ -194,30 +280,44 @@ Result<std::vector<Registry::Change>> Registry::decode_changes(const std::vector
       case RecordKind::ServiceVersion: {
         auto key = version_key(m.key);
         if (!key) return fail(key.error());
+        if (m.record)
+          if (auto valid = wire::verify<wire::ServiceVersion>(*m.record); !valid) return fail(valid.error());
         out.push_back({*key, m.record});
         break;
       }
       case RecordKind::Instance: {
         auto key = instance_key(m.key);
         if (!key) return fail(key.error());
+        if (m.record)
+          if (auto valid = wire::verify<wire::Instance>(*m.record); !valid) return fail(valid.error());
         out.push_back({*key, m.record});
         break;
       }
       case RecordKind::Contract: {
         auto key = contract_key(m.key);
         if (!key) return fail(key.error());
+        if (m.record)
+          if (auto valid = wire::verify<wire::Contract>(*m.record); !valid) return fail(valid.error());
         out.push_back({*key, m.record});
         break;
       }
       case RecordKind::ServicePolicy:
+        if (m.record) {
+          flatbuffers::Verifier verifier(m.record->data(), m.record->size());
+          if (!verifier.VerifyBuffer<wire::ServicePolicy>(nullptr))
+            return fail(ErrorKind::Corrupt, "invalid_buffer", "the stored policy of \"" + m.key + "\" is not a ServicePolicy");
+        }
         out.push_back({m.key, m.record});
         break;
+      default:
+        return fail(ErrorKind::Corrupt, "invalid_record", "a stored record of unknown kind " +
+                                                              std::to_string(static_cast<int>(m.kind)));
     }
   }
   return out;
 }
 
-Frame Registry::encode_delta(uint64_t revision, const std::vector<Change>& changes) const {
+Frame Registry::encode_delta(uint64_t from, uint64_t revision, const std::vector<Change>& changes) const {
   flatbuffers::FlatBufferBuilder fbb(1024);
   std::vector<flatbuffers::Offset<wire::ServiceRecord>> up_services;
   std::vector<flatbuffers::Offset<wire::InstanceRecord>> up_instances;
@@ -251,7 +351,7 @@ Frame Registry::encode_delta(uint64_t revision, const std::vector<Change>& chang
         },
         c.key);
   }
-  fbb.Finish(wire::CreateDelta(fbb, revision - 1, revision, fbb.CreateVector(up_services), fbb.CreateVector(rm_services),
+  fbb.Finish(wire::CreateDelta(fbb, from, revision, fbb.CreateVector(up_services), fbb.CreateVector(rm_services),
                                fbb.CreateVector(up_instances), fbb.CreateVector(rm_instances),
                                fbb.CreateVector(up_contracts), fbb.CreateVector(rm_contracts)));
   return frame_of(wire::FrameType::Delta, fbb);
@@ -335,94 +435,105 @@ WriteResult Registry::finish(WriteResult checked, std::vector<Change> changes, W
 
 WriteResult Registry::put_version(std::span<const uint8_t> version_record, const wire::RecordList& instances,
                                   WriteOptions options) {
-  std::vector<Change> changes;
-  auto checked = check_versions({version_record}, false, changes);
-  for (size_t i = 0; i < instances.size(); ++i)
-    changes.push_back({InstanceKey::of(*flatbuffers::GetRoot<wire::Instance>(instances[i].data())), copy(instances[i])});
-  auto out = finish(std::move(checked), std::move(changes), options);
-  if (out && !options.dry_run)
+  return retrying([&]() -> WriteResult {
+    std::vector<Change> changes;
+    auto checked = check_versions({version_record}, false, changes);
     for (size_t i = 0; i < instances.size(); ++i)
-      leases_.grant(InstanceKey::of(*flatbuffers::GetRoot<wire::Instance>(instances[i].data())), clock_());
-  return out;
+      changes.push_back({InstanceKey::of(*flatbuffers::GetRoot<wire::Instance>(instances[i].data())), copy(instances[i])});
+    auto out = finish(std::move(checked), std::move(changes), options);
+    if (out && !options.dry_run)
+      for (size_t i = 0; i < instances.size(); ++i)
+        leases_.grant(InstanceKey::of(*flatbuffers::GetRoot<wire::Instance>(instances[i].data())), clock_());
+    return out;
+  });
 }
 
 WriteResult Registry::import(const wire::DecodedDocument& doc, WriteOptions options) {
-  std::vector<Change> changes;
-  std::vector<std::span<const uint8_t>> candidates;
-  for (size_t i = 0; i < doc.services.size(); ++i) candidates.push_back(doc.services[i]);
-  auto checked = check_versions(candidates, true, changes);
-  std::vector<InstanceKey> leased;
-  for (size_t i = 0; i < doc.instances.size(); ++i) {
-    leased.push_back(InstanceKey::of(*flatbuffers::GetRoot<wire::Instance>(doc.instances[i].data())));
-    changes.push_back({leased.back(), copy(doc.instances[i])});
-  }
-  for (size_t i = 0; i < doc.contracts.size(); ++i) {
-    auto* c = flatbuffers::GetRoot<wire::Contract>(doc.contracts[i].data());
-    auto pact = governance::parse_json(c->pact()->string_view());
-    const std::string where = "contracts[" + std::to_string(i) + "]";
-    if (checked && pact)
-      if (auto parsed = governance::parse_pact(*pact); !parsed)
-        checked = fail(pact_refusal(parsed.error(), where, where + ".pact"));
-    changes.push_back({ContractKey::of(*c), copy(doc.contracts[i])});
-  }
-  auto out = finish(std::move(checked), std::move(changes), options);
-  if (out && !options.dry_run)
-    for (auto& key : leased) leases_.grant(key, clock_());
-  return out;
+  return retrying([&]() -> WriteResult {
+    std::vector<Change> changes;
+    std::vector<std::span<const uint8_t>> candidates;
+    for (size_t i = 0; i < doc.services.size(); ++i) candidates.push_back(doc.services[i]);
+    auto checked = check_versions(candidates, true, changes);
+    std::vector<InstanceKey> leased;
+    for (size_t i = 0; i < doc.instances.size(); ++i) {
+      leased.push_back(InstanceKey::of(*flatbuffers::GetRoot<wire::Instance>(doc.instances[i].data())));
+      changes.push_back({leased.back(), copy(doc.instances[i])});
+    }
+    for (size_t i = 0; i < doc.contracts.size(); ++i) {
+      auto* c = flatbuffers::GetRoot<wire::Contract>(doc.contracts[i].data());
+      auto pact = governance::parse_json(c->pact()->string_view());
+      const std::string where = "contracts[" + std::to_string(i) + "]";
+      if (checked && pact)
+        if (auto parsed = governance::parse_pact(*pact); !parsed)
+          checked = fail(pact_refusal(parsed.error(), where, where + ".pact"));
+      changes.push_back({ContractKey::of(*c), copy(doc.contracts[i])});
+    }
+    auto out = finish(std::move(checked), std::move(changes), options);
+    if (out && !options.dry_run)
+      for (auto& key : leased) leases_.grant(key, clock_());
+    return out;
+  });
 }
 
 WriteResult Registry::delete_version(const VersionKey& key) {
-  if (!versions_.count(key)) return not_found("no version \"" + key.version + "\" of \"" + key.name + "\"");
-  std::vector<Change> changes{{key, std::nullopt}};
-  // Its instances go with it.
-  for (auto it : range_of(instances_, InstanceKey{key.name, key.version, ""},
-                          [&](const InstanceKey& k) { return k.version_key() == key; }))
-    changes.push_back({it->first, std::nullopt});
-  return commit(std::move(changes));
+  return retrying([&]() -> WriteResult {
+    if (!versions_.count(key)) return not_found("no version \"" + key.version + "\" of \"" + key.name + "\"");
+    std::vector<Change> changes{{key, std::nullopt}};
+    // Its instances go with it.
+    for (auto it : range_of(instances_, InstanceKey{key.name, key.version, ""},
+                            [&](const InstanceKey& k) { return k.version_key() == key; }))
+      changes.push_back({it->first, std::nullopt});
+    return commit(std::move(changes));
+  });
 }
 
 WriteResult Registry::transition(const VersionKey& key, wire::LifecycleStage to, std::string_view reason) {
-  auto* v = version(key.name, key.version);
-  if (!v) return not_found("no version \"" + key.version + "\" of \"" + key.name + "\"");
-  if (auto allowed = model::check_transition(stage_of(*v), to); !allowed)
-    return refuse(ErrorKind::Conflict, "invalid_transition", key.to_string() + ": " + allowed.error().message, "stage");
-  // Retiring a version re-resolves its dependents: warn about those left without a live target.
-  auto dependents = to == wire::LifecycleStage::Retired ? graph_.dependents_resolving_to(key.name, key.version)
-                                                        : std::vector<model::Dependent>{};
-  auto out = commit({{key, moved(*v, to, reason, clock_(), settings(key.name).lifecycle)}});
-  if (!out) return out;
-  for (auto& d : dependents)
-    if (!graph_.resolve(key.name, d.range).resolved())
-      out->warnings.push_back(d.from.to_string() + " depends on " + key.name + " " + d.range +
-                              ", which no longer resolves to a live version");
-  return out;
+  return retrying([&]() -> WriteResult {
+    auto* v = version(key.name, key.version);
+    if (!v) return not_found("no version \"" + key.version + "\" of \"" + key.name + "\"");
+    if (auto allowed = model::check_transition(stage_of(*v), to); !allowed)
+      return refuse(ErrorKind::Conflict, "invalid_transition", key.to_string() + ": " + allowed.error().message, "stage");
+    // Retiring a version re-resolves its dependents: warn about those left without a live target.
+    auto dependents = to == wire::LifecycleStage::Retired ? graph_.dependents_resolving_to(key.name, key.version)
+                                                          : std::vector<model::Dependent>{};
+    auto out = commit({{key, moved(*v, to, reason, clock_(), settings(key.name).lifecycle)}});
+    if (!out) return out;
+    for (auto& d : dependents)
+      if (!graph_.resolve(key.name, d.range).resolved())
+        out->warnings.push_back(d.from.to_string() + " depends on " + key.name + " " + d.range +
+                                ", which no longer resolves to a live version");
+    return out;
+  });
 }
 
 WriteResult Registry::advance_lifecycle() {
-  const int64_t now = clock_();
-  Written out{revision_, {}, {}};
-  // A version overdue for both sunset and retirement makes both moves, so passes repeat until
-  // nothing is due (at most twice: deprecated → sunset → retired).
-  for (bool moved_any = true; moved_any;) {
-    moved_any = false;
-    std::vector<std::pair<VersionKey, wire::LifecycleStage>> due;
-    for (auto& [key, bytes] : versions_) {
-      auto* v = root<wire::ServiceVersion>(bytes);
-      auto move = model::scheduled_move(stage_of(*v), dates_of(*v), settings(key.name).lifecycle);
-      if (move && move->due_ms <= now) due.emplace_back(key, move->to);
+  return retrying([&]() -> WriteResult {
+    const int64_t now = clock_();
+    Written out{revision_, {}, {}};
+    if (!leads()) return out;
+    // A version overdue for both sunset and retirement makes both moves, so passes repeat until
+    // nothing is due (at most twice: deprecated → sunset → retired).
+    for (bool moved_any = true; moved_any;) {
+      moved_any = false;
+      std::vector<std::pair<VersionKey, wire::LifecycleStage>> due;
+      for (auto& [key, bytes] : versions_) {
+        auto* v = root<wire::ServiceVersion>(bytes);
+        auto move = model::scheduled_move(stage_of(*v), dates_of(*v), settings(key.name).lifecycle);
+        if (move && move->due_ms <= now) due.emplace_back(key, move->to);
+      }
+      // One revision per move, so each appears in the change feed on its own.
+      for (auto& [key, to] : due) {
+        auto* v = root<wire::ServiceVersion>(versions_.at(key));
+        auto result = commit({{key, moved(*v, to, {}, now, settings(key.name).lifecycle)}});
+        if (!result) return result;
+        log::info("lifecycle: {} is now {} (scheduled)", key.to_string(), wire::to_string(to));
+        out.revision = result->revision;
+        out.warnings.push_back(key.to_string() + " moved to " + std::string(wire::to_string(to)));
+        moved_any = true;
+      }
     }
-    // One revision per move, so each appears in the change feed on its own.
-    for (auto& [key, to] : due) {
-      auto* v = root<wire::ServiceVersion>(versions_.at(key));
-      auto result = commit({{key, moved(*v, to, {}, now, settings(key.name).lifecycle)}});
-      if (!result) return result;
-      log::info("lifecycle: {} is now {} (scheduled)", key.to_string(), wire::to_string(to));
-      out.revision = result->revision;
-      out.warnings.push_back(key.to_string() + " moved to " + std::string(wire::to_string(to)));
-      moved_any = true;
-    }
-  }
-  return out;
+    return out;
+  });
 }
 
 ServiceSettings Registry::settings(std::string_view name) const {
@@ -438,84 +549,117 @@ ServiceSettings Registry::settings(std::string_view name) const {
 
 WriteResult Registry::set_settings(std::string_view name, std::optional<governance::CompatibilityMode> compatibility,
                                    std::optional<model::LifecyclePolicy> lifecycle) {
-  if (auto valid = wire::check_identifier(name); !valid) return refuse(valid.error());
-  for (int days : lifecycle ? std::vector<int>{lifecycle->sunset_after_days, lifecycle->retire_after_days}
-                            : std::vector<int>{})
-    if (days < 1 || days > 3650)
-      return refuse(ErrorKind::Invalid, "invalid_policy", "lifecycle days must be whole numbers from 1 to 3650");
-  ServiceSettings next = settings(name);
-  if (compatibility) next.compatibility = *compatibility;
-  if (lifecycle) next.lifecycle = *lifecycle;
-  flatbuffers::FlatBufferBuilder fbb(256);
-  fbb.Finish(wire::CreateServicePolicy(fbb, fbb.CreateString(name.data(), name.size()),
-                                       static_cast<wire::CompatibilityMode>(next.compatibility),
-                                       next.lifecycle.sunset_after_days, next.lifecycle.retire_after_days));
-  std::vector<uint8_t> record(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
-  if (auto it = policies_.find(name); it != policies_.end() && it->second == record) return Written{revision_, {}, {}};
-  return commit({{std::string(name), std::move(record)}});
+  return retrying([&]() -> WriteResult {
+    if (auto valid = wire::check_identifier(name); !valid) return refuse(valid.error());
+    for (int days : lifecycle ? std::vector<int>{lifecycle->sunset_after_days, lifecycle->retire_after_days}
+                              : std::vector<int>{})
+      if (days < 1 || days > 3650)
+        return refuse(ErrorKind::Invalid, "invalid_policy", "lifecycle days must be whole numbers from 1 to 3650");
+    ServiceSettings next = settings(name);
+    if (compatibility) next.compatibility = *compatibility;
+    if (lifecycle) next.lifecycle = *lifecycle;
+    flatbuffers::FlatBufferBuilder fbb(256);
+    fbb.Finish(wire::CreateServicePolicy(fbb, fbb.CreateString(name.data(), name.size()),
+                                         static_cast<wire::CompatibilityMode>(next.compatibility),
+                                         next.lifecycle.sunset_after_days, next.lifecycle.retire_after_days));
+    std::vector<uint8_t> record(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
+    if (auto it = policies_.find(name); it != policies_.end() && it->second == record) return Written{revision_, {}, {}};
+    return commit({{std::string(name), std::move(record)}});
+  });
 }
 
 WriteResult Registry::put_contract(const ContractKey& key, std::string_view provider_range, const rapidjson::Value& pact) {
-  auto bad = [](std::string message, std::string where) {
-    return refuse(ErrorKind::Invalid, "invalid_contract", std::move(message), std::move(where));
-  };
-  for (auto [name, field] : {std::pair{std::string_view(key.consumer), "consumer"},
-                             std::pair{std::string_view(key.provider), "provider"}})
-    if (auto valid = wire::check_identifier(name); !valid) return bad(valid.error().message, field);
-  if (auto parsed = semver::Version::parse(key.consumer_version); !parsed)
-    return bad("invalid consumer version: " + parsed.error().message, "consumer_version");
-  if (auto parsed = semver::Range::parse(provider_range); !parsed)
-    return bad("invalid provider_range: " + parsed.error().message, "provider_range");
-  if (!pact.IsObject()) return bad("expected an object \"pact\" (a Pact v2 document)", "pact");
-  const auto parsed = governance::parse_pact(pact);
-  if (!parsed) return fail(pact_refusal(parsed.error(), "the pact", "pact"));
-  if (parsed->consumer != key.consumer || parsed->provider != key.provider)
-    return bad("the pact is between \"" + parsed->consumer + "\" and \"" + parsed->provider +
-                   "\", the contract names \"" + key.consumer + "\" and \"" + key.provider + "\"",
-               "pact.consumer.name");
-  flatbuffers::FlatBufferBuilder fbb(1024);
-  fbb.Finish(wire::CreateContractDirect(fbb, key.consumer.c_str(), key.consumer_version.c_str(), key.provider.c_str(),
-                                        std::string(provider_range).c_str(),
-                                        governance::to_json_text(pact).c_str()));
-  return commit({{key, std::vector<uint8_t>(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize())}});
+  return retrying([&]() -> WriteResult {
+    auto bad = [](std::string message, std::string where) {
+      return refuse(ErrorKind::Invalid, "invalid_contract", std::move(message), std::move(where));
+    };
+    for (auto [name, field] : {std::pair{std::string_view(key.consumer), "consumer"},
+                               std::pair{std::string_view(key.provider), "provider"}})
+      if (auto valid = wire::check_identifier(name); !valid) return bad(valid.error().message, field);
+    if (auto parsed = semver::Version::parse(key.consumer_version); !parsed)
+      return bad("invalid consumer version: " + parsed.error().message, "consumer_version");
+    if (auto parsed = semver::Range::parse(provider_range); !parsed)
+      return bad("invalid provider_range: " + parsed.error().message, "provider_range");
+    if (!pact.IsObject()) return bad("expected an object \"pact\" (a Pact v2 document)", "pact");
+    const auto parsed = governance::parse_pact(pact);
+    if (!parsed) return fail(pact_refusal(parsed.error(), "the pact", "pact"));
+    if (parsed->consumer != key.consumer || parsed->provider != key.provider)
+      return bad("the pact is between \"" + parsed->consumer + "\" and \"" + parsed->provider +
+                     "\", the contract names \"" + key.consumer + "\" and \"" + key.provider + "\"",
+                 "pact.consumer.name");
+    flatbuffers::FlatBufferBuilder fbb(1024);
+    fbb.Finish(wire::CreateContractDirect(fbb, key.consumer.c_str(), key.consumer_version.c_str(), key.provider.c_str(),
+                                          std::string(provider_range).c_str(),
+                                          governance::to_json_text(pact).c_str()));
+    return commit({{key, std::vector<uint8_t>(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize())}});
+  });
 }
 
 WriteResult Registry::delete_contract(const ContractKey& key) {
-  if (!contracts_.count(key)) return not_found("no " + key.to_string());
-  return commit({{key, std::nullopt}});
+  return retrying([&]() -> WriteResult {
+    if (!contracts_.count(key)) return not_found("no " + key.to_string());
+    return commit({{key, std::nullopt}});
+  });
 }
 
 WriteResult Registry::put_instance(std::span<const uint8_t> record, std::optional<std::chrono::milliseconds> ttl) {
-  const auto key = InstanceKey::of(*flatbuffers::GetRoot<wire::Instance>(record.data()));
-  if (!versions_.count(key.version_key()))
-    return not_found("no version \"" + key.version + "\" of \"" + key.service + "\": register it first");
-  auto out = commit({{key, copy(record)}});
-  if (out) leases_.grant(key, clock_(), ttl);
-  return out;
+  return retrying([&]() -> WriteResult {
+    const auto key = InstanceKey::of(*flatbuffers::GetRoot<wire::Instance>(record.data()));
+    if (!versions_.count(key.version_key()))
+      return not_found("no version \"" + key.version + "\" of \"" + key.service + "\": register it first");
+    auto stored = copy(record);
+    if (ttl) {  // kept with the record, so every server (and a restarted one) grants the same lease
+      wire::InstanceT native;
+      flatbuffers::GetRoot<wire::Instance>(record.data())->UnPackTo(&native);
+      native.lease_ttl_ms = static_cast<uint32_t>(ttl->count());
+      flatbuffers::FlatBufferBuilder fbb;
+      fbb.ForceDefaults(true);  // keeps `revision` in the buffer, stamped in place at commit
+      fbb.Finish(wire::Instance::Pack(fbb, &native));
+      stored.assign(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
+    }
+    auto out = commit({{key, std::move(stored)}});
+    if (out) leases_.grant(key, clock_(), ttl);
+    return out;
+  });
 }
 
 Result<Lease> Registry::renew(const InstanceKey& key) {
   auto lease = leases_.renew(key, clock_());
   // As in Eureka: an unknown instance is told so, and re-registers.
   if (!lease) return fail(ErrorKind::NotFound, "not_found", "no " + key.to_string() + ": register it again");
+  if (cluster_) renewed_here_.push_back(instance_hash(key));  // for the other servers' lease tables
   return *lease;
 }
 
 WriteResult Registry::delete_instance(const InstanceKey& key) {
-  if (!instances_.count(key)) return not_found("no " + key.to_string());
-  return commit({{key, std::nullopt}});
+  return retrying([&]() -> WriteResult {
+    if (!instances_.count(key)) return not_found("no " + key.to_string());
+    return commit({{key, std::nullopt}});
+  });
 }
 
 WriteResult Registry::expire_leases() {
-  std::vector<Change> changes;
-  for (auto& key : leases_.expired(clock_())) changes.push_back({key, std::nullopt});
-  const size_t expired = changes.size();
-  auto out = commit(std::move(changes));
-  if (out && expired) {
-    lease_expiries_ += expired;
-    log::info("{} instance lease(s) ran out; revision {}", expired, out->revision);
+  // Every server keeps the whole cluster's renewals, so whichever leads next knows them all.
+  if (cluster_) {
+    const int64_t now = clock_();
+    cluster_->report_renewals(std::exchange(renewed_here_, {}));
+    for (auto& report : cluster_->take_renewal_reports())
+      for (uint64_t hash : report)
+        if (auto it = instance_by_hash_.find(hash); it != instance_by_hash_.end()) leases_.renew(it->second, now);
   }
-  return out;
+  return retrying([&]() -> WriteResult {
+    auto due = leases_.expired(clock_());  // on every server: it keeps the self-preservation window
+    if (!leads()) return Written{revision_, {}, {}};
+    std::vector<Change> changes;
+    for (auto& key : due) changes.push_back({key, std::nullopt});
+    const size_t expired = changes.size();
+    auto out = commit(std::move(changes));
+    if (out && expired) {
+      lease_expiries_ += expired;
+      log::info("{} instance lease(s) ran out; revision {}", expired, out->revision);
+    }
+    return out;
+  });
 }
 
 // --- reads ------------------------------------------------------------------------------------
@@ -600,14 +744,19 @@ std::optional<std::vector<Frame>> Registry::frames_since(uint64_t revision) cons
   if (revision > revision_) return std::nullopt;  // the agent is ahead of us (another store): resync
   if (auto frames = feed_.since(revision)) return frames;
   auto changes = store_.changes_since(revision, options_.max_store_catch_up);
-  if (!changes || !*changes || ((*changes)->empty() ? revision != revision_ : (*changes)->back().revision != revision_))
-    return std::nullopt;
+  if (!changes || !*changes) return std::nullopt;
+  // A shared store may already hold commits this view has not applied: those come by the feed.
+  auto& replay = **changes;
+  while (!replay.empty() && replay.back().revision > revision_) replay.pop_back();
+  if (replay.empty() || replay.back().revision != revision_) return std::nullopt;
   std::vector<Frame> out;
-  for (auto& change : **changes) {
+  uint64_t from = revision;
+  for (auto& change : replay) {
     auto decoded = decode_changes(change.mutations);
     if (!decoded) return std::nullopt;  // the store's log cannot be trusted: a snapshot can
     for (auto& c : *decoded) stamp_revision(c, change.revision);
-    out.push_back(encode_delta(change.revision, *decoded));
+    out.push_back(encode_delta(from, change.revision, *decoded));
+    from = change.revision;
   }
   return out;
 }

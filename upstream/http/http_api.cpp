@@ -67,6 +67,9 @@ net::HttpResponse HttpApi::metrics() const {
   out.counter("roster_lease_renewals_total", "Instance lease renewals", m.renewals);
   out.counter("roster_lease_expiries_total", "Instances removed because their lease ran out", m.lease_expiries);
   out.gauge("roster_self_preservation", "1 while too few renewals arrive to expire leases safely", m.self_preservation);
+  out.gauge("roster_leader", "1 while this server runs lease expiry and scheduled lifecycle moves", m.leader);
+  out.counter("roster_write_conflicts_total", "Writes checked again because another server committed first",
+              m.write_conflicts);
   if (extra_metrics_) extra_metrics_(out);
   net::HttpResponse r = json_response(out.text());
   r.content_type = std::string(base::PrometheusText::kContentType);

@@ -471,6 +471,18 @@ Result<uint64_t> SqliteStore::commit(const std::vector<Mutation>& mutations) {
   return guarded([&] { return s.commit(mutations); });
 }
 
+Result<uint64_t> SqliteStore::commit_at(uint64_t expected, const std::vector<Mutation>& mutations) {
+  Impl& s = *impl_;
+  std::lock_guard lock(s.write_mu);
+  // Only this process writes the data dir (its flock), so this fails only for a caller that
+  // did not apply its own commits.
+  if (const uint64_t now = s.revision.load(std::memory_order_relaxed); now != expected)
+    return fail(ErrorKind::Conflict, "revision_moved",
+                "the store is at revision " + std::to_string(now) + ", not " + std::to_string(expected));
+  if (mutations.empty()) return expected;
+  return guarded([&] { return s.commit(mutations); });
+}
+
 uint64_t SqliteStore::Impl::commit(const std::vector<Mutation>& mutations) {
   Impl& s = *this;
   s.w.run(s.w_begin, "beginning a transaction");

@@ -39,18 +39,24 @@ class ChangeFeed {
   // Keeps the newest `capacity` frames.
   explicit ChangeFeed(size_t capacity);
 
-  // Appends revision's frame (revisions only grow) and calls every subscriber.
-  void publish(uint64_t revision, wire::EncodedFrame frame);
+  // Appends the frame that takes the registry from revision `from` to `revision` (revisions only
+  // grow, with gaps where the store's do) and calls every subscriber.
+  void publish(uint64_t from, uint64_t revision, wire::EncodedFrame frame);
   [[nodiscard]] Subscription subscribe(Listener listener);
 
-  // The frames after `revision` up to the newest, when the ring still holds all of them.
+  // The frames from `revision` up to the newest, when the ring still holds the one that follows
+  // `revision` (or `revision` is the newest); nullopt otherwise.
   std::optional<std::vector<wire::EncodedFrame>> since(uint64_t revision) const;
   // Every frame must be re-encoded elsewhere (e.g. after the store was replaced).
   void clear() { ring_.clear(); }
 
  private:
   size_t capacity_;
-  std::deque<std::pair<uint64_t, wire::EncodedFrame>> ring_;  // oldest first
+  struct Entry {
+    uint64_t from, revision;
+    wire::EncodedFrame frame;
+  };
+  std::deque<Entry> ring_;  // oldest first
   std::shared_ptr<Subscription::Listeners> listeners_;
 };
 

@@ -3,6 +3,11 @@
 // change feed agents receive (change_feed.hpp). Records arrive decoded (standalone FlatBuffers
 // that wire::JsonDecoder built and checked); refusals are Errors whose kind the HTTP face maps to
 // a status. Single-threaded: the server calls it from its event loop.
+//
+// Over a store several servers share (etcd), each server's Registry is a view of it: writes are
+// checked against the revision this view holds and committed only if no other server committed
+// since (else the view catches up and checks again), other servers' commits arrive through
+// sync(), and the Cluster (cluster.hpp) says who runs the timers and carries renewals.
 #pragma once
 
 #include <chrono>
@@ -14,6 +19,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -25,6 +31,7 @@
 #include "roster/model/graph.hpp"
 #include "roster/model/lifecycle.hpp"
 #include "roster/upstream/change_feed.hpp"
+#include "roster/upstream/cluster.hpp"
 #include "roster/upstream/lease_table.hpp"
 #include "roster/upstream/record_keys.hpp"
 #include "roster/upstream/store.hpp"
@@ -58,8 +65,16 @@ using Frame = wire::EncodedFrame;  // one encoded stream frame, shared
 class Registry {
  public:
   using Clock = std::function<int64_t()>;  // Unix milliseconds; injectable for tests
-  // Loads every record from the store. Errors: the store's.
-  static Result<std::unique_ptr<Registry>> open(Store& store, RegistryOptions options, Clock clock);
+  // Loads every record from the store. Errors: the store's. `cluster`: the servers sharing the
+  // store, or none when this one has it alone.
+  static Result<std::unique_ptr<Registry>> open(Store& store, RegistryOptions options, Clock clock,
+                                                Cluster* cluster = nullptr);
+
+  // Applies what other servers committed to a shared store (and re-reads the whole registry when
+  // the store lost track). Call when the store says there are changes (Store::on_changes).
+  void sync();
+  // Whether this server runs the timers: lease expiry and scheduled lifecycle moves.
+  bool leads() const { return !cluster_ || cluster_->leads(); }
 
   // --- writes: each successful one is one durable revision (or none if it changed nothing) ---
 
@@ -72,7 +87,8 @@ class Registry {
   WriteResult delete_version(const VersionKey& key);  // its instances go with it
   // Moves a version along its lifecycle; deprecating records `reason` and plans the sunset.
   WriteResult transition(const VersionKey& key, wire::LifecycleStage to, std::string_view reason);
-  // Makes every scheduled lifecycle move that is due, each its own revision. Call periodically.
+  // Makes every scheduled lifecycle move that is due, each its own revision, when this server
+  // leads. Call periodically.
   WriteResult advance_lifecycle();
   WriteResult set_settings(std::string_view name, std::optional<governance::CompatibilityMode> compatibility,
                            std::optional<model::LifecyclePolicy> lifecycle);
@@ -84,7 +100,8 @@ class Registry {
   // Extends the instance's lease (not a write). NotFound: no such instance, register it again.
   Result<Lease> renew(const InstanceKey& key);
   WriteResult delete_instance(const InstanceKey& key);
-  // Removes instances whose lease ran out, unless self-preservation holds. Call periodically.
+  // Removes instances whose lease ran out, unless self-preservation holds, when this server
+  // leads; first trades renewals with the other servers. Call every second or so.
   WriteResult expire_leases();
 
   // --- reads: records held in memory, valid until the next write ---
@@ -120,13 +137,15 @@ class Registry {
   struct Metrics {
     uint64_t lease_expiries = 0;
     uint64_t renewals = 0;
+    uint64_t write_conflicts = 0;  // writes checked again because another server committed first
     bool self_preservation = false;
+    bool leader = true;
     size_t instances = 0, versions = 0;
   };
   Metrics metrics() const;
 
  private:
-  Registry(Store& store, RegistryOptions options, Clock clock);
+  Registry(Store& store, RegistryOptions options, Clock clock, Cluster* cluster);
   using Bytes = std::vector<uint8_t>;
   // One change to the registry, with its typed key (the store sees it encoded).
   struct Change {
@@ -134,6 +153,12 @@ class Registry {
     std::optional<Bytes> record;  // nullopt = delete
   };
   Result<void> load();
+  // Runs a write; when another server committed first, catches up and runs it again.
+  template <typename Attempt>
+  WriteResult retrying(Attempt&& attempt);
+  // Applies the store's changes newer than revision_; waits up to `timeout` for `at_least`.
+  void catch_up(uint64_t at_least, std::chrono::milliseconds timeout);
+  void reload();
   // The checked changes for candidate version records, or the refusal.
   WriteResult check_versions(const std::vector<std::span<const uint8_t>>& candidates, bool import,
                              std::vector<Change>& changes);
@@ -142,10 +167,15 @@ class Registry {
   void apply_in_memory(const Change& change);
   // Sets the record's `revision` to the revision that wrote it (policies carry none).
   static void stamp_revision(Change& change, uint64_t revision);
-  Frame encode_delta(uint64_t revision, const std::vector<Change>& changes) const;
+  Frame encode_delta(uint64_t from, uint64_t revision, const std::vector<Change>& changes) const;
+  // Typed changes of stored mutations, their record bytes verified (a shared store's bytes were
+  // written by other processes).
   Result<std::vector<Change>> decode_changes(const std::vector<Mutation>& mutations) const;
+  // The lease an instance record asks for (its lease_ttl_ms), or the default.
+  static std::optional<std::chrono::milliseconds> lease_ttl(const std::vector<uint8_t>& instance);
 
   Store& store_;
+  Cluster* cluster_;
   RegistryOptions options_;
   Clock clock_;
   uint64_t revision_ = 0;
@@ -155,8 +185,12 @@ class Registry {
   std::map<std::string, Bytes, std::less<>> policies_;
   model::DependencyGraph graph_;  // mirrors versions_
   LeaseTable leases_;
+  // Instances by the hash of their store key, which renewal reports name; and the hashes of
+  // those renewed here since the last report.
+  std::unordered_map<uint64_t, InstanceKey> instance_by_hash_;
+  std::vector<uint64_t> renewed_here_;
   ChangeFeed feed_;
-  uint64_t lease_expiries_ = 0;
+  uint64_t lease_expiries_ = 0, write_conflicts_ = 0;
   mutable std::optional<std::pair<uint64_t, std::vector<Frame>>> snapshot_cache_;  // (revision, frames)
 };
 

@@ -38,6 +38,7 @@ class SqliteStore final : public Store {
   SqliteStore& operator=(const SqliteStore&) = delete;
 
   Result<uint64_t> commit(const std::vector<Mutation>& mutations) override;
+  Result<uint64_t> commit_at(uint64_t expected, const std::vector<Mutation>& mutations) override;
   uint64_t revision() const override;
   const std::string& identity() const override;  // "sqlite:" + 32 hex digits made with the store
   Result<uint64_t> scan(const std::function<void(const StoredRecord&)>& visit) const override;

@@ -1,11 +1,13 @@
-// The server's durable store: registry records keyed by (kind, key), a revision that counts
-// committed transactions, and a bounded change log of them. Narrow on purpose: SQLite implements
-// it today (sqlite_store.hpp); an etcd-backed store implements it next (revisions are etcd
-// revisions, changes_since an etcd watch from a revision). Record bytes are opaque here: the
+// The server's durable store: registry records keyed by (kind, key), a revision that grows with
+// every committed transaction, and a bounded change log of them. Narrow on purpose: SQLite
+// (sqlite_store.hpp) is one server's own store, whose revisions count its commits; etcd
+// (etcd_store.hpp) is shared by several servers, whose revisions are etcd's (they grow, with
+// gaps) and whose commits may lose a race to another server. Record bytes are opaque here: the
 // server validates and encodes them; the store only keeps them. Typed keys, and the only code
 // that builds or splits these encoded ones, are in roster/upstream/record_keys.hpp.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -67,14 +69,20 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  // Applies every mutation atomically and durably as revision revision()+1 and returns it; the
-  // caller acknowledges a write only after this returns. Mutations apply in order (the last one
-  // on a key wins). Deleting a missing key is a no-op mutation (still recorded). An empty list
-  // commits nothing and returns revision() (as an empty etcd Txn does), so the change log has no
-  // gaps. Errors (nothing was applied; the message names the path and the engine's error):
-  // Invalid for an invalid mutation (unknown kind, malformed key), Unavailable
-  // (store_unavailable) for a failed write.
+  // Applies every mutation atomically and durably as a new revision, greater than every earlier
+  // one, and returns it; the caller acknowledges a write only after this returns. Mutations apply
+  // in order (the last one on a key wins). Deleting a missing key is a no-op mutation. An empty
+  // list commits nothing and returns revision(). Errors (nothing was applied; the message names
+  // the path and the engine's error): Invalid for an invalid mutation (unknown kind, malformed
+  // key) or one the engine refuses (too large), Unavailable (store_unavailable) for a failed
+  // write.
   virtual Result<uint64_t> commit(const std::vector<Mutation>& mutations) = 0;
+
+  // As commit, but only while the newest committed revision is still `expected` (the one the
+  // caller checked its rules against); else Conflict (code revision_moved) and nothing was
+  // applied: the caller takes the changes it missed (take_changes) and checks again. A store
+  // only this process writes never moves under its caller.
+  virtual Result<uint64_t> commit_at(uint64_t expected, const std::vector<Mutation>& mutations) = 0;
 
   // Who this store is: made once with the store and kept with it, so a revision can be told
   // from the same number of another store (a replaced data dir, an unrelated server). Agents
@@ -91,10 +99,24 @@ class Store {
   // valid only during the call; visit must not call scan or changes_since (it may commit).
   virtual Result<uint64_t> scan(const std::function<void(const StoredRecord&)>& visit) const = 0;
 
-  // Committed changes with revision > after, oldest first, at most `limit`, consecutive
-  // revisions; nullopt if the retained change log no longer covers `after` (it was pruned, or
-  // `after` is ahead of revision()): the caller must then send a snapshot.
+  // Committed changes with revision > after, oldest first, at most `limit`, with no committed
+  // revision left out between them; nullopt if the retained change log no longer covers `after`
+  // (it was pruned or compacted, or `after` is ahead of revision()): the caller must then send a
+  // snapshot.
   virtual Result<std::optional<std::vector<Change>>> changes_since(uint64_t after, size_t limit) const = 0;
+
+  // --- for a store several servers share; one only this process writes keeps the defaults ---
+
+  // The changes committed since the last call or the last scan (this handle's own included),
+  // oldest first. Waits up to `timeout` until one with revision >= at_least has arrived (for a
+  // caller that lost a commit_at race). Unavailable (code store_resync) when the store can no
+  // longer say what changed (its history was compacted while this handle was away): scan again.
+  virtual Result<std::vector<Change>> take_changes(uint64_t at_least, std::chrono::milliseconds timeout) {
+    (void)at_least, (void)timeout;
+    return std::vector<Change>{};
+  }
+  // Called, from any thread, when take_changes has something new.
+  virtual void on_changes(std::function<void()> notify) { (void)notify; }
 };
 
 }  // namespace roster::upstream

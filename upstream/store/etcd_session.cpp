@@ -1,0 +1,150 @@
+// The etcd store's session: one etcd lease per server, kept alive once a second, behind
+//  - the election: the server whose id the leader key holds runs the registry's timers; the key
+//    goes with the lease, so a server that dies hands leadership on within the lease's TTL;
+//  - the renewal reports: the instances that renewed here, put once per report interval under
+//    renewals/<server id> (one write per server per interval, however many instances renew).
+// A server believes it leads only until its lease would run out counted from the last
+// keepalive it sent, minus a margin, so it stops acting before anyone else can win.
+#include <algorithm>
+#include <cstring>
+
+#include "etcd_connection.hpp"
+#include "roster/base/log.hpp"
+
+namespace roster::upstream {
+
+namespace {
+
+constexpr std::chrono::milliseconds kCallTimeout{1000};
+constexpr size_t kReportChunk = 128 * 1024;  // 1 MiB of hashes
+
+void deadline(grpc::ClientContext& ctx) { ctx.set_deadline(std::chrono::system_clock::now() + kCallTimeout); }
+
+}  // namespace
+
+bool EtcdStore::Impl::session_step() {
+  const int64_t sent_at = wall_ms();
+  const int64_t ttl_ms = std::chrono::milliseconds(options.session_ttl).count();
+  if (lease_id.load(std::memory_order_relaxed) == 0) {
+    grpc::ClientContext ctx;
+    deadline(ctx);
+    etcdserverpb::LeaseGrantRequest req;
+    req.set_ttl(options.session_ttl.count());
+    etcdserverpb::LeaseGrantResponse resp;
+    if (!lease->LeaseGrant(&ctx, req, &resp).ok() || !resp.error().empty()) return false;
+    lease_id.store(resp.id(), std::memory_order_relaxed);
+  } else {
+    grpc::ClientContext ctx;
+    deadline(ctx);
+    auto stream = lease->LeaseKeepAlive(&ctx);
+    etcdserverpb::LeaseKeepAliveRequest req;
+    req.set_id(lease_id.load(std::memory_order_relaxed));
+    etcdserverpb::LeaseKeepAliveResponse resp;
+    const bool answered = stream->Write(req) && stream->WritesDone() && stream->Read(&resp);
+    (void)stream->Finish();
+    if (!answered) return false;
+    if (resp.ttl() <= 0) {  // the lease ran out (we were away too long): start a new session
+      lease_id.store(0, std::memory_order_relaxed);
+      leader_until_ms.store(0, std::memory_order_relaxed);
+      log::warn("etcd session lease expired; leadership (if held) is lost");
+      return session_step();
+    }
+  }
+  const int64_t id = lease_id.load(std::memory_order_relaxed);
+
+  // The election: take the leader key if nobody holds it, else see whether we do.
+  etcdserverpb::TxnRequest txn;
+  auto* cmp = txn.add_compare();
+  cmp->set_key(leader_key());
+  cmp->set_target(etcdserverpb::Compare::CREATE);
+  cmp->set_result(etcdserverpb::Compare::EQUAL);
+  cmp->set_create_revision(0);
+  auto* put = txn.add_success()->mutable_request_put();
+  put->set_key(leader_key());
+  put->set_value(server_id);
+  put->set_lease(id);
+  txn.add_failure()->mutable_request_range()->set_key(leader_key());
+  grpc::ClientContext ctx;
+  deadline(ctx);
+  etcdserverpb::TxnResponse resp;
+  if (!kv->Txn(&ctx, txn, &resp).ok()) return false;
+  bool leader = resp.succeeded();
+  if (!leader && resp.responses_size() > 0 && resp.responses(0).response_range().kvs_size() > 0) {
+    const auto& holder = resp.responses(0).response_range().kvs(0);
+    leader = holder.value() == server_id && holder.lease() == id;
+  }
+  const bool was = leader_until_ms.load(std::memory_order_relaxed) > wall_ms();
+  // The lease lasts ttl from when the keepalive was sent; stop believing a second before that.
+  leader_until_ms.store(leader ? sent_at + ttl_ms - 1000 : 0, std::memory_order_relaxed);
+  if (leader != was) log::info("etcd election: this server ({}) {} the leader", server_id, leader ? "is now" : "is no longer");
+
+  // The renewals since the last report (each instance once), as puts on the session lease of
+  // at most kReportChunk hashes each, well under etcd's default 1.5 MiB request limit.
+  std::vector<uint64_t> batch;
+  {
+    std::lock_guard lock(mu);
+    batch.swap(unreported);
+  }
+  std::sort(batch.begin(), batch.end());
+  batch.erase(std::unique(batch.begin(), batch.end()), batch.end());
+  for (size_t at = 0; at < batch.size(); at += kReportChunk) {
+    const size_t count = std::min(kReportChunk, batch.size() - at);
+    grpc::ClientContext put_ctx;
+    deadline(put_ctx);
+    etcdserverpb::PutRequest req;
+    req.set_key(renewals_prefix() + server_id);
+    req.set_value(std::string(reinterpret_cast<const char*>(batch.data() + at), count * sizeof(uint64_t)));
+    req.set_lease(id);
+    etcdserverpb::PutResponse put_resp;
+    if (!kv->Put(&put_ctx, req, &put_resp).ok()) {
+      std::lock_guard lock(mu);
+      unreported.insert(unreported.end(), batch.begin() + at, batch.end());  // next time
+      return false;
+    }
+  }
+  return true;
+}
+
+void EtcdStore::Impl::run_session() {
+  int failures = 0;
+  std::unique_lock lock(mu);
+  while (!stopping) {
+    lock.unlock();
+    failures = session_step() ? 0 : failures + 1;
+    if (failures == 2) log::warn("etcd at {} is not answering (no quorum?): writes fail until it does", endpoints_text);
+    if (failures == 0 && !reachable.load(std::memory_order_relaxed)) log::info("etcd at {} answers again", endpoints_text);
+    reachable.store(failures < 2, std::memory_order_relaxed);
+    if (failures > 0) leader_until_ms.store(0, std::memory_order_relaxed);  // unsure: stop acting now
+    lock.lock();
+    cv.wait_for(lock, options.report_interval, [&] { return stopping; });
+  }
+}
+
+void EtcdStore::Impl::resign() {
+  const int64_t id = lease_id.exchange(0, std::memory_order_relaxed);
+  leader_until_ms.store(0, std::memory_order_relaxed);
+  if (id == 0) return;
+  // Revoking the lease deletes the leader key and our report at once: another server takes over
+  // now rather than after the TTL.
+  grpc::ClientContext ctx;
+  deadline(ctx);
+  etcdserverpb::LeaseRevokeRequest req;
+  req.set_id(id);
+  etcdserverpb::LeaseRevokeResponse resp;
+  (void)lease->LeaseRevoke(&ctx, req, &resp);
+}
+
+bool EtcdStore::leads() const { return impl_->leader_until_ms.load(std::memory_order_relaxed) > wall_ms(); }
+
+void EtcdStore::report_renewals(std::vector<uint64_t> instance_hashes) {
+  std::lock_guard lock(impl_->mu);
+  auto& out = impl_->unreported;
+  out.insert(out.end(), instance_hashes.begin(), instance_hashes.end());
+}
+
+std::vector<std::vector<uint64_t>> EtcdStore::take_renewal_reports() {
+  std::lock_guard lock(impl_->mu);
+  return std::exchange(impl_->reports, {});
+}
+
+}  // namespace roster::upstream
