@@ -1,5 +1,7 @@
-// A Registry over a real SQLite store in a fresh temporary directory, with an injected clock
-// (`now_`, never sleeps); reopen() restarts both as a server restart would. The write helpers
+// A Registry over a real store, with an injected clock (`now_`, never sleeps); reopen() restarts
+// both as a server restart would. The store is SQLite in a fresh temporary directory, or, when
+// ROSTER_TEST_STORE=etcd (ctest runs these suites both ways), a real one-member etcd started for
+// the test process with that directory's path as the key prefix. The write helpers
 // cross the JSON boundary as the HTTP face does: decode the document, then hand the records over.
 #pragma once
 
@@ -7,8 +9,12 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <cstdlib>
 #include <memory>
+#include <thread>
 
+#include "etcd_process.hpp"
+#include "roster/upstream/etcd_store.hpp"
 #include "roster/upstream/registry.hpp"
 #include "roster/upstream/sqlite_store.hpp"
 #include "roster/wire/json_decoder.hpp"
@@ -23,6 +29,7 @@ class RegistryFixture : public ::testing::Test {
            ("roster-" + std::string(test->test_suite_name()) + "-" + std::to_string(getpid()) + "-" + test->name());
     std::filesystem::remove_all(dir_);
     reopen();
+    start_revision_ = registry_->revision();
   }
   void TearDown() override {
     registry_.reset();
@@ -32,8 +39,19 @@ class RegistryFixture : public ::testing::Test {
   void reopen() {
     registry_.reset();
     store_.reset();
-    store_ = SqliteStore::open(dir_.string()).value();
-    registry_ = Registry::open(*store_, options_, [this] { return now_; }).value();
+    Cluster* cluster = nullptr;
+    if (on_etcd()) {
+      static std::unique_ptr<EtcdProcess> etcd = EtcdProcess::start();  // one per test process
+      auto store = EtcdStore::open({.endpoints = {etcd->endpoint()}, .prefix = dir_.string() + "/"}).value();
+      // Alone on its prefix, it wins the election within a session step; a registry whose clock
+      // the test drives should not depend on that timing.
+      for (int i = 0; i < 200 && !store->leads(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      cluster = store.get();
+      store_ = std::move(store);
+    } else {
+      store_ = SqliteStore::open(dir_.string()).value();
+    }
+    registry_ = Registry::open(*store_, options_, [this] { return now_; }, cluster).value();
   }
 
   // A refused document, as the face would refuse it.
@@ -57,11 +75,24 @@ class RegistryFixture : public ::testing::Test {
     return registry_->put_instance(doc.instances[0], ttl);
   }
 
+  // How many revisions were committed since the test began (a shared store's revision numbers
+  // have gaps, so tests count commits rather than compare numbers).
+  size_t commits() const {
+    auto frames = registry_->frames_since(start_revision_);
+    return frames ? frames->size() : SIZE_MAX;
+  }
+
   std::filesystem::path dir_;
+  uint64_t start_revision_ = 0;
   RegistryOptions options_;
   int64_t now_ = 1'700'000'000'000;
   wire::JsonDecoder decoder_;
-  std::unique_ptr<SqliteStore> store_;
+  static bool on_etcd() {
+    const char* store = std::getenv("ROSTER_TEST_STORE");
+    return store && std::string_view(store) == "etcd";
+  }
+
+  std::unique_ptr<Store> store_;
   std::unique_ptr<Registry> registry_;
 };
 

@@ -25,15 +25,19 @@ const std::string kInstance = R"({"id": "i1", "address": "10.0.0.1", "port": 808
 using RegistryTest = RegistryFixture;
 
 TEST_F(RegistryTest, PutGetLatestAndRevisions) {
-  EXPECT_EQ(put_version(version_doc("svc", "1.0.0"))->revision, 1u);
-  EXPECT_EQ(put_version(version_doc("svc", "1.10.0"))->revision, 2u);
-  EXPECT_EQ(put_version(version_doc("svc", "2.0.0-rc.1"))->revision, 3u);
+  const uint64_t r1 = put_version(version_doc("svc", "1.0.0"))->revision;
+  const uint64_t r2 = put_version(version_doc("svc", "1.10.0"))->revision;
+  const uint64_t r3 = put_version(version_doc("svc", "2.0.0-rc.1"))->revision;
+  EXPECT_LT(start_revision_, r1);
+  EXPECT_LT(r1, r2);
+  EXPECT_LT(r2, r3);
+  EXPECT_EQ(commits(), 3u);
   EXPECT_EQ(registry_->latest("svc")->version()->str(), "1.10.0");
   EXPECT_EQ(registry_->latest("svc", true)->version()->str(), "2.0.0-rc.1");
   EXPECT_EQ(registry_->versions("svc").size(), 3u);
   EXPECT_EQ(registry_->search("team-a", std::nullopt, std::nullopt).size(), 3u);
   reopen();  // everything acknowledged survives a restart
-  EXPECT_EQ(registry_->revision(), 3u);
+  EXPECT_EQ(registry_->revision(), r3);
   EXPECT_EQ(registry_->latest("svc")->version()->str(), "1.10.0");
 }
 
@@ -48,8 +52,8 @@ TEST_F(RegistryTest, BadDocumentsChangeNothing) {
   ASSERT_FALSE(unaddressable);
   EXPECT_EQ(unaddressable.error().error.where, "name");
   EXPECT_NE(unaddressable.error().error.message.find("control character"), std::string::npos);
-  EXPECT_EQ(registry_->revision(), 0u);
-  EXPECT_EQ(store_->revision(), 0u);
+  EXPECT_EQ(registry_->revision(), start_revision_);
+  EXPECT_EQ(store_->revision(), start_revision_);
 }
 
 TEST_F(RegistryTest, InstancesNeedTheirVersionAndGoWithIt) {
@@ -122,14 +126,15 @@ TEST_F(RegistryTest, FeedResumesFromMemoryStoreOrSnapshot) {
     EXPECT_EQ(f->type, wire::FrameType::Delta);
     EXPECT_TRUE(wire::verify<wire::Delta>(f->payload));
   });
-  for (int i = 0; i < 5; ++i)
-    EXPECT_TRUE(put_version(version_doc("svc", "1.0." + std::to_string(i))));
-  EXPECT_EQ(pushed, (std::vector<uint64_t>{1, 2, 3, 4, 5}));
-  EXPECT_EQ(registry_->frames_since(2)->size(), 3u);
-  EXPECT_TRUE(registry_->frames_since(5)->empty());
-  EXPECT_FALSE(registry_->frames_since(9));  // ahead of the server: snapshot
+  std::vector<uint64_t> revs;
+  for (int i = 0; i < 5; ++i) revs.push_back(put_version(version_doc("svc", "1.0." + std::to_string(i)))->revision);
+  EXPECT_EQ(pushed, revs);
+  EXPECT_EQ(registry_->frames_since(revs[1])->size(), 3u);
+  EXPECT_TRUE(registry_->frames_since(revs[4])->empty());
+  EXPECT_FALSE(registry_->frames_since(revs[4] + 4));  // ahead of the server: snapshot
   reopen();  // the memory log is gone; the store's change log still covers it
-  EXPECT_EQ(registry_->frames_since(0)->size(), 5u);
+  EXPECT_EQ(registry_->frames_since(start_revision_)->size(), 5u);
+  EXPECT_EQ(registry_->frames_since(revs[2])->size(), 2u);
 
   auto frames = registry_->snapshot_frames(8192);
   ASSERT_FALSE(frames.empty());
@@ -142,7 +147,7 @@ TEST_F(RegistryTest, FeedResumesFromMemoryStoreOrSnapshot) {
     ASSERT_TRUE(frame);
     ASSERT_TRUE(wire::verify<wire::Snapshot>(frame->payload));
     auto* snap = flatbuffers::GetRoot<wire::Snapshot>(frame->payload.data());
-    EXPECT_EQ(snap->revision(), 5u);
+    EXPECT_EQ(snap->revision(), revs[4]);
     versions += snap->services()->size();
     last = snap->last();
   }
@@ -167,24 +172,26 @@ std::vector<std::pair<uint64_t, uint64_t>> delta_version_revisions(const std::ve
 
 TEST_F(RegistryTest, RecordsCarryTheRevisionThatWroteThem) {
   // A client's `revision` is ignored (a GET's output can be PUT back): the server assigns it.
-  EXPECT_EQ(put_version(version_doc("svc", "1.0.0", R"(, "revision": 999)"))->revision, 1u);
-  EXPECT_EQ(put_instance("svc", "1.0.0", kInstance)->revision, 2u);
-  EXPECT_EQ(put_version(version_doc("svc", "1.1.0"))->revision, 3u);
-  EXPECT_EQ(registry_->transition({"svc", "1.0.0"}, wire::LifecycleStage::Stable, "")->revision, 4u);
+  const uint64_t r1 = put_version(version_doc("svc", "1.0.0", R"(, "revision": 999)"))->revision;
+  EXPECT_NE(r1, 999u);
+  const uint64_t r2 = put_instance("svc", "1.0.0", kInstance)->revision;
+  const uint64_t r3 = put_version(version_doc("svc", "1.1.0"))->revision;
+  const uint64_t r4 = registry_->transition({"svc", "1.0.0"}, wire::LifecycleStage::Stable, "")->revision;
+  EXPECT_EQ(commits(), 4u);
   auto check = [&] {
-    EXPECT_EQ(registry_->version("svc", "1.0.0")->revision(), 4u);
-    EXPECT_EQ(registry_->version("svc", "1.1.0")->revision(), 3u);
+    EXPECT_EQ(registry_->version("svc", "1.0.0")->revision(), r4);
+    EXPECT_EQ(registry_->version("svc", "1.1.0")->revision(), r3);
     ASSERT_EQ(registry_->instances("svc", "1.0.0").size(), 1u);
-    EXPECT_EQ(registry_->instances("svc", "1.0.0")[0]->revision(), 2u);
+    EXPECT_EQ(registry_->instances("svc", "1.0.0")[0]->revision(), r2);
     // Deltas from memory and, after a restart, from the store's change log alike.
-    EXPECT_EQ(delta_version_revisions(*registry_->frames_since(0)),
-              (std::vector<std::pair<uint64_t, uint64_t>>{{1, 1}, {3, 3}, {4, 4}}));
+    EXPECT_EQ(delta_version_revisions(*registry_->frames_since(start_revision_)),
+              (std::vector<std::pair<uint64_t, uint64_t>>{{r1, r1}, {r3, r3}, {r4, r4}}));
     wire::FrameReader reader(1u << 20);
     for (auto& f : registry_->snapshot_frames(1 << 20)) reader.feed(*f);
     auto frame = reader.next();
     ASSERT_TRUE(frame && wire::verify<wire::Snapshot>(frame->payload));
     auto records = wire::open_snapshot(*flatbuffers::GetRoot<wire::Snapshot>(frame->payload.data()));
-    for (auto* v : records.versions) EXPECT_EQ(v->revision(), v->version()->str() == "1.0.0" ? 4u : 3u);
+    for (auto* v : records.versions) EXPECT_EQ(v->revision(), v->version()->str() == "1.0.0" ? r4 : r3);
   };
   check();
   reopen();
@@ -199,7 +206,8 @@ TEST_F(RegistryTest, RegisterWholeRegistryDocument) {
                    "pact": {"consumer": {"name": "b"}, "provider": {"name": "a"}, "interactions": [],
                             "metadata": {"pactSpecification": {"version": "2.0.0"}}}}]})");
   EXPECT_TRUE(out);
-  EXPECT_EQ(out->revision, 1u);  // one document, one revision
+  EXPECT_EQ(commits(), 1u);  // one document, one revision
+  EXPECT_EQ(out->revision, registry_->revision());
   EXPECT_EQ(registry_->instances("a", "1.0.0").size(), 1u);
   EXPECT_TRUE(registry_->lease({"a", "1.0.0", "x"}));
 }

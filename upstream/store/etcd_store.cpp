@@ -185,9 +185,9 @@ namespace {
 Result<uint64_t> commit_txn(EtcdStore::Impl& s, std::optional<uint64_t> expected,
                             const std::vector<Mutation>& mutations) {
   if (mutations.empty()) return s.revision.load(std::memory_order_relaxed);
-  for (auto& m : mutations)
-    if (!valid_kind(m.kind) || m.key.empty())
-      return fail(ErrorKind::Invalid, "invalid_mutation", "a mutation with an unknown kind or an empty key");
+  for (size_t i = 0; i < mutations.size(); ++i)
+    if (auto valid = check_mutation(mutations[i]); !valid)
+      return fail(ErrorKind::Invalid, "invalid_mutation", "mutation " + std::to_string(i) + ": " + valid.error().message);
   if (!s.reachable.load(std::memory_order_relaxed))
     return fail(ErrorKind::Unavailable, "store_unavailable",
                 "etcd at " + s.endpoints_text + " has not answered for several seconds (no quorum?): not written");

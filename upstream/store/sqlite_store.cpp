@@ -131,13 +131,6 @@ bool valid_kind(int64_t kind) {
   return kind >= static_cast<int64_t>(RecordKind::ServiceVersion) && kind <= static_cast<int64_t>(RecordKind::ServicePolicy);
 }
 
-size_t key_field_count(RecordKind kind) {
-  switch (kind) {
-    case RecordKind::ServiceVersion: return 2;
-    case RecordKind::ServicePolicy: return 1;
-    default: return 3;
-  }
-}
 
 // A connection plus the path it serves, for error messages.
 struct Conn {
@@ -385,14 +378,7 @@ uint64_t SqliteStore::Impl::apply(const std::vector<Mutation>& mutations) {
   for (size_t i = 0; i < mutations.size(); ++i) {
     const Mutation& m = mutations[i];
     std::string where = "mutation " + std::to_string(i);
-    if (!valid_kind(static_cast<int64_t>(m.kind)))
-      fail(where + ": unknown record kind " + std::to_string(static_cast<int>(m.kind)), ErrorKind::Invalid);
-    auto parts = key_parts(m.key);
-    if (parts.size() != key_field_count(m.kind) ||
-        std::any_of(parts.begin(), parts.end(), [](std::string_view p) { return p.empty(); }))
-      fail(where + ": malformed key (want " + std::to_string(key_field_count(m.kind)) +
-               " non-empty fields separated by NUL, see store.hpp)",
-           ErrorKind::Invalid);
+    if (auto valid = check_mutation(m); !valid) fail(where + ": " + valid.error().message, ErrorKind::Invalid);
     auto kind = static_cast<int>(m.kind);
 
     if (m.record) {

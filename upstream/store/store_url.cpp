@@ -31,7 +31,7 @@ Result<OpenedStore> open_store(std::string_view url) {
       options.prefix = std::string(rest.substr(slash + 1));
       rest = rest.substr(0, slash);
     }
-    if (options.prefix.empty()) return invalid(url, "no key prefix after the endpoints");
+    if (slash != std::string_view::npos && options.prefix.empty()) return invalid(url, "an empty key prefix");
     for (size_t start = 0; start <= rest.size();) {
       size_t comma = rest.find(',', start);
       if (comma == std::string_view::npos) comma = rest.size();

@@ -49,6 +49,10 @@ struct Mutation {
   bool operator==(const Mutation&) const = default;
 };
 
+// Invalid when the kind is unknown or the key does not have the kind's fields (above); every
+// store refuses such a mutation, and with it the whole commit.
+Result<void> check_mutation(const Mutation& m);
+
 struct StoredRecord {
   RecordKind kind;
   std::string key;

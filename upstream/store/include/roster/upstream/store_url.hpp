@@ -1,6 +1,7 @@
 // roster-server's --store: which store to open, as a URL.
 //   sqlite:DIR                          the embedded default, DIR/roster.db
-//   etcd://HOST:PORT[,HOST:PORT...]/PREFIX   an etcd cluster shared by several servers
+//   etcd://HOST:PORT[,HOST:PORT...][/PREFIX]  an etcd cluster shared by several servers; every
+//                                       key under PREFIX (default roster/)
 #pragma once
 
 #include <memory>
