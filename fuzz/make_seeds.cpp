@@ -340,6 +340,36 @@ void http_request() {
   put("http_request", "asterisk", cat({whole, text("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n")}));
 }
 
+// shared_store_changes: mutations as another server would commit them (kind, key length, key,
+// record length or 0xFFFF for a delete, record), and some that no server would.
+void shared_store_changes() {
+  wire::JsonDecoder decoder;
+  auto doc = decoder.decode(fuzz::kSmallRegistry);
+  if (!doc.ok()) throw std::runtime_error("kSmallRegistry does not decode");
+  auto mutation = [](uint8_t kind, const std::string& key, const Bytes* record) {
+    Bytes out{kind, static_cast<uint8_t>(key.size())};
+    out.insert(out.end(), key.begin(), key.end());
+    const uint16_t length = record ? static_cast<uint16_t>(record->size()) : 0xFFFF;
+    out.push_back(static_cast<uint8_t>(length));
+    out.push_back(static_cast<uint8_t>(length >> 8));
+    if (record) out.insert(out.end(), record->begin(), record->end());
+    return out;
+  };
+  auto* v = flatbuffers::GetRoot<wire::ServiceVersion>(doc.services[0].data());
+  auto* inst = flatbuffers::GetRoot<wire::Instance>(doc.instances[0].data());
+  const std::string vkey = v->name()->str() + '\0' + v->version()->str();
+  const std::string ikey = inst->service()->str() + '\0' + inst->version()->str() + '\0' + inst->id()->str();
+  const Bytes version(doc.services[0].begin(), doc.services[0].end());
+  const Bytes instance(doc.instances[0].begin(), doc.instances[0].end());
+  put("shared_store_changes", "version_put", mutation(1, vkey, &version));
+  put("shared_store_changes", "version_and_instance", cat({mutation(1, vkey, &version), mutation(2, ikey, &instance)}));
+  put("shared_store_changes", "deletes", cat({mutation(2, ikey, nullptr), mutation(1, vkey, nullptr)}));
+  put("shared_store_changes", "key_and_record_disagree", mutation(1, std::string("other\0" "9.9.9", 11), &version));
+  Bytes cut(version.begin(), version.begin() + version.size() / 2);
+  put("shared_store_changes", "truncated_record", cat({mutation(2, ikey, nullptr), mutation(1, vkey, &cut)}));
+  put("shared_store_changes", "unknown_kind", mutation(9, vkey, &version));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -357,6 +387,7 @@ int main(int argc, char** argv) {
     cache_file();
     shm_reader();
     http_request();
+    shared_store_changes();
   } catch (const std::exception& e) {
     std::cerr << "make_seeds: " << e.what() << "\n";
     return 1;

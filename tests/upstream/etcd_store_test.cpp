@@ -129,7 +129,15 @@ TEST_F(EtcdStoreTest, WithoutEtcdWritesFailClearlyAndResumeWhenItReturns) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
   EXPECT_TRUE(eventually([&] { return !a->leads(); }, 5s));  // a server cut off stops running timers
   etcd_->restart();
-  EXPECT_TRUE(eventually([&] { auto r = a->commit({put("after", "x")}); if (!r) fprintf(stderr, "DBG %s\n", r.error().message.c_str()); return bool(r); }, 15s));
+  std::string last_error;
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto written = a->commit({put("after", "x")});
+        if (!written) last_error = written.error().message;
+        return bool(written);
+      },
+      20s))
+      << last_error;
   std::vector<std::string> names;
   a->scan([&](const StoredRecord& r) { names.push_back(std::string(key_parts(r.key)[0])); }).value();
   EXPECT_EQ(names, (std::vector<std::string>{"after", "before"}));  // nothing of the refused one

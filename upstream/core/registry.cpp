@@ -273,6 +273,16 @@ WriteResult Registry::commit(std::vector<Change> changes) {
   return Written{revision_, {}, {}};
 }
 
+namespace {
+
+Error mismatch(const Mutation& m) {
+  std::string key = m.key;
+  std::replace(key.begin(), key.end(), '\0', '/');
+  return Error{ErrorKind::Corrupt, "invalid_record", "the stored record under \"" + key + "\" is another record's", ""};
+}
+
+}  // namespace
+
 Result<std::vector<Registry::Change>> Registry::decode_changes(const std::vector<Mutation>& mutations) const {
   std::vector<Change> out;
   for (auto& m : mutations) {
@@ -280,24 +290,30 @@ Result<std::vector<Registry::Change>> Registry::decode_changes(const std::vector
       case RecordKind::ServiceVersion: {
         auto key = version_key(m.key);
         if (!key) return fail(key.error());
-        if (m.record)
+        if (m.record) {
           if (auto valid = wire::verify<wire::ServiceVersion>(*m.record); !valid) return fail(valid.error());
+          if (VersionKey::of(*root<wire::ServiceVersion>(*m.record)) != *key) return fail(mismatch(m));
+        }
         out.push_back({*key, m.record});
         break;
       }
       case RecordKind::Instance: {
         auto key = instance_key(m.key);
         if (!key) return fail(key.error());
-        if (m.record)
+        if (m.record) {
           if (auto valid = wire::verify<wire::Instance>(*m.record); !valid) return fail(valid.error());
+          if (InstanceKey::of(*root<wire::Instance>(*m.record)) != *key) return fail(mismatch(m));
+        }
         out.push_back({*key, m.record});
         break;
       }
       case RecordKind::Contract: {
         auto key = contract_key(m.key);
         if (!key) return fail(key.error());
-        if (m.record)
+        if (m.record) {
           if (auto valid = wire::verify<wire::Contract>(*m.record); !valid) return fail(valid.error());
+          if (ContractKey::of(*root<wire::Contract>(*m.record)) != *key) return fail(mismatch(m));
+        }
         out.push_back({*key, m.record});
         break;
       }
@@ -306,6 +322,8 @@ Result<std::vector<Registry::Change>> Registry::decode_changes(const std::vector
           flatbuffers::Verifier verifier(m.record->data(), m.record->size());
           if (!verifier.VerifyBuffer<wire::ServicePolicy>(nullptr))
             return fail(ErrorKind::Corrupt, "invalid_buffer", "the stored policy of \"" + m.key + "\" is not a ServicePolicy");
+          auto* name = root<wire::ServicePolicy>(*m.record)->name();
+          if (!name || name->string_view() != m.key) return fail(mismatch(m));
         }
         out.push_back({m.key, m.record});
         break;
