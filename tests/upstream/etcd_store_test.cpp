@@ -143,6 +143,20 @@ TEST_F(EtcdStoreTest, WithoutEtcdWritesFailClearlyAndResumeWhenItReturns) {
   EXPECT_EQ(names, (std::vector<std::string>{"after", "before"}));  // nothing of the refused one
 }
 
+TEST_F(EtcdStoreTest, AWriteBeyondEtcdsLimitsIsRefusedNamingThemAndChangesNothing) {
+  auto a = server();
+  std::vector<Mutation> many;  // the test etcd runs with --max-txn-ops 10000
+  for (int i = 0; i < 10001; ++i) many.push_back(put("s" + std::to_string(i), "x"));
+  auto refused = a->commit(many);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().kind, ErrorKind::TooLarge);
+  EXPECT_EQ(refused.error().code, "store_limit");
+  EXPECT_NE(refused.error().message.find("--max-txn-ops"), std::string::npos) << refused.error().message;
+  size_t records = 0;
+  a->scan([&](const StoredRecord&) { ++records; }).value();
+  EXPECT_EQ(records, 0u);
+}
+
 TEST_F(EtcdStoreTest, ACompactedRevisionAsksForASnapshot) {
   auto a = server();
   const uint64_t first = a->commit({put("a", "1")}).value();

@@ -91,6 +91,7 @@ struct EtcdStore::Impl {
   std::atomic<int64_t> lease_id{0};
   std::atomic<int64_t> leader_until_ms{0};
   std::atomic<bool> reachable{true};  // false after two session steps in a row got no answer
+  std::string last_session_error;  // the session thread's own, for its log lines
   std::thread session_thread;
   void run_session();
   bool session_step();

@@ -18,7 +18,10 @@ namespace {
 constexpr std::chrono::milliseconds kCallTimeout{1000};
 constexpr size_t kReportChunk = 128 * 1024;  // 1 MiB of hashes
 
-void deadline(grpc::ClientContext& ctx) { ctx.set_deadline(std::chrono::system_clock::now() + kCallTimeout); }
+void deadline(grpc::ClientContext& ctx) {
+  ctx.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+  ctx.set_wait_for_ready(true);  // a member that is coming back gets the whole timeout to answer
+}
 
 }  // namespace
 
@@ -31,7 +34,10 @@ bool EtcdStore::Impl::session_step() {
     etcdserverpb::LeaseGrantRequest req;
     req.set_ttl(options.session_ttl.count());
     etcdserverpb::LeaseGrantResponse resp;
-    if (!lease->LeaseGrant(&ctx, req, &resp).ok() || !resp.error().empty()) return false;
+    if (auto status = lease->LeaseGrant(&ctx, req, &resp); !status.ok() || !resp.error().empty()) {
+      last_session_error = "granting a lease: " + (status.ok() ? resp.error() : status.error_message());
+      return false;
+    }
     lease_id.store(resp.id(), std::memory_order_relaxed);
   } else {
     grpc::ClientContext ctx;
@@ -41,8 +47,11 @@ bool EtcdStore::Impl::session_step() {
     req.set_id(lease_id.load(std::memory_order_relaxed));
     etcdserverpb::LeaseKeepAliveResponse resp;
     const bool answered = stream->Write(req) && stream->WritesDone() && stream->Read(&resp);
-    (void)stream->Finish();
-    if (!answered) return false;
+    auto status = stream->Finish();
+    if (!answered) {
+      last_session_error = "keeping the lease alive: " + status.error_message();
+      return false;
+    }
     if (resp.ttl() <= 0) {  // the lease ran out (we were away too long): start a new session
       lease_id.store(0, std::memory_order_relaxed);
       leader_until_ms.store(0, std::memory_order_relaxed);
@@ -67,7 +76,10 @@ bool EtcdStore::Impl::session_step() {
   grpc::ClientContext ctx;
   deadline(ctx);
   etcdserverpb::TxnResponse resp;
-  if (!kv->Txn(&ctx, txn, &resp).ok()) return false;
+  if (auto status = kv->Txn(&ctx, txn, &resp); !status.ok()) {
+    last_session_error = "campaigning: " + status.error_message();
+    return false;
+  }
   bool leader = resp.succeeded();
   if (!leader && resp.responses_size() > 0 && resp.responses(0).response_range().kvs_size() > 0) {
     const auto& holder = resp.responses(0).response_range().kvs(0);
@@ -96,7 +108,8 @@ bool EtcdStore::Impl::session_step() {
     req.set_value(std::string(reinterpret_cast<const char*>(batch.data() + at), count * sizeof(uint64_t)));
     req.set_lease(id);
     etcdserverpb::PutResponse put_resp;
-    if (!kv->Put(&put_ctx, req, &put_resp).ok()) {
+    if (auto status = kv->Put(&put_ctx, req, &put_resp); !status.ok()) {
+      last_session_error = "reporting renewals: " + status.error_message();
       std::lock_guard lock(mu);
       unreported.insert(unreported.end(), batch.begin() + at, batch.end());  // next time
       return false;
@@ -111,7 +124,11 @@ void EtcdStore::Impl::run_session() {
   while (!stopping) {
     lock.unlock();
     failures = session_step() ? 0 : failures + 1;
-    if (failures == 2) log::warn("etcd at {} is not answering (no quorum?): writes fail until it does", endpoints_text);
+    if (failures == 2)
+      log::warn("etcd at {} is not answering (no quorum?): writes fail until it does ({})", endpoints_text,
+                last_session_error);
+    // A session that keeps failing starts over with a new lease (the old one may be gone).
+    if (failures > 0 && failures % 4 == 0) lease_id.store(0, std::memory_order_relaxed);
     if (failures == 0 && !reachable.load(std::memory_order_relaxed)) log::info("etcd at {} answers again", endpoints_text);
     reachable.store(failures < 2, std::memory_order_relaxed);
     if (failures > 0) leader_until_ms.store(0, std::memory_order_relaxed);  // unsure: stop acting now
