@@ -58,8 +58,8 @@ int main(int argc, char** argv) {
   app.add_option("--data-dir", data_dir, "Where the SQLite store lives (short for --store sqlite:DIR)")
       ->capture_default_str();
   app.add_option("--store", store_url,
-                 "The store: sqlite:DIR (the default, on --data-dir) or etcd://HOST:PORT[,HOST:PORT...]/PREFIX, "
-                 "which several servers share");
+                 "The store: sqlite:DIR (the default, on --data-dir) or "
+                 "etcd://HOST:PORT[,HOST:PORT...][/PREFIX][?keep-history=SECONDS], which several servers share");
   app.add_option("--token", token,
                  "Bearer token required on writes and agent streams (visible in ps: prefer --token-file or ROSTER_TOKEN)");
   app.add_option("--token-file", token_file, "Read the token from this file's first line");

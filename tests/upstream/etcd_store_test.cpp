@@ -169,9 +169,22 @@ TEST_F(EtcdStoreTest, ACompactedRevisionAsksForASnapshot) {
   EXPECT_EQ(a->changes_since(last, 100).value(), std::vector<Change>{});
 }
 
+TEST_F(EtcdStoreTest, TheLeaderCompactsHistoryOlderThanItKeeps) {
+  EtcdOptions options;
+  options.endpoints = {etcd_->endpoint()};
+  options.prefix = prefix_;
+  options.keep_history = 1s;
+  auto a = EtcdStore::open(options).value();
+  const uint64_t first = a->commit({put("a", "1")}).value();
+  a->commit({put("b", "2")}).value();
+  ASSERT_TRUE(eventually([&] { return a->leads(); }));
+  // Once the history before the second commit is compacted, an agent at `first` needs a snapshot.
+  EXPECT_TRUE(eventually([&] { return a->changes_since(first, 10).value() == std::nullopt; }, 10s));
+}
+
 TEST_F(EtcdStoreTest, StoreUrlsAreCheckedAndNameWhatIsWrong) {
   for (const char* bad : {"etcd://", "etcd://127.0.0.1:1/", "etcd://,127.0.0.1:1/p", "etcd://nohostport/p", "mysql://x",
-                          "sqlite:"}) {
+                          "sqlite:", "etcd://127.0.0.1:1/p?keep-history=-1", "etcd://127.0.0.1:1/p?ttl=3"}) {
     auto out = open_store(bad);
     ASSERT_FALSE(out) << bad;
     EXPECT_EQ(out.error().kind, ErrorKind::Invalid) << bad << ": " << out.error().message;

@@ -138,13 +138,13 @@ void Registry::reload() {
   if (auto loaded = load(); !loaded) log::error("re-reading the registry failed: {}", loaded.error().message);
 }
 
-void Registry::sync() { catch_up(0, std::chrono::milliseconds(0)); }
+void Registry::sync() { (void)catch_up(0, std::chrono::milliseconds(0)); }
 
-void Registry::catch_up(uint64_t at_least, std::chrono::milliseconds timeout) {
+bool Registry::catch_up(uint64_t at_least, std::chrono::milliseconds timeout) {
   auto taken = store_.take_changes(at_least, timeout);
   if (!taken) {
     if (taken.error().code == "store_resync") reload();
-    return;
+    return revision_ >= at_least;
   }
   const int64_t now = clock_();
   for (auto& change : *taken) {
@@ -165,6 +165,7 @@ void Registry::catch_up(uint64_t at_least, std::chrono::milliseconds timeout) {
     }
     feed_.publish(from, revision_, encode_delta(from, revision_, *decoded));
   }
+  return revision_ >= at_least;
 }
 
 template <typename Attempt>
@@ -176,7 +177,11 @@ WriteResult Registry::retrying(Attempt&& attempt) {
     if (tries == kMaxWriteRetries)
       return refuse(ErrorKind::Conflict, "write_conflict",
                     "other servers kept committing while this write was checked; nothing was written, try again");
-    catch_up(store_.revision(), std::chrono::milliseconds(2000));
+    if (!catch_up(store_.revision(), std::chrono::milliseconds(2000)))
+      return refuse(ErrorKind::Unavailable, "store_unavailable",
+                    "another server committed revision " + std::to_string(store_.revision()) +
+                        " and this server has not received it yet (its watch is reconnecting); nothing was written, "
+                        "try again");
   }
 }
 

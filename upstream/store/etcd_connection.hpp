@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -92,6 +93,11 @@ struct EtcdStore::Impl {
   std::atomic<int64_t> leader_until_ms{0};
   std::atomic<bool> reachable{true};  // false after two session steps in a row got no answer
   std::string last_session_error;  // the session thread's own, for its log lines
+  // The session thread's own: (when, etcd revision) seen by each step while leading, and how
+  // far it compacted.
+  std::deque<std::pair<int64_t, int64_t>> history;
+  int64_t compacted_to = 0;
+  void compact_history(int64_t now_ms, int64_t revision);
   std::thread session_thread;
   void run_session();
   bool session_step();

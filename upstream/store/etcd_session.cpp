@@ -86,6 +86,7 @@ bool EtcdStore::Impl::session_step() {
     leader = holder.value() == server_id && holder.lease() == id;
   }
   const bool was = leader_until_ms.load(std::memory_order_relaxed) > wall_ms();
+  if (leader) compact_history(sent_at, resp.header().revision());
   // The lease lasts ttl from when the keepalive was sent; stop believing a second before that.
   leader_until_ms.store(leader ? sent_at + ttl_ms - 1000 : 0, std::memory_order_relaxed);
   if (leader != was) log::info("etcd election: this server ({}) {} the leader", server_id, leader ? "is now" : "is no longer");
@@ -116,6 +117,31 @@ bool EtcdStore::Impl::session_step() {
     }
   }
   return true;
+}
+
+// etcd keeps every old value until compacted, and each renewal report overwrites its key once a
+// second: without compaction etcd's database grows by the reports' size every second until it
+// hits its quota and refuses every write. The leader compacts away history older than
+// options.keep_history (agents further behind get a snapshot).
+void EtcdStore::Impl::compact_history(int64_t now_ms, int64_t revision) {
+  if (options.keep_history.count() == 0) return;
+  if (history.empty() || history.back().second < revision) history.emplace_back(now_ms, revision);
+  const int64_t keep_ms = std::chrono::milliseconds(options.keep_history).count();
+  int64_t compact_to = 0;
+  while (!history.empty() && history.front().first <= now_ms - keep_ms) {
+    compact_to = history.front().second;
+    history.pop_front();
+  }
+  if (compact_to <= compacted_to) return;
+  grpc::ClientContext ctx;
+  deadline(ctx);
+  etcdserverpb::CompactionRequest req;
+  req.set_revision(compact_to);
+  etcdserverpb::CompactionResponse resp;
+  if (auto status = kv->Compact(&ctx, req, &resp); status.ok() || status.error_message().find("compacted") != std::string::npos)
+    compacted_to = compact_to;
+  else
+    log::warn("etcd: compacting history up to revision {} failed: {}", compact_to, status.error_message());
 }
 
 void EtcdStore::Impl::run_session() {

@@ -1,5 +1,7 @@
 #include "roster/upstream/store_url.hpp"
 
+#include <cstdlib>
+
 #include "roster/upstream/etcd_store.hpp"
 #include "roster/upstream/sqlite_store.hpp"
 
@@ -10,7 +12,7 @@ namespace {
 Unexpected<Error> invalid(std::string_view url, const std::string& why) {
   return fail(ErrorKind::Invalid, "invalid_store",
               "--store \"" + std::string(url) + "\": " + why +
-                  " (expected sqlite:DIR or etcd://HOST:PORT[,HOST:PORT...]/PREFIX)");
+                  " (expected sqlite:DIR or etcd://HOST:PORT[,HOST:PORT...][/PREFIX][?keep-history=SECONDS])");
 }
 
 }  // namespace
@@ -25,8 +27,20 @@ Result<OpenedStore> open_store(std::string_view url) {
   }
   if (url.starts_with("etcd://")) {
     std::string_view rest = url.substr(7);
-    const size_t slash = rest.find('/');
     EtcdOptions options;
+    if (const size_t query = rest.find('?'); query != std::string_view::npos) {
+      const std::string_view param = rest.substr(query + 1);
+      rest = rest.substr(0, query);
+      constexpr std::string_view kKeep = "keep-history=";
+      if (!param.starts_with(kKeep)) return invalid(url, "the one query parameter known is keep-history=SECONDS");
+      const std::string seconds(param.substr(kKeep.size()));
+      char* end = nullptr;
+      const long value = std::strtol(seconds.c_str(), &end, 10);
+      if (seconds.empty() || *end != '\0' || value < 0 || value > 86400 * 365)
+        return invalid(url, "keep-history must be a whole number of seconds (0: never compact)");
+      options.keep_history = std::chrono::seconds(value);
+    }
+    const size_t slash = rest.find('/');
     if (slash != std::string_view::npos) {
       options.prefix = std::string(rest.substr(slash + 1));
       rest = rest.substr(0, slash);

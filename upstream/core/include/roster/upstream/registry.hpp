@@ -157,7 +157,8 @@ class Registry {
   template <typename Attempt>
   WriteResult retrying(Attempt&& attempt);
   // Applies the store's changes newer than revision_; waits up to `timeout` for `at_least`.
-  void catch_up(uint64_t at_least, std::chrono::milliseconds timeout);
+  // False when the registry is still short of it.
+  bool catch_up(uint64_t at_least, std::chrono::milliseconds timeout);
   void reload();
   // The checked changes for candidate version records, or the refusal.
   WriteResult check_versions(const std::vector<std::span<const uint8_t>>& candidates, bool import,

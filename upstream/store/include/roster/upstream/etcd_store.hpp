@@ -7,6 +7,7 @@
 //   PREFIX renewals/ID      the instances that renewed at server ID in its last second, on its
 //                           session lease
 // A watch on the prefix feeds take_changes (every server's commits) and the renewal reports.
+// The leader compacts etcd's history older than keep_history.
 // Revisions are etcd's own, so every server and agent agrees on them; the identity is
 // "etcd:" + the cluster id + the prefix.
 #pragma once
@@ -30,6 +31,9 @@ struct EtcdOptions {
   // the election this long after its last keepalive.
   std::chrono::seconds session_ttl{3};
   std::chrono::milliseconds report_interval{1000};  // how often renewals are reported
+  // The leader compacts etcd's history older than this (0: never; then etcd's own
+  // --auto-compaction-* must, or its database grows until it refuses writes).
+  std::chrono::seconds keep_history{600};
 };
 
 class EtcdStore final : public Store, public Cluster {

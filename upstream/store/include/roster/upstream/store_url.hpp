@@ -1,7 +1,11 @@
 // roster-server's --store: which store to open, as a URL.
 //   sqlite:DIR                          the embedded default, DIR/roster.db
-//   etcd://HOST:PORT[,HOST:PORT...][/PREFIX]  an etcd cluster shared by several servers; every
-//                                       key under PREFIX (default roster/)
+//   etcd://HOST:PORT[,HOST:PORT...][/PREFIX][?keep-history=SECONDS]
+//                                       an etcd cluster shared by several servers; every key
+//                                       under PREFIX (default roster/). The elected server
+//                                       compacts etcd's history older than keep-history (600;
+//                                       compaction is cluster-wide: 0 leaves it to etcd's own
+//                                       --auto-compaction-* where etcd has other users)
 #pragma once
 
 #include <memory>
