@@ -127,6 +127,11 @@ int main(int argc, char** argv) {
       return 1;
     }
 
+    // Before any other thread starts (the etcd store's), so that only StopOnSignal's takes
+    // SIGTERM and SIGINT and the server stops cleanly (an etcd server resigns as it stops).
+    roster::net::EventLoop loop;
+    roster::net::StopOnSignal stop_on_signal(loop);
+
     if (store_url.empty()) store_url = "sqlite:" + data_dir;
     auto store = roster::upstream::open_store(store_url);
     if (!store) {
@@ -150,8 +155,6 @@ int main(int argc, char** argv) {
     }
     roster::upstream::Registry& registry = **opened;
 
-    roster::net::EventLoop loop;
-    roster::net::StopOnSignal stop_on_signal(loop);
     // Commits other servers made to a shared store arrive on the store's thread; the registry
     // applies them on the loop's.
     store->store->on_changes([&loop, &registry] { loop.post([&registry] { registry.sync(); }); });

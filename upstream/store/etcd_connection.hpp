@@ -40,10 +40,28 @@ struct EtcdStore::Impl {
   std::string endpoints_text;  // "h:p,h:p", for messages
   std::string server_id;       // random, made at open
   std::string identity;
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<etcdserverpb::KV::Stub> kv;
-  std::unique_ptr<etcdserverpb::Watch::Stub> watch;
-  std::unique_ptr<etcdserverpb::Lease::Stub> lease;
+
+  // One gRPC channel to the members, in an order that starts with the one it prefers. gRPC's
+  // pick_first stays on a member that hangs without closing its connections (a stopped process,
+  // a one-way partition), so when the session stops getting answers the store fails over: a new
+  // channel that prefers the next member (fail_over), and the watch restarts on it.
+  struct Connection {
+    std::shared_ptr<grpc::Channel> channel;
+    std::unique_ptr<etcdserverpb::KV::Stub> kv;
+    std::unique_ptr<etcdserverpb::Watch::Stub> watch;
+    std::unique_ptr<etcdserverpb::Lease::Stub> lease;
+  };
+  std::vector<std::string> addresses;  // resolved "a.b.c.d:port", in the order given
+  std::shared_ptr<Connection> connection() const {
+    std::lock_guard lock(connection_mu);
+    return current;
+  }
+  // Connects preferring addresses[first]; callers holding the old connection finish on it.
+  void connect(size_t first);
+  void fail_over();
+  mutable std::mutex connection_mu;
+  std::shared_ptr<Connection> current;  // guarded by connection_mu
+  size_t preferred = 0;                 // guarded by connection_mu
 
   std::string rev_key() const { return options.prefix + "rev"; }
   std::string records_prefix() const { return options.prefix + "r/"; }

@@ -34,7 +34,7 @@ bool EtcdStore::Impl::session_step() {
     etcdserverpb::LeaseGrantRequest req;
     req.set_ttl(options.session_ttl.count());
     etcdserverpb::LeaseGrantResponse resp;
-    if (auto status = lease->LeaseGrant(&ctx, req, &resp); !status.ok() || !resp.error().empty()) {
+    if (auto status = connection()->lease->LeaseGrant(&ctx, req, &resp); !status.ok() || !resp.error().empty()) {
       last_session_error = "granting a lease: " + (status.ok() ? resp.error() : status.error_message());
       return false;
     }
@@ -42,7 +42,8 @@ bool EtcdStore::Impl::session_step() {
   } else {
     grpc::ClientContext ctx;
     deadline(ctx);
-    auto stream = lease->LeaseKeepAlive(&ctx);
+    auto connection = this->connection();
+    auto stream = connection->lease->LeaseKeepAlive(&ctx);
     etcdserverpb::LeaseKeepAliveRequest req;
     req.set_id(lease_id.load(std::memory_order_relaxed));
     etcdserverpb::LeaseKeepAliveResponse resp;
@@ -76,7 +77,7 @@ bool EtcdStore::Impl::session_step() {
   grpc::ClientContext ctx;
   deadline(ctx);
   etcdserverpb::TxnResponse resp;
-  if (auto status = kv->Txn(&ctx, txn, &resp); !status.ok()) {
+  if (auto status = connection()->kv->Txn(&ctx, txn, &resp); !status.ok()) {
     last_session_error = "campaigning: " + status.error_message();
     return false;
   }
@@ -109,7 +110,7 @@ bool EtcdStore::Impl::session_step() {
     req.set_value(std::string(reinterpret_cast<const char*>(batch.data() + at), count * sizeof(uint64_t)));
     req.set_lease(id);
     etcdserverpb::PutResponse put_resp;
-    if (auto status = kv->Put(&put_ctx, req, &put_resp); !status.ok()) {
+    if (auto status = connection()->kv->Put(&put_ctx, req, &put_resp); !status.ok()) {
       last_session_error = "reporting renewals: " + status.error_message();
       std::lock_guard lock(mu);
       unreported.insert(unreported.end(), batch.begin() + at, batch.end());  // next time
@@ -138,7 +139,7 @@ void EtcdStore::Impl::compact_history(int64_t now_ms, int64_t revision) {
   etcdserverpb::CompactionRequest req;
   req.set_revision(compact_to);
   etcdserverpb::CompactionResponse resp;
-  if (auto status = kv->Compact(&ctx, req, &resp); status.ok() || status.error_message().find("compacted") != std::string::npos)
+  if (auto status = connection()->kv->Compact(&ctx, req, &resp); status.ok() || status.error_message().find("compacted") != std::string::npos)
     compacted_to = compact_to;
   else
     log::warn("etcd: compacting history up to revision {} failed: {}", compact_to, status.error_message());
@@ -151,9 +152,11 @@ void EtcdStore::Impl::run_session() {
     lock.unlock();
     failures = session_step() ? 0 : failures + 1;
     if (failures == 2)
-      log::warn("etcd at {} is not answering (no quorum?): writes fail until it does ({})", endpoints_text,
-                last_session_error);
-    // A session that keeps failing starts over with a new lease (the old one may be gone).
+      log::warn("etcd at {} is not answering (no quorum?): writes fail until it does ({}); trying the members in turn",
+                endpoints_text, last_session_error);
+    // No answer twice in a row: try the next member first (the one we prefer may hang), and
+    // after four a new lease (the old one may be gone).
+    if (failures >= 2) fail_over();
     if (failures > 0 && failures % 4 == 0) lease_id.store(0, std::memory_order_relaxed);
     if (failures == 0 && !reachable.load(std::memory_order_relaxed)) log::info("etcd at {} answers again", endpoints_text);
     reachable.store(failures < 2, std::memory_order_relaxed);
@@ -174,7 +177,7 @@ void EtcdStore::Impl::resign() {
   etcdserverpb::LeaseRevokeRequest req;
   req.set_id(id);
   etcdserverpb::LeaseRevokeResponse resp;
-  (void)lease->LeaseRevoke(&ctx, req, &resp);
+  (void)connection()->lease->LeaseRevoke(&ctx, req, &resp);
 }
 
 bool EtcdStore::leads() const { return impl_->leader_until_ms.load(std::memory_order_relaxed) > wall_ms(); }

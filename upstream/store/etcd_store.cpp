@@ -12,6 +12,7 @@
 #include <random>
 
 #include "etcd_connection.hpp"
+#include "roster/base/log.hpp"
 
 namespace roster::upstream {
 
@@ -139,23 +140,13 @@ Result<std::unique_ptr<EtcdStore>> EtcdStore::open(EtcdOptions options) {
   if (options.prefix.empty()) options.prefix = "roster/";
   if (options.prefix.back() != '/') options.prefix += '/';
   auto impl = std::make_unique<Impl>();
-  std::string target = "ipv4:";
   for (auto& endpoint : options.endpoints) {
     auto address = resolve(endpoint);
     if (!address) return fail(address.error());
-    target += (target.size() > 5 ? "," : "") + *address;
+    impl->addresses.push_back(*address);
     impl->endpoints_text += (impl->endpoints_text.empty() ? "" : ",") + endpoint;
   }
-  grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(64 << 20);
-  // Find a member that came back quickly (the default backoff grows to two minutes).
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  impl->channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
-  impl->kv = etcdserverpb::KV::NewStub(impl->channel);
-  impl->watch = etcdserverpb::Watch::NewStub(impl->channel);
-  impl->lease = etcdserverpb::Lease::NewStub(impl->channel);
+  impl->connect(0);
   impl->options = std::move(options);
   impl->server_id = random_id();
 
@@ -164,7 +155,7 @@ Result<std::unique_ptr<EtcdStore>> EtcdStore::open(EtcdOptions options) {
   etcdserverpb::RangeRequest req;
   req.set_key(impl->rev_key());
   etcdserverpb::RangeResponse resp;
-  if (auto status = impl->kv->Range(&ctx, req, &resp); !status.ok())
+  if (auto status = impl->connection()->kv->Range(&ctx, req, &resp); !status.ok())
     return fail(etcd_error(status, impl->endpoints_text, "answer"));
   char cluster[17];
   std::snprintf(cluster, sizeof cluster, "%016llx", static_cast<unsigned long long>(resp.header().cluster_id()));
@@ -220,7 +211,12 @@ Result<uint64_t> commit_txn(EtcdStore::Impl& s, std::optional<uint64_t> expected
   grpc::ClientContext ctx;
   set_deadline(ctx, s.options.commit_timeout);
   etcdserverpb::TxnResponse resp;
-  if (auto status = s.kv->Txn(&ctx, txn, &resp); !status.ok()) return fail(etcd_error(status, s.endpoints_text, "commit"));
+  if (auto status = s.connection()->kv->Txn(&ctx, txn, &resp); !status.ok()) {
+    Error error = etcd_error(status, s.endpoints_text, "commit");
+    if (error.kind == ErrorKind::Unavailable)  // the request may have reached etcd before the failure
+      error.message += "; the write may still have been committed: read it back before writing again";
+    return fail(std::move(error));
+  }
   if (!resp.succeeded()) {
     uint64_t now = 0;
     if (resp.responses_size() > 0 && resp.responses(0).response_range().kvs_size() > 0)
@@ -252,7 +248,7 @@ Result<uint64_t> EtcdStore::scan(const std::function<void(const StoredRecord&)>&
   etcdserverpb::RangeRequest first;
   first.set_key(s.rev_key());
   etcdserverpb::RangeResponse meta;
-  if (auto status = s.kv->Range(&first_ctx, first, &meta); !status.ok())
+  if (auto status = s.connection()->kv->Range(&first_ctx, first, &meta); !status.ok())
     return fail(etcd_error(status, s.endpoints_text, "read the registry"));
   const int64_t at = meta.header().revision();
   const uint64_t registry_revision = meta.kvs_size() > 0 ? static_cast<uint64_t>(meta.kvs(0).mod_revision()) : 0;
@@ -267,7 +263,7 @@ Result<uint64_t> EtcdStore::scan(const std::function<void(const StoredRecord&)>&
     page.set_revision(at);
     page.set_limit(kScanPage);
     etcdserverpb::RangeResponse resp;
-    if (auto status = s.kv->Range(&ctx, page, &resp); !status.ok())
+    if (auto status = s.connection()->kv->Range(&ctx, page, &resp); !status.ok())
       return fail(etcd_error(status, s.endpoints_text, "read the registry"));
     // The records as puts, parsed (and checked) the way the watch parses them.
     google::protobuf::RepeatedPtrField<mvccpb::Event> events;
@@ -312,7 +308,8 @@ Result<std::optional<std::vector<Change>>> EtcdStore::changes_since(uint64_t aft
   // etcd's history from after+1, read through a watch of its own until it reaches `target`.
   grpc::ClientContext ctx;
   set_deadline(ctx, s.options.commit_timeout);
-  auto stream = s.watch->Watch(&ctx);
+  auto connection = s.connection();
+  auto stream = connection->watch->Watch(&ctx);
   etcdserverpb::WatchRequest req;
   auto* create = req.mutable_create_request();
   create->set_key(s.options.prefix);
@@ -338,6 +335,38 @@ Result<std::optional<std::vector<Change>>> EtcdStore::changes_since(uint64_t aft
   while (out.size() > limit) out.pop_back();
   while (!out.empty() && out.back().revision > target) out.pop_back();
   return std::optional(std::move(out));
+}
+
+void EtcdStore::Impl::connect(size_t first) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(64 << 20);
+  // Find a member that came back quickly (the default backoff grows to two minutes).
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  std::string target = "ipv4:";
+  for (size_t i = 0; i < addresses.size(); ++i)
+    target += (i ? "," : "") + addresses[(first + i) % addresses.size()];
+  auto c = std::make_shared<Connection>();
+  c->channel = grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args);
+  c->kv = etcdserverpb::KV::NewStub(c->channel);
+  c->watch = etcdserverpb::Watch::NewStub(c->channel);
+  c->lease = etcdserverpb::Lease::NewStub(c->channel);
+  std::lock_guard lock(connection_mu);
+  preferred = first;
+  current = std::move(c);
+}
+
+void EtcdStore::Impl::fail_over() {
+  if (addresses.size() < 2) return;
+  size_t next;
+  {
+    std::lock_guard lock(connection_mu);
+    next = (preferred + 1) % addresses.size();
+  }
+  connect(next);
+  std::lock_guard lock(mu);
+  if (watch_context) watch_context->TryCancel();  // it reconnects on the new channel
 }
 
 void EtcdStore::Impl::stop() {

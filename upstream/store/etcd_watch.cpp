@@ -31,7 +31,8 @@ void EtcdStore::Impl::run_watch() {
     watch_context = &ctx;
     lock.unlock();
 
-    auto stream = watch->Watch(&ctx);
+    auto connection = this->connection();  // kept alive while its stream runs
+    auto stream = connection->watch->Watch(&ctx);
     etcdserverpb::WatchRequest req;
     auto* create = req.mutable_create_request();
     create->set_key(options.prefix);

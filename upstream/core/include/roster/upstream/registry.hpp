@@ -73,6 +73,9 @@ class Registry {
   // Applies what other servers committed to a shared store (and re-reads the whole registry when
   // the store lost track). Call when the store says there are changes (Store::on_changes).
   void sync();
+  // As sync(), and waits up to `timeout` until the registry reaches `revision` (an agent that
+  // comes from another server of the same store may be ahead of this one). False if it did not.
+  bool catch_up_to(uint64_t revision, std::chrono::milliseconds timeout) { return catch_up(revision, timeout); }
   // Whether this server runs the timers: lease expiry and scheduled lifecycle moves.
   bool leads() const { return !cluster_ || cluster_->leads(); }
 
