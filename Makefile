@@ -1,7 +1,7 @@
 # Thin wrapper over CMake presets; see README.md.
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test chaos demo bench asan tsan fuzz install clean
+.PHONY: all deps build test chaos demo demo-ha bench asan tsan fuzz install clean
 PREFIX ?= /usr/local
 
 all: build
@@ -25,6 +25,11 @@ chaos: build
 
 demo: build
 	@scripts/demo.sh build
+
+# Three etcd members and three roster-servers on fixed loopback ports (scripts/demo-ha.sh lists
+# them), an agent listing all three; the leader is killed with kill -9 and writes go on.
+demo-ha: build
+	@scripts/demo-ha.sh build
 
 bench: build
 	@scripts/bench.sh build

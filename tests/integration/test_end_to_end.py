@@ -3,7 +3,6 @@
 ctest runs: python3 test_end_to_end.py BUILD_DIR SOURCE_DIR (PYTHONPATH has the roster module).
 Every process is started on ephemeral ports (or sockets in a temp dir) and stopped afterwards.
 """
-import ctypes
 import json
 import os
 import re
@@ -20,6 +19,7 @@ import urllib.error
 import urllib.request
 
 import roster
+from etcd_cluster import die_with_parent  # preexec_fn of every daemon a test starts
 
 BUILD, SOURCE = sys.argv[1], sys.argv[2]
 SERVER = os.path.join(BUILD, "upstream", "roster-server")
@@ -134,12 +134,6 @@ def run_briefly(args, env=None, timeout=10):
     """A daemon run that is expected to refuse to start: (exit code, stderr)."""
     out = subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=env or CLEAN_ENV)
     return out.returncode, out.stderr
-
-
-def die_with_parent():
-    """preexec_fn for the daemons a test starts: killed when the test process dies, however it dies
-    (a crash or a sanitizer abort skips tearDown)."""
-    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def remove_stale_arenas():
