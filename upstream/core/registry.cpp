@@ -99,7 +99,7 @@ Result<void> Registry::load() {
   const int64_t now = clock_();
   for (size_t i = 0; i < changes->size(); ++i) {
     Change& c = (*changes)[i];
-    stamp_revision(c, revisions[i]);
+    stamp_revision(c, revisions[i], Origin::FromOutside);
     std::visit(
         [&](const auto& key) {
           using K = std::decay_t<decltype(key)>;
@@ -159,7 +159,7 @@ bool Registry::catch_up(uint64_t at_least, std::chrono::milliseconds timeout) {
     const uint64_t from = revision_;
     revision_ = change.revision;
     for (auto& c : *decoded) {
-      stamp_revision(c, revision_);
+      stamp_revision(c, revision_, Origin::FromOutside);
       apply_in_memory(c);
       if (auto* key = std::get_if<InstanceKey>(&c.key); key && c.record) leases_.grant(*key, now, lease_ttl(*c.record));
     }
@@ -230,17 +230,23 @@ void Registry::apply_in_memory(const Change& c) {
       c.key);
 }
 
-void Registry::stamp_revision(Change& c, uint64_t revision) {
+void Registry::stamp_revision(Change& c, uint64_t revision, Origin origin) {
   if (!c.record) return;
   std::visit(
       [&](const auto& key) {
         using K = std::decay_t<decltype(key)>;
+        auto stamp = [&]<typename T>() {
+          if (origin == Origin::Ours)
+            wire::set_revision<T>(*c.record, revision);
+          else
+            wire::reencode_with_revision<T>(*c.record, revision);
+        };
         if constexpr (std::is_same_v<K, VersionKey>)
-          wire::set_revision<wire::ServiceVersion>(*c.record, revision);
+          stamp.template operator()<wire::ServiceVersion>();
         else if constexpr (std::is_same_v<K, InstanceKey>)
-          wire::set_revision<wire::Instance>(*c.record, revision);
+          stamp.template operator()<wire::Instance>();
         else if constexpr (std::is_same_v<K, ContractKey>)
-          wire::set_revision<wire::Contract>(*c.record, revision);
+          stamp.template operator()<wire::Contract>();
       },
       c.key);
 }
@@ -271,7 +277,7 @@ WriteResult Registry::commit(std::vector<Change> changes) {
   const uint64_t from = revision_;
   revision_ = *committed;
   for (auto& c : changes) {
-    stamp_revision(c, revision_);
+    stamp_revision(c, revision_, Origin::Ours);
     apply_in_memory(c);
   }
   feed_.publish(from, revision_, encode_delta(from, revision_, changes));
@@ -777,7 +783,7 @@ std::optional<std::vector<Frame>> Registry::frames_since(uint64_t revision) cons
   for (auto& change : replay) {
     auto decoded = decode_changes(change.mutations);
     if (!decoded) return std::nullopt;  // the store's log cannot be trusted: a snapshot can
-    for (auto& c : *decoded) stamp_revision(c, change.revision);
+    for (auto& c : *decoded) stamp_revision(c, change.revision, Origin::FromOutside);
     out.push_back(encode_delta(from, change.revision, *decoded));
     from = change.revision;
   }

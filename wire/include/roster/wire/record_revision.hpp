@@ -14,6 +14,15 @@ namespace roster::wire {
 template <typename T>
 void set_revision(std::vector<uint8_t>& record, uint64_t revision);
 
+// As set_revision, but always by re-encoding: for records that came from outside this process.
+// The verifier accepts buffers whose fields overlap; writing one field in place could then change
+// another, so such a record is rebuilt (and comes out well formed) instead.
+template <typename T>
+void reencode_with_revision(std::vector<uint8_t>& record, uint64_t revision);
+
+extern template void reencode_with_revision<ServiceVersion>(std::vector<uint8_t>&, uint64_t);
+extern template void reencode_with_revision<Instance>(std::vector<uint8_t>&, uint64_t);
+extern template void reencode_with_revision<Contract>(std::vector<uint8_t>&, uint64_t);
 extern template void set_revision<ServiceVersion>(std::vector<uint8_t>&, uint64_t);
 extern template void set_revision<Instance>(std::vector<uint8_t>&, uint64_t);
 extern template void set_revision<Contract>(std::vector<uint8_t>&, uint64_t);

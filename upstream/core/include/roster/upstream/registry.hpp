@@ -170,7 +170,10 @@ class Registry {
   WriteResult commit(std::vector<Change> changes);
   void apply_in_memory(const Change& change);
   // Sets the record's `revision` to the revision that wrote it (policies carry none).
-  static void stamp_revision(Change& change, uint64_t revision);
+  // Ours: built by this server (the decoder), stamped in place. FromOutside: read from the store
+  // (another server's, or a file), whose verified bytes may still overlap: re-encoded.
+  enum class Origin { Ours, FromOutside };
+  static void stamp_revision(Change& change, uint64_t revision, Origin origin);
   Frame encode_delta(uint64_t from, uint64_t revision, const std::vector<Change>& changes) const;
   // Typed changes of stored mutations, their record bytes verified (a shared store's bytes were
   // written by other processes).
