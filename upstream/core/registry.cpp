@@ -36,7 +36,7 @@ uint64_t instance_hash(const InstanceKey& key) {
 }
 
 // How many times a write is checked again after losing a commit race before it gives up (409).
-constexpr int kMaxWriteRetries = 8;
+constexpr int kMaxWriteRetries = 32;
 
 Unexpected<Refusal> not_found(std::string what) { return refuse(ErrorKind::NotFound, "not_found", std::move(what)); }
 
