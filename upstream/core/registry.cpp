@@ -126,16 +126,24 @@ Result<void> Registry::load() {
 void Registry::reload() {
   log::warn("re-reading the whole registry from the store (it lost track of the changes since revision {})",
             revision_);
-  versions_.clear();
-  instances_.clear();
-  contracts_.clear();
-  policies_.clear();
-  instance_by_hash_.clear();
-  graph_ = model::DependencyGraph{};
-  leases_ = LeaseTable(options_.leases, clock_());
+  // Into a fresh registry first: if the store cannot be read, this one keeps serving what it has
+  // (and the next sync tries again), rather than agents being sent an empty registry.
+  auto fresh = Registry::open(store_, options_, clock_, cluster_);
+  if (!fresh) {
+    log::error("re-reading the registry failed: {}", fresh.error().message);
+    return;
+  }
+  Registry& f = **fresh;
+  revision_ = f.revision_;
+  versions_ = std::move(f.versions_);
+  instances_ = std::move(f.instances_);
+  contracts_ = std::move(f.contracts_);
+  policies_ = std::move(f.policies_);
+  instance_by_hash_ = std::move(f.instance_by_hash_);
+  graph_ = std::move(f.graph_);
+  leases_ = std::move(f.leases_);
   feed_.clear();  // every agent resumes with a snapshot
   snapshot_cache_.reset();
-  if (auto loaded = load(); !loaded) log::error("re-reading the registry failed: {}", loaded.error().message);
 }
 
 void Registry::sync() { (void)catch_up(0, std::chrono::milliseconds(0)); }
