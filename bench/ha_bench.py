@@ -42,18 +42,21 @@ import json
 import os
 import re
 import select
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from datetime import datetime, timezone
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
-from etcd_cluster import EtcdCluster, die_with_parent  # noqa: E402
+import bench_env  # noqa: E402 (bench/ is the script's own dir)
+from bench_env import EtcdCluster, ProcessEnv  # noqa: E402
+
+
+def wait_until(predicate, timeout=30.0, what="condition", poll=0.01):
+    """bench_env.wait_until, polling every 10 ms: the failover figures are timed by it."""
+    return bench_env.wait_until(predicate, timeout, what, poll)
 
 CLEAN_ENV = {k: v for k, v in os.environ.items() if k != "ROSTER_TOKEN"}
 now = time.perf_counter
@@ -61,29 +64,17 @@ now = time.perf_counter
 
 # --- processes and clean-up ---------------------------------------------------------------------
 
-class Env:
-    """Owns the temp dir, every process started and every arena named; cleans all of it up."""
+class Env(ProcessEnv):
+    """The temp dir, every process started and every arena named; close() cleans all of it up."""
 
     def __init__(self):
-        remove_stale()
-        self.tmp = tempfile.mkdtemp(prefix=f"roster-ha-bench-{os.getpid()}-")
-        self.procs = []
+        remove_stale_arenas()
+        super().__init__("roster-ha-bench-", CLEAN_ENV)
         self.arenas = []
-        self.clusters = []
 
     def etcd(self, members=3):
         """A `members`-member etcd cluster in the temp dir (etcdN.log, etcdN.data), stopped by close()."""
-        cluster = EtcdCluster(self.tmp, members=members, extra=["--log-level", "warn"], env=CLEAN_ENV)
-        self.clusters.append(cluster)
-        return cluster.start()
-
-    def spawn(self, args, log_name):
-        log = open(os.path.join(self.tmp, log_name), "ab")
-        p = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                             env=CLEAN_ENV, preexec_fn=die_with_parent)
-        log.close()
-        self.procs.append(p)
-        return p
+        return self.start_etcd(EtcdCluster(self.tmp, members=members, extra=["--log-level", "warn"], env=CLEAN_ENV))
 
     def stop(self, p, sig=signal.SIGTERM, timeout=10):
         if p.poll() is None:
@@ -103,39 +94,20 @@ class Env:
         return name
 
     def close(self):
-        for p in reversed(self.procs):
-            if p.poll() is None:
-                p.kill()
-        for p in self.procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-        self.procs = []
-        for cluster in self.clusters:
-            cluster.stop()
-        self.clusters = []
+        super().close()
         for name in self.arenas:
             remove_arena(name)
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def remove_stale():
-    """What an earlier run killed with SIGKILL (which no clean-up survives) left: its arenas and temp dir."""
-    def dead(pid):
-        return not os.path.exists(f"/proc/{pid}")
+def remove_stale_arenas():
+    """The arenas of earlier runs killed with SIGKILL (which no clean-up survives)."""
     for f in os.listdir("/dev/shm"):
         m = re.match(r"roster\.habench-(\d+)-", f)
-        if m and dead(m.group(1)):
+        if m and not os.path.exists(f"/proc/{m.group(1)}"):
             try:
                 os.remove(os.path.join("/dev/shm", f))
             except OSError:
                 pass
-    tmp = tempfile.gettempdir()
-    for f in os.listdir(tmp):
-        m = re.match(r"roster-ha-bench-(\d+)-", f)
-        if m and dead(m.group(1)):
-            shutil.rmtree(os.path.join(tmp, f), ignore_errors=True)
 
 
 def remove_arena(name):
@@ -147,14 +119,6 @@ def remove_arena(name):
                 pass
 
 
-def wait_until(predicate, timeout=30.0, what="condition", poll=0.01):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(poll)
-    raise RuntimeError(f"timed out after {timeout} s waiting for {what}")
 
 
 def read_text(path):

@@ -36,17 +36,14 @@ import multiprocessing as mp
 import os
 import re
 import selectors
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import datetime, timezone
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "integration"))
-from etcd_cluster import ETCDCTL, EtcdCluster, die_with_parent  # noqa: E402
+from bench_env import ETCDCTL, EtcdCluster, ProcessEnv, die_with_parent, wait_until  # noqa: E402 (bench/ is the script's own dir)
 
 CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("ROSTER_TOKEN", "ETCDCTL_ENDPOINTS")}
 CLEAN_ENV["ETCDCTL_API"] = "3"
@@ -60,25 +57,16 @@ def log(msg):
 
 # --- processes and clean-up ---------------------------------------------------------------------
 
-class Env:
+class Env(ProcessEnv):
     def __init__(self):
-        remove_stale()
-        self.tmp = tempfile.mkdtemp(prefix=f"{TMP_TAG}{os.getpid()}-")
-        self.procs = []
-        self.clusters = []
+        super().__init__(TMP_TAG, CLEAN_ENV)
 
     def etcd(self):
         """The 3-member etcd cluster in the temp dir (etcdN.log, etcdN.data), stopped by close()."""
-        cluster = Etcd(self.tmp)
-        self.clusters.append(cluster)
-        return cluster.start()
+        return self.start_etcd(Etcd(self.tmp))
 
     def spawn(self, args, log_name):
-        with open(os.path.join(self.tmp, log_name), "ab") as out:
-            p = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                 env=CLEAN_ENV, cwd=self.tmp, preexec_fn=die_with_parent)
-        self.procs.append(p)
-        return p
+        return super().spawn(args, log_name, cwd=self.tmp)
 
     def tail(self, log_name, lines=15):
         try:
@@ -86,40 +74,6 @@ class Env:
                 return "".join(f.readlines()[-lines:])
         except OSError:
             return ""
-
-    def close(self):
-        for p in reversed(self.procs):
-            if p.poll() is None:
-                p.kill()
-        for p in self.procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                pass
-        self.procs = []
-        for cluster in self.clusters:
-            cluster.stop()
-        self.clusters = []
-        shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-def remove_stale():
-    """Temp dirs of earlier runs that were killed with SIGKILL (no clean-up survives that)."""
-    tmp = tempfile.gettempdir()
-    for f in os.listdir(tmp):
-        m = re.match(re.escape(TMP_TAG) + r"(\d+)-", f)
-        if m and not os.path.exists(f"/proc/{m.group(1)}"):
-            shutil.rmtree(os.path.join(tmp, f), ignore_errors=True)
-
-
-def wait_until(predicate, timeout=30.0, what="condition", poll=0.05):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(poll)
-    raise RuntimeError(f"timed out after {timeout} s waiting for {what}")
 
 
 # --- etcd ----------------------------------------------------------------------------------------
@@ -583,8 +537,9 @@ def run(env, build, args):
     log(f"1M instances / 30 s / 3 servers = {target:,.0f} renewals/s = {per_srv:,.0f} per server-second -> "
         f"{puts_per_srv} put per server-second (a chunk holds {chunk:,} hashes) = {3 * puts_per_srv} etcd writes/s "
         f"(budget ~1,000), {per_srv * 8 / 1024:,.0f} KiB per put, {bytes_s / 1024:,.0f} KiB/s of values "
-        f"({bytes_s * 86400 / 2**30:,.1f} GiB/day of MVCC history: etcd's default 2 GiB quota is reached in "
-        f"{2 * 2**30 / bytes_s / 3600:.1f} h unless etcd compacts, e.g. --auto-compaction-retention)")
+        f"({bytes_s * 86400 / 2**30:,.1f} GiB/day of MVCC history, were it never compacted: etcd's default 2 GiB "
+        f"quota in {2 * 2**30 / bytes_s / 3600:.1f} h; the elected roster-server compacts history older than "
+        f"keep-history, 600 s: {bytes_s * 600 / 2**20:,.0f} MiB)")
     res["wall_s"] = time.time() - started
     res["load_at_end"] = os.getloadavg()[0]
     if args.out:
