@@ -4,6 +4,7 @@ close(); what a run killed with SIGKILL left is removed by the next; and wait_un
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -58,6 +59,14 @@ class ProcessEnv:
             cluster.stop()
         self.clusters = []
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def exit_on_signals():
+    """SIGTERM and SIGINT end the run through SystemExit, so its `finally: env.close()` runs."""
+    def on_signal(signum, _frame):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
 
 
 def wait_until(predicate, timeout=30.0, what="condition", poll=0.05):

@@ -51,7 +51,7 @@ import time
 from datetime import datetime, timezone
 
 import bench_env  # noqa: E402 (bench/ is the script's own dir)
-from bench_env import EtcdCluster, ProcessEnv  # noqa: E402
+from bench_env import EtcdCluster, ProcessEnv, exit_on_signals  # noqa: E402
 
 
 def wait_until(predicate, timeout=30.0, what="condition", poll=0.01):
@@ -657,12 +657,7 @@ def main():
     roster = roster_module
 
     env = Env()
-
-    def on_signal(signum, _frame):
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    exit_on_signals()
     results = {"rounds": args.rounds, "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                "load_start": os.getloadavg()}
     try:

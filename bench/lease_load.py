@@ -36,14 +36,13 @@ import multiprocessing as mp
 import os
 import re
 import selectors
-import signal
 import socket
 import subprocess
 import sys
 import time
 from datetime import datetime, timezone
 
-from bench_env import ETCDCTL, EtcdCluster, ProcessEnv, die_with_parent, wait_until  # noqa: E402 (bench/ is the script's own dir)
+from bench_env import ETCDCTL, EtcdCluster, ProcessEnv, die_with_parent, exit_on_signals, wait_until  # noqa: E402 (bench/ is the script's own dir)
 
 CLEAN_ENV = {k: v for k, v in os.environ.items() if k not in ("ROSTER_TOKEN", "ETCDCTL_ENDPOINTS")}
 CLEAN_ENV["ETCDCTL_API"] = "3"
@@ -340,10 +339,7 @@ def main():
     if not os.access(os.path.join(build, "upstream", "roster-server"), os.X_OK):
         sys.exit(f"no {build}/upstream/roster-server")
 
-    def on_signal(signum, frame):
-        raise SystemExit(128 + signum)
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    exit_on_signals()
 
     env = Env()
     try:

@@ -1,6 +1,8 @@
-// A registry whose shared store lost track of its changes (etcd compacted the revisions its watch
-// had not delivered) re-reads the whole registry; one whose store cannot be read then keeps
-// serving what it had. A stand-in Store says "resync" on demand, so the path is driven exactly.
+// What a registry does when its shared store moves under it, driven exactly by a stand-in Store:
+// a store that lost track of its changes (etcd compacted the revisions its watch had not
+// delivered) makes it re-read the whole registry, and one that cannot be read leaves what it
+// serves as it was; a write that keeps losing commit races gives up with 409, and one whose server
+// cannot catch up with 503.
 #include <gtest/gtest.h>
 
 #include "roster/upstream/registry.hpp"
@@ -12,7 +14,11 @@ namespace {
 class ResyncingStore final : public Store {
  public:
   Result<uint64_t> commit(const std::vector<Mutation>&) override { return fail(ErrorKind::Invalid, "x", "read-only"); }
-  Result<uint64_t> commit_at(uint64_t, const std::vector<Mutation>& m) override { return commit(m); }
+  // Another server always commits first (and the next revision is already taken).
+  Result<uint64_t> commit_at(uint64_t, const std::vector<Mutation>&) override {
+    ++revision_;
+    return fail(ErrorKind::Conflict, "revision_moved", "another server committed first");
+  }
   uint64_t revision() const override { return revision_; }
   const std::string& identity() const override { return identity_; }
   Result<uint64_t> scan(const std::function<void(const StoredRecord&)>& visit) const override {
@@ -25,7 +31,8 @@ class ResyncingStore final : public Store {
   }
   Result<std::vector<Change>> take_changes(uint64_t, std::chrono::milliseconds) override {
     if (lost_track) return fail(ErrorKind::Unavailable, "store_resync", "compacted");
-    return std::vector<Change>{};
+    if (watch_down) return std::vector<Change>{};
+    return std::vector<Change>{{revision_, {}}};  // the other server's commit (changing nothing here)
   }
 
   // The registry as it stands at `revision`: one version per name.
@@ -42,7 +49,7 @@ class ResyncingStore final : public Store {
   }
 
   std::vector<StoredRecord> records;
-  bool lost_track = false, unreadable = false;
+  bool lost_track = false, unreadable = false, watch_down = false;
 
  private:
   uint64_t revision_ = 0;
@@ -73,6 +80,28 @@ TEST(RegistryResync, ALostWatchRereadsTheWholeRegistryAndAnUnreadableStoreChange
   EXPECT_EQ(registry->revision(), 20u);
   EXPECT_TRUE(registry->version("c", "1.0.0"));
   EXPECT_EQ(registry->search(std::nullopt, std::nullopt, std::nullopt).size(), 2u);
+}
+
+TEST(RegistryResync, AWriteThatKeepsLosingRacesGivesUpAndOneThatCannotCatchUpSaysSo) {
+  ResyncingStore store;
+  store.hold(10, {"a"});
+  auto registry = Registry::open(store, {}, [] { return int64_t{1'700'000'000'000}; }).value();
+  wire::JsonDecoder decoder;
+  auto doc = decoder.decode(R"({"name": "b", "version": "1.0.0", "lifecycle_stage": "beta", "owner_team": "t"})");
+
+  auto lost = registry->put_version(doc.services[0], doc.instances);
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(lost.error().error.code, "write_conflict");
+  EXPECT_EQ(lost.error().error.kind, ErrorKind::Conflict);
+  EXPECT_EQ(registry->metrics().write_conflicts, 33u);  // the first try and 32 more
+  EXPECT_FALSE(registry->version("b", "1.0.0"));
+
+  store.watch_down = true;  // the other server's commit never arrives here
+  auto behind = registry->put_version(doc.services[0], doc.instances);
+  ASSERT_FALSE(behind);
+  EXPECT_EQ(behind.error().error.code, "store_unavailable");
+  EXPECT_EQ(behind.error().error.kind, ErrorKind::Unavailable);
+  EXPECT_FALSE(registry->version("b", "1.0.0"));
 }
 
 }  // namespace

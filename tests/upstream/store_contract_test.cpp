@@ -46,7 +46,6 @@ std::map<std::pair<K, std::string>, std::string> replay(const std::vector<Change
 
 class StoreContract : public ::testing::TestWithParam<std::string> {
  protected:
-  static void SetUpTestSuite() {}
   void SetUp() override {
     char tmpl[] = "/tmp/roster_store_contract.XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);

@@ -300,6 +300,15 @@ Error mismatch(const Mutation& m) {
   return Error{ErrorKind::Corrupt, "invalid_record", "the stored record under \"" + key + "\" is another record's", ""};
 }
 
+// A stored T record (or a delete) under `key`: verified, and naming that key.
+template <typename T, typename Key>
+Result<void> check_stored(const Mutation& m, const Key& key) {
+  if (!m.record) return {};
+  if (auto valid = wire::verify<T>(*m.record); !valid) return fail(valid.error());
+  if (Key::of(*root<T>(*m.record)) != key) return fail(mismatch(m));
+  return {};
+}
+
 }  // namespace
 
 Result<std::vector<Registry::Change>> Registry::decode_changes(const std::vector<Mutation>& mutations) const {
@@ -309,30 +318,21 @@ Result<std::vector<Registry::Change>> Registry::decode_changes(const std::vector
       case RecordKind::ServiceVersion: {
         auto key = version_key(m.key);
         if (!key) return fail(key.error());
-        if (m.record) {
-          if (auto valid = wire::verify<wire::ServiceVersion>(*m.record); !valid) return fail(valid.error());
-          if (VersionKey::of(*root<wire::ServiceVersion>(*m.record)) != *key) return fail(mismatch(m));
-        }
+        if (auto ok = check_stored<wire::ServiceVersion>(m, *key); !ok) return fail(ok.error());
         out.push_back({*key, m.record});
         break;
       }
       case RecordKind::Instance: {
         auto key = instance_key(m.key);
         if (!key) return fail(key.error());
-        if (m.record) {
-          if (auto valid = wire::verify<wire::Instance>(*m.record); !valid) return fail(valid.error());
-          if (InstanceKey::of(*root<wire::Instance>(*m.record)) != *key) return fail(mismatch(m));
-        }
+        if (auto ok = check_stored<wire::Instance>(m, *key); !ok) return fail(ok.error());
         out.push_back({*key, m.record});
         break;
       }
       case RecordKind::Contract: {
         auto key = contract_key(m.key);
         if (!key) return fail(key.error());
-        if (m.record) {
-          if (auto valid = wire::verify<wire::Contract>(*m.record); !valid) return fail(valid.error());
-          if (ContractKey::of(*root<wire::Contract>(*m.record)) != *key) return fail(mismatch(m));
-        }
+        if (auto ok = check_stored<wire::Contract>(m, *key); !ok) return fail(ok.error());
         out.push_back({*key, m.record});
         break;
       }

@@ -56,6 +56,10 @@ struct EtcdStore::Impl {
     std::lock_guard lock(connection_mu);
     return current;
   }
+  // A watch stream on the whole prefix from revision `from`, on `connection` (which the caller
+  // keeps alive while the stream runs); nullptr when the request could not be sent.
+  using WatchStream = grpc::ClientReaderWriter<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>;
+  std::unique_ptr<WatchStream> watch_prefix(Connection& connection, grpc::ClientContext& ctx, uint64_t from) const;
   // Connects preferring addresses[first]; callers holding the old connection finish on it.
   void connect(size_t first);
   void fail_over();

@@ -309,16 +309,10 @@ Result<std::optional<std::vector<Change>>> EtcdStore::changes_since(uint64_t aft
   grpc::ClientContext ctx;
   set_deadline(ctx, s.options.commit_timeout);
   auto connection = s.connection();
-  auto stream = connection->watch->Watch(&ctx);
-  etcdserverpb::WatchRequest req;
-  auto* create = req.mutable_create_request();
-  create->set_key(s.options.prefix);
-  create->set_range_end(prefix_end(s.options.prefix));
-  create->set_start_revision(static_cast<int64_t>(after + 1));
-  bool ok = stream->Write(req);
+  auto stream = s.watch_prefix(*connection, ctx, after + 1);
   etcdserverpb::WatchResponse resp;
   bool compacted = false;
-  while (ok && (out.empty() || out.back().revision < target) && out.size() < limit && stream->Read(&resp)) {
+  while (stream && (out.empty() || out.back().revision < target) && out.size() < limit && stream->Read(&resp)) {
     if (resp.compact_revision() > 0) {
       compacted = true;
       break;
@@ -326,7 +320,7 @@ Result<std::optional<std::vector<Change>>> EtcdStore::changes_since(uint64_t aft
     s.parse_events(resp.events(), out, nullptr);
   }
   ctx.TryCancel();
-  (void)stream->Finish();
+  if (stream) (void)stream->Finish();
   if (compacted) return std::optional<std::vector<Change>>();
   if (out.size() < limit && (out.empty() || out.back().revision < target))
     return fail(ErrorKind::Unavailable, "store_unavailable",
@@ -335,6 +329,20 @@ Result<std::optional<std::vector<Change>>> EtcdStore::changes_since(uint64_t aft
   while (out.size() > limit) out.pop_back();
   while (!out.empty() && out.back().revision > target) out.pop_back();
   return std::optional(std::move(out));
+}
+
+std::unique_ptr<EtcdStore::Impl::WatchStream> EtcdStore::Impl::watch_prefix(Connection& connection,
+                                                                          grpc::ClientContext& ctx,
+                                                                          uint64_t from) const {
+  auto stream = connection.watch->Watch(&ctx);
+  etcdserverpb::WatchRequest req;
+  auto* create = req.mutable_create_request();
+  create->set_key(options.prefix);
+  create->set_range_end(prefix_end(options.prefix));
+  create->set_start_revision(static_cast<int64_t>(from));
+  if (stream->Write(req)) return stream;
+  (void)stream->Finish();
+  return nullptr;
 }
 
 void EtcdStore::Impl::connect(size_t first) {

@@ -32,17 +32,11 @@ void EtcdStore::Impl::run_watch() {
     lock.unlock();
 
     auto connection = this->connection();  // kept alive while its stream runs
-    auto stream = connection->watch->Watch(&ctx);
-    etcdserverpb::WatchRequest req;
-    auto* create = req.mutable_create_request();
-    create->set_key(options.prefix);
-    create->set_range_end(prefix_end(options.prefix));
-    create->set_start_revision(static_cast<int64_t>(from));
-    bool open = stream->Write(req);
+    auto stream = watch_prefix(*connection, ctx, from);
     uint64_t next = from;
     bool compacted = false;
     etcdserverpb::WatchResponse resp;
-    while (open && stream->Read(&resp)) {
+    while (stream && stream->Read(&resp)) {
       if (resp.compact_revision() > 0) {
         compacted = true;
         break;
@@ -67,7 +61,7 @@ void EtcdStore::Impl::run_watch() {
       wake();
     }
     ctx.TryCancel();
-    (void)stream->Finish();
+    if (stream) (void)stream->Finish();
 
     lock.lock();
     watch_context = nullptr;

@@ -217,7 +217,7 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
         // An agent that failed over from a server further along the same shared store waits (a
         // moment, at most) for this one to catch up, rather than being sent back in time.
         if (same_store && hello->last_revision() > registry.revision())
-          registry.catch_up_to(hello->last_revision(), std::chrono::milliseconds(500));
+          registry.catch_up(hello->last_revision(), std::chrono::milliseconds(500));
         if (same_store && hello->last_revision() > 0) frames = registry.frames_since(hello->last_revision());
         if (!frames) frames = registry.snapshot_frames(options.max_frame_bytes);
         for (auto& f : *frames) enqueue(conn, f, /*catch_up=*/true);

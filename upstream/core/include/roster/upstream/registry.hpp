@@ -73,9 +73,9 @@ class Registry {
   // Applies what other servers committed to a shared store (and re-reads the whole registry when
   // the store lost track). Call when the store says there are changes (Store::on_changes).
   void sync();
-  // As sync(), and waits up to `timeout` until the registry reaches `revision` (an agent that
-  // comes from another server of the same store may be ahead of this one). False if it did not.
-  bool catch_up_to(uint64_t revision, std::chrono::milliseconds timeout) { return catch_up(revision, timeout); }
+  // As sync(), and waits up to `timeout` until the registry reaches `at_least` (a server that lost
+  // a commit race, or that an agent from a server further along comes to). False if it did not.
+  bool catch_up(uint64_t at_least, std::chrono::milliseconds timeout);
   // Whether this server runs the timers: lease expiry and scheduled lifecycle moves.
   bool leads() const { return !cluster_ || cluster_->leads(); }
 
@@ -159,9 +159,6 @@ class Registry {
   // Runs a write; when another server committed first, catches up and runs it again.
   template <typename Attempt>
   WriteResult retrying(Attempt&& attempt);
-  // Applies the store's changes newer than revision_; waits up to `timeout` for `at_least`.
-  // False when the registry is still short of it.
-  bool catch_up(uint64_t at_least, std::chrono::milliseconds timeout);
   void reload();
   // The checked changes for candidate version records, or the refusal.
   WriteResult check_versions(const std::vector<std::span<const uint8_t>>& candidates, bool import,
