@@ -3,6 +3,7 @@
 // fills the whole roster_service, so the C++ side reads every one of those fields too.
 #include <benchmark/benchmark.h>
 
+#include "bench_scale.hpp"
 #include "registry_generator.hpp"
 #include "roster/client.hpp"
 #include "roster/roster.h"
@@ -11,7 +12,7 @@
 
 namespace {
 
-constexpr size_t kServices = 100000;
+const size_t kServices = roster::bench::scaled(100000);
 
 struct Arena {
   std::string name = "bench-c-abi-" + std::to_string(getpid());
@@ -89,7 +90,7 @@ void BM_CAbi(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_Cpp)->Name("lookup_all_fields/cpp/100000");
-BENCHMARK(BM_CAbi)->Name("lookup_all_fields/c_abi/100000");
+BENCHMARK(BM_Cpp)->Name("lookup_all_fields/cpp/" + std::to_string(kServices));
+BENCHMARK(BM_CAbi)->Name("lookup_all_fields/c_abi/" + std::to_string(kServices));
 
 BENCHMARK_MAIN();

@@ -6,6 +6,7 @@
 
 #include <map>
 
+#include "bench_scale.hpp"
 #include "registry_generator.hpp"
 #include "roster/wire/json_decoder.hpp"
 
@@ -53,7 +54,7 @@ void BM_SimdjsonDomParse(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_JsonToFlatBuffers)->Name("codec/json_to_flatbuffers")->Arg(1000)->Arg(100000)->Unit(benchmark::kMillisecond)->UseRealTime()->MinWarmUpTime(0.5);
-BENCHMARK(BM_SimdjsonDomParse)->Name("codec/simdjson_dom_parse")->Arg(1000)->Arg(100000)->Unit(benchmark::kMillisecond)->UseRealTime()->MinWarmUpTime(0.5);
+BENCHMARK(BM_JsonToFlatBuffers)->Name("codec/json_to_flatbuffers")->Arg(roster::bench::scaled(1000, 10))->Arg(roster::bench::scaled(100000))->Unit(benchmark::kMillisecond)->UseRealTime()->MinWarmUpTime(roster::bench::min_seconds(0.5));
+BENCHMARK(BM_SimdjsonDomParse)->Name("codec/simdjson_dom_parse")->Arg(roster::bench::scaled(1000, 10))->Arg(roster::bench::scaled(100000))->Unit(benchmark::kMillisecond)->UseRealTime()->MinWarmUpTime(roster::bench::min_seconds(0.5));
 
 BENCHMARK_MAIN();

@@ -18,6 +18,7 @@
 #include <fstream>
 #include <thread>
 
+#include "bench_scale.hpp"
 #include "registry_generator.hpp"
 #include "roster/net/http_client.hpp"
 #include "roster/net/socket.hpp"
@@ -115,7 +116,7 @@ struct Cluster {
 };
 
 std::string version_doc(const std::string& name, const std::string& version) {
-  return R"({"name": ")" + name + R"(", "version": ")" + version + R"(", "lifecycle_stage": "stable", "owner_team": "bench"})";
+  return R"({"name": ")" + name + R"(", "version": ")" + version + R"(", "lifecycle_stage": "beta", "owner_team": "bench"})";
 }
 
 void BM_WriteToVisible(benchmark::State& state) {
@@ -133,7 +134,7 @@ void BM_WriteToVisible(benchmark::State& state) {
   std::vector<double> ack_to_visible, send_to_visible;
   int n = 0;
   for (auto _ : state) {
-    for (int k = 0; k < 1000; ++k, ++n) {
+    for (int k = 0; k < (roster::bench::smoke_run() ? 10 : 1000); ++k, ++n) {
       const std::string name = "svc-" + std::to_string(n);
       const auto sent = Clock::now();
       auto r = http->request("PUT", "/v1/services/" + name + "/versions/1.0.0", version_doc(name, "1.0.0"));
@@ -263,8 +264,8 @@ void BM_Fanout(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_WriteToVisible)->Name("e2e/write_to_visible")->Iterations(2)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_FreshAgentLoad)->Name("e2e/fresh_agent_load")->Arg(100000)->Iterations(3)->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_Fanout)->Name("e2e/fanout")->Arg(1000)->Iterations(20)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_WriteToVisible)->Name("e2e/write_to_visible")->Iterations(roster::bench::repeats(2))->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_FreshAgentLoad)->Name("e2e/fresh_agent_load")->Arg(roster::bench::scaled(100000))->Iterations(roster::bench::repeats(3))->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Fanout)->Name("e2e/fanout")->Arg(roster::bench::scaled(1000, 10))->Iterations(roster::bench::repeats(20))->Unit(benchmark::kMillisecond)->UseRealTime();
 
 BENCHMARK_MAIN();

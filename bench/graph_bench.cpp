@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_scale.hpp"
 #include "roster/model/graph.hpp"
 
 namespace {
@@ -39,7 +40,7 @@ using roster::wire::LifecycleStage;
 using Stage = roster::wire::LifecycleStage;
 using roster::model::VersionInfo;
 
-constexpr int kServices = 20'000;
+const int kServices = static_cast<int>(roster::bench::scaled(20'000, 1000));
 constexpr int kPlatform = 100;
 constexpr int kDomain = 100;
 

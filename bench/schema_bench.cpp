@@ -11,6 +11,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include "bench_scale.hpp"
 #include "roster/governance/json_document.hpp"
 #include "roster/governance/openapi_diff.hpp"
 
@@ -20,7 +21,7 @@ using roster::governance::diff_openapi;
 using roster::governance::OpenApiDiff;
 using roster::governance::parse_json;
 
-constexpr size_t kTargetBytes = 5'000'000;
+const size_t kTargetBytes = roster::bench::scaled(5'000'000, 50'000);
 constexpr int kPeople = 50;  // shared Person/Team pairs (mutually recursive)
 
 // Builds one document; `changed` selects the second version. Both versions draw the same random

@@ -32,6 +32,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bench_scale.hpp"
 #include "registry_generator.hpp"
 #include "roster/client.hpp"
 #include "roster/wire/roster_generated.h"
@@ -164,7 +165,8 @@ Arena& lookup_arena(size_t services) {
 
 // The full registry: 100k services, one version each with an OpenAPI schema, 10 instances per
 // version (1M instances, ~10% of them down), 3 dependencies per version.
-constexpr size_t kFullServices = 100000;
+const size_t kFullServices = bench::scaled(100000);
+const size_t kLookupSmall = bench::scaled(100000), kLookupLarge = bench::scaled(1000000);
 Arena& full_arena() { return arena("full", {.services = kFullServices, .instances_per_version = 10}, kFullServices); }
 
 // Shuffled names, laid out back to back in shuffled order: a caller has its key in cache (it
@@ -281,7 +283,7 @@ void BM_LookupPeer(benchmark::State& state) {
 // --- View open + close ----------------------------------------------------------------------
 
 void BM_ViewOpenClose(benchmark::State& state) {
-  Client& client = *lookup_arena(100000).client;
+  Client& client = *lookup_arena(kLookupSmall).client;
   { const View first = client.view(); }  // claims this thread's reader slot
   for (auto _ : state) {
     const View view = client.view();
@@ -533,19 +535,19 @@ void BM_LoadFull(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_LookupRoster)->Name("lookup/roster")->Arg(100000)->Arg(1000000);
-BENCHMARK(BM_LookupPeer<AbslMap>)->Name("lookup/absl")->Arg(100000)->Arg(1000000);
-BENCHMARK(BM_LookupPeer<StdMap>)->Name("lookup/std")->Arg(100000)->Arg(1000000);
+BENCHMARK(BM_LookupRoster)->Name("lookup/roster")->Arg(kLookupSmall)->Arg(kLookupLarge);
+BENCHMARK(BM_LookupPeer<AbslMap>)->Name("lookup/absl")->Arg(kLookupSmall)->Arg(kLookupLarge);
+BENCHMARK(BM_LookupPeer<StdMap>)->Name("lookup/std")->Arg(kLookupSmall)->Arg(kLookupLarge);
 BENCHMARK(BM_ViewOpenClose)->Name("view/open_close");
 BENCHMARK(BM_HealthyIterate)->Name("instances/healthy_iterate");
 BENCHMARK(BM_HealthyIterateHot)->Name("instances/healthy_iterate_hot");
 BENCHMARK(BM_HealthyIterateVersion)->Name("instances/healthy_iterate_version");
 BENCHMARK(BM_LookupAndHealthyIterate)->Name("instances/lookup_and_healthy_iterate");
-BENCHMARK(BM_ThroughputIdleWriter)->Name("throughput/idle_writer")->UseRealTime()->MinTime(3);
-BENCHMARK(BM_ThroughputBusyWriter)->Name("throughput/busy_writer")->UseRealTime()->MinTime(3);
-BENCHMARK(BM_ThroughputMembarrierOnly)->Name("throughput/membarrier_only")->UseRealTime()->MinTime(3);
+BENCHMARK(BM_ThroughputIdleWriter)->Name("throughput/idle_writer")->UseRealTime()->MinTime(bench::min_seconds(3));
+BENCHMARK(BM_ThroughputBusyWriter)->Name("throughput/busy_writer")->UseRealTime()->MinTime(bench::min_seconds(3));
+BENCHMARK(BM_ThroughputMembarrierOnly)->Name("throughput/membarrier_only")->UseRealTime()->MinTime(bench::min_seconds(3));
 BENCHMARK(BM_ApplyOneInstanceChange)->Name("apply/one_instance_change")->Arg(kFullServices)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_LoadFull)->Name("load/full")->Arg(kFullServices)->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_LoadFull)->Name("load/full")->Arg(kFullServices)->Iterations(bench::repeats(3))->UseRealTime()->Unit(benchmark::kMillisecond);
 
 int main(int argc, char** argv) {
   for (int sig : {SIGINT, SIGTERM, SIGABRT, SIGSEGV, SIGBUS}) std::signal(sig, on_fatal_signal);
