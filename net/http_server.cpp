@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "roster/base/log.hpp"
@@ -122,6 +123,11 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
   std::vector<int> listeners;
   bool closed = false;
   HttpServerStats stats;
+  // Held responses (hold_responses): released through this ticket so far, and the connections
+  // that hold some.
+  ResponseTicket ticket;
+  uint64_t released = 0;
+  std::unordered_set<int> holding;
 
   State(EventLoop& l, HttpHandler h, HttpLimits lim, HttpErrorRenderer r)
       : loop(l), handler(std::move(h)), limits(lim), render_error(std::move(r)) {}
@@ -138,7 +144,15 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
   std::vector<uint8_t> in;  // one recv's bytes, fed to the parser at once
   HttpRequestParser parser;
   std::deque<Bytes> out;  // responses in request order; out.front() is being sent when `sending`
-  size_t out_bytes = 0;
+  // Responses waiting for their ticket to be released, in request order, after those in `out`.
+  struct Held {
+    uint64_t ticket;  // 0: waits only for those before it
+    Bytes bytes;
+    bool head, close;
+    unsigned version;
+  };
+  std::deque<Held> held;
+  size_t out_bytes = 0;  // in `out` and `held`
   bool sending = false;
   bool reading = false;
   bool close_after_flush = false;  // no more requests: send what is queued, then close
@@ -186,7 +200,7 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
     if (n == 0) {
       // The client finished sending: answer what is complete, a partial request never will be.
       close_after_flush = true;
-      if (!sending && out.empty()) close_now();
+      if (!sending && out.empty() && held.empty()) close_now();
       return;
     }
     parser.feed(std::span<const uint8_t>(in.data(), static_cast<size_t>(n)));
@@ -223,7 +237,7 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
     ++server->stats.errors;
     close_after_flush = true;
     cancel_header_timer();
-    queue(serialize(server->render_error(status, code, message), false, true, 11));
+    queue(serialize(server->render_error(status, code, message), false, true, 11), {0, nullptr, false, true, 11});
   }
 
   void handle_request(HttpRequest request) {
@@ -255,19 +269,50 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
     bool close = !request.keep_alive || server->closed;
     if (close) close_after_flush = true;
     arm_timer(server->limits.idle_timeout);  // a complete request is progress
-    queue(serialize(response, head, close, request.version));
+    const uint64_t ticket = server->ticket ? server->ticket() : 0;
+    queue(serialize(response, head, close, request.version), {ticket, nullptr, head, close, request.version});
   }
 
-  void queue(Bytes bytes) {
+  // Sends `bytes` after everything before it, and once `hold.ticket` is released.
+  void queue(Bytes bytes, Held hold) {
     out_bytes += bytes->size();
-    out.push_back(std::move(bytes));
+    if (held.empty() && hold.ticket <= server->released) {
+      out.push_back(std::move(bytes));
+      flush();
+      return;
+    }
+    hold.bytes = std::move(bytes);
+    held.push_back(std::move(hold));
+    server->holding.insert(fd);
+  }
+  void queue(Bytes bytes) { queue(std::move(bytes), {0, nullptr, false, false, 11}); }
+
+  // Moves the held responses whose turn has come to `out`; true when none is left.
+  bool release_held() {
+    while (!held.empty() && held.front().ticket <= server->released) {
+      out.push_back(std::move(held.front().bytes));
+      held.pop_front();
+    }
     flush();
+    return held.empty();
+  }
+
+  // Every held response that waits for a ticket becomes `error`.
+  void refuse_held(const HttpResponse& error) {
+    for (auto& h : held) {
+      if (h.ticket <= server->released) continue;
+      out_bytes -= h.bytes->size();
+      h.bytes = serialize(error, h.head, h.close, h.version);
+      h.ticket = 0;
+      out_bytes += h.bytes->size();
+    }
+    release_held();
   }
 
   void flush() {
     if (sending || closed) return;
     if (out.empty()) {
-      if (close_after_flush) begin_close();
+      if (close_after_flush && held.empty()) begin_close();
       return;
     }
     if (out.size() > 1 && out_bytes <= kCoalesceBytes) {
@@ -293,6 +338,8 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
     if (!lingering) arm_timer(server->limits.idle_timeout);  // the client is reading: progress
     if (!out.empty()) {
       flush();
+    } else if (!held.empty()) {
+      return;  // the next response waits for its ticket
     } else if (close_after_flush) {
       begin_close();
     } else {
@@ -332,6 +379,7 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
       server->per_address.remove(peer);
     }
     server->loop.close(fd);  // pending recv/send complete with -ECANCELED
+    server->holding.erase(fd);
     server->connections.erase(fd);
   }
 
@@ -433,6 +481,24 @@ void HttpServer::close() {
   connections.reserve(s.connections.size());
   for (auto& [fd, c] : s.connections) connections.push_back(c);
   for (auto& c : connections) c->close_now();
+}
+
+void HttpServer::hold_responses(ResponseTicket ticket) { state_->ticket = std::move(ticket); }
+
+void HttpServer::release(uint64_t through) {
+  State& s = *state_;
+  s.released = std::max(s.released, through);
+  for (int fd : std::vector<int>(s.holding.begin(), s.holding.end()))
+    if (auto it = s.connections.find(fd); it == s.connections.end() || it->second->release_held()) s.holding.erase(fd);
+}
+
+void HttpServer::refuse_held(unsigned status, std::string_view code, std::string_view message) {
+  State& s = *state_;
+  const HttpResponse error = s.render_error(status, code, message);
+  for (int fd : std::vector<int>(s.holding.begin(), s.holding.end())) {
+    if (auto it = s.connections.find(fd); it != s.connections.end()) it->second->refuse_held(error);
+    s.holding.erase(fd);
+  }
 }
 
 HttpServerStats HttpServer::stats() const {

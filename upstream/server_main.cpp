@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
   int lease_seconds = 90, renew_seconds = 30;
   int sunset_days = 90, retire_days = 30, lifecycle_check_seconds = 60;
   std::string compatibility = "BACKWARD";
-  bool insecure = false;
+  bool insecure = false, group_commit = true;
   roster::net::HttpLimits http_limits;
   roster::upstream::StreamOptions stream_options;
   int64_t header_timeout_ms = http_limits.header_timeout.count(), idle_timeout_ms = http_limits.idle_timeout.count();
@@ -63,6 +63,10 @@ int main(int argc, char** argv) {
   app.add_option("--token", token,
                  "Bearer token required on writes and agent streams (visible in ps: prefer --token-file or ROSTER_TOKEN)");
   app.add_option("--token-file", token_file, "Read the token from this file's first line");
+  app.add_flag("--group-commit,!--no-group-commit", group_commit,
+               "SQLite store: commit the writes that arrive together with one fsync, off the event loop "
+               "(--no-group-commit: one fsync per write, on the loop)")
+      ->capture_default_str();
   app.add_flag("--insecure", insecure, "Serve a non-loopback --listen or --stream address without a token");
   app.add_option("--lease-duration", lease_seconds, "Seconds an instance lives without a renewal")->capture_default_str();
   app.add_option("--lease-renewal", renew_seconds, "Seconds between the renewals instances send")->capture_default_str();
@@ -166,6 +170,26 @@ int main(int argc, char** argv) {
     http_limits.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
     roster::net::HttpServer http(loop, [&](const roster::net::HttpRequest& r) { return api.handle(r); }, http_limits,
                                  &roster::upstream::HttpApi::render_error);
+
+    // A store only this server writes (SQLite) commits a group at a time on the committer's thread,
+    // one fsync for the writes that arrived together, while the loop goes on serving. A response
+    // made while writes are pending leaves once they are durable (or says they failed).
+    std::optional<roster::upstream::GroupCommitter> committer;
+    if (group_commit && store->store->sole_writer()) {
+      http.hold_responses([&registry] {
+        return registry.durable_revision() < registry.revision() ? registry.revision() : 0;
+      });
+      committer.emplace(*store->store, [&loop, &registry, &http](const roster::upstream::GroupOutcome& outcome) {
+        loop.post([&registry, &http, outcome] {
+          if (!registry.group_committed(outcome)) return;
+          if (outcome.error)
+            http.refuse_held(503, "store_unavailable", "the write could not be made durable: " + outcome.error->message);
+          else
+            http.release(outcome.revision);
+        });
+      });
+      registry.commit_in_background(&*committer);
+    }
 
     const auto http_fd = roster::net::listen_on(*http_address);
     if (!http_fd) {

@@ -34,6 +34,15 @@ void ChangeFeed::publish(uint64_t from, uint64_t revision, wire::EncodedFrame fr
     ring_.push_back({from, revision, frame});
     while (ring_.size() > capacity_) ring_.pop_front();
   }
+  tell(frame, revision);
+}
+
+void ChangeFeed::reset() {
+  ring_.clear();
+  tell(nullptr, 0);
+}
+
+void ChangeFeed::tell(const wire::EncodedFrame& frame, uint64_t revision) {
   // By id, looked up afresh: a listener may unsubscribe itself or others while being called.
   std::vector<uint64_t> ids;
   for (auto& [id, listener] : listeners_->by_id) ids.push_back(id);

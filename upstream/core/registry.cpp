@@ -1,6 +1,7 @@
 #include "roster/upstream/registry.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "roster/base/log.hpp"
 #include "roster/governance/json_document.hpp"
@@ -123,7 +124,7 @@ Result<void> Registry::load() {
   return {};
 }
 
-void Registry::reload() {
+bool Registry::reload() {
   log::warn("re-reading the whole registry from the store (it lost track of the changes since revision {})",
             revision_);
   // Into a fresh registry first: if the store cannot be read, this one keeps serving what it has
@@ -131,7 +132,7 @@ void Registry::reload() {
   auto fresh = Registry::open(store_, options_, clock_, cluster_);
   if (!fresh) {
     log::error("re-reading the registry failed: {}", fresh.error().message);
-    return;
+    return false;
   }
   Registry& f = **fresh;
   revision_ = f.revision_;
@@ -142,8 +143,9 @@ void Registry::reload() {
   instance_by_hash_ = std::move(f.instance_by_hash_);
   graph_ = std::move(f.graph_);
   leases_ = std::move(f.leases_);
-  feed_.clear();  // every agent resumes with a snapshot
+  feed_.reset();  // every agent resumes, with a snapshot where it must
   snapshot_cache_.reset();
+  return true;
 }
 
 void Registry::sync() { (void)catch_up(0, std::chrono::milliseconds(0)); }
@@ -277,6 +279,19 @@ WriteResult Registry::commit(std::vector<Change> changes) {
             mutations.push_back({RecordKind::ServicePolicy, key, c.record});
         },
         c.key);
+  }
+  if (committer_) {
+    // Durable later, with its group: the next revision is known (only this server writes), and
+    // nothing this write says leaves the server before it is durable (group_committed).
+    const uint64_t from = revision_;
+    revision_ = from + 1;
+    for (auto& c : changes) {
+      stamp_revision(c, revision_, Origin::Ours);
+      apply_in_memory(c);
+    }
+    pending_.push_back({from, revision_, encode_delta(from, revision_, changes)});
+    committer_->submit(epoch_, revision_, std::move(mutations));
+    return Written{revision_, {}, {}};
   }
   // Durable before anything is acknowledged, and only if nobody committed since the revision
   // the rules were checked against.
@@ -776,16 +791,45 @@ const wire::Contract* Registry::contract(const ContractKey& key) const {
 
 // --- the feed -----------------------------------------------------------------------------------
 
+void Registry::commit_in_background(GroupCommitter* committer) {
+  if (store_.sole_writer()) committer_ = committer;
+}
+
+bool Registry::group_committed(const GroupOutcome& outcome) {
+  if (outcome.epoch != epoch_) return false;  // about writes a failure already refused
+  if (outcome.error) {
+    // Nothing from the failed group on is durable (or known to be): drop every pending write and
+    // re-read the store, whose state is the truth; the server refuses what it held for them.
+    log::error("committing revisions from {} failed: {}", durable_revision() + 1, outcome.error->message);
+    ++epoch_;
+    pending_.clear();
+    if (!reload()) {
+      // What this registry holds was never committed, and the truth cannot be read: serving it
+      // would be worse than stopping. A restart reads the store afresh.
+      log::error("the store cannot be read after a failed commit: stopping");
+      std::abort();
+    }
+    return true;
+  }
+  while (!pending_.empty() && pending_.front().revision <= outcome.revision) {
+    Pending p = std::move(pending_.front());
+    pending_.pop_front();
+    feed_.publish(p.from, p.revision, std::move(p.delta));
+  }
+  return true;
+}
+
 std::optional<std::vector<Frame>> Registry::frames_since(uint64_t revision) const {
-  if (revision == revision_) return std::vector<Frame>{};
-  if (revision > revision_) return std::nullopt;  // the agent is ahead of us (another store): resync
+  const uint64_t durable = durable_revision();
+  if (revision == durable) return std::vector<Frame>{};
+  if (revision > durable) return std::nullopt;  // the agent is ahead of us (another store): resync
   if (auto frames = feed_.since(revision)) return frames;
   auto changes = store_.changes_since(revision, options_.max_store_catch_up);
   if (!changes || !*changes) return std::nullopt;
   // A shared store may already hold commits this view has not applied: those come by the feed.
   auto& replay = **changes;
-  while (!replay.empty() && replay.back().revision > revision_) replay.pop_back();
-  if (replay.empty() || replay.back().revision != revision_) return std::nullopt;
+  while (!replay.empty() && replay.back().revision > durable) replay.pop_back();
+  if (replay.empty() || replay.back().revision != durable) return std::nullopt;
   std::vector<Frame> out;
   uint64_t from = revision;
   for (auto& change : replay) {

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <mutex>
 #include <random>
+#include <span>
 
 namespace roster::upstream {
 
@@ -250,7 +251,16 @@ struct SqliteStore::Impl {
   }
 
   uint64_t apply(const std::vector<Mutation>& mutations);
-  uint64_t commit(const std::vector<Mutation>& mutations);
+  // Only this process writes the data dir (its flock), so this fails only for a caller that
+  // did not apply its own commits. Under write_mu.
+  Result<uint64_t> check_at(uint64_t expected) const {
+    if (const uint64_t now = revision.load(std::memory_order_relaxed); now != expected)
+      return roster::fail(ErrorKind::Conflict, "revision_moved",
+                          "the store is at revision " + std::to_string(now) + ", not " + std::to_string(expected));
+    return expected;
+  }
+  // One SQLite transaction (one fsync) of one revision per element; returns the last.
+  uint64_t commit(std::span<const std::vector<Mutation>> transactions);
   uint64_t scan(const std::function<void(const StoredRecord&)>& visit);
   std::optional<std::vector<Change>> changes_since(uint64_t after, size_t limit);
 };
@@ -454,27 +464,34 @@ Result<uint64_t> SqliteStore::commit(const std::vector<Mutation>& mutations) {
   Impl& s = *impl_;
   std::lock_guard lock(s.write_mu);
   if (mutations.empty()) return s.revision.load(std::memory_order_relaxed);
-  return guarded([&] { return s.commit(mutations); });
+  return guarded([&] { return s.commit({&mutations, 1}); });
 }
 
 Result<uint64_t> SqliteStore::commit_at(uint64_t expected, const std::vector<Mutation>& mutations) {
   Impl& s = *impl_;
   std::lock_guard lock(s.write_mu);
-  // Only this process writes the data dir (its flock), so this fails only for a caller that
-  // did not apply its own commits.
-  if (const uint64_t now = s.revision.load(std::memory_order_relaxed); now != expected)
-    return fail(ErrorKind::Conflict, "revision_moved",
-                "the store is at revision " + std::to_string(now) + ", not " + std::to_string(expected));
+  if (auto at = s.check_at(expected); !at) return at;
   if (mutations.empty()) return expected;
-  return guarded([&] { return s.commit(mutations); });
+  return guarded([&] { return s.commit({&mutations, 1}); });
 }
 
-uint64_t SqliteStore::Impl::commit(const std::vector<Mutation>& mutations) {
+Result<uint64_t> SqliteStore::commit_group(uint64_t expected, const std::vector<std::vector<Mutation>>& transactions) {
+  Impl& s = *impl_;
+  std::lock_guard lock(s.write_mu);
+  if (auto at = s.check_at(expected); !at) return at;
+  for (size_t i = 0; i < transactions.size(); ++i)
+    if (transactions[i].empty())
+      return fail(ErrorKind::Invalid, "empty_commit", "transaction " + std::to_string(i) + " of the group changes nothing");
+  if (transactions.empty()) return expected;
+  return guarded([&] { return s.commit(transactions); });
+}
+
+uint64_t SqliteStore::Impl::commit(std::span<const std::vector<Mutation>> transactions) {
   Impl& s = *this;
   s.w.run(s.w_begin, "beginning a transaction");
   uint64_t rev = 0;
   try {
-    rev = s.apply(mutations);
+    for (const auto& mutations : transactions) rev = s.apply(mutations);
     s.w.run(s.w_commit, "committing");
   } catch (...) {
     // SQLite rolls some failures (e.g. SQLITE_FULL, some I/O errors) back by itself; roll back

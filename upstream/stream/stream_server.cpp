@@ -60,6 +60,9 @@ struct Connection {
   std::deque<Queued> queue;
   size_t queued_bytes = 0, catch_up_bytes = 0;
   bool sending = false, subscribed = false, closing = false;
+  // A snapshot made while writes were pending: sent once its revision is durable (the feed
+  // publishes it), in place of the deltas up to it.
+  std::optional<std::pair<uint64_t, std::vector<Frame>>> held_snapshot;
   net::EventLoop::TimerId hello_timer = 0;
   explicit Connection(int f, uint64_t i, uint32_t max_frame) : fd(f), id(i), reader(max_frame) {}
   // How log lines name it: the agent's id once its Hello arrived.
@@ -85,12 +88,36 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
 
   void start() {
     std::weak_ptr<State> weak = shared_from_this();
-    subscription = registry.feed().subscribe([weak](const Frame& frame, uint64_t) {
-      if (auto self = weak.lock())
-        for (auto& [id, conn] : self->connections)
-          if (conn->subscribed) self->enqueue(conn, frame);
+    subscription = registry.feed().subscribe([weak](const Frame& frame, uint64_t revision) {
+      auto self = weak.lock();
+      if (!self) return;
+      if (!frame) return self->drop_subscribers();
+      for (auto& [id, conn] : self->connections)
+        if (conn->subscribed) self->deliver(conn, frame, revision);
     });
     schedule_keepalive();
+  }
+
+  void deliver(const std::shared_ptr<Connection>& conn, const Frame& delta, uint64_t revision) {
+    if (conn->held_snapshot) {
+      const uint64_t at = conn->held_snapshot->first;
+      if (revision < at) return;  // the snapshot holds it
+      auto frames = std::move(conn->held_snapshot->second);
+      conn->held_snapshot.reset();
+      for (auto& f : frames) enqueue(conn, f, /*catch_up=*/true);
+      if (revision == at) return;
+    }
+    enqueue(conn, delta);
+  }
+
+  // The registry was re-read: what agents were sent may not follow on from it, so each resumes
+  // afresh (by revision, from its own cache's point of view).
+  void drop_subscribers() {
+    std::vector<std::shared_ptr<Connection>> subscribed;
+    for (auto& [id, conn] : connections)
+      if (conn->subscribed) subscribed.push_back(conn);
+    if (!subscribed.empty()) log::warn("the registry was re-read: {} agents resume", subscribed.size());
+    for (auto& conn : subscribed) drop(conn);
   }
 
   void schedule_keepalive() {
@@ -99,10 +126,10 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
       auto self = weak.lock();
       if (!self || self->closed) return;
       flatbuffers::FlatBufferBuilder fbb;
-      fbb.Finish(wire::CreateKeepalive(fbb, self->registry.revision(), base::unix_ms()));
+      fbb.Finish(wire::CreateKeepalive(fbb, self->registry.durable_revision(), base::unix_ms()));
       Frame frame = control_frame(wire::FrameType::Keepalive, fbb);
       for (auto& [id, conn] : self->connections)
-        if (conn->subscribed && conn->queue.empty()) self->enqueue(conn, frame);
+        if (conn->subscribed && conn->queue.empty() && !conn->held_snapshot) self->enqueue(conn, frame);
       self->schedule_keepalive();
     });
   }
@@ -219,6 +246,11 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
         if (same_store && hello->last_revision() > registry.revision())
           registry.catch_up(hello->last_revision(), std::chrono::milliseconds(500));
         if (same_store && hello->last_revision() > 0) frames = registry.frames_since(hello->last_revision());
+        if (!frames && registry.durable_revision() < registry.revision()) {
+          // Writes are pending: the snapshot holds them, so it waits until they are durable.
+          conn->held_snapshot.emplace(registry.revision(), registry.snapshot_frames(options.max_frame_bytes));
+          return;
+        }
         if (!frames) frames = registry.snapshot_frames(options.max_frame_bytes);
         for (auto& f : *frames) enqueue(conn, f, /*catch_up=*/true);
         return;

@@ -62,6 +62,9 @@ struct HttpLimits : HttpParserLimits {
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
+// Asked after each handler call: 0 sends the response in its turn; any other ticket holds it
+// (and every later response of its connection) until HttpServer::release passes the ticket.
+using ResponseTicket = std::function<uint64_t()>;
 // The response for an error the server answers itself (code: a stable snake_case identifier).
 using HttpErrorRenderer = std::function<HttpResponse(unsigned status, std::string_view code, std::string_view message)>;
 HttpResponse plain_text_error(unsigned status, std::string_view code, std::string_view message);
@@ -89,6 +92,15 @@ class HttpServer {
   void close();
 
   HttpServerStats stats() const;
+
+  // Responses that must wait for something outside the server (roster-server: until what they
+  // report, or were computed from, is durable). Tickets must grow over time.
+  void hold_responses(ResponseTicket ticket);
+  // Sends every held response whose ticket is <= `through`, each in its connection's order.
+  void release(uint64_t through);
+  // What the held responses said will not come true: each one waiting for a ticket is replaced
+  // by this error (rendered by the server's error renderer) and sent.
+  void refuse_held(unsigned status, std::string_view code, std::string_view message);
 
  private:
   struct State;

@@ -17,6 +17,7 @@ namespace roster::upstream {
 
 class ChangeFeed {
  public:
+  // Called with each frame published, or with a null frame after reset().
   using Listener = std::function<void(const wire::EncodedFrame& frame, uint64_t revision)>;
 
   // Unsubscribes when destroyed; safe to destroy before or after the feed, and from a listener.
@@ -47,8 +48,9 @@ class ChangeFeed {
   // The frames from `revision` up to the newest, when the ring still holds the one that follows
   // `revision` (or `revision` is the newest); nullopt otherwise.
   std::optional<std::vector<wire::EncodedFrame>> since(uint64_t revision) const;
-  // Every frame must be re-encoded elsewhere (e.g. after the store was replaced).
-  void clear() { ring_.clear(); }
+  // The registry was re-read (its store lost track, or a commit failed): forgets every frame and
+  // tells every subscriber with a null frame (revision 0), so agents resume afresh.
+  void reset();
 
  private:
   size_t capacity_;
@@ -56,6 +58,7 @@ class ChangeFeed {
     uint64_t from, revision;
     wire::EncodedFrame frame;
   };
+  void tell(const wire::EncodedFrame& frame, uint64_t revision);
   std::deque<Entry> ring_;  // oldest first
   std::shared_ptr<Subscription::Listeners> listeners_;
 };

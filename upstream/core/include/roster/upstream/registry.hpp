@@ -4,6 +4,12 @@
 // that wire::JsonDecoder built and checked); refusals are Errors whose kind the HTTP face maps to
 // a status. Single-threaded: the server calls it from its event loop.
 //
+// Over a store only this server writes (SQLite), writes may be committed in the background
+// (commit_in_background): a write is checked and applied in memory at once, its revision known,
+// and becomes durable with the others of its group; until then it is pending. What leaves the
+// server waits for durability: the feed publishes a revision once it is durable, and the server
+// holds every response made while writes were pending until they are (durable_revision()).
+//
 // Over a store several servers share (etcd), each server's Registry is a view of it: writes are
 // checked against the revision this view holds and committed only if no other server committed
 // since (else the view catches up and checks again), other servers' commits arrive through
@@ -12,6 +18,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -32,6 +39,7 @@
 #include "roster/model/lifecycle.hpp"
 #include "roster/upstream/change_feed.hpp"
 #include "roster/upstream/cluster.hpp"
+#include "roster/upstream/group_committer.hpp"
 #include "roster/upstream/lease_table.hpp"
 #include "roster/upstream/record_keys.hpp"
 #include "roster/upstream/store.hpp"
@@ -76,6 +84,14 @@ class Registry {
   // As sync(), and waits up to `timeout` until the registry reaches `at_least` (a server that lost
   // a commit race, or that an agent from a server further along comes to). False if it did not.
   bool catch_up(uint64_t at_least, std::chrono::milliseconds timeout);
+  // Commits through `committer` from now on (Store::sole_writer stores only; else ignored). The
+  // server passes each GroupOutcome back with group_committed(), on this registry's thread; false
+  // when the outcome is stale (about writes an earlier failure already refused). On a failure the
+  // registry re-reads the store, and every pending write is refused.
+  void commit_in_background(GroupCommitter* committer);
+  bool group_committed(const GroupOutcome& outcome);
+  // The newest revision that is durable (== revision() but while writes are pending).
+  uint64_t durable_revision() const { return pending_.empty() ? revision_ : pending_.front().from; }
   // Whether this server runs the timers: lease expiry and scheduled lifecycle moves.
   bool leads() const { return !cluster_ || cluster_->leads(); }
 
@@ -131,10 +147,12 @@ class Registry {
   // --- the feed agents receive ---
 
   ChangeFeed& feed() { return feed_; }
-  // Delta frames that take an agent from `revision` to now; nullopt when a snapshot is needed.
+  // Delta frames that take an agent from `revision` to durable_revision(); nullopt when a snapshot
+  // is needed.
   std::optional<std::vector<Frame>> frames_since(uint64_t revision) const;
-  // The whole registry as Snapshot frames of at most `max_frame_bytes` each; built once per
-  // revision and shared by every agent that needs it.
+  // The whole registry at revision() as Snapshot frames of at most `max_frame_bytes` each; built
+  // once per revision and shared by every agent that needs it. With writes pending, hold them
+  // until revision() is durable.
   std::vector<Frame> snapshot_frames(size_t max_frame_bytes) const;
 
   struct Metrics {
@@ -159,7 +177,7 @@ class Registry {
   // Runs a write; when another server committed first, catches up and runs it again.
   template <typename Attempt>
   WriteResult retrying(Attempt&& attempt);
-  void reload();
+  bool reload();  // false: the store could not be read (this registry is unchanged)
   // The checked changes for candidate version records, or the refusal.
   WriteResult check_versions(const std::vector<std::span<const uint8_t>>& candidates, bool import,
                              std::vector<Change>& changes);
@@ -196,6 +214,15 @@ class Registry {
   ChangeFeed feed_;
   uint64_t lease_expiries_ = 0, write_conflicts_ = 0;
   mutable std::optional<std::pair<uint64_t, std::vector<Frame>>> snapshot_cache_;  // (revision, frames)
+  // Background commits: writes applied here but not yet durable (their deltas are published once
+  // they are), oldest first; the epoch grows when a group fails and the registry is re-read.
+  GroupCommitter* committer_ = nullptr;
+  struct Pending {
+    uint64_t from, revision;
+    Frame delta;
+  };
+  std::deque<Pending> pending_;
+  uint64_t epoch_ = 0;
 };
 
 }  // namespace roster::upstream

@@ -39,6 +39,9 @@ class SqliteStore final : public Store {
 
   Result<uint64_t> commit(const std::vector<Mutation>& mutations) override;
   Result<uint64_t> commit_at(uint64_t expected, const std::vector<Mutation>& mutations) override;
+  // One SQLite transaction and one fsync for the whole group.
+  Result<uint64_t> commit_group(uint64_t expected, const std::vector<std::vector<Mutation>>& transactions) override;
+  bool sole_writer() const override { return true; }
   uint64_t revision() const override;
   const std::string& identity() const override;  // "sqlite:" + 32 hex digits made with the store
   Result<uint64_t> scan(const std::function<void(const StoredRecord&)>& visit) const override;

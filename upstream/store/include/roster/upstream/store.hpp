@@ -88,6 +88,21 @@ class Store {
   // only this process writes never moves under its caller.
   virtual Result<uint64_t> commit_at(uint64_t expected, const std::vector<Mutation>& mutations) = 0;
 
+  // Several transactions committed with one flush (the group commit of a busy server): each its
+  // own revision, expected + 1, expected + 2, ..., all or none, and only while the newest revision
+  // is still `expected` (else Conflict revision_moved). Returns the last one. Only a store that
+  // numbers its own commits consecutively offers it (sole_writer()); the default commits them one
+  // by one, each durable on its own, which is no group at all.
+  virtual bool sole_writer() const { return false; }
+  virtual Result<uint64_t> commit_group(uint64_t expected, const std::vector<std::vector<Mutation>>& transactions) {
+    for (const auto& t : transactions) {
+      auto committed = commit_at(expected, t);
+      if (!committed) return committed;
+      expected = *committed;
+    }
+    return expected;
+  }
+
   // Who this store is: made once with the store and kept with it, so a revision can be told
   // from the same number of another store (a replaced data dir, an unrelated server). Agents
   // keep it with every revision they hold, and resume by revision only within one identity.
