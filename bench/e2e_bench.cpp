@@ -18,6 +18,7 @@
 #include <fstream>
 #include <thread>
 
+#include "bench_processes.hpp"
 #include "bench_scale.hpp"
 #include "registry_generator.hpp"
 #include "roster/net/http_client.hpp"
@@ -28,57 +29,11 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-namespace fs = std::filesystem;
-
-fs::path build_dir() { return fs::read_symlink("/proc/self/exe").parent_path().parent_path(); }
-
-double micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
-
-double percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
-
-std::string wait_for_line(const fs::path& file) {
-  for (int i = 0; i < 600; ++i) {
-    std::ifstream in(file);
-    std::string line;
-    if (std::getline(in, line) && !line.empty()) return line;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  throw std::runtime_error("timed out waiting for " + file.string());
-}
+using namespace roster::bench;
 
 // A request answered 200, or why not: the transport error or the body.
 bool ok(const roster::Result<roster::net::HttpResponse>& r) { return r && r->status == 200; }
 std::string why(const roster::Result<roster::net::HttpResponse>& r) { return r ? r->body : r.error().message; }
-
-std::string field(const std::string& line, const std::string& key) {
-  const auto at = line.find(key + "=");
-  const auto end = line.find(' ', at);
-  return line.substr(at + key.size() + 1, end == std::string::npos ? std::string::npos : end - at - key.size() - 1);
-}
-
-pid_t spawn(const std::vector<std::string>& args, const fs::path& log) {
-  const pid_t pid = fork();
-  if (pid == 0) {
-    freopen(log.c_str(), "a", stdout);
-    freopen(log.c_str(), "a", stderr);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-void stop(pid_t pid) {
-  if (pid <= 0) return;
-  kill(pid, SIGTERM);
-  waitpid(pid, nullptr, 0);
-}
 
 // A server (and optionally an agent) in a temp dir, stopped and removed on destruction.
 struct Cluster {

@@ -467,3 +467,88 @@ TEST_F(HttpServerTest, CloseDropsEveryConnection) {
 
 }  // namespace
 }  // namespace roster::net
+
+namespace roster::net {
+namespace {
+
+// Held responses (hold_responses): roster-server holds what it answers while writes are pending
+// until they are durable, then sends it, or the error that says they failed.
+class HeldResponsesTest : public HttpServerTest {
+ protected:
+  void start_holding() {
+    start();
+    lt_.call([&] {
+      server_->hold_responses([this](){ return ticket_.load(); });
+    });
+  }
+  // Whether the connection has bytes to read within `wait`.
+  static bool readable(int fd, std::chrono::milliseconds wait) {
+    pollfd p{fd, POLLIN, 0};
+    return ::poll(&p, 1, static_cast<int>(wait.count())) == 1;
+  }
+  std::atomic<uint64_t> ticket_{0};
+};
+
+TEST_F(HeldResponsesTest, AHeldResponseAndThoseBehindItLeaveInOrderOnceReleased) {
+  start_holding();
+  Fd fd(connect_raw());
+  ticket_ = 7;  // the first request's answer waits for ticket 7
+  write_all(fd, "PUT /first HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\na");
+  ASSERT_TRUE(eventually([&] { return handled_ == 1; }));
+  ticket_ = 0;  // the second's needs nothing, but comes after the first
+  write_all(fd, "GET /second HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(eventually([&] { return handled_ == 2; }));
+  EXPECT_FALSE(readable(fd, 100ms));
+  lt_.call([&] { server_->release(6); });
+  EXPECT_FALSE(readable(fd, 100ms));
+  lt_.call([&] { server_->release(7); });
+  std::string leftover;
+  EXPECT_EQ(read_raw_response(fd, leftover).body, "PUT /first a");
+  EXPECT_EQ(read_raw_response(fd, leftover).body, "GET /second ");
+  // Released tickets stay released: a later answer for ticket 7 leaves at once.
+  ticket_ = 7;
+  write_all(fd, "GET /third HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(read_raw_response(fd, leftover).body, "GET /third ");
+}
+
+TEST_F(HeldResponsesTest, RefusingHeldResponsesSendsTheErrorInTheirPlaceOnEveryConnection) {
+  start_holding();
+  Fd a(connect_raw()), b(connect_raw());
+  ticket_ = 3;
+  write_all(a, "PUT /a HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\na");
+  write_all(b, "GET /b HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(eventually([&] { return handled_ == 2; }));
+  EXPECT_FALSE(readable(a, 50ms));
+  lt_.call([&] { server_->refuse_held(503, "store_unavailable", "the write could not be made durable"); });
+  for (int fd : {static_cast<int>(a), static_cast<int>(b)}) {
+    std::string leftover;
+    auto response = read_raw_response(fd, leftover);
+    EXPECT_EQ(response.status, 503);
+    EXPECT_EQ(response.body, "store_unavailable: the write could not be made durable\n");
+  }
+  // Nothing stays held: the connections answer again.
+  ticket_ = 0;
+  write_all(a, "GET /again HTTP/1.1\r\nHost: x\r\n\r\n");
+  std::string leftover;
+  EXPECT_EQ(read_raw_response(a, leftover).body, "GET /again ");
+}
+
+TEST_F(HeldResponsesTest, AClientThatLeavesWhileItsAnswerIsHeldIsClosedOnceTheAnswerIsReleased) {
+  start_holding();
+  {
+    Fd fd(connect_raw());
+    ticket_ = 5;
+    write_all(fd, "GET /gone HTTP/1.1\r\nHost: x\r\n\r\n");
+    ASSERT_TRUE(eventually([&] { return handled_ == 1; }));
+  }
+  // A client that shut down only its sending side still reads its answer: the connection stays
+  // until the answer is sent (or fails to be).
+  EXPECT_EQ(stats().active, 1u);
+  lt_.call([&] { server_->release(5); });
+  ASSERT_TRUE(eventually([&] { return stats().active == 0; }));
+  ticket_ = 0;
+  EXPECT_EQ(open_client().get("/next")->body, "GET /next ");
+}
+
+}  // namespace
+}  // namespace roster::net

@@ -125,8 +125,6 @@ Result<void> Registry::load() {
 }
 
 bool Registry::reload() {
-  log::warn("re-reading the whole registry from the store (it lost track of the changes since revision {})",
-            revision_);
   // Into a fresh registry first: if the store cannot be read, this one keeps serving what it has
   // (and the next sync tries again), rather than agents being sent an empty registry.
   auto fresh = Registry::open(store_, options_, clock_, cluster_);
@@ -153,7 +151,11 @@ void Registry::sync() { (void)catch_up(0, std::chrono::milliseconds(0)); }
 bool Registry::catch_up(uint64_t at_least, std::chrono::milliseconds timeout) {
   auto taken = store_.take_changes(at_least, timeout);
   if (!taken) {
-    if (taken.error().code == "store_resync") reload();
+    if (taken.error().code == "store_resync") {
+      log::warn("re-reading the whole registry from the store (it lost track of the changes since revision {})",
+                revision_);
+      reload();
+    }
     return revision_ >= at_least;
   }
   const int64_t now = clock_();
@@ -800,7 +802,8 @@ bool Registry::group_committed(const GroupOutcome& outcome) {
   if (outcome.error) {
     // Nothing from the failed group on is durable (or known to be): drop every pending write and
     // re-read the store, whose state is the truth; the server refuses what it held for them.
-    log::error("committing revisions from {} failed: {}", durable_revision() + 1, outcome.error->message);
+    log::error("committing revisions {} to {} failed ({}): refusing them and re-reading the registry from the store",
+               durable_revision() + 1, revision_, outcome.error->message);
     ++epoch_;
     pending_.clear();
     if (!reload()) {
