@@ -1285,10 +1285,6 @@ const Value* resolve(const SchemaVersionRef& ref) {
   return pointer.IsValid() ? pointer.Get(*ref.root) : nullptr;
 }
 
-bool is_transitive(CompatibilityMode m) {
-  return m == CompatibilityMode::BackwardTransitive || m == CompatibilityMode::ForwardTransitive ||
-         m == CompatibilityMode::FullTransitive;
-}
 bool checks_backward(CompatibilityMode m) {
   return m == CompatibilityMode::Backward || m == CompatibilityMode::BackwardTransitive ||
          m == CompatibilityMode::Full || m == CompatibilityMode::FullTransitive;
@@ -1506,6 +1502,11 @@ std::vector<Finding> check_openapi_compatibility(CompatibilityMode mode, std::sp
     }
   }
   return out;
+}
+
+bool is_transitive(CompatibilityMode m) {
+  return m == CompatibilityMode::BackwardTransitive || m == CompatibilityMode::ForwardTransitive ||
+         m == CompatibilityMode::FullTransitive;
 }
 
 }  // namespace roster::governance

@@ -242,6 +242,38 @@ TEST_F(GovernanceTest, JsonSchemaCompatibilityModes) {
   EXPECT_FALSE(out);
 }
 
+// The rules read the versions they need however many stand in between: the nearest version with a
+// schema of the same format (past versions without one, and of another format), every earlier one
+// of the line for a transitive mode, none of another major line.
+TEST_F(GovernanceTest, CompatibilityIsCheckedAgainstTheRightVersionsPastManyOthers) {
+  const std::string v1 = R"({"type": "object", "properties": {"id": {"type": "string"}}})";
+  const std::string v2 = R"({"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}},
+                            "required": ["name"]})";
+  put("s", "1.0.0", json_schema(v1));
+  ASSERT_TRUE(registry_->set_settings("s", governance::CompatibilityMode::None, std::nullopt));
+  put("s", "1.1.0", json_schema(v2));  // not backward compatible with 1.0.0: let in with NONE
+  for (int patch = 1; patch <= 30; ++patch) put("s", "1.1." + std::to_string(patch));  // no schema
+  put("s", "1.1.31", openapi(kGetUsers));  // another format
+  put("s", "0.9.0", json_schema(R"({"type": "string"})"));  // another major line
+
+  // BACKWARD compares with the nearest JSON Schema below (1.1.0): compatible.
+  ASSERT_TRUE(registry_->set_settings("s", governance::CompatibilityMode::Backward, std::nullopt));
+  auto out = put_version(doc("s", "1.2.0", "beta", json_schema(v2)));
+  EXPECT_TRUE(out) << out.error().error.message;
+  // BACKWARD_TRANSITIVE compares with every one of the line: 1.0.0 lacks "name".
+  ASSERT_TRUE(registry_->set_settings("s", governance::CompatibilityMode::BackwardTransitive, std::nullopt));
+  out = put_version(doc("s", "1.3.0", "beta", json_schema(v2)));
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().error.code, "incompatible_schema");
+  EXPECT_NE(out.error().error.message.find("BACKWARD_TRANSITIVE"), std::string::npos);
+  // A 2.0.0 is compared with nothing of line 1.
+  out = put_version(doc("s", "2.0.0", "beta", json_schema(R"({"type": "integer"})")));
+  EXPECT_TRUE(out) << out.error().error.message;
+  EXPECT_EQ(registry_->versions("s").size(), 36u);
+  EXPECT_EQ(registry_->versions("s").front()->version()->str(), "0.9.0");
+  EXPECT_EQ(registry_->latest("s")->version()->str(), "2.0.0");
+}
+
 TEST_F(GovernanceTest, ImportKeepsStagesAndChecksTheRest) {
   auto out = import(R"({"services": [{"name": "a", "versions": [
       {"version": "1.0.0", "lifecycle_stage": "deprecated", "owner_team": "t"},

@@ -118,6 +118,7 @@ Result<void> Registry::load() {
         },
         c.key);
   }
+  for (auto& [key, record] : versions_) by_precedence_.put(key, &record);
   for (auto& [key, record] : versions_)
     if (auto added = graph_.upsert(version_info(*root<wire::ServiceVersion>(record))); !added)
       log::warn("stored version {} left out of the dependency graph: {}", key.to_string(), added.error().message);
@@ -135,6 +136,7 @@ bool Registry::reload() {
   Registry& f = **fresh;
   revision_ = f.revision_;
   versions_ = std::move(f.versions_);
+  by_precedence_ = std::move(f.by_precedence_);  // points into versions_'s nodes, which moved along
   instances_ = std::move(f.instances_);
   contracts_ = std::move(f.contracts_);
   policies_ = std::move(f.policies_);
@@ -221,10 +223,13 @@ void Registry::apply_in_memory(const Change& c) {
         using K = std::decay_t<decltype(key)>;
         if constexpr (std::is_same_v<K, VersionKey>) {
           put(versions_, key);
-          if (c.record)
+          if (c.record) {
+            by_precedence_.put(key, &versions_.at(key));
             (void)graph_.upsert(version_info(*root<wire::ServiceVersion>(*c.record)));  // checked before the commit
-          else
+          } else {
+            by_precedence_.remove(key);
             graph_.remove(key.name, key.version);
+          }
         } else if constexpr (std::is_same_v<K, InstanceKey>) {
           put(instances_, key);
           if (c.record) {
@@ -434,15 +439,14 @@ WriteResult Registry::check_versions(const std::vector<std::span<const uint8_t>>
   }
   for (auto& [key, v] : pending) pending_by_service[v->name()->string_view()].push_back(v);
 
-  // 2. Schemas, against the service's other versions as they will stand.
+  // 2. Schemas, against the service's other versions as they will stand: those the rules read.
   std::optional<Refusal> refusal;
   for (auto& [key, v] : pending) {
+    const auto mode = settings(key.name).compatibility;
     std::vector<const wire::ServiceVersion*> others;
-    for (auto* registered : versions(key.name))
-      if (!pending.count({key.name, registered->version()->str()})) others.push_back(registered);
-    for (auto* other : pending_by_service[key.name])
-      if (other != v) others.push_back(other);
-    auto verdict = check_schema(*v, others, version(key.name, key.version), settings(key.name).compatibility);
+    if (v->api_schema() && mode != governance::CompatibilityMode::None)
+      others = schema_neighbours(*v, mode, pending, pending_by_service[key.name]);
+    auto verdict = check_schema(*v, others, version(key.name, key.version), mode);
     if (!verdict && !refusal) refusal = std::move(verdict.error());
   }
   if (refusal) return fail(std::move(*refusal));
@@ -472,6 +476,31 @@ WriteResult Registry::check_versions(const std::vector<std::span<const uint8_t>>
     auto key = VersionKey::of(*root<wire::ServiceVersion>(r));
     changes.push_back({std::move(key), std::move(r)});
   }
+  return out;
+}
+
+std::vector<const wire::ServiceVersion*> Registry::schema_neighbours(
+    const wire::ServiceVersion& candidate, governance::CompatibilityMode mode,
+    const std::map<VersionKey, const wire::ServiceVersion*>& pending,
+    const std::vector<const wire::ServiceVersion*>& pending_here) const {
+  std::vector<const wire::ServiceVersion*> out;
+  auto version = semver::Version::parse(candidate.version()->string_view());
+  if (!version) return out;
+  const auto format = candidate.api_schema()->format();
+  for (auto* other : pending_here)
+    if (other != &candidate) out.push_back(other);
+  const std::string name = candidate.name()->str();
+  bool found_any = false, found_release = false;
+  by_precedence_.below(name, *version, [&](const semver::Version& v, const wire::ServiceVersion& registered) {
+    if (v.major != version->major) return false;
+    if (pending.count({name, registered.version()->str()})) return true;  // replaced by the write
+    out.push_back(&registered);
+    if (registered.api_schema() && registered.api_schema()->format() == format) {
+      found_any = true;
+      found_release |= !v.is_prerelease();
+    }
+    return governance::is_transitive(mode) || !(found_any && found_release);
+  });
   return out;
 }
 
@@ -724,25 +753,11 @@ const wire::ServiceVersion* Registry::version(std::string_view name, std::string
 }
 
 std::vector<const wire::ServiceVersion*> Registry::versions(std::string_view name) const {
-  std::vector<std::pair<semver::Version, const wire::ServiceVersion*>> found;
-  for (auto it : range_of(versions_, VersionKey{std::string(name), ""}, [&](const VersionKey& k) { return k.name == name; })) {
-    auto* v = root<wire::ServiceVersion>(it->second);
-    if (auto parsed = semver::Version::parse(v->version()->string_view())) found.emplace_back(std::move(*parsed), v);
-  }
-  std::sort(found.begin(), found.end(), [](auto& a, auto& b) { return a.first < b.first; });
-  std::vector<const wire::ServiceVersion*> out;
-  for (auto& [parsed, v] : found) out.push_back(v);
-  return out;
+  return by_precedence_.all(name);
 }
 
 const wire::ServiceVersion* Registry::latest(std::string_view name, bool include_prerelease) const {
-  const wire::ServiceVersion* best = nullptr;
-  for (auto* v : versions(name)) {
-    if (v->stage() == wire::LifecycleStage::Retired) continue;
-    if (!include_prerelease && semver::Version::parse(v->version()->string_view())->is_prerelease()) continue;
-    best = v;
-  }
-  return best;
+  return by_precedence_.latest(name, include_prerelease);
 }
 
 std::vector<const wire::ServiceVersion*> Registry::search(std::optional<std::string_view> team,

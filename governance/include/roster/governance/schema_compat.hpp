@@ -37,6 +37,8 @@ namespace roster::governance {
 enum class CompatibilityMode { Backward, BackwardTransitive, Forward, ForwardTransitive, Full, FullTransitive, None };
 
 std::string_view to_string(CompatibilityMode mode);  // "BACKWARD", "BACKWARD_TRANSITIVE", ..., "NONE"
+// A transitive mode checks a schema against every earlier version of its line, not only the last.
+bool is_transitive(CompatibilityMode mode);
 // Case-insensitive; '-' may stand for '_'. Anything else is {Invalid, "invalid_mode"}, whose message lists the modes.
 Result<CompatibilityMode> parse_compatibility_mode(std::string_view text);
 

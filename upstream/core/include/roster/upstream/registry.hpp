@@ -43,6 +43,7 @@
 #include "roster/upstream/lease_table.hpp"
 #include "roster/upstream/record_keys.hpp"
 #include "roster/upstream/store.hpp"
+#include "roster/upstream/version_index.hpp"
 #include "roster/upstream/write_result.hpp"
 #include "roster/wire/json_decoder.hpp"
 #include "roster/wire/roster_generated.h"
@@ -181,6 +182,14 @@ class Registry {
   // The checked changes for candidate version records, or the refusal.
   WriteResult check_versions(const std::vector<std::span<const uint8_t>>& candidates, bool import,
                              std::vector<Change>& changes);
+  // The versions of `candidate`'s service the schema rules read (check_schema's `others`): those
+  // below it in its major line as they will stand with `pending` (`pending_here`: those of its
+  // service); every one for a transitive mode, else down to the nearest one with a schema of its
+  // format and the nearest such release.
+  std::vector<const wire::ServiceVersion*> schema_neighbours(
+      const wire::ServiceVersion& candidate, governance::CompatibilityMode mode,
+      const std::map<VersionKey, const wire::ServiceVersion*>& pending,
+      const std::vector<const wire::ServiceVersion*>& pending_here) const;
   WriteResult finish(WriteResult checked, std::vector<Change> changes, WriteOptions options);
   WriteResult commit(std::vector<Change> changes);
   void apply_in_memory(const Change& change);
@@ -206,6 +215,7 @@ class Registry {
   std::map<ContractKey, Bytes> contracts_;
   std::map<std::string, Bytes, std::less<>> policies_;
   model::DependencyGraph graph_;  // mirrors versions_
+  VersionIndex by_precedence_;     // mirrors versions_
   LeaseTable leases_;
   // Instances by the hash of their store key, which renewal reports name; and the hashes of
   // those renewed here since the last report.
