@@ -367,11 +367,12 @@ struct InstanceChanges {
   wire::RecordList records;  // 8-byte aligned copies of the FlatBuffers
   std::vector<shm::Batch> batches;
 
-  explicit InstanceChanges(size_t count) {
+  // Changes to instances of services [0, services), each with `instances` instances.
+  InstanceChanges(size_t count, size_t services, size_t instances) {
     std::mt19937_64 rng(99);
     flatbuffers::FlatBufferBuilder fbb(512);
     for (size_t k = 0; k < count; ++k) {
-      const size_t s = rng() % kFullServices, i = rng() % 10, r = rng();
+      const size_t s = rng() % services, i = rng() % instances, r = rng();
       const std::string service = bench::service_name(s), version = "1.0.0";
       const std::string id = service + "-" + version + "-" + std::to_string(i);
       const std::string address = "10." + std::to_string(s / 65536 % 256) + "." + std::to_string(s / 256 % 256) + "." +
@@ -395,7 +396,7 @@ struct InstanceChanges {
 };
 
 const InstanceChanges& instance_changes() {
-  static const InstanceChanges changes(1 << 14);
+  static const InstanceChanges changes(1 << 14, kFullServices, 10);
   return changes;
 }
 
@@ -409,6 +410,24 @@ void BM_ApplyOneInstanceChange(benchmark::State& state) {
   }
   const shm::ArenaStats s = a.writer->stats();
   state.counters["retired_pending"] = static_cast<double>(s.retired_pending);
+  state.SetItemsProcessed(state.iterations());
+}
+
+// The same at one service size: 10 services, each one version with `instances` instances (no
+// schema, no dependencies), a change to a random instance of a random one.
+void BM_ApplyOneInstanceChangeByServiceSize(benchmark::State& state) {
+  const size_t instances = static_cast<size_t>(state.range(0));
+  const size_t services = 10;
+  Arena& a = arena("service-size-" + std::to_string(instances),
+                   {.services = services, .instances_per_version = instances, .dependencies_per_version = 0, .schemas = false},
+                   services);
+  const InstanceChanges changes(1 << 12, services, instances);
+  size_t k = 0;
+  for (auto _ : state) {
+    a.writer->apply(changes.batches[k]).value();
+    k = (k + 1) & (changes.batches.size() - 1);
+  }
+  state.counters["instances_per_service"] = static_cast<double>(instances);
   state.SetItemsProcessed(state.iterations());
 }
 
@@ -547,6 +566,12 @@ BENCHMARK(BM_ThroughputIdleWriter)->Name("throughput/idle_writer")->UseRealTime(
 BENCHMARK(BM_ThroughputBusyWriter)->Name("throughput/busy_writer")->UseRealTime()->MinTime(bench::min_seconds(3));
 BENCHMARK(BM_ThroughputMembarrierOnly)->Name("throughput/membarrier_only")->UseRealTime()->MinTime(bench::min_seconds(3));
 BENCHMARK(BM_ApplyOneInstanceChange)->Name("apply/one_instance_change")->Arg(kFullServices)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ApplyOneInstanceChangeByServiceSize)
+    ->Name("apply/one_instance_change_by_service_size")
+    ->Arg(10)
+    ->Arg(bench::scaled(1000, 20))
+    ->Arg(bench::scaled(10000, 40))
+    ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_LoadFull)->Name("load/full")->Arg(kFullServices)->Iterations(bench::repeats(3))->UseRealTime()->Unit(benchmark::kMillisecond);
 
 int main(int argc, char** argv) {
