@@ -47,6 +47,13 @@ uint64_t next_pow2(uint64_t v) {
   return p;
 }
 
+// Private maps keyed by name are looked up by the record's string_view: no std::string per lookup.
+struct NameHash : std::hash<std::string_view> {
+  using is_transparent = void;
+};
+template <typename T>
+using ByName = std::unordered_map<std::string, T, NameHash, std::equal_to<>>;
+
 struct InstanceState {
   std::string id;
   uint64_t record = 0;
@@ -55,6 +62,9 @@ struct InstanceState {
   uint8_t health = 0;
 };
 
+// Above this many instances a version keeps an index of them by id (below, a scan is faster).
+constexpr size_t kIndexInstancesAbove = 32;
+
 struct VersionState {
   std::string version;
   semver::Version parsed;
@@ -62,7 +72,8 @@ struct VersionState {
   uint32_t bytes = 0;
   uint8_t stage = 0;
   std::vector<std::pair<std::string, const semver::Range*>> dependencies;
-  std::vector<InstanceState> instances;
+  std::vector<InstanceState> instances;  // in the order they arrived
+  std::unique_ptr<ByName<uint32_t>> by_id;  // id -> index into instances, for large versions
 };
 
 struct ServiceState {
@@ -70,6 +81,9 @@ struct ServiceState {
   uint64_t hash = 0;
   uint64_t slot = 0;  // index into the service table
   uint64_t node = 0;  // newest node (published or not)
+  // The generation whose batch last marked it: its node must be rewritten, and its versions
+  // changed (what dependents resolve to may have too). Marks replace sets of names per batch.
+  uint64_t touched_at = 0, versions_changed_at = 0;
   std::vector<VersionState> versions;  // ascending by precedence
   VersionState* find(std::string_view version) {
     for (auto& v : versions)
@@ -109,17 +123,23 @@ struct ArenaWriter::State {
   uint64_t min_pinned = 0;      // from the last reclaim: no live View is older
   bool membarrier_ok = false;
 
-  std::unordered_map<std::string, ServiceState> services;
+  ByName<ServiceState> services;
   // target -> dependent service -> how many of its versions declare the dependency
-  std::unordered_map<std::string, std::unordered_map<std::string, int>> dependents;
+  ByName<ByName<int>> dependents;
 
-  void add_dependent(const std::string& target, const std::string& dependent) { ++dependents[target][dependent]; }
+  void add_dependent(std::string_view target, const std::string& dependent) {
+    auto t = dependents.find(target);
+    if (t == dependents.end()) t = dependents.emplace(std::string(target), ByName<int>()).first;
+    auto d = t->second.find(dependent);
+    if (d == t->second.end()) d = t->second.emplace(dependent, 0).first;
+    ++d->second;
+  }
   void drop_dependent(const std::string& target, const std::string& dependent) {
     auto t = dependents.find(target);
     if (t == dependents.end()) return;
     if (auto d = t->second.find(dependent); d != t->second.end() && --d->second == 0) t->second.erase(d);
   }
-  std::unordered_map<std::string, std::unique_ptr<semver::Range>> ranges;      // parsed once
+  ByName<std::unique_ptr<semver::Range>> ranges;                               // parsed once
   std::unordered_map<uint64_t, std::vector<ListRef>> list_refs;                // record -> its entries
   struct ContractState {
     uint64_t record;
@@ -297,8 +317,10 @@ struct ArenaWriter::State {
 
   // --- service nodes ----------------------------------------------------------------------
 
-  const semver::Range* range_of(const std::string& text) {
-    auto& slot = ranges[text];
+  const semver::Range* range_of(std::string_view text) {
+    auto it = ranges.find(text);
+    if (it == ranges.end()) it = ranges.emplace(std::string(text), nullptr).first;
+    auto& slot = it->second;
     if (!slot) {
       auto parsed = semver::Range::parse(text);
       // Records were verified, but a range that does not parse simply resolves nothing.
@@ -366,16 +388,14 @@ struct ArenaWriter::State {
       e.record_bytes = v.bytes;
       e.stage = v.stage;
       e.prerelease = v.parsed.is_prerelease();
-      // Healthy instances first, so the healthy filter is a prefix.
-      std::stable_sort(v.instances.begin(), v.instances.end(), [](const InstanceState& a, const InstanceState& b) {
-        return (a.health == 0) > (b.health == 0);
-      });
+      // Healthy instances first, so the healthy filter is a prefix; otherwise in arrival order.
       e.instance_begin = instance_index;
       e.instance_count = static_cast<uint32_t>(v.instances.size());
-      for (auto& is : v.instances) {
-        if (is.health == static_cast<uint8_t>(wire::Health::Up)) ++e.healthy_count;
-        inst[instance_index++] = InstanceEntry{is.record, is.bytes, is.port, is.weight, is.health, {}};
-      }
+      for (bool healthy : {true, false})
+        for (auto& is : v.instances)
+          if ((is.health == static_cast<uint8_t>(wire::Health::Up)) == healthy)
+            inst[instance_index++] = InstanceEntry{is.record, is.bytes, is.port, is.weight, is.health, {}};
+      for (auto& is : v.instances) e.healthy_count += is.health == static_cast<uint8_t>(wire::Health::Up);
       e.dependency_begin = dep_index;
       e.dependency_count = static_cast<uint32_t>(v.dependencies.size());
       for (size_t d = 0; d < v.dependencies.size(); ++d) {
@@ -400,14 +420,14 @@ struct ArenaWriter::State {
   }
 
   // The service's state, claiming a table slot for a new name.
-  ServiceState& service(const std::string& name) {
+  ServiceState& service(std::string_view name) {
     auto it = services.find(name);
     if (it != services.end()) return it->second;
     // Every service that ever had a slot stays in `services` (a removed one keeps a tombstone
     // node), so a new name only ever needs an empty slot. Claim it now, hash first: a second new
     // service in the same batch must not take it too. Readers skip a slot whose head is still 0.
     ServiceState s;
-    s.name = name;
+    s.name = std::string(name);
     s.hash = key_hash(name);
     bool created = false;
     auto* slots = ptr<ServiceSlot>(header->service_table);
@@ -415,19 +435,59 @@ struct ArenaWriter::State {
         find_slot<ServiceSlot>(header->service_table, header->service_capacity, s.hash, [](ServiceSlot&) { return false; }, created);
     store(slot->hash, s.hash, std::memory_order_release);
     s.slot = static_cast<uint64_t>(slot - slots);
-    return services.emplace(name, std::move(s)).first->second;
+    return services.emplace(std::string(name), std::move(s)).first->second;
   }
 
   // --- applying a batch ---------------------------------------------------------------------
 
+  // The instance `id` of `v`, or null. Versions with many instances keep an index by id.
+  static InstanceState* find_instance(VersionState& v, std::string_view id) {
+    if (v.by_id) {
+      auto it = v.by_id->find(id);
+      return it == v.by_id->end() ? nullptr : &v.instances[it->second];
+    }
+    for (auto& i : v.instances)
+      if (i.id == id) return &i;
+    return nullptr;
+  }
+  static void index_instances(VersionState& v) {
+    if (v.instances.size() <= kIndexInstancesAbove) {
+      v.by_id.reset();
+      return;
+    }
+    v.by_id = std::make_unique<ByName<uint32_t>>();
+    v.by_id->reserve(v.instances.size());
+    for (uint32_t k = 0; k < v.instances.size(); ++k) v.by_id->emplace(v.instances[k].id, k);
+  }
+  static void add_instance(VersionState& v, InstanceState state) {
+    v.instances.push_back(std::move(state));
+    if (v.by_id)
+      v.by_id->emplace(v.instances.back().id, static_cast<uint32_t>(v.instances.size() - 1));
+    else if (v.instances.size() > kIndexInstancesAbove)
+      index_instances(v);
+  }
+
   void apply_batch(const Batch& batch, uint64_t generation) {
-    std::unordered_set<std::string> touched;          // services whose node must be rewritten
-    std::unordered_set<std::string> version_sets;     // services whose versions changed
+    // Services whose node must be rewritten, and those whose versions changed (what their
+    // dependents resolve to may have too): each listed once, by its mark.
+    std::vector<ServiceState*> touched, version_sets;
+    auto touch = [&](ServiceState& s) {
+      if (s.touched_at != generation) {
+        s.touched_at = generation;
+        touched.push_back(&s);
+      }
+    };
+    auto versions_changed = [&](ServiceState& s) {
+      touch(s);
+      if (s.versions_changed_at != generation) {
+        s.versions_changed_at = generation;
+        version_sets.push_back(&s);
+      }
+    };
 
     for (auto bytes : batch.upsert_versions) {
       auto* v = flatbuffers::GetRoot<wire::ServiceVersion>(bytes.data());
-      const std::string name = v->name()->str(), version = v->version()->str();
-      auto parsed = semver::Version::parse(version);  // validate() checked it
+      const std::string_view name = v->name()->string_view(), version = v->version()->string_view();
       ServiceState& s = service(name);
       VersionState* existing = s.find(version);
       const uint64_t record = copy_record(bytes);
@@ -435,11 +495,11 @@ struct ArenaWriter::State {
       if (existing) {
         list_remove_all(existing->record, generation);
         retire(existing->record, generation);
-        for (auto& [dep, range] : existing->dependencies) drop_dependent(dep, name);
+        for (auto& [dep, range] : existing->dependencies) drop_dependent(dep, s.name);
       } else {
         VersionState fresh;
-        fresh.version = version;
-        fresh.parsed = std::move(*parsed);
+        fresh.version = std::string(version);
+        fresh.parsed = std::move(*semver::Version::parse(version));  // validate() checked it
         auto pos = std::upper_bound(s.versions.begin(), s.versions.end(), fresh.parsed,
                                     [](const semver::Version& a, const VersionState& b) { return a < b.parsed; });
         existing = &*s.versions.insert(pos, std::move(fresh));
@@ -450,11 +510,10 @@ struct ArenaWriter::State {
       existing->dependencies.clear();
       if (v->dependencies())
         for (auto* d : *v->dependencies()) {
-          existing->dependencies.emplace_back(d->service()->str(), range_of(d->range()->str()));
-          add_dependent(d->service()->str(), name);
+          existing->dependencies.emplace_back(d->service()->str(), range_of(d->range()->string_view()));
+          add_dependent(d->service()->string_view(), s.name);
         }
-      touched.insert(name);
-      version_sets.insert(name);
+      versions_changed(s);
     }
 
     for (auto& key : batch.remove_versions) {
@@ -467,38 +526,48 @@ struct ArenaWriter::State {
       for (auto& [dep, range] : v->dependencies) drop_dependent(dep, key.service);
       auto& versions = it->second.versions;
       versions.erase(versions.begin() + (v - versions.data()));
-      touched.insert(key.service);
-      version_sets.insert(key.service);
+      versions_changed(it->second);
     }
 
+    // Instances of one version usually arrive together (a snapshot is ordered by key): the last
+    // version found is tried first.
+    ServiceState* last_service = nullptr;
+    VersionState* last_version = nullptr;
     for (auto bytes : batch.upsert_instances) {
       auto* inst = flatbuffers::GetRoot<wire::Instance>(bytes.data());
-      const std::string name = inst->service()->str(), version = inst->version()->str();
-      auto it = services.find(name);
-      VersionState* v = it == services.end() ? nullptr : it->second.find(version);
-      if (!v) throw std::logic_error("validate() let an instance of an unknown version through");
+      const std::string_view name = inst->service()->string_view(), version = inst->version()->string_view();
+      if (!last_version || last_service->name != name || last_version->version != version) {
+        auto it = services.find(name);
+        last_service = it == services.end() ? nullptr : &it->second;
+        last_version = last_service ? last_service->find(version) : nullptr;
+        if (!last_version) throw std::logic_error("validate() let an instance of an unknown version through");
+      }
+      VersionState& v = *last_version;
       const uint64_t record = copy_record(bytes);
       InstanceState state{inst->id()->str(), record, static_cast<uint32_t>(bytes.size()), inst->port(), inst->weight(),
                           static_cast<uint8_t>(inst->health())};
-      auto same = std::find_if(v->instances.begin(), v->instances.end(), [&](auto& i) { return i.id == state.id; });
-      if (same != v->instances.end()) {
+      if (InstanceState* same = find_instance(v, state.id)) {
         retire(same->record, generation);
-        *same = std::move(state);
+        same->record = state.record;
+        same->bytes = state.bytes;
+        same->port = state.port;
+        same->weight = state.weight;
+        same->health = state.health;
       } else {
-        v->instances.push_back(std::move(state));
+        add_instance(v, std::move(state));
       }
-      touched.insert(name);
+      touch(*last_service);
     }
 
     for (auto& key : batch.remove_instances) {
       auto it = services.find(key.service);
       VersionState* v = it == services.end() ? nullptr : it->second.find(key.version);
-      if (!v) continue;
-      auto same = std::find_if(v->instances.begin(), v->instances.end(), [&](auto& i) { return i.id == key.id; });
-      if (same == v->instances.end()) continue;
+      InstanceState* same = v ? find_instance(*v, key.id) : nullptr;
+      if (!same) continue;
       retire(same->record, generation);
-      v->instances.erase(same);
-      touched.insert(key.service);
+      v->instances.erase(v->instances.begin() + (same - v->instances.data()));
+      if (v->by_id) index_instances(*v);  // indices behind it moved
+      touch(it->second);
     }
 
     for (auto bytes : batch.upsert_contracts) {
@@ -523,12 +592,12 @@ struct ArenaWriter::State {
     }
 
     // A service whose versions changed may change what its dependents resolve to.
-    for (auto& name : version_sets)
-      if (auto it = dependents.find(name); it != dependents.end())
+    for (ServiceState* changed : version_sets)
+      if (auto it = dependents.find(changed->name); it != dependents.end())
         for (auto& [dependent, count] : it->second)
-          if (services.count(dependent)) touched.insert(dependent);
+          if (auto d = services.find(dependent); d != services.end()) touch(d->second);
 
-    for (auto& name : touched) write_node(services.at(name), generation);
+    for (ServiceState* s : touched) write_node(*s, generation);
   }
 
   void undo_batch() {
@@ -538,7 +607,15 @@ struct ArenaWriter::State {
 
   // Checks everything that could make the batch fail, except space, before anything changes.
   Result<void> validate(const Batch& batch) const {
-    std::unordered_set<std::string> upserted, removed;
+    // (service, version) pairs the batch upserts and removes, as views into the batch.
+    using Key = std::pair<std::string_view, std::string_view>;
+    struct KeyHash {
+      size_t operator()(const Key& k) const {
+        return std::hash<std::string_view>()(k.first) * 31 ^ std::hash<std::string_view>()(k.second);
+      }
+    };
+    std::unordered_set<Key, KeyHash> upserted, removed;
+    upserted.reserve(batch.upsert_versions.size());
     for (auto bytes : batch.upsert_versions) {
       auto* v = flatbuffers::GetRoot<wire::ServiceVersion>(bytes.data());
       if (!semver::Version::parse(v->version()->string_view()))
@@ -549,17 +626,21 @@ struct ArenaWriter::State {
         return fail(ErrorKind::Invalid, "invalid_stage",
                     "service " + v->name()->str() + "@" + v->version()->str() + ": unknown lifecycle stage " +
                         std::to_string(static_cast<int>(v->stage())));
-      upserted.insert(v->name()->str() + "@" + v->version()->str());
+      upserted.insert({v->name()->string_view(), v->version()->string_view()});
     }
-    for (auto& k : batch.remove_versions) removed.insert(k.service + "@" + k.version);
+    for (auto& k : batch.remove_versions) removed.insert({k.service, k.version});
+    Key last{};  // instances of one version usually come together: checked once
     for (auto bytes : batch.upsert_instances) {
       auto* inst = flatbuffers::GetRoot<wire::Instance>(bytes.data());
-      const std::string key = inst->service()->str() + "@" + inst->version()->str();
-      auto it = services.find(inst->service()->str());
-      const bool registered = it != services.end() && it->second.find(inst->version()->string_view());
+      const Key key{inst->service()->string_view(), inst->version()->string_view()};
+      if (key == last && last.first.data()) continue;
+      auto it = services.find(key.first);
+      const bool registered = it != services.end() && it->second.find(key.second);
       if (removed.count(key) || (!registered && !upserted.count(key)))
         return fail(ErrorKind::Invalid, "unknown_version",
-                    "instance " + inst->id()->str() + " names " + key + ", which is not registered");
+                    "instance " + inst->id()->str() + " names " + std::string(key.first) + "@" + std::string(key.second) +
+                        ", which is not registered");
+      last = key;
     }
     return {};
   }
