@@ -37,10 +37,8 @@ int fail(int code, const std::string& detail) {
   return code;
 }
 
-int ok() {
-  t_last_error.clear();
-  return ROSTER_OK;
-}
+// roster_last_error() is about the last failure: a success leaves it (and costs no TLS access).
+int ok() { return ROSTER_OK; }
 
 // roster_view storage: [0] magic, then the C++ View.
 static_assert(sizeof(View) <= sizeof(roster_view) - sizeof(uint64_t));
@@ -63,9 +61,9 @@ int check_view(const roster_view* v, View*& out) {
 roster_string str(const flatbuffers::String* s) { return s ? roster_string{s->data(), s->size()} : roster_string{"", 0}; }
 roster_string str(std::string_view s) { return {s.data(), s.size()}; }
 
+// Every field is written once (no zeroing first): what the caller pays per lookup.
 void fill(const roster::ServiceVersion& sv, roster_service* out) {
   const auto& r = sv.record();
-  *out = roster_service{};
   out->name = str(r.name());
   out->version = str(r.version());
   out->owner_team = str(r.owner_team());
@@ -78,11 +76,10 @@ void fill(const roster::ServiceVersion& sv, roster_service* out) {
   out->deprecated_at_ms = r.deprecated_at_ms();
   out->sunset_at_ms = r.sunset_at_ms();
   out->revision = r.revision();
-  if (auto* schema = r.api_schema()) {
-    out->schema_format = static_cast<int>(schema->format());
-    out->schema_document = str(schema->document());
-    out->schema_hash = schema->hash();
-  }
+  const auto* schema = r.api_schema();
+  out->schema_format = schema ? static_cast<int>(schema->format()) : 0;
+  out->schema_document = schema ? str(schema->document()) : roster_string{"", 0};
+  out->schema_hash = schema ? schema->hash() : 0;
   out->tag_count = r.tags() ? r.tags()->size() : 0;
   out->label_count = r.labels() ? r.labels()->size() : 0;
   out->dependency_count = r.dependencies() ? r.dependencies()->size() : 0;
