@@ -12,6 +12,10 @@ for b in codec_bench shm_bench c_abi_bench e2e_bench graph_bench schema_bench wr
   "$build/bench/$b" --benchmark_filter="$filter" --benchmark_out="bench/results/$b.json" \
     --benchmark_out_format=json --benchmark_counters_tabular=true
 done
+if [[ "$filter" == . ]]; then
+  echo "== python_bench"
+  python3 bench/python_bench.py "$build" --out bench/results/python_bench.json
+fi
 if [[ "$filter" == . && "${ROSTER_HA_BENCH:-1}" != 0 ]]; then
   if command -v etcd >/dev/null; then
     echo "== ha_bench"

@@ -1,4 +1,6 @@
-// The Python module `roster`: the C++ client's lookups, copied into Python objects.
+// The Python module `roster`: the C++ client's lookups. A ServiceVersion reads its fields from
+// shared memory when they are asked for (no copy of the whole record per lookup); instances are
+// copied.
 //
 //   import roster
 //   client = roster.open("roster")
@@ -10,7 +12,9 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cstring>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,17 +26,6 @@ namespace py = pybind11;
 
 namespace {
 
-struct PyService {
-  std::string name, version, owner_team, description, documentation_url, deprecation_reason, stage;
-  std::vector<std::string> tags;
-  std::map<std::string, std::string> labels;
-  std::vector<std::pair<std::string, std::string>> dependencies;  // (service, range)
-  std::vector<std::tuple<std::string, std::string, std::string>> endpoints;  // (method, path, description)
-  std::optional<std::string> schema_format, schema_document;
-  int64_t created_at_ms, updated_at_ms, deprecated_at_ms, sunset_at_ms;
-  uint64_t revision;
-};
-
 struct PyInstance {
   std::string service, version, id, address, zone, health;
   uint16_t port, weight;
@@ -42,42 +35,104 @@ struct PyInstance {
 
 std::string s(const flatbuffers::String* v) { return v ? v->str() : std::string(); }
 
-// Copying reads every field: a record that fails verification (a damaged arena) is an error
-// rather than a copy of whatever its offsets point at.
+// A record that fails its checks (a damaged arena) is an error rather than whatever its offsets
+// point at.
 [[noreturn]] void damaged_record() {
   throw roster::Exception({roster::ErrorKind::Corrupt, "corrupt_record", "a record in the arena fails verification"});
 }
 
-PyService copy(const roster::ServiceVersion& sv) {
-  if (!sv.verified()) damaged_record();
-  const auto& r = sv.record();
-  PyService p;
-  p.name = s(r.name());
-  p.version = s(r.version());
-  p.owner_team = s(r.owner_team());
-  p.description = s(r.description());
-  p.documentation_url = s(r.documentation_url());
-  p.deprecation_reason = s(r.deprecation_reason());
-  p.stage = std::string(roster::wire::to_string(r.stage()));
-  if (r.tags())
-    for (auto* t : *r.tags()) p.tags.push_back(t->str());
-  if (r.labels())
-    for (auto* l : *r.labels()) p.labels[l->key()->str()] = l->value()->str();
-  if (r.dependencies())
-    for (auto* d : *r.dependencies()) p.dependencies.emplace_back(d->service()->str(), d->range()->str());
-  if (r.endpoints())
-    for (auto* e : *r.endpoints()) p.endpoints.emplace_back(e->method()->str(), e->path()->str(), s(e->description()));
-  if (auto* schema = r.api_schema()) {
-    p.schema_format = std::string(roster::wire::to_string(schema->format()));
-    p.schema_document = schema->document()->str();
+// One service version handed to Python: read in place from shared memory while its view is open;
+// when the view closes, the record's bytes are copied (verified) into memory of its own, so the
+// object stays readable, as a copy would be, at no cost to lookups that never outlive their view.
+struct ServiceSource {
+  roster::ServiceVersion svc;
+  std::vector<uint64_t> owned;  // the record's own copy once its view closed (8-aligned)
+  bool detached = false, damaged = false;
+};
+
+// The View a module object reads through, shared by the View object and every ServiceVersion it
+// returned.
+struct ViewState {
+  std::optional<roster::View> view;
+  std::vector<std::weak_ptr<ServiceSource>> handed_out;  // detached on close
+  size_t live_after_prune = 0;
+
+  const roster::View& get() const {
+    if (!view) throw roster::Exception({roster::ErrorKind::Invalid, "view_closed", "the view is closed"});
+    if (view->evicted())
+      throw roster::Exception({roster::ErrorKind::Conflict, "view_evicted", "the view was held too long and was revoked"});
+    return *view;
   }
-  p.created_at_ms = r.created_at_ms();
-  p.updated_at_ms = r.updated_at_ms();
-  p.deprecated_at_ms = r.deprecated_at_ms();
-  p.sunset_at_ms = r.sunset_at_ms();
-  p.revision = r.revision();
-  return p;
-}
+
+  std::shared_ptr<ServiceSource> hand_out(const roster::ServiceVersion& svc) {
+    auto source = std::make_shared<ServiceSource>(ServiceSource{svc, {}, false, false});
+    // Forget the objects Python already dropped, whenever the list has doubled since (amortised).
+    if (handed_out.size() >= 2 * live_after_prune + 64) {
+      std::erase_if(handed_out, [](const auto& w) { return w.expired(); });
+      live_after_prune = handed_out.size();
+    }
+    handed_out.push_back(source);
+    return source;
+  }
+
+  // Before the view goes: every object still alive takes a copy of its record.
+  void close() {
+    if (!view) return;
+    for (auto& weak : handed_out)
+      if (auto source = weak.lock()) detach(*source);
+    handed_out.clear();
+    view.reset();
+  }
+
+ private:
+  void detach(ServiceSource& source) {
+    // The exact bytes, through the service's own node (a list entry does not say how long it is).
+    auto exact = view->service(source.svc.name(), source.svc.version());
+    if (!exact || !exact->verified() || view->evicted()) {
+      source.damaged = true;
+      return;
+    }
+    const auto bytes = exact->bytes();
+    source.owned.resize((bytes.size() + 7) / 8);
+    std::memcpy(source.owned.data(), bytes.data(), bytes.size());
+    const auto* base = reinterpret_cast<const uint8_t*>(source.owned.data());
+    source.svc = roster::ServiceVersion(flatbuffers::GetRoot<roster::wire::ServiceVersion>(base), {base, bytes.size()});
+    source.detached = true;
+  }
+};
+
+// A service version's fields, read when asked for. Strings are checked to lie inside the record;
+// list fields verify the whole record once, first.
+class PyService {
+ public:
+  PyService(std::shared_ptr<ViewState> view, std::shared_ptr<ServiceSource> source)
+      : view_(std::move(view)), source_(std::move(source)) {}
+
+  const roster::wire::ServiceVersion& record() const {
+    if (source_->damaged) damaged_record();
+    if (!source_->detached) view_->get();
+    return source_->svc.record();
+  }
+  std::string_view text(const flatbuffers::String* v) const {
+    if (!v) return {};
+    const auto bytes = source_->svc.bytes();
+    const auto* at = reinterpret_cast<const uint8_t*>(v->data());
+    if (at < bytes.data() || at > bytes.data() + bytes.size() || v->size() > size_t(bytes.data() + bytes.size() - at))
+      damaged_record();
+    return {v->data(), v->size()};
+  }
+  const roster::wire::ServiceVersion& verified_record() const {
+    const auto& r = record();
+    if (verified_ < 0) verified_ = source_->detached || source_->svc.verified() ? 1 : 0;
+    if (!verified_) damaged_record();
+    return r;
+  }
+
+ private:
+  std::shared_ptr<ViewState> view_;
+  std::shared_ptr<ServiceSource> source_;
+  mutable int verified_ = -1;  // unknown, no, yes
+};
 
 PyInstance copy(const roster::Instance& inst) {
   if (!inst.verified()) damaged_record();
@@ -97,28 +152,34 @@ PyInstance copy(const roster::Instance& inst) {
   return p;
 }
 
-std::vector<PyService> copy_all(const std::vector<roster::ServiceVersion>& list) {
-  std::vector<PyService> out;
-  for (auto& v : list) out.push_back(copy(v));
-  return out;
-}
-
 // A View opened by `with client.view() as v:` (or view.close()); it must be closed on the
 // thread that opened it.
 class PyView {
  public:
-  explicit PyView(roster::View view) : view_(std::move(view)) {}
+  explicit PyView(roster::View view) : state_(std::make_shared<ViewState>()) { state_->view.emplace(std::move(view)); }
 
-  const roster::View& get() const {
-    if (!view_) throw roster::Exception({roster::ErrorKind::Invalid, "view_closed", "the view is closed"});
-    if (view_->evicted())
-      throw roster::Exception({roster::ErrorKind::Conflict, "view_evicted", "the view was held too long and was revoked"});
-    return *view_;
+  // One owner: the Python object. When it goes, so does the view (what it returned detaches).
+  PyView(PyView&&) = default;
+  PyView(const PyView&) = delete;
+  ~PyView() {
+    if (state_) state_->close();
   }
-  void close() { view_.reset(); }
+  const roster::View& get() const { return state_->get(); }
+  void close() { state_->close(); }
+  PyService wrap(const roster::ServiceVersion& svc) const { return PyService(state_, state_->hand_out(svc)); }
+  std::optional<PyService> wrap(const std::optional<roster::ServiceVersion>& svc) const {
+    if (!svc) return std::nullopt;
+    return wrap(*svc);
+  }
+  std::vector<PyService> wrap_all(const std::vector<roster::ServiceVersion>& list) const {
+    std::vector<PyService> out;
+    out.reserve(list.size());
+    for (auto& v : list) out.push_back(wrap(v));
+    return out;
+  }
 
  private:
-  std::optional<roster::View> view_;
+  std::shared_ptr<ViewState> state_;
 };
 
 roster::wire::LifecycleStage stage_of(const std::string& name) {
@@ -133,26 +194,67 @@ PYBIND11_MODULE(roster, m) {
   m.doc() = "Read the roster service registry from the local agent's shared memory.";
   py::register_exception<roster::Exception>(m, "Error", PyExc_RuntimeError);
 
-  py::class_<PyService>(m, "ServiceVersion")
-      .def_readonly("name", &PyService::name)
-      .def_readonly("version", &PyService::version)
-      .def_readonly("owner_team", &PyService::owner_team)
-      .def_readonly("description", &PyService::description)
-      .def_readonly("documentation_url", &PyService::documentation_url)
-      .def_readonly("deprecation_reason", &PyService::deprecation_reason)
-      .def_readonly("stage", &PyService::stage)
-      .def_readonly("tags", &PyService::tags)
-      .def_readonly("labels", &PyService::labels)
-      .def_readonly("dependencies", &PyService::dependencies)
-      .def_readonly("endpoints", &PyService::endpoints)
-      .def_readonly("schema_format", &PyService::schema_format)
-      .def_readonly("schema_document", &PyService::schema_document)
-      .def_readonly("created_at_ms", &PyService::created_at_ms)
-      .def_readonly("updated_at_ms", &PyService::updated_at_ms)
-      .def_readonly("deprecated_at_ms", &PyService::deprecated_at_ms)
-      .def_readonly("sunset_at_ms", &PyService::sunset_at_ms)
-      .def_readonly("revision", &PyService::revision)
-      .def("__repr__", [](const PyService& p) { return "<roster.ServiceVersion " + p.name + "@" + p.version + " " + p.stage + ">"; });
+  using Record = roster::wire::ServiceVersion;
+  // A string field, read from shared memory when asked for.
+  auto text_field = [](const flatbuffers::String* (Record::*field)() const) {
+    return [field](const PyService& p) {
+      const std::string_view t = p.text((p.record().*field)());
+      return py::str(t.data(), t.size());
+    };
+  };
+  py::class_<PyService>(m, "ServiceVersion",
+                        "One version of a service, read from shared memory field by field while its view is open")
+      .def_property_readonly("name", text_field(&Record::name))
+      .def_property_readonly("version", text_field(&Record::version))
+      .def_property_readonly("owner_team", text_field(&Record::owner_team))
+      .def_property_readonly("description", text_field(&Record::description))
+      .def_property_readonly("documentation_url", text_field(&Record::documentation_url))
+      .def_property_readonly("deprecation_reason", text_field(&Record::deprecation_reason))
+      .def_property_readonly("stage", [](const PyService& p) { return std::string(roster::wire::to_string(p.record().stage())); })
+      .def_property_readonly("tags", [](const PyService& p) {
+        std::vector<std::string> out;
+        if (auto* tags = p.verified_record().tags())
+          for (auto* t : *tags) out.push_back(t->str());
+        return out;
+      })
+      .def_property_readonly("labels", [](const PyService& p) {
+        std::map<std::string, std::string> out;
+        if (auto* labels = p.verified_record().labels())
+          for (auto* l : *labels) out[l->key()->str()] = l->value()->str();
+        return out;
+      })
+      .def_property_readonly("dependencies", [](const PyService& p) {
+        std::vector<std::pair<std::string, std::string>> out;  // (service, range)
+        if (auto* deps = p.verified_record().dependencies())
+          for (auto* d : *deps) out.emplace_back(d->service()->str(), d->range()->str());
+        return out;
+      })
+      .def_property_readonly("endpoints", [](const PyService& p) {
+        std::vector<std::tuple<std::string, std::string, std::string>> out;  // (method, path, description)
+        if (auto* endpoints = p.verified_record().endpoints())
+          for (auto* e : *endpoints) out.emplace_back(e->method()->str(), e->path()->str(), s(e->description()));
+        return out;
+      })
+      .def_property_readonly("schema_format", [](const PyService& p) -> std::optional<std::string> {
+        auto* schema = p.verified_record().api_schema();
+        if (!schema) return std::nullopt;
+        return std::string(roster::wire::to_string(schema->format()));
+      })
+      .def_property_readonly("schema_document", [](const PyService& p) -> std::optional<std::string> {
+        auto* schema = p.verified_record().api_schema();
+        if (!schema) return std::nullopt;
+        return schema->document()->str();
+      })
+      .def_property_readonly("created_at_ms", [](const PyService& p) { return p.record().created_at_ms(); })
+      .def_property_readonly("updated_at_ms", [](const PyService& p) { return p.record().updated_at_ms(); })
+      .def_property_readonly("deprecated_at_ms", [](const PyService& p) { return p.record().deprecated_at_ms(); })
+      .def_property_readonly("sunset_at_ms", [](const PyService& p) { return p.record().sunset_at_ms(); })
+      .def_property_readonly("revision", [](const PyService& p) { return p.record().revision(); })
+      .def("__repr__", [](const PyService& p) {
+        const auto& r = p.record();
+        return "<roster.ServiceVersion " + std::string(p.text(r.name())) + "@" + std::string(p.text(r.version())) + " " +
+               std::string(roster::wire::to_string(r.stage())) + ">";
+      });
 
   py::class_<PyInstance>(m, "Instance")
       .def_readonly("service", &PyInstance::service)
@@ -187,23 +289,19 @@ PYBIND11_MODULE(roster, m) {
       .def_property_readonly("evicted", [](const PyView& v) { return v.get().evicted(); })
       .def(
           "service",
-          [](const PyView& v, const std::string& name, std::optional<std::string> version) -> std::optional<PyService> {
-            auto svc = version ? v.get().service(name, *version) : v.get().service(name);
-            if (!svc) return std::nullopt;
-            return copy(*svc);
+          [](const PyView& v, std::string_view name, std::optional<std::string_view> version) -> std::optional<PyService> {
+            return v.wrap(version ? v.get().service(name, *version) : v.get().service(name));
           },
           py::arg("name"), py::arg("version") = py::none(),
           "The latest stable version (or the given one), or None")
       .def(
           "latest",
           [](const PyView& v, const std::string& name, bool include_prerelease) -> std::optional<PyService> {
-            auto svc = v.get().latest(name, include_prerelease ? roster::Latest::IncludingPrereleases
-                                                                        : roster::Latest::Stable);
-            if (!svc) return std::nullopt;
-            return copy(*svc);
+            return v.wrap(v.get().latest(name, include_prerelease ? roster::Latest::IncludingPrereleases
+                                                                         : roster::Latest::Stable));
           },
           py::arg("name"), py::arg("include_prerelease") = false)
-      .def("versions", [](const PyView& v, const std::string& name) { return copy_all(v.get().versions(name)); })
+      .def("versions", [](const PyView& v, const std::string& name) { return v.wrap_all(v.get().versions(name)); })
       .def(
           "instances",
           [](const PyView& v, const std::string& name, std::optional<std::string> version, bool healthy) {
@@ -214,10 +312,10 @@ PYBIND11_MODULE(roster, m) {
             return out;
           },
           py::arg("name"), py::arg("version") = py::none(), py::arg("healthy") = false)
-      .def("by_team", [](const PyView& v, const std::string& team) { return copy_all(v.get().by_team(team).to_vector()); })
-      .def("by_tag", [](const PyView& v, const std::string& tag) { return copy_all(v.get().by_tag(tag).to_vector()); })
+      .def("by_team", [](const PyView& v, const std::string& team) { return v.wrap_all(v.get().by_team(team).to_vector()); })
+      .def("by_tag", [](const PyView& v, const std::string& tag) { return v.wrap_all(v.get().by_tag(tag).to_vector()); })
       .def("by_stage",
-           [](const PyView& v, const std::string& stage) { return copy_all(v.get().by_stage(stage_of(stage)).to_vector()); })
+           [](const PyView& v, const std::string& stage) { return v.wrap_all(v.get().by_stage(stage_of(stage)).to_vector()); })
       .def(
           "dependencies",
           [](const PyView& v, const std::string& name, std::optional<std::string> version, bool transitive) {
@@ -225,10 +323,10 @@ PYBIND11_MODULE(roster, m) {
             py::list out;
             for (auto& d : version ? v.get().dependencies(name, *version, depth) : v.get().dependencies(name, depth)) {
               py::dict item;
-              item["from"] = copy(d.from);
+              item["from"] = v.wrap(d.from);
               item["service"] = std::string(d.service);
               item["range"] = std::string(d.range);
-              item["resolved"] = d.resolved ? py::cast(copy(*d.resolved)) : py::none();
+              item["resolved"] = d.resolved ? py::cast(v.wrap(*d.resolved)) : py::none();
               out.append(item);
             }
             return out;
@@ -237,7 +335,7 @@ PYBIND11_MODULE(roster, m) {
       .def(
           "dependents",
           [](const PyView& v, const std::string& name, bool transitive) {
-            return copy_all(v.get().dependents(name, transitive ? roster::Depth::Transitive : roster::Depth::Direct));
+            return v.wrap_all(v.get().dependents(name, transitive ? roster::Depth::Transitive : roster::Depth::Direct));
           },
           py::arg("name"), py::arg("transitive") = false);
 

@@ -88,6 +88,24 @@ class RosterModuleTest(unittest.TestCase):
         with self.client.view() as view:
             self.assertIsNone(view.service("new-api", "2.0.0"))
 
+    def test_a_service_version_outlives_its_view(self):
+        # Read in place while the view is open; once it closes, what is still held keeps its own
+        # copy of the record, so it reads the same as before.
+        with self.client.view() as view:
+            svc = view.service("user-service")
+            team = view.by_team("identity-team")
+            deps = view.dependencies("api-gateway")
+            self.assertEqual(svc.owner_team, "identity-team")
+        self.assertEqual((svc.name, svc.version, svc.stage), ("user-service", "2.1.0", "stable"))
+        self.assertIn('"openapi"', svc.schema_document)
+        self.assertIn(("auth-service", "^1.4.0"), svc.dependencies)
+        self.assertTrue(team and all(v.owner_team == "identity-team" for v in team))  # list entries too
+        self.assertTrue(all(d["from"].name == "api-gateway" and d["resolved"].version for d in deps))
+        self.assertIn("user-service@2.1.0", repr(svc))
+        # A view nobody closed goes when its object does; what it returned stays readable.
+        only = self.client.view().service("user-service")
+        self.assertEqual(only.version, "2.1.0")
+
     def test_closed_view_raises(self):
         view = self.client.view()
         view.close()
