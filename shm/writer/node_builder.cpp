@@ -1,0 +1,351 @@
+#include "node_builder.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <unordered_set>
+
+#include "hash.hpp"
+#include "roster/wire/roster_generated.h"
+
+namespace roster::shm {
+
+using namespace detail;
+
+void NodeBuilder::add_dependent(std::string_view target, const std::string& dependent) {
+  auto t = dependents.find(target);
+  if (t == dependents.end()) t = dependents.emplace(std::string(target), ByName<int>()).first;
+  auto d = t->second.find(dependent);
+  if (d == t->second.end()) d = t->second.emplace(dependent, 0).first;
+  ++d->second;
+}
+void NodeBuilder::drop_dependent(const std::string& target, const std::string& dependent) {
+  auto t = dependents.find(target);
+  if (t == dependents.end()) return;
+  if (auto d = t->second.find(dependent); d != t->second.end() && --d->second == 0) t->second.erase(d);
+}
+
+const semver::Range* NodeBuilder::range_of(std::string_view text) {
+  auto it = ranges.find(text);
+  if (it == ranges.end()) it = ranges.emplace(std::string(text), nullptr).first;
+  auto& slot = it->second;
+  if (!slot) {
+    auto parsed = semver::Range::parse(text);
+    // Records were verified, but a range that does not parse simply resolves nothing.
+    slot = std::make_unique<semver::Range>(parsed ? std::move(*parsed) : *semver::Range::parse("<0.0.0-0"));
+  }
+  return slot.get();
+}
+
+// The highest registered, non-retired version of `service` that satisfies `range`.
+const VersionState* NodeBuilder::resolve(const std::string& service, const semver::Range& range) {
+  auto it = services.find(service);
+  if (it == services.end()) return nullptr;
+  auto& versions = it->second.versions;
+  for (auto v = versions.rbegin(); v != versions.rend(); ++v)
+    if (v->stage != static_cast<uint8_t>(wire::LifecycleStage::Retired) && range.satisfies(v->parsed)) return &*v;
+  return nullptr;
+}
+
+// Writes a new immutable node for `s` at `generation` and links it at the chain head.
+void NodeBuilder::write_node(ServiceState& s, uint64_t generation) {
+  size_t instances = 0, deps = 0, strings = s.name.size();
+  std::vector<const VersionState*> resolved;
+  for (auto& v : s.versions) {
+    instances += v.instances.size();
+    deps += v.dependencies.size();
+    for (auto& [service, range] : v.dependencies) {
+      resolved.push_back(resolve(service, *range));
+      if (resolved.back()) strings += resolved.back()->version.size();
+    }
+  }
+  const size_t arrays_offset = (sizeof(ServiceNode) + s.name.size() + 7) & ~size_t{7};
+  const size_t fixed = arrays_offset + s.versions.size() * sizeof(VersionEntry) + instances * sizeof(InstanceEntry) +
+                       deps * sizeof(DependencyEdge);
+  const size_t bytes = fixed + strings - s.name.size();
+  const uint64_t offset = heap_.allocate(bytes);
+  auto* node = heap_.ptr<ServiceNode>(offset);
+  node->generation = generation;
+  node->older.store(s.node, std::memory_order_relaxed);
+  node->version_count = static_cast<uint32_t>(s.versions.size());
+  node->instance_count = static_cast<uint32_t>(instances);
+  node->dependency_count = static_cast<uint32_t>(deps);
+  node->latest_stable = node->latest_any = kNone;
+  node->arrays_offset = static_cast<uint32_t>(arrays_offset);
+  node->node_bytes = bytes;
+  node->name_offset = sizeof(ServiceNode);
+  node->name_bytes = static_cast<uint32_t>(s.name.size());
+  std::memcpy(reinterpret_cast<char*>(node) + sizeof(ServiceNode), s.name.data(), s.name.size());
+  char* text = reinterpret_cast<char*>(node) + fixed;  // resolved version strings
+  auto put_string = [&](std::string_view sv) {
+    std::memcpy(text, sv.data(), sv.size());
+    const uint32_t at_offset = static_cast<uint32_t>(text - reinterpret_cast<char*>(node));
+    text += sv.size();
+    return at_offset;
+  };
+
+  auto* versions = const_cast<VersionEntry*>(node->versions());
+  auto* inst = const_cast<InstanceEntry*>(node->instances());
+  auto* edges = const_cast<DependencyEdge*>(node->dependencies());
+  uint32_t instance_index = 0, dep_index = 0;
+  for (size_t i = 0; i < s.versions.size(); ++i) {
+    VersionState& v = s.versions[i];
+    VersionEntry& e = versions[i];
+    e = VersionEntry{};
+    e.record = v.record;
+    e.record_bytes = v.bytes;
+    e.stage = v.stage;
+    e.prerelease = v.parsed.is_prerelease();
+    // Healthy instances first, so the healthy filter is a prefix; otherwise in arrival order.
+    e.instance_begin = instance_index;
+    e.instance_count = static_cast<uint32_t>(v.instances.size());
+    for (bool healthy : {true, false})
+      for (auto& is : v.instances)
+        if ((is.health == static_cast<uint8_t>(wire::Health::Up)) == healthy)
+          inst[instance_index++] = InstanceEntry{is.record, is.bytes, is.port, is.weight, is.health, {}};
+    for (auto& is : v.instances) e.healthy_count += is.health == static_cast<uint8_t>(wire::Health::Up);
+    e.dependency_begin = dep_index;
+    e.dependency_count = static_cast<uint32_t>(v.dependencies.size());
+    for (size_t d = 0; d < v.dependencies.size(); ++d) {
+      const VersionState* target = resolved[dep_index];
+      DependencyEdge& edge = edges[dep_index++];
+      edge = DependencyEdge{};
+      edge.service_hash = key_hash(v.dependencies[d].first);
+      edge.dependency_index = static_cast<uint32_t>(d);
+      edge.resolved_version = target ? put_string(target->version) : kNone;
+      edge.resolved_version_bytes = target ? static_cast<uint32_t>(target->version.size()) : 0;
+    }
+    const bool live = v.stage != static_cast<uint8_t>(wire::LifecycleStage::Retired);
+    if (live) node->latest_any = static_cast<uint32_t>(i);
+    if (live && !v.parsed.is_prerelease()) node->latest_stable = static_cast<uint32_t>(i);
+  }
+
+  ServiceSlot& slot = tables_.service_slot(s.slot);
+  if (s.node) heap_.retire(s.node, generation, offset);
+  s.node = offset;
+  // Release: a reader that loads the new head sees the node's contents.
+  heap_.store(slot.head, offset, std::memory_order_release);
+}
+
+// The service's state, claiming a table slot for a new name. Every service that ever had a slot
+// stays in `services` (a removed one keeps a tombstone node).
+ServiceState& NodeBuilder::service(std::string_view name) {
+  auto it = services.find(name);
+  if (it != services.end()) return it->second;
+  ServiceState s;
+  s.name = std::string(name);
+  s.hash = key_hash(name);
+  s.slot = tables_.claim_service_slot(s.hash);
+  return services.emplace(std::string(name), std::move(s)).first->second;
+}
+
+// The instance `id` of `v`, or null. Versions with many instances keep an index by id.
+InstanceState* NodeBuilder::find_instance(VersionState& v, std::string_view id) {
+  if (v.by_id) {
+    auto it = v.by_id->find(id);
+    return it == v.by_id->end() ? nullptr : &v.instances[it->second];
+  }
+  for (auto& i : v.instances)
+    if (i.id == id) return &i;
+  return nullptr;
+}
+void NodeBuilder::index_instances(VersionState& v) {
+  if (v.instances.size() <= kIndexInstancesAbove) {
+    v.by_id.reset();
+    return;
+  }
+  v.by_id = std::make_unique<ByName<uint32_t>>();
+  v.by_id->reserve(v.instances.size());
+  for (uint32_t k = 0; k < v.instances.size(); ++k) v.by_id->emplace(v.instances[k].id, k);
+}
+void NodeBuilder::add_instance(VersionState& v, InstanceState state) {
+  v.instances.push_back(std::move(state));
+  if (v.by_id)
+    v.by_id->emplace(v.instances.back().id, static_cast<uint32_t>(v.instances.size() - 1));
+  else if (v.instances.size() > kIndexInstancesAbove)
+    index_instances(v);
+}
+
+void NodeBuilder::apply(const Batch& batch, uint64_t generation) {
+  // Services whose node must be rewritten, and those whose versions changed (what their
+  // dependents resolve to may have too): each listed once, by its mark.
+  std::vector<ServiceState*> touched, version_sets;
+  auto touch = [&](ServiceState& s) {
+    if (s.touched_at != generation) {
+      s.touched_at = generation;
+      touched.push_back(&s);
+    }
+  };
+  auto versions_changed = [&](ServiceState& s) {
+    touch(s);
+    if (s.versions_changed_at != generation) {
+      s.versions_changed_at = generation;
+      version_sets.push_back(&s);
+    }
+  };
+
+  for (auto bytes : batch.upsert_versions) {
+    auto* v = flatbuffers::GetRoot<wire::ServiceVersion>(bytes.data());
+    const std::string_view name = v->name()->string_view(), version = v->version()->string_view();
+    ServiceState& s = service(name);
+    VersionState* existing = s.find(version);
+    const uint64_t record = heap_.copy_record(bytes);
+    tables_.index_version(*v, record, generation);
+    if (existing) {
+      tables_.remove_all(existing->record, generation);
+      heap_.retire(existing->record, generation);
+      for (auto& [dep, range] : existing->dependencies) drop_dependent(dep, s.name);
+    } else {
+      VersionState fresh;
+      fresh.version = std::string(version);
+      fresh.parsed = std::move(*semver::Version::parse(version));  // validate() checked it
+      auto pos = std::upper_bound(s.versions.begin(), s.versions.end(), fresh.parsed,
+                                  [](const semver::Version& a, const VersionState& b) { return a < b.parsed; });
+      existing = &*s.versions.insert(pos, std::move(fresh));
+    }
+    existing->record = record;
+    existing->bytes = static_cast<uint32_t>(bytes.size());
+    existing->stage = static_cast<uint8_t>(v->stage());
+    existing->dependencies.clear();
+    if (v->dependencies())
+      for (auto* d : *v->dependencies()) {
+        existing->dependencies.emplace_back(d->service()->str(), range_of(d->range()->string_view()));
+        add_dependent(d->service()->string_view(), s.name);
+      }
+    versions_changed(s);
+  }
+
+  for (auto& key : batch.remove_versions) {
+    auto it = services.find(key.service);
+    VersionState* v = it == services.end() ? nullptr : it->second.find(key.version);
+    if (!v) continue;  // removing what is not there changes nothing
+    tables_.remove_all(v->record, generation);
+    heap_.retire(v->record, generation);
+    for (auto& inst : v->instances) heap_.retire(inst.record, generation);
+    for (auto& [dep, range] : v->dependencies) drop_dependent(dep, key.service);
+    auto& versions = it->second.versions;
+    versions.erase(versions.begin() + (v - versions.data()));
+    versions_changed(it->second);
+  }
+
+  // Instances of one version usually arrive together (a snapshot is ordered by key): the last
+  // version found is tried first.
+  ServiceState* last_service = nullptr;
+  VersionState* last_version = nullptr;
+  for (auto bytes : batch.upsert_instances) {
+    auto* inst = flatbuffers::GetRoot<wire::Instance>(bytes.data());
+    const std::string_view name = inst->service()->string_view(), version = inst->version()->string_view();
+    if (!last_version || last_service->name != name || last_version->version != version) {
+      auto it = services.find(name);
+      last_service = it == services.end() ? nullptr : &it->second;
+      last_version = last_service ? last_service->find(version) : nullptr;
+      if (!last_version) throw std::logic_error("validate() let an instance of an unknown version through");
+    }
+    VersionState& v = *last_version;
+    const uint64_t record = heap_.copy_record(bytes);
+    InstanceState state{inst->id()->str(), record, static_cast<uint32_t>(bytes.size()), inst->port(), inst->weight(),
+                        static_cast<uint8_t>(inst->health())};
+    if (InstanceState* same = find_instance(v, state.id)) {
+      heap_.retire(same->record, generation);
+      same->record = state.record;
+      same->bytes = state.bytes;
+      same->port = state.port;
+      same->weight = state.weight;
+      same->health = state.health;
+    } else {
+      add_instance(v, std::move(state));
+    }
+    touch(*last_service);
+  }
+
+  for (auto& key : batch.remove_instances) {
+    auto it = services.find(key.service);
+    VersionState* v = it == services.end() ? nullptr : it->second.find(key.version);
+    InstanceState* same = v ? find_instance(*v, key.id) : nullptr;
+    if (!same) continue;
+    heap_.retire(same->record, generation);
+    v->instances.erase(v->instances.begin() + (same - v->instances.data()));
+    if (v->by_id) index_instances(*v);  // indices behind it moved
+    touch(it->second);
+  }
+
+  for (auto bytes : batch.upsert_contracts) {
+    auto* c = flatbuffers::GetRoot<wire::Contract>(bytes.data());
+    auto key = std::make_tuple(c->consumer()->str(), c->consumer_version()->str(), c->provider()->str());
+    const uint64_t record = heap_.copy_record(bytes);
+    if (auto it = contracts.find(key); it != contracts.end()) {
+      tables_.remove_all(it->second.record, generation);
+      heap_.retire(it->second.record, generation);
+    }
+    contracts[key] = {record, static_cast<uint32_t>(bytes.size()), c->provider()->str(), c->consumer()->str()};
+    tables_.index_contract(*c, record, generation);
+  }
+  for (auto& key : batch.remove_contracts) {
+    auto it = contracts.find(std::make_tuple(key.consumer, key.consumer_version, key.provider));
+    if (it == contracts.end()) continue;
+    tables_.remove_all(it->second.record, generation);
+    heap_.retire(it->second.record, generation);
+    contracts.erase(it);
+  }
+
+  // A service whose versions changed may change what its dependents resolve to.
+  for (ServiceState* changed : version_sets)
+    if (auto it = dependents.find(changed->name); it != dependents.end())
+      for (auto& [dependent, count] : it->second)
+        if (auto d = services.find(dependent); d != services.end()) touch(d->second);
+
+  for (ServiceState* s : touched) write_node(*s, generation);
+}
+
+Result<void> NodeBuilder::validate(const Batch& batch) const {
+  // (service, version) pairs the batch upserts and removes, as views into the batch.
+  using Key = std::pair<std::string_view, std::string_view>;
+  struct KeyHash {
+    size_t operator()(const Key& k) const {
+      return std::hash<std::string_view>()(k.first) * 31 ^ std::hash<std::string_view>()(k.second);
+    }
+  };
+  std::unordered_set<Key, KeyHash> upserted, removed;
+  upserted.reserve(batch.upsert_versions.size());
+  for (auto bytes : batch.upsert_versions) {
+    auto* v = flatbuffers::GetRoot<wire::ServiceVersion>(bytes.data());
+    if (!semver::Version::parse(v->version()->string_view()))
+      return fail(ErrorKind::Invalid, "invalid_version",
+                  "service " + v->name()->str() + ": invalid version \"" + v->version()->str() + "\"");
+    // Verification does not check enum values; the stage indexes the stage lists.
+    if (static_cast<size_t>(v->stage()) >= kStageCount)
+      return fail(ErrorKind::Invalid, "invalid_stage",
+                  "service " + v->name()->str() + "@" + v->version()->str() + ": unknown lifecycle stage " +
+                      std::to_string(static_cast<int>(v->stage())));
+    upserted.insert({v->name()->string_view(), v->version()->string_view()});
+  }
+  for (auto& k : batch.remove_versions) removed.insert({k.service, k.version});
+  Key last{};  // instances of one version usually come together: checked once
+  for (auto bytes : batch.upsert_instances) {
+    auto* inst = flatbuffers::GetRoot<wire::Instance>(bytes.data());
+    const Key key{inst->service()->string_view(), inst->version()->string_view()};
+    if (key == last && last.first.data()) continue;
+    auto it = services.find(key.first);
+    const bool registered = it != services.end() && it->second.find(key.second);
+    if (removed.count(key) || (!registered && !upserted.count(key)))
+      return fail(ErrorKind::Invalid, "unknown_version",
+                  "instance " + inst->id()->str() + " names " + std::string(key.first) + "@" + std::string(key.second) +
+                      ", which is not registered");
+    last = key;
+  }
+  return {};
+}
+
+void NodeBuilder::visit_records(const std::function<void(ArenaWriter::RecordType, std::span<const uint8_t>)>& visit) const {
+  auto bytes = [&](uint64_t offset, uint32_t size) {
+    return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(heap_.base() + offset), size);
+  };
+  for (auto& [name, service] : services)
+    for (auto& v : service.versions) {
+      visit(ArenaWriter::RecordType::Version, bytes(v.record, v.bytes));
+      for (auto& inst : v.instances) visit(ArenaWriter::RecordType::Instance, bytes(inst.record, inst.bytes));
+    }
+  for (auto& [key, c] : contracts) visit(ArenaWriter::RecordType::Contract, bytes(c.record, c.bytes));
+}
+
+}  // namespace roster::shm

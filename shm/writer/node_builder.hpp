@@ -1,0 +1,113 @@
+// The writer's private mirror of the registry in the arena, and the node builder that turns a
+// batch into new immutable ServiceNodes: every version of a service by precedence, its
+// instances (healthy first), its declared dependencies resolved against the other services, and
+// its latest versions. Index entries go through IndexTables, memory through ArenaHeap.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <unordered_map>
+#include <vector>
+
+#include "arena_heap.hpp"
+#include "index_tables.hpp"
+#include "roster/base/result.hpp"
+#include "roster/semver.hpp"
+#include "roster/shm/writer.hpp"
+
+namespace roster::shm {
+
+// Private maps keyed by name are looked up by the record's string_view: no std::string per lookup.
+struct NameHash : std::hash<std::string_view> {
+  using is_transparent = void;
+};
+template <typename T>
+using ByName = std::unordered_map<std::string, T, NameHash, std::equal_to<>>;
+
+struct InstanceState {
+  std::string id;
+  uint64_t record = 0;
+  uint32_t bytes = 0;
+  uint16_t port = 0, weight = 0;
+  uint8_t health = 0;
+};
+
+// Above this many instances a version keeps an index of them by id (below, a scan is faster).
+constexpr size_t kIndexInstancesAbove = 32;
+
+struct VersionState {
+  std::string version;
+  semver::Version parsed;
+  uint64_t record = 0;
+  uint32_t bytes = 0;
+  uint8_t stage = 0;
+  std::vector<std::pair<std::string, const semver::Range*>> dependencies;
+  std::vector<InstanceState> instances;  // in the order they arrived
+  std::unique_ptr<ByName<uint32_t>> by_id;  // id -> index into instances, for large versions
+};
+
+struct ServiceState {
+  std::string name;
+  uint64_t hash = 0;
+  uint64_t slot = 0;  // index into the service table
+  uint64_t node = 0;  // newest node (published or not)
+  // The generation whose batch last marked it: its node must be rewritten, and its versions
+  // changed (what dependents resolve to may have too). Marks replace sets of names per batch.
+  uint64_t touched_at = 0, versions_changed_at = 0;
+  std::vector<VersionState> versions;  // ascending by precedence
+  VersionState* find(std::string_view version) {
+    for (auto& v : versions)
+      if (v.version == version) return &v;
+    return nullptr;
+  }
+  const VersionState* find(std::string_view version) const { return const_cast<ServiceState*>(this)->find(version); }
+};
+
+
+class NodeBuilder {
+ public:
+  NodeBuilder(ArenaHeap& heap, IndexTables& tables) : heap_(heap), tables_(tables) {}
+
+  // Everything that could make `batch` fail, except space, checked before anything changes.
+  Result<void> validate(const Batch& batch) const;
+  // Writes the batch's records, index entries and new nodes for generation `generation`
+  // (unpublished). OutOfSpace when the segment or an index is full.
+  void apply(const Batch& batch, uint64_t generation);
+
+  size_t service_count() const { return services.size(); }
+  void visit_records(const std::function<void(ArenaWriter::RecordType, std::span<const uint8_t>)>& visit) const;
+
+ private:
+  void add_dependent(std::string_view target, const std::string& dependent);
+  void drop_dependent(const std::string& target, const std::string& dependent);
+  const semver::Range* range_of(std::string_view text);
+  // The highest registered, non-retired version of `service` that satisfies `range`.
+  const VersionState* resolve(const std::string& service, const semver::Range& range);
+  // Writes a new immutable node for `s` at `generation` and links it at the chain head.
+  void write_node(ServiceState& s, uint64_t generation);
+  ServiceState& service(std::string_view name);
+  static InstanceState* find_instance(VersionState& v, std::string_view id);
+  static void index_instances(VersionState& v);
+  static void add_instance(VersionState& v, InstanceState state);
+
+  ArenaHeap& heap_;
+  IndexTables& tables_;
+  ByName<ServiceState> services;
+  // target -> dependent service -> how many of its versions declare the dependency
+  ByName<ByName<int>> dependents;
+  ByName<std::unique_ptr<semver::Range>> ranges;  // parsed once
+  struct ContractState {
+    uint64_t record;
+    uint32_t bytes;
+    std::string provider, consumer;
+  };
+  std::map<std::tuple<std::string, std::string, std::string>, ContractState> contracts;
+};
+
+}  // namespace roster::shm
