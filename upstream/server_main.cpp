@@ -183,7 +183,9 @@ int main(int argc, char** argv) {
         loop.post([&registry, &http, outcome] {
           if (!registry.group_committed(outcome)) return;
           if (outcome.error)
-            http.refuse_held(503, "store_unavailable", "the write could not be made durable: " + outcome.error->message);
+            http.refuse_held(503, "store_unavailable",
+                            "a write this answer reports or depends on could not be made durable: " +
+                                outcome.error->message);
           else
             http.release(outcome.revision);
         });
