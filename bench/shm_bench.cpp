@@ -360,7 +360,7 @@ void BM_HealthyIterate(benchmark::State& state) {
   const auto& keys = shuffled_keys(kFullServices);
   const View view = a.client->view();
   std::vector<Instances> sets;
-  for (size_t i = 0; i < 1024; ++i) sets.push_back(view.instances(keys[i], Healthy));
+  for (size_t i = 0; i < std::min<size_t>(1024, keys.size()); ++i) sets.push_back(view.instances(keys[i], Healthy));
   iterate_healthy(state, sets);
 }
 
@@ -378,7 +378,7 @@ void BM_HealthyIterateVersion(benchmark::State& state) {
   const auto& keys = shuffled_keys(kFullServices);
   const View view = a.client->view();
   std::vector<Instances> sets;
-  for (size_t i = 0; i < 1024; ++i) sets.push_back(view.instances(keys[i], "1.0.0", Healthy));
+  for (size_t i = 0; i < std::min<size_t>(1024, keys.size()); ++i) sets.push_back(view.instances(keys[i], "1.0.0", Healthy));
   iterate_healthy(state, sets);
 }
 
