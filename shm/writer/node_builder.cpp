@@ -243,18 +243,18 @@ void NodeBuilder::apply(const Batch& batch, uint64_t generation) {
     }
     VersionState& v = *last_version;
     const uint64_t record = heap_.copy_record(bytes);
-    InstanceState state{inst->id()->str(), record, static_cast<uint32_t>(bytes.size()), inst->port(), inst->weight(),
-                        static_cast<uint8_t>(inst->health())};
-    if (InstanceState* same = find_instance(v, state.id)) {
+    InstanceState* same = find_instance(v, inst->id()->string_view());
+    if (same) {
       heap_.retire(same->record, generation);
-      same->record = state.record;
-      same->bytes = state.bytes;
-      same->port = state.port;
-      same->weight = state.weight;
-      same->health = state.health;
     } else {
-      add_instance(v, std::move(state));
+      add_instance(v, InstanceState{inst->id()->str()});  // the id is copied only for a new instance
+      same = &v.instances.back();
     }
+    same->record = record;
+    same->bytes = static_cast<uint32_t>(bytes.size());
+    same->port = inst->port();
+    same->weight = inst->weight();
+    same->health = static_cast<uint8_t>(inst->health());
     touch(*last_service);
   }
 

@@ -287,30 +287,28 @@ WriteResult Registry::commit(std::vector<Change> changes) {
         },
         c.key);
   }
-  if (committer_) {
-    // Durable later, with its group: the next revision is known (only this server writes), and
-    // nothing this write says leaves the server before it is durable (group_committed).
-    const uint64_t from = revision_;
-    revision_ = from + 1;
-    for (auto& c : changes) {
-      stamp_revision(c, revision_, Origin::Ours);
-      apply_in_memory(c);
-    }
-    pending_.push_back({from, revision_, encode_delta(from, revision_, changes)});
-    committer_->submit(epoch_, revision_, std::move(mutations));
-    return Written{revision_, {}, {}};
-  }
-  // Durable before anything is acknowledged, and only if nobody committed since the revision
-  // the rules were checked against.
-  auto committed = store_.commit_at(revision_, mutations);
-  if (!committed) return refuse(committed.error());
+  // Durable before anything leaves the server. In the background (only this server writes, so
+  // the next revision is known): published once its group is (group_committed). Else now, and
+  // only if nobody committed since the revision the rules were checked against.
   const uint64_t from = revision_;
-  revision_ = *committed;
+  if (committer_) {
+    revision_ = from + 1;
+  } else {
+    auto committed = store_.commit_at(revision_, mutations);
+    if (!committed) return refuse(committed.error());
+    revision_ = *committed;
+  }
   for (auto& c : changes) {
     stamp_revision(c, revision_, Origin::Ours);
     apply_in_memory(c);
   }
-  feed_.publish(from, revision_, encode_delta(from, revision_, changes));
+  Frame delta = encode_delta(from, revision_, changes);
+  if (committer_) {
+    pending_.push_back({from, revision_, std::move(delta)});
+    committer_->submit(epoch_, revision_, std::move(mutations));
+  } else {
+    feed_.publish(from, revision_, std::move(delta));
+  }
   return Written{revision_, {}, {}};
 }
 
@@ -445,7 +443,7 @@ WriteResult Registry::check_versions(const std::vector<std::span<const uint8_t>>
     const auto mode = settings(key.name).compatibility;
     std::vector<const wire::ServiceVersion*> others;
     if (v->api_schema() && mode != governance::CompatibilityMode::None)
-      others = schema_neighbours(*v, mode, pending, pending_by_service[key.name]);
+      others = schema_neighbours(*v, mode, pending_by_service[key.name]);
     auto verdict = check_schema(*v, others, version(key.name, key.version), mode);
     if (!verdict && !refusal) refusal = std::move(verdict.error());
   }
@@ -481,7 +479,6 @@ WriteResult Registry::check_versions(const std::vector<std::span<const uint8_t>>
 
 std::vector<const wire::ServiceVersion*> Registry::schema_neighbours(
     const wire::ServiceVersion& candidate, governance::CompatibilityMode mode,
-    const std::map<VersionKey, const wire::ServiceVersion*>& pending,
     const std::vector<const wire::ServiceVersion*>& pending_here) const {
   std::vector<const wire::ServiceVersion*> out;
   auto version = semver::Version::parse(candidate.version()->string_view());
@@ -489,11 +486,16 @@ std::vector<const wire::ServiceVersion*> Registry::schema_neighbours(
   const auto format = candidate.api_schema()->format();
   for (auto* other : pending_here)
     if (other != &candidate) out.push_back(other);
-  const std::string name = candidate.name()->str();
+  auto replaced = [&](const wire::ServiceVersion& registered) {
+    return std::any_of(pending_here.begin(), pending_here.end(), [&](auto* p) {
+      return p->version()->string_view() == registered.version()->string_view();
+    });
+  };
   bool found_any = false, found_release = false;
-  by_precedence_.below(name, *version, [&](const semver::Version& v, const wire::ServiceVersion& registered) {
+  by_precedence_.below(candidate.name()->string_view(), *version, [&](const semver::Version& v,
+                                                                      const wire::ServiceVersion& registered) {
     if (v.major != version->major) return false;
-    if (pending.count({name, registered.version()->str()})) return true;  // replaced by the write
+    if (replaced(registered)) return true;  // the write brings its own
     out.push_back(&registered);
     if (registered.api_schema() && registered.api_schema()->format() == format) {
       found_any = true;

@@ -183,12 +183,11 @@ class Registry {
   WriteResult check_versions(const std::vector<std::span<const uint8_t>>& candidates, bool import,
                              std::vector<Change>& changes);
   // The versions of `candidate`'s service the schema rules read (check_schema's `others`): those
-  // below it in its major line as they will stand with `pending` (`pending_here`: those of its
-  // service); every one for a transitive mode, else down to the nearest one with a schema of its
-  // format and the nearest such release.
+  // below it in its major line as they will stand with the write (`pending_here`: the write's
+  // versions of its service); every one for a transitive mode, else down to the nearest one with a
+  // schema of its format and the nearest such release.
   std::vector<const wire::ServiceVersion*> schema_neighbours(
       const wire::ServiceVersion& candidate, governance::CompatibilityMode mode,
-      const std::map<VersionKey, const wire::ServiceVersion*>& pending,
       const std::vector<const wire::ServiceVersion*>& pending_here) const;
   WriteResult finish(WriteResult checked, std::vector<Change> changes, WriteOptions options);
   WriteResult commit(std::vector<Change> changes);
