@@ -3,7 +3,7 @@
 // must survive any bytes there: never crash, never read outside its mapping (a damaged structure
 // reads as nothing and marks the View corrupt()).
 //
-// A small arena is built once per process by a real ArenaWriter (two generations, so older nodes
+// A small arena is built once per process by a real ArenaWriter (three generations, so older nodes
 // exist). Each input patches bytes of its segments through a writable mapping, then a fresh Client
 // opens it and makes every lookup; then the patched bytes are restored.
 //
@@ -51,6 +51,16 @@ constexpr std::string_view kGeneration2 = R"({"services": [
   {"name": "cache", "versions": [{"version": "1.2.7", "lifecycle_stage": "deprecated", "owner_team": "platform",
      "instances": [{"id": "c1", "address": "10.0.2.1", "port": 6379, "health": "starting"}]}]}]})";
 
+// A third: a service with more instances than fit in its node, so they lie in slices of their own.
+std::string fleet_generation() {
+  std::string json = R"({"services": [{"name": "fleet", "versions": [{"version": "1.0.0", "lifecycle_stage": "stable",
+     "owner_team": "identity", "instances": [)";
+  for (int i = 0; i < 70; ++i)
+    json += std::string(i ? "," : "") + R"({"id": "f)" + std::to_string(i) + R"(", "address": "10.0.3.1", "port": )" +
+            std::to_string(1000 + i) + (i % 4 == 0 ? R"(, "health": "down"})" : "}");
+  return json + "]}]}]}";
+}
+
 struct Segment {
   uint8_t* bytes = nullptr;
   size_t size = 0;
@@ -60,7 +70,7 @@ struct Segment {
 struct Arena {
   std::string name = fuzz::process_unique("reader");
   std::unique_ptr<shm::ArenaWriter> writer;
-  wire::DecodedDocument docs[2];
+  wire::DecodedDocument docs[3];
   Segment data, readers;
   uint64_t heap_offset = 0;
   fuzz::Keys keys;
@@ -93,7 +103,8 @@ struct Arena {
     FUZZ_CHECK(writer->set_store("fuzz-store").has_value());
     wire::JsonDecoder decoder;
     uint64_t revision = 0;
-    for (auto [i, json] : {std::pair{0, kGeneration1}, std::pair{1, kGeneration2}}) {
+    const std::string fleet = fleet_generation();
+    for (auto [i, json] : {std::pair{0, kGeneration1}, std::pair{1, kGeneration2}, std::pair{2, std::string_view(fleet)}}) {
       docs[i] = decoder.decode(json);
       FUZZ_CHECK(docs[i].ok());
       shm::Batch batch;
@@ -107,8 +118,9 @@ struct Arena {
       FUZZ_CHECK(writer->apply(batch).has_value());
     }
     // Few keys: every lookup of a hostile arena may scan lists and records as large as the heap,
-    // and what matters is each lookup's code, not each key (three names cover a service with
-    // dependencies, a dependency target and a service on its own; one team, one tag).
+    // and what matters is each lookup's code, not each key (the names cover a service with
+    // dependencies, a dependency target, a service on its own and one with instances in slices;
+    // one team, one tag).
     keys.versions = {"1.0.0", "2.3.0", "9.9.9"};
     keys.teams = {"identity"};
     keys.tags = {"core"};

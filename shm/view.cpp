@@ -70,7 +70,7 @@ const ServiceNode* View::node_at(uint64_t offset) const {
   const auto* n = at<ServiceNode>(attachment_->bounds.base, offset);
   const uint64_t bytes = n->node_bytes;
   const uint64_t arrays = uint64_t{n->version_count} * sizeof(VersionEntry) +
-                          uint64_t{n->instance_count} * sizeof(InstanceEntry) +
+                          uint64_t{n->slice_count} * sizeof(SliceRef) +
                           uint64_t{n->dependency_count} * sizeof(DependencyEdge);
   if (bytes > b.size - offset || uint64_t{n->name_offset} + n->name_bytes > bytes || n->arrays_offset % 8 != 0 ||
       n->arrays_offset > bytes || arrays > bytes - n->arrays_offset)
@@ -150,7 +150,8 @@ std::vector<ServiceVersion> View::versions(std::string_view name) const {
 Instances View::instances(std::string_view name, Filter filter) const {
   const ServiceNode* n = node(name);
   if (!n) return {};
-  return {attachment_->bounds.base, &attachment_->bounds.heap, n->instances(), n->instances() + n->instance_count, filter == Filter::Healthy};
+  return {attachment_->bounds.base, &attachment_->bounds.heap, n->slices(), n->slices() + n->slice_count,
+          filter == Filter::Healthy};
 }
 
 Instances View::instances(std::string_view name, std::string_view version, Filter filter) const {
@@ -160,12 +161,12 @@ Instances View::instances(std::string_view name, std::string_view version, Filte
     const VersionEntry& e = n->versions()[i];
     auto v = version_at(n, i);
     if (!v || v->version() != version) continue;
-    if (e.instance_count > n->instance_count || e.instance_begin > n->instance_count - e.instance_count ||
-        e.healthy_count > e.instance_count)
+    if (e.slice_count > n->slice_count || e.slice_begin > n->slice_count - e.slice_count ||
+        e.healthy_slices > e.slice_count)
       return mark_corrupt(), Instances{};
-    const InstanceEntry* begin = n->instances() + e.instance_begin;
-    // Healthy instances come first: the healthy filter is a prefix.
-    const InstanceEntry* end = begin + (filter == Filter::Healthy ? e.healthy_count : e.instance_count);
+    const SliceRef* begin = n->slices() + e.slice_begin;
+    // The version's healthy slices come first: the healthy filter is a prefix of its directory.
+    const SliceRef* end = begin + (filter == Filter::Healthy ? e.healthy_slices : e.slice_count);
     return {attachment_->bounds.base, &attachment_->bounds.heap, begin, end, false};
   }
   return {};
@@ -173,7 +174,7 @@ Instances View::instances(std::string_view name, std::string_view version, Filte
 
 size_t Instances::size() const {
   size_t n = 0;
-  for (auto it = begin(); it != end(); ++it) ++n;
+  for (auto it = begin(); !it.done(); ++it) ++n;
   return n;
 }
 

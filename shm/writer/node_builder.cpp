@@ -47,12 +47,56 @@ const VersionState* NodeBuilder::resolve(const std::string& service, const semve
   return nullptr;
 }
 
+namespace {
+
+bool is_up(uint8_t health) { return health == static_cast<uint8_t>(wire::Health::Up); }
+
+// The arena's entries for `slice`'s members, in order.
+InstanceEntry* fill_entries(const VersionState& v, const SliceState& slice, InstanceEntry* out) {
+  for (uint32_t m : slice.members) {
+    const InstanceState& is = v.instances[m];
+    *out++ = InstanceEntry{is.record, is.bytes, is.port, is.weight, is.health, {}};
+  }
+  return out;
+}
+
+}  // namespace
+
+bool NodeBuilder::write_slices(ServiceState& s, uint64_t generation) {
+  size_t total = 0;
+  for (auto& v : s.versions) total += v.live_instances;
+  // Few instances lie inside the node: copying them with it is bounded, and a reader follows one
+  // block. Otherwise each slice has a block of its own and only the changed ones are rewritten.
+  const bool inline_instances = total <= kSliceCapacity;
+  for (auto& v : s.versions)
+    for (auto& slice : v.slices) {
+      const bool own_block = !inline_instances && !slice.members.empty();
+      if (slice.block && (!own_block || slice.changed_at == generation)) {
+        heap_.retire(slice.block, generation);
+        slice.block = 0;
+      }
+      if (own_block && !slice.block) {
+        slice.block = heap_.allocate(slice.members.size() * sizeof(InstanceEntry));
+        fill_entries(v, slice, heap_.ptr<InstanceEntry>(slice.block));
+      }
+    }
+  return inline_instances;
+}
+
 // Writes a new immutable node for `s` at `generation` and links it at the chain head.
 void NodeBuilder::write_node(ServiceState& s, uint64_t generation) {
-  size_t instances = 0, deps = 0, strings = s.name.size();
+  const bool inline_instances = write_slices(s, generation);
+  size_t refs = 0, inline_entries = 0, deps = 0, strings = s.name.size();
   std::vector<const VersionState*> resolved;
   for (auto& v : s.versions) {
-    instances += v.instances.size();
+    if (inline_instances) {
+      bool has[2] = {false, false};
+      for (auto& slice : v.slices) has[slice.healthy] |= !slice.members.empty();
+      refs += has[0] + has[1];
+      inline_entries += v.live_instances;
+    } else {
+      for (auto& slice : v.slices) refs += !slice.members.empty();
+    }
     deps += v.dependencies.size();
     for (auto& [service, range] : v.dependencies) {
       resolved.push_back(resolve(service, *range));
@@ -60,15 +104,16 @@ void NodeBuilder::write_node(ServiceState& s, uint64_t generation) {
     }
   }
   const size_t arrays_offset = (sizeof(ServiceNode) + s.name.size() + 7) & ~size_t{7};
-  const size_t fixed = arrays_offset + s.versions.size() * sizeof(VersionEntry) + instances * sizeof(InstanceEntry) +
-                       deps * sizeof(DependencyEdge);
+  const size_t inline_offset = arrays_offset + s.versions.size() * sizeof(VersionEntry) + refs * sizeof(SliceRef) +
+                               deps * sizeof(DependencyEdge);
+  const size_t fixed = inline_offset + inline_entries * sizeof(InstanceEntry);
   const size_t bytes = fixed + strings - s.name.size();
   const uint64_t offset = heap_.allocate(bytes);
   auto* node = heap_.ptr<ServiceNode>(offset);
   node->generation = generation;
   node->older.store(s.node, std::memory_order_relaxed);
   node->version_count = static_cast<uint32_t>(s.versions.size());
-  node->instance_count = static_cast<uint32_t>(instances);
+  node->slice_count = static_cast<uint32_t>(refs);
   node->dependency_count = static_cast<uint32_t>(deps);
   node->latest_stable = node->latest_any = kNone;
   node->arrays_offset = static_cast<uint32_t>(arrays_offset);
@@ -85,9 +130,10 @@ void NodeBuilder::write_node(ServiceState& s, uint64_t generation) {
   };
 
   auto* versions = const_cast<VersionEntry*>(node->versions());
-  auto* inst = const_cast<InstanceEntry*>(node->instances());
+  auto* dir = const_cast<SliceRef*>(node->slices());
   auto* edges = const_cast<DependencyEdge*>(node->dependencies());
-  uint32_t instance_index = 0, dep_index = 0;
+  auto* inline_at = reinterpret_cast<InstanceEntry*>(reinterpret_cast<char*>(node) + inline_offset);
+  uint32_t ref_index = 0, dep_index = 0;
   for (size_t i = 0; i < s.versions.size(); ++i) {
     VersionState& v = s.versions[i];
     VersionEntry& e = versions[i];
@@ -96,14 +142,23 @@ void NodeBuilder::write_node(ServiceState& s, uint64_t generation) {
     e.record_bytes = v.bytes;
     e.stage = v.stage;
     e.prerelease = v.parsed.is_prerelease();
-    // Healthy instances first, so the healthy filter is a prefix; otherwise in arrival order.
-    e.instance_begin = instance_index;
-    e.instance_count = static_cast<uint32_t>(v.instances.size());
-    for (bool healthy : {true, false})
-      for (auto& is : v.instances)
-        if ((is.health == static_cast<uint8_t>(wire::Health::Up)) == healthy)
-          inst[instance_index++] = InstanceEntry{is.record, is.bytes, is.port, is.weight, is.health, {}};
-    for (auto& is : v.instances) e.healthy_count += is.health == static_cast<uint8_t>(wire::Health::Up);
+    // Healthy slices first, so the healthy filter is a prefix of the version's directory.
+    e.slice_begin = ref_index;
+    for (bool healthy : {true, false}) {
+      if (inline_instances) {
+        InstanceEntry* run = inline_at;
+        for (auto& slice : v.slices)
+          if (slice.healthy == healthy) inline_at = fill_entries(v, slice, inline_at);
+        if (inline_at != run)
+          dir[ref_index++] = SliceRef{heap_.offset_of(run), static_cast<uint32_t>(inline_at - run), healthy, {}};
+      } else {
+        for (auto& slice : v.slices)
+          if (slice.healthy == healthy && !slice.members.empty())
+            dir[ref_index++] = SliceRef{slice.block, static_cast<uint32_t>(slice.members.size()), healthy, {}};
+      }
+      if (healthy) e.healthy_slices = ref_index - e.slice_begin;
+    }
+    e.slice_count = ref_index - e.slice_begin;
     e.dependency_begin = dep_index;
     e.dependency_count = static_cast<uint32_t>(v.dependencies.size());
     for (size_t d = 0; d < v.dependencies.size(); ++d) {
@@ -123,7 +178,8 @@ void NodeBuilder::write_node(ServiceState& s, uint64_t generation) {
   ServiceSlot& slot = tables_.service_slot(s.slot);
   if (s.node) heap_.retire(s.node, generation, offset);
   s.node = offset;
-  // Release: a reader that loads the new head sees the node's contents.
+  // Release: a reader that loads the new head sees the node's contents, and the slices it points
+  // at (written before it).
   heap_.store(slot.head, offset, std::memory_order_release);
 }
 
@@ -146,24 +202,72 @@ InstanceState* NodeBuilder::find_instance(VersionState& v, std::string_view id) 
     return it == v.by_id->end() ? nullptr : &v.instances[it->second];
   }
   for (auto& i : v.instances)
-    if (i.id == id) return &i;
+    if (i.slice != kNone && i.id == id) return &i;
   return nullptr;
 }
 void NodeBuilder::index_instances(VersionState& v) {
-  if (v.instances.size() <= kIndexInstancesAbove) {
-    v.by_id.reset();
-    return;
-  }
   v.by_id = std::make_unique<ByName<uint32_t>>();
   v.by_id->reserve(v.instances.size());
-  for (uint32_t k = 0; k < v.instances.size(); ++k) v.by_id->emplace(v.instances[k].id, k);
+  for (uint32_t k = 0; k < v.instances.size(); ++k)
+    if (v.instances[k].slice != kNone) v.by_id->emplace(v.instances[k].id, k);
 }
-void NodeBuilder::add_instance(VersionState& v, InstanceState state) {
-  v.instances.push_back(std::move(state));
-  if (v.by_id)
-    v.by_id->emplace(v.instances.back().id, static_cast<uint32_t>(v.instances.size() - 1));
-  else if (v.instances.size() > kIndexInstancesAbove)
-    index_instances(v);
+uint32_t NodeBuilder::add_instance(VersionState& v, std::string_view id) {
+  uint32_t slot;
+  if (!v.free_instances.empty()) {
+    slot = v.free_instances.back();
+    v.free_instances.pop_back();
+  } else {
+    slot = static_cast<uint32_t>(v.instances.size());
+    v.instances.emplace_back();
+  }
+  v.instances[slot].id = std::string(id);
+  ++v.live_instances;
+  // index_instances() skips the new slot (not in a slice yet): it is added here either way.
+  if (!v.by_id && v.live_instances > kIndexInstancesAbove) index_instances(v);
+  if (v.by_id) v.by_id->emplace(v.instances[slot].id, slot);
+  return slot;
+}
+void NodeBuilder::remove_instance(VersionState& v, uint32_t slot, uint64_t generation) {
+  leave_slice(v, slot, generation);
+  if (v.by_id) v.by_id->erase(v.instances[slot].id);
+  v.instances[slot] = InstanceState{};
+  v.free_instances.push_back(slot);
+  --v.live_instances;
+}
+
+void NodeBuilder::join_slice(VersionState& v, uint32_t slot, uint64_t generation) {
+  InstanceState& is = v.instances[slot];
+  const bool healthy = is_up(is.health);
+  uint32_t& filling = v.filling[healthy];
+  if (filling == kNone || v.slices[filling].members.size() >= kSliceCapacity) {
+    filling = kNone;
+    while (filling == kNone && !v.free_slices.empty()) {
+      const uint32_t k = v.free_slices.back();
+      v.free_slices.pop_back();
+      if (v.slices[k].members.empty()) filling = k;
+    }
+    if (filling == kNone) {
+      filling = static_cast<uint32_t>(v.slices.size());
+      v.slices.emplace_back();
+    }
+    v.slices[filling].healthy = healthy;
+  }
+  SliceState& slice = v.slices[filling];
+  slice.members.push_back(slot);
+  slice.changed_at = generation;
+  is.slice = filling;
+}
+void NodeBuilder::leave_slice(VersionState& v, uint32_t slot, uint64_t generation) {
+  InstanceState& is = v.instances[slot];
+  SliceState& slice = v.slices[is.slice];
+  slice.members.erase(std::find(slice.members.begin(), slice.members.end(), slot));
+  slice.changed_at = generation;
+  uint32_t& filling = v.filling[slice.healthy];
+  if (slice.members.empty() && filling != is.slice)
+    v.free_slices.push_back(is.slice);
+  else if (filling == kNone || v.slices[filling].members.size() >= kSliceCapacity)
+    filling = is.slice;  // new instances fill the room this left
+  is.slice = kNone;
 }
 
 void NodeBuilder::apply(const Batch& batch, uint64_t generation) {
@@ -221,7 +325,10 @@ void NodeBuilder::apply(const Batch& batch, uint64_t generation) {
     if (!v) continue;  // removing what is not there changes nothing
     tables_.remove_all(v->record, generation);
     heap_.retire(v->record, generation);
-    for (auto& inst : v->instances) heap_.retire(inst.record, generation);
+    for (auto& inst : v->instances)
+      if (inst.slice != kNone) heap_.retire(inst.record, generation);
+    for (auto& slice : v->slices)
+      if (slice.block) heap_.retire(slice.block, generation);
     for (auto& [dep, range] : v->dependencies) drop_dependent(dep, key.service);
     auto& versions = it->second.versions;
     versions.erase(versions.begin() + (v - versions.data()));
@@ -244,17 +351,25 @@ void NodeBuilder::apply(const Batch& batch, uint64_t generation) {
     VersionState& v = *last_version;
     const uint64_t record = heap_.copy_record(bytes);
     InstanceState* same = find_instance(v, inst->id()->string_view());
+    uint32_t slot;
     if (same) {
       heap_.retire(same->record, generation);
+      slot = static_cast<uint32_t>(same - v.instances.data());
     } else {
-      add_instance(v, InstanceState{inst->id()->str()});  // the id is copied only for a new instance
-      same = &v.instances.back();
+      slot = add_instance(v, inst->id()->string_view());  // the id is copied only for a new instance
     }
-    same->record = record;
-    same->bytes = static_cast<uint32_t>(bytes.size());
-    same->port = inst->port();
-    same->weight = inst->weight();
-    same->health = static_cast<uint8_t>(inst->health());
+    InstanceState& is = v.instances[slot];
+    const auto health = static_cast<uint8_t>(inst->health());
+    if (is.slice != kNone && is_up(is.health) != is_up(health)) leave_slice(v, slot, generation);
+    is.record = record;
+    is.bytes = static_cast<uint32_t>(bytes.size());
+    is.port = inst->port();
+    is.weight = inst->weight();
+    is.health = health;
+    if (is.slice == kNone)
+      join_slice(v, slot, generation);
+    else
+      v.slices[is.slice].changed_at = generation;
     touch(*last_service);
   }
 
@@ -264,8 +379,7 @@ void NodeBuilder::apply(const Batch& batch, uint64_t generation) {
     InstanceState* same = v ? find_instance(*v, key.id) : nullptr;
     if (!same) continue;
     heap_.retire(same->record, generation);
-    v->instances.erase(v->instances.begin() + (same - v->instances.data()));
-    if (v->by_id) index_instances(*v);  // indices behind it moved
+    remove_instance(*v, static_cast<uint32_t>(same - v->instances.data()), generation);
     touch(it->second);
   }
 
@@ -343,7 +457,8 @@ void NodeBuilder::visit_records(const std::function<void(ArenaWriter::RecordType
   for (auto& [name, service] : services)
     for (auto& v : service.versions) {
       visit(ArenaWriter::RecordType::Version, bytes(v.record, v.bytes));
-      for (auto& inst : v.instances) visit(ArenaWriter::RecordType::Instance, bytes(inst.record, inst.bytes));
+      for (auto& inst : v.instances)
+        if (inst.slice != kNone) visit(ArenaWriter::RecordType::Instance, bytes(inst.record, inst.bytes));
     }
   for (auto& [key, c] : contracts) visit(ArenaWriter::RecordType::Contract, bytes(c.record, c.bytes));
 }

@@ -36,6 +36,15 @@ struct InstanceState {
   uint32_t bytes = 0;
   uint16_t port = 0, weight = 0;
   uint8_t health = 0;
+  uint32_t slice = detail::kNone;  // index into VersionState::slices; kNone: a free slot
+};
+
+// A slice of a version's instances, all healthy or none (layout.hpp's SliceRef).
+struct SliceState {
+  std::vector<uint32_t> members;  // indices into VersionState::instances, in arrival order
+  bool healthy = false;
+  uint64_t block = 0;       // its own InstanceEntry array in the heap; 0: none (empty, or inline in the node)
+  uint64_t changed_at = 0;  // generation of the last batch that changed a member
 };
 
 // Above this many instances a version keeps an index of them by id (below, a scan is faster).
@@ -48,8 +57,14 @@ struct VersionState {
   uint32_t bytes = 0;
   uint8_t stage = 0;
   std::vector<std::pair<std::string, const semver::Range*>> dependencies;
-  std::vector<InstanceState> instances;  // in the order they arrived
-  std::unique_ptr<ByName<uint32_t>> by_id;  // id -> index into instances, for large versions
+  // Slots, reused once freed: an instance keeps its slot (and so its index) while it lives.
+  std::vector<InstanceState> instances;
+  std::vector<uint32_t> free_instances;
+  uint32_t live_instances = 0;
+  std::vector<SliceState> slices;
+  std::vector<uint32_t> free_slices;  // emptied, to be reused
+  uint32_t filling[2] = {detail::kNone, detail::kNone};  // per health (0 not, 1 healthy): the slice new instances join
+  std::unique_ptr<ByName<uint32_t>> by_id;  // id -> slot, for large versions
 };
 
 struct ServiceState {
@@ -92,9 +107,17 @@ class NodeBuilder {
   // Writes a new immutable node for `s` at `generation` and links it at the chain head.
   void write_node(ServiceState& s, uint64_t generation);
   ServiceState& service(std::string_view name);
+  // Writes the slices of `s` that changed at `generation` into blocks of their own, or drops
+  // those blocks when the service's instances fit inline in its node. Returns whether they do.
+  bool write_slices(ServiceState& s, uint64_t generation);
   static InstanceState* find_instance(VersionState& v, std::string_view id);
   static void index_instances(VersionState& v);
-  static void add_instance(VersionState& v, InstanceState state);
+  // Slot of a new instance `id` (not yet in a slice).
+  static uint32_t add_instance(VersionState& v, std::string_view id);
+  static void remove_instance(VersionState& v, uint32_t slot, uint64_t generation);
+  // Puts instance `slot` into a slice of its health with room.
+  static void join_slice(VersionState& v, uint32_t slot, uint64_t generation);
+  static void leave_slice(VersionState& v, uint32_t slot, uint64_t generation);
 
   ArenaHeap& heap_;
   IndexTables& tables_;

@@ -105,48 +105,63 @@ class Instance {
   const shm::detail::InstanceEntry* entry_;
 };
 
-// The instances of a service (or of one version), healthy ones first within each version.
+// The instances of a service (or of one version), healthy ones first within each version. They
+// lie in slices (layout.hpp): iteration walks the slice directory, and the healthy filter skips
+// whole slices of unhealthy instances without reading them.
 class Instances {
  public:
   class iterator {
    public:
-    iterator(const Instances& list, const shm::detail::InstanceEntry* at)
-        : base_(list.base_), heap_(list.heap_), at_(at), end_(list.end_), healthy_(list.healthy_) {
-      skip();
+    iterator(const Instances& list, bool at_end)
+        : base_(list.base_), heap_(list.heap_), ref_(list.begin_), refs_end_(list.end_), healthy_(list.healthy_) {
+      if (!at_end) next_slice();
     }
     Instance operator*() const { return {base_, heap_, at_}; }
     iterator& operator++() {
-      ++at_;
-      skip();
+      if (++at_ == end_) next_slice();
       return *this;
     }
     bool operator==(const iterator& o) const { return at_ == o.at_; }
-    bool done() const { return at_ == end_; }
+    bool done() const { return at_ == nullptr; }
 
    private:
-    void skip() {
-      if (healthy_)
-        while (at_ != end_ && at_->health != static_cast<uint8_t>(wire::Health::Up)) ++at_;
+    // Moves to the next non-empty slice the filter keeps, or to the end. A slice that does not
+    // lie in the heap (a damaged arena) ends the iteration.
+    void next_slice() {
+      at_ = end_ = nullptr;
+      for (; ref_ != refs_end_; ++ref_) {
+        const shm::detail::SliceRef& r = *ref_;
+        if (r.count == 0 || (healthy_ && !r.healthy)) continue;
+        if (r.entries % 8 != 0 || !heap_->contains(r.entries, uint64_t{r.count} * sizeof(shm::detail::InstanceEntry)))
+          break;
+        at_ = reinterpret_cast<const shm::detail::InstanceEntry*>(base_ + r.entries);
+        end_ = at_ + r.count;
+        ++ref_;
+        return;
+      }
+      ref_ = refs_end_;
     }
     const char* base_;
     const shm::detail::HeapBounds* heap_;
-    const shm::detail::InstanceEntry *at_, *end_;
+    const shm::detail::SliceRef *ref_, *refs_end_;
+    const shm::detail::InstanceEntry *at_ = nullptr, *end_ = nullptr;
     bool healthy_;
   };
 
   Instances() = default;
-  Instances(const char* base, const shm::detail::HeapBounds* heap, const shm::detail::InstanceEntry* begin,
-            const shm::detail::InstanceEntry* end, bool healthy)
+  // The slices [begin, end); `healthy`: only those marked healthy.
+  Instances(const char* base, const shm::detail::HeapBounds* heap, const shm::detail::SliceRef* begin,
+            const shm::detail::SliceRef* end, bool healthy)
       : base_(base), heap_(heap), begin_(begin), end_(end), healthy_(healthy) {}
-  iterator begin() const { return {*this, begin_}; }
-  iterator end() const { return {*this, end_}; }
-  bool empty() const { return begin() == end(); }
+  iterator begin() const { return {*this, false}; }
+  iterator end() const { return {*this, true}; }
+  bool empty() const { return begin().done(); }
   size_t size() const;
 
  private:
   const char* base_ = nullptr;
   const shm::detail::HeapBounds* heap_ = nullptr;
-  const shm::detail::InstanceEntry *begin_ = nullptr, *end_ = nullptr;
+  const shm::detail::SliceRef *begin_ = nullptr, *end_ = nullptr;
   bool healthy_ = false;
 };
 

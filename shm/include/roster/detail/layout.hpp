@@ -19,7 +19,7 @@ namespace roster::shm::detail {
 inline constexpr uint64_t kSegmentMagic = 0x31474553'52545352;  // "RSTRSEG1"
 inline constexpr uint64_t kReaderMagic = 0x31445252'52545352;   // "RSTRRRD1"
 // Bump on any change to the structs below: readers refuse a segment of another layout.
-inline constexpr uint32_t kLayoutVersion = 3;
+inline constexpr uint32_t kLayoutVersion = 4;
 inline constexpr uint32_t kNone = 0xffffffffu;
 inline constexpr uint64_t kNeverRemoved = ~uint64_t{0};
 inline constexpr size_t kRevisionRing = 256;
@@ -80,9 +80,9 @@ struct ServiceSlot {
 struct VersionEntry {
   uint64_t record;  // offset of the ServiceVersion FlatBuffer
   uint32_t record_bytes;
-  uint32_t instance_begin;  // into the node's instances; healthy ones first
-  uint32_t instance_count;
-  uint32_t healthy_count;
+  uint32_t slice_begin;     // into the node's slices: this version's, healthy ones first
+  uint32_t slice_count;
+  uint32_t healthy_slices;  // slices [slice_begin, slice_begin + healthy_slices) hold only healthy instances
   uint32_t dependency_begin;  // into the node's dependencies
   uint32_t dependency_count;
   uint8_t stage;
@@ -99,6 +99,17 @@ struct InstanceEntry {
   uint8_t reserved[7];
 };
 
+// A run of InstanceEntry, all healthy or none: an immutable block of at most kSliceCapacity
+// entries of its own (a change to one instance rewrites one slice, not the service's instances),
+// or, for a service with few instances, an array inside the node itself (one block to read).
+inline constexpr uint32_t kSliceCapacity = 64;
+struct SliceRef {
+  uint64_t entries;  // offset of InstanceEntry[count]
+  uint32_t count;
+  uint8_t healthy;  // 1: every entry is Health::Up
+  uint8_t reserved[3];
+};
+
 // One declared dependency of a version, resolved when written: the highest registered version
 // of `service` that satisfies the range (not retired), or none.
 struct DependencyEdge {
@@ -109,16 +120,17 @@ struct DependencyEdge {
   uint32_t reserved;
 };
 
-// An immutable snapshot of one service: all its versions (ascending by precedence), their
-// instances and resolved dependencies. The name follows the header directly (a lookup compares
-// it on the header's cache line), then the arrays (8-aligned), then other string bytes.
+// An immutable snapshot of one service: all its versions (ascending by precedence), the
+// directory of their instance slices, and their resolved dependencies. The name follows the
+// header directly (a lookup compares it on the header's cache line), then the arrays
+// (8-aligned), then inline instance entries and other string bytes.
 struct ServiceNode {
   uint64_t generation;
   std::atomic<uint64_t> older;  // previous node; cleared by the writer when it frees that node
   uint32_t name_offset;  // from the node start: sizeof(ServiceNode)
   uint32_t name_bytes;
   uint32_t version_count;
-  uint32_t instance_count;
+  uint32_t slice_count;
   uint32_t dependency_count;
   uint32_t latest_stable;  // index into versions, or kNone
   uint32_t latest_any;
@@ -128,12 +140,13 @@ struct ServiceNode {
   const VersionEntry* versions() const {
     return reinterpret_cast<const VersionEntry*>(reinterpret_cast<const char*>(this) + arrays_offset);
   }
-  const InstanceEntry* instances() const { return reinterpret_cast<const InstanceEntry*>(versions() + version_count); }
+  const SliceRef* slices() const { return reinterpret_cast<const SliceRef*>(versions() + version_count); }
   const DependencyEdge* dependencies() const {
-    return reinterpret_cast<const DependencyEdge*>(instances() + instance_count);
+    return reinterpret_cast<const DependencyEdge*>(slices() + slice_count);
   }
 };
-static_assert(sizeof(ServiceNode) % 8 == 0 && sizeof(VersionEntry) % 8 == 0 && sizeof(InstanceEntry) % 8 == 0);
+static_assert(sizeof(ServiceNode) % 8 == 0 && sizeof(VersionEntry) % 8 == 0 && sizeof(InstanceEntry) % 8 == 0 &&
+              sizeof(SliceRef) % 8 == 0);
 
 // Append-only list with generation intervals (secondary indexes).
 struct ListEntry {
