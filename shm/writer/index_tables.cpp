@@ -51,7 +51,7 @@ ListHead* IndexTables::list_for(uint64_t table, std::string_view key) {
   return &slot->head;
 }
 
-void IndexTables::list_append(ListHead* head, uint64_t record, uint64_t generation) {
+void IndexTables::list_append(ListHead* head, uint64_t record, uint64_t generation, std::vector<ListRef>& refs) {
   const uint64_t head_offset = heap_.offset_of(head);
   uint64_t array_offset = head->array.load(std::memory_order_relaxed);
   ListArray* array = array_offset ? heap_.ptr<ListArray>(array_offset) : nullptr;
@@ -66,7 +66,7 @@ void IndexTables::list_append(ListHead* head, uint64_t record, uint64_t generati
   e.removed.store(kNeverRemoved, std::memory_order_relaxed);
   // Release: a reader that sees the new count sees the entry's fields.
   heap_.store(array->count, index + 1, std::memory_order_release);
-  list_refs_[record].push_back({head_offset, index});
+  refs.push_back({head_offset, index});
 }
 
 // Copies the entries some View may still see into a larger array and swaps it in; the old
@@ -114,22 +114,33 @@ void IndexTables::remove_all(uint64_t record, uint64_t generation) {
 }
 
 void IndexTables::index_version(const wire::ServiceVersion& v, uint64_t record, uint64_t generation) {
-  list_append(list_for(header_.team_table, v.owner_team()->string_view()), record, generation);
-  list_append(&heap_.ptr<ListHead>(header_.stage_lists)[static_cast<size_t>(v.stage())], record, generation);
-  if (v.tags())
-    for (auto* tag : *v.tags()) list_append(list_for(header_.tag_table, tag->string_view()), record, generation);
-  if (v.dependencies()) {
-    std::unordered_set<std::string_view> seen;
-    for (auto* d : *v.dependencies())
-      if (seen.insert(d->service()->string_view()).second)
-        list_append(list_for(header_.dependents_table, d->service()->string_view()), record, generation);
+  const size_t tags = v.tags() ? v.tags()->size() : 0, deps = v.dependencies() ? v.dependencies()->size() : 0;
+  std::vector<ListRef>& refs = list_refs_[record];
+  refs.reserve(2 + tags + deps);
+  list_append(list_for(header_.team_table, v.owner_team()->string_view()), record, generation, refs);
+  list_append(&heap_.ptr<ListHead>(header_.stage_lists)[static_cast<size_t>(v.stage())], record, generation, refs);
+  for (size_t i = 0; i < tags; ++i)
+    list_append(list_for(header_.tag_table, v.tags()->Get(i)->string_view()), record, generation, refs);
+  // One dependents entry per target, however many times the version names it. Most versions name
+  // few: comparing with the earlier ones beats building a set (kept for long lists: hostile input).
+  std::unordered_set<std::string_view> seen;
+  for (size_t i = 0; i < deps; ++i) {
+    const std::string_view target = v.dependencies()->Get(i)->service()->string_view();
+    bool named_before = false;
+    if (deps > 16)
+      named_before = !seen.insert(target).second;
+    else
+      for (size_t j = 0; j < i && !named_before; ++j)
+        named_before = v.dependencies()->Get(j)->service()->string_view() == target;
+    if (!named_before) list_append(list_for(header_.dependents_table, target), record, generation, refs);
   }
 }
 
 void IndexTables::index_contract(const wire::Contract& c, uint64_t record, uint64_t generation) {
-  list_append(list_for(header_.contract_table, c.provider()->string_view()), record, generation);
+  std::vector<ListRef>& refs = list_refs_[record];
+  list_append(list_for(header_.contract_table, c.provider()->string_view()), record, generation, refs);
   if (c.consumer()->string_view() != c.provider()->string_view())
-    list_append(list_for(header_.contract_table, c.consumer()->string_view()), record, generation);
+    list_append(list_for(header_.contract_table, c.consumer()->string_view()), record, generation, refs);
 }
 
 }  // namespace roster::shm

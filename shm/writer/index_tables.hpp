@@ -38,13 +38,14 @@ class IndexTables {
   template <typename Slot, typename Matches>
   Slot* find_slot(uint64_t table, uint64_t capacity, uint64_t hash, Matches&& matches, bool& created);
   detail::ListHead* list_for(uint64_t table, std::string_view key);
-  void list_append(detail::ListHead* head, uint64_t record, uint64_t generation);
-  uint64_t grow_list(detail::ListHead* head, detail::ListArray* old, uint64_t generation);
-
   struct ListRef {
     uint64_t head;  // offset of the ListHead
     uint64_t index;
   };
+  // Appends an entry for `record`, remembered in `refs` (the record's list_refs_).
+  void list_append(detail::ListHead* head, uint64_t record, uint64_t generation, std::vector<ListRef>& refs);
+  uint64_t grow_list(detail::ListHead* head, detail::ListArray* old, uint64_t generation);
+
   ArenaHeap& heap_;
   detail::SegmentHeader& header_;
   const uint64_t& min_pinned_;

@@ -12,14 +12,12 @@ namespace roster::shm {
 
 using namespace detail;
 
-void NodeBuilder::add_dependent(std::string_view target, const std::string& dependent) {
+void NodeBuilder::add_dependent(std::string_view target, ServiceState* dependent) {
   auto t = dependents.find(target);
-  if (t == dependents.end()) t = dependents.emplace(std::string(target), ByName<int>()).first;
-  auto d = t->second.find(dependent);
-  if (d == t->second.end()) d = t->second.emplace(dependent, 0).first;
-  ++d->second;
+  if (t == dependents.end()) t = dependents.emplace(std::string(target), std::unordered_map<ServiceState*, int>()).first;
+  ++t->second[dependent];
 }
-void NodeBuilder::drop_dependent(const std::string& target, const std::string& dependent) {
+void NodeBuilder::drop_dependent(std::string_view target, ServiceState* dependent) {
   auto t = dependents.find(target);
   if (t == dependents.end()) return;
   if (auto d = t->second.find(dependent); d != t->second.end() && --d->second == 0) t->second.erase(d);
@@ -38,7 +36,7 @@ const semver::Range* NodeBuilder::range_of(std::string_view text) {
 }
 
 // The highest registered, non-retired version of `service` that satisfies `range`.
-const VersionState* NodeBuilder::resolve(const std::string& service, const semver::Range& range) {
+const VersionState* NodeBuilder::resolve(std::string_view service, const semver::Range& range) {
   auto it = services.find(service);
   if (it == services.end()) return nullptr;
   auto& versions = it->second.versions;
@@ -288,17 +286,21 @@ void NodeBuilder::apply(const Batch& batch, uint64_t generation) {
     }
   };
 
+  // A snapshot brings many services at once: room for them up front, not rehash after rehash.
+  services.reserve(services.size() + batch.upsert_versions.size());
+  ServiceState* last = nullptr;  // a snapshot lists a service's versions together
   for (auto bytes : batch.upsert_versions) {
     auto* v = flatbuffers::GetRoot<wire::ServiceVersion>(bytes.data());
     const std::string_view name = v->name()->string_view(), version = v->version()->string_view();
-    ServiceState& s = service(name);
+    if (!last || last->name != name) last = &service(name);
+    ServiceState& s = *last;
     VersionState* existing = s.find(version);
     const uint64_t record = heap_.copy_record(bytes);
     tables_.index_version(*v, record, generation);
     if (existing) {
       tables_.remove_all(existing->record, generation);
       heap_.retire(existing->record, generation);
-      for (auto& [dep, range] : existing->dependencies) drop_dependent(dep, s.name);
+      for (auto& [dep, range] : existing->dependencies) drop_dependent(dep, &s);
     } else {
       VersionState fresh;
       fresh.version = std::string(version);
@@ -311,11 +313,15 @@ void NodeBuilder::apply(const Batch& batch, uint64_t generation) {
     existing->bytes = static_cast<uint32_t>(bytes.size());
     existing->stage = static_cast<uint8_t>(v->stage());
     existing->dependencies.clear();
-    if (v->dependencies())
-      for (auto* d : *v->dependencies()) {
-        existing->dependencies.emplace_back(d->service()->str(), range_of(d->range()->string_view()));
-        add_dependent(d->service()->string_view(), s.name);
+    // Names viewed in the arena's copy of the record, not the batch's.
+    const auto* stored = flatbuffers::GetRoot<wire::ServiceVersion>(heap_.ptr<uint8_t>(record));
+    if (stored->dependencies()) {
+      existing->dependencies.reserve(stored->dependencies()->size());
+      for (auto* d : *stored->dependencies()) {
+        existing->dependencies.emplace_back(d->service()->string_view(), range_of(d->range()->string_view()));
+        add_dependent(d->service()->string_view(), &s);
       }
+    }
     versions_changed(s);
   }
 
@@ -329,7 +335,7 @@ void NodeBuilder::apply(const Batch& batch, uint64_t generation) {
       if (inst.slice != kNone) heap_.retire(inst.record, generation);
     for (auto& slice : v->slices)
       if (slice.block) heap_.retire(slice.block, generation);
-    for (auto& [dep, range] : v->dependencies) drop_dependent(dep, key.service);
+    for (auto& [dep, range] : v->dependencies) drop_dependent(dep, &it->second);
     auto& versions = it->second.versions;
     versions.erase(versions.begin() + (v - versions.data()));
     versions_changed(it->second);
@@ -405,8 +411,7 @@ void NodeBuilder::apply(const Batch& batch, uint64_t generation) {
   // A service whose versions changed may change what its dependents resolve to.
   for (ServiceState* changed : version_sets)
     if (auto it = dependents.find(changed->name); it != dependents.end())
-      for (auto& [dependent, count] : it->second)
-        if (auto d = services.find(dependent); d != services.end()) touch(d->second);
+      for (auto& [dependent, count] : it->second) touch(*dependent);
 
   for (ServiceState* s : touched) write_node(*s, generation);
 }

@@ -56,7 +56,9 @@ struct VersionState {
   uint64_t record = 0;
   uint32_t bytes = 0;
   uint8_t stage = 0;
-  std::vector<std::pair<std::string, const semver::Range*>> dependencies;
+  // (service, range): the service name views the version's record in the arena, which lives as
+  // long as this entry (a new record replaces both).
+  std::vector<std::pair<std::string_view, const semver::Range*>> dependencies;
   // Slots, reused once freed: an instance keeps its slot (and so its index) while it lives.
   std::vector<InstanceState> instances;
   std::vector<uint32_t> free_instances;
@@ -99,11 +101,11 @@ class NodeBuilder {
   void visit_records(const std::function<void(ArenaWriter::RecordType, std::span<const uint8_t>)>& visit) const;
 
  private:
-  void add_dependent(std::string_view target, const std::string& dependent);
-  void drop_dependent(const std::string& target, const std::string& dependent);
+  void add_dependent(std::string_view target, ServiceState* dependent);
+  void drop_dependent(std::string_view target, ServiceState* dependent);
   const semver::Range* range_of(std::string_view text);
   // The highest registered, non-retired version of `service` that satisfies `range`.
-  const VersionState* resolve(const std::string& service, const semver::Range& range);
+  const VersionState* resolve(std::string_view service, const semver::Range& range);
   // Writes a new immutable node for `s` at `generation` and links it at the chain head.
   void write_node(ServiceState& s, uint64_t generation);
   ServiceState& service(std::string_view name);
@@ -121,9 +123,9 @@ class NodeBuilder {
 
   ArenaHeap& heap_;
   IndexTables& tables_;
-  ByName<ServiceState> services;
+  ByName<ServiceState> services;  // never erased: pointers to them stay valid
   // target -> dependent service -> how many of its versions declare the dependency
-  ByName<ByName<int>> dependents;
+  ByName<std::unordered_map<ServiceState*, int>> dependents;
   ByName<std::unique_ptr<semver::Range>> ranges;  // parsed once
   struct ContractState {
     uint64_t record;
