@@ -192,10 +192,18 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
       if (n == 0) return self->lost("upstream closed the connection");
       if (n < 0) return self->lost(std::string("receive failed: ") + std::strerror(static_cast<int>(-n)));
       self->reader.feed({self->buffer.data(), static_cast<size_t>(n)});
-      while (auto frame = self->reader.next()) {
-        if (!self->handle(*frame)) return;
-        if (id != self->connection) return;
+      // Every Delta this read brought is published before readers are woken and retired memory
+      // is reclaimed: those are paid once per read, not per change. (A frame that replaces the
+      // arena leaves a writer that is not in a burst: ending it is then a no-op.)
+      self->writer->begin_burst();
+      bool go_on = true;
+      while (go_on) {
+        auto frame = self->reader.next();
+        if (!frame) break;
+        go_on = self->handle(*frame) && id == self->connection;
       }
+      self->writer->end_burst();
+      if (!go_on) return;
       if (auto& error = self->reader.error()) {
         ++self->status.bad_frames;
         return self->lost(error->message);

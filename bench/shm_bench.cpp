@@ -6,6 +6,7 @@
 //   instances/...                  iterate a service's healthy instances (≤ 2 ns per instance)
 //   throughput/{idle,busy}_writer  reader lookups/s, writer idle vs 10k changes/s (busy ≥ 0.9× idle)
 //   apply/one_instance_change/<n>  one batch with one instance upsert (≤ 5 µs)
+//   apply/burst/<k>                k such batches applied in one burst (per_change: each one's share)
 //   load/full/<n>                  a fresh arena loads n services + 10n instances (≤ 1 s)
 //
 // Arenas are named bench-<pid>-<what> and removed at exit (also on SIGINT/SIGTERM/crash), so
@@ -455,6 +456,27 @@ void BM_ApplyOneInstanceChange(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// A burst of changes that arrived together (one read of the stream brought `burst` Deltas), each
+// its own generation, with the wake-up and the reclamation paid once (begin_burst/end_burst).
+// Per change; compare with apply/one_instance_change (a burst of one).
+void BM_ApplyBurst(benchmark::State& state) {
+  Arena& a = full_arena();
+  const auto& changes = instance_changes();
+  const size_t burst = static_cast<size_t>(state.range(0));
+  size_t k = 0;
+  for (auto _ : state) {
+    a.writer->begin_burst();
+    for (size_t i = 0; i < burst; ++i) {
+      a.writer->apply(changes.batches[k]).value();
+      k = (k + 1) & (changes.batches.size() - 1);
+    }
+    a.writer->end_burst();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * burst));
+  state.counters["per_change"] = benchmark::Counter(static_cast<double>(state.iterations() * burst),
+                                                    benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
 // The same at one service size: 10 services, each one version with `instances` instances (no
 // schema, no dependencies), a change to a random instance of a random one.
 void BM_ApplyOneInstanceChangeByServiceSize(benchmark::State& state) {
@@ -610,6 +632,7 @@ BENCHMARK(BM_ThroughputIdleWriter)->Name("throughput/idle_writer")->UseRealTime(
 BENCHMARK(BM_ThroughputBusyWriter)->Name("throughput/busy_writer")->UseRealTime()->MinTime(bench::min_seconds(3));
 BENCHMARK(BM_ThroughputMembarrierOnly)->Name("throughput/membarrier_only")->UseRealTime()->MinTime(bench::min_seconds(3));
 BENCHMARK(BM_ApplyOneInstanceChange)->Name("apply/one_instance_change")->Arg(kFullServices)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ApplyBurst)->Name("apply/burst")->Arg(16)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ApplyOneInstanceChangeByServiceSize)
     ->Name("apply/one_instance_change_by_service_size")
     ->Arg(10)

@@ -42,8 +42,9 @@ void Publisher::publish(uint64_t next, uint64_t revision) {
   header_.generation.store(next, std::memory_order_seq_cst);
   header_.generation_word.store(static_cast<uint32_t>(next), std::memory_order_release);
   generation_ = next;
-  syscall(SYS_futex, &header_.generation_word, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
 }
+
+void Publisher::wake() { syscall(SYS_futex, &header_.generation_word, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0); }
 
 // The oldest generation a live View may be reading; revokes pins that are too old and
 // releases the slots of readers that died.

@@ -23,6 +23,8 @@ class Publisher {
 
   // Makes `next` (whose batch is written) the published generation, with its upstream revision.
   void publish(uint64_t next, uint64_t revision);
+  // Wakes readers sleeping in wait_for_change (after one publish or several).
+  void wake();
   // Frees every retired block no live View can reach; returns the bytes freed.
   size_t reclaim(ArenaHeap& heap);
 

@@ -9,6 +9,7 @@
 #include <climits>
 #include <cstring>
 #include <random>
+#include <utility>
 
 #include "arena_heap.hpp"
 #include "index_tables.hpp"
@@ -48,6 +49,7 @@ struct ArenaWriter::State {
   std::unique_ptr<IndexTables> tables;
   std::unique_ptr<NodeBuilder> builder;
   std::optional<Error> broken;  // why this writer refuses every batch from now on
+  bool in_burst = false, burst_published = false;  // begin_burst(): wake and reclaim wait for end_burst()
 
   Result<uint64_t> run(const Batch& batch, bool publish) {
     if (broken) return fail(*broken);
@@ -74,6 +76,11 @@ struct ArenaWriter::State {
         broken = taken.error();
         return fail(taken.error());
       }
+    if (in_burst) {
+      burst_published = true;
+      return publisher->generation();
+    }
+    publisher->wake();
     publisher->reclaim(*heap);
     return publisher->generation();
   }
@@ -242,6 +249,8 @@ Result<std::unique_ptr<ArenaWriter>> ArenaWriter::create(const ArenaOptions& opt
 }
 
 ArenaWriter::~ArenaWriter() {
+  // Readers waiting for a generation published in an unfinished burst are not left asleep.
+  if (state_ && state_->burst_published) state_->publisher->wake();
   // Segments that never took the arena's name would otherwise stay in /dev/shm forever.
   if (state_ && !state_->named) {
     remove_segment(state_->data_name + state_->suffix);
@@ -267,6 +276,15 @@ Result<void> ArenaWriter::set_store(std::string_view store_id) {
 
 void ArenaWriter::touch_upstream(int64_t unix_ms) {
   state_->header->last_upstream_contact_ms.store(unix_ms, std::memory_order_relaxed);
+}
+
+void ArenaWriter::begin_burst() { state_->in_burst = true; }
+void ArenaWriter::end_burst() {
+  State& s = *state_;
+  s.in_burst = false;
+  if (!std::exchange(s.burst_published, false)) return;
+  s.publisher->wake();
+  s.publisher->reclaim(*s.heap);
 }
 
 size_t ArenaWriter::reclaim() { return state_->publisher->reclaim(*state_->heap); }

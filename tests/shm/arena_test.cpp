@@ -2,7 +2,9 @@
 // consistency of a View, reclamation, re-attach, and the errors of bad input.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
+#include <thread>
 
 #include "roster/client.hpp"
 #include "arena_test_support.hpp"
@@ -149,6 +151,32 @@ TEST_F(ArenaTest, RemovalsAndReclamation) {
   }
   writer_->reclaim();
   EXPECT_EQ(writer_->stats().retired_pending, 0u);
+}
+
+// A burst publishes every batch at once (each its own generation), and leaves the wake-up of
+// waiting readers and the reclamation to its end.
+TEST_F(ArenaTest, ABurstPublishesEachBatchAndWakesAndReclaimsAtItsEnd) {
+  apply(version_json("svc", "1.0.0"));
+  Client client = Client::open(options_.name).value();
+  const uint64_t before = client.generation();
+  std::atomic<bool> woken{false};
+  std::thread waiter([&] { woken = client.wait_for_change(before, std::chrono::seconds(10)); });
+  writer_->begin_burst();
+  apply(version_json("svc", "1.1.0"));
+  EXPECT_EQ(client.view().service("svc")->version(), "1.1.0");
+  apply(version_json("svc", "1.2.0"));
+  {
+    View view = client.view();
+    EXPECT_EQ(view.service("svc")->version(), "1.2.0");
+    EXPECT_EQ(view.generation(), before + 2);
+  }
+  EXPECT_GT(writer_->stats().retired_pending, 0u);  // nothing reclaimed inside the burst
+  writer_->end_burst();
+  waiter.join();
+  EXPECT_TRUE(woken);
+  EXPECT_EQ(writer_->stats().retired_pending, 0u);  // no View is open: all of it freed at the end
+  writer_->end_burst();                             // a second end is a no-op
+  EXPECT_EQ(client.generation(), before + 2);
 }
 
 TEST_F(ArenaTest, InstanceOfUnknownVersionIsRefusedWholeBatch) {

@@ -100,6 +100,13 @@ class ArenaWriter {
   // taken). After TooLarge, Conflict or Io this writer refuses every later batch: start a new one.
   Result<uint64_t> apply(const Batch& batch);
 
+  // Changes that arrive together (one read of the agent's stream brought several Deltas): between
+  // begin_burst() and end_burst(), apply() still publishes each batch as its own generation at
+  // once, but the wake-up of readers in wait_for_change and the reclamation (a membarrier and a
+  // scan of every reader slot) wait for end_burst(), which does them once for the burst.
+  void begin_burst();
+  void end_burst();
+
   // Records when the agent last heard from upstream (readers compute staleness from it).
   void touch_upstream(int64_t unix_ms);
 
