@@ -22,6 +22,7 @@ using rapidjson::Value;
 struct Options : ServerOptions {
   std::string name, version, stage, reason;
   int within_days = -1;
+  bool force = false;
 };
 
 // A time the server sent as RFC 3339 text or as Unix milliseconds, in UTC `Z` form so that times
@@ -108,6 +109,7 @@ void add_lifecycle_commands(CLI::App& app, int& exit_code) {
   set->add_option("version", o->version, "Version")->required();
   set->add_option("stage", o->stage, "proposed, development, beta, stable, deprecated, sunset or retired")->required();
   set->add_option("--reason", o->reason, "Why (recorded with a deprecation)");
+  set->add_flag("--force", o->force, "Retire even if some dependency would be left with no live version to resolve to");
   add_server_options(set, *o);
   set->callback([o, &exit_code] {
     if (!wire::parse_lifecycle_stage(o->stage)) {
@@ -120,7 +122,8 @@ void add_lifecycle_commands(CLI::App& app, int& exit_code) {
     if (!o->reason.empty()) w.key("reason").string(o->reason);
     w.end_object();
     const std::string target =
-        "/v1/services/" + escape_segment(o->name) + "/versions/" + escape_segment(o->version) + "/lifecycle";
+        "/v1/services/" + escape_segment(o->name) + "/versions/" + escape_segment(o->version) + "/lifecycle" +
+        (o->force ? "?force=true" : "");
     rapidjson::Document answer;
     std::string raw;
     exit_code = call_json(*o, "POST", target, answer, body, &raw);

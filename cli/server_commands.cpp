@@ -19,7 +19,7 @@ namespace {
 // Every server command's arguments; the connection options are shared with the other groups.
 struct Options : ServerOptions {
   std::string shm, file, name, version, id, team, stage, tag, agent;
-  bool healthy = false;
+  bool healthy = false, force = false;
 };
 
 std::optional<Client> open_shm(const Options& o) {
@@ -167,10 +167,12 @@ void add_server_commands(CLI::App& app, int& exit_code) {
   dereg->add_option("name", o->name, "Service name")->required();
   dereg->add_option("version", o->version, "Version")->required();
   dereg->add_option("id", o->id, "Instance id (omit to remove the version)");
+  dereg->add_flag("--force", o->force, "Remove a version even if some dependency would be left with no live version");
   target_options(dereg, false);
   dereg->callback([o, &exit_code] {
     std::string target = "/v1/services/" + escape_segment(o->name) + "/versions/" + escape_segment(o->version);
     if (!o->id.empty()) target += "/instances/" + escape_segment(o->id);
+    else if (o->force) target += "?force=true";
     auto r = call(*o, "DELETE", target);
     if (!r) return void(exit_code = kNo);
     std::cout << r->body << "\n";

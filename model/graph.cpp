@@ -807,6 +807,22 @@ std::vector<Dependent> DependencyGraph::dependents_resolving_to(std::string_view
   return g.to_dependents(std::move(ds));
 }
 
+std::vector<Dependent> DependencyGraph::stranded_without(std::string_view name, std::string_view version) const {
+  const Impl& g = *impl_;
+  const Id v = g.find_node(name, version);
+  if (v == kNone) return {};
+  const Impl::Service& service = g.services[g.nodes[v].service];
+  std::vector<Id> ds;
+  for (const Impl::Edge& e : g.resolved_from[v]) {
+    const semver::Range& range = g.ranges[e.range].range;
+    bool elsewhere = false;
+    for (Id other : service.versions)
+      elsewhere |= other != v && g.nodes[other].stage != LifecycleStage::Retired && range.satisfies(g.nodes[other].version);
+    if (!elsewhere) ds.push_back(e.decl);
+  }
+  return g.to_dependents(std::move(ds));
+}
+
 void DependencyGraph::for_each_dependency(
     const std::function<void(const VersionRef&, const DependencyDecl&, const Resolution&)>& visit) const {
   const Impl& g = *impl_;

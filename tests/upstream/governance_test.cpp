@@ -159,11 +159,63 @@ TEST_F(GovernanceTest, DependencyRules) {
   auto users = registry_->graph().dependents_resolving_to("legacy", "1.0.0");
   ASSERT_EQ(users.size(), 1u);
 
-  // Retiring it warns about the dependents left behind.
+  // Retiring it would leave app without a live version: refused, naming app, unless forced
+  // (then it warns about the dependents left behind).
   out = registry_->transition({"legacy", "1.0.0"}, wire::LifecycleStage::Retired, "");
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().error.code, "has_dependents");
+  EXPECT_NE(out.error().error.message.find("app@1.0.0 (legacy ^1.0.0)"), std::string::npos) << out.error().error.message;
+  EXPECT_EQ(registry_->version("legacy", "1.0.0")->stage(), wire::LifecycleStage::Deprecated);
+  out = registry_->transition({"legacy", "1.0.0"}, wire::LifecycleStage::Retired, "", /*force=*/true);
   ASSERT_TRUE(out);
   ASSERT_EQ(out->warnings.size(), 1u);
   EXPECT_NE(out->warnings[0].find("app@1.0.0"), std::string::npos);
+}
+
+// Deleting or retiring a version is refused while some dependency resolves to it and would
+// resolve to no live version without it; one that re-resolves to another version is no reason.
+TEST_F(GovernanceTest, RemovingTheOnlyVersionADependencyResolvesToIsRefusedUnlessForced) {
+  put("db", "1.0.0");
+  put("db", "1.1.0");
+  put("db", "2.0.0");
+  ASSERT_TRUE(put_version(doc("app", "1.0.0", "beta", deps("db", "^1.0.0"))));
+  ASSERT_TRUE(put_version(doc("tool", "1.0.0", "beta", deps("db", "~1.1.0"))));
+  const size_t before = commits();
+
+  // app resolves to 1.1.0 but 1.0.0 would do; tool has only 1.1.0: the delete names tool alone.
+  auto out = registry_->delete_version({"db", "1.1.0"});
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().error.kind, ErrorKind::Conflict);
+  EXPECT_EQ(out.error().error.code, "has_dependents");
+  EXPECT_EQ(out.error().error.where, "force");
+  EXPECT_NE(out.error().error.message.find("tool@1.0.0 (db ~1.1.0)"), std::string::npos) << out.error().error.message;
+  EXPECT_EQ(out.error().error.message.find("app@"), std::string::npos) << out.error().error.message;
+  EXPECT_TRUE(registry_->version("db", "1.1.0"));
+  EXPECT_EQ(commits(), before);
+  // Retiring it is refused the same way.
+  out = registry_->transition({"db", "1.1.0"}, wire::LifecycleStage::Retired, "");
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().error.code, "has_dependents");
+
+  // Nothing depends on 2.0.0 alone: deleted at once, without warnings.
+  out = registry_->delete_version({"db", "2.0.0"});
+  ASSERT_TRUE(out);
+  EXPECT_TRUE(out->warnings.empty());
+
+  // Forced: deleted, and the stranded dependency is a warning; app re-resolves to 1.0.0.
+  out = registry_->delete_version({"db", "1.1.0"}, /*force=*/true);
+  ASSERT_TRUE(out);
+  ASSERT_EQ(out->warnings.size(), 1u);
+  EXPECT_NE(out->warnings[0].find("tool@1.0.0 depends on db ~1.1.0"), std::string::npos) << out->warnings[0];
+  EXPECT_FALSE(registry_->version("db", "1.1.0"));
+  EXPECT_EQ(registry_->graph().resolve("db", "^1.0.0").target.version, "1.0.0");
+
+  // A retired version does not count as somewhere else to resolve to.
+  ASSERT_TRUE(put_version(doc("db", "1.0.1", "beta")));
+  ASSERT_TRUE(registry_->transition({"db", "1.0.1"}, wire::LifecycleStage::Retired, ""));
+  out = registry_->delete_version({"db", "1.0.0"});
+  ASSERT_FALSE(out);
+  EXPECT_NE(out.error().error.message.find("app@1.0.0 (db ^1.0.0)"), std::string::npos) << out.error().error.message;
 }
 
 TEST_F(GovernanceTest, InvalidSchemaIsRefusedWithEveryProblem) {

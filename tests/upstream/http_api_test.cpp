@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+
 #include "registry_fixture.hpp"
 #include "roster/base/percent.hpp"
 
@@ -117,6 +119,31 @@ TEST_F(HttpApiTest, DomainErrorsMapToStatusesInOnePlace) {
   auto move = call("POST", "/v1/services/svc/versions/1.0.0/lifecycle", R"({"stage": "proposed"})");
   EXPECT_EQ(move.status, 409u) << move.body;
   EXPECT_NE(move.body.find(R"("code":"invalid_transition")"), std::string::npos) << move.body;
+}
+
+// DELETE of a version and its retirement are refused while a dependency would be stranded,
+// and go through with ?force=true, the stranded dependency then a warning.
+TEST_F(HttpApiTest, RemovingWhatADependencyNeedsTakesForce) {
+  for (const char* v : {"1.0.0", "2.0.0"})
+    ASSERT_EQ(call("PUT", std::string("/v1/services/db/versions/") + v, version_doc("db", v)).status, 200u);
+  ASSERT_EQ(call("PUT", "/v1/services/app/versions/1.0.0",
+                 R"({"name": "app", "version": "1.0.0", "lifecycle_stage": "beta", "owner_team": "t",
+                     "dependencies": [{"service": "db", "range": "^1.0.0"}]})").status,
+            200u);
+  for (const auto& [method, path, body] :
+       {std::tuple<std::string, std::string, std::string>{"DELETE", "/v1/services/db/versions/1.0.0", ""},
+        {"POST", "/v1/services/db/versions/1.0.0/lifecycle", R"({"stage": "retired"})"}}) {
+    auto refused = call(method, path, body);
+    EXPECT_EQ(refused.status, 409u) << refused.body;
+    EXPECT_NE(refused.body.find(R"("code":"has_dependents")"), std::string::npos) << refused.body;
+    EXPECT_NE(refused.body.find("app@1.0.0 (db ^1.0.0)"), std::string::npos) << refused.body;
+    EXPECT_EQ(call("GET", "/v1/services/db/versions/1.0.0").status, 200u);
+  }
+  EXPECT_EQ(call("DELETE", "/v1/services/db/versions/2.0.0").status, 200u);  // nothing needs it
+  auto forced = call("DELETE", "/v1/services/db/versions/1.0.0?force=true");
+  EXPECT_EQ(forced.status, 200u) << forced.body;
+  EXPECT_NE(forced.body.find("app@1.0.0 depends on db ^1.0.0, which no longer resolves"), std::string::npos) << forced.body;
+  EXPECT_EQ(call("GET", "/v1/services/db/versions/1.0.0").status, 404u);
 }
 
 TEST_F(HttpApiTest, WritesNeedTheTokenInAnyCaseOfTheScheme) {

@@ -560,33 +560,61 @@ WriteResult Registry::import(const wire::DecodedDocument& doc, WriteOptions opti
   });
 }
 
-WriteResult Registry::delete_version(const VersionKey& key) {
+namespace {
+
+// Removing or retiring `key` (`doing`) would leave `stranded` without a live version: refused
+// unless forced.
+Unexpected<Refusal> stranding_refusal(const VersionKey& key, const std::vector<model::Dependent>& stranded,
+                                      std::string_view doing) {
+  constexpr size_t kNamed = 10;
+  std::string who;
+  for (size_t i = 0; i < stranded.size() && i < kNamed; ++i)
+    who += (i ? ", " : "") + stranded[i].from.to_string() + " (" + key.name + " " + stranded[i].range + ")";
+  if (stranded.size() > kNamed) who += " and " + std::to_string(stranded.size() - kNamed) + " more";
+  return refuse(ErrorKind::Conflict, "has_dependents",
+                std::string(doing) + " " + key.to_string() + " would leave " + std::to_string(stranded.size()) +
+                    (stranded.size() == 1 ? " dependency" : " dependencies") +
+                    " with no live version to resolve to: " + who + "; pass force=true to do it anyway",
+                "force");
+}
+
+void warn_stranded(Written& out, const VersionKey& key, const std::vector<model::Dependent>& stranded) {
+  for (auto& d : stranded)
+    out.warnings.push_back(d.from.to_string() + " depends on " + key.name + " " + d.range +
+                           ", which no longer resolves to a live version");
+}
+
+}  // namespace
+
+WriteResult Registry::delete_version(const VersionKey& key, bool force) {
   return retrying([&]() -> WriteResult {
     if (!versions_.count(key)) return not_found("no version \"" + key.version + "\" of \"" + key.name + "\"");
+    const auto stranded = graph_.stranded_without(key.name, key.version);
+    if (!stranded.empty() && !force) return stranding_refusal(key, stranded, "deleting");
     std::vector<Change> changes{{key, std::nullopt}};
     // Its instances go with it.
     for (auto it : range_of(instances_, InstanceKey{key.name, key.version, ""},
                             [&](const InstanceKey& k) { return k.version_key() == key; }))
       changes.push_back({it->first, std::nullopt});
-    return commit(std::move(changes));
+    auto out = commit(std::move(changes));
+    if (out) warn_stranded(*out, key, stranded);
+    return out;
   });
 }
 
-WriteResult Registry::transition(const VersionKey& key, wire::LifecycleStage to, std::string_view reason) {
+WriteResult Registry::transition(const VersionKey& key, wire::LifecycleStage to, std::string_view reason, bool force) {
   return retrying([&]() -> WriteResult {
     auto* v = version(key.name, key.version);
     if (!v) return not_found("no version \"" + key.version + "\" of \"" + key.name + "\"");
     if (auto allowed = model::check_transition(stage_of(*v), to); !allowed)
       return refuse(ErrorKind::Conflict, "invalid_transition", key.to_string() + ": " + allowed.error().message, "stage");
-    // Retiring a version re-resolves its dependents: warn about those left without a live target.
-    auto dependents = to == wire::LifecycleStage::Retired ? graph_.dependents_resolving_to(key.name, key.version)
-                                                          : std::vector<model::Dependent>{};
+    // Retiring takes the version out of resolution, as deleting it does.
+    const auto stranded = to == wire::LifecycleStage::Retired && stage_of(*v) != wire::LifecycleStage::Retired
+                              ? graph_.stranded_without(key.name, key.version)
+                              : std::vector<model::Dependent>{};
+    if (!stranded.empty() && !force) return stranding_refusal(key, stranded, "retiring");
     auto out = commit({{key, moved(*v, to, reason, clock_(), settings(key.name).lifecycle)}});
-    if (!out) return out;
-    for (auto& d : dependents)
-      if (!graph_.resolve(key.name, d.range).resolved())
-        out->warnings.push_back(d.from.to_string() + " depends on " + key.name + " " + d.range +
-                                ", which no longer resolves to a live version");
+    if (out) warn_stranded(*out, key, stranded);
     return out;
   });
 }

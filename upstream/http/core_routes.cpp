@@ -7,7 +7,8 @@
 //   GET    /v1/services/{name}/instances[?version=&healthy=true]
 //   PUT    /v1/services/{name}/versions/{version}[?dry_run=true]   register or update a version
 //   GET    /v1/services/{name}/versions/{version}                  one version, its instances included
-//   DELETE /v1/services/{name}/versions/{version}                  remove it (and its instances)
+//   DELETE /v1/services/{name}/versions/{version}[?force=true]     remove it (and its instances); 409
+//                                                                  has_dependents while others resolve to it alone
 //   PUT    /v1/services/{name}/versions/{version}/instances/{id}[?ttl=SECONDS]   register, with a lease
 //   PUT|POST /v1/services/{name}/versions/{version}/instances/{id}/heartbeat     renew the lease
 //   DELETE /v1/services/{name}/versions/{version}/instances/{id}  deregister
@@ -139,8 +140,9 @@ void add_core_routes(RouteTable& routes, Registry& registry) {
   });
 
   routes.add("DELETE", "/v1/services/{name}/versions/{version}",
-             [&registry](const net::HttpRequest&, const PathParams& p) {
-               return write_response(registry.delete_version({std::string(p["name"]), std::string(p["version"])}));
+             [&registry](const net::HttpRequest& req, const PathParams& p) {
+               return write_response(registry.delete_version({std::string(p["name"]), std::string(p["version"])},
+                                                             truthy(req.query_param("force"))));
              });
 
   routes.add("PUT", "/v1/services/{name}/versions/{version}/instances/{id}",

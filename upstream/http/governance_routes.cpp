@@ -215,7 +215,8 @@ HttpResponse set_stage(Registry& registry, std::string_view name, std::string_vi
                       "\" (expected proposed, development, beta, stable, deprecated, sunset or retired)", "stage");
   auto* reason = governance::member(*doc, "reason");
   if (reason && !reason->IsString()) return bad_request("invalid_reason", "reason must be a string", "reason");
-  auto out = registry.transition({std::string(name), std::string(version)}, *stage, reason ? reason->GetString() : "");
+  auto out = registry.transition({std::string(name), std::string(version)}, *stage, reason ? reason->GetString() : "",
+                                 truthy(req.query_param("force")));
   if (!out) return refusal_response(out.error());
   auto* v = registry.version(name, version);
   std::string body;

@@ -164,6 +164,9 @@ class DependencyGraph {
 
   // The declarations that resolve to name@version now, sorted by declaring version.
   std::vector<Dependent> dependents_resolving_to(std::string_view name, std::string_view version) const;
+  // Those of them that no other live version of `name` satisfies: what removing or retiring
+  // name@version would leave unresolved (declarations of name itself included).
+  std::vector<Dependent> stranded_without(std::string_view name, std::string_view version) const;
 
   // Every declaration with its resolution, by declaring version (sorted), then declaration order.
   void for_each_dependency(const std::function<void(const VersionRef& from, const DependencyDecl& decl,

@@ -104,9 +104,13 @@ class Registry {
   // A whole decoded document (a registry or one service version): an import, whose new versions
   // keep the stage they are given; everything else is as put_version. Precondition: document.ok().
   WriteResult import(const wire::DecodedDocument& document, WriteOptions options = {});
-  WriteResult delete_version(const VersionKey& key);  // its instances go with it
+  // Removes a version with its instances. Refused (409 has_dependents, naming them) while other
+  // versions resolve to it and would resolve to no live version without it, unless `force`.
+  WriteResult delete_version(const VersionKey& key, bool force = false);
   // Moves a version along its lifecycle; deprecating records `reason` and plans the sunset.
-  WriteResult transition(const VersionKey& key, wire::LifecycleStage to, std::string_view reason);
+  // Retiring is refused like delete_version while it would leave dependents unresolved, unless
+  // `force`.
+  WriteResult transition(const VersionKey& key, wire::LifecycleStage to, std::string_view reason, bool force = false);
   // Makes every scheduled lifecycle move that is due, each its own revision, when this server
   // leads. Call periodically.
   WriteResult advance_lifecycle();
