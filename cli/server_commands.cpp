@@ -1,5 +1,9 @@
 // rosterctl register | get | search | instances | deregister | status: against roster-server
 // (--server URL) or, for reads, the local agent's shared memory (--shm NAME).
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
@@ -12,6 +16,7 @@
 #include "roster/wire/json_encoder.hpp"
 #include "roster/wire/json_writer.hpp"
 #include "roster/wire/names.hpp"
+#include "roster/semver.hpp"
 
 namespace roster::cli {
 namespace {
@@ -31,6 +36,12 @@ std::optional<Client> open_shm(const Options& o) {
   return std::move(*client);
 }
 
+void print_instance_line(std::string_view version, std::string_view id, std::string_view address, int64_t port,
+                         std::string_view zone, int64_t weight, std::string_view health) {
+  std::cout << version << "  " << id << "  " << address << ":" << port << "  " << (zone.empty() ? "-" : zone)
+            << "  weight " << weight << "  " << health << "\n";
+}
+
 void print_instances_table(const std::vector<const wire::Instance*>& list, bool json) {
   if (json) {
     std::string out;
@@ -42,9 +53,22 @@ void print_instances_table(const std::vector<const wire::Instance*>& list, bool 
     return;
   }
   for (auto* i : list)
-    std::cout << i->version()->string_view() << "  " << i->id()->string_view() << "  " << i->address()->string_view() << ":"
-              << i->port() << "  " << (i->zone() ? i->zone()->string_view() : "-") << "  weight " << i->weight() << "  "
-              << wire::to_string(i->health()) << "\n";
+    print_instance_line(i->version()->string_view(), i->id()->string_view(), i->address()->string_view(), i->port(),
+                        i->zone() ? i->zone()->string_view() : "", i->weight(), wire::to_string(i->health()));
+}
+
+// The lines `search` prints: one version each.
+void print_version_line(std::string_view name, std::string_view version, std::string_view stage, std::string_view team) {
+  std::cout << name << "@" << version << "  " << stage << "  " << team << "\n";
+}
+
+// A server's JSON answer as people read it (indented); `--json` prints it as it came.
+void print_pretty(const rapidjson::Value& doc) {
+  rapidjson::StringBuffer out;
+  rapidjson::PrettyWriter<rapidjson::StringBuffer> w(out);
+  w.SetIndent(' ', 2);
+  doc.Accept(w);
+  std::cout << out.GetString() << "\n";
 }
 
 }  // namespace
@@ -91,9 +115,13 @@ void add_server_commands(CLI::App& app, int& exit_code) {
     }
     const std::string target = "/v1/services/" + escape_segment(o->name) +
                                (o->version.empty() ? "" : "/versions/" + escape_segment(o->version));
-    auto r = call(*o, "GET", target);
-    if (!r) return void(exit_code = kNo);
-    std::cout << r->body << "\n";
+    rapidjson::Document answer;
+    std::string raw;
+    if ((exit_code = call_json(*o, "GET", target, answer, {}, &raw)) != kOk) return;
+    if (o->json)
+      std::cout << raw << "\n";
+    else
+      print_pretty(answer);
   });
 
   auto* search = app.add_subcommand("search", "Find service versions by owner team, lifecycle stage and tag");
@@ -110,22 +138,42 @@ void add_server_commands(CLI::App& app, int& exit_code) {
       auto client = open_shm(*o);
       if (!client) return void(exit_code = kNo);
       View view = client->view();
-      // Start from the most selective index given, then filter by the others.
-      auto list = !o->team.empty() ? view.by_team(o->team).to_vector()
-                  : !o->tag.empty() ? view.by_tag(o->tag).to_vector()
-                  : !o->stage.empty() ? view.by_stage(*wire::parse_lifecycle_stage(o->stage)).to_vector()
-                                      : std::vector<ServiceVersion>{};
-      for (auto& v : list) {
-        if (!o->team.empty() && v.owner_team() != o->team) continue;
-        if (!o->stage.empty() && v.stage() != *wire::parse_lifecycle_stage(o->stage)) continue;
-        if (!o->tag.empty()) {
-          bool has = false;
-          if (v.record().tags())
-            for (auto* t : *v.record().tags()) has |= t->string_view() == o->tag;
-          if (!has) continue;
-        }
-        std::cout << v.name() << "@" << v.version() << "  " << wire::to_string(v.stage()) << "  " << v.owner_team() << "\n";
+      // Start from the most selective index given, then filter by the others; with no filter,
+      // every version (the stage lists hold each version once).
+      std::vector<ServiceVersion> list;
+      if (!o->team.empty())
+        list = view.by_team(o->team).to_vector();
+      else if (!o->tag.empty())
+        list = view.by_tag(o->tag).to_vector();
+      else if (!o->stage.empty())
+        list = view.by_stage(*wire::parse_lifecycle_stage(o->stage)).to_vector();
+      else
+        for (int stage = 0; stage <= static_cast<int>(wire::LifecycleStage::MAX); ++stage)
+          for (auto v : view.by_stage(static_cast<wire::LifecycleStage>(stage))) list.push_back(v);
+      std::erase_if(list, [&](const ServiceVersion& v) {
+        if (!o->team.empty() && v.owner_team() != o->team) return true;
+        if (!o->stage.empty() && v.stage() != *wire::parse_lifecycle_stage(o->stage)) return true;
+        if (o->tag.empty()) return false;
+        if (v.record().tags())
+          for (auto* t : *v.record().tags())
+            if (t->string_view() == o->tag) return false;
+        return true;
+      });
+      // As the server lists them: by name, then by precedence.
+      auto precedence = [](const ServiceVersion& v) { return semver::Version::parse(v.version()); };
+      std::stable_sort(list.begin(), list.end(), [&](const ServiceVersion& a, const ServiceVersion& b) {
+        if (a.name() != b.name()) return a.name() < b.name();
+        auto pa = precedence(a), pb = precedence(b);
+        return pa && pb ? *pa < *pb : a.version() < b.version();
+      });
+      if (o->json) {
+        std::cout << "{\"services\": [";
+        for (size_t i = 0; i < list.size(); ++i)
+          std::cout << (i ? "," : "") << wire::to_service_version_json(list[i].record(), {});
+        std::cout << "]}\n";
+        return;
       }
+      for (auto& v : list) print_version_line(v.name(), v.version(), wire::to_string(v.stage()), v.owner_team());
       return;
     }
     std::string query;
@@ -135,9 +183,12 @@ void add_server_commands(CLI::App& app, int& exit_code) {
     add("team", o->team);
     add("stage", o->stage);
     add("tag", o->tag);
-    auto r = call(*o, "GET", "/v1/services" + query);
-    if (!r) return void(exit_code = kNo);
-    std::cout << r->body << "\n";
+    rapidjson::Document answer;
+    std::string raw;
+    if ((exit_code = call_json(*o, "GET", "/v1/services" + query, answer, {}, &raw)) != kOk) return;
+    if (o->json) return void(std::cout << raw << "\n");
+    for (auto& v : array(answer, "services").GetArray())
+      print_version_line(str(v, "name"), str(v, "version"), str(v, "lifecycle_stage"), str(v, "owner_team"));
   });
 
   auto* instances = app.add_subcommand("instances", "List a service's instances");
@@ -158,9 +209,13 @@ void add_server_commands(CLI::App& app, int& exit_code) {
     }
     std::string target = "/v1/services/" + escape_segment(o->name) + "/instances?healthy=" + (o->healthy ? "true" : "false");
     if (!o->version.empty()) target += "&version=" + escape_segment(o->version);
-    auto r = call(*o, "GET", target);
-    if (!r) return void(exit_code = kNo);
-    std::cout << r->body << "\n";
+    rapidjson::Document answer;
+    std::string raw;
+    if ((exit_code = call_json(*o, "GET", target, answer, {}, &raw)) != kOk) return;
+    if (o->json) return void(std::cout << raw << "\n");
+    for (auto& i : array(answer, "instances").GetArray())
+      print_instance_line(str(i, "version"), str(i, "id"), str(i, "address"), integer(i, "port"), str(i, "zone"),
+                          integer(i, "weight", 100), str(i, "health"));
   });
 
   auto* dereg = app.add_subcommand("deregister", "Remove an instance, or a whole version with its instances");

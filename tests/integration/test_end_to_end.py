@@ -421,8 +421,19 @@ for j in range(100, 400):
             self.assertIn("10.0.1.34", out.stdout)
             out = ctl("get", "no-such-service", *source)
             self.assertEqual(out.returncode, 1)
-        out = ctl("instances", "user-service", "--shm", c.arena, "--json")
-        self.assertTrue(json.loads(out.stdout))
+        # Both sources answer alike: the same table (by name, then precedence), and JSON with --json.
+        tables = {}
+        for source in (["--server", c.http], ["--shm", c.arena]):
+            out = ctl("search", *source)  # no filter: every version
+            self.assertEqual(out.returncode, 0, out.stderr)
+            tables[source[0]] = out.stdout
+            self.assertTrue(json.loads(ctl("search", "--team", "identity-team", "--json", *source).stdout)["services"])
+            self.assertEqual(json.loads(ctl("get", "user-service", "--json", *source).stdout)["version"], "2.1.0")
+            self.assertTrue(json.loads(ctl("instances", "user-service", "--json", *source).stdout))
+            out = ctl("instances", "user-service", "--healthy", *source)
+            self.assertNotIn("{", out.stdout)  # a table, not JSON
+        self.assertIn("user-service@2.1.0", tables["--shm"])
+        self.assertEqual(tables["--server"], tables["--shm"])
         out = ctl("deregister", "legacy-api", "1.0.0", "--server", c.http)
         self.assertEqual(out.returncode, 0, out.stderr)
         c.wait_synced()

@@ -41,6 +41,18 @@ TEST_F(RegistryTest, PutGetLatestAndRevisions) {
   EXPECT_EQ(registry_->latest("svc")->version()->str(), "1.10.0");
 }
 
+// Search lists services by name and each one's versions by precedence, not as text sorts them.
+TEST_F(RegistryTest, SearchListsVersionsByPrecedence) {
+  for (const char* v : {"1.9.0", "1.10.0", "1.2.0", "1.10.0-rc.1"}) ASSERT_TRUE(put_version(version_doc("svc", v)));
+  ASSERT_TRUE(put_version(version_doc("app", "10.0.0")));
+  ASSERT_TRUE(put_version(version_doc("svc-b", "0.1.0")));  // a name that shares svc's prefix
+  std::vector<std::string> found;
+  for (auto* v : registry_->search("team-a", std::nullopt, std::nullopt))
+    found.push_back(v->name()->str() + "@" + v->version()->str());
+  EXPECT_EQ(found, (std::vector<std::string>{"app@10.0.0", "svc@1.2.0", "svc@1.9.0", "svc@1.10.0-rc.1", "svc@1.10.0",
+                                             "svc-b@0.1.0"}));
+}
+
 TEST_F(RegistryTest, BadDocumentsChangeNothing) {
   auto bad = put_version(R"({"name": "svc", "version": "1.0.0", "owner_team": 5})");
   ASSERT_FALSE(bad);

@@ -794,17 +794,21 @@ std::vector<const wire::ServiceVersion*> Registry::search(std::optional<std::str
                                                           std::optional<wire::LifecycleStage> stage,
                                                           std::optional<std::string_view> tag) const {
   std::vector<const wire::ServiceVersion*> out;
-  for (auto& [key, bytes] : versions_) {
-    auto* v = root<wire::ServiceVersion>(bytes);
-    if (team && v->owner_team()->string_view() != *team) continue;
-    if (stage && v->stage() != *stage) continue;
-    if (tag) {
-      bool has = false;
-      if (v->tags())
-        for (auto* t : *v->tags()) has |= t->string_view() == *tag;
-      if (!has) continue;
+  // By name, then each service's versions by precedence (1.2.0 before 1.10.0), as versions() has them.
+  for (auto it = versions_.begin(); it != versions_.end();) {
+    const std::string name = it->first.name;
+    for (const auto* v : versions(name)) {
+      if (team && v->owner_team()->string_view() != *team) continue;
+      if (stage && v->stage() != *stage) continue;
+      if (tag) {
+        bool has = false;
+        if (v->tags())
+          for (auto* t : *v->tags()) has |= t->string_view() == *tag;
+        if (!has) continue;
+      }
+      out.push_back(v);
     }
-    out.push_back(v);
+    it = versions_.lower_bound(VersionKey{name + '\0', ""});  // the next name: none has a NUL
   }
   return out;
 }
