@@ -70,6 +70,26 @@ int main(int argc, char** argv) {
   app.add_flag("--insecure", insecure, "Serve a non-loopback --listen or --stream address without a token");
   app.add_option("--lease-duration", lease_seconds, "Seconds an instance lives without a renewal")->capture_default_str();
   app.add_option("--lease-renewal", renew_seconds, "Seconds between the renewals instances send")->capture_default_str();
+  roster::upstream::LeaseOptions lease_defaults;
+  bool self_preservation = lease_defaults.self_preservation;
+  double preservation_threshold = lease_defaults.self_preservation_threshold;
+  int preservation_window_seconds = static_cast<int>(lease_defaults.renewal_window.count() / 1000);
+  size_t preservation_min_leases = lease_defaults.self_preservation_min_leases;
+  int preservation_max_hold_seconds = static_cast<int>(lease_defaults.self_preservation_max_hold.count() / 1000);
+  app.add_flag("--self-preservation,!--no-self-preservation", self_preservation,
+               "Stop expiring leases while renewals fall far short of what the leases should send (a partition, "
+               "more likely than that many instances dying at once; on by default)");
+  app.add_option("--self-preservation-threshold", preservation_threshold,
+                 "Renewals below this share of the expected ones turn self-preservation on")
+      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+  app.add_option("--self-preservation-window", preservation_window_seconds, "Seconds over which renewals are counted")
+      ->check(CLI::Range(1, 86400))->capture_default_str();
+  app.add_option("--self-preservation-min-leases", preservation_min_leases,
+                 "Fewer leases than this never turn it on (one dead instance is a large share of a small registry)")
+      ->capture_default_str();
+  app.add_option("--self-preservation-max-hold", preservation_max_hold_seconds,
+                 "Seconds after which a shortfall that has not recovered is treated as a loss and leases expire again")
+      ->check(CLI::Range(1, 7 * 86400))->capture_default_str();
   app.add_option("--max-body-bytes", http_limits.max_body_bytes, "Largest request body")->capture_default_str();
   app.add_option("--max-header-bytes", http_limits.max_header_bytes, "Largest request line and header fields")
       ->check(CLI::Range(size_t{1024}, size_t{1} << 20))->capture_default_str();
@@ -145,6 +165,11 @@ int main(int argc, char** argv) {
     roster::upstream::RegistryOptions registry_options;
     registry_options.leases.duration = std::chrono::seconds(lease_seconds);
     registry_options.leases.renewal_interval = std::chrono::seconds(renew_seconds);
+    registry_options.leases.self_preservation = self_preservation;
+    registry_options.leases.self_preservation_threshold = preservation_threshold;
+    registry_options.leases.renewal_window = std::chrono::seconds(preservation_window_seconds);
+    registry_options.leases.self_preservation_min_leases = preservation_min_leases;
+    registry_options.leases.self_preservation_max_hold = std::chrono::seconds(preservation_max_hold_seconds);
     registry_options.lifecycle = {sunset_days, retire_days};
     auto mode = roster::governance::parse_compatibility_mode(compatibility);
     if (!mode) {

@@ -127,6 +127,55 @@ TEST_F(RegistryTest, SelfPreservationStopsMassExpiry) {
   EXPECT_EQ(registry_->instances("svc", std::nullopt).size(), 10u);
 }
 
+// Self-preservation is for a partition, not for a few instances that died: a small registry
+// never turns it on, it can be turned off, and a shortfall that lasts past the maximum hold is
+// treated as a loss.
+TEST_F(RegistryTest, SelfPreservationLetsGoOfSmallRegistriesWhenOffAndAfterItsMaximumHold) {
+  // `instances` leases renewing every 30 s; a window with every renewal, then none at all.
+  auto silence = [&](int instances) {
+    EXPECT_TRUE(put_version(version_doc("svc", "1.0.0")));
+    for (int i = 0; i < instances; ++i)
+      EXPECT_TRUE(put_instance("svc", "1.0.0", R"({"id": "i)" + std::to_string(i) + R"(", "address": "h", "port": 1})"));
+    now_ += 60'000;
+    EXPECT_TRUE(registry_->expire_leases());
+    for (int i = 0; i < instances; ++i)
+      for (int k = 0; k < 2; ++k) EXPECT_TRUE(registry_->renew({"svc", "1.0.0", "i" + std::to_string(i)}));
+    for (int k = 0; k < 3; ++k) {
+      now_ += 60'000;
+      EXPECT_TRUE(registry_->expire_leases());
+    }
+  };
+  options_.leases.duration = std::chrono::seconds(90);
+  options_.leases.renewal_interval = std::chrono::seconds(30);
+  options_.leases.renewal_window = std::chrono::seconds(60);
+
+  options_.leases.self_preservation_min_leases = 10;
+  reopen();
+  silence(3);  // fewer leases than the minimum: they expire
+  EXPECT_FALSE(registry_->metrics().self_preservation);
+  EXPECT_TRUE(registry_->instances("svc", std::nullopt).empty());
+
+  options_.leases.self_preservation = false;
+  reopen();
+  silence(20);  // turned off: they expire
+  EXPECT_FALSE(registry_->metrics().self_preservation);
+  EXPECT_TRUE(registry_->instances("svc", std::nullopt).empty());
+
+  options_.leases.self_preservation = true;
+  options_.leases.self_preservation_max_hold = std::chrono::minutes(5);
+  reopen();
+  silence(20);  // held...
+  EXPECT_TRUE(registry_->metrics().self_preservation);
+  EXPECT_EQ(registry_->instances("svc", std::nullopt).size(), 20u);
+  for (int k = 0; k < 6; ++k) {  // ...until the shortfall has lasted past 5 minutes
+    now_ += 60'000;
+    EXPECT_TRUE(registry_->expire_leases());
+    if (k < 2) EXPECT_TRUE(registry_->metrics().self_preservation) << "minute " << k;
+  }
+  EXPECT_FALSE(registry_->metrics().self_preservation);
+  EXPECT_TRUE(registry_->instances("svc", std::nullopt).empty());
+}
+
 TEST_F(RegistryTest, FeedResumesFromMemoryStoreOrSnapshot) {
   std::vector<uint64_t> pushed;
   auto subscription = registry_->feed().subscribe([&](const Frame& frame, uint64_t revision) {

@@ -3,8 +3,11 @@
 // writes: they live in memory only, and after a server restart every instance gets a full lease.
 //
 // Self-preservation: when far fewer renewals arrive in a window than the leases at its start
-// should have sent, the network is more likely at fault than the instances, so nothing expires
-// until renewals recover.
+// should have sent (each at its own renewal period), the network is more likely at fault than
+// the instances, so nothing expires until renewals recover. It never engages on a registry of
+// fewer than `self_preservation_min_leases` leases (where one dead instance is a large share), and
+// it lets go after `self_preservation_max_hold` (a partition that long is treated as a loss: the
+// leases that ran out expire, and the next windows count only the leases left).
 #pragma once
 
 #include <chrono>
@@ -20,8 +23,11 @@ namespace roster::upstream {
 struct LeaseOptions {
   std::chrono::milliseconds duration{90'000};          // a lease granted without a ttl of its own
   std::chrono::milliseconds renewal_interval{30'000};  // how often instances are told to renew
+  bool self_preservation = true;
   double self_preservation_threshold = 0.85;  // renewals below this share of expected: stop expiring
   std::chrono::milliseconds renewal_window{60'000};
+  size_t self_preservation_min_leases = 10;
+  std::chrono::milliseconds self_preservation_max_hold{15 * 60'000};
 };
 
 struct Lease {
@@ -62,8 +68,9 @@ class LeaseTable {
   int64_t window_start_ms_;
   uint64_t renewals_in_window_ = 0, renewals_last_window_ = 0;
   size_t leases_at_window_start_ = 0;
-  double expected_last_window_ = 0;
+  double expected_in_window_ = 0, expected_last_window_ = 0;  // renewals the leases should send
   bool have_full_window_ = false, self_preserving_ = false;
+  int64_t deficit_since_ms_ = 0;  // when renewals first fell short (0: they did not)
 };
 
 }  // namespace roster::upstream
