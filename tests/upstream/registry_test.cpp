@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "roster/wire/json_decoder.hpp"
+
 #include <filesystem>
 
 #include "roster/upstream/sqlite_store.hpp"
@@ -39,6 +41,44 @@ TEST_F(RegistryTest, PutGetLatestAndRevisions) {
   reopen();  // everything acknowledged survives a restart
   EXPECT_EQ(registry_->revision(), r3);
   EXPECT_EQ(registry_->latest("svc")->version()->str(), "1.10.0");
+}
+
+// The server keeps a version's times: created when first registered, updated on every write
+// (a client's own times are not taken, except from an import of a new version, as a restore);
+// and each record carries the revision that wrote it.
+TEST_F(RegistryTest, VersionsCarryTheServersTimesAndRevision) {
+  const int64_t t1 = now_;
+  const uint64_t r1 = put_version(version_doc("svc", "1.0.0", R"(, "created_at": "2001-01-01T00:00:00Z")"))->revision;
+  auto* v = registry_->version("svc", "1.0.0");
+  EXPECT_EQ(v->created_at_ms(), t1);
+  EXPECT_EQ(v->updated_at_ms(), t1);
+  EXPECT_EQ(v->revision(), r1);
+
+  now_ += 5'000;
+  const uint64_t r2 = put_version(version_doc("svc", "1.0.0", R"(, "description": "again")"))->revision;
+  v = registry_->version("svc", "1.0.0");
+  EXPECT_EQ(v->created_at_ms(), t1);
+  EXPECT_EQ(v->updated_at_ms(), t1 + 5'000);
+  EXPECT_EQ(v->revision(), r2);
+
+  now_ += 5'000;
+  ASSERT_TRUE(registry_->transition({"svc", "1.0.0"}, wire::LifecycleStage::Stable, ""));
+  v = registry_->version("svc", "1.0.0");
+  EXPECT_EQ(v->created_at_ms(), t1);
+  EXPECT_EQ(v->updated_at_ms(), t1 + 10'000);
+  EXPECT_GT(v->revision(), r2);
+
+  wire::JsonDecoder decoder;
+  auto doc = decoder.decode(R"({"services": [{"name": "old", "versions": [{"version": "1.0.0", "lifecycle_stage": "stable",
+      "owner_team": "team-a", "created_at": "2001-01-01T00:00:00Z", "updated_at": "2002-01-01T00:00:00Z"}]}]})");
+  ASSERT_TRUE(doc.ok());
+  ASSERT_TRUE(registry_->import(doc));
+  v = registry_->version("old", "1.0.0");
+  EXPECT_EQ(v->created_at_ms(), 978'307'200'000);
+  EXPECT_EQ(v->updated_at_ms(), 1'009'843'200'000);
+
+  reopen();
+  EXPECT_EQ(registry_->version("svc", "1.0.0")->created_at_ms(), t1);
 }
 
 // Search lists services by name and each one's versions by precedence, not as text sorts them.

@@ -427,7 +427,7 @@ WriteResult Registry::check_versions(const std::vector<std::span<const uint8_t>>
     auto settled = settle_lifecycle(*v, version(v->name()->string_view(), v->version()->string_view()), import, now,
                                     settings(v->name()->string_view()).lifecycle);
     if (!settled) return refuse(settled.error());
-    records.push_back(settled->empty() ? copy(bytes) : std::move(*settled));
+    records.push_back(std::move(*settled));
   }
   std::map<VersionKey, const wire::ServiceVersion*> pending;  // as they will stand
   std::map<std::string_view, std::vector<const wire::ServiceVersion*>> pending_by_service;

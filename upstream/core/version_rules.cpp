@@ -8,8 +8,12 @@ namespace {
 
 std::string name_at(const wire::ServiceVersion& v) { return v.name()->str() + "@" + v.version()->str(); }
 
+struct Times {
+  int64_t created_at_ms, updated_at_ms;
+};
+
 std::vector<uint8_t> rewrite(const wire::ServiceVersion& v, wire::LifecycleStage stage, const model::LifecycleDates& dates,
-                             std::string_view reason) {
+                             std::string_view reason, Times times) {
   wire::ServiceVersionT t;
   v.UnPackTo(&t);
   t.stage = stage;
@@ -17,7 +21,10 @@ std::vector<uint8_t> rewrite(const wire::ServiceVersion& v, wire::LifecycleStage
   t.sunset_at_ms = dates.sunset_at_ms;
   t.retired_at_ms = dates.retired_at_ms;
   t.deprecation_reason = std::string(reason);
+  t.created_at_ms = times.created_at_ms;
+  t.updated_at_ms = times.updated_at_ms;
   flatbuffers::FlatBufferBuilder fbb(1024);
+  fbb.ForceDefaults(true);  // keeps `revision` in the buffer, stamped in place at commit
   fbb.Finish(wire::ServiceVersion::Pack(fbb, &t));
   return {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()};
 }
@@ -69,15 +76,18 @@ Result<std::vector<uint8_t>> settle_lifecycle(const wire::ServiceVersion& candid
     return fail(ErrorKind::Conflict, "invalid_transition", name_at(candidate) + ": " + allowed.error().message,
                 "lifecycle_stage");
   }
-  if (dates == dates_of(candidate) && reason == reason_of(candidate))
-    return std::vector<uint8_t>();  // the record stands as given
-  return rewrite(candidate, stage, dates, reason);
+  Times times{now_ms, now_ms};
+  if (existing && existing->created_at_ms())
+    times.created_at_ms = existing->created_at_ms();
+  else if (import && !existing && candidate.created_at_ms())
+    times = {candidate.created_at_ms(), candidate.updated_at_ms() ? candidate.updated_at_ms() : now_ms};
+  return rewrite(candidate, stage, dates, reason, times);
 }
 
 std::vector<uint8_t> moved(const wire::ServiceVersion& v, wire::LifecycleStage to, std::string_view reason, int64_t now_ms,
                            const model::LifecyclePolicy& policy) {
   const auto dates = model::dates_after_transition(stage_of(v), to, dates_of(v), now_ms, policy);
-  return rewrite(v, to, dates, reason.empty() ? reason_of(v) : reason);
+  return rewrite(v, to, dates, reason.empty() ? reason_of(v) : reason, {v.created_at_ms() ? v.created_at_ms() : now_ms, now_ms});
 }
 
 Result<void> check_dependencies(const model::DependencyGraph& graph, const wire::ServiceVersion& v,

@@ -21,14 +21,15 @@ wire::LifecycleStage stage_of(const wire::ServiceVersion& v);
 model::LifecycleDates dates_of(const wire::ServiceVersion& v);
 model::VersionInfo version_info(const wire::ServiceVersion& v);
 
-// The record to store for `candidate` (empty: the candidate's own bytes stand), given the
-// version already registered under its key (if any): its stage checked, its lifecycle dates (and
-// reason) the server's. `import` (a whole registry document) lets a new version keep any stage,
-// with missing dates filled in. Refusal: Conflict (invalid_transition).
+// The record to store for `candidate`, given the version already registered under its key (if
+// any): its stage checked, its lifecycle dates (and reason) and its timestamps the server's
+// (`created_at` when first registered, `updated_at` now). `import` (a whole registry document, as
+// a restore) lets a new version keep any stage and the times it carries, with missing ones filled
+// in. Refusal: Conflict (invalid_transition).
 Result<std::vector<uint8_t>> settle_lifecycle(const wire::ServiceVersion& candidate, const wire::ServiceVersion* existing,
                                               bool import, int64_t now_ms, const model::LifecyclePolicy& policy);
 
-// `v` moved to `to` at `now_ms` (the move itself already checked).
+// `v` moved to `to` at `now_ms` (the move itself already checked; `updated_at` is now).
 std::vector<uint8_t> moved(const wire::ServiceVersion& v, wire::LifecycleStage to, std::string_view reason, int64_t now_ms,
                            const model::LifecyclePolicy& policy);
 
