@@ -7,6 +7,7 @@
 #include "commands.hpp"
 #include "findings.hpp"
 #include "json_file.hpp"
+#include "server_client.hpp"
 #include "roster/governance/json_document.hpp"
 #include "roster/governance/json_schema.hpp"
 #include "roster/governance/openapi_check.hpp"
@@ -81,15 +82,44 @@ int verify(const Options& o) {
 
 }  // namespace
 
+// Every provider version against every consumer contract whose range matches it, from a server;
+// kNo when any pair fails.
+int matrix(const ServerOptions& o, const std::string& provider) {
+  rapidjson::Document answer;
+  std::string raw;
+  std::string target = "/v1/contracts/matrix";
+  add_query(target, "provider", provider);
+  if (int code = call_json(o, "GET", target, answer, {}, &raw); code != kOk) return code;
+  bool all_ok = true;
+  for (auto& cell : array(answer, "cells").GetArray()) all_ok &= boolean(cell, "ok");
+  if (o.json) return std::cout << raw << "\n", all_ok ? kOk : kNo;
+  for (auto& cell : array(answer, "cells").GetArray()) {
+    std::cout << (boolean(cell, "ok") ? "ok    " : "FAILS ") << str(cell, "provider") << " <- " << str(cell, "consumer");
+    if (!str(cell, "message").empty()) std::cout << ": " << str(cell, "message");
+    std::cout << "\n";
+    for (auto& f : array(cell, "findings").GetArray()) std::cout << "  " << finding_line(f) << "\n";
+  }
+  if (array(answer, "cells").Empty()) std::cout << "no contract names a version of " << provider << "\n";
+  return all_ok ? kOk : kNo;
+}
+
 void add_contract_commands(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<Options>();
-  auto* contract = app.add_subcommand("contract", "Consumer contracts (Pact v2), checked locally");
+  auto* contract = app.add_subcommand("contract", "Consumer contracts (Pact v2): checked locally, or their matrix on a server");
   contract->require_subcommand(1);
   auto* cmd = contract->add_subcommand("verify", "Does the provider's OpenAPI document honour the pact? exit 1 if not");
   cmd->add_option("pact", o->pact_file, "Pact v2 document (the consumer's)")->required();
   cmd->add_option("openapi", o->openapi_file, "OpenAPI 3.x document (the provider's)")->required();
   cmd->add_flag("--json", o->json, "Machine-readable output");
   cmd->callback([o, &exit_code] { exit_code = verify(*o); });
+
+  auto server = std::make_shared<ServerOptions>();
+  auto provider = std::make_shared<std::string>();
+  auto* mtx = contract->add_subcommand("matrix", "Each version of PROVIDER against each consumer contract it must honour; "
+                                                  "exit 1 if any fails");
+  mtx->add_option("provider", *provider, "Provider service name")->required();
+  add_server_options(mtx, *server);
+  mtx->callback([server, provider, &exit_code] { exit_code = matrix(*server, *provider); });
 }
 
 }  // namespace roster::cli

@@ -8,6 +8,7 @@
 #include "commands.hpp"
 #include "findings.hpp"
 #include "json_file.hpp"
+#include "server_client.hpp"
 #include "roster/governance/json_document.hpp"
 #include "roster/governance/json_schema.hpp"
 #include "roster/governance/openapi_check.hpp"
@@ -168,9 +169,27 @@ int compat(const Options& o) {
 
 }  // namespace
 
+// A service's schema history from a server: each version's format and what changed since the one
+// before.
+int evolution(const ServerOptions& o, const std::string& name) {
+  rapidjson::Document answer;
+  std::string raw;
+  if (int code = call_json(o, "GET", "/v1/services/" + escape_segment(name) + "/evolution", answer, {}, &raw); code != kOk)
+    return code;
+  if (o.json) return std::cout << raw << "\n", kOk;
+  for (auto& v : array(answer, "versions").GetArray()) {
+    std::cout << name << "@" << str(v, "version") << " (" << str(v, "format") << ")";
+    if (v.HasMember("paths")) std::cout << ": " << integer(v, "paths") << " paths, " << integer(v, "operations") << " operations";
+    std::cout << "\n";
+    for (const char* list : {"added", "removed", "changed"})
+      for (auto& f : array(v, list).GetArray()) std::cout << "  " << finding_line(f) << "\n";
+  }
+  return kOk;
+}
+
 void add_schema_commands(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<Options>();
-  auto* schema = app.add_subcommand("schema", "Check, diff and compare API schemas locally (no server)");
+  auto* schema = app.add_subcommand("schema", "Check, diff and compare API schemas locally; a service's schema history on a server");
   schema->require_subcommand(1);
 
   auto* chk = schema->add_subcommand("check", "Is FILE a valid OpenAPI 3.x document or JSON Schema (draft-07)?");
@@ -195,6 +214,13 @@ void add_schema_commands(CLI::App& app, int& exit_code) {
   cmp->add_option("files", o->files, "OLD... NEW: JSON Schemas or OpenAPI documents")->required()->expected(2, -1);
   cmp->add_flag("--json", o->json, "Machine-readable output");
   cmp->callback([o, &exit_code] { exit_code = compat(*o); });
+
+  auto server = std::make_shared<ServerOptions>();
+  auto name = std::make_shared<std::string>();
+  auto* evo = schema->add_subcommand("evolution", "A service's schemas version by version: what each added, removed, changed");
+  evo->add_option("name", *name, "Service name")->required();
+  add_server_options(evo, *server);
+  evo->callback([server, name, &exit_code] { exit_code = evolution(*server, *name); });
 }
 
 }  // namespace roster::cli

@@ -297,6 +297,24 @@ class Governance(unittest.TestCase):
         status, got = c.request("GET", "/v1/services/store/compatibility")
         self.assertEqual(got["mode"], "BACKWARD")
 
+    def test_evolution_and_matrix_commands(self):
+        out = self.run_ok("schema", "evolution", "store").stdout
+        self.assertIn("store@2.0.0 (openapi): 1 paths, 1 operations", out)
+        self.assertRegex(out, r"path-removed .*/items/\{id\}")
+        self.assertRegex(out, r"path-added .*/v2/items/\{id\}")
+        got = json.loads(self.run_ok("schema", "evolution", "store", "--json").stdout)
+        self.assertEqual([v["version"] for v in got["versions"]], ["1.0.0", "1.2.0", "2.0.0"])
+        self.run_ok("schema", "evolution", "no-such-service", code=1)
+        # store's only contract holds on both versions it covers; api's fails (exit 1).
+        out = self.run_ok("contract", "matrix", "store").stdout
+        self.assertIn("ok    store@1.0.0 <- cache@1.0.0", out)
+        self.assertIn("ok    store@1.2.0 <- cache@1.0.0", out)
+        out = self.run_ok("contract", "matrix", "api", code=1).stdout
+        self.assertIn("FAILS api@2.0.0 <- web@1.0.0", out)
+        got = json.loads(self.run_ok("contract", "matrix", "api", "--json", code=1).stdout)
+        self.assertFalse(got["cells"][0]["ok"])
+        self.assertIn("no contract names a version of disk", self.run_ok("contract", "matrix", "disk").stdout)
+
 
 if __name__ == "__main__":
     unittest.main(argv=sys.argv[:1], verbosity=2)

@@ -8,6 +8,8 @@
 
 #include <tuple>
 
+#include "roster/governance/json_document.hpp"
+
 #include "registry_fixture.hpp"
 #include "roster/base/percent.hpp"
 
@@ -144,6 +146,31 @@ TEST_F(HttpApiTest, RemovingWhatADependencyNeedsTakesForce) {
   EXPECT_EQ(forced.status, 200u) << forced.body;
   EXPECT_NE(forced.body.find("app@1.0.0 depends on db ^1.0.0, which no longer resolves"), std::string::npos) << forced.body;
   EXPECT_EQ(call("GET", "/v1/services/db/versions/1.0.0").status, 404u);
+}
+
+// A JSON Schema's evolution lists what changed, compatible or not: a property dropped from an
+// open model is compatible, and still a change a consumer wants to see.
+TEST_F(HttpApiTest, EvolutionListsJsonSchemaChanges) {
+  auto version = [](const char* v, const char* properties) {
+    return std::string(R"({"name": "courier", "version": ")") + v +
+           R"(", "lifecycle_stage": "beta", "owner_team": "t", "api_schema": {"format": "json_schema", "document":
+               {"type": "object", "properties": {)" + properties + "}}}}";
+  };
+  ASSERT_EQ(call("PUT", "/v1/services/courier/versions/1.0.0",
+                 version("1.0.0", R"("id": {"type": "string"}, "eta": {"type": "integer"})")).status, 200u);
+  auto put = call("PUT", "/v1/services/courier/versions/2.0.0", version("2.0.0", R"("id": {"type": "string"})"));
+  ASSERT_EQ(put.status, 200u) << put.body;
+  auto evolution = call("GET", "/v1/services/courier/evolution");
+  ASSERT_EQ(evolution.status, 200u) << evolution.body;
+  auto doc = governance::parse_json(evolution.body);
+  ASSERT_TRUE(doc);
+  const auto& versions = (*doc)["versions"];
+  ASSERT_EQ(versions.Size(), 2u);
+  const auto& removed = versions[1]["removed"];
+  ASSERT_EQ(removed.Size(), 1u) << evolution.body;
+  EXPECT_STREQ(removed[0]["id"].GetString(), "property-removed");
+  EXPECT_STREQ(removed[0]["pointer"].GetString(), "/properties/eta");
+  EXPECT_EQ(versions[1]["added"].Size(), 0u);
 }
 
 TEST_F(HttpApiTest, WritesNeedTheTokenInAnyCaseOfTheScheme) {

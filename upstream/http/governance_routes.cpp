@@ -2,11 +2,13 @@
 // compatibility settings, evolution, contracts and can-i-deploy.
 #include <algorithm>
 #include <charconv>
+#include <set>
 
 #include "api_responses.hpp"
 #include "routes.hpp"
 
 #include "roster/governance/json_document.hpp"
+#include "roster/governance/json_schema_diff.hpp"
 #include "roster/governance/openapi_diff.hpp"
 #include "roster/semver.hpp"
 #include "roster/upstream/contract_checks.hpp"
@@ -384,6 +386,14 @@ HttpResponse schema_compat(const net::HttpRequest& req) {
   return ok(body);
 }
 
+// The schema a finding's pointer is about: "/properties/a/type" and "/properties/a/required" are
+// both about "/properties/a".
+std::string place_of(std::string_view pointer) {
+  for (std::string_view keyword : {"/type", "/required"})
+    if (pointer.ends_with(keyword)) return std::string(pointer.substr(0, pointer.size() - keyword.size()));
+  return std::string(pointer);
+}
+
 HttpResponse evolution(const Registry& registry, std::string_view name) {
   auto versions = registry.versions(name);
   if (versions.empty()) return no_version(name, std::nullopt);
@@ -416,9 +426,17 @@ HttpResponse evolution(const Registry& registry, std::string_view name) {
            : f.id.find("removed") != std::string::npos ? removed
                                                        : changed).push_back(f);
     } else if (previous && !governance::member(*previous, "openapi")) {
-      // JSON Schema: what the new version no longer accepts, then what it now accepts.
-      changed = compatibility_findings(governance::CompatibilityMode::Full, wire::SchemaFormat::JsonSchema,
-                                       {{"previous", &*previous}}, "this", doc);
+      // JSON Schema: the changelog (properties, required, types), then what the compatibility
+      // check adds about what the new version no longer accepts or now accepts, where the
+      // changelog did not already name the place.
+      std::set<std::string> named;
+      for (auto& f : governance::diff_json_schema(*previous, doc)) {
+        named.insert(place_of(f.pointer));
+        (f.id == "property-added" ? added : f.id == "property-removed" ? removed : changed).push_back(f);
+      }
+      for (auto& f : compatibility_findings(governance::CompatibilityMode::Full, wire::SchemaFormat::JsonSchema,
+                                            {{"previous", &*previous}}, "this", doc))
+        if (!named.count(place_of(f.pointer))) changed.push_back(f);
     }
     for (auto [key, list] : {std::pair{"added", &added}, std::pair{"removed", &removed}, std::pair{"changed", &changed}}) {
       w.key(key);
