@@ -171,6 +171,19 @@ void print_upgrade(const Value& answer) {
   std::cout << "schema diff: " << (boolean(*diff, "breaking") ? "breaking" : "nothing breaks") << " ("
             << findings.Size() << (findings.Size() == 1 ? " finding" : " findings") << ")\n";
   for (auto& f : findings.GetArray()) std::cout << "  " << finding_line(f) << "\n";
+  const auto* contracts = governance::member(answer, "contracts");
+  if (!contracts || !contracts->IsArray()) return;  // `to` is not registered: nothing to verify against
+  const auto& breaking_contracts = array(answer, "breaking_contracts");
+  if (contracts->Empty()) {
+    std::cout << "no consumer contract covers " << str(answer, "from") << " or " << str(answer, "to") << "\n";
+    return;
+  }
+  std::cout << "consumer contracts against " << str(answer, "to") << ": "
+            << (breaking_contracts.Empty() ? "all hold" : std::to_string(breaking_contracts.Size()) + " broken") << "\n";
+  for (auto& v : contracts->GetArray()) {
+    std::cout << "  " << (boolean(v, "ok") ? "ok    " : "BREAKS ") << str(v, "consumer") << ": " << str(v, "message") << "\n";
+    for (auto& f : array(v, "findings").GetArray()) std::cout << "    " << finding_line(f) << "\n";
+  }
 }
 
 void print_unresolved(const Value& answer) {
@@ -295,7 +308,8 @@ void add_deps_commands(CLI::App& app, int& exit_code) {
       [o, &exit_code] { exit_code = get_and_print(*o, "/v1/graph/cycles", print_cycles, no_if_any("cycles")); });
 
   auto* upgrade =
-      deps->add_subcommand("upgrade", "What moving NAME from version A to B breaks; exit 1 when a dependent breaks");
+      deps->add_subcommand("upgrade", "What moving NAME from version A to B breaks (ranges and consumer contracts); "
+                                      "exit 1 when a dependent or a contract breaks");
   upgrade->add_option("name", o->name, "Service name")->required();
   upgrade->add_option("from", o->from, "Current version")->required();
   upgrade->add_option("to", o->to, "New version")->required();
@@ -304,7 +318,9 @@ void add_deps_commands(CLI::App& app, int& exit_code) {
     std::string target = service_target(o->name, "upgrade");
     add_query(target, "from", o->from);
     add_query(target, "to", o->to);
-    exit_code = get_and_print(*o, target, print_upgrade, no_if_any("breaking_dependents"));
+    exit_code = get_and_print(*o, target, print_upgrade, [](const Value& answer) {
+      return array(answer, "breaking_dependents").Empty() && array(answer, "breaking_contracts").Empty() ? kOk : kNo;
+    });
   });
 
   auto* unresolved =

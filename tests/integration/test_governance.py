@@ -65,6 +65,9 @@ REGISTRY = {
         {"name": "worker", "versions": [version("1.0.0", deps=[("legacy", "^1.0.0"), ("cache", "^1.0.0"),
                                                                ("search", "^1.0.0")])]},
         {"name": "search", "versions": [version("1.0.0")]},
+        {"name": "courier", "versions": [version("1.1.0", api_schema=openapi("1.1.0", ["/orders/{id}"])),
+                                         version("2.0.0", api_schema=openapi("2.0.0", ["/v2/orders/{id}"]))]},
+        {"name": "shop", "versions": [version("1.0.0", deps=[("courier", ">=1.0.0")])]},
         {"name": "ping", "versions": [version("1.0.0", deps=[("pong", "^1.0.0")])]},
         {"name": "pong", "versions": [version("1.0.0", deps=[("ping", "^1.0.0")])]},
     ],
@@ -73,6 +76,8 @@ REGISTRY = {
          "pact": pact("cache", "store", "/items/1")},
         {"consumer": "web", "consumer_version": "1.0.0", "provider": "api", "provider_range": "^2.0.0",
          "pact": pact("web", "api", "/refunds")},
+        {"consumer": "shop", "consumer_version": "1.0.0", "provider": "courier", "provider_range": ">=1.0.0",
+         "pact": pact("shop", "courier", "/orders/1")},
     ],
 }
 
@@ -163,8 +168,20 @@ class Governance(unittest.TestCase):
         self.assertIn("  cache@1.0.0 (^1.0.0)\n", out)
         self.assertIn("schema diff: breaking", out)
         self.assertIn("BREAKING ", out)
+        self.assertIn("BREAKS cache@1.0.0: cache@1.0.0's contract accepts store ^1.0.0, which 2.0.0 is not in", out)
         out = self.run_ok("deps", "upgrade", "store", "1.0.0", "1.2.0").stdout
         self.assertIn("store 1.0.0 → 1.2.0: minor change\nno dependent breaks\n", out)
+        self.assertIn("consumer contracts against 1.2.0: all hold\n  ok    cache@1.0.0", out)
+
+    def test_upgrade_names_the_consumers_whose_contract_breaks_though_their_range_holds(self):
+        out = self.run_ok("deps", "upgrade", "courier", "1.1.0", "2.0.0", code=1).stdout
+        self.assertIn("no dependent breaks\n", out)  # shop's range >=1.0.0 takes 2.0.0...
+        self.assertIn("consumer contracts against 2.0.0: 1 broken", out)  # ...but its pact does not hold
+        self.assertIn("BREAKS shop@1.0.0", out)
+        got = json.loads(self.run_ok("deps", "upgrade", "courier", "1.1.0", "2.0.0", "--json", code=1).stdout)
+        self.assertEqual(got["breaking_contracts"], ["shop@1.0.0"])
+        got = json.loads(self.run_ok("deps", "upgrade", "courier", "1.1.0", "3.0.0", "--json").stdout)
+        self.assertIsNone(got["contracts"])  # 3.0.0 is not registered: nothing to verify against
 
     def test_graph_as_dot_and_json(self):
         out = self.run_ok("deps", "graph", "--format", "dot").stdout

@@ -58,6 +58,32 @@ std::vector<Verification> verify_contract(const Registry& registry, const wire::
   return out;
 }
 
+std::vector<Verification> contracts_after_upgrade(const Registry& registry, std::string_view name, std::string_view from,
+                                                  std::string_view to) {
+  std::vector<Verification> out;
+  const auto* target = registry.version(name, to);
+  if (!target) return out;
+  auto range_accepts = [](const wire::Contract& c, std::string_view version) {
+    auto range = semver::Range::parse(c.provider_range()->string_view());
+    auto parsed = semver::Version::parse(version);
+    return range && parsed && range->satisfies(*parsed);
+  };
+  for (auto* contract : registry.contracts(std::nullopt, name)) {
+    if (consumer_retired(registry, *contract)) continue;
+    const bool uses_from = range_accepts(*contract, from);
+    if (!uses_from && !accepts(*contract, *target)) continue;
+    if (accepts(*contract, *target)) {
+      out.push_back(verify_against(*contract, *target));
+    } else {
+      out.push_back({consumer_of(*contract), at(name, to), false,
+                     consumer_of(*contract) + "'s contract accepts " + contract->provider()->str() + " " +
+                         contract->provider_range()->str() + ", which " + std::string(to) + " is not in",
+                     {}});
+    }
+  }
+  return out;
+}
+
 std::optional<DeployAnswer> can_i_deploy(const Registry& registry, std::string_view name, std::string_view version) {
   auto* self = registry.version(name, version);
   if (!self) return std::nullopt;

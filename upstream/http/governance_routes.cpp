@@ -127,6 +127,8 @@ void write_dependents(wire::JsonWriter& w, std::string_view key, const std::vect
   w.end_array();
 }
 
+void write_verifications(wire::JsonWriter& w, const std::vector<Verification>& list);
+
 HttpResponse upgrade(const Registry& registry, std::string_view name, const net::HttpRequest& req) {
   auto from = req.query_param("from"), to = req.query_param("to");
   if (!from || !to) return bad_request("missing_parameter", "upgrade needs ?from=VERSION&to=VERSION", from ? "to" : "from");
@@ -153,6 +155,18 @@ HttpResponse upgrade(const Registry& registry, std::string_view name, const net:
     w.begin_object().key("breaking").boolean(diff.breaking()).key("findings");
     governance::write_findings(w, diff.findings);
     w.end_object();
+  } else {
+    w.null();
+  }
+  // Beside the ranges: the consumers whose contract `to` breaks (null when `to` is not registered).
+  w.key("contracts");
+  if (b) {
+    auto verifications = contracts_after_upgrade(registry, name, *from, *to);
+    write_verifications(w, verifications);
+    w.key("breaking_contracts").begin_array();
+    for (auto& v : verifications)
+      if (!v.ok) w.string(v.consumer);
+    w.end_array();
   } else {
     w.null();
   }

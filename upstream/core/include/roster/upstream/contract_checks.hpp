@@ -32,6 +32,13 @@ struct DeployAnswer {
 // against the provider version its range resolves to.
 std::optional<DeployAnswer> can_i_deploy(const Registry& registry, std::string_view name, std::string_view version);
 
+// What moving `name` from `from` to `to` (registered) does to its consumers' contracts: every
+// contract of a live consumer whose range accepts either version, verified against `to` (a
+// contract whose range does not accept `to` fails with that message). Empty when `to` is not
+// registered.
+std::vector<Verification> contracts_after_upgrade(const Registry& registry, std::string_view name, std::string_view from,
+                                                  std::string_view to);
+
 // Every provider version × every contract against that provider whose range accepts it.
 std::vector<Verification> contract_matrix(const Registry& registry, std::string_view provider);
 
