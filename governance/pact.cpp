@@ -1,5 +1,7 @@
 #include "roster/governance/pact.hpp"
 
+#include "pact_reads.hpp"
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -97,10 +99,25 @@ class PactReader {
     return to_json_text(*b);
   }
 
-  void matching_rules(const Value& holder, const std::string& at) {
-    // Accepted but not interpreted (see pact.hpp); only their shape is checked.
-    if (const Value* rules = member(holder, "matchingRules"); rules && !rules->IsObject())
+  // Pact v2 matching rules: {"$.body.id": {"match": "type"}, "$.body.code": {"regex": "..."}}. Their
+  // kind by path (a rule with only "min"/"max" is a type rule); only a response's are used.
+  std::map<std::string, std::string> matching_rules(const Value& holder, const std::string& at) {
+    std::map<std::string, std::string> out;
+    const Value* rules = member(holder, "matchingRules");
+    if (!rules) return out;
+    if (!rules->IsObject()) {
       problem(pointer_append(at, "matchingRules"), "must be an object");
+      return out;
+    }
+    for (const auto& [path, rule] : rules->GetObject()) {
+      std::string kind = "type";
+      if (const Value* match = member(rule, "match"); match && match->IsString())
+        kind = text(*match);
+      else if (member(rule, "regex"))
+        kind = "regex";
+      out.emplace(text(path), kind);
+    }
+    return out;
   }
 
   PactRequest request(const Value& r, const std::string& at) {
@@ -125,7 +142,7 @@ class PactReader {
     }
     out.headers = headers(r, pointer_append(at, "headers"));
     out.body = body(r);
-    matching_rules(r, at);
+    (void)matching_rules(r, at);  // shape checked; a request's body is validated whole
     return out;
   }
 
@@ -140,7 +157,7 @@ class PactReader {
       out.status = status->GetInt();
     out.headers = headers(r, pointer_append(at, "headers"));
     out.body = body(r);
-    matching_rules(r, at);
+    out.matching_rules = matching_rules(r, at);
     return out;
   }
 
@@ -338,7 +355,8 @@ class Verifier {
   void check_parameters(const PactInteraction& i, const Operation& op, std::vector<Finding>& out);
   void check_request_body(const PactInteraction& i, const Operation& op, std::vector<Finding>& out);
   void check_response(const PactInteraction& i, const Operation& op, std::vector<Finding>& out);
-  // Validates a pact body against the schema at `content_at/<media>/schema`; `side` is "request" or "response".
+  // Checks a pact body against the schema at `content_at/<media>/schema`; `side` is "request" (the body is
+  // validated) or "response" (what the consumer reads is checked as a subset of the schema).
   void validate_body(const PactInteraction& i, const Value& content, const std::string& content_at,
                      const PactHeaders& headers, const std::string& body, const std::string& side,
                      const std::string& what, std::vector<Finding>& out);
@@ -528,6 +546,12 @@ void Verifier::validate_body(const PactInteraction& i, const Value& content, con
   }
   const auto instance = parse_json(body);
   if (!instance) return;  // cannot happen: the body was written from parsed JSON
+  if (side == "response") {
+    // What the consumer reads must be documented; it need not read everything (pact_reads.hpp).
+    for (const ReadProblem& p : check_reads(doc_, *member(*entry, "schema"), *instance, i.response.matching_rules))
+      fail(out, i, p.id, body_at + p.pointer, p.message + " (" + what + ", " + key + ")");
+    return;
+  }
   for (const SchemaProblem& p : compiled->validate(*instance))
     fail(out, i, side + "-body-invalid", body_at + p.pointer,
          "the " + side + " body does not match the schema for " + what + " (" + key + ") at " +

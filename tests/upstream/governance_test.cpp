@@ -389,5 +389,41 @@ TEST_F(GovernanceTest, ContractsAndCanIDeploy) {
   EXPECT_TRUE(can_i_deploy(*registry_, "users", "1.0.0")->deployable);
 }
 
+// The case that let a breaking provider through: 2.0.0 drops the optional "eta" from an open
+// response schema, web's pact reads it and its range takes 2.0.0: can-i-deploy says no, naming
+// the field, and the upgrade names web though its range is unaffected.
+TEST_F(GovernanceTest, AProviderThatDropsAFieldAConsumerReadsCannotDeploy) {
+  auto api = [](const char* properties) {
+    return openapi(std::string(R"("/orders/{id}": {"get": {"parameters": [{"name": "id", "in": "path", "required": true,
+        "schema": {"type": "string"}}], "responses": {"200": {"description": "ok", "content": {"application/json":
+        {"schema": {"type": "object", "required": ["id", "status"], "properties": {)") + properties + "}}}}}}}}");
+  };
+  put("courier", "1.0.0", api(R"("id": {"type": "string"}, "status": {"type": "string"}, "eta": {"type": "integer"})"));
+  // Within the 1.x line the server refuses the same change, counting it in its message.
+  auto minor = put_version(doc("courier", "1.1.0", "beta", api(R"("id": {"type": "string"}, "status": {"type": "string"})")));
+  ASSERT_FALSE(minor);
+  EXPECT_NE(minor.error().error.message.find(": 1 breaking change against 1.0.0"), std::string::npos)
+      << minor.error().error.message;
+  put("courier", "2.0.0", api(R"("id": {"type": "string"}, "status": {"type": "string"})"));
+  put("web", "1.0.0");
+  // The pact reads id and eta, not the required status: that part is fine.
+  ASSERT_TRUE(put_contract("web", "1.0.0", "courier", R"({"provider_range": ">=1.0.0", "pact": {"consumer": {"name": "web"},
+      "provider": {"name": "courier"}, "interactions": [{"description": "an order", "request": {"method": "GET",
+      "path": "/orders/7"}, "response": {"status": 200, "body": {"id": "7", "eta": 15}}}],
+      "metadata": {"pactSpecification": {"version": "2.0.0"}}}})"));
+  EXPECT_TRUE(can_i_deploy(*registry_, "courier", "1.0.0")->deployable);
+  auto no = can_i_deploy(*registry_, "courier", "2.0.0");
+  ASSERT_TRUE(no);
+  EXPECT_FALSE(no->deployable);
+  ASSERT_EQ(no->as_provider.size(), 1u);
+  ASSERT_EQ(no->as_provider[0].findings.size(), 1u);
+  EXPECT_EQ(no->as_provider[0].findings[0].id, "response-field-undocumented");
+  EXPECT_EQ(no->as_provider[0].findings[0].pointer, "/interactions/0/response/body/eta");
+  auto upgrade = contracts_after_upgrade(*registry_, "courier", "1.0.0", "2.0.0");
+  ASSERT_EQ(upgrade.size(), 1u);
+  EXPECT_FALSE(upgrade[0].ok);
+  EXPECT_EQ(upgrade[0].consumer, "web@1.0.0");
+}
+
 }  // namespace
 }  // namespace roster::upstream

@@ -111,11 +111,10 @@ Result<void, Refusal> check_schema(const wire::ServiceVersion& candidate, const 
     for (auto& f : diff.findings)
       if (f.severity == governance::Severity::Breaking) breaking.push_back(f);
     if (breaking.empty()) return {};
-    const std::string first = breaking.front().message;
-    return refuse(ErrorKind::Conflict, "incompatible_schema",
-                  at(candidate) + ": " + count(breaking.size(), "breaking change") + " against " +
-                      old.record->version()->str() + " " + why + " (first: " + first + ")",
-                  "api_schema.document", std::move(breaking));
+    // The message first: the findings are moved into the refusal (argument order is unspecified).
+    const std::string message = at(candidate) + ": " + count(breaking.size(), "breaking change") + " against " +
+                                old.record->version()->str() + " " + why + " (first: " + breaking.front().message + ")";
+    return refuse(ErrorKind::Conflict, "incompatible_schema", message, "api_schema.document", std::move(breaking));
   };
   if (existing)
     if (auto old = parse(*existing); old && old->record->api_schema()->format() == format)

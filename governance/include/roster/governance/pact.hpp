@@ -1,12 +1,14 @@
 // Consumer contracts in Pact specification v2, verified statically against the provider's OpenAPI 3.x document:
 // no provider is called. Each interaction must name a documented operation, send only documented query
-// parameters and every required query, header and cookie parameter, expect a documented status, and carry
-// bodies that the documented JSON schemas accept. A pact's bodies are examples (its `matchingRules`, such as
-// "$.body.id" type or regex matchers, loosen how a live verifier compares them), so validating the example
-// bodies against the schemas is the static check; matching rules are accepted but not interpreted.
+// parameters and every required query, header and cookie parameter, expect a documented status, send a request
+// body the documented schema accepts, and read only what the response schema documents: every field of the
+// example response body must be documented there with a compatible type (a subset check, as bi-directional
+// contract testing does: a consumer need not read every field, and its example values matter only by type).
+// A response's `matchingRules` sharpen those types ("$.body.id": integer, decimal, regex, include, type, min, max).
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -34,6 +36,7 @@ struct PactResponse {
   int status = 0;
   PactHeaders headers;
   std::optional<std::string> body;
+  std::map<std::string, std::string> matching_rules;  // "$.body.a[*].b" -> its kind ("type", "regex", "integer", ...)
 };
 
 struct PactInteraction {
@@ -64,7 +67,7 @@ struct ContractVerification {
 // operation-not-found, query-parameter-undocumented, required-query-parameter-missing, required-header-missing,
 // required-cookie-missing, request-body-undocumented, request-body-missing, request-media-type-undocumented,
 // request-body-invalid, status-undocumented, response-body-undocumented, response-media-type-undocumented,
-// response-body-invalid, schema-uncompilable.
+// response-field-undocumented, response-field-type-mismatch, schema-uncompilable.
 ContractVerification verify_pact(const Pact& pact, const rapidjson::Value& openapi);
 
 }  // namespace roster::governance
