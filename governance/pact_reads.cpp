@@ -1,5 +1,6 @@
 #include "pact_reads.hpp"
 
+#include <algorithm>
 #include <set>
 
 #include "roster/governance/json_document.hpp"
@@ -10,8 +11,11 @@ namespace {
 
 using rapidjson::Value;
 
-// Past this depth (of the example, or of $refs and combinators), the walk stops.
+// Past this depth (of the example, or of $refs and combinators), the walk stops; and one value is
+// described by at most this many schemas (combinators that branch at every level, as a hostile
+// document can nest them, would otherwise multiply without end).
 constexpr int kMaxDepth = 64;
+constexpr size_t kMaxLeaves = 256;
 
 std::string json_type(const Value& v) {
   if (v.IsObject()) return "object";
@@ -32,9 +36,10 @@ struct Reader {
   // The schemas that together describe a value: `schema` itself, with its $ref followed and its
   // allOf / anyOf / oneOf branches expanded (a field is documented when any of them documents it).
   void leaves(const Value& schema, std::vector<const Value*>& into, int depth) const {
-    if (depth > kMaxDepth) return;
+    if (depth > kMaxDepth || into.size() >= kMaxLeaves) return;
     const Value* s = follow_refs(doc, schema, nullptr);
-    if (!s || !s->IsObject()) return;
+    // A schema reached twice (the same $ref in two branches) is described once.
+    if (!s || !s->IsObject() || std::find(into.begin(), into.end(), s) != into.end()) return;
     into.push_back(s);
     for (const char* combinator : {"allOf", "anyOf", "oneOf"})
       if (const Value* list = member(*s, combinator); list && list->IsArray())
