@@ -159,13 +159,17 @@ void add_server_commands(CLI::App& app, int& exit_code) {
             if (t->string_view() == o->tag) return false;
         return true;
       });
-      // As the server lists them: by name, then by precedence.
-      auto precedence = [](const ServiceVersion& v) { return semver::Version::parse(v.version()); };
-      std::stable_sort(list.begin(), list.end(), [&](const ServiceVersion& a, const ServiceVersion& b) {
-        if (a.name() != b.name()) return a.name() < b.name();
-        auto pa = precedence(a), pb = precedence(b);
-        return pa && pb ? *pa < *pb : a.version() < b.version();
+      // As the server lists them: by name, then by precedence (each version parsed once).
+      std::vector<std::pair<ServiceVersion, std::optional<semver::Version>>> sorted;
+      for (auto& v : list) {
+        auto parsed = semver::Version::parse(v.version());
+        sorted.emplace_back(v, parsed ? std::optional(std::move(*parsed)) : std::nullopt);
+      }
+      std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+        if (a.first.name() != b.first.name()) return a.first.name() < b.first.name();
+        return a.second && b.second ? *a.second < *b.second : a.first.version() < b.first.version();
       });
+      for (size_t k = 0; k < sorted.size(); ++k) list[k] = sorted[k].first;
       if (o->json) {
         std::cout << "{\"services\": [";
         for (size_t i = 0; i < list.size(); ++i)

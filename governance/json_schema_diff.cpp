@@ -3,24 +3,14 @@
 #include <set>
 #include <string>
 
+#include "roster/governance/json_document.hpp"
+
 namespace roster::governance {
 
 namespace {
 
 // Deeper than this, the walk stops: a changelog needs no more, and hostile documents can nest deep.
 constexpr int kMaxDepth = 64;
-
-std::string escape_pointer_token(std::string_view token) {
-  std::string out;
-  for (char c : token) out += c == '~' ? "~0" : c == '/' ? "~1" : std::string(1, c);
-  return out;
-}
-
-const rapidjson::Value* member(const rapidjson::Value& v, const char* key) {
-  if (!v.IsObject()) return nullptr;
-  auto it = v.FindMember(key);
-  return it == v.MemberEnd() ? nullptr : &it->value;
-}
 
 // The schema's "type" as text ("string", "integer|null"), "" when it has none.
 std::string type_of(const rapidjson::Value& schema) {
@@ -69,7 +59,7 @@ struct Differ {
     const auto* props_after = member(after, "properties");
     if (props_after && props_after->IsObject())
       for (auto& [name, schema] : props_after->GetObject()) {
-        const std::string at = pointer + "/properties/" + escape_pointer_token(name.GetString());
+        const std::string at = pointer_append(pointer + "/properties", name.GetString());
         const auto* old = props_before ? member(*props_before, name.GetString()) : nullptr;
         if (!old)
           add(Severity::Info, "property-added", at, "property \"" + std::string(name.GetString()) + "\" added at " + where);
@@ -79,7 +69,7 @@ struct Differ {
     if (props_before && props_before->IsObject())
       for (auto& [name, schema] : props_before->GetObject())
         if (!props_after || !member(*props_after, name.GetString()))
-          add(Severity::Warning, "property-removed", pointer + "/properties/" + escape_pointer_token(name.GetString()),
+          add(Severity::Warning, "property-removed", pointer_append(pointer + "/properties", name.GetString()),
               "property \"" + std::string(name.GetString()) + "\" removed from " + where);
     if (const auto *items_before = member(before, "items"), *items_after = member(after, "items"); items_before && items_after)
       walk(*items_before, *items_after, pointer + "/items", depth + 1);

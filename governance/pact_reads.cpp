@@ -1,6 +1,7 @@
 #include "pact_reads.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "roster/governance/json_document.hpp"
@@ -23,7 +24,8 @@ std::string json_type(const Value& v) {
   if (v.IsString()) return "string";
   if (v.IsBool()) return "boolean";
   if (v.IsNull()) return "null";
-  if (v.IsInt64() || v.IsUint64() || (v.IsDouble() && v.GetDouble() == static_cast<double>(static_cast<int64_t>(v.GetDouble()))))
+  // 1.0 reads as an integer, as JSON Schema counts it (and no cast of a huge double to an integer).
+  if (v.IsInt64() || v.IsUint64() || (std::isfinite(v.GetDouble()) && std::floor(v.GetDouble()) == v.GetDouble()))
     return "integer";
   return "number";
 }

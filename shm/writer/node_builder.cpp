@@ -62,7 +62,7 @@ InstanceEntry* fill_entries(const VersionState& v, const SliceState& slice, Inst
 
 bool NodeBuilder::write_slices(ServiceState& s, uint64_t generation) {
   size_t total = 0;
-  for (auto& v : s.versions) total += v.live_instances;
+  for (auto& v : s.versions) total += v.live_instances();
   // Few instances lie inside the node: copying them with it is bounded, and a reader follows one
   // block. Otherwise each slice has a block of its own and only the changed ones are rewritten.
   const bool inline_instances = total <= kSliceCapacity;
@@ -91,7 +91,7 @@ void NodeBuilder::write_node(ServiceState& s, uint64_t generation) {
       bool has[2] = {false, false};
       for (auto& slice : v.slices) has[slice.healthy] |= !slice.members.empty();
       refs += has[0] + has[1];
-      inline_entries += v.live_instances;
+      inline_entries += v.live_instances();
     } else {
       for (auto& slice : v.slices) refs += !slice.members.empty();
     }
@@ -219,9 +219,8 @@ uint32_t NodeBuilder::add_instance(VersionState& v, std::string_view id) {
     v.instances.emplace_back();
   }
   v.instances[slot].id = std::string(id);
-  ++v.live_instances;
   // index_instances() skips the new slot (not in a slice yet): it is added here either way.
-  if (!v.by_id && v.live_instances > kIndexInstancesAbove) index_instances(v);
+  if (!v.by_id && v.live_instances() > kIndexInstancesAbove) index_instances(v);
   if (v.by_id) v.by_id->emplace(v.instances[slot].id, slot);
   return slot;
 }
@@ -230,7 +229,6 @@ void NodeBuilder::remove_instance(VersionState& v, uint32_t slot, uint64_t gener
   if (v.by_id) v.by_id->erase(v.instances[slot].id);
   v.instances[slot] = InstanceState{};
   v.free_instances.push_back(slot);
-  --v.live_instances;
 }
 
 void NodeBuilder::join_slice(VersionState& v, uint32_t slot, uint64_t generation) {

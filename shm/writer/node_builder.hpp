@@ -62,7 +62,7 @@ struct VersionState {
   // Slots, reused once freed: an instance keeps its slot (and so its index) while it lives.
   std::vector<InstanceState> instances;
   std::vector<uint32_t> free_instances;
-  uint32_t live_instances = 0;
+  size_t live_instances() const { return instances.size() - free_instances.size(); }
   std::vector<SliceState> slices;
   std::vector<uint32_t> free_slices;  // emptied, to be reused
   uint32_t filling[2] = {detail::kNone, detail::kNone};  // per health (0 not, 1 healthy): the slice new instances join

@@ -210,6 +210,14 @@ TEST_F(GovernanceTest, RemovingTheOnlyVersionADependencyResolvesToIsRefusedUnles
   EXPECT_FALSE(registry_->version("db", "1.1.0"));
   EXPECT_EQ(registry_->graph().resolve("db", "^1.0.0").target.version, "1.0.0");
 
+  // Many stranded dependencies: ten are named, the rest counted.
+  for (int k = 0; k < 12; ++k)
+    ASSERT_TRUE(put_version(doc("many" + std::to_string(k), "1.0.0", "beta", deps("db", "~1.0.0"))));
+  out = registry_->delete_version({"db", "1.0.0"});
+  ASSERT_FALSE(out);
+  EXPECT_NE(out.error().error.message.find("would leave 13 dependencies"), std::string::npos) << out.error().error.message;
+  EXPECT_NE(out.error().error.message.find(" and 3 more; pass force=true"), std::string::npos) << out.error().error.message;
+
   // A retired version does not count as somewhere else to resolve to.
   ASSERT_TRUE(put_version(doc("db", "1.0.1", "beta")));
   ASSERT_TRUE(registry_->transition({"db", "1.0.1"}, wire::LifecycleStage::Retired, ""));

@@ -36,10 +36,13 @@ Verification verify_against(const wire::Contract& contract, const wire::ServiceV
   return out;
 }
 
-bool accepts(const wire::Contract& contract, const wire::ServiceVersion& provider) {
+bool accepts(const wire::Contract& contract, std::string_view version) {
   auto range = semver::Range::parse(contract.provider_range()->string_view());
-  auto version = semver::Version::parse(provider.version()->string_view());
-  return range && version && range->satisfies(*version);
+  auto parsed = semver::Version::parse(version);
+  return range && parsed && range->satisfies(*parsed);
+}
+bool accepts(const wire::Contract& contract, const wire::ServiceVersion& provider) {
+  return accepts(contract, provider.version()->string_view());
 }
 
 bool live(const wire::ServiceVersion& v) { return v.stage() != wire::LifecycleStage::Retired; }
@@ -63,16 +66,11 @@ std::vector<Verification> contracts_after_upgrade(const Registry& registry, std:
   std::vector<Verification> out;
   const auto* target = registry.version(name, to);
   if (!target) return out;
-  auto range_accepts = [](const wire::Contract& c, std::string_view version) {
-    auto range = semver::Range::parse(c.provider_range()->string_view());
-    auto parsed = semver::Version::parse(version);
-    return range && parsed && range->satisfies(*parsed);
-  };
   for (auto* contract : registry.contracts(std::nullopt, name)) {
     if (consumer_retired(registry, *contract)) continue;
-    const bool uses_from = range_accepts(*contract, from);
-    if (!uses_from && !accepts(*contract, *target)) continue;
-    if (accepts(*contract, *target)) {
+    const bool takes_to = accepts(*contract, to);
+    if (!takes_to && !accepts(*contract, from)) continue;
+    if (takes_to) {
       out.push_back(verify_against(*contract, *target));
     } else {
       out.push_back({consumer_of(*contract), at(name, to), false,
