@@ -24,6 +24,7 @@ namespace {
 // Every server command's arguments; the connection options are shared with the other groups.
 struct Options : ServerOptions {
   std::string shm, file, name, version, id, team, stage, tag, agent;
+  bool any_stage = false;
   bool healthy = false, force = false;
 };
 
@@ -95,26 +96,32 @@ void add_server_commands(CLI::App& app, int& exit_code) {
     std::cout << (o->json ? r->body : "registered " + o->file + ": " + r->body) << "\n";
   });
 
-  auto* get = app.add_subcommand("get", "Show a service's latest stable version, or one version");
+  auto* get = app.add_subcommand("get", "Show a service's latest version (docs/lifecycle.md), or one version");
   get->add_option("name", o->name, "Service name")->required();
   get->add_option("version", o->version, "Version");
+  get->add_flag("--any-stage", o->any_stage,
+                "Latest in any stage but retired, pre-releases included (default: stable first, then deprecated "
+                "or sunset, then beta)");
   target_options(get, true);
   get->callback([o, &exit_code] {
     if (!o->shm.empty()) {
       auto client = open_shm(*o);
       if (!client) return void(exit_code = kNo);
       View view = client->view();
-      auto svc = o->version.empty() ? view.service(o->name) : view.service(o->name, o->version);
+      auto svc = !o->version.empty() ? view.service(o->name, o->version)
+                                     : view.latest(o->name, o->any_stage ? Latest::IncludingPrereleases : Latest::Stable);
       if (!svc) {
-        std::cerr << "rosterctl: no " << (o->version.empty() ? "stable version" : "version " + o->version) << " of " << o->name
-                  << " in arena " << o->shm << "\n";
+        std::cerr << "rosterctl: no " << (o->version.empty() ? "version counting as latest" : "version " + o->version)
+                  << " of " << o->name << " in arena " << o->shm << "\n";
         return void(exit_code = kNo);
       }
       std::cout << wire::to_service_version_json(svc->record(), {}, !o->json);
       return;
     }
     const std::string target = "/v1/services/" + escape_segment(o->name) +
-                               (o->version.empty() ? "" : "/versions/" + escape_segment(o->version));
+                               (!o->version.empty() ? "/versions/" + escape_segment(o->version)
+                                : o->any_stage       ? "?prerelease=true"
+                                                     : "");
     rapidjson::Document answer;
     std::string raw;
     if ((exit_code = call_json(*o, "GET", target, answer, {}, &raw)) != kOk) return;

@@ -1,5 +1,7 @@
 #include "roster/model/graph.hpp"
 
+#include "roster/model/version_choice.hpp"
+
 #include <algorithm>
 #include <bit>
 #include <limits>
@@ -108,6 +110,7 @@ std::string_view to_string(ResolutionStatus status) {
     case ResolutionStatus::NoSuchService: return "no-such-service";
     case ResolutionStatus::NoMatch: return "no-match";
     case ResolutionStatus::OnlyRetired: return "only-retired";
+    case ResolutionStatus::OnlyUnreleased: return "only-unreleased";
     case ResolutionStatus::InvalidRange: return "invalid-range";
   }
   return "resolved";
@@ -204,21 +207,19 @@ struct DependencyGraph::Impl {
     return r;
   }
 
-  // The highest non-retired version of `s` satisfying `range`, scanning down from the top.
+  // The version of `s` that `range` chooses (the one rule: roster/model/version_choice.hpp).
   ResolutionStatus best_match(const Service& s, const semver::Range& range, Id& target) const {
     target = kNone;
     if (s.versions.empty()) return ResolutionStatus::NoSuchService;
-    bool retired_match = false;
-    for (auto it = s.versions.rbegin(); it != s.versions.rend(); ++it) {
-      const Node& n = nodes[*it];
-      if (!range.satisfies(n.version)) continue;
-      if (n.stage != LifecycleStage::Retired) {
-        target = *it;
-        return ResolutionStatus::Resolved;
-      }
-      retired_match = true;
+    const auto choice = choose_version(
+        s.versions.begin(), s.versions.end(), [&](Id v) { return nodes[v].stage; },
+        [&](Id v) { return range.satisfies(nodes[v].version); });
+    switch (choice.tier) {
+      case ChoiceTier::Unreleased: return ResolutionStatus::OnlyUnreleased;
+      case ChoiceTier::Retired: return ResolutionStatus::OnlyRetired;
+      case ChoiceTier::NothingFits: return ResolutionStatus::NoMatch;
+      default: target = *choice.chosen; return ResolutionStatus::Resolved;
     }
-    return retired_match ? ResolutionStatus::OnlyRetired : ResolutionStatus::NoMatch;
   }
 
   // --- slots ---
@@ -328,7 +329,7 @@ struct DependencyGraph::Impl {
       const Decl& x = decls[d];
       if (x.status != ResolutionStatus::Resolved || x.target == v) {
         resolve_decl(d);
-      } else if (nv.stage != LifecycleStage::Retired && version_before(nodes[x.target], nv) &&
+      } else if (preferred(choice_tier(nv.stage), version_before(nodes[x.target], nv), choice_tier(nodes[x.target].stage)) &&
                  ranges[x.range].range.satisfies(nv.version)) {
         set_resolution(d, ResolutionStatus::Resolved, v);
       }
@@ -817,7 +818,7 @@ std::vector<Dependent> DependencyGraph::stranded_without(std::string_view name, 
     const semver::Range& range = g.ranges[e.range].range;
     bool elsewhere = false;
     for (Id other : service.versions)
-      elsewhere |= other != v && g.nodes[other].stage != LifecycleStage::Retired && range.satisfies(g.nodes[other].version);
+      elsewhere |= other != v && choosable(choice_tier(g.nodes[other].stage)) && range.satisfies(g.nodes[other].version);
     if (!elsewhere) ds.push_back(e.decl);
   }
   return g.to_dependents(std::move(ds));

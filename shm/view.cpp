@@ -121,12 +121,12 @@ std::optional<ServiceVersion> View::version_at(const ServiceNode* n, uint32_t in
 
 std::optional<ServiceVersion> View::service(std::string_view name) const {
   const ServiceNode* n = node(name);
-  return n ? version_at(n, n->latest_stable) : std::nullopt;
+  return n ? version_at(n, n->latest) : std::nullopt;
 }
 
 std::optional<ServiceVersion> View::latest(std::string_view name, Latest which) const {
   const ServiceNode* n = node(name);
-  return n ? version_at(n, which == Latest::IncludingPrereleases ? n->latest_any : n->latest_stable) : std::nullopt;
+  return n ? version_at(n, which == Latest::IncludingPrereleases ? n->latest_any : n->latest) : std::nullopt;
 }
 
 std::optional<ServiceVersion> View::service(std::string_view name, std::string_view version) const {

@@ -293,14 +293,15 @@ PYBIND11_MODULE(roster, m) {
             return v.wrap(version ? v.get().service(name, *version) : v.get().service(name));
           },
           py::arg("name"), py::arg("version") = py::none(),
-          "The latest stable version (or the given one), or None")
+          "The latest version (docs/lifecycle.md; or the given one), or None")
       .def(
           "latest",
           [](const PyView& v, const std::string& name, bool include_prerelease) -> std::optional<PyService> {
             return v.wrap(v.get().latest(name, include_prerelease ? roster::Latest::IncludingPrereleases
                                                                          : roster::Latest::Stable));
           },
-          py::arg("name"), py::arg("include_prerelease") = false)
+          py::arg("name"), py::arg("include_prerelease") = false,
+          "The latest version; include_prerelease: the highest in any stage but retired, or None")
       .def("versions", [](const PyView& v, const std::string& name) { return v.wrap_all(v.get().versions(name)); })
       .def(
           "instances",

@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "hash.hpp"
+#include "roster/model/version_choice.hpp"
 #include "roster/wire/roster_generated.h"
 
 namespace roster::shm {
@@ -35,14 +36,26 @@ const semver::Range* NodeBuilder::range_of(std::string_view text) {
   return slot.get();
 }
 
-// The highest registered, non-retired version of `service` that satisfies `range`.
+namespace {
+
+wire::LifecycleStage stage_of(const VersionState& v) { return static_cast<wire::LifecycleStage>(v.stage); }
+
+// The version of `versions` (ascending precedence) the one rule chooses: `range` when given,
+// else "latest" (releases only, or with `every_stage` anything live); null when none.
+const VersionState* choose(const std::vector<VersionState>& versions, const semver::Range* range, bool every_stage) {
+  const auto choice = model::choose_version(
+      versions.begin(), versions.end(), stage_of,
+      [&](const VersionState& v) { return range ? range->satisfies(v.parsed) : every_stage || !v.parsed.is_prerelease(); },
+      every_stage);
+  return choice.chosen == versions.end() ? nullptr : &*choice.chosen;
+}
+
+}  // namespace
+
+// The version of `service` that `range` chooses (roster/model/version_choice.hpp), or null.
 const VersionState* NodeBuilder::resolve(std::string_view service, const semver::Range& range) {
   auto it = services.find(service);
-  if (it == services.end()) return nullptr;
-  auto& versions = it->second.versions;
-  for (auto v = versions.rbegin(); v != versions.rend(); ++v)
-    if (v->stage != static_cast<uint8_t>(wire::LifecycleStage::Retired) && range.satisfies(v->parsed)) return &*v;
-  return nullptr;
+  return it == services.end() ? nullptr : choose(it->second.versions, &range, false);
 }
 
 namespace {
@@ -113,7 +126,6 @@ void NodeBuilder::write_node(ServiceState& s, uint64_t generation) {
   node->version_count = static_cast<uint32_t>(s.versions.size());
   node->slice_count = static_cast<uint32_t>(refs);
   node->dependency_count = static_cast<uint32_t>(deps);
-  node->latest_stable = node->latest_any = kNone;
   node->arrays_offset = static_cast<uint32_t>(arrays_offset);
   node->node_bytes = bytes;
   node->name_offset = sizeof(ServiceNode);
@@ -168,10 +180,10 @@ void NodeBuilder::write_node(ServiceState& s, uint64_t generation) {
       edge.resolved_version = target ? put_string(target->version) : kNone;
       edge.resolved_version_bytes = target ? static_cast<uint32_t>(target->version.size()) : 0;
     }
-    const bool live = v.stage != static_cast<uint8_t>(wire::LifecycleStage::Retired);
-    if (live) node->latest_any = static_cast<uint32_t>(i);
-    if (live && !v.parsed.is_prerelease()) node->latest_stable = static_cast<uint32_t>(i);
   }
+  auto index_of = [&](const VersionState* v) { return v ? static_cast<uint32_t>(v - s.versions.data()) : kNone; };
+  node->latest = index_of(choose(s.versions, nullptr, false));
+  node->latest_any = index_of(choose(s.versions, nullptr, true));
 
   ServiceSlot& slot = tables_.service_slot(s.slot);
   if (s.node) heap_.retire(s.node, generation, offset);

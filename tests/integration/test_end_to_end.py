@@ -392,6 +392,80 @@ for j in range(100, 400):
         metrics = urllib.request.urlopen(f"http://{c.http}/metrics", timeout=5).read().decode()
         self.assertNotIn("roster_stream_bad_frames_total 0", metrics)
 
+    def test_latest_and_resolution_follow_the_lifecycle_in_the_server_the_graph_and_the_arena(self):
+        """docs/lifecycle.md: a proposal registered above every release is not "latest" and takes no
+        dependency over, anywhere, until it is promoted; the server, its graph and the arena agree."""
+        c = self.cluster
+        c.start_server()
+        c.start_agent()
+
+        def ctl(*args):
+            return subprocess.run([ROSTERCTL, *args], capture_output=True, text=True, timeout=30)
+
+        def stage_version(v, stage):
+            return {"version": v, "lifecycle_stage": stage, "owner_team": "t"}
+        doc = {"services": [
+            {"name": "courier", "versions": [stage_version("1.0.0", "stable"), stage_version("2.0.0", "stable"),
+                                             stage_version("3.0.0", "deprecated")]},
+            {"name": "shop", "versions": [dict(stage_version("1.0.0", "stable"),
+                                               dependencies=[{"service": "courier", "range": ">=1.0.0"}])]},
+            {"name": "fresh", "versions": [stage_version("0.1.0", "beta")]},  # nothing stable yet: beta counts
+        ]}
+        status, body = c.request("POST", "/v1/registry", json.dumps(doc).encode())
+        self.assertEqual(status, 200, body)
+        status, body = c.request("PUT", "/v1/services/courier/versions/4.0.0",
+                                 json.dumps(dict(stage_version("4.0.0", "proposed"), name="courier")).encode())
+        self.assertEqual(status, 200, body)
+
+        def answers():
+            """What each reader calls latest / resolves to, keyed by who answers."""
+            c.wait_synced()
+            out = {"http": c.request("GET", "/v1/services/courier")[1]["version"],
+                   "http any stage": c.request("GET", "/v1/services/courier?prerelease=true")[1]["version"]}
+            tree = c.request("GET", "/v1/services/shop/tree")[1]
+            out["graph"] = tree["dependencies"][0]["version"]
+            with roster.open(c.arena).view() as view:
+                out["shm"] = view.service("courier").version
+                out["shm any stage"] = view.latest("courier", include_prerelease=True).version
+                out["shm edge"] = view.dependencies("shop")[0]["resolved"].version
+            for source in (["--server", c.http], ["--shm", c.arena]):
+                got = ctl("get", "courier", "--json", *source)
+                self.assertEqual(got.returncode, 0, got.stderr)
+                out["rosterctl " + source[0]] = json.loads(got.stdout)["version"]
+                got = ctl("get", "courier", "--json", "--any-stage", *source)
+                out["rosterctl any stage " + source[0]] = json.loads(got.stdout)["version"]
+            return out
+
+        def expect(latest, any_stage):
+            got = answers()
+            want = {k: (any_stage if "any stage" in k else latest) for k in got}
+            self.assertEqual(got, want)
+
+        expect("2.0.0", "4.0.0")  # stable first: not the proposal, nor the higher deprecated 3.0.0
+        self.assertEqual(ctl("can-i-deploy", "shop", "1.0.0", "--server", c.http).returncode, 0)
+        for stage in ("beta", "stable"):  # beta does not outrank a stable version; stable does
+            out = ctl("lifecycle", "set", "courier", "4.0.0", stage, "--server", c.http)
+            self.assertEqual(out.returncode, 0, out.stderr)
+        expect("4.0.0", "4.0.0")
+        # A service with nothing released yet answers with its beta, from every reader.
+        status, body = c.request("GET", "/v1/services/fresh")
+        self.assertEqual((status, body["version"]), (200, "0.1.0"))
+        with roster.open(c.arena).view() as view:
+            self.assertEqual(view.service("fresh").version, "0.1.0")
+        # Only a proposal: nothing counts as latest, and the refusal says how to ask for it.
+        status, body = c.request("PUT", "/v1/services/draft/versions/0.1.0",
+                                 json.dumps(dict(stage_version("0.1.0", "proposed"), name="draft")).encode())
+        self.assertEqual(status, 200, body)
+        status, body = c.request("GET", "/v1/services/draft")
+        self.assertEqual(status, 404, body)
+        self.assertIn("?prerelease=true", body["error"]["message"])
+        c.wait_synced()
+        with roster.open(c.arena).view() as view:
+            self.assertIsNone(view.service("draft"))
+            self.assertEqual(view.latest("draft", include_prerelease=True).version, "0.1.0")
+        out = ctl("get", "draft", "--shm", c.arena)
+        self.assertEqual(out.returncode, 1)
+
     def test_rosterctl_against_the_server_and_the_agent(self):
         c = self.cluster
         c.start_server()

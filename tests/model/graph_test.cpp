@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "../lifecycle_oracle.hpp"
+
 #include <algorithm>
 #include <map>
 #include <optional>
@@ -108,8 +110,8 @@ TEST_F(GraphTest, ComparesByPrecedenceNotText) {
 }
 
 TEST_F(GraphTest, RetiredVersionsAreSkippedAndOnlyRetiredIsReported) {
-  add("lib", "1.0.0");
-  add("lib", "1.1.0", {}, Stage::Sunset);  // sunset still resolves
+  add("lib", "1.0.0", {}, Stage::Deprecated);
+  add("lib", "1.1.0", {}, Stage::Sunset);  // sunset still resolves (no stable version fits)
   add("lib", "1.2.0", {}, Stage::Retired);
   add("app", "1.0.0", {{"lib", "^1.0.0"}, {"lib", "1.2.x"}});
   EXPECT_EQ(edges(),
@@ -139,6 +141,51 @@ TEST_F(GraphTest, PreReleasesOnlyWhereTheRangeAsksForThem) {
   add("lib", "2.0.0-rc.1");
   EXPECT_EQ(resolved("lib", ">=1.0.0"), "lib@1.5.0");
   EXPECT_EQ(resolved("lib", ">=2.0.0-rc.0"), "lib@2.0.0-rc.1");
+}
+
+// docs/lifecycle.md: stable first, then deprecated or sunset, then beta; never proposed or
+// development. The issue's case: a proposal above every release takes nothing over.
+TEST_F(GraphTest, ResolutionChoosesByLifecycleTierThenPrecedence) {
+  add("lib", "1.0.0");
+  add("lib", "1.5.0", {}, Stage::Deprecated);
+  add("lib", "2.0.0", {}, Stage::Beta);
+  add("lib", "4.0.0", {}, Stage::Proposed);
+  add("lib", "4.1.0", {}, Stage::Development);
+  add("app", "1.0.0", {{"lib", ">=1.0.0"}, {"lib", ">=1.1.0"}, {"lib", ">=2.0.0"}, {"lib", ">=4.0.0"}});
+  EXPECT_EQ(edges(), (std::vector<std::string>{"app@1.0.0 -> lib >=1.0.0 = lib@1.0.0",  // stable over all above it
+                                               "app@1.0.0 -> lib >=1.1.0 = lib@1.5.0",  // deprecated over beta
+                                               "app@1.0.0 -> lib >=2.0.0 = lib@2.0.0",  // beta when nothing else fits
+                                               "app@1.0.0 -> lib >=4.0.0 = only-unreleased"}));
+  EXPECT_EQ(graph.resolve("lib", ">=4.0.0").status, ResolutionStatus::OnlyUnreleased);
+
+  // Moves along the lifecycle re-resolve what they change, and only that.
+  add("lib", "4.0.0", {}, Stage::Beta);
+  EXPECT_EQ(resolved("lib", ">=4.0.0"), "lib@4.0.0");
+  EXPECT_EQ(resolved("lib", ">=2.0.0"), "lib@4.0.0");  // the higher beta
+  add("lib", "2.0.0", {}, Stage::Stable);
+  EXPECT_EQ(edges(), (std::vector<std::string>{"app@1.0.0 -> lib >=1.0.0 = lib@2.0.0",
+                                               "app@1.0.0 -> lib >=1.1.0 = lib@2.0.0",
+                                               "app@1.0.0 -> lib >=2.0.0 = lib@2.0.0",
+                                               "app@1.0.0 -> lib >=4.0.0 = lib@4.0.0"}));
+  add("lib", "2.0.0", {}, Stage::Deprecated);  // back to the tier of 1.5.0, above it: 1.0.0 is stable
+  EXPECT_EQ(resolved("lib", ">=1.0.0"), "lib@1.0.0");
+  EXPECT_EQ(resolved("lib", ">=1.1.0"), "lib@2.0.0");
+  EXPECT_EQ(resolved("lib", ">=2.0.0"), "lib@2.0.0");  // deprecated over the higher beta
+  EXPECT_EQ(resolving_to("lib", "2.0.0"), (std::vector<std::string>{"app@1.0.0", "app@1.0.0"}));
+}
+
+// Removing or retiring a version strands a dependency that only unreleased versions would satisfy.
+TEST_F(GraphTest, OnlyAChoosableVersionKeepsADependencyFromBeingStranded) {
+  add("lib", "1.0.0");
+  add("lib", "1.1.0", {}, Stage::Proposed);
+  add("lib", "1.2.0", {}, Stage::Beta);
+  add("app", "1.0.0", {{"lib", "~1.1.0"}, {"lib", "^1.0.0"}});
+  EXPECT_EQ(edges()[0], "app@1.0.0 -> lib ~1.1.0 = only-unreleased");
+  // ^1.0.0 resolves to 1.0.0; without it the beta 1.2.0 takes over, so nothing is stranded.
+  EXPECT_TRUE(graph.stranded_without("lib", "1.0.0").empty());
+  add("app", "1.0.0", {{"lib", ">=1.0.0 <1.2.0"}});
+  // The proposed 1.1.0 fits the range but is never chosen: removing 1.0.0 strands the dependency.
+  ASSERT_EQ(graph.stranded_without("lib", "1.0.0").size(), 1u);
 }
 
 TEST_F(GraphTest, ResolveReportsEveryStatus) {
@@ -622,25 +669,29 @@ std::vector<std::string> oracle_edges(const std::map<std::pair<std::string, std:
       const auto range = semver::Range::parse(d.range);
       const VersionInfo* best = nullptr;
       semver::Version best_version;
-      bool any = false, retired = false;
+      int best_tier = 0;
+      bool any = false, retired = false, unreleased = false;
       for (const auto& [other_key, other] : model) {
         if (other.name != d.service) continue;
         any = true;
         const auto v = *semver::Version::parse(other.version);
         if (!range->satisfies(v)) continue;
-        if (other.stage == Stage::Retired) {
-          retired = true;
-          continue;
-        }
-        if (!best || v > best_version || (v == best_version && other.version > best->version)) {
+        const int tier = testing::oracle_tier(other.stage);
+        retired |= tier == 4;
+        unreleased |= tier == 3;
+        if (tier > 2) continue;
+        if (!best || tier < best_tier ||
+            (tier == best_tier && (v > best_version || (v == best_version && other.version > best->version)))) {
           best = &other;
           best_version = v;
+          best_tier = tier;
         }
       }
-      const std::string outcome = best      ? best->name + "@" + best->version
-                                  : !any    ? "no-such-service"
-                                  : retired ? "only-retired"
-                                            : "no-match";
+      const std::string outcome = best         ? best->name + "@" + best->version
+                                  : !any       ? "no-such-service"
+                                  : unreleased ? "only-unreleased"
+                                  : retired    ? "only-retired"
+                                               : "no-match";
       lines.push_back(info.name + "@" + info.version + " -> " + d.service + " " + d.range + " = " + outcome);
     }
     sorted.emplace_back(info.name, *semver::Version::parse(info.version), info.version, std::move(lines));
@@ -673,7 +724,10 @@ TEST(GraphRandomized, IncrementalResolutionMatchesFromScratch) {
     } else {
       VersionInfo info{service(10), versions[pick(versions.size())], Stage::Stable, {}};
       const size_t r = pick(10);
-      info.stage = r < 2 ? Stage::Retired : r < 3 ? Stage::Deprecated : Stage::Stable;
+      // Every stage, stable the most common.
+      constexpr Stage kStages[] = {Stage::Retired, Stage::Retired,  Stage::Deprecated,  Stage::Sunset, Stage::Beta,
+                                   Stage::Proposed, Stage::Development, Stage::Stable, Stage::Stable, Stage::Stable};
+      info.stage = kStages[r];
       for (size_t n = pick(4); n > 0; --n) info.dependencies.push_back({service(12), ranges[pick(ranges.size())]});
       auto added = graph.upsert(info);
       ASSERT_TRUE(added) << added.error().message;
@@ -717,7 +771,8 @@ TEST(GraphRandomized, IncrementalResolutionMatchesFromScratch) {
   }
   EXPECT_GT(cycles_seen, 0u);
   EXPECT_GT(impacts_seen, 0u);
-  EXPECT_EQ(outcomes, (std::set<std::string>{"resolved", "no-such-service", "no-match", "only-retired"}));
+  EXPECT_EQ(outcomes,
+            (std::set<std::string>{"resolved", "no-such-service", "no-match", "only-retired", "only-unreleased"}));
 }
 
 }  // namespace

@@ -103,7 +103,7 @@ TEST_F(ArenaTest, SecondaryIndexesAndDependencies) {
     {"name": "gateway", "versions": [{"version": "1.0.0", "lifecycle_stage": "stable", "owner_team": "edge",
        "tags": ["public"], "dependencies": [{"service": "users", "range": "^2.0.0"}]}]},
     {"name": "users", "versions": [
-       {"version": "2.0.0", "lifecycle_stage": "stable", "owner_team": "identity", "tags": ["public", "core"],
+       {"version": "2.0.0", "lifecycle_stage": "sunset", "owner_team": "identity", "tags": ["public", "core"],
         "dependencies": [{"service": "auth", "range": "~1.4"}]},
        {"version": "2.1.0", "lifecycle_stage": "deprecated", "owner_team": "identity",
         "dependencies": [{"service": "auth", "range": ">=1.0.0"}, {"service": "billing", "range": "*"}]}]},

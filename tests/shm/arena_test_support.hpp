@@ -79,6 +79,7 @@ inline std::string version_json(const std::string& name, const std::string& vers
 
 #include "roster/semver.hpp"
 #include "roster/client.hpp"
+#include "../lifecycle_oracle.hpp"
 #include "roster/wire/roster_generated.h"
 
 namespace roster::testing {
@@ -656,7 +657,8 @@ class Workload {
     static constexpr wire::LifecycleStage pool[] = {
         wire::LifecycleStage::Stable,     wire::LifecycleStage::Stable,     wire::LifecycleStage::Stable,
         wire::LifecycleStage::Stable,     wire::LifecycleStage::Beta,       wire::LifecycleStage::Deprecated,
-        wire::LifecycleStage::Retired,    wire::LifecycleStage::Development};
+        wire::LifecycleStage::Retired,    wire::LifecycleStage::Development, wire::LifecycleStage::Sunset,
+        wire::LifecycleStage::Proposed};
     return pool[rng_() % std::size(pool)];
   }
   wire::Health random_health() {
@@ -900,9 +902,17 @@ class ViewChecker {
     if (!range || !target.present) return "";
     const SeenVersion* best = nullptr;
     for (const auto& v : target.versions)
-      if (v.stage != wire::LifecycleStage::Retired && range->satisfies(v.parsed) && (!best || best->parsed < v.parsed))
-        best = &v;
+      if (range->satisfies(v.parsed) && better(v, best)) best = &v;
     return best ? best->version : "";
+  }
+
+  // Whether `v` is chosen over `best` (docs/lifecycle.md; null: nothing chosen yet).
+  static bool better(const SeenVersion& v, const SeenVersion* best) {
+    const int tier = oracle_tier(v.stage);
+    if (tier > 2) return false;
+    if (!best) return true;
+    const int best_tier = oracle_tier(best->stage);
+    return tier < best_tier || (tier == best_tier && best->parsed < v.parsed);
   }
 
   static uint64_t to_u64(std::string_view s) {
@@ -965,11 +975,8 @@ class ViewChecker {
       const int stage = static_cast<int>(v.stage());
       if (stage >= 0 && stage < 8) ++stage_count[stage];
       ++total_versions;
-      // Versions come in ascending precedence: the last live one wins.
-      if (v.stage() != wire::LifecycleStage::Retired) {
-        want_any = std::string(v.version());
-        if (!parsed->is_prerelease()) want_stable = std::string(v.version());
-      }
+      // Versions come in ascending precedence: the last live one is the highest.
+      if (v.stage() != wire::LifecycleStage::Retired) want_any = std::string(v.version());
 
       // Instances of this version: well-formed, same batch, healthy ones first.
       size_t n = 0, up = 0;
@@ -1016,6 +1023,10 @@ class ViewChecker {
     }
     if (all != instances_total || healthy != healthy_total)
       fail("instances", name + ": service-wide instance lists disagree with the per-version ones");
+    const SeenVersion* stable_choice = nullptr;  // what "latest" chooses: among releases, by the rule
+    for (const SeenVersion& sv : seen.versions)
+      if (!sv.parsed.is_prerelease() && better(sv, stable_choice)) stable_choice = &sv;
+    if (stable_choice) want_stable = stable_choice->version;
     auto stable = view.service(name);
     auto any = view.latest(name, Latest::IncludingPrereleases);
     if ((stable ? std::string(stable->version()) : "") != want_stable)

@@ -12,6 +12,7 @@
 // fence (client.cpp, kAlwaysFence), since TSan cannot model membarrier().
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -197,8 +198,11 @@ TEST(ShmTsan, ShortLivedThreadsReleaseTheirSlots) {
       threads.emplace_back([&] {
         try {
           View view = client.view();
-          if (view.service(testing::Workload::service_name(1)) || view.versions(testing::Workload::service_name(1)).empty())
-            ok.fetch_add(1);
+          const std::string name = testing::Workload::service_name(1);
+          const auto versions = view.versions(name);
+          const bool live = std::any_of(versions.begin(), versions.end(),
+                                        [](const auto& v) { return v.stage() != wire::LifecycleStage::Retired; });
+          if (live == view.latest(name, Latest::IncludingPrereleases).has_value()) ok.fetch_add(1);
         } catch (const std::exception& e) {
           failed.fetch_add(1);
           std::lock_guard lock(error_mutex);

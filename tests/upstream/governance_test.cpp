@@ -331,7 +331,8 @@ TEST_F(GovernanceTest, CompatibilityIsCheckedAgainstTheRightVersionsPastManyOthe
   EXPECT_TRUE(out) << out.error().error.message;
   EXPECT_EQ(registry_->versions("s").size(), 36u);
   EXPECT_EQ(registry_->versions("s").front()->version()->str(), "0.9.0");
-  EXPECT_EQ(registry_->latest("s")->version()->str(), "2.0.0");
+  EXPECT_EQ(registry_->latest("s")->version()->str(), "1.1.31");  // the stable one over the beta 2.0.0
+  EXPECT_EQ(registry_->latest("s", true)->version()->str(), "2.0.0");
 }
 
 TEST_F(GovernanceTest, ImportKeepsStagesAndChecksTheRest) {

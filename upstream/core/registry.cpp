@@ -786,8 +786,8 @@ std::vector<const wire::ServiceVersion*> Registry::versions(std::string_view nam
   return by_precedence_.all(name);
 }
 
-const wire::ServiceVersion* Registry::latest(std::string_view name, bool include_prerelease) const {
-  return by_precedence_.latest(name, include_prerelease);
+const wire::ServiceVersion* Registry::latest(std::string_view name, bool every_stage) const {
+  return by_precedence_.latest(name, every_stage);
 }
 
 std::vector<const wire::ServiceVersion*> Registry::search(std::optional<std::string_view> team,

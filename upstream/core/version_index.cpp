@@ -1,5 +1,7 @@
 #include "roster/upstream/version_index.hpp"
 
+#include "roster/model/version_choice.hpp"
+
 namespace roster::upstream {
 
 namespace {
@@ -34,16 +36,14 @@ std::vector<const wire::ServiceVersion*> VersionIndex::all(std::string_view serv
   return out;
 }
 
-const wire::ServiceVersion* VersionIndex::latest(std::string_view service, bool include_prerelease) const {
+const wire::ServiceVersion* VersionIndex::latest(std::string_view service, bool every_stage) const {
   auto* versions = find(service);
   if (!versions) return nullptr;
-  for (auto it = versions->rbegin(); it != versions->rend(); ++it) {
-    auto* v = record_of(it->second);
-    if (v->stage() == wire::LifecycleStage::Retired) continue;
-    if (!include_prerelease && it->first.first.is_prerelease()) continue;
-    return v;
-  }
-  return nullptr;
+  // Without every stage, "latest" is what the range "*" chooses: releases (no pre-release tag).
+  const auto choice = model::choose_version(
+      versions->begin(), versions->end(), [](const auto& entry) { return record_of(entry.second)->stage(); },
+      [&](const auto& entry) { return every_stage || !entry.first.first.is_prerelease(); }, every_stage);
+  return choice.chosen == versions->end() ? nullptr : record_of(choice.chosen->second);
 }
 
 void VersionIndex::below(std::string_view service, const semver::Version& version,

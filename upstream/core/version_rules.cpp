@@ -110,6 +110,10 @@ Result<void> check_dependencies(const model::DependencyGraph& graph, const wire:
       case Status::NoMatch:
         warnings.push_back(what + " does not resolve to any registered version yet");
         break;
+      case Status::OnlyUnreleased:
+        warnings.push_back(what + " matches only proposed or development versions, which are never chosen;" +
+                           " it resolves once one of them reaches beta or stable");
+        break;
       case Status::Resolved:
         if (r.stage == wire::LifecycleStage::Deprecated || r.stage == wire::LifecycleStage::Sunset)
           warnings.push_back(what + " resolves to " + r.target.to_string() + ", which is " +

@@ -2,7 +2,8 @@
 // import. Bodies are decoded here into records; the registry sees records only.
 //
 //   GET    /v1/services?team=&stage=&tag=                          search
-//   GET    /v1/services/{name}[?prerelease=true]                   the latest (stable) version
+//   GET    /v1/services/{name}[?prerelease=true]                   the latest version (docs/lifecycle.md);
+//                                                                  prerelease: the newest in any stage
 //   GET    /v1/services/{name}/versions                            every version, ascending
 //   GET    /v1/services/{name}/instances[?version=&healthy=true]
 //   PUT    /v1/services/{name}/versions/{version}[?dry_run=true]   register or update a version
@@ -88,12 +89,17 @@ void add_core_routes(RouteTable& routes, Registry& registry) {
   });
 
   routes.add("GET", "/v1/services/{name}", [&registry](const net::HttpRequest& req, const PathParams& p) {
-    const bool prerelease = truthy(req.query_param("prerelease"));
-    auto* v = registry.latest(p["name"], prerelease);
-    if (!v)
-      return error_response({ErrorKind::NotFound, "not_found",
-                             "no " + std::string(prerelease ? "" : "stable ") + "version of \"" +
-                                 std::string(p["name"]) + "\""});
+    const bool every_stage = truthy(req.query_param("prerelease"));
+    auto* v = registry.latest(p["name"], every_stage);
+    if (!v) {
+      const std::string name(p["name"]);
+      if (!every_stage && registry.latest(name, true))
+        return error_response({ErrorKind::NotFound, "not_found",
+                               "no version of \"" + name +
+                                   "\" counts as latest (stable, deprecated, sunset or beta, without a pre-release tag);"
+                                   " ?prerelease=true returns the newest in any stage"});
+      return error_response({ErrorKind::NotFound, "not_found", "no version of \"" + name + "\""});
+    }
     return json_response(wire::to_service_version_json(*v, {}));
   });
 

@@ -46,7 +46,7 @@ std::optional<int64_t> whole_number(std::optional<std::string_view> text, int64_
   return n;
 }
 
-// The version a graph query is about: ?version= or the latest stable one.
+// The version a graph query is about: ?version= or the latest one.
 std::optional<std::string> version_or_latest(const Registry& registry, std::string_view name,
                                              std::optional<std::string_view> version) {
   if (version) return std::string(*version);

@@ -128,7 +128,8 @@ int roster_view_staleness_ms(const roster_view* view, uint64_t* staleness_ms);
 
 /* ---- services ------------------------------------------------------------------------------- */
 
-/* Latest stable version (highest precedence, no pre-release, not retired). */
+/* The latest version by the lifecycle rule (docs/lifecycle.md): stable first, then deprecated or
+   sunset, then beta; never proposed, development, retired or a pre-release tag. */
 int roster_service_get(const roster_view* view, const char* name, size_t name_len, roster_service* out);
 int roster_service_get_version(const roster_view* view, const char* name, size_t name_len, const char* version,
                                size_t version_len, roster_service* out);
@@ -159,7 +160,7 @@ int roster_service_iter_next(roster_service_iter* iter, roster_service* out);
 
 /* ---- dependencies (these allocate their result; free it) -------------------------------------- */
 
-/* Of the latest stable version (version NULL) or the given one. */
+/* Of the latest version (version NULL) or the given one. */
 int roster_dependencies(const roster_view* view, const char* name, size_t name_len, const char* version,
                         size_t version_len, int depth, roster_dependency_iter** iter);
 int roster_dependency_next(roster_dependency_iter* iter, roster_dependency* out); /* 1, 0 or < 0 */

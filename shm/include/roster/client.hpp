@@ -3,7 +3,7 @@
 //   auto client = roster::Client::open("roster");       // a Result<Client>: check it
 //   if (!client) { log(client.error().message); return; }
 //   roster::View view = client->view();                 // pins one consistent generation
-//   if (auto svc = view.service("user-service"))        // latest stable by semver
+//   if (auto svc = view.service("user-service"))        // latest (docs/lifecycle.md)
 //     for (auto inst : view.instances("user-service", roster::Healthy)) use(inst.address(), inst.port());
 //
 // Lookups return views into shared memory (string_view, FlatBuffers accessors): no copy, no
@@ -41,7 +41,9 @@ inline constexpr Filter Healthy = Filter::Healthy;
 enum class Depth { Direct, Transitive };
 inline constexpr Depth Direct = Depth::Direct;
 inline constexpr Depth Transitive = Depth::Transitive;
-// Which versions count as "latest": releases only, or pre-releases too.
+// What "latest" means (docs/lifecycle.md): Stable is the lifecycle rule (stable first, then
+// deprecated or sunset, then beta; never proposed, development, retired or a pre-release tag), as
+// the server's GET /v1/services/{name}; IncludingPrereleases is the highest version not retired.
 enum class Latest { Stable, IncludingPrereleases };
 
 namespace detail {
@@ -228,7 +230,7 @@ class View {
   View& operator=(View&& other) noexcept;
   ~View();
 
-  // Latest stable version (highest precedence, not a pre-release, not retired).
+  // The latest version, as Latest::Stable means it.
   std::optional<ServiceVersion> service(std::string_view name) const;
   std::optional<ServiceVersion> service(std::string_view name, std::string_view version) const;
   std::optional<ServiceVersion> latest(std::string_view name, Latest which) const;
@@ -241,7 +243,7 @@ class View {
   VersionList by_stage(wire::LifecycleStage stage) const;
   VersionList by_tag(std::string_view tag) const;
 
-  // Of the service's latest stable version (or the given one). Transitive follows resolved
+  // Of the service's latest version (or the given one). Transitive follows resolved
   // edges, each service@version once. These allocate the vector they return.
   std::vector<Dependency> dependencies(std::string_view name, Depth depth = Direct) const;
   std::vector<Dependency> dependencies(std::string_view name, std::string_view version, Depth depth) const;

@@ -1,8 +1,9 @@
 // The dependency graph between registered service versions.
 //
 // A version declares dependencies as (service, npm range); each declaration resolves to the
-// highest registered version of that service that satisfies the range and is not retired
-// (pre-releases only where npm semantics admit them). The graph is kept incrementally: an upsert
+// version of that service the range chooses by the one rule of roster/model/version_choice.hpp:
+// among the versions it satisfies (pre-releases only where npm semantics admit them), stable
+// first, then deprecated or sunset, then beta; never proposed, development or retired. The graph is kept incrementally: an upsert
 // or remove re-resolves only the declarations naming that service, so queries walk cached edges
 // and never parse a range.
 //
@@ -53,6 +54,7 @@ enum class ResolutionStatus : uint8_t {
   NoSuchService,  // no version of the service is registered
   NoMatch,        // no registered version satisfies the range
   OnlyRetired,    // only retired versions satisfy it
+  OnlyUnreleased, // none it can choose does; proposed or development ones do (not yet chosen)
   InvalidRange,   // the range does not parse (resolve() only: upsert rejects such ranges)
 };
 std::string_view to_string(ResolutionStatus status);

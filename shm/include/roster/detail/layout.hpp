@@ -132,7 +132,9 @@ struct ServiceNode {
   uint32_t version_count;
   uint32_t slice_count;
   uint32_t dependency_count;
-  uint32_t latest_stable;  // index into versions, or kNone
+  // Indexes into versions, or kNone, chosen by the writer with roster/model/version_choice.hpp:
+  // what "latest" means, and the highest version in any stage but retired.
+  uint32_t latest;
   uint32_t latest_any;
   uint32_t arrays_offset;  // from the node start, 8-aligned
   uint64_t node_bytes;

@@ -131,7 +131,8 @@ class Registry {
   // --- reads: records held in memory, valid until the next write ---
 
   const wire::ServiceVersion* version(std::string_view name, std::string_view version) const;
-  const wire::ServiceVersion* latest(std::string_view name, bool include_prerelease = false) const;
+  // What "latest" means (roster/model/version_choice.hpp); `every_stage`: the highest not retired.
+  const wire::ServiceVersion* latest(std::string_view name, bool every_stage = false) const;
   std::vector<const wire::ServiceVersion*> versions(std::string_view name) const;  // ascending precedence
   std::vector<const wire::ServiceVersion*> search(std::optional<std::string_view> team,
                                                   std::optional<wire::LifecycleStage> stage,

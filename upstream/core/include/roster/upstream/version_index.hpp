@@ -28,8 +28,9 @@ class VersionIndex {
 
   // Ascending precedence.
   std::vector<const wire::ServiceVersion*> all(std::string_view service) const;
-  // The highest version not retired (and not a pre-release, unless asked), or null.
-  const wire::ServiceVersion* latest(std::string_view service, bool include_prerelease) const;
+  // The version "latest" means (roster/model/version_choice.hpp), or null: by the lifecycle rule
+  // among releases, or with `every_stage` the highest version not retired.
+  const wire::ServiceVersion* latest(std::string_view service, bool every_stage) const;
   // The service's versions below `version`, highest first, until `visit` returns false.
   void below(std::string_view service, const semver::Version& version,
              const std::function<bool(const semver::Version&, const wire::ServiceVersion&)>& visit) const;
