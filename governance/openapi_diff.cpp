@@ -303,7 +303,7 @@ struct View {
   uint8_t bound_mask = 0;                // bit i: bounds[i] is declared (the rest are stale)
   std::array<Bound, kBoundCount> bounds;  // by BoundIndex
   const Value* pattern = nullptr;         // a string
-  Node discriminator;              // an object
+  Node discriminator;                     // an object
 
   void reset(Node n) {
     node = n;
@@ -434,6 +434,10 @@ void absorb(Side& side, Node n, View& view) {
           any_bound = true;
         }
         break;
+      case 10:
+        if (is(key, "properties") && v.IsObject())
+          for (const auto& p : v.GetObject()) view.properties.emplace_back(str(p.name), Node{&p.value, n.base});
+        break;
       case 13:
         if (is(key, "discriminator") && v.IsObject() && !view.discriminator.v) view.discriminator = {&v, n.base};
         break;
@@ -445,10 +449,6 @@ void absorb(Side& side, Node n, View& view) {
           exclusive_min = &v;
           any_bound = true;
         }
-        break;
-      case 10:
-        if (is(key, "properties") && v.IsObject())
-          for (const auto& p : v.GetObject()) view.properties.emplace_back(str(p.name), Node{&p.value, n.base});
         break;
       case 20:
         if (is(key, "additionalProperties")) {
@@ -812,7 +812,8 @@ bool accepted_by(const Requirement& have, const Security& security) {
 }
 
 bool same_schemes(const Requirement& a, const Requirement& b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) { return x.first == y.first; });
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](const auto& x, const auto& y) { return x.first == y.first; });
 }
 
 // The scopes `more` asks for beyond `fewer`, scheme by scheme (schemes with none left out).
@@ -1718,7 +1719,8 @@ class Differ {
       for (const auto& m : nm.v->GetObject())
         if (!lookup(*om.v, str(m.name)))
           push_change(out, Dir::Response, Severity::Warning, "response-discriminator-mapping-added", where(),
-                      new_.pointer_of({&m.value, nm.base}), "discriminator value " + quoted(str(m.name)) + " was added");
+                      new_.pointer_of({&m.value, nm.base}),
+                      "discriminator value " + quoted(str(m.name)) + " was added");
   }
 
   // The directions in which a property does not count: readOnly ones are not sent by clients,

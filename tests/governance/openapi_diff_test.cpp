@@ -506,6 +506,13 @@ TEST_F(OpenApiDiffTest, RemovedResponseMediaType) {
   ExpectFindings({{B, "response-media-type-removed", "GET", "/users",
                    "/paths/~1users/get/responses/200/content/application~1xml"}});
   EXPECT_EQ(Only().message, R"(response 200 media type "application/xml" was removed)");
+  // The other way round, a new media type is only a note.
+  ASSERT_NO_FATAL_FAILURE(Diff(Doc(R"({"/users":{"get":{"responses":{"200":{"description":"ok",
+                                      "content":{"application/json":{}}}}}}})"),
+                               Doc(R"({"/users":{"get":{"responses":{"200":{"description":"ok",
+                                      "content":{"application/json":{},"application/xml":{}}}}}}})")));
+  ExpectFindings({{I, "response-media-type-added", "GET", "/users",
+                   "/paths/~1users/get/responses/200/content/application~1xml"}});
 }
 
 TEST_F(OpenApiDiffTest, ArrayItemsAndVendorJsonMediaTypes) {
@@ -710,7 +717,8 @@ TEST_F(OpenApiDiffTest, ExclusiveBoundsInBothSpellings) {
   // The same effective bound in the other spelling; non-numeric values are ignored; an
   // explicit minLength 0 adds nothing.
   ASSERT_NO_FATAL_FAILURE(
-      Diff(body(R"(,"maximum":10,"exclusiveMaximum":true,"maxLength":"x")"), body(R"(,"exclusiveMaximum":10,"maxLength":"y","minLength":0)")));
+      Diff(body(R"(,"maximum":10,"exclusiveMaximum":true,"maxLength":"x")"),
+           body(R"(,"exclusiveMaximum":10,"maxLength":"y","minLength":0)")));
   ExpectNoFindings();
 }
 
@@ -883,7 +891,8 @@ TEST_F(OpenApiDiffTest, ChangesInsideMatchedBranchesAreReportedNormally) {
            std::string(bark_type) + R"("}}}]})";
   };
   ASSERT_NO_FATAL_FAILURE(
-      Diff(GetReturning(schema("string"), components("string")), GetReturning(schema("integer"), components("integer"))));
+      Diff(GetReturning(schema("string"), components("string")),
+           GetReturning(schema("integer"), components("integer"))));
   ExpectFindings({{B, "response-property-type-changed", "GET", "/users", "/components/schemas/Cat/properties/name"},
                   {B, "response-property-type-changed", "GET", "/users",
                    std::string(kResponseSchema) + "/oneOf/1/properties/bark"}});
@@ -979,7 +988,8 @@ TEST_F(OpenApiDiffTest, OperationSecurityScopesAndAlternatives) {
 TEST_F(OpenApiDiffTest, SecuritySchemeChangeIsARequirementNotAScopeChange) {
   // Other schemes: not a scope change, even with scopes involved.
   ASSERT_NO_FATAL_FAILURE(
-      Diff(Doc(R"({"/a":{"get":{"security":[{"oauth":["read"]}],"responses":{"200":{"description":"ok"}}}}})", kSchemes),
+      Diff(Doc(R"({"/a":{"get":{"security":[{"oauth":["read"]}],"responses":{"200":{"description":"ok"}}}}})",
+               kSchemes),
            Doc(R"({"/a":{"get":{"security":[{"oauth":["read"],"key":[]}],"responses":{"200":{"description":"ok"}}}}})",
                kSchemes)));
   ExpectFindings({{B, "security-requirement-added", "GET", "/a", "/paths/~1a/get/security"}});
