@@ -51,9 +51,9 @@
 // response may narrow; so do enums and bounds. oneOf / anyOf branches are matched by $ref, then
 // by equivalence, then inline ones by position, and compared like any schema. Response header
 // schemas are judged as responses. readOnly properties are ignored in requests, writeOnly in
-// responses. A change inside a shared schema is reported once per operation and body (or parameter, or
-// response), at the shortest property path reaching it. Descriptions, summaries, examples and
-// key order are never reported.
+// responses. A change inside a shared schema is reported once per operation and body (or
+// parameter, or response), at the shortest property path reaching it. Descriptions, summaries,
+// examples and key order are never reported.
 #pragma once
 
 #include <vector>
