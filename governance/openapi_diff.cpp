@@ -255,6 +255,33 @@ struct Composition {
   const Value* value;
 };
 
+// The numeric bounds a schema may set, judged by one piece of code. A request bound may only
+// loosen (what clients send must still pass), a response bound may only tighten.
+struct BoundKeyword {
+  std::string_view keyword;
+  bool upper;                     // smaller is tighter
+  bool zero_default;              // minLength / minItems: absent means 0, so 0 adds nothing
+  std::string_view request_id;    // tightened: Breaking
+  std::string_view response_id;   // loosened: Warning (clients rarely enforce bounds, unlike enums)
+};
+enum BoundIndex : uint8_t { kMaxLength, kMinLength, kMaximum, kMinimum, kMaxItems, kMinItems, kBoundCount };
+constexpr std::array<BoundKeyword, kBoundCount> kBounds{{
+    {"maxLength", true, false, "request-max-length-decreased", "response-max-length-increased"},
+    {"minLength", false, true, "request-min-length-increased", "response-min-length-decreased"},
+    {"maximum", true, false, "request-maximum-decreased", "response-maximum-increased"},
+    {"minimum", false, false, "request-minimum-increased", "response-minimum-decreased"},
+    {"maxItems", true, false, "request-max-items-decreased", "response-max-items-increased"},
+    {"minItems", false, true, "request-min-items-increased", "response-min-items-decreased"},
+}};
+
+// An effective bound: maximum / minimum fold in OpenAPI 3.0's boolean and 3.1's numeric
+// exclusiveMaximum / exclusiveMinimum.
+struct Bound {
+  const Value* value = nullptr;  // the number as written; nullptr: not declared
+  double number = 0;
+  bool exclusive = false;
+};
+
 // A schema with its allOf branches merged in: what an instance must look like, in the terms
 // this comparison uses. The schema's own keywords win over its branches'. Reused across
 // schemas (see Differ::views_), so walking allocates only while the buffers grow.
@@ -273,6 +300,10 @@ struct View {
   bool closed = false;  // additionalProperties / unevaluatedProperties: false
   bool nullable = false;
   std::vector<Composition> compositions;
+  uint8_t bound_mask = 0;                // bit i: bounds[i] is declared (the rest are stale)
+  std::array<Bound, kBoundCount> bounds;  // by BoundIndex
+  const Value* pattern = nullptr;         // a string
+  Node discriminator;                     // an object
 
   void reset(Node n) {
     node = n;
@@ -288,6 +319,9 @@ struct View {
     items = additional = {};
     closed = nullable = false;
     compositions.clear();
+    bound_mask = 0;
+    pattern = nullptr;
+    discriminator = {};
   }
   bool may_be(uint8_t bit) const { return !types || (types & bit); }
   bool is_required(std::string_view name) const {
@@ -309,12 +343,31 @@ struct View {
   }
 };
 
+// `limit` (maximum / minimum, or any other bound keyword) with its exclusive keyword: 3.0's
+// `true` makes the limit exclusive, 3.1's number is a bound of its own; the tighter one counts.
+// Non-numeric values are ignored.
+Bound effective_bound(const Value* limit, const Value* exclusive, bool upper) {
+  Bound out;
+  if (limit && limit->IsNumber()) {
+    out = {limit, limit->GetDouble(), exclusive && exclusive->IsBool() && exclusive->GetBool()};
+  }
+  if (exclusive && exclusive->IsNumber()) {
+    const double x = exclusive->GetDouble();
+    if (!out.value || (upper ? x <= out.number : x >= out.number)) out = {exclusive, x, true};
+  }
+  return out;
+}
+
 void absorb(Side& side, Node n, View& view) {
   // allOf may reach the same branch twice, or itself: merge each schema once.
   if (std::find(view.seen.begin(), view.seen.end(), n.v) != view.seen.end() || view.seen.size() > kMaxDepth) return;
   view.seen.push_back(n.v);
   const Value *all_of = nullptr, *const_value = nullptr;
   bool own_enum = false;
+  // This schema's own bound keywords; folded into the view after the pass (first schema wins).
+  std::array<const Value*, kBoundCount> own_bounds{};
+  const Value *exclusive_max = nullptr, *exclusive_min = nullptr;
+  bool any_bound = false;  // most schemas have none: skip folding them
   // One pass over the keywords (a lookup per keyword would rescan the object each time).
   for (const auto& m : n.v->GetObject()) {
     const std::string_view key = str(m.name);
@@ -347,17 +400,55 @@ void absorb(Side& side, Node n, View& view) {
       case 6:
         if (is(key, "format") && v.IsString() && view.format.empty()) view.format = str(v);
         break;
+      case 7:
+        if (is(key, "maximum")) {
+          own_bounds[kMaximum] = &v;
+          any_bound = true;
+        } else if (is(key, "minimum")) {
+          own_bounds[kMinimum] = &v;
+          any_bound = true;
+        } else if (is(key, "pattern") && v.IsString() && !view.pattern) {
+          view.pattern = &v;
+        }
+        break;
       case 8:
         if (is(key, "required") && v.IsArray()) {
           for (const auto& r : v.GetArray())
             if (r.IsString()) view.required.push_back(str(r));
         } else if (is(key, "nullable")) {
           view.nullable |= v.IsBool() && v.GetBool();
+        } else if (is(key, "maxItems")) {
+          own_bounds[kMaxItems] = &v;
+          any_bound = true;
+        } else if (is(key, "minItems")) {
+          own_bounds[kMinItems] = &v;
+          any_bound = true;
+        }
+        break;
+      case 9:
+        if (is(key, "maxLength")) {
+          own_bounds[kMaxLength] = &v;
+          any_bound = true;
+        } else if (is(key, "minLength")) {
+          own_bounds[kMinLength] = &v;
+          any_bound = true;
         }
         break;
       case 10:
         if (is(key, "properties") && v.IsObject())
           for (const auto& p : v.GetObject()) view.properties.emplace_back(str(p.name), Node{&p.value, n.base});
+        break;
+      case 13:
+        if (is(key, "discriminator") && v.IsObject() && !view.discriminator.v) view.discriminator = {&v, n.base};
+        break;
+      case 16:
+        if (is(key, "exclusiveMaximum")) {
+          exclusive_max = &v;
+          any_bound = true;
+        } else if (is(key, "exclusiveMinimum")) {
+          exclusive_min = &v;
+          any_bound = true;
+        }
         break;
       case 20:
         if (is(key, "additionalProperties")) {
@@ -370,6 +461,12 @@ void absorb(Side& side, Node n, View& view) {
         break;
       default: break;
     }
+  }
+  for (size_t i = 0; any_bound && i < kBoundCount; ++i) {
+    if (view.bound_mask & (1u << i)) continue;
+    const Value* exclusive = i == kMaximum ? exclusive_max : i == kMinimum ? exclusive_min : nullptr;
+    view.bounds[i] = effective_bound(own_bounds[i], exclusive, kBounds[i].upper);
+    if (view.bounds[i].value) view.bound_mask |= static_cast<uint8_t>(1u << i);
   }
   if (const_value && !view.has_enum && !own_enum) {
     view.has_enum = true;
@@ -610,9 +707,10 @@ struct Param {
 
 // What a schema comparison is about: a request body, a response or a parameter.
 struct Subject {
-  enum Kind { Request, Response, Parameter } kind;
-  std::string_view status;       // of a response
+  enum Kind { Request, Response, Parameter, Header } kind;
+  std::string_view status;       // of a response (or a response header)
   const Param* param = nullptr;  // of a parameter
+  std::string_view header = {};  // of a response header
 };
 
 struct PathEntry {
@@ -711,6 +809,41 @@ bool satisfies(const Requirement& have, const Requirement& need) {
 
 bool accepted_by(const Requirement& have, const Security& security) {
   return std::any_of(security.begin(), security.end(), [&](const auto& need) { return satisfies(have, need); });
+}
+
+bool same_schemes(const Requirement& a, const Requirement& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](const auto& x, const auto& y) { return x.first == y.first; });
+}
+
+// The scopes `more` asks for beyond `fewer`, scheme by scheme (schemes with none left out).
+Requirement extra_scopes(const Requirement& more, const Requirement& fewer) {
+  Requirement out;
+  for (size_t i = 0; i < more.size() && i < fewer.size(); ++i) {
+    std::vector<std::string_view> extra;
+    std::set_difference(more[i].second.begin(), more[i].second.end(), fewer[i].second.begin(), fewer[i].second.end(),
+                        std::back_inserter(extra));
+    if (!extra.empty()) out.emplace_back(more[i].first, std::move(extra));
+  }
+  return out;
+}
+
+size_t scope_count(const Requirement& req) {
+  size_t n = 0;
+  for (const auto& [scheme, scopes] : req) n += scopes.size();
+  return n;
+}
+
+// When the alternative `have` fails `security` only for scopes (an alternative with the same
+// schemes exists), the fewest scopes it lacks; empty otherwise.
+Requirement missing_scopes(const Requirement& have, const Security& security) {
+  Requirement best;
+  for (const Requirement& need : security) {
+    if (!same_schemes(have, need)) continue;
+    Requirement missing = extra_scopes(need, have);
+    if (!missing.empty() && (best.empty() || scope_count(missing) < scope_count(best))) best = std::move(missing);
+  }
+  return best;
 }
 
 std::string describe(const Requirement& req) {
@@ -883,10 +1016,11 @@ class Differ {
     return "parameter " + quoted(p.name) + " (" + std::string(p.in) + ")";
   }
 
-  static Node param_schema(const Param& p) {
-    if (const Node s = child(p.node, "schema"); s.v) return s;
+  // The schema of a parameter or a header.
+  static Node param_schema(Node p) {
+    if (const Node s = child(p, "schema"); s.v) return s;
     // A parameter may carry its schema in `content` (one media type) instead.
-    const Node content = child(p.node, "content");
+    const Node content = child(p, "content");
     if (!content.object() || content.v->MemberCount() == 0) return {};
     return child({&content.v->MemberBegin()->value, content.base}, "schema");
   }
@@ -937,8 +1071,46 @@ class Differ {
     if (!o.required && n.required)
       add(Severity::Breaking, "parameter-made-required", op.method, op.path, new_.pointer_of(n.node),
           param_label(n) + " is now required");
-    const Node os = param_schema(o), ns = param_schema(n);
+    else if (o.required && !n.required)
+      add(Severity::Info, "parameter-made-optional", op.method, op.path, new_.pointer_of(n.node),
+          param_label(n) + " is no longer required");
+    diff_serialization(op, o, n);
+    const Node os = param_schema(o.node), ns = param_schema(n.node);
     if (os.v && ns.v) emit(op, compare(os, ns, Dir::Request), {Subject::Parameter, {}, &n});
+  }
+
+  // How a parameter is written on the wire, with OpenAPI's defaults: style form for query and
+  // cookie, simple for path and header; explode only with form. A change means the server
+  // reads what old clients write differently. A parameter with `content` has neither.
+  void diff_serialization(const Operation& op, const Param& o, const Param& n) {
+    if (child(o.node, "content").v || child(n.node, "content").v) return;
+    auto style = [](const Param& p) -> std::string_view {
+      if (const Value* s = string_member(p.node.object(), "style")) return str(*s);
+      return p.in == "query" || p.in == "cookie" ? "form" : "simple";
+    };
+    auto explode = [](const Param& p, std::string_view style) {
+      const Value* e = p.node.object() ? lookup(*p.node.v, "explode") : nullptr;
+      return e && e->IsBool() ? e->GetBool() : style == "form";
+    };
+    auto at = [&](std::string_view key) {
+      const Node member = child(n.node, key);
+      return new_.pointer_of(member.v ? member : n.node);
+    };
+    const std::string_view os = style(o), ns = style(n);
+    if (os != ns) {
+      // Reported alone: a new style brings its own explode default.
+      add(Severity::Breaking, "parameter-style-changed", op.method, op.path, at("style"),
+          param_label(n) + " style changed from " + std::string(os) + " to " + std::string(ns));
+      return;
+    }
+    const bool oe = explode(o, os), ne = explode(n, ns);
+    if (oe == ne) return;
+    // explode only changes how arrays and objects are written; a declared scalar reads the same.
+    const Node schema = new_.follow(param_schema(n.node));
+    const Value* type = schema.object() ? lookup(*schema.v, "type") : nullptr;
+    if (const uint8_t types = type ? parse_types(*type) : 0; types && !(types & (kArray | kObject))) return;
+    add(Severity::Breaking, "parameter-explode-changed", op.method, op.path, at("explode"),
+        param_label(n) + " explode changed from " + (oe ? "true" : "false") + " to " + (ne ? "true" : "false"));
   }
 
   // ---- bodies and responses ----
@@ -999,7 +1171,10 @@ class Differ {
         matched.set(static_cast<size_t>(k));
         const auto& nm = news->MemberBegin()[k];
         const Node ro = old_.follow(old_response), rn = new_.follow({&nm.value, new_list.base});
-        if (ro.object() && rn.object()) diff_content(op, ro, rn, {Subject::Response, str(nm.name), nullptr});
+        if (ro.object() && rn.object()) {
+          diff_content(op, ro, rn, {Subject::Response, str(nm.name), nullptr});
+          diff_headers(op, ro, rn, str(nm.name));
+        }
       }
     }
     if (!news) return;
@@ -1008,6 +1183,51 @@ class Differ {
       if (!matched.test(k) && !str(it->name).starts_with("x-"))
         add(Severity::Info, "response-status-added", op.method, op.path, new_.pointer_of({&it->value, new_list.base}),
             "response " + std::string(str(it->name)) + " was added");
+  }
+
+  // Response headers: names compare without case, as HTTP does; Content-Type is ignored, as
+  // OpenAPI says (`content` describes it). A header a client may rely on must stay, and its
+  // schema may only narrow.
+  void diff_headers(const Operation& op, Node ro, Node rn, std::string_view status) {
+    const Node old_list = child(ro, "headers"), new_list = child(rn, "headers");
+    const Value *olds = old_list.object(), *news = new_list.object();
+    if (!olds && !news) return;
+    auto skipped = [](std::string_view name) { return iequals(name, "content-type"); };
+    auto label = [&](std::string_view name) { return "response " + std::string(status) + " header " + quoted(name); };
+    Marks matched(news ? news->MemberCount() : 0);
+    if (olds) {
+      for (const auto& m : olds->GetObject()) {
+        const std::string_view name = str(m.name);
+        if (skipped(name)) continue;
+        long k = -1, at = 0;
+        if (news)
+          for (auto it = news->MemberBegin(); it != news->MemberEnd() && k < 0; ++it, ++at)
+            if (iequals(str(it->name), name)) k = at;
+        const Node oh = old_.follow({&m.value, old_list.base});
+        const bool was_required = flag(oh.object(), "required");
+        if (k < 0) {
+          add(was_required ? Severity::Breaking : Severity::Warning, "response-header-removed", op.method, op.path,
+              old_.pointer_of({&m.value, old_list.base}),
+              label(name) + (was_required ? " (required) was removed" : " was removed"));
+          continue;
+        }
+        matched.set(static_cast<size_t>(k));
+        const auto& nm = news->MemberBegin()[k];
+        const Node nh = new_.follow({&nm.value, new_list.base});
+        if (!oh.object() || !nh.object()) continue;
+        if (was_required && !flag(nh.v, "required"))
+          add(Severity::Breaking, "response-header-made-optional", op.method, op.path, new_.pointer_of(nh),
+              label(str(nm.name)) + " is no longer required");
+        const Node os = param_schema(oh), ns = param_schema(nh);
+        if (os.v && ns.v) emit(op, compare(os, ns, Dir::Response), {Subject::Header, status, nullptr, str(nm.name)});
+      }
+    }
+    if (!news) return;
+    size_t k = 0;
+    for (auto it = news->MemberBegin(); it != news->MemberEnd(); ++it, ++k)
+      if (!matched.test(k) && !skipped(str(it->name)))
+        add(Severity::Info, "response-header-added", op.method, op.path, new_.pointer_of({&it->value, new_list.base}),
+            label(str(it->name)) + " was added");
   }
 
   void diff_content(const Operation& op, Node o, Node n, const Subject& subject) {
@@ -1058,6 +1278,11 @@ class Differ {
           message = param_label(*subject.param) + (c.where.empty() ? " " : " property " + quoted(c.where) + " ");
           if (id == "request-property-type-changed") id = "parameter-type-changed";
           break;
+        case Subject::Header:
+          message = "response " + std::string(subject.status) + " header " + quoted(subject.header) +
+                    (c.where.empty() ? " " : " property " + quoted(c.where) + " ");
+          if (id == "response-property-type-changed") id = "response-header-type-changed";
+          break;
       }
       add(c.severity, id, op.method, op.path, c.pointer, message + c.detail);
     }
@@ -1084,16 +1309,32 @@ class Differ {
     // Breaking when credentials that satisfied an old alternative satisfy no new one.
     for (const Requirement& have : olds) {
       if (accepted_by(have, news)) continue;
-      add(Severity::Breaking, "security-requirement-added", op.method, op.path, pointer(),
-          have.empty()
-              ? "authentication is now required: " + describe(news)
-              : "credentials for " + describe(have) + " are no longer enough; now required: " + describe(news));
+      // The same schemes, more scopes: name what the old credentials now lack.
+      if (const Requirement missing = missing_scopes(have, news); !missing.empty())
+        add(Severity::Breaking, "security-scopes-added", op.method, op.path, pointer(),
+            "credentials for " + describe(have) + " now also need the scopes " + describe(missing));
+      else
+        add(Severity::Breaking, "security-requirement-added", op.method, op.path, pointer(),
+            have.empty()
+                ? "authentication is now required: " + describe(news)
+                : "credentials for " + describe(have) + " are no longer enough; now required: " + describe(news));
       break;
     }
     for (const Requirement& offered : news) {
       if (accepted_by(offered, olds)) continue;
-      add(Severity::Info, "security-requirement-removed", op.method, op.path, pointer(),
-          "operation now accepts " + describe(offered) + " (was: " + describe(olds) + ")");
+      // An old alternative with the same schemes and a superset of the scopes: scopes dropped.
+      const Requirement* narrowed = nullptr;
+      for (const Requirement& was : olds)
+        if (same_schemes(offered, was) && extra_scopes(offered, was).empty() &&
+            (!narrowed || scope_count(was) < scope_count(*narrowed)))
+          narrowed = &was;
+      if (narrowed)
+        add(Severity::Info, "security-scopes-removed", op.method, op.path, pointer(),
+            "scopes no longer required: " + describe(extra_scopes(*narrowed, offered)) + " (was: " +
+                describe(*narrowed) + ")");
+      else
+        add(Severity::Info, "security-requirement-removed", op.method, op.path, pointer(),
+            "operation now accepts " + describe(offered) + " (was: " + describe(olds) + ")");
       break;
     }
   }
@@ -1227,8 +1468,11 @@ class Differ {
         push_change(out, dir, Severity::Breaking, type_id, where(), new_.pointer_of(n),
                     "format changed from " + std::string(ov.format) + " to " + std::string(nv.format));
       compare_enums(ov, nv, dir, out);
+      compare_bounds(ov, nv, dir, out);
+      compare_patterns(ov, nv, dir, out);
     }
-    compare_compositions(ov, nv, dirs, out);
+    compare_compositions(ov, nv, dirs, out, depth);
+    compare_discriminators(ov, nv, dirs, out);
     if (ov.may_be(kObject) && nv.may_be(kObject)) compare_properties(ov, nv, dirs, out, depth);
     if (ov.items.v && nv.items.v && ov.may_be(kArray) && nv.may_be(kArray)) {
       const size_t mark = enter("[]");
@@ -1266,8 +1510,76 @@ class Differ {
     }
   }
 
-  // oneOf / anyOf / not are not judged: any change is a warning to look at.
-  void compare_compositions(const View& ov, const View& nv, uint8_t dirs, std::vector<SchemaChange>& out) {
+  // A request bound that is new or tighter refuses payloads that passed; a response bound that
+  // is gone or looser lets through values clients never saw. The other directions are fine.
+  void compare_bounds(const View& ov, const View& nv, Dir dir, std::vector<SchemaChange>& out) {
+    const uint8_t declared = ov.bound_mask | nv.bound_mask;
+    if (!declared) return;
+    const bool request = dir == Dir::Request;
+    const Bound none{}, zero{nullptr, 0, false};
+    for (size_t i = 0; i < kBoundCount; ++i) {
+      if (!(declared & (1u << i))) continue;
+      const BoundKeyword& k = kBounds[i];
+      const Bound& o = ov.bound_mask & (1u << i) ? ov.bounds[i] : none;
+      const Bound& n = nv.bound_mask & (1u << i) ? nv.bounds[i] : none;
+      // What each side enforces (an absent minLength is minLength 0); unbounded: no value.
+      const Bound* eo = o.value ? &o : k.zero_default ? &zero : nullptr;
+      const Bound* en = n.value ? &n : k.zero_default ? &zero : nullptr;
+      // For requests the new bound must not be tighter than the old one; for responses the old
+      // must not be tighter than the new one.
+      const Bound* strict = request ? en : eo;
+      const Bound* loose = request ? eo : en;
+      if (!strict || (loose && !tighter(*strict, *loose, k.upper))) continue;
+      const std::string kw(k.keyword);
+      std::string detail;
+      if (request && !o.value) {
+        detail = kw + " " + bound_text(n) + " was added";
+      } else if (!request && !n.value) {
+        detail = kw + " " + bound_text(o) + " was removed";
+      } else if (eo->number == en->number) {
+        detail = kw + " " + number_text(*en) + (en->exclusive ? " is now exclusive" : " is no longer exclusive");
+      } else {
+        detail = kw + (en->number < eo->number ? " decreased from " : " increased from ") + bound_text(*eo) + " to " +
+                 bound_text(*en);
+      }
+      push_change(out, dir, request ? Severity::Breaking : Severity::Warning, request ? k.request_id : k.response_id,
+                  where(), new_.pointer_of(nv.node), std::move(detail));
+    }
+  }
+
+  // Whether `a` admits fewer values than `b` (at one value, the exclusive bound is tighter).
+  static bool tighter(const Bound& a, const Bound& b, bool upper) {
+    if (a.number != b.number) return upper ? a.number < b.number : a.number > b.number;
+    return a.exclusive && !b.exclusive;
+  }
+
+  static std::string number_text(const Bound& b) { return b.value ? to_json_text(*b.value) : "0"; }
+  static std::string bound_text(const Bound& b) { return number_text(b) + (b.exclusive ? " (exclusive)" : ""); }
+
+  // Regular expressions cannot be compared: a new request pattern is breaking, a changed one a
+  // warning either way, a dropped one only matters to clients reading responses.
+  void compare_patterns(const View& ov, const View& nv, Dir dir, std::vector<SchemaChange>& out) {
+    if (!ov.pattern && !nv.pattern) return;
+    if (ov.pattern && nv.pattern && *ov.pattern == *nv.pattern) return;
+    const bool request = dir == Dir::Request;
+    auto text = [](const Value* p) { return to_json_text(*p); };
+    if (ov.pattern && nv.pattern)
+      push_change(out, dir, Severity::Warning, request ? "request-pattern-changed" : "response-pattern-changed",
+                  where(), new_.pointer_of(nv.node),
+                  "pattern changed from " + text(ov.pattern) + " to " + text(nv.pattern));
+    else if (request && nv.pattern)
+      push_change(out, dir, Severity::Breaking, "request-pattern-added", where(), new_.pointer_of(nv.node),
+                  "pattern " + text(nv.pattern) + " was added");
+    else if (!request && ov.pattern)
+      push_change(out, dir, Severity::Warning, "response-pattern-removed", where(), new_.pointer_of(nv.node),
+                  "pattern " + text(ov.pattern) + " was removed");
+  }
+
+  // oneOf / anyOf branches are matched old ↔ new and compared like any schema (see
+  // compare_branches). A whole oneOf / anyOf added or removed, or any change to `not`, is not
+  // judged: a warning to look at.
+  void compare_compositions(const View& ov, const View& nv, uint8_t dirs, std::vector<SchemaChange>& out,
+                            int depth) {
     if (ov.compositions.empty() && nv.compositions.empty()) return;
     auto warn = [&](std::string pointer, std::string detail) {
       for (Dir dir : kDirs)
@@ -1288,12 +1600,127 @@ class Differ {
           warn(old_.pointer_of(child(olds[k]->owner, kw)), kw_text + " was removed");
         } else {
           Equivalence eq(old_, new_);
-          const Shape shape = kw == "not" ? Shape::Schema : Shape::SchemaList;
-          if (!eq.same(*olds[k]->value, *news[k]->value, shape))
+          const bool list = kw != "not" && olds[k]->value->IsArray() && news[k]->value->IsArray();
+          if (eq.same(*olds[k]->value, *news[k]->value, kw == "not" ? Shape::Schema : Shape::SchemaList)) continue;
+          if (list)
+            compare_branches(*olds[k], *news[k], eq, dirs, out, depth);
+          else
             warn(new_.pointer_of(child(news[k]->owner, kw)), kw_text + " changed");
         }
       }
     }
+  }
+
+  // "oneOf branch "#/components/schemas/Cat"", or "anyOf branch 1 (integer)" for an inline one.
+  std::string branch_label(Side& side, const Composition& c, SizeType index) {
+    const Value& branch = (*c.value)[index];
+    std::string out = std::string(c.keyword) + " branch ";
+    if (const Value* ref = string_member(&branch, "$ref")) return out + quoted(str(*ref));
+    out += std::to_string(index);
+    const Node resolved = side.follow({&branch, c.owner.base});
+    if (const Value* type = resolved.object() ? lookup(*resolved.v, "type") : nullptr)
+      if (const uint8_t types = parse_types(*type)) out += " (" + type_names(types) + ")";
+    return out;
+  }
+
+  // Branches pair up by the same $ref text, then by equivalence (reordered, or inlined as
+  // the same shape), then the remaining inline ones by position, same declared types first.
+  // Pairs are compared recursively, so a change inside a branch reads like any other. What is
+  // left over is a shape a client can no longer send, or may now receive.
+  void compare_branches(const Composition& oc, const Composition& nc, Equivalence& eq, uint8_t dirs,
+                        std::vector<SchemaChange>& out, int depth) {
+    const Value &olds = *oc.value, &news = *nc.value;
+    constexpr SizeType kNone = ~SizeType{0};
+    std::vector<SizeType> pair(olds.Size(), kNone);
+    std::vector<bool> taken(news.Size()), equivalent(olds.Size());
+    auto ref_of = [](const Value& b) { return string_member(&b, "$ref"); };
+    auto match = [&](auto&& accept) {
+      for (SizeType i = 0; i < olds.Size(); ++i)
+        for (SizeType j = 0; j < news.Size() && pair[i] == kNone; ++j)
+          if (!taken[j] && accept(olds[i], news[j])) {
+            pair[i] = j;
+            taken[j] = true;
+          }
+    };
+    match([&](const Value& a, const Value& b) {
+      const Value *ra = ref_of(a), *rb = ref_of(b);
+      return ra && rb && *ra == *rb;
+    });
+    for (SizeType i = 0; i < olds.Size(); ++i)
+      for (SizeType j = 0; j < news.Size() && pair[i] == kNone; ++j)
+        if (!taken[j] && eq.same(olds[i], news[j], Shape::Schema)) {
+          pair[i] = j;
+          taken[j] = equivalent[i] = true;
+        }
+    auto declared = [](const Value& b) {
+      const Value* type = lookup(b, "type");
+      return type ? parse_types(*type) : uint8_t{0};
+    };
+    match([&](const Value& a, const Value& b) { return !ref_of(a) && !ref_of(b) && declared(a) == declared(b); });
+    match([&](const Value& a, const Value& b) { return !ref_of(a) && !ref_of(b); });
+
+    for (SizeType i = 0; i < olds.Size(); ++i)
+      if (pair[i] != kNone && !equivalent[i])
+        compare_schema({&olds[i], oc.owner.base}, {&news[pair[i]], nc.owner.base}, dirs, out, depth + 1);
+    for (SizeType i = 0; i < olds.Size(); ++i) {
+      if (pair[i] != kNone) continue;
+      const std::string pointer = old_.pointer_of({&olds[i], oc.owner.base});
+      const std::string detail = branch_label(old_, oc, i) + " was removed";
+      // A payload of that shape is now refused; a response simply no longer takes it.
+      if (dirs & bit(Dir::Request))
+        push_change(out, Dir::Request, Severity::Breaking, "request-schema-branch-removed", where(), pointer, detail);
+      if (dirs & bit(Dir::Response))
+        push_change(out, Dir::Response, Severity::Info, "response-schema-branch-removed", where(), pointer, detail);
+    }
+    for (SizeType j = 0; j < news.Size(); ++j) {
+      if (taken[j]) continue;
+      const std::string pointer = new_.pointer_of({&news[j], nc.owner.base});
+      const std::string detail = branch_label(new_, nc, j) + " was added";
+      // A client may meet a shape it does not know; a request may simply send one more.
+      if (dirs & bit(Dir::Response))
+        push_change(out, Dir::Response, Severity::Warning, "response-schema-branch-added", where(), pointer, detail);
+      if (dirs & bit(Dir::Request))
+        push_change(out, Dir::Request, Severity::Info, "request-schema-branch-added", where(), pointer, detail);
+    }
+  }
+
+  // The discriminator says which branch a payload is: its property must not move, a value
+  // clients send must stay known, and a value they receive must not be new to them. Mappings
+  // are compared only when both sides spell one out (implicit ones are the schema names).
+  void compare_discriminators(const View& ov, const View& nv, uint8_t dirs, std::vector<SchemaChange>& out) {
+    const Value *od = ov.discriminator.v, *nd = nv.discriminator.v;
+    if (!od && !nd) return;
+    if (!od || !nd) {
+      const std::string pointer = od ? old_.pointer_of(ov.discriminator) : new_.pointer_of(nv.discriminator);
+      for (Dir dir : kDirs)
+        if (dirs & bit(dir))
+          push_change(out, dir, Severity::Warning, "schema-composition-changed", where(), pointer,
+                      od ? "discriminator was removed" : "discriminator was added");
+      return;
+    }
+    const Value *op = string_member(od, "propertyName"), *np = string_member(nd, "propertyName");
+    if (op && np && *op != *np) {
+      const std::string pointer = new_.pointer_of(child(nv.discriminator, "propertyName"));
+      for (Dir dir : kDirs)
+        if (dirs & bit(dir))
+          push_change(out, dir, Severity::Breaking, "discriminator-property-changed", where(), pointer,
+                      "discriminator property changed from " + quoted(str(*op)) + " to " + quoted(str(*np)));
+      return;  // the mappings are about another property now
+    }
+    const Node om = child(ov.discriminator, "mapping"), nm = child(nv.discriminator, "mapping");
+    if (!om.object() || !nm.object()) return;
+    if (dirs & bit(Dir::Request))
+      for (const auto& m : om.v->GetObject())
+        if (!lookup(*nm.v, str(m.name)))
+          push_change(out, Dir::Request, Severity::Breaking, "request-discriminator-mapping-removed", where(),
+                      old_.pointer_of({&m.value, om.base}),
+                      "discriminator value " + quoted(str(m.name)) + " was removed");
+    if (dirs & bit(Dir::Response))
+      for (const auto& m : nm.v->GetObject())
+        if (!lookup(*om.v, str(m.name)))
+          push_change(out, Dir::Response, Severity::Warning, "response-discriminator-mapping-added", where(),
+                      new_.pointer_of({&m.value, nm.base}),
+                      "discriminator value " + quoted(str(m.name)) + " was added");
   }
 
   // The directions in which a property does not count: readOnly ones are not sent by clients,

@@ -120,6 +120,23 @@ expect "schema diff identical" 0 'no differences' -- \
   "$ctl" schema diff "$data/users_v1.openapi.json" "$data/users_v1.openapi.json"
 expect "schema diff --json" 1 '{"breaking":true,"findings":[{"severity":"breaking","id":"parameter-made-required",' -- \
   "$ctl" schema diff --json "$data/users_v1.openapi.json" "$data/users_v2_breaking.openapi.json"
+# Constraint, parameter style, oneOf branch, response header and scope changes (issue 14, item 8).
+pets_diff=("$ctl" schema diff --json "$data/pets_v1.openapi.json" "$data/pets_v2.openapi.json")
+expect "schema diff --json maxLength" 1 \
+  '{"severity":"breaking","id":"request-max-length-decreased","method":"POST","path":"/pets","pointer":"/components/schemas/Cat/properties/name","message":"request property \"name\" maxLength decreased from 64 to 32"}' \
+  -- "${pets_diff[@]}"
+expect "schema diff --json parameter style" 1 '"id":"parameter-style-changed",' -- "${pets_diff[@]}"
+expect "schema diff --json oneOf branch" 1 \
+  '"id":"request-schema-branch-removed","method":"POST","path":"/pets","pointer":"/paths/~1pets/post/requestBody/content/application~1json/schema/oneOf/1"' \
+  -- "${pets_diff[@]}"
+expect "schema diff --json response header" 1 \
+  '"message":"response 201 header \"X-Rate-Limit\" (required) was removed"' -- "${pets_diff[@]}"
+expect "schema diff --json scopes" 1 \
+  '"id":"security-scopes-added","method":"POST","path":"/pets","pointer":"/paths/~1pets/post/security","message":"credentials for oauth[pets:write] now also need the scopes oauth[pets:admin]"' \
+  -- "${pets_diff[@]}"
+expect "schema diff reversed: the relaxations are notes" 1 \
+  $'INFO security-scopes-removed POST /pets: scopes no longer required: oauth[pets:admin] (was: oauth[pets:admin,pets:write])\nbreaking: 4 findings, 1 breaking' -- \
+  "$ctl" schema diff "$data/pets_v2.openapi.json" "$data/pets_v1.openapi.json"
 expect "schema diff unparseable" 2 'not valid JSON: line 3, column 29' -- \
   "$ctl" schema diff "$data/unparseable.json" "$data/users_v1.openapi.json"
 expect "schema diff of a JSON Schema" 2 'user_v1.schema.json: not an OpenAPI document' -- \

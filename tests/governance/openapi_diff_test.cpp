@@ -44,6 +44,12 @@ std::string GetWithParameters(std::string_view parameters, std::string_view comp
              components);
 }
 
+// GET /users answering 200 with `headers`.
+std::string GetWithHeaders(std::string_view headers, std::string_view components = "{}") {
+  return Doc(R"({"/users":{"get":{"responses":{"200":{"description":"ok","headers":)" + std::string(headers) + "}}}}}",
+             components);
+}
+
 constexpr std::string_view kResponseSchema = "/paths/~1users/get/responses/200/content/application~1json/schema";
 constexpr std::string_view kBodySchema = "/paths/~1users/post/requestBody/content/application~1json/schema";
 
@@ -500,6 +506,13 @@ TEST_F(OpenApiDiffTest, RemovedResponseMediaType) {
   ExpectFindings({{B, "response-media-type-removed", "GET", "/users",
                    "/paths/~1users/get/responses/200/content/application~1xml"}});
   EXPECT_EQ(Only().message, R"(response 200 media type "application/xml" was removed)");
+  // The other way round, a new media type is only a note.
+  ASSERT_NO_FATAL_FAILURE(Diff(Doc(R"({"/users":{"get":{"responses":{"200":{"description":"ok",
+                                      "content":{"application/json":{}}}}}}})"),
+                               Doc(R"({"/users":{"get":{"responses":{"200":{"description":"ok",
+                                      "content":{"application/json":{},"application/xml":{}}}}}}})")));
+  ExpectFindings({{I, "response-media-type-added", "GET", "/users",
+                   "/paths/~1users/get/responses/200/content/application~1xml"}});
 }
 
 TEST_F(OpenApiDiffTest, ArrayItemsAndVendorJsonMediaTypes) {
@@ -544,18 +557,23 @@ TEST_F(OpenApiDiffTest, InlinedAllOfEqualsAMergedSchema) {
   ExpectNoFindings();
 }
 
-TEST_F(OpenApiDiffTest, OneOfAndAnyOfChangesAreWarnings) {
+TEST_F(OpenApiDiffTest, OneOfAndAnyOfChanges) {
+  // A whole anyOf removed and a changed `not` are only flagged; oneOf branches are matched (the
+  // string one by equivalence) and the leftover inline pair compared like any schema.
   ASSERT_NO_FATAL_FAILURE(
       Diff(GetReturning(R"({"type":"object","properties":{"pet":{"oneOf":[{"type":"string"},{"type":"integer"}]},
-                                                          "tag":{"anyOf":[{"type":"string"}]}}})"),
+                                                          "tag":{"anyOf":[{"type":"string"}]},
+                                                          "n":{"not":{"type":"string"}}}})"),
            GetReturning(R"({"type":"object","properties":{"pet":{"oneOf":[{"type":"string"},{"type":"boolean"}]},
-                                                          "tag":{"type":"string"}}})")));
+                                                          "tag":{"type":"string"},
+                                                          "n":{"not":{"type":"integer"}}}})")));
   ExpectFindings(
-      {{W, "schema-composition-changed", "GET", "/users", std::string(kResponseSchema) + "/properties/pet/oneOf"},
+      {{W, "schema-composition-changed", "GET", "/users", std::string(kResponseSchema) + "/properties/n/not"},
+       {B, "response-property-type-changed", "GET", "/users", std::string(kResponseSchema) + "/properties/pet/oneOf/1"},
        {W, "schema-composition-changed", "GET", "/users", std::string(kResponseSchema) + "/properties/tag/anyOf"}});
-  EXPECT_EQ(result_.findings[0].message, R"(response 200 property "pet" oneOf changed)");
-  EXPECT_EQ(result_.findings[1].message, R"(response 200 property "tag" anyOf was removed)");
-  EXPECT_FALSE(result_.breaking());
+  EXPECT_EQ(result_.findings[0].message, R"(response 200 property "n" not changed)");
+  EXPECT_EQ(result_.findings[1].message, R"(response 200 property "pet" type changed from integer to boolean)");
+  EXPECT_EQ(result_.findings[2].message, R"(response 200 property "tag" anyOf was removed)");
 }
 
 TEST_F(OpenApiDiffTest, ReorderedOrReferencedOneOfBranchesAreNotAChange) {
@@ -628,6 +646,308 @@ TEST_F(OpenApiDiffTest, AllOfOwnPropertyWinsOverABranchOne) {
   ExpectNoFindings();
 }
 
+// ---- constraints -----------------------------------------------------------------------------
+
+// An object with one property per bound keyword, each with the given extra keywords.
+std::string Bounded(std::string_view name, std::string_view nick, std::string_view n, std::string_view m,
+                    std::string_view tags, std::string_view ids) {
+  return R"({"type":"object","properties":{"name":{"type":"string")" + std::string(name) +
+         R"(},"nick":{"type":"string")" + std::string(nick) + R"(},"n":{"type":"number")" + std::string(n) +
+         R"(},"m":{"type":"integer")" + std::string(m) + R"(},"tags":{"type":"array","items":{"type":"string"})" +
+         std::string(tags) + R"(},"ids":{"type":"array","items":{"type":"integer"})" + std::string(ids) + "}}}";
+}
+const std::string kLoose = Bounded(R"(,"maxLength":64)", R"(,"minLength":1)", R"(,"maximum":100)",
+                                   R"(,"minimum":0)", R"(,"maxItems":10)", "");
+const std::string kTight = Bounded(R"(,"maxLength":32)", R"(,"minLength":3)", R"(,"maximum":50.5)",
+                                   R"(,"minimum":1)", R"(,"maxItems":5)", R"(,"minItems":2)");
+
+TEST_F(OpenApiDiffTest, RequestBoundsTightenedOrAddedAreBreaking) {
+  ASSERT_NO_FATAL_FAILURE(Diff(PostTaking(kLoose), PostTaking(kTight)));
+  const std::string at = std::string(kBodySchema) + "/properties/";
+  ExpectFindings({{B, "request-min-items-increased", "POST", "/users", at + "ids"},
+                  {B, "request-minimum-increased", "POST", "/users", at + "m"},
+                  {B, "request-maximum-decreased", "POST", "/users", at + "n"},
+                  {B, "request-max-length-decreased", "POST", "/users", at + "name"},
+                  {B, "request-min-length-increased", "POST", "/users", at + "nick"},
+                  {B, "request-max-items-decreased", "POST", "/users", at + "tags"}});
+  ASSERT_EQ(result_.findings.size(), 6u);
+  EXPECT_EQ(result_.findings[0].message, R"(request property "ids" minItems 2 was added)");
+  EXPECT_EQ(result_.findings[2].message, R"(request property "n" maximum decreased from 100 to 50.5)");
+  EXPECT_EQ(result_.findings[3].message, R"(request property "name" maxLength decreased from 64 to 32)");
+  EXPECT_EQ(result_.findings[4].message, R"(request property "nick" minLength increased from 1 to 3)");
+  // Loosened (or dropped) request bounds accept everything they accepted: nothing to report.
+  ASSERT_NO_FATAL_FAILURE(Diff(PostTaking(kTight), PostTaking(kLoose)));
+  ExpectNoFindings();
+}
+
+TEST_F(OpenApiDiffTest, ResponseBoundsLoosenedOrRemovedAreWarnings) {
+  ASSERT_NO_FATAL_FAILURE(Diff(GetReturning(kTight), GetReturning(kLoose)));
+  const std::string at = std::string(kResponseSchema) + "/properties/";
+  ExpectFindings({{W, "response-min-items-decreased", "GET", "/users", at + "ids"},
+                  {W, "response-minimum-decreased", "GET", "/users", at + "m"},
+                  {W, "response-maximum-increased", "GET", "/users", at + "n"},
+                  {W, "response-max-length-increased", "GET", "/users", at + "name"},
+                  {W, "response-min-length-decreased", "GET", "/users", at + "nick"},
+                  {W, "response-max-items-increased", "GET", "/users", at + "tags"}});
+  ASSERT_EQ(result_.findings.size(), 6u);
+  EXPECT_EQ(result_.findings[0].message, R"(response 200 property "ids" minItems 2 was removed)");
+  EXPECT_EQ(result_.findings[3].message, R"(response 200 property "name" maxLength increased from 32 to 64)");
+  EXPECT_FALSE(result_.breaking());
+  // Tighter responses return nothing a client did not expect.
+  ASSERT_NO_FATAL_FAILURE(Diff(GetReturning(kLoose), GetReturning(kTight)));
+  ExpectNoFindings();
+}
+
+TEST_F(OpenApiDiffTest, ExclusiveBoundsInBothSpellings) {
+  auto body = [](std::string_view n) {
+    return PostTaking(R"({"type":"object","properties":{"n":{"type":"number")" + std::string(n) + "}}}");
+  };
+  const std::string at = std::string(kBodySchema) + "/properties/n";
+  // 3.0: the same maximum made exclusive is tighter.
+  ASSERT_NO_FATAL_FAILURE(Diff(body(R"(,"maximum":10)"), body(R"(,"maximum":10,"exclusiveMaximum":true)")));
+  ExpectFindings({{B, "request-maximum-decreased", "POST", "/users", at}});
+  EXPECT_EQ(Only().message, R"(request property "n" maximum 10 is now exclusive)");
+  // 3.1: a numeric exclusiveMinimum is a bound of its own.
+  ASSERT_NO_FATAL_FAILURE(Diff(body(R"(,"minimum":0)"), body(R"(,"exclusiveMinimum":0)")));
+  ExpectFindings({{B, "request-minimum-increased", "POST", "/users", at}});
+  // Both keywords: the tighter one counts (5 exclusive, below the maximum 10).
+  ASSERT_NO_FATAL_FAILURE(Diff(body(R"(,"maximum":10)"), body(R"(,"maximum":10,"exclusiveMaximum":5)")));
+  ExpectFindings({{B, "request-maximum-decreased", "POST", "/users", at}});
+  EXPECT_EQ(Only().message, R"(request property "n" maximum decreased from 10 to 5 (exclusive))");
+  // The same effective bound in the other spelling; non-numeric values are ignored; an
+  // explicit minLength 0 adds nothing.
+  ASSERT_NO_FATAL_FAILURE(
+      Diff(body(R"(,"maximum":10,"exclusiveMaximum":true,"maxLength":"x")"),
+           body(R"(,"exclusiveMaximum":10,"maxLength":"y","minLength":0)")));
+  ExpectNoFindings();
+}
+
+TEST_F(OpenApiDiffTest, BoundsOfParametersAndAllOfBranches) {
+  ASSERT_NO_FATAL_FAILURE(
+      Diff(GetWithParameters(R"([{"name":"q","in":"query","schema":{"type":"string","maxLength":64}}])"),
+           GetWithParameters(R"([{"name":"q","in":"query","schema":{"type":"string","maxLength":32}}])")));
+  ExpectFindings({{B, "request-max-length-decreased", "GET", "/users", "/paths/~1users/get/parameters/0/schema"}});
+  EXPECT_EQ(Only().message, R"(parameter "q" (query) maxLength decreased from 64 to 32)");
+  // The schema's own bound wins over an allOf branch's; a branch's bound counts when the schema has none.
+  ASSERT_NO_FATAL_FAILURE(Diff(PostTaking(R"({"type":"string","maxLength":10,"allOf":[{"maxLength":20}]})"),
+                               PostTaking(R"({"type":"string","maxLength":10,"allOf":[{"maxLength":5}]})")));
+  ExpectNoFindings();
+  ASSERT_NO_FATAL_FAILURE(Diff(PostTaking(R"({"allOf":[{"$ref":"#/components/schemas/S"}]})",
+                                          R"({"schemas":{"S":{"type":"string","minLength":1}}})"),
+                               PostTaking(R"({"allOf":[{"$ref":"#/components/schemas/S"}]})",
+                                          R"({"schemas":{"S":{"type":"string","minLength":2}}})")));
+  ExpectFindings({{B, "request-min-length-increased", "POST", "/users", std::string(kBodySchema)}});
+  EXPECT_EQ(Only().message, "request body minLength increased from 1 to 2");
+}
+
+TEST_F(OpenApiDiffTest, PatternChanges) {
+  auto schema = [](std::string_view pattern) {
+    return R"({"type":"object","properties":{"code":{"type":"string")" + std::string(pattern) + "}}}";
+  };
+  const std::string at = std::string(kBodySchema) + "/properties/code";
+  const std::string ra = std::string(kResponseSchema) + "/properties/code";
+  ASSERT_NO_FATAL_FAILURE(Diff(PostTaking(schema("")), PostTaking(schema(R"(,"pattern":"^[a-z]+$")"))));
+  ExpectFindings({{B, "request-pattern-added", "POST", "/users", at}});
+  EXPECT_EQ(Only().message, R"(request property "code" pattern "^[a-z]+$" was added)");
+  ASSERT_NO_FATAL_FAILURE(
+      Diff(PostTaking(schema(R"(,"pattern":"^[a-z]+$")")), PostTaking(schema(R"(,"pattern":"^[a-z0-9]+$")"))));
+  ExpectFindings({{W, "request-pattern-changed", "POST", "/users", at}});
+  EXPECT_EQ(Only().message, R"(request property "code" pattern changed from "^[a-z]+$" to "^[a-z0-9]+$")");
+  ASSERT_NO_FATAL_FAILURE(Diff(PostTaking(schema(R"(,"pattern":"^[a-z]+$")")), PostTaking(schema(""))));
+  ExpectNoFindings();  // a request pattern dropped accepts more
+
+  ASSERT_NO_FATAL_FAILURE(
+      Diff(GetReturning(schema(R"(,"pattern":"^[a-z]+$")")), GetReturning(schema(R"(,"pattern":"^\\w+$")"))));
+  ExpectFindings({{W, "response-pattern-changed", "GET", "/users", ra}});
+  ASSERT_NO_FATAL_FAILURE(Diff(GetReturning(schema(R"(,"pattern":"^[a-z]+$")")), GetReturning(schema(""))));
+  ExpectFindings({{W, "response-pattern-removed", "GET", "/users", ra}});
+  EXPECT_EQ(Only().message, R"(response 200 property "code" pattern "^[a-z]+$" was removed)");
+  ASSERT_NO_FATAL_FAILURE(Diff(GetReturning(schema("")), GetReturning(schema(R"(,"pattern":"^[a-z]+$")"))));
+  ExpectNoFindings();  // a response pattern added returns less
+  ASSERT_NO_FATAL_FAILURE(
+      Diff(PostTaking(schema(R"(,"pattern":"^a$")")), PostTaking(schema(R"(,"pattern":"^a$","description":"x")"))));
+  ExpectNoFindings();
+}
+
+// ---- parameter serialization -----------------------------------------------------------------
+
+TEST_F(OpenApiDiffTest, ParameterStyleAndExplodeChanges) {
+  ASSERT_NO_FATAL_FAILURE(Diff(
+      GetWithParameters(R"([{"name":"ids","in":"query","schema":{"type":"array","items":{"type":"integer"}}},
+                            {"name":"tags","in":"query","schema":{"type":"array","items":{"type":"string"}}}])"),
+      GetWithParameters(R"([{"name":"ids","in":"query","style":"pipeDelimited",
+                             "schema":{"type":"array","items":{"type":"integer"}}},
+                            {"name":"tags","in":"query","explode":false,
+                             "schema":{"type":"array","items":{"type":"string"}}}])")));
+  ExpectFindings({{B, "parameter-style-changed", "GET", "/users", "/paths/~1users/get/parameters/0/style"},
+                  {B, "parameter-explode-changed", "GET", "/users", "/paths/~1users/get/parameters/1/explode"}});
+  ASSERT_EQ(result_.findings.size(), 2u);
+  EXPECT_EQ(result_.findings[0].message, R"(parameter "ids" (query) style changed from form to pipeDelimited)");
+  EXPECT_EQ(result_.findings[1].message, R"(parameter "tags" (query) explode changed from true to false)");
+  // Spelling out the defaults changes nothing; explode does not change how a scalar is written.
+  ASSERT_NO_FATAL_FAILURE(
+      Diff(GetWithParameters(R"([{"name":"ids","in":"query","schema":{"type":"array","items":{"type":"integer"}}},
+                                 {"name":"id","in":"header","schema":{"type":"array"}},
+                                 {"name":"q","in":"query","schema":{"type":"string"}}])"),
+           GetWithParameters(R"([{"name":"ids","in":"query","style":"form","explode":true,
+                                  "schema":{"type":"array","items":{"type":"integer"}}},
+                                 {"name":"id","in":"header","style":"simple","explode":false,
+                                  "schema":{"type":"array"}},
+                                 {"name":"q","in":"query","explode":false,"schema":{"type":"string"}}])")));
+  ExpectNoFindings();
+}
+
+TEST_F(OpenApiDiffTest, ParameterMadeOptionalIsInfo) {
+  ASSERT_NO_FATAL_FAILURE(
+      Diff(GetWithParameters(R"([{"name":"q","in":"query","required":true,"schema":{"type":"string"}}])"),
+           GetWithParameters(R"([{"name":"q","in":"query","schema":{"type":"string"}}])")));
+  ExpectFindings({{I, "parameter-made-optional", "GET", "/users", "/paths/~1users/get/parameters/0"}});
+  EXPECT_EQ(Only().message, R"(parameter "q" (query) is no longer required)");
+  ExpectHarmless();
+}
+
+// ---- response headers ------------------------------------------------------------------------
+
+TEST_F(OpenApiDiffTest, ResponseHeaderChanges) {
+  ASSERT_NO_FATAL_FAILURE(
+      Diff(GetWithHeaders(R"({"X-Rate-Limit":{"required":true,"schema":{"type":"integer","maximum":100}},
+                             "X-Trace":{"schema":{"type":"string"}},
+                             "X-Id":{"required":true,"schema":{"type":"string"}},
+                             "X-Gone":{"required":true,"schema":{"type":"string"}},
+                             "X-Kind":{"schema":{"type":"string"}},
+                             "Content-Type":{"required":true,"schema":{"type":"string"}}})"),
+           GetWithHeaders(R"({"x-rate-limit":{"required":true,"schema":{"type":"integer","maximum":1000}},
+                             "X-Id":{"schema":{"type":"string"}},
+                             "X-Kind":{"schema":{"type":"integer"}},
+                             "X-New":{"schema":{"type":"string"}}})")));
+  const std::string at = "/paths/~1users/get/responses/200/headers/";
+  ExpectFindings({{B, "response-header-removed", "GET", "/users", at + "X-Gone"},
+                  {B, "response-header-made-optional", "GET", "/users", at + "X-Id"},
+                  {B, "response-header-type-changed", "GET", "/users", at + "X-Kind/schema"},
+                  {I, "response-header-added", "GET", "/users", at + "X-New"},
+                  {W, "response-header-removed", "GET", "/users", at + "X-Trace"},
+                  {W, "response-maximum-increased", "GET", "/users", at + "x-rate-limit/schema"}});
+  ASSERT_EQ(result_.findings.size(), 6u);
+  EXPECT_EQ(result_.findings[0].message, R"(response 200 header "X-Gone" (required) was removed)");
+  EXPECT_EQ(result_.findings[1].message, R"(response 200 header "X-Id" is no longer required)");
+  EXPECT_EQ(result_.findings[2].message, R"(response 200 header "X-Kind" type changed from string to integer)");
+  EXPECT_EQ(result_.findings[3].message, R"(response 200 header "X-New" was added)");
+  EXPECT_EQ(result_.findings[4].message, R"(response 200 header "X-Trace" was removed)");
+  EXPECT_EQ(result_.findings[5].message, R"(response 200 header "x-rate-limit" maximum increased from 100 to 1000)");
+}
+
+TEST_F(OpenApiDiffTest, ResponseHeadersThatStayCompatible) {
+  // A $ref to an equal header, another name case, a header made required, a narrower schema.
+  ASSERT_NO_FATAL_FAILURE(
+      Diff(GetWithHeaders(R"({"X-Rate-Limit":{"$ref":"#/components/headers/Limit"},
+                             "X-Id":{"schema":{"type":"string"}},
+                             "X-Count":{"schema":{"type":"integer"}}})",
+                          R"({"headers":{"Limit":{"required":true,"schema":{"type":"integer"}}}})"),
+           GetWithHeaders(R"({"x-rate-limit":{"required":true,"schema":{"type":"integer"}},
+                             "X-Id":{"required":true,"schema":{"type":"string"}},
+                             "X-Count":{"schema":{"type":"integer","maximum":10}}})")));
+  ExpectNoFindings();
+}
+
+// ---- oneOf / anyOf branches and discriminators -------------------------------------------------
+
+constexpr std::string_view kPets = R"({"schemas":{
+    "Cat":{"type":"object","properties":{"kind":{"type":"string"},"name":{"type":"string"}}},
+    "Dog":{"type":"object","properties":{"kind":{"type":"string"},"bark":{"type":"string"}}},
+    "Lizard":{"type":"object","properties":{"kind":{"type":"string"}}}}})";
+
+TEST_F(OpenApiDiffTest, OneOfBranchRemovedFromARequestIsBreaking) {
+  const std::string both = R"({"oneOf":[{"$ref":"#/components/schemas/Cat"},{"$ref":"#/components/schemas/Dog"}]})";
+  const std::string cat = R"({"oneOf":[{"$ref":"#/components/schemas/Cat"}]})";
+  ASSERT_NO_FATAL_FAILURE(Diff(PostTaking(both, kPets), PostTaking(cat, kPets)));
+  ExpectFindings({{B, "request-schema-branch-removed", "POST", "/users", std::string(kBodySchema) + "/oneOf/1"}});
+  EXPECT_EQ(Only().message, R"(request body oneOf branch "#/components/schemas/Dog" was removed)");
+  // A request that may send one more shape is fine.
+  ASSERT_NO_FATAL_FAILURE(Diff(PostTaking(cat, kPets), PostTaking(both, kPets)));
+  ExpectFindings({{I, "request-schema-branch-added", "POST", "/users", std::string(kBodySchema) + "/oneOf/1"}});
+}
+
+TEST_F(OpenApiDiffTest, AnyOfBranchAddedToAResponseIsAWarning) {
+  const std::string old_schema = R"({"anyOf":[{"type":"string"},{"$ref":"#/components/schemas/Cat"}]})";
+  const std::string new_schema =
+      R"({"anyOf":[{"$ref":"#/components/schemas/Cat"},{"type":"string"},{"type":"integer"}]})";
+  ASSERT_NO_FATAL_FAILURE(Diff(GetReturning(old_schema, kPets), GetReturning(new_schema, kPets)));
+  ExpectFindings({{W, "response-schema-branch-added", "GET", "/users", std::string(kResponseSchema) + "/anyOf/2"}});
+  EXPECT_EQ(Only().message, "response 200 body anyOf branch 2 (integer) was added");
+  EXPECT_FALSE(result_.breaking());
+  // A response that returns one shape fewer is fine.
+  ASSERT_NO_FATAL_FAILURE(Diff(GetReturning(new_schema, kPets), GetReturning(old_schema, kPets)));
+  ExpectFindings({{I, "response-schema-branch-removed", "GET", "/users", std::string(kResponseSchema) + "/anyOf/2"}});
+}
+
+TEST_F(OpenApiDiffTest, ChangesInsideMatchedBranchesAreReportedNormally) {
+  // The $ref branch matched by its text, the inline object one by position.
+  auto components = [](std::string_view name_type) {
+    return R"({"schemas":{"Cat":{"type":"object","properties":{"name":{"type":")" + std::string(name_type) +
+           R"("}}}}})";
+  };
+  auto schema = [](std::string_view bark_type) {
+    return R"({"oneOf":[{"$ref":"#/components/schemas/Cat"},{"type":"object","properties":{"bark":{"type":")" +
+           std::string(bark_type) + R"("}}}]})";
+  };
+  ASSERT_NO_FATAL_FAILURE(
+      Diff(GetReturning(schema("string"), components("string")),
+           GetReturning(schema("integer"), components("integer"))));
+  ExpectFindings({{B, "response-property-type-changed", "GET", "/users", "/components/schemas/Cat/properties/name"},
+                  {B, "response-property-type-changed", "GET", "/users",
+                   std::string(kResponseSchema) + "/oneOf/1/properties/bark"}});
+  EXPECT_EQ(result_.findings[0].message, R"(response 200 property "name" type changed from string to integer)");
+  EXPECT_EQ(result_.findings[1].message, R"(response 200 property "bark" type changed from string to integer)");
+}
+
+// A Pet component, taken and returned by PUT /items, with its discriminator.
+std::string PetDoc(std::string_view property, std::string_view mapping, std::string_view branches) {
+  std::string components(kPets);
+  components.pop_back();
+  components.pop_back();
+  components += R"(,"Item":{"oneOf":)" + std::string(branches) + R"(,"discriminator":{"propertyName":")" +
+                std::string(property) + R"(","mapping":)" + std::string(mapping) + "}}}}";
+  return Doc(kItemPaths, components);
+}
+constexpr std::string_view kCatDog = R"([{"$ref":"#/components/schemas/Cat"},{"$ref":"#/components/schemas/Dog"}])";
+constexpr std::string_view kCatDogMapping =
+    R"({"cat":"#/components/schemas/Cat","dog":"#/components/schemas/Dog"})";
+
+TEST_F(OpenApiDiffTest, DiscriminatorPropertyChangedIsBreaking) {
+  ASSERT_NO_FATAL_FAILURE(Diff(PetDoc("kind", kCatDogMapping, kCatDog), PetDoc("type", kCatDogMapping, kCatDog)));
+  // Breaking in both directions: clients send and read the old property.
+  ExpectFindings({{B, "discriminator-property-changed", "PUT", "/items",
+                   "/components/schemas/Item/discriminator/propertyName"},
+                  {B, "discriminator-property-changed", "PUT", "/items",
+                   "/components/schemas/Item/discriminator/propertyName"}});
+  ASSERT_EQ(result_.findings.size(), 2u);
+  EXPECT_EQ(result_.findings[0].message, R"(request body discriminator property changed from "kind" to "type")");
+  EXPECT_EQ(result_.findings[1].message, R"(response 200 body discriminator property changed from "kind" to "type")");
+  ASSERT_NO_FATAL_FAILURE(Diff(PetDoc("kind", kCatDogMapping, kCatDog), PetDoc("kind", kCatDogMapping, kCatDog)));
+  ExpectNoFindings();
+}
+
+TEST_F(OpenApiDiffTest, DiscriminatorMappingChangesByDirection) {
+  const std::string_view cat_lizard = R"({"cat":"#/components/schemas/Cat","lizard":"#/components/schemas/Lizard"})";
+  const std::string_view branches =
+      R"([{"$ref":"#/components/schemas/Cat"},{"$ref":"#/components/schemas/Dog"},
+          {"$ref":"#/components/schemas/Lizard"}])";
+  ASSERT_NO_FATAL_FAILURE(Diff(PetDoc("kind", kCatDogMapping, branches), PetDoc("kind", cat_lizard, branches)));
+  // "dog" is no longer a value clients may send; "lizard" is one they may now receive.
+  ExpectFindings({{B, "request-discriminator-mapping-removed", "PUT", "/items",
+                   "/components/schemas/Item/discriminator/mapping/dog"},
+                  {W, "response-discriminator-mapping-added", "PUT", "/items",
+                   "/components/schemas/Item/discriminator/mapping/lizard"}});
+  ASSERT_EQ(result_.findings.size(), 2u);
+  EXPECT_EQ(result_.findings[0].message, R"(request body discriminator value "dog" was removed)");
+  EXPECT_EQ(result_.findings[1].message, R"(response 200 body discriminator value "lizard" was added)");
+  // A mapping reordered, or spelled out with the same values: nothing.
+  ASSERT_NO_FATAL_FAILURE(
+      Diff(PetDoc("kind", kCatDogMapping, kCatDog),
+           PetDoc("kind", R"({"dog":"#/components/schemas/Dog","cat":"#/components/schemas/Cat"})", kCatDog)));
+  ExpectNoFindings();
+}
+
 // ---- security --------------------------------------------------------------------------------
 
 constexpr std::string_view kSchemes =
@@ -659,10 +979,38 @@ TEST_F(OpenApiDiffTest, OperationSecurityScopesAndAlternatives) {
            Doc(R"({"/a":{"get":{"security":[{"oauth":["read","write"]}],"responses":{"200":{"description":"ok"}}}},
               "/b":{"get":{"security":[{"oauth":["read"]},{"key":[]}],"responses":{"200":{"description":"ok"}}}}})",
                kSchemes)));
-  ExpectFindings({{B, "security-requirement-added", "GET", "/a", "/paths/~1a/get/security"},
+  // /a: the same scheme with one more scope; /b: a new alternative.
+  ExpectFindings({{B, "security-scopes-added", "GET", "/a", "/paths/~1a/get/security"},
                   {I, "security-requirement-removed", "GET", "/b", "/paths/~1b/get/security"}});
-  EXPECT_EQ(result_.findings[0].message,
-            "credentials for oauth[read] are no longer enough; now required: oauth[read,write]");
+  EXPECT_EQ(result_.findings[0].message, "credentials for oauth[read] now also need the scopes oauth[write]");
+}
+
+TEST_F(OpenApiDiffTest, SecuritySchemeChangeIsARequirementNotAScopeChange) {
+  // Other schemes: not a scope change, even with scopes involved.
+  ASSERT_NO_FATAL_FAILURE(
+      Diff(Doc(R"({"/a":{"get":{"security":[{"oauth":["read"]}],"responses":{"200":{"description":"ok"}}}}})",
+               kSchemes),
+           Doc(R"({"/a":{"get":{"security":[{"oauth":["read"],"key":[]}],"responses":{"200":{"description":"ok"}}}}})",
+               kSchemes)));
+  ExpectFindings({{B, "security-requirement-added", "GET", "/a", "/paths/~1a/get/security"}});
+  EXPECT_EQ(Only().message, "credentials for oauth[read] are no longer enough; now required: key + oauth[read]");
+}
+
+TEST_F(OpenApiDiffTest, SecurityScopesRemovedIsInfo) {
+  auto doc = [](std::string_view scopes) {
+    return Doc(R"({"/a":{"get":{"security":[{"oauth":)" + std::string(scopes) +
+                   R"(}],"responses":{"200":{"description":"ok"}}}}})",
+               kSchemes);
+  };
+  ASSERT_NO_FATAL_FAILURE(Diff(doc(R"(["read","write","admin"])"), doc(R"(["read"])")));
+  ExpectFindings({{I, "security-scopes-removed", "GET", "/a", "/paths/~1a/get/security"}});
+  EXPECT_EQ(Only().message, "scopes no longer required: oauth[admin,write] (was: oauth[admin,read,write])");
+  // The other way is security-scopes-added; reordered scopes are no change.
+  ASSERT_NO_FATAL_FAILURE(Diff(doc(R"(["read"])"), doc(R"(["read","write","admin"])")));
+  ExpectFindings({{B, "security-scopes-added", "GET", "/a", "/paths/~1a/get/security"}});
+  EXPECT_EQ(Only().message, "credentials for oauth[read] now also need the scopes oauth[admin,write]");
+  ASSERT_NO_FATAL_FAILURE(Diff(doc(R"(["write","read"])"), doc(R"(["read","write"])")));
+  ExpectNoFindings();
 }
 
 // ---- $ref handling and cycles ----------------------------------------------------------------
