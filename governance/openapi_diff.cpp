@@ -25,6 +25,7 @@ using rapidjson::Value;
 constexpr std::array<std::string_view, 8> kMethods{"get", "put", "post", "delete", "options", "head", "patch", "trace"};
 // Deeper than any real schema; bounds the recursion on hostile input.
 constexpr int kMaxDepth = 200;
+constexpr uint64_t kMaxBranchPairs = 4096;  // oneOf / anyOf branch pairs matched in one comparison
 
 std::string_view str(const Value& v) { return {v.GetString(), v.GetStringLength()}; }
 
@@ -1600,9 +1601,13 @@ class Differ {
           warn(old_.pointer_of(child(olds[k]->owner, kw)), kw_text + " was removed");
         } else {
           Equivalence eq(old_, new_);
-          const bool list = kw != "not" && olds[k]->value->IsArray() && news[k]->value->IsArray();
-          if (eq.same(*olds[k]->value, *news[k]->value, kw == "not" ? Shape::Schema : Shape::SchemaList)) continue;
-          if (list)
+          const Value &was = *olds[k]->value, &now = *news[k]->value;
+          const bool list = kw != "not" && was.IsArray() && now.IsArray();
+          // Branches are matched pairwise: past a bound on the pairs, only identical text counts
+          // as unchanged, and a change is a warning (a hostile document cannot make this quadratic).
+          const bool pairwise = !list || uint64_t{was.Size()} * now.Size() <= kMaxBranchPairs;
+          if (pairwise ? eq.same(was, now, kw == "not" ? Shape::Schema : Shape::SchemaList) : was == now) continue;
+          if (list && pairwise)
             compare_branches(*olds[k], *news[k], eq, dirs, out, depth);
           else
             warn(new_.pointer_of(child(news[k]->owner, kw)), kw_text + " changed");
