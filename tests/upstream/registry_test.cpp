@@ -140,6 +140,29 @@ TEST_F(RegistryTest, LeasesExpireUnlessRenewed) {
   EXPECT_EQ(registry_->renew({"svc", "1.0.0", "i1"}).error().kind, ErrorKind::NotFound);  // must register again
 }
 
+// The lease is the server's: an expiry a client sends reaches no reader as if it were the lease,
+// whichever way the instance comes in; the lease table has the real one.
+TEST_F(RegistryTest, AnExpiryTheClientSendsIsNotStoredAsTheLease) {
+  const std::string claimed = R"("lease_expires_at": "2030-01-01T00:00:00Z")";
+  ASSERT_TRUE(put_version(version_doc("svc", "1.0.0", R"(, "instances": [{"id": "v", "address": "h", "port": 1, )" +
+                                                           claimed + "}]")));
+  ASSERT_TRUE(put_instance("svc", "1.0.0", R"({"id": "p", "address": "h", "port": 1, )" + claimed + "}"));
+  ASSERT_TRUE(put_instance("svc", "1.0.0", R"({"id": "t", "address": "h", "port": 1, )" + claimed + "}",
+                           std::chrono::seconds(30)));
+  ASSERT_TRUE(import(R"({"services": [{"name": "doc", "versions": [{"version": "1.0.0", "lifecycle_stage": "stable",
+      "owner_team": "t", "instances": [{"id": "d", "address": "h", "port": 1, )" + claimed + "}]}]}]}"));
+  auto instances = registry_->instances("svc", std::nullopt);
+  const auto from_doc = registry_->instances("doc", std::nullopt);
+  instances.insert(instances.end(), from_doc.begin(), from_doc.end());
+  ASSERT_EQ(instances.size(), 4u);
+  for (const wire::Instance* i : instances) {
+    EXPECT_EQ(i->lease_expires_at_ms(), 0) << i->id()->str();
+    const auto lease = registry_->lease({i->service()->str(), i->version()->str(), i->id()->str()});
+    ASSERT_TRUE(lease) << i->id()->str();
+    EXPECT_EQ(lease->expires_at_ms, now_ + (i->id()->str() == "t" ? 30'000 : 90'000)) << i->id()->str();
+  }
+}
+
 TEST_F(RegistryTest, SelfPreservationStopsMassExpiry) {
   options_.leases.duration = std::chrono::seconds(90);
   options_.leases.renewal_interval = std::chrono::seconds(30);

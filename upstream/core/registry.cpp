@@ -24,6 +24,17 @@ namespace {
 
 std::vector<uint8_t> copy(std::span<const uint8_t> s) { return {s.begin(), s.end()}; }
 
+// An instance record as the server stores it. A lease's expiry is the server's to keep, in its
+// lease table (renewals are not writes), so an expiry the client sent is cleared rather than
+// passed on to readers as if it were the lease: the API answers with the live expiry, and an
+// instance is in an agent's arena exactly while its lease lives (docs/registry-format.md).
+std::vector<uint8_t> stored_instance(std::span<const uint8_t> record) {
+  auto out = copy(record);
+  // In place: an absent field already reads 0 (the call then changes nothing and succeeds).
+  flatbuffers::GetMutableRoot<wire::Instance>(out.data())->mutate_lease_expires_at_ms(0);
+  return out;
+}
+
 template <typename T>
 const T* root(const std::vector<uint8_t>& bytes) {
   return flatbuffers::GetRoot<T>(bytes.data());
@@ -524,7 +535,8 @@ WriteResult Registry::put_version(std::span<const uint8_t> version_record, const
     std::vector<Change> changes;
     auto checked = check_versions({version_record}, false, changes);
     for (size_t i = 0; i < instances.size(); ++i)
-      changes.push_back({InstanceKey::of(*flatbuffers::GetRoot<wire::Instance>(instances[i].data())), copy(instances[i])});
+      changes.push_back(
+          {InstanceKey::of(*flatbuffers::GetRoot<wire::Instance>(instances[i].data())), stored_instance(instances[i])});
     auto out = finish(std::move(checked), std::move(changes), options);
     if (out && !options.dry_run)
       for (size_t i = 0; i < instances.size(); ++i)
@@ -542,7 +554,7 @@ WriteResult Registry::import(const wire::DecodedDocument& doc, WriteOptions opti
     std::vector<InstanceKey> leased;
     for (size_t i = 0; i < doc.instances.size(); ++i) {
       leased.push_back(InstanceKey::of(*flatbuffers::GetRoot<wire::Instance>(doc.instances[i].data())));
-      changes.push_back({leased.back(), copy(doc.instances[i])});
+      changes.push_back({leased.back(), stored_instance(doc.instances[i])});
     }
     for (size_t i = 0; i < doc.contracts.size(); ++i) {
       auto* c = flatbuffers::GetRoot<wire::Contract>(doc.contracts[i].data());
@@ -720,10 +732,10 @@ WriteResult Registry::put_instance(std::span<const uint8_t> record, std::optiona
     const auto key = InstanceKey::of(*flatbuffers::GetRoot<wire::Instance>(record.data()));
     if (!versions_.count(key.version_key()))
       return not_found("no version \"" + key.version + "\" of \"" + key.service + "\": register it first");
-    auto stored = copy(record);
+    auto stored = stored_instance(record);
     if (ttl) {  // kept with the record, so every server (and a restarted one) grants the same lease
       wire::InstanceT native;
-      flatbuffers::GetRoot<wire::Instance>(record.data())->UnPackTo(&native);
+      flatbuffers::GetRoot<wire::Instance>(stored.data())->UnPackTo(&native);
       native.lease_ttl_ms = static_cast<uint32_t>(ttl->count());
       flatbuffers::FlatBufferBuilder fbb;
       fbb.ForceDefaults(true);  // keeps `revision` in the buffer, stamped in place at commit

@@ -84,7 +84,7 @@ typedef struct roster_instance {
   roster_string service, version, id, address, zone;
   uint16_t port, weight;
   int health; /* enum roster_health */
-  int64_t lease_expires_at_ms;
+  int64_t lease_expires_at_ms; /* 0: the server keeps leases; an instance is here while its lease lives */
   size_t metadata_count;
   const void* record; /* the Instance FlatBuffer */
 } roster_instance;
