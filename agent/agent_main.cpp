@@ -17,6 +17,7 @@
 #include "roster/net/socket.hpp"
 #include "roster/net/stop_on_signal.hpp"
 #include "roster/net/token.hpp"
+#include "roster/base/daemon_options.hpp"
 #include "roster/base/log.hpp"
 #include "roster/wire/json_encoder.hpp"
 #include "roster/wire/json_writer.hpp"
@@ -51,7 +52,7 @@ int main(int argc, char** argv) {
   uint32_t reader_slots = 1024;
   int max_pin_age_ms = 30000;
   bool remove_on_exit = false;
-  app.set_config("--config", "", "Read options from an INI/TOML file");
+  roster::add_daemon_options(app, "roster-agent");
   app.add_option("--upstream", upstreams, "Upstream stream addresses (host:port or unix:/path), tried in turn")
       ->required()
       ->delimiter(',');
@@ -71,7 +72,7 @@ int main(int argc, char** argv) {
   app.add_option("--token-file", token_file, "Read the token from this file's first line");
   app.add_option("--ready-file", ready_file, "Write the bound addresses here once running");
   app.add_flag("--remove-on-exit", remove_on_exit, "Unlink the arena on exit (readers lose it)");
-  CLI11_PARSE(app, argc, argv);
+  if (auto done = roster::parse_daemon_options(app, argc, argv)) return *done;
   roster::log::init("roster-agent");
 
   // Failures a user can cause (a bad flag, a busy port, no arena) come back as Results and end

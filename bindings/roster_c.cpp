@@ -223,7 +223,7 @@ int roster_service_get(const roster_view* view, const char* name, size_t name_le
   if (!name || !out) return fail(ROSTER_E_INVALID_ARGUMENT, "name and out must not be NULL");
   return guarded([&] {
     auto svc = v->service(std::string_view(name, name_len));
-    if (!svc) return fail(ROSTER_E_NOT_FOUND, "no stable version of \"" + std::string(name, name_len) + "\"");
+    if (!svc) return fail(ROSTER_E_NOT_FOUND, "no version of \"" + std::string(name, name_len) + "\" counts as latest");
     fill(*svc, out);
     return ok();
   });

@@ -278,7 +278,7 @@ void add_deps_commands(CLI::App& app, int& exit_code) {
   auto* deps = app.add_subcommand("deps", "The dependency graph: trees, impact, cycles, upgrades");
   deps->require_subcommand(1);
 
-  auto* tree = deps->add_subcommand("tree", "Draw what NAME[@VERSION] depends on (default: its latest stable)");
+  auto* tree = deps->add_subcommand("tree", "Draw what NAME[@VERSION] depends on (default: its latest version, docs/lifecycle.md)");
   tree->add_option("service", o->spec, "NAME or NAME@VERSION")->required();
   tree->add_option("--depth", o->depth, "Stop after N levels (1 to 1000)")->check(CLI::Range(1, 1000));
   add_server_options(tree, *o);

@@ -15,7 +15,7 @@ using Clock = std::chrono::steady_clock;
 void show(const roster::View& view, std::string_view name) {
   auto svc = view.service(name);
   if (!svc) {
-    std::cout << "  " << name << ": no stable version\n";
+    std::cout << "  " << name << ": no version counts as latest\n";
     return;
   }
   std::cout << "  " << svc->name() << "@" << svc->version() << " (stage " << roster::wire::EnumNameLifecycleStage(svc->stage())

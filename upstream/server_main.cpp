@@ -8,6 +8,7 @@
 #include <system_error>
 
 #include "roster/base/clock.hpp"
+#include "roster/base/daemon_options.hpp"
 #include "roster/base/log.hpp"
 #include "roster/net/event_loop.hpp"
 #include "roster/net/http_server.hpp"
@@ -51,7 +52,7 @@ int main(int argc, char** argv) {
   roster::upstream::StreamOptions stream_options;
   int64_t header_timeout_ms = http_limits.header_timeout.count(), idle_timeout_ms = http_limits.idle_timeout.count();
   int64_t hello_timeout_ms = stream_options.hello_timeout.count();
-  app.set_config("--config", "", "Read options from an INI/TOML file");
+  roster::add_daemon_options(app, "roster-server");
   app.add_option("--listen", listen, "HTTP API address (host:port; port 0 = any)")->capture_default_str();
   app.add_option("--stream", stream, "Agent stream address (host:port)")->capture_default_str();
   app.add_option("--stream-unix", stream_unix, "Also serve agent streams on this Unix socket");
@@ -121,7 +122,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 86400))->capture_default_str();
   app.add_option("--compatibility", compatibility, "Default schema compatibility mode (BACKWARD, FULL, NONE, ...)")
       ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  if (auto done = roster::parse_daemon_options(app, argc, argv)) return *done;
   roster::log::init("roster-server");
 
   // Failures a user can cause (a bad flag, a busy port, an unreadable store) come back as Results

@@ -782,6 +782,48 @@ for j in range(100, 400):
         self.assertEqual(code, 1, err)
         self.assertIn("writable by anyone (mode 0777)", err)
 
+    def test_config_files_are_read_strictly_and_both_daemons_say_their_version(self):
+        def config(text):
+            path = os.path.join(self.tmp, f"config-{len(os.listdir(self.tmp))}.toml")
+            with open(path, "w") as f:
+                f.write(text)
+            return path
+        for daemon, name, typo, meant in ((SERVER, "roster-server", "listen_adress", "listen"),
+                                          (AGENT, "roster-agent", "cache_fil", "cache-file")):
+            out = subprocess.run([daemon, "--version"], capture_output=True, text=True, timeout=10)
+            self.assertEqual((out.returncode, out.stdout.split()[0]), (0, name), out.stderr)
+            # A misspelt key, a section that is not the daemon's, a missing file: exit 2, named.
+            for text, said in ((f'{typo} = "x"\n', f'unknown key "{typo}" (did you mean "{meant}"?)'),
+                               ('[roster]\narena = "x"\n', "section [roster] is not read"),
+                               ('[roster-server.http]\nlisten = "x"\n', "section [roster-server.http] is not read")):
+                path = config(text)
+                code, err = run_briefly([daemon, "--config", path])
+                self.assertEqual(code, 2, err)
+                self.assertIn(f"{name}: --config {path}: ", err)
+                self.assertIn(said, err)
+            code, err = run_briefly([daemon, "--config", os.path.join(self.tmp, "missing.toml")])
+            self.assertEqual(code, 2, err)
+            self.assertIn("missing.toml was not readable", err)
+        # One file for both daemons: each reads its own section, keys spelt either way.
+        ready = os.path.join(self.tmp, "server.ready")
+        shared = config(f"""
+[roster-server]
+listen = "127.0.0.1:0"
+stream = "127.0.0.1:0"
+data_dir = "{os.path.join(self.tmp, 'cfg-data')}"
+ready-file = "{ready}"
+[roster-agent]
+cache_file = "{os.path.join(self.tmp, 'cache.bin')}"
+""")
+        server = subprocess.Popen([SERVER, "--config", shared], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                  env=CLEAN_ENV, preexec_fn=die_with_parent)
+        try:
+            wait_until(lambda: os.path.exists(ready) and read_text(ready).strip(), what="server from its config")
+            self.assertTrue(os.path.isdir(os.path.join(self.tmp, "cfg-data")))
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
     def test_the_arena_group_and_the_cache_file_mode(self):
         import grp
         group = grp.getgrnam("daemon") if os.getuid() == 0 else grp.getgrgid(os.getgroups()[-1])

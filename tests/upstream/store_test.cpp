@@ -420,6 +420,16 @@ TEST_F(SqliteStoreTest, DataDirThatIsAFileIsAClearError) {
   expect_open_error(root_ + "/file/data", {root_ + "/file/data", "cannot create data dir"});
 }
 
+// `--data-dir data`: a relative dir of one component, in the working directory, is created.
+TEST_F(SqliteStoreTest, ARelativeDataDirIsCreatedInTheWorkingDirectory) {
+  const fs::path before = fs::current_path();
+  fs::current_path(root_);
+  auto store = SqliteStore::open("data");
+  fs::current_path(before);
+  ASSERT_TRUE(store) << store.error().message;
+  EXPECT_TRUE(fs::is_directory(root_ + "/data"));
+}
+
 TEST_F(SqliteStoreTest, CorruptDatabaseIsAClearError) {
   fs::create_directories(dir_);
   {

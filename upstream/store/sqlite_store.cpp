@@ -276,6 +276,7 @@ void SqliteStore::Impl::open_files() {
   fs::path normal = fs::path(dir).lexically_normal();
   if (!normal.has_filename()) normal = normal.parent_path();  // "var/roster/": its parent is "var"
   const fs::path parent = normal.parent_path();
+  ec.clear();  // symlink_status above reports a dir that does not exist yet: not an error here
   if (!parent.empty()) fs::create_directories(parent, ec);
   if (ec) raise(ErrorKind::Io, "roster store: cannot create data dir " + dir + ": " + ec.message());
   const bool created = ::mkdir(dir.c_str(), 0700) == 0;

@@ -1,0 +1,106 @@
+#include "roster/base/daemon_options.hpp"
+
+#include <algorithm>
+#include <iostream>
+#include <memory>
+#include <vector>
+
+#ifndef ROSTER_VERSION
+#define ROSTER_VERSION "unknown"
+#endif
+
+namespace roster {
+
+namespace {
+
+constexpr const char* kDaemons[] = {"roster-server", "roster-agent"};
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// TOML/INI as CLI11 reads it, with roster's rules on top (see the header).
+class StrictConfig : public CLI::ConfigTOML {
+ public:
+  StrictConfig(const CLI::App& app, std::string program) : app_(app), program_(std::move(program)) {}
+
+  std::vector<CLI::ConfigItem> from_config(std::istream& input) const override {
+    std::vector<CLI::ConfigItem> out;
+    for (CLI::ConfigItem& item : CLI::ConfigTOML::from_config(input)) {
+      const std::string section = CLI::detail::join(item.parents, ".");
+      if (!section.empty()) {
+        if (std::find(std::begin(kDaemons), std::end(kDaemons), section) == std::end(kDaemons))
+          throw CLI::ConfigError("section [" + section + "] is not read: " + program_ + " reads keys at the top level and under [" +
+                                 program_ + "]");
+        if (section != program_) continue;  // the other daemon's part of a shared file
+        item.parents.clear();
+      }
+      if (item.name == "++" || item.name == "--") continue;  // a section's start and end
+      const std::string written = item.name;
+      std::replace(item.name.begin(), item.name.end(), '_', '-');
+      if (!app_.get_option_no_throw("--" + item.name))
+        throw CLI::ConfigError("unknown key \"" + written + "\"" + suggestion(item.name));
+      out.push_back(std::move(item));
+    }
+    return out;
+  }
+
+ private:
+  std::string suggestion(const std::string& key) const {
+    std::string best;
+    // Nearer than half the key (at least two edits): "listen_adress" → "listen".
+    size_t best_distance = std::max<size_t>(3, (key.size() + 3) / 2);
+    for (const CLI::Option* option : app_.get_options()) {
+      for (const std::string& name : option->get_lnames()) {
+        const size_t d = edit_distance(key, name);
+        if (d < best_distance) {
+          best_distance = d;
+          best = name;
+        }
+      }
+    }
+    return best.empty() ? "" : " (did you mean \"" + best + "\"?)";
+  }
+
+  const CLI::App& app_;
+  std::string program_;
+};
+
+}  // namespace
+
+void add_daemon_options(CLI::App& app, const std::string& program) {
+  app.name(program);
+  app.set_config("--config", "", "Read options from a TOML/INI file: keys named like the flags (docs in README)");
+  app.config_formatter(std::make_shared<StrictConfig>(app, program));
+  app.allow_config_extras(CLI::config_extras_mode::error);
+  app.set_version_flag("--version", program + " " + ROSTER_VERSION);
+}
+
+std::optional<int> parse_daemon_options(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+    return std::nullopt;
+  } catch (const CLI::Success& e) {  // --help, --version
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    CLI::Option* config = app.get_config_ptr();
+    const bool from_file = dynamic_cast<const CLI::ConfigError*>(&e) || dynamic_cast<const CLI::FileError*>(&e);
+    std::cerr << app.get_name() << ": ";
+    if (from_file && config && config->count() > 0) std::cerr << "--config " << config->as<std::string>() << ": ";
+    std::cerr << e.what() << "\n";
+    return 2;
+  }
+}
+
+}  // namespace roster
