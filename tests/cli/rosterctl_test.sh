@@ -80,6 +80,8 @@ expect "dump refuses a truncated buffer" 1 'not a valid Snapshot buffer' -- "$ct
 expect "dump of a JSON file" 1 'not a valid Snapshot buffer' -- "$ctl" dump "$reg"
 
 expect "help" 0 'semver' -- "$ctl" --help
+expect "alone prints help" 2 'Subcommands:' -- "$ctl"
+expect "version" 0 'rosterctl 0.1.0' -- "$ctl" --version
 expect "unknown command" 2 '' -- "$ctl" frobnicate
 
 # schema check / diff / compat and contract verify: local, no server
