@@ -3,12 +3,14 @@
 #include "cache_file.hpp"
 #include "frame_batch.hpp"
 
+#include <chrono>
 #include <cstring>
 #include <iostream>
 #include <random>
 
 #include "roster/net/socket.hpp"
 #include "roster/wire/roster_generated.h"
+#include "roster/base/version.hpp"
 #include "roster/base/clock.hpp"
 #include "roster/base/files.hpp"
 #include "roster/base/log.hpp"
@@ -41,6 +43,46 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
   State(net::EventLoop& l, AgentOptions o) : loop(l), options(std::move(o)), reader(options.max_frame_bytes) {}
 
   void log(const std::string& message) const { log::info("{}", message); }
+
+  // How long applying upstream's changes takes here (the arena's write and publish).
+  base::LatencyHistogram delta_seconds, snapshot_seconds;
+  static double seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+
+  // An upstream outage is logged when it starts, summarised at most once a minute while it lasts
+  // (an attempt every few hundred ms would repeat the same line), and once when a frame arrives
+  // again. Each failure is still a debug line.
+  struct Outage {
+    int64_t since_ms = 0, last_logged_ms = 0;
+    uint64_t failures = 0;
+  } outage;
+  static constexpr int64_t kOutageSummaryMs = 60'000;
+
+  // `dropped`: a connection that was up went down, always worth a line of its own.
+  void connection_failed(const std::string& message, bool dropped = false) {
+    const int64_t now = base::unix_ms();
+    if (outage.failures++ == 0 || dropped) {
+      if (outage.failures == 1) outage.since_ms = status.outage_since_ms = now;
+      outage.last_logged_ms = now;
+      log::warn("{}; serving revision {} and retrying (further failures summarised each minute)", message,
+                status.revision);
+    } else if (now - outage.last_logged_ms >= kOutageSummaryMs) {
+      outage.last_logged_ms = now;
+      log::warn("upstream still unreachable: {} failed attempts in {} s; the last: {}", outage.failures,
+                (now - outage.since_ms) / 1000, message);
+    } else {
+      log::debug("{}", message);
+    }
+  }
+
+  void upstream_answered() {
+    if (!outage.failures) return;
+    log::info("upstream {} answers again after {} s ({} failed attempts)", status.upstream,
+              (base::unix_ms() - outage.since_ms) / 1000, outage.failures);
+    outage = {};
+    status.outage_since_ms = 0;
+  }
 
   // --- the arena -----------------------------------------------------------------------------
 
@@ -128,7 +170,7 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
     const std::string upstream = options.upstreams[next_upstream++ % options.upstreams.size()];
     status.upstream = upstream;
     auto cannot_connect = [&](const Error& error) {
-      log("cannot connect to " + upstream + ": " + error.message);
+      connection_failed("cannot connect to " + upstream + ": " + error.message);
       retry();
     };
     auto address = net::parse_address(upstream);
@@ -142,7 +184,7 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
       auto self = weak.lock();
       if (!self || id != self->connection || self->stopped) return;
       if (result < 0) {
-        self->log("cannot connect to " + upstream + ": " + std::strerror(-result));
+        self->connection_failed("cannot connect to " + upstream + ": " + std::strerror(-result));
         self->disconnect();
         return self->retry();
       }
@@ -152,7 +194,8 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
 
   void on_connected(uint64_t id, const std::string& upstream) {
     status.connected = true;
-    log("connected to " + upstream + "; resuming from revision " + std::to_string(status.revision));
+    // An outage's reconnections are counted, not logged each (upstream_answered() ends it).
+    if (!outage.failures) log("connected to " + upstream + "; resuming from revision " + std::to_string(status.revision));
     reader = wire::FrameReader(options.max_frame_bytes);
     snapshot_chunks.clear();
     flatbuffers::FlatBufferBuilder fbb;
@@ -219,6 +262,7 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
     writer->touch_upstream(last_frame_ms);
     status.last_upstream_contact_ms = last_frame_ms;
     attempt = 0;  // a working upstream resets the backoff
+    upstream_answered();
     const std::string where = "frame at offset " + std::to_string(frame.offset) + ": ";
     auto bad = [&](const std::string& why) {
       ++status.bad_frames;
@@ -233,12 +277,14 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
           std::memcpy(snapshot_chunks.back().data(), frame.payload.data(), frame.payload.size());
           auto* chunk = flatbuffers::GetRoot<wire::Snapshot>(snapshot_chunks.back().data());
           if (!chunk->last()) return true;
+          const auto start = std::chrono::steady_clock::now();
           shm::Batch batch;
           batch.revision = chunk->revision();
           for (auto& words : snapshot_chunks) add_snapshot(*flatbuffers::GetRoot<wire::Snapshot>(words.data()), batch);
           auto loaded = load_full(batch, chunk->store_id() ? chunk->store_id()->string_view() : std::string_view());
           snapshot_chunks.clear();
           if (!loaded) return arena_failed(loaded.error());
+          snapshot_seconds.observe(seconds_since(start));
           ++status.snapshots;
           log("snapshot applied: revision " + std::to_string(status.revision));
           return true;
@@ -249,7 +295,9 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
           if (delta->from_revision() != status.revision)
             return bad("delta from revision " + std::to_string(delta->from_revision()) + " does not follow ours (" +
                        std::to_string(status.revision) + ")");
+          const auto start = std::chrono::steady_clock::now();
           if (auto applied = writer->apply(batch_of(*delta)); !applied) return arena_failed(applied.error());
+          delta_seconds.observe(seconds_since(start));
           status.revision = delta->revision();
           status.generation = writer->generation();
           has_data = true;
@@ -318,7 +366,7 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
   }
 
   void lost(const std::string& why) {
-    log("disconnected from " + status.upstream + ": " + why + " (serving revision " + std::to_string(status.revision) + ")");
+    connection_failed("disconnected from " + status.upstream + ": " + why, true);
     disconnect();
     retry();
   }
@@ -380,12 +428,18 @@ std::string Agent::metrics() const {
   const AgentStatus& s = state_->status;
   const auto arena = state_->writer->stats();
   base::PrometheusText m;
+  m.gauge("roster_build_info", "Always 1; the labels say which roster this is", 1,
+          {{"program", "roster-agent"}, {"version", kVersion}});
   m.gauge("roster_agent_connected", "1 while connected to an upstream", s.connected);
   m.gauge("roster_agent_revision", "The upstream revision the arena holds", static_cast<double>(s.revision));
   m.gauge("roster_agent_generation", "The arena's published generation", static_cast<double>(arena.generation));
   m.gauge("roster_agent_staleness_seconds", "Seconds since the last frame from upstream (-1: never)",
           s.last_upstream_contact_ms ? (base::unix_ms() - s.last_upstream_contact_ms) / 1000.0 : -1);
   m.counter("roster_agent_frames_total", "Frames received from upstream", s.frames);
+  m.histogram("roster_agent_delta_apply_seconds", "Time to apply one Delta to the arena and publish it",
+              state_->delta_seconds);
+  m.histogram("roster_agent_snapshot_load_seconds", "Time to load a whole Snapshot into a fresh arena",
+              state_->snapshot_seconds);
   m.counter("roster_agent_deltas_total", "Deltas applied", s.deltas);
   m.counter("roster_agent_snapshots_total", "Snapshots applied", s.snapshots);
   m.counter("roster_agent_reconnects_total", "Connection attempts after the first", s.reconnects);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <fstream>
@@ -17,6 +18,7 @@
 #include "roster/net/socket.hpp"
 #include "roster/net/stop_on_signal.hpp"
 #include "roster/net/token.hpp"
+#include "roster/base/clock.hpp"
 #include "roster/base/daemon_options.hpp"
 #include "roster/base/log.hpp"
 #include "roster/wire/json_encoder.hpp"
@@ -41,6 +43,32 @@ roster::Result<gid_t> resolve_group(const std::string& group) {
   return found->gr_gid;
 }
 
+// What a kubelet, a load balancer or an alert can act on, by status code:
+//   /livez   200 while the agent serves (it exits when it cannot keep its arena)
+//   /readyz  200 once the arena holds the registry (from upstream or the cache file), else 503:
+//            readers can read; an upstream outage leaves it ready, as readers are served the last state
+//   /healthz 200 while connected to an upstream with data in the arena, else 503 (disconnected or
+//            starting): the agent is not receiving changes
+// Each body says the state: {"status", "upstream", "revision", "generation", "warm_started",
+// "disconnected_seconds"?}.
+roster::net::HttpResponse health(const roster::agent::AgentStatus& s, const std::string& path) {
+  const bool has_data = s.revision > 0 || s.snapshots > 0 || s.warm_started;
+  std::string_view state = !has_data ? "starting" : !s.connected || s.outage_since_ms ? "disconnected" : "ok";
+  bool up = state == "ok";
+  if (path == "/livez") state = "ok", up = true;
+  if (path == "/readyz") state = has_data ? "ready" : "starting", up = has_data;
+  roster::net::HttpResponse r;
+  r.status = up ? 200 : 503;
+  roster::wire::JsonWriter w(r.body);
+  w.begin_object().key("status").string(state);
+  w.key("upstream").string(s.upstream).key("revision").unsigned_number(s.revision);
+  w.key("generation").unsigned_number(s.generation).key("warm_started").boolean(s.warm_started);
+  if (s.outage_since_ms)
+    w.key("disconnected_seconds").unsigned_number(static_cast<uint64_t>(std::max<int64_t>(0, roster::base::unix_ms() - s.outage_since_ms) / 1000));
+  w.end_object();
+  return r;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -52,7 +80,8 @@ int main(int argc, char** argv) {
   uint32_t reader_slots = 1024;
   int max_pin_age_ms = 30000;
   bool remove_on_exit = false;
-  roster::add_daemon_options(app, "roster-agent");
+  roster::log::LogOptions log_options;
+  roster::add_daemon_options(app, "roster-agent", log_options);
   app.add_option("--upstream", upstreams, "Upstream stream addresses (host:port or unix:/path), tried in turn")
       ->required()
       ->delimiter(',');
@@ -73,7 +102,7 @@ int main(int argc, char** argv) {
   app.add_option("--ready-file", ready_file, "Write the bound addresses here once running");
   app.add_flag("--remove-on-exit", remove_on_exit, "Unlink the arena on exit (readers lose it)");
   if (auto done = roster::parse_daemon_options(app, argc, argv)) return *done;
-  roster::log::init("roster-agent");
+  roster::log::init("roster-agent", log_options);
 
   // Failures a user can cause (a bad flag, a busy port, no arena) come back as Results and end
   // here with one log line. What can still throw is the event loop's io_uring: its setup (io_uring
@@ -127,13 +156,8 @@ int main(int argc, char** argv) {
       if (req.path == "/metrics") {
         r.content_type = "text/plain; version=0.0.4";
         r.body = agent.metrics();
-      } else if (req.path == "/healthz") {
-        const auto s = agent.status();
-        roster::wire::JsonWriter w(r.body);
-        w.begin_object().key("status").string(s.connected ? "ok" : "disconnected");
-        w.key("upstream").string(s.upstream).key("revision").unsigned_number(s.revision);
-        w.key("generation").unsigned_number(s.generation).key("warm_started").boolean(s.warm_started).end_object();
-        r.status = 200;  // serving the last state is healthy for readers; "status" says more
+      } else if (req.path == "/healthz" || req.path == "/readyz" || req.path == "/livez") {
+        r = health(agent.status(), req.path);
       } else {
         return json_error(404, "not_found", "no such resource: " + req.path);
       }

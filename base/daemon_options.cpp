@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <vector>
 
-#ifndef ROSTER_VERSION
-#define ROSTER_VERSION "unknown"
-#endif
+#include "roster/base/version.hpp"
+
 
 namespace roster {
 
@@ -79,12 +79,23 @@ class StrictConfig : public CLI::ConfigTOML {
 
 }  // namespace
 
-void add_daemon_options(CLI::App& app, const std::string& program) {
+void add_daemon_options(CLI::App& app, const std::string& program, log::LogOptions& log) {
   app.name(program);
+  static const std::map<std::string, spdlog::level::level_enum> kLevels{
+      {"debug", spdlog::level::debug}, {"info", spdlog::level::info}, {"warn", spdlog::level::warn},
+      {"error", spdlog::level::err}};
+  app.add_option("--log-level", log.level, "Least severe log lines written: debug, info, warn or error")
+      ->transform(CLI::CheckedTransformer(kLevels))
+      ->default_str("info");
+  app.add_option_function<std::string>(
+         "--log-format", [&log](const std::string& format) { log.json = format == "json"; },
+         "Log lines as text or json (one object per line: time, level, program, message)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->default_str("text");
   app.set_config("--config", "", "Read options from a TOML/INI file: keys named like the flags (docs in README)");
   app.config_formatter(std::make_shared<StrictConfig>(app, program));
   app.allow_config_extras(CLI::config_extras_mode::error);
-  app.set_version_flag("--version", program + " " + ROSTER_VERSION);
+  app.set_version_flag("--version", program + " " + kVersion);
 }
 
 std::optional<int> parse_daemon_options(CLI::App& app, int argc, char** argv) {

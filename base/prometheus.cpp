@@ -1,5 +1,6 @@
 #include "roster/base/prometheus.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -29,8 +30,14 @@ void append_escaped(std::string& out, std::string_view s, bool quotes) {
 
 }  // namespace
 
-PrometheusText& PrometheusText::family(std::string_view name, std::string_view help, std::string_view type,
-                                       double value, const Labels& labels) {
+void LatencyHistogram::observe(double seconds) {
+  ++count_;
+  sum_ += seconds;
+  const auto it = std::lower_bound(kBounds.begin(), kBounds.end(), seconds);  // le: the first bound >= it
+  if (it != kBounds.end()) ++buckets_[static_cast<size_t>(it - kBounds.begin())];
+}
+
+void PrometheusText::header(std::string_view name, std::string_view help, std::string_view type) {
   out_ += "# HELP ";
   out_ += name;
   out_ += ' ';
@@ -41,34 +48,64 @@ PrometheusText& PrometheusText::family(std::string_view name, std::string_view h
   out_ += type;
   out_ += '\n';
   last_name_ = std::string(name);
-  return sample(value, labels);
 }
 
 PrometheusText& PrometheusText::counter(std::string_view name, std::string_view help, double value, const Labels& labels) {
-  return family(name, help, "counter", value, labels);
+  header(name, help, "counter");
+  return sample(value, labels);
 }
 
 PrometheusText& PrometheusText::gauge(std::string_view name, std::string_view help, double value, const Labels& labels) {
-  return family(name, help, "gauge", value, labels);
+  header(name, help, "gauge");
+  return sample(value, labels);
 }
 
 PrometheusText& PrometheusText::sample(double value, const Labels& labels) {
+  series({}, value, labels);
+  return *this;
+}
+
+PrometheusText& PrometheusText::histogram(std::string_view name, std::string_view help, const LatencyHistogram& h,
+                                          const Labels& labels) {
+  header(name, help, "histogram");
+  return histogram_series(h, labels);
+}
+
+PrometheusText& PrometheusText::histogram_series(const LatencyHistogram& h, const Labels& labels) {
+  uint64_t cumulative = 0;
+  char bound[32];
+  for (size_t i = 0; i < h.buckets_.size(); ++i) {
+    cumulative += h.buckets_[i];
+    auto [end, ec] = std::to_chars(bound, bound + sizeof bound, LatencyHistogram::kBounds[i], std::chars_format::fixed);
+    series("_bucket", static_cast<double>(cumulative), labels, std::string_view(bound, end - bound));
+  }
+  series("_bucket", static_cast<double>(h.count_), labels, "+Inf");
+  series("_sum", h.sum_, labels);
+  series("_count", static_cast<double>(h.count_), labels);
+  return *this;
+}
+
+void PrometheusText::series(std::string_view suffix, double value, const Labels& labels, std::string_view le) {
   out_ += last_name_;
-  if (!labels.empty()) {
+  out_ += suffix;
+  if (!labels.empty() || !le.empty()) {
     out_ += '{';
-    for (size_t i = 0; i < labels.size(); ++i) {
-      if (i) out_ += ',';
-      out_ += labels[i].first;
+    bool first = true;
+    auto label = [&](std::string_view key, std::string_view text) {
+      if (!first) out_ += ',';
+      first = false;
+      out_ += key;
       out_ += "=\"";
-      append_escaped(out_, labels[i].second, true);
+      append_escaped(out_, text, true);
       out_ += '"';
-    }
+    };
+    for (const auto& [key, text] : labels) label(key, text);
+    if (!le.empty()) label("le", le);
     out_ += '}';
   }
   out_ += ' ';
   append_value(out_, value);
   out_ += '\n';
-  return *this;
 }
 
 }  // namespace roster::base

@@ -2,12 +2,13 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "roster/base/version.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"rosterctl: the roster service registry's command line", "rosterctl"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Show help for every command");
-  app.set_version_flag("--version", std::string("rosterctl ") + ROSTER_VERSION);
+  app.set_version_flag("--version", std::string("rosterctl ") + roster::kVersion);
   int exit_code = roster::cli::kOk;
   roster::cli::add_semver_commands(app, exit_code);
   roster::cli::add_registry_commands(app, exit_code);

@@ -52,7 +52,8 @@ int main(int argc, char** argv) {
   roster::upstream::StreamOptions stream_options;
   int64_t header_timeout_ms = http_limits.header_timeout.count(), idle_timeout_ms = http_limits.idle_timeout.count();
   int64_t hello_timeout_ms = stream_options.hello_timeout.count();
-  roster::add_daemon_options(app, "roster-server");
+  roster::log::LogOptions log_options;
+  roster::add_daemon_options(app, "roster-server", log_options);
   app.add_option("--listen", listen, "HTTP API address (host:port; port 0 = any)")->capture_default_str();
   app.add_option("--stream", stream, "Agent stream address (host:port)")->capture_default_str();
   app.add_option("--stream-unix", stream_unix, "Also serve agent streams on this Unix socket");
@@ -123,7 +124,7 @@ int main(int argc, char** argv) {
   app.add_option("--compatibility", compatibility, "Default schema compatibility mode (BACKWARD, FULL, NONE, ...)")
       ->capture_default_str();
   if (auto done = roster::parse_daemon_options(app, argc, argv)) return *done;
-  roster::log::init("roster-server");
+  roster::log::init("roster-server", log_options);
 
   // Failures a user can cause (a bad flag, a busy port, an unreadable store) come back as Results
   // and end here with one log line. What can still throw is the event loop's io_uring: its setup

@@ -306,6 +306,48 @@ for j in range(100, 400):
             for i in acknowledged:
                 self.assertIsNotNone(view.service(f"svc-{i}"))
 
+    def test_agent_health_by_status_code_metrics_and_an_outage_logged_once(self):
+        c = self.cluster
+        c.start_server()
+        c.start_agent()
+        c.request("PUT", "/v1/services/h/versions/1.0.0", version_doc("h", "1.0.0"))
+        c.wait_synced()
+
+        def get(path):
+            try:
+                with urllib.request.urlopen(f"http://{c.agent_http}{path}", timeout=5) as r:
+                    return r.status, r.read().decode()
+            except urllib.error.HTTPError as e:
+                return e.code, e.read().decode()
+        for path, state in (("/healthz", "ok"), ("/readyz", "ready"), ("/livez", "ok")):
+            code, body = get(path)
+            self.assertEqual((code, json.loads(body)["status"]), (200, state), path)
+        code, metrics = get("/metrics")
+        self.assertIn('roster_build_info{program="roster-agent",version="', metrics)
+        self.assertIn("# TYPE roster_agent_delta_apply_seconds histogram", metrics)
+        self.assertRegex(metrics, r'roster_agent_delta_apply_seconds_count [1-9]')
+        with urllib.request.urlopen(f"http://{c.http}/metrics", timeout=5) as r:
+            server_metrics = r.read().decode()
+        self.assertIn('roster_http_request_duration_seconds_count{route="PUT /v1/services/{name}/versions/{version}"} 1',
+                      server_metrics)
+
+        # Upstream gone: not healthy (503, how long), still ready and alive (readers are served).
+        c.kill("server", signal.SIGKILL)
+        wait_until(lambda: get("/healthz")[0] == 503, what="agent unhealthy without its upstream")
+        time.sleep(3)  # several reconnection attempts
+        code, body = get("/healthz")
+        self.assertEqual(json.loads(body)["status"], "disconnected")
+        self.assertIn("disconnected_seconds", json.loads(body))
+        self.assertEqual(get("/readyz")[0], 200)
+        self.assertEqual(get("/livez")[0], 200)
+        # The outage is one warning, not one line per attempt.
+        agent_log = read_text(os.path.join(self.tmp, "agent.log"))
+        outage = agent_log[agent_log.rfind("disconnected from"):]
+        self.assertEqual(outage.count("cannot connect"), 0, outage)
+        c.start_server()
+        wait_until(lambda: get("/healthz")[0] == 200, what="agent healthy again")
+        self.assertIn("answers again after", read_text(os.path.join(self.tmp, "agent.log")))
+
     def test_killed_agent_keeps_readers_reading_and_a_new_agent_reattaches_them(self):
         c = self.cluster
         c.start_server()

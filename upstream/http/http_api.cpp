@@ -1,5 +1,9 @@
 #include "roster/upstream/http_api.hpp"
 
+#include <chrono>
+
+#include "roster/base/version.hpp"
+
 #include "api_responses.hpp"
 #include "roster/base/constant_time.hpp"
 #include "roster/wire/json_encoder.hpp"
@@ -43,15 +47,18 @@ bool HttpApi::authorized(const net::HttpRequest& req) const {
 
 net::HttpResponse HttpApi::handle(const net::HttpRequest& req) {
   ++requests_;
+  const auto start = std::chrono::steady_clock::now();
   net::HttpResponse response;
+  std::string_view route = "unauthorized";
   if (!authorized(req)) {
     ++unauthorized_;
     response = error_response({ErrorKind::Unauthorized, "unauthorized",
                                "this server requires \"Authorization: Bearer <token>\" on writes"});
   } else {
-    response = routes_.dispatch(req);
+    response = routes_.dispatch(req, &route);
   }
   if (response.status >= 400) ++errors_;
+  latency_[route].observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return response;
 }
 
@@ -70,6 +77,18 @@ net::HttpResponse HttpApi::metrics() const {
   out.gauge("roster_leader", "1 while this server runs lease expiry and scheduled lifecycle moves", m.leader);
   out.counter("roster_write_conflicts_total", "Writes checked again because another server committed first",
               m.write_conflicts);
+  out.gauge("roster_build_info", "Always 1; the labels say which roster this is", 1,
+            {{"program", "roster-server"}, {"version", kVersion}});
+  bool first = true;
+  for (const auto& [route, histogram] : latency_) {
+    if (first)
+      out.histogram("roster_http_request_duration_seconds",
+                    "Time on the event loop from a parsed request to its answer, by route (a group-committed write waits for its fsync after this)",
+                    histogram, {{"route", route}});
+    else
+      out.histogram_series(histogram, {{"route", route}});
+    first = false;
+  }
   if (extra_metrics_) extra_metrics_(out);
   net::HttpResponse r = json_response(out.text());
   r.content_type = std::string(base::PrometheusText::kContentType);

@@ -11,7 +11,7 @@ std::string_view PathParams::operator[](std::string_view name) const {
 }
 
 void RouteTable::add(std::string method, std::string_view pattern, RouteHandler handler) {
-  Route route{std::move(method), {}, std::move(handler)};
+  Route route{method, method + " " + std::string(pattern), {}, std::move(handler)};
   for (size_t start = 1; start <= pattern.size();) {
     size_t end = pattern.find('/', start);
     if (end == std::string_view::npos) end = pattern.size();
@@ -34,14 +34,18 @@ bool RouteTable::matches(const Route& route, const std::vector<std::string>& seg
   return true;
 }
 
-net::HttpResponse RouteTable::dispatch(const net::HttpRequest& request) const {
+net::HttpResponse RouteTable::dispatch(const net::HttpRequest& request, std::string_view* route_label) const {
+  if (route_label) *route_label = "unmatched";
   // HEAD is a GET whose body the server leaves out.
   const std::string_view method = request.method == "HEAD" ? std::string_view("GET") : request.method;
   std::vector<std::string> allowed;
   for (const Route& route : routes_) {
     PathParams params;
     if (!matches(route, request.segments, params)) continue;
-    if (route.method == method) return route.handler(request, params);
+    if (route.method == method) {
+      if (route_label) *route_label = route.label;
+      return route.handler(request, params);
+    }
     if (std::find(allowed.begin(), allowed.end(), route.method) == allowed.end()) allowed.push_back(route.method);
   }
   if (allowed.empty())

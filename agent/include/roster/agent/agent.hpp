@@ -38,6 +38,7 @@ struct AgentStatus {
   std::string upstream;  // the one connected to, or last tried
   uint64_t revision = 0, generation = 0;
   int64_t last_upstream_contact_ms = 0;
+  int64_t outage_since_ms = 0;  // when the current outage began (the first failure); 0: none
   uint64_t frames = 0, deltas = 0, snapshots = 0, reconnects = 0, bad_frames = 0, cache_writes = 0;
   bool warm_started = false;
 };

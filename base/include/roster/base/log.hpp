@@ -1,5 +1,7 @@
 // The project's one logger (spdlog): timestamped, levelled lines on stderr, e.g.
 //   2026-12-02T10:00:00.123Z warn  roster-agent: disconnected from 10.0.0.1:7071: ...
+// or, with json, one object per line:
+//   {"time":"2026-12-02T10:00:00.123Z","level":"warn","program":"roster-agent","message":"..."}
 // Daemons call init() once in main(); code anywhere logs with roster::log::info(...) and friends
 // (fmt-style format strings). Without init() the lines still go to stderr, named "roster".
 #pragma once
@@ -13,6 +15,7 @@ namespace roster::log {
 
 struct LogOptions {
   spdlog::level::level_enum level = spdlog::level::info;
+  bool json = false;
 };
 
 // Names the process in every line and sets the level. Call before starting threads.

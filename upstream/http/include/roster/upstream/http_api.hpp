@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,6 +45,8 @@ class HttpApi {
   MetricsSource extra_metrics_;
   RouteTable routes_;
   uint64_t requests_ = 0, errors_ = 0, unauthorized_ = 0;
+  // Time on the event loop per route (the route table's labels outlive the map).
+  std::map<std::string_view, base::LatencyHistogram> latency_;
 };
 
 }  // namespace roster::upstream

@@ -38,7 +38,9 @@ class RouteTable {
   explicit RouteTable(RouteErrorRenderer render_error) : render_error_(std::move(render_error)) {}
 
   void add(std::string method, std::string_view pattern, RouteHandler handler);
-  net::HttpResponse dispatch(const net::HttpRequest& request) const;
+  // `route`, when given, is set to the matched route as "METHOD /pattern/{x}" (what metrics are
+  // labelled with: bounded, unlike paths), or "unmatched".
+  net::HttpResponse dispatch(const net::HttpRequest& request, std::string_view* route = nullptr) const;
 
  private:
   struct Segment {
@@ -47,6 +49,7 @@ class RouteTable {
   };
   struct Route {
     std::string method;
+    std::string label;  // "GET /v1/services/{name}"
     std::vector<Segment> segments;
     RouteHandler handler;
   };
