@@ -84,8 +84,10 @@ void add_daemon_options(CLI::App& app, const std::string& program, log::LogOptio
   static const std::map<std::string, spdlog::level::level_enum> kLevels{
       {"debug", spdlog::level::debug}, {"info", spdlog::level::info}, {"warn", spdlog::level::warn},
       {"error", spdlog::level::err}};
-  app.add_option("--log-level", log.level, "Least severe log lines written: debug, info, warn or error")
-      ->transform(CLI::CheckedTransformer(kLevels))
+  app.add_option_function<std::string>(
+         "--log-level", [&log](const std::string& level) { log.level = kLevels.at(level); },
+         "Least severe log lines written: debug, info, warn or error")
+      ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
       ->default_str("info");
   app.add_option_function<std::string>(
          "--log-format", [&log](const std::string& format) { log.json = format == "json"; },

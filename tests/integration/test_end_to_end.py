@@ -846,6 +846,16 @@ for j in range(100, 400):
             code, err = run_briefly([daemon, "--config", os.path.join(self.tmp, "missing.toml")])
             self.assertEqual(code, 2, err)
             self.assertIn("missing.toml was not readable", err)
+        # JSON log lines: one object each, the message escaped.
+        code, err = run_briefly([SERVER, "--log-format", "json", "--data-dir", '/proc/no"such', "--listen", "127.0.0.1:0",
+                                 "--stream", "127.0.0.1:0"])
+        self.assertEqual(code, 1, err)
+        line = json.loads(err.strip().splitlines()[-1])
+        self.assertEqual((line["level"], line["program"]), ("error", "roster-server"))
+        self.assertIn('cannot create data dir /proc/no"such', line["message"])
+        code, err = run_briefly([SERVER, "--log-level", "verbose"])
+        self.assertEqual(code, 2, err)
+        self.assertIn("--log-level", err)
         # One file for both daemons: each reads its own section, keys spelt either way.
         ready = os.path.join(self.tmp, "server.ready")
         shared = config(f"""
