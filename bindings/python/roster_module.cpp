@@ -510,8 +510,9 @@ PYBIND11_MODULE(roster, m) {
           }),
           "Seconds since the agent last heard from upstream (float), or None if it never did" ROSTER_VIEW_RAISES)
       .def_property_readonly(
-          "evicted", self_getter([](const PyView& v) { return v.open().evicted(); }),
-          "True when the view was held too long and revoked (bool); raises Error if the view is closed")
+          "evicted", self_getter([](const PyView& v) { return v.get().evicted(); }),
+          "False while the view holds (bool); raises EvictedError once it was revoked (as it always did: "
+          "tests/chaos/py_reader.py relies on that), Error if it is closed")
       .def(
           "service",
           [](const PyView& v, std::string_view name, std::optional<std::string_view> version) -> std::optional<PyService> {

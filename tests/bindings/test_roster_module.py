@@ -208,7 +208,8 @@ class RosterModuleTest(unittest.TestCase):
                         time.sleep(0.4)
                     else:
                         self.assertTrue(fixture_command(fixture, text).startswith("ok"))
-                self.assertTrue(view.evicted)
+                with self.assertRaises(roster.EvictedError):  # the property raises, as it always did
+                    view.evicted
                 with self.assertRaises(roster.EvictedError) as caught:
                     view.service("user-service")
                 self.assertEqual(caught.exception.code, "view_evicted")
