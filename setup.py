@@ -48,6 +48,13 @@ class CMakeBuild(build_ext):
         target = Path(self.get_ext_fullpath(ext.name))
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(built[0], target)
+        if not self.inplace:
+            # The module's types, as cmake --install lays them out (cmake/RosterInstall.cmake):
+            # roster.pyi next to it, and the stub-only package roster-stubs for mypy.
+            stub = ROOT / "bindings" / "python" / "roster.pyi"
+            shutil.copyfile(stub, target.parent / "roster.pyi")
+            (target.parent / "roster-stubs").mkdir(exist_ok=True)
+            shutil.copyfile(stub, target.parent / "roster-stubs" / "__init__.pyi")
 
 
 (ROOT / "build-python").mkdir(exist_ok=True)

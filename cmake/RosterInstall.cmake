@@ -104,6 +104,12 @@ if(ROSTER_BUILD_PYTHON)
   endif()
   set(_ROSTER_PYTHON_INSTALL_DIR_AUTO "${_python_dir}" CACHE INTERNAL "")
   install(TARGETS roster_python LIBRARY DESTINATION ${ROSTER_PYTHON_INSTALL_DIR})
+  # The module's types (PEP 561): roster.pyi next to it, which IDEs and pyright read, and the same
+  # file as the stub-only package roster-stubs, which mypy reads (it ignores a lone .pyi in
+  # site-packages). `roster` is a single module, not a package, so there is no py.typed.
+  install(FILES ${PROJECT_SOURCE_DIR}/bindings/python/roster.pyi DESTINATION ${ROSTER_PYTHON_INSTALL_DIR})
+  install(FILES ${PROJECT_SOURCE_DIR}/bindings/python/roster.pyi DESTINATION ${ROSTER_PYTHON_INSTALL_DIR}/roster-stubs
+          RENAME __init__.pyi)
 endif()
 
 # --- where things go, for tests/install/install_test.sh (a shell fragment, sourced).

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Print the registry the local roster agent keeps, then every change as it arrives.
+"""Print the registry the local roster agent keeps, then what each change touched as it arrives.
 
-    PYTHONPATH=build/bindings/python python3 examples/watch_registry.py [ARENA] [--once]
+    PYTHONPATH=build/bindings/python python3 examples/watch_registry.py [ARENA] [--once] [--changes N]
+
+--once prints the registry and stops; --changes N stops after N changes.
 """
 import sys
 
@@ -9,10 +11,10 @@ import roster
 
 
 def show(view, names):
-    print(f"generation {view.generation}, revision {view.revision}")
     for name in names:
         svc = view.service(name) or view.latest(name, include_prerelease=True)
         if svc is None:
+            print(f"  {name:22} removed")
             continue
         healthy = view.instances(name, healthy=True)
         everyone = view.instances(name)
@@ -21,22 +23,33 @@ def show(view, names):
 
 
 def main():
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    arena = args[0] if args else "roster"
-    client = roster.open(arena)
-    with client.view() as view:
-        stages = ["proposed", "development", "beta", "stable", "deprecated", "sunset", "retired"]
-        names = sorted({v.name for stage in stages for v in view.by_stage(stage)})
-        show(view, names)
-        generation = view.generation
-    if "--once" in sys.argv:
-        return
-    while True:
-        if client.wait_for_change(generation, timeout=5.0):
+    args = sys.argv[1:]
+    changes = None
+    if "--changes" in args:
+        at = args.index("--changes")
+        changes = int(args[at + 1])
+        del args[at:at + 2]
+    names = [a for a in args if not a.startswith("--")]
+    with roster.open(names[0] if names else "roster") as client:
+        with client.view() as view:
+            print(f"generation {view.generation}, revision {view.revision}")
+            show(view, view.services())
+            generation = view.generation
+        sys.stdout.flush()
+        if "--once" in args:
+            return
+        while changes is None or changes > 0:
+            client.wait(generation)  # no timeout: Ctrl-C ends it
             with client.view() as view:
-                print()
-                show(view, names)
+                # What changed since the generation printed last: one scan of the service table.
+                changed = view.changed_since(generation)
+                print(f"\ngeneration {view.generation}, revision {view.revision}: "
+                      f"{len(changed)} changed since {generation}")
+                show(view, changed)
                 generation = view.generation
+            sys.stdout.flush()
+            if changes is not None:
+                changes -= 1
 
 
 if __name__ == "__main__":

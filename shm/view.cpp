@@ -78,6 +78,18 @@ const ServiceNode* View::node_at(uint64_t offset) const {
   return n;
 }
 
+// The newest node not newer than this View's generation; links only go to older ones.
+[[gnu::always_inline]] inline const ServiceNode* View::visible(const ServiceNode* n) const {
+  for (int hops = 0; n->generation > generation_; ++hops) {
+    const uint64_t older = n->older.load(std::memory_order_acquire);
+    if (!older) return nullptr;  // the service did not exist yet at this generation
+    const ServiceNode* next = node_at(older);
+    if (!next || next->generation >= n->generation || hops == kMaxChain) return mark_corrupt(), nullptr;
+    n = next;
+  }
+  return n;
+}
+
 const ServiceNode* View::node(std::string_view name) const {
   if (!slot_ || evicted()) return nullptr;
   // No service has a longer name. A damaged record's name (a dependency's target, a dependent) may
@@ -97,17 +109,46 @@ const ServiceNode* View::node(std::string_view name) const {
     const ServiceNode* n = node_at(head);
     if (!n) return nullptr;
     if (node_name(n) != name) continue;  // a different name with the same hash
-    // The newest node not newer than this View's generation; links only go to older ones.
-    for (int hops = 0; n->generation > generation_; ++hops) {
-      const uint64_t older = n->older.load(std::memory_order_acquire);
-      if (!older) return nullptr;  // the service did not exist yet at this generation
-      const ServiceNode* next = node_at(older);
-      if (!next || next->generation >= n->generation || hops == kMaxChain) return mark_corrupt(), nullptr;
-      n = next;
-    }
-    return n;
+    return visible(n);
   }
   return nullptr;
+}
+
+// Every slot of the service table, in table order: a slot's node (once published) holds its name.
+std::vector<std::string_view> View::scan_services(uint64_t newer_than, bool live_only) const {
+  std::vector<std::string_view> out;
+  if (!slot_ || evicted()) return out;
+  const Bounds& b = attachment_->bounds;
+  const ServiceSlot* slots = b.services;
+  for (uint64_t i = 0; i <= b.service_mask; ++i) {
+    const uint64_t h = slots[i].hash.load(std::memory_order_acquire);
+    if (h == 0) continue;
+    const uint64_t head = slots[i].head.load(std::memory_order_acquire);
+    if (head == 0) continue;  // claimed by a batch that is not published yet
+    const ServiceNode* n = node_at(head);
+    if (!n) continue;
+    const std::string_view name = node_name(n);
+    // A name service() would not find under this slot (too long, or not the slot's hash) is not
+    // one a reader can use: the arena is damaged.
+    if (name.empty() || name.size() > wire::kMaxIdentifierBytes || key_hash(name) != h) {
+      mark_corrupt();
+      continue;
+    }
+    n = visible(n);
+    if (!n || n->generation <= newer_than || (live_only && n->version_count == 0)) continue;
+    out.push_back(name);
+  }
+  std::sort(out.begin(), out.end());
+  // A damaged table may hold one name twice.
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::vector<std::string_view> View::service_names() const { return scan_services(0, true); }
+
+std::vector<std::string_view> View::changed_since(uint64_t generation) const {
+  if (generation >= generation_) return {};
+  return scan_services(generation, false);
 }
 
 std::optional<ServiceVersion> View::version_at(const ServiceNode* n, uint32_t index) const {

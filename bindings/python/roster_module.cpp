@@ -3,15 +3,23 @@
 // copied.
 //
 //   import roster
-//   client = roster.open("roster")
-//   with client.view() as view:
-//       svc = view.service("user-service")
-//       for inst in view.instances("user-service", healthy=True): print(inst.address, inst.port)
-//   client.wait_for_change(view.generation, timeout=1.0)
+//   with roster.open("roster") as client:
+//       with client.view() as view:
+//           svc = view.service("user-service")
+//           for inst in view.instances("user-service", healthy=True): print(inst.address, inst.port)
+//           names, seen = view.services(), view.generation
+//       client.wait(seen, timeout=5.0)            # roster.TimeoutError if nothing changed
+//       with client.view() as view: print(view.changed_since(seen))
+//
+// Errors are roster.Error, or one of its subclasses: NotFoundError (no such arena), EvictedError
+// (a view held past the arena's pin limit was revoked), TimeoutError (Client.wait). A lookup that
+// finds nothing returns None (or an empty list), not an error. bindings/python/roster.pyi holds
+// the types; tests/bindings/test_roster_module.py checks it against the module.
 #include <pybind11/chrono.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -41,6 +49,10 @@ std::string s(const flatbuffers::String* v) { return v ? v->str() : std::string(
   throw roster::Exception({roster::ErrorKind::Corrupt, "corrupt_record", "a record in the arena fails verification"});
 }
 
+[[noreturn]] void evicted_view() {
+  throw roster::Exception({roster::ErrorKind::Conflict, "view_evicted", "the view was held too long and was revoked"});
+}
+
 // One service version handed to Python: read in place from shared memory while its view is open;
 // when the view closes, the record's bytes are copied (verified) into memory of its own, so the
 // object stays readable, as a copy would be, at no cost to lookups that never outlive their view.
@@ -48,19 +60,27 @@ struct ServiceSource {
   roster::ServiceVersion svc;
   std::vector<uint64_t> owned;  // the record's own copy once its view closed (8-aligned)
   bool detached = false, damaged = false;
+  bool evicted = false;  // its view was revoked before it closed: the record could not be copied
 };
 
 // The View a module object reads through, shared by the View object and every ServiceVersion it
 // returned.
 struct ViewState {
   std::optional<roster::View> view;
+  // The client the view reads through: Client.close() with views still open leaves the mapping
+  // to the last of them.
+  std::shared_ptr<roster::Client> client;
   std::vector<std::weak_ptr<ServiceSource>> handed_out;  // detached on close
   size_t live_after_prune = 0;
 
   const roster::View& get() const {
     if (!view) throw roster::Exception({roster::ErrorKind::Invalid, "view_closed", "the view is closed"});
-    if (view->evicted())
-      throw roster::Exception({roster::ErrorKind::Conflict, "view_evicted", "the view was held too long and was revoked"});
+    if (view->evicted()) evicted_view();
+    return *view;
+  }
+  // The view, evicted or not (for the `evicted` property).
+  const roster::View& open() const {
+    if (!view) throw roster::Exception({roster::ErrorKind::Invalid, "view_closed", "the view is closed"});
     return *view;
   }
 
@@ -82,13 +102,18 @@ struct ViewState {
       if (auto source = weak.lock()) detach(*source);
     handed_out.clear();
     view.reset();
+    client.reset();  // after the view: it reads through the client's mapping
   }
 
  private:
   void detach(ServiceSource& source) {
     // The exact bytes, through the service's own node (a list entry does not say how long it is).
     auto exact = view->service(source.svc.name(), source.svc.version());
-    if (!exact || !exact->verified() || view->evicted()) {
+    if (view->evicted()) {
+      source.damaged = source.evicted = true;
+      return;
+    }
+    if (!exact || !exact->verified()) {
       source.damaged = true;
       return;
     }
@@ -109,7 +134,7 @@ class PyService {
       : view_(std::move(view)), source_(std::move(source)) {}
 
   const roster::wire::ServiceVersion& record() const {
-    if (source_->damaged) damaged_record();
+    if (source_->damaged) source_->evicted ? evicted_view() : damaged_record();
     if (!source_->detached) view_->get();
     return source_->svc.record();
   }
@@ -156,7 +181,10 @@ PyInstance copy(const roster::Instance& inst) {
 // thread that opened it.
 class PyView {
  public:
-  explicit PyView(roster::View view) : state_(std::make_shared<ViewState>()) { state_->view.emplace(std::move(view)); }
+  PyView(roster::View view, std::shared_ptr<roster::Client> client) : state_(std::make_shared<ViewState>()) {
+    state_->view.emplace(std::move(view));
+    state_->client = std::move(client);
+  }
 
   // One owner: the Python object. When it goes, so does the view (what it returned detaches).
   PyView(PyView&&) = default;
@@ -165,6 +193,8 @@ class PyView {
     if (state_) state_->close();
   }
   const roster::View& get() const { return state_->get(); }
+  const roster::View& open() const { return state_->open(); }
+  bool closed() const { return !state_->view; }
   void close() { state_->close(); }
   PyService wrap(const roster::ServiceVersion& svc) const { return PyService(state_, state_->hand_out(svc)); }
   std::optional<PyService> wrap(const std::optional<roster::ServiceVersion>& svc) const {
@@ -182,6 +212,108 @@ class PyView {
   std::shared_ptr<ViewState> state_;
 };
 
+// A Client that Python may close: close() drops this object's share of the client; the views
+// still open keep theirs, so the mapping goes when the last of them closes.
+class PyClient {
+ public:
+  PyClient(roster::Client client, std::string name)
+      : client_(std::make_shared<roster::Client>(std::move(client))), name_(std::move(name)) {}
+  const std::shared_ptr<roster::Client>& get() const {
+    if (!client_)
+      throw roster::Exception({roster::ErrorKind::Invalid, "client_closed", "the client of arena \"" + name_ + "\" is closed"});
+    return client_;
+  }
+  void close() { client_.reset(); }
+  bool closed() const { return !client_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  std::shared_ptr<roster::Client> client_;
+  std::string name_;
+};
+
+// Blocks until the generation differs from `generation`, or raises the timeout error. Waits in
+// slices of at most a second, checking for signals between them (Ctrl-C ends an endless wait).
+void wait_for_generation(const PyClient& c, uint64_t generation, std::optional<double> timeout) {
+  using namespace std::chrono;
+  if (timeout && !(*timeout >= 0 && *timeout < 1e9))
+    throw py::value_error("timeout must be a number of seconds >= 0, or None to wait without a limit");
+  const std::shared_ptr<roster::Client> client = c.get();  // kept while the GIL is released
+  const auto deadline = steady_clock::now() + (timeout ? duration_cast<steady_clock::duration>(duration<double>(*timeout))
+                                                       : steady_clock::duration::zero());
+  for (bool first = true;; first = false) {
+    auto slice = milliseconds(1000);
+    if (timeout) {
+      const auto left = deadline - steady_clock::now();
+      if (!first && left <= steady_clock::duration::zero()) break;
+      slice = std::min(slice, ceil<milliseconds>(std::max(left, steady_clock::duration::zero())));
+    }
+    bool changed;
+    {
+      py::gil_scoped_release release;
+      changed = client->wait_for_change(generation, slice);
+    }
+    if (changed) return;
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+  }
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%g", *timeout);
+  throw roster::Exception({roster::ErrorKind::Unavailable, "timeout",
+                           "the generation of arena \"" + c.name() + "\" stayed " + std::to_string(generation) + " for " +
+                               seconds + " s"});
+}
+
+// The exception classes, made once (module init) and kept for the translator.
+struct ErrorTypes {
+  PyObject *error, *not_found, *evicted, *timeout;
+};
+ErrorTypes error_types;
+
+std::string_view kind_name(roster::ErrorKind kind) {
+  switch (kind) {
+    case roster::ErrorKind::Invalid: return "invalid";
+    case roster::ErrorKind::NotFound: return "not_found";
+    case roster::ErrorKind::Conflict: return "conflict";
+    case roster::ErrorKind::Rejected: return "rejected";
+    case roster::ErrorKind::Unauthorized: return "unauthorized";
+    case roster::ErrorKind::TooLarge: return "too_large";
+    case roster::ErrorKind::Unavailable: return "unavailable";
+    case roster::ErrorKind::Io: return "io";
+    case roster::ErrorKind::Corrupt: return "corrupt";
+  }
+  return "unknown";
+}
+
+// A roster::Exception as the Python exception of its kind, with `code` and `kind` attributes.
+void raise_python(const roster::Exception& e) {
+  const roster::Error& error = e.error();
+  PyObject* type = error.code == "view_evicted"              ? error_types.evicted
+                   : error.code == "timeout"                 ? error_types.timeout
+                   : error.kind == roster::ErrorKind::NotFound ? error_types.not_found
+                                                             : error_types.error;
+  try {
+    py::object instance = py::reinterpret_borrow<py::object>(type)(py::str(e.what()));
+    instance.attr("code") = error.code;
+    instance.attr("kind") = kind_name(error.kind);
+    PyErr_SetObject(type, instance.ptr());
+  } catch (py::error_already_set& failed) {
+    failed.restore();  // making the exception failed (out of memory): raise that instead
+  }
+}
+
+PyObject* new_error_type(py::module_& m, const char* name, const char* doc, PyObject* bases) {
+  PyObject* type = PyErr_NewExceptionWithDoc((std::string("roster.") + name).c_str(), doc, bases, nullptr);
+  if (!type) throw py::error_already_set();
+  m.attr(name) = py::handle(type);  // the module holds a reference; `type` keeps its own, for good
+  return type;
+}
+
+// A property's getter whose signature names its argument `self` (pybind11 says arg0 otherwise).
+template <typename F>
+py::cpp_function self_getter(F&& f) {
+  return py::cpp_function(std::forward<F>(f), py::arg("self"));
+}
+
 roster::wire::LifecycleStage stage_of(const std::string& name) {
   auto stage = roster::wire::parse_lifecycle_stage(name);
   if (!stage) throw py::value_error("unknown lifecycle stage \"" + name + "\"");
@@ -191,8 +323,39 @@ roster::wire::LifecycleStage stage_of(const std::string& name) {
 }  // namespace
 
 PYBIND11_MODULE(roster, m) {
-  m.doc() = "Read the roster service registry from the local agent's shared memory.";
-  py::register_exception<roster::Exception>(m, "Error", PyExc_RuntimeError);
+  m.doc() =
+      "Read the roster service registry from the local agent's shared memory: open(name) gives a Client, "
+      "Client.view() a View of one generation whose lookups return ServiceVersion and Instance objects.";
+
+  // Error is a RuntimeError (as it always was); TimeoutError is the builtin TimeoutError too.
+  error_types.error = new_error_type(m, "Error",
+                                     "Base of the module's errors; `code` is a stable snake_case identifier "
+                                     "(e.g. no_arena, view_closed), `kind` its class (e.g. not_found, corrupt).",
+                                     PyExc_RuntimeError);
+  error_types.not_found = new_error_type(m, "NotFoundError",
+                                         "The arena named to open() does not exist (no agent created it).",
+                                         error_types.error);
+  error_types.evicted = new_error_type(m, "EvictedError",
+                                       "The view was held past the arena's pin limit and revoked: open a new one.",
+                                       error_types.error);
+  {
+    py::tuple bases = py::make_tuple(py::handle(error_types.error), py::handle(PyExc_TimeoutError));
+    error_types.timeout = new_error_type(m, "TimeoutError",
+                                         "Client.wait() gave up: the generation did not change within the timeout.",
+                                         bases.ptr());
+  }
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const roster::Exception& e) {
+      raise_python(e);
+    }
+  });
+
+// Said by every field of a ServiceVersion read in place (until its view closes).
+#define ROSTER_FIELD_RAISES "; raises EvictedError if its view was revoked, Error if the record is damaged"
+// Said by every lookup of a View.
+#define ROSTER_VIEW_RAISES "; raises Error if the view is closed, EvictedError if it was revoked"
 
   using Record = roster::wire::ServiceVersion;
   // A string field, read from shared memory when asked for.
@@ -203,97 +366,161 @@ PYBIND11_MODULE(roster, m) {
     };
   };
   py::class_<PyService>(m, "ServiceVersion",
-                        "One version of a service, read from shared memory field by field while its view is open")
-      .def_property_readonly("name", text_field(&Record::name))
-      .def_property_readonly("version", text_field(&Record::version))
-      .def_property_readonly("owner_team", text_field(&Record::owner_team))
-      .def_property_readonly("description", text_field(&Record::description))
-      .def_property_readonly("documentation_url", text_field(&Record::documentation_url))
-      .def_property_readonly("deprecation_reason", text_field(&Record::deprecation_reason))
-      .def_property_readonly("stage", [](const PyService& p) { return std::string(roster::wire::to_string(p.record().stage())); })
-      .def_property_readonly("tags", [](const PyService& p) {
-        std::vector<std::string> out;
-        if (auto* tags = p.verified_record().tags())
-          for (auto* t : *tags) out.push_back(t->str());
-        return out;
-      })
-      .def_property_readonly("labels", [](const PyService& p) {
-        std::map<std::string, std::string> out;
-        if (auto* labels = p.verified_record().labels())
-          for (auto* l : *labels) out[l->key()->str()] = l->value()->str();
-        return out;
-      })
-      .def_property_readonly("dependencies", [](const PyService& p) {
-        std::vector<std::pair<std::string, std::string>> out;  // (service, range)
-        if (auto* deps = p.verified_record().dependencies())
-          for (auto* d : *deps) out.emplace_back(d->service()->str(), d->range()->str());
-        return out;
-      })
-      .def_property_readonly("endpoints", [](const PyService& p) {
-        std::vector<std::tuple<std::string, std::string, std::string>> out;  // (method, path, description)
-        if (auto* endpoints = p.verified_record().endpoints())
-          for (auto* e : *endpoints) out.emplace_back(e->method()->str(), e->path()->str(), s(e->description()));
-        return out;
-      })
-      .def_property_readonly("schema_format", [](const PyService& p) -> std::optional<std::string> {
-        auto* schema = p.verified_record().api_schema();
-        if (!schema) return std::nullopt;
-        return std::string(roster::wire::to_string(schema->format()));
-      })
-      .def_property_readonly("schema_document", [](const PyService& p) -> std::optional<std::string> {
-        auto* schema = p.verified_record().api_schema();
-        if (!schema) return std::nullopt;
-        return schema->document()->str();
-      })
-      .def_property_readonly("created_at_ms", [](const PyService& p) { return p.record().created_at_ms(); })
-      .def_property_readonly("updated_at_ms", [](const PyService& p) { return p.record().updated_at_ms(); })
-      .def_property_readonly("deprecated_at_ms", [](const PyService& p) { return p.record().deprecated_at_ms(); })
-      .def_property_readonly("sunset_at_ms", [](const PyService& p) { return p.record().sunset_at_ms(); })
-      .def_property_readonly("revision", [](const PyService& p) { return p.record().revision(); })
-      .def("__repr__", [](const PyService& p) {
-        const auto& r = p.record();
-        return "<roster.ServiceVersion " + std::string(p.text(r.name())) + "@" + std::string(p.text(r.version())) + " " +
-               std::string(roster::wire::to_string(r.stage())) + ">";
-      });
+                        "One version of a service, read from shared memory field by field while its view is open "
+                        "(a copy of its own once the view closes)")
+      .def_property_readonly("name", self_getter(text_field(&Record::name)), "The service's name (str)" ROSTER_FIELD_RAISES)
+      .def_property_readonly("version", self_getter(text_field(&Record::version)),
+                             "The semantic version (str)" ROSTER_FIELD_RAISES)
+      .def_property_readonly("owner_team", self_getter(text_field(&Record::owner_team)),
+                             "The owning team (str)" ROSTER_FIELD_RAISES)
+      .def_property_readonly("description", self_getter(text_field(&Record::description)),
+                             "The description, or '' (str)" ROSTER_FIELD_RAISES)
+      .def_property_readonly("documentation_url", self_getter(text_field(&Record::documentation_url)),
+                             "The documentation URL, or '' (str)" ROSTER_FIELD_RAISES)
+      .def_property_readonly("deprecation_reason", self_getter(text_field(&Record::deprecation_reason)),
+                             "Why it was deprecated, or '' (str)" ROSTER_FIELD_RAISES)
+      .def_property_readonly(
+          "stage", self_getter([](const PyService& p) { return std::string(roster::wire::to_string(p.record().stage())); }),
+          "The lifecycle stage: proposed, development, beta, stable, deprecated, sunset or retired (str)" ROSTER_FIELD_RAISES)
+      .def_property_readonly(
+          "tags",
+          self_getter([](const PyService& p) {
+            std::vector<std::string> out;
+            if (auto* tags = p.verified_record().tags())
+              for (auto* t : *tags) out.push_back(t->str());
+            return out;
+          }),
+          "The tags (list of str)" ROSTER_FIELD_RAISES)
+      .def_property_readonly(
+          "labels",
+          self_getter([](const PyService& p) {
+            std::map<std::string, std::string> out;
+            if (auto* labels = p.verified_record().labels())
+              for (auto* l : *labels) out[l->key()->str()] = l->value()->str();
+            return out;
+          }),
+          "The labels (dict of str to str)" ROSTER_FIELD_RAISES)
+      .def_property_readonly(
+          "dependencies",
+          self_getter([](const PyService& p) {
+            std::vector<std::pair<std::string, std::string>> out;  // (service, range)
+            if (auto* deps = p.verified_record().dependencies())
+              for (auto* d : *deps) out.emplace_back(d->service()->str(), d->range()->str());
+            return out;
+          }),
+          "The declared dependencies as (service, semver range) tuples, unresolved (View.dependencies resolves "
+          "them)" ROSTER_FIELD_RAISES)
+      .def_property_readonly(
+          "endpoints",
+          self_getter([](const PyService& p) {
+            std::vector<std::tuple<std::string, std::string, std::string>> out;  // (method, path, description)
+            if (auto* endpoints = p.verified_record().endpoints())
+              for (auto* e : *endpoints) out.emplace_back(e->method()->str(), e->path()->str(), s(e->description()));
+            return out;
+          }),
+          "The endpoints as (method, path, description) tuples" ROSTER_FIELD_RAISES)
+      .def_property_readonly(
+          "schema_format",
+          self_getter([](const PyService& p) -> std::optional<std::string> {
+            auto* schema = p.verified_record().api_schema();
+            if (!schema) return std::nullopt;
+            return std::string(roster::wire::to_string(schema->format()));
+          }),
+          "The API schema's format (e.g. 'openapi'), or None without a schema" ROSTER_FIELD_RAISES)
+      .def_property_readonly(
+          "schema_document",
+          self_getter([](const PyService& p) -> std::optional<std::string> {
+            auto* schema = p.verified_record().api_schema();
+            if (!schema) return std::nullopt;
+            return schema->document()->str();
+          }),
+          "The API schema document (minified JSON str), or None without a schema" ROSTER_FIELD_RAISES)
+      .def_property_readonly(
+          "created_at_ms", self_getter([](const PyService& p) { return p.record().created_at_ms(); }),
+          "When it was registered, in Unix milliseconds (int)" ROSTER_FIELD_RAISES)
+      .def_property_readonly(
+          "updated_at_ms", self_getter([](const PyService& p) { return p.record().updated_at_ms(); }),
+          "When it last changed, in Unix milliseconds (int)" ROSTER_FIELD_RAISES)
+      .def_property_readonly(
+          "deprecated_at_ms", self_getter([](const PyService& p) { return p.record().deprecated_at_ms(); }),
+          "When it was deprecated, in Unix milliseconds, or 0 (int)" ROSTER_FIELD_RAISES)
+      .def_property_readonly(
+          "sunset_at_ms", self_getter([](const PyService& p) { return p.record().sunset_at_ms(); }),
+          "When it is (or was) sunset, in Unix milliseconds, or 0 (int)" ROSTER_FIELD_RAISES)
+      .def_property_readonly(
+          "revision", self_getter([](const PyService& p) { return p.record().revision(); }),
+          "The upstream store's revision of this record (int)" ROSTER_FIELD_RAISES)
+      .def(
+          "__repr__",
+          [](const PyService& p) {
+            const auto& r = p.record();
+            return "<roster.ServiceVersion " + std::string(p.text(r.name())) + "@" + std::string(p.text(r.version())) +
+                   " " + std::string(roster::wire::to_string(r.stage())) + ">";
+          },
+          "'<roster.ServiceVersion name@version stage>'" ROSTER_FIELD_RAISES);
 
-  py::class_<PyInstance>(m, "Instance")
-      .def_readonly("service", &PyInstance::service)
-      .def_readonly("version", &PyInstance::version)
-      .def_readonly("id", &PyInstance::id)
-      .def_readonly("address", &PyInstance::address)
-      .def_readonly("port", &PyInstance::port)
-      .def_readonly("zone", &PyInstance::zone)
-      .def_readonly("weight", &PyInstance::weight)
-      .def_readonly("health", &PyInstance::health)
-      .def_readonly("lease_expires_at_ms", &PyInstance::lease_expires_at_ms)
-      .def_readonly("metadata", &PyInstance::metadata)
-      .def("__repr__", [](const PyInstance& p) {
-        return "<roster.Instance " + p.id + " " + p.address + ":" + std::to_string(p.port) + " " + p.health + ">";
-      });
+  py::class_<PyInstance>(m, "Instance", "One instance of a service version, copied out of shared memory")
+      .def_readonly("service", &PyInstance::service, "The service's name (str)")
+      .def_readonly("version", &PyInstance::version, "The version it runs (str)")
+      .def_readonly("id", &PyInstance::id, "Its id, unique within the version (str)")
+      .def_readonly("address", &PyInstance::address, "Host name or IP address (str)")
+      .def_readonly("port", &PyInstance::port, "TCP port (int)")
+      .def_readonly("zone", &PyInstance::zone, "Availability zone, or '' (str)")
+      .def_readonly("weight", &PyInstance::weight, "Load-balancing weight (int)")
+      .def_readonly("health", &PyInstance::health, "up, down, starting or out_of_service (str)")
+      .def_readonly("lease_expires_at_ms", &PyInstance::lease_expires_at_ms,
+                    "Always 0 in the arena: leases are the server's (int)")
+      .def_readonly("metadata", &PyInstance::metadata, "Its metadata (dict of str to str)")
+      .def(
+          "__repr__",
+          [](const PyInstance& p) {
+            return "<roster.Instance " + p.id + " " + p.address + ":" + std::to_string(p.port) + " " + p.health + ">";
+          },
+          "'<roster.Instance id address:port health>'");
 
-  py::class_<PyView>(m, "View")
-      .def("__enter__", [](PyView& v) -> PyView& { return v; }, py::return_value_policy::reference)
-      .def("__exit__", [](PyView& v, py::args) { v.close(); })
-      .def("close", &PyView::close)
-      .def_property_readonly("generation", [](const PyView& v) { return v.get().generation(); })
-      .def_property_readonly("revision", [](const PyView& v) { return v.get().revision(); })
-      .def_property_readonly("store", [](const PyView& v) { return std::string(v.get().store()); },
-                             "The upstream store the revision belongs to (revisions compare within one)")
-      .def_property_readonly("corrupt", [](const PyView& v) { return v.get().corrupt(); },
-                             "A lookup met a damaged arena structure and returned nothing for it")
-      .def_property_readonly("staleness", [](const PyView& v) -> std::optional<double> {
-        auto s = v.get().staleness();
-        if (s == std::chrono::milliseconds::max()) return std::nullopt;
-        return s.count() / 1000.0;
-      }, "Seconds since the agent last heard from upstream, or None if it never did")
-      .def_property_readonly("evicted", [](const PyView& v) { return v.get().evicted(); })
+  py::class_<PyView>(m, "View",
+                     "One consistent generation of the registry; close it soon (with, or close()), on the thread "
+                     "that opened it")
+      .def(
+          "__enter__", [](PyView& v) -> PyView& { return v; }, py::return_value_policy::reference,
+          "Returns the view itself")
+      .def(
+          "__exit__", [](PyView& v, py::args) { v.close(); }, "Closes the view; returns None")
+      .def("close", &PyView::close,
+           "Closes the view (again: nothing); the ServiceVersions it returned stay readable as copies")
+      .def_property_readonly("closed", self_getter(&PyView::closed), "True once the view is closed (bool)")
+      .def_property_readonly(
+          "generation", self_getter([](const PyView& v) { return v.get().generation(); }),
+          "The arena generation this view reads (int)" ROSTER_VIEW_RAISES)
+      .def_property_readonly(
+          "revision", self_getter([](const PyView& v) { return v.get().revision(); }),
+          "The upstream revision this generation mirrors (int)" ROSTER_VIEW_RAISES)
+      .def_property_readonly(
+          "store", self_getter([](const PyView& v) { return std::string(v.get().store()); }),
+          "The upstream store the revision belongs to; revisions compare within one (str)" ROSTER_VIEW_RAISES)
+      .def_property_readonly(
+          "corrupt", self_getter([](const PyView& v) { return v.get().corrupt(); }),
+          "True when a lookup met a damaged arena structure and returned nothing for it (bool)" ROSTER_VIEW_RAISES)
+      .def_property_readonly(
+          "staleness",
+          self_getter([](const PyView& v) -> std::optional<double> {
+            auto s = v.get().staleness();
+            if (s == std::chrono::milliseconds::max()) return std::nullopt;
+            return s.count() / 1000.0;
+          }),
+          "Seconds since the agent last heard from upstream (float), or None if it never did" ROSTER_VIEW_RAISES)
+      .def_property_readonly(
+          "evicted", self_getter([](const PyView& v) { return v.get().evicted(); }),
+          "False while the view holds (bool); raises EvictedError once it was revoked (as it always did: "
+          "tests/chaos/py_reader.py relies on that), Error if it is closed")
       .def(
           "service",
           [](const PyView& v, std::string_view name, std::optional<std::string_view> version) -> std::optional<PyService> {
             return v.wrap(version ? v.get().service(name, *version) : v.get().service(name));
           },
           py::arg("name"), py::arg("version") = py::none(),
-          "The latest version (docs/lifecycle.md; or the given one), or None")
+          "The latest version (docs/lifecycle.md), or the given version, as a ServiceVersion; None if there is "
+          "none" ROSTER_VIEW_RAISES)
       .def(
           "latest",
           [](const PyView& v, const std::string& name, bool include_prerelease) -> std::optional<PyService> {
@@ -301,8 +528,33 @@ PYBIND11_MODULE(roster, m) {
                                                                          : roster::Latest::Stable));
           },
           py::arg("name"), py::arg("include_prerelease") = false,
-          "The latest version; include_prerelease: the highest in any stage but retired, or None")
-      .def("versions", [](const PyView& v, const std::string& name) { return v.wrap_all(v.get().versions(name)); })
+          "The latest version, or with include_prerelease the highest in any stage but retired; None if there is "
+          "none" ROSTER_VIEW_RAISES)
+      .def(
+          "versions", [](const PyView& v, const std::string& name) { return v.wrap_all(v.get().versions(name)); },
+          py::arg("name"),
+          "Every version of the service, ascending by precedence (list, empty if there is none)" ROSTER_VIEW_RAISES)
+      .def(
+          "services",
+          [](const PyView& v) {
+            const auto names = v.get().service_names();
+            py::list out(names.size());
+            for (size_t i = 0; i < names.size(); ++i) out[i] = py::str(names[i].data(), names[i].size());
+            return out;
+          },
+          "The names of every service with a version in this generation, sorted (list of str); scans the whole "
+          "service table" ROSTER_VIEW_RAISES)
+      .def(
+          "changed_since",
+          [](const PyView& v, uint64_t generation) {
+            const auto names = v.get().changed_since(generation);
+            py::list out(names.size());
+            for (size_t i = 0; i < names.size(); ++i) out[i] = py::str(names[i].data(), names[i].size());
+            return out;
+          },
+          py::arg("generation"),
+          "Names of the services whose versions, instances or resolved dependencies changed (or that were "
+          "removed) after `generation`, sorted (list of str); scans the whole service table" ROSTER_VIEW_RAISES)
       .def(
           "instances",
           [](const PyView& v, const std::string& name, std::optional<std::string> version, bool healthy) {
@@ -312,11 +564,24 @@ PYBIND11_MODULE(roster, m) {
               out.push_back(copy(inst));
             return out;
           },
-          py::arg("name"), py::arg("version") = py::none(), py::arg("healthy") = false)
-      .def("by_team", [](const PyView& v, const std::string& team) { return v.wrap_all(v.get().by_team(team).to_vector()); })
-      .def("by_tag", [](const PyView& v, const std::string& tag) { return v.wrap_all(v.get().by_tag(tag).to_vector()); })
-      .def("by_stage",
-           [](const PyView& v, const std::string& stage) { return v.wrap_all(v.get().by_stage(stage_of(stage)).to_vector()); })
+          py::arg("name"), py::arg("version") = py::none(), py::arg("healthy") = false,
+          "The instances of the service (or of one version), healthy first, only healthy ones with healthy=True "
+          "(list of Instance, empty if none)" ROSTER_VIEW_RAISES)
+      .def(
+          "by_team",
+          [](const PyView& v, const std::string& team) { return v.wrap_all(v.get().by_team(team).to_vector()); },
+          py::arg("team"), "The versions the team owns (list of ServiceVersion)" ROSTER_VIEW_RAISES)
+      .def(
+          "by_tag", [](const PyView& v, const std::string& tag) { return v.wrap_all(v.get().by_tag(tag).to_vector()); },
+          py::arg("tag"), "The versions with the tag (list of ServiceVersion)" ROSTER_VIEW_RAISES)
+      .def(
+          "by_stage",
+          [](const PyView& v, const std::string& stage) {
+            return v.wrap_all(v.get().by_stage(stage_of(stage)).to_vector());
+          },
+          py::arg("stage"),
+          "The versions in the lifecycle stage (list of ServiceVersion); raises ValueError for an unknown "
+          "stage, Error if the view is closed, EvictedError if it was revoked")
       .def(
           "dependencies",
           [](const PyView& v, const std::string& name, std::optional<std::string> version, bool transitive) {
@@ -332,28 +597,74 @@ PYBIND11_MODULE(roster, m) {
             }
             return out;
           },
-          py::arg("name"), py::arg("version") = py::none(), py::arg("transitive") = false)
+          py::arg("name"), py::arg("version") = py::none(), py::arg("transitive") = false,
+          "The dependencies of the latest (or given) version as dicts of from, service, range and resolved "
+          "(a ServiceVersion or None); transitive follows resolved ones" ROSTER_VIEW_RAISES)
       .def(
           "dependents",
           [](const PyView& v, const std::string& name, bool transitive) {
             return v.wrap_all(v.get().dependents(name, transitive ? roster::Depth::Transitive : roster::Depth::Direct));
           },
-          py::arg("name"), py::arg("transitive") = false);
+          py::arg("name"), py::arg("transitive") = false,
+          "The versions whose dependencies resolve to a version of the service (list of ServiceVersion)" ROSTER_VIEW_RAISES)
+      .def(
+          "__repr__",
+          [](const PyView& v) {
+            if (v.closed()) return std::string("<roster.View closed>");
+            return "<roster.View generation " + std::to_string(v.open().generation()) + ">";
+          },
+          "'<roster.View generation N>', or '<roster.View closed>'");
 
-  py::class_<roster::Client>(m, "Client")
-      .def("view", [](roster::Client& c) { return PyView(c.view()); }, py::keep_alive<0, 1>(),
-           "Pin the newest generation; use as a context manager")
-      .def_property_readonly("generation", &roster::Client::generation)
+  py::class_<PyClient>(m, "Client",
+                       "A read-only mapping of one arena (roster.open); share it between threads, close it (or use "
+                       "with) when done")
+      .def(
+          "view",
+          [](PyClient& c) {
+            const auto& client = c.get();
+            return PyView(client->view(), client);
+          },
+          "Pins the newest generation and returns it as a View (use it with `with`); raises Error if the client is "
+          "closed or every reader slot of the arena is taken")
+      .def_property_readonly(
+          "generation", self_getter([](const PyClient& c) { return c.get()->generation(); }),
+          "The newest published generation (int); raises Error if the client is closed")
+      .def_property_readonly("name", self_getter(&PyClient::name), "The arena's name (str)")
+      .def_property_readonly("closed", self_getter(&PyClient::closed), "True once close() was called (bool)")
       .def(
           "wait_for_change",
-          [](roster::Client& c, uint64_t generation, double timeout) {
+          [](PyClient& c, uint64_t generation, double timeout) {
+            const std::shared_ptr<roster::Client> client = c.get();  // kept while the GIL is released
             py::gil_scoped_release release;
-            return c.wait_for_change(generation, std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000)));
+            return client->wait_for_change(generation, std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000)));
           },
           py::arg("generation"), py::arg("timeout") = 1.0,
-          "Block until the generation differs from `generation` (True) or `timeout` seconds pass (False)");
+          "Blocks until the generation differs from `generation` (True) or `timeout` seconds pass (False); raises "
+          "Error if the client is closed")
+      .def("wait", &wait_for_generation, py::arg("generation"), py::arg("timeout") = py::none(),
+           "Blocks until the generation differs from `generation` (or a new agent replaced the arena) and returns "
+           "None; raises TimeoutError after `timeout` seconds (None: no limit), Error if the client is closed")
+      .def("close", &PyClient::close,
+           "Closes the client (again: nothing); views still open keep the mapping until they close")
+      .def(
+          "__enter__", [](PyClient& c) -> PyClient& { return c; }, py::return_value_policy::reference,
+          "Returns the client itself")
+      .def(
+          "__exit__", [](PyClient& c, py::args) { c.close(); }, "Closes the client; returns None")
+      .def(
+          "__repr__",
+          [](const PyClient& c) {
+            return "<roster.Client \"" + c.name() + "\"" + (c.closed() ? " closed" : "") + ">";
+          },
+          "'<roster.Client \"name\">', with ' closed' once closed");
+
+#undef ROSTER_FIELD_RAISES
+#undef ROSTER_VIEW_RAISES
 
   m.def(
-      "open", [](const std::string& name) { return roster::Client::open(name).value(); }, py::arg("name") = "roster",
-      "Map the arena `name` read-only");
+      "open",
+      [](const std::string& name) { return PyClient(roster::Client::open(name).value(), name); },
+      py::arg("name") = "roster",
+      "Maps the arena `name` read-only and returns a Client; raises NotFoundError if no agent created it, Error "
+      "if it cannot be trusted or read");
 }

@@ -3,36 +3,70 @@
 Run by ctest as: python3 test_roster_module.py FIXTURE REGISTRY.json (with PYTHONPATH set to
 the module's build folder).
 """
+import ast
+import builtins
+import json
 import os
+import re
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import unittest
 
 import roster
 
 FIXTURE, REGISTRY = sys.argv[1], sys.argv[2]
+SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+STUB = os.path.join(SOURCE, "bindings", "python", "roster.pyi")
+
+
+def start_fixture(name, max_pin_age_ms=None):
+    args = [FIXTURE, name, REGISTRY] + ([str(max_pin_age_ms)] if max_pin_age_ms else [])
+    fixture = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert fixture.stdout.readline().startswith("ok"), "fixture did not start"
+    return fixture
+
+
+def stop_fixture(fixture):
+    fixture.stdin.write("quit\n")
+    fixture.stdin.close()
+    fixture.wait(timeout=10)
+    fixture.stdout.close()
+
+
+def fixture_command(fixture, text):
+    fixture.stdin.write(text + "\n")
+    fixture.stdin.flush()
+    return fixture.stdout.readline()
+
+
+def one_service_file(directory, name, version="1.0.0", port=8080):
+    """A registry file of one service version with one instance, for the fixture's `load`."""
+    path = os.path.join(directory, "%s-%s-%d.json" % (name, version, port))
+    with open(path, "w") as f:
+        json.dump({"services": [{"name": name, "versions": [{
+            "version": version, "lifecycle_stage": "stable", "owner_team": "py-team",
+            "instances": [{"id": "a", "address": "10.0.0.9", "port": port}]}]}]}, f)
+    return path
 
 
 class RosterModuleTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.name = "py-%d" % os.getpid()
-        cls.fixture = subprocess.Popen([FIXTURE, cls.name, REGISTRY], stdin=subprocess.PIPE,
-                                       stdout=subprocess.PIPE, text=True)
-        assert cls.fixture.stdout.readline().startswith("ok"), "fixture did not start"
+        cls.fixture = start_fixture(cls.name)
         cls.client = roster.open(cls.name)
+        cls.tmp = tempfile.TemporaryDirectory()
 
     @classmethod
     def tearDownClass(cls):
-        cls.fixture.stdin.write("quit\n")
-        cls.fixture.stdin.close()
-        cls.fixture.wait(timeout=10)
+        stop_fixture(cls.fixture)
+        cls.tmp.cleanup()
 
     def command(self, text):
-        self.fixture.stdin.write(text + "\n")
-        self.fixture.stdin.flush()
-        reply = self.fixture.stdout.readline()
+        reply = fixture_command(self.fixture, text)
         self.assertTrue(reply.startswith("ok"), reply)
 
     def test_service_lookups(self):
@@ -116,6 +150,265 @@ class RosterModuleTest(unittest.TestCase):
         with self.assertRaises(roster.Error) as caught:
             roster.open("py-no-such-arena")
         self.assertIn("roster-agent", str(caught.exception))
+
+    # --- issue 16, item 8 ------------------------------------------------------------------
+
+    def test_error_classes(self):
+        # Error stays the base (and a RuntimeError); TimeoutError is the builtin one too.
+        self.assertTrue(issubclass(roster.Error, RuntimeError))
+        for cls in (roster.NotFoundError, roster.EvictedError, roster.TimeoutError):
+            self.assertTrue(issubclass(cls, roster.Error), cls)
+        self.assertTrue(issubclass(roster.TimeoutError, builtins.TimeoutError))
+        self.assertFalse(issubclass(roster.NotFoundError, roster.EvictedError))
+        with self.assertRaises(roster.NotFoundError) as caught:
+            roster.open("py-no-such-arena")
+        self.assertEqual((caught.exception.code, caught.exception.kind), ("no_arena", "not_found"))
+        # A closed view is a plain Error (a mistake of the caller), not an eviction.
+        view = self.client.view()
+        view.close()
+        with self.assertRaises(roster.Error) as caught:
+            view.service("user-service")
+        self.assertNotIsInstance(caught.exception, roster.EvictedError)
+        self.assertEqual(caught.exception.code, "view_closed")
+        # Lookups that find nothing are not errors.
+        with self.client.view() as view:
+            self.assertIsNone(view.service("no-such-service"))
+            self.assertIsNone(view.latest("no-such-service"))
+            self.assertEqual(view.versions("no-such-service"), [])
+            self.assertEqual(view.instances("no-such-service"), [])
+
+    def test_wait_raises_timeout_error(self):
+        generation = self.client.generation
+        start = time.monotonic()
+        with self.assertRaises(roster.TimeoutError) as caught:
+            self.client.wait(generation, timeout=0.05)
+        self.assertGreaterEqual(time.monotonic() - start, 0.04)
+        self.assertEqual(caught.exception.code, "timeout")
+        with self.assertRaises(TimeoutError):  # the builtin catches it too
+            self.client.wait(generation, timeout=0)
+        with self.assertRaises(ValueError):
+            self.client.wait(generation, timeout=-1)
+        self.assertIsNone(self.client.wait(generation - 1, timeout=0))  # already different
+        self.command("load " + one_service_file(self.tmp.name, "py-wait"))
+        self.assertIsNone(self.client.wait(generation, timeout=5))
+        self.assertIsNone(self.client.wait(generation))  # no limit: returns at once
+        self.command("remove py-wait 1.0.0")
+
+    def test_evicted_view_raises_evicted_error(self):
+        # A fixture that revokes pins older than 200 ms while it keeps publishing.
+        name = "py-evict-%d" % os.getpid()
+        fixture = start_fixture(name, max_pin_age_ms=200)
+        try:
+            with roster.open(name) as client:
+                view = client.view()
+                svc = view.service("user-service")  # read in place
+                self.assertFalse(view.evicted)
+                for text in ("churn 1", "sleep", "churn 1", "churn 1"):
+                    if text == "sleep":
+                        time.sleep(0.4)
+                    else:
+                        self.assertTrue(fixture_command(fixture, text).startswith("ok"))
+                with self.assertRaises(roster.EvictedError):  # the property raises, as it always did
+                    view.evicted
+                with self.assertRaises(roster.EvictedError) as caught:
+                    view.service("user-service")
+                self.assertEqual(caught.exception.code, "view_evicted")
+                self.assertIn("revoked", str(caught.exception))
+                with self.assertRaises(roster.EvictedError):
+                    svc.name
+                view.close()
+                with self.assertRaises(roster.EvictedError):  # it could not be copied
+                    svc.version
+                with client.view() as fresh:
+                    self.assertEqual(fresh.service("user-service").version, "2.1.0")
+        finally:
+            stop_fixture(fixture)
+
+    def test_client_close_and_context_manager(self):
+        with roster.open(self.name) as client:
+            self.assertFalse(client.closed)
+            self.assertEqual(client.name, self.name)
+            with client.view() as view:
+                self.assertEqual(view.service("user-service").version, "2.1.0")
+        self.assertTrue(client.closed)
+        self.assertIn("closed", repr(client))
+        for use in (client.view, lambda: client.generation, lambda: client.wait(0, timeout=0),
+                    lambda: client.wait_for_change(0, timeout=0)):
+            with self.assertRaises(roster.Error) as caught:
+                use()
+            self.assertEqual(caught.exception.code, "client_closed")
+            self.assertIn("closed", str(caught.exception))
+        client.close()  # again: nothing
+        client.__exit__(None, None, None)
+        # A view still open keeps the mapping: it reads on after its client closed.
+        client = roster.open(self.name)
+        view = client.view()
+        client.close()
+        svc = view.service("user-service")
+        self.assertEqual(svc.owner_team, "identity-team")
+        self.assertFalse(view.closed)
+        view.close()
+        self.assertTrue(view.closed)
+        self.assertEqual(svc.version, "2.1.0")  # a copy of its own
+        # A view is a context manager too, and closes at the end of `with`.
+        with self.client.view() as view:
+            self.assertFalse(view.closed)
+        self.assertTrue(view.closed)
+        self.assertEqual(repr(view), "<roster.View closed>")
+
+    def test_services_lists_every_service(self):
+        with open(REGISTRY) as f:
+            registry = {s["name"] for s in json.load(f)["services"]}
+        with self.client.view() as view:
+            names = view.services()
+            self.assertEqual(names, sorted(set(names)))
+            self.assertTrue(all(isinstance(n, str) and view.versions(n) for n in names), names)
+            # Every registry service still registered (another test removes new-api@2.0.0).
+            self.assertEqual([n for n in names if n in registry], sorted(n for n in registry if view.versions(n)))
+            self.assertIn("user-service", names)
+
+    def test_changed_since_names_what_changed(self):
+        with self.client.view() as view:
+            before = view.generation
+            self.assertEqual(view.changed_since(before), [])
+            self.assertIn("user-service", view.changed_since(0))  # everything is newer than 0
+        self.command("load " + one_service_file(self.tmp.name, "py-changed"))
+        self.client.wait(before, timeout=5)
+        with self.client.view() as view:
+            self.assertEqual(view.changed_since(before), ["py-changed"])
+            self.assertIn("py-changed", view.services())
+            middle = view.generation
+        # A new instance port: the same service changed again; then it goes entirely.
+        self.command("load " + one_service_file(self.tmp.name, "py-changed", port=9090))
+        self.command("remove py-changed 1.0.0")
+        with self.client.view() as view:
+            self.assertEqual(view.changed_since(middle), ["py-changed"])  # removed: still named
+            self.assertNotIn("py-changed", view.services())
+            self.assertIsNone(view.service("py-changed"))
+            self.assertEqual(view.changed_since(view.generation), [])
+
+    def test_the_watch_example_prints_what_changed(self):
+        example = os.path.join(SOURCE, "examples", "watch_registry.py")
+        watcher = subprocess.Popen([sys.executable, example, self.name, "--changes", "1"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        # Read through the file object alone (communicate(timeout) would skip what readline()
+        # buffered); a timer ends a watcher that never sees the change.
+        deadline = threading.Timer(10, watcher.kill)
+        deadline.start()
+        try:
+            first = watcher.stdout.readline()
+            self.assertTrue(first.startswith("generation"), first)
+            self.command("load " + one_service_file(self.tmp.name, "py-watched"))
+            out = first + watcher.stdout.read()
+            watcher.wait()
+        finally:
+            deadline.cancel()
+            if watcher.poll() is None:
+                watcher.kill()
+                watcher.wait()
+            watcher.stdout.close()
+        self.assertEqual(watcher.returncode, 0, out)
+        change = out[out.index("\ngeneration"):]
+        self.assertIn("1 changed since", change)
+        self.assertRegex(change, r"py-watched +1\.0\.0 +stable +py-team +1/1 healthy")
+        self.assertIn("user-service", out[:out.index("\ngeneration")])  # the listing before it
+        self.command("remove py-watched 1.0.0")
+
+    def test_docstrings_and_named_arguments(self):
+        self.assertTrue(roster.__doc__)
+        classes = [roster.ServiceVersion, roster.Instance, roster.View, roster.Client,
+                   roster.Error, roster.NotFoundError, roster.EvictedError, roster.TimeoutError]
+        checked = 0
+        for cls in classes:
+            self.assertTrue(cls.__doc__ and cls.__doc__.strip(), cls)
+            for attr, value in vars(cls).items():
+                if attr.startswith("_") and attr not in ("__enter__", "__exit__", "__repr__"):
+                    continue
+                if isinstance(value, property):
+                    docs = [value.__doc__, value.fget.__doc__]
+                elif callable(value):
+                    docs = [value.__doc__]
+                else:
+                    continue
+                for doc in docs:
+                    self.assertTrue(doc and doc.strip(), "%s.%s has no docstring" % (cls.__name__, attr))
+                    self.assertNotRegex(doc, r"\barg\d+\b", "%s.%s has positional arguments" % (cls.__name__, attr))
+                checked += 1
+        self.assertGreater(checked, 50)
+        self.assertTrue(roster.open.__doc__)
+        self.assertNotRegex(roster.open.__doc__, r"\barg\d+\b")
+        # Keyword arguments work by the names help() shows.
+        with roster.open(name=self.name) as client, client.view() as view:
+            self.assertEqual(view.service(name="user-service", version="2.0.0").version, "2.0.0")
+            self.assertEqual(view.versions(name="auth-service")[0].version, "1.4.2")
+            self.assertTrue(view.by_team(team="identity-team"))
+            self.assertTrue(view.by_tag(tag="users"))
+            self.assertTrue(view.by_stage(stage="stable"))
+            self.assertEqual(view.changed_since(generation=view.generation), [])
+            client.wait_for_change(generation=view.generation, timeout=0)
+
+    def test_the_stub_matches_the_module(self):
+        with open(STUB) as f:
+            text = f.read()
+        tree = ast.parse(text)
+        # The build puts the same file next to the module (and installs it with it).
+        with open(os.path.join(os.path.dirname(roster.__file__), "roster.pyi")) as f:
+            self.assertEqual(f.read(), text)
+        public = lambda names: {n for n in names if not n.startswith("_")}
+        top = {}
+        for node in tree.body:
+            if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
+                top[node.name] = node
+            elif isinstance(node, ast.Assign):
+                for t in node.targets:
+                    top[t.id] = node
+        self.assertEqual(public(top), public(dir(roster)))
+        for name, node in top.items():
+            if not isinstance(node, ast.ClassDef):
+                continue
+            cls = getattr(roster, name)
+            stubbed = {item.name: item for item in node.body if isinstance(item, ast.FunctionDef)}
+            annotated = {item.target.id for item in node.body if isinstance(item, ast.AnnAssign)}
+            if issubclass(cls, BaseException):
+                # The bases, and the attributes every instance carries.
+                # A builtin the module shadows (TimeoutError) is spelled builtins.X in the stub.
+                spelled = ["builtins." + b.__name__ if b.__module__ == "builtins" and hasattr(roster, b.__name__)
+                           else b.__name__ for b in cls.__bases__]
+                self.assertEqual([ast.unparse(b) for b in node.bases], spelled, name)
+                self.assertEqual(annotated, {"code", "kind"} if cls is roster.Error else set(), name)
+                self.assertEqual(public(stubbed), set())
+                continue
+            members = public(vars(cls)) | {m for m in ("__enter__", "__exit__") if m in vars(cls)}
+            self.assertEqual(set(stubbed) - {"__repr__"} | annotated, members, name)
+            for member, item in stubbed.items():
+                value = vars(cls)[member]
+                is_property = any(ast.unparse(d) == "property" for d in item.decorator_list)
+                self.assertEqual(is_property, isinstance(value, property), "%s.%s" % (name, member))
+                if not is_property:
+                    self.assertEqual(self.stub_parameters(item), self.module_parameters(value), "%s.%s" % (name, member))
+        self.assertEqual(self.stub_parameters(top["open"]), self.module_parameters(roster.open))
+
+    @staticmethod
+    def stub_parameters(function):
+        a = function.args
+        names = [p.arg for p in a.args] + (["*" + a.vararg.arg] if a.vararg else [])
+        return [n for n in names if n != "self"]
+
+    @staticmethod
+    def module_parameters(function):
+        """The parameter names of a pybind11 function, from the signature its docstring opens with."""
+        signature = function.__doc__.splitlines()[0]
+        inside = signature[signature.index("(") + 1:signature.rindex(") ->")]
+        names, depth, part = [], 0, ""
+        for ch in inside + ",":
+            if ch == "," and depth == 0:
+                if part.strip():
+                    names.append(re.match(r"\s*(\**\w+)", part).group(1))
+                part = ""
+                continue
+            depth += ch in "[(" and 1 or ch in "])" and -1 or 0
+            part += ch
+        return [n for n in names if n != "self"]
 
 
 if __name__ == "__main__":

@@ -129,6 +129,10 @@ roster/wire/roster_generated.h"
   [ "$max" = 2.1.0 ] || fail "installed rosterctl semver max said $max"
   if [ -n "${ROSTER_PYTHON_INSTALL_DIR:-}" ]; then
     ls "$prefix/$ROSTER_PYTHON_INSTALL_DIR"/roster.*.so >/dev/null || fail "no Python module in $ROSTER_PYTHON_INSTALL_DIR"
+    for stub in roster.pyi roster-stubs/__init__.pyi; do
+      cmp -s "$ROSTER_SOURCE_DIR/bindings/python/roster.pyi" "$prefix/$ROSTER_PYTHON_INSTALL_DIR/$stub" ||
+        fail "$ROSTER_PYTHON_INSTALL_DIR/$stub is not bindings/python/roster.pyi"
+    done
   fi
   say "ok: $(cd "$prefix" && find . -type f | wc -l) files, relocatable"
   ;;
@@ -188,6 +192,9 @@ with roster.open(arena).view() as view:
     healthy = view.instances("user-service", healthy=True)
     assert healthy and all(i.health == "up" and i.port > 0 for i in healthy), healthy
     assert view.service("no-such-service") is None
+    assert "user-service" in view.services(), view.services()
+stub = os.path.join(os.path.dirname(roster.__file__), "roster.pyi")
+assert os.path.isfile(stub) and os.path.isfile(os.path.join(os.path.dirname(stub), "roster-stubs", "__init__.pyi")), stub
 print(f"install_test(python): imported {os.path.basename(roster.__file__)} from the prefix, "
       f"user-service@{svc.version}, {len(healthy)} healthy instances")
 EOF

@@ -153,6 +153,50 @@ TEST_F(ArenaTest, RemovalsAndReclamation) {
   EXPECT_EQ(writer_->stats().retired_pending, 0u);
 }
 
+// service_names() lists what a View sees (not a service whose last version went); changed_since()
+// names the services whose snapshot is newer than a generation: a new version, an instance, a
+// removal, a dependent whose dependency now resolves elsewhere. An older View keeps its own answer.
+TEST_F(ArenaTest, ServiceNamesAndWhatChangedSinceAGeneration) {
+  using Names = std::vector<std::string_view>;
+  apply(R"({"services": [
+      {"name": "users", "versions": [{"version": "1.0.0", "lifecycle_stage": "stable", "owner_team": "a",
+                                      "dependencies": [{"service": "db", "range": "^2"}]}]},
+      {"name": "db", "versions": [{"version": "2.0.0", "lifecycle_stage": "stable", "owner_team": "b"}]},
+      {"name": "billing", "versions": [{"version": "1.0.0", "lifecycle_stage": "stable", "owner_team": "c"}]}]})");
+  Client client = Client::open(options_.name).value();
+  View first = client.view();
+  const uint64_t g1 = first.generation();
+  EXPECT_EQ(first.service_names(), (Names{"billing", "db", "users"}));
+  EXPECT_EQ(first.changed_since(g1), Names{});
+  EXPECT_EQ(first.changed_since(g1 + 5), Names{});  // not older than the View: nothing
+  EXPECT_EQ(first.changed_since(0), (Names{"billing", "db", "users"}));
+
+  // A new version of db: db changed, and users, whose dependency now resolves to it.
+  apply(version_json("db", "2.1.0"));
+  const uint64_t g2 = client.generation();
+  // An instance of billing: billing alone.
+  apply(version_json("billing", "1.0.0", R"(, "instances": [{"id": "a", "address": "h", "port": 1}])"));
+  {
+    View view = client.view();
+    EXPECT_EQ(view.changed_since(g1), (Names{"billing", "db", "users"}));
+    EXPECT_EQ(view.changed_since(g2), Names{"billing"});
+  }
+  // A new service, and billing's last version removed: both changed; billing is no longer listed.
+  const uint64_t g3 = client.generation();
+  apply(version_json("audit", "0.1.0"));
+  shm::Batch remove;
+  remove.remove_versions.push_back({"billing", "1.0.0"});
+  writer_->apply(remove).value();
+  View now = client.view();
+  EXPECT_EQ(now.service_names(), (Names{"audit", "db", "users"}));
+  EXPECT_EQ(now.changed_since(g3), (Names{"audit", "billing"}));
+  EXPECT_FALSE(now.service("billing"));
+  EXPECT_FALSE(now.corrupt());
+  // The View opened first still sees its own generation.
+  EXPECT_EQ(first.service_names(), (Names{"billing", "db", "users"}));
+  EXPECT_EQ(first.changed_since(g1), Names{});
+}
+
 // A burst publishes every batch at once (each its own generation), and leaves the wake-up of
 // waiting readers and the reclamation to its end.
 TEST_F(ArenaTest, ABurstPublishesEachBatchAndWakesAndReclaimsAtItsEnd) {

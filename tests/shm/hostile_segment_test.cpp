@@ -92,6 +92,8 @@ class HostileSegmentTest : public ::testing::Test {
     for (auto v : view.by_team("identity")) (void)v.name();
     for (auto v : view.by_tag("core")) (void)v.name();
     for (auto v : view.by_stage(wire::LifecycleStage::Stable)) (void)v.name();
+    for (auto name : view.service_names()) (void)view.service(name);
+    for (auto name : view.changed_since(0)) (void)name.size();
     (void)view.staleness();
   }
 
@@ -248,6 +250,47 @@ TEST_F(HostileSegmentTest, ANameLongerThanAnyServiceNameIsNotHashed) {
   View view = client.view();
   for (int i = 0; i < 10; ++i) EXPECT_TRUE(view.dependents("db", Transitive).empty());
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+  walk_everything(client);
+}
+
+// The service table as service_names() reads it: a node whose name no longer matches its slot's
+// hash, or whose name claims more than its node holds, is left out (and marks the View corrupt);
+// the other services are still listed.
+TEST_F(HostileSegmentTest, ServiceNamesSkipNodesThatDoNotFitTheirSlot) {
+  auto client = Client::open(options_.name).value();
+  {
+    View view = client.view();
+    ASSERT_EQ(view.service_names(), (std::vector<std::string_view>{"db", "users"}));
+  }
+  // Find the slot of "users" and its node through the file.
+  std::vector<uint8_t> file(options_.segment_bytes);
+  const int fd = ::open(data_path().c_str(), O_RDONLY);
+  ASSERT_EQ(::pread(fd, file.data(), file.size(), 0), static_cast<ssize_t>(file.size()));
+  ::close(fd);
+  uint64_t table = 0, capacity = 0, node = 0;
+  std::memcpy(&table, file.data() + offsetof(shm::detail::SegmentHeader, service_table), sizeof table);
+  std::memcpy(&capacity, file.data() + offsetof(shm::detail::SegmentHeader, service_capacity), sizeof capacity);
+  for (uint64_t i = 0; i < capacity && !node; ++i) {
+    uint64_t head = 0;
+    std::memcpy(&head, file.data() + table + i * sizeof(shm::detail::ServiceSlot) +
+                           offsetof(shm::detail::ServiceSlot, head), sizeof head);
+    if (head && std::memcmp(file.data() + head + sizeof(shm::detail::ServiceNode), "users", 5) == 0) node = head;
+  }
+  ASSERT_NE(node, 0u);
+  // A name byte changed: its hash is no longer the slot's.
+  poke(data_path(), node + sizeof(shm::detail::ServiceNode), "x", 1);
+  {
+    View view = client.view();
+    EXPECT_EQ(view.service_names(), std::vector<std::string_view>{"db"});
+    EXPECT_EQ(view.changed_since(0), std::vector<std::string_view>{"db"});
+    EXPECT_TRUE(view.corrupt());
+  }
+  // A name longer than its node.
+  poke(data_path(), node + sizeof(shm::detail::ServiceNode), "u", 1);
+  poke_value<uint32_t>(data_path(), node + offsetof(shm::detail::ServiceNode, name_bytes), 0xfffffff0u);
+  View view = client.view();
+  EXPECT_EQ(view.service_names(), std::vector<std::string_view>{"db"});
+  EXPECT_TRUE(view.corrupt());
   walk_everything(client);
 }
 

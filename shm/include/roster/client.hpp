@@ -252,6 +252,16 @@ class View {
   // Contracts where `name` is the provider or the consumer.
   std::vector<const wire::Contract*> contracts(std::string_view name) const;
 
+  // Every service with a version in this View's generation, by name (sorted, each once). A scan
+  // of the whole service table (its capacity, not the services, sets the cost) that allocates the
+  // vector: for tools and watchers, not for a request path. The names point into shared memory.
+  std::vector<std::string_view> service_names() const;
+  // The services whose snapshot in this View is newer than `generation` (sorted): a version or an
+  // instance was added, changed or removed, or a dependency now resolves to another version. A
+  // service removed since (its last version gone) is named too; service() finds nothing for it.
+  // The same scan as service_names(); empty when `generation` is not older than this View's.
+  std::vector<std::string_view> changed_since(uint64_t generation) const;
+
   uint64_t generation() const { return generation_; }
   // The upstream revision this View's generation mirrors, and the store it belongs to:
   // revisions of one store only grow; another store's are not comparable.
@@ -270,6 +280,11 @@ class View {
   View() = default;
   const shm::detail::ServiceNode* node(std::string_view name) const;
   const shm::detail::ServiceNode* node_at(uint64_t offset) const;
+  // The newest node of `n`'s chain not newer than this View's generation, or nullptr.
+  const shm::detail::ServiceNode* visible(const shm::detail::ServiceNode* n) const;
+  // service_names() and changed_since(): the names of visible nodes newer than `newer_than`
+  // (with versions only, when `live_only`).
+  std::vector<std::string_view> scan_services(uint64_t newer_than, bool live_only) const;
   VersionList list(uint64_t head_offset) const;
   uint64_t list_head(uint64_t table, std::string_view key) const;
   std::optional<ServiceVersion> version_at(const shm::detail::ServiceNode* node, uint32_t index) const;
