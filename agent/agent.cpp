@@ -194,8 +194,7 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
 
   void on_connected(uint64_t id, const std::string& upstream) {
     status.connected = true;
-    // An outage's reconnections are counted, not logged each (upstream_answered() ends it).
-    if (!outage.failures) log("connected to " + upstream + "; resuming from revision " + std::to_string(status.revision));
+    log("connected to " + upstream + "; resuming from revision " + std::to_string(status.revision));
     reader = wire::FrameReader(options.max_frame_bytes);
     snapshot_chunks.clear();
     flatbuffers::FlatBufferBuilder fbb;
