@@ -369,6 +369,10 @@ void absorb(Side& side, Node n, View& view) {
   std::array<const Value*, kBoundCount> own_bounds{};
   const Value *exclusive_max = nullptr, *exclusive_min = nullptr;
   bool any_bound = false;  // most schemas have none: skip folding them
+  auto bound = [&](BoundIndex i, const Value& v) {
+    own_bounds[i] = &v;
+    any_bound = true;
+  };
   // One pass over the keywords (a lookup per keyword would rescan the object each time).
   for (const auto& m : n.v->GetObject()) {
     const std::string_view key = str(m.name);
@@ -403,11 +407,9 @@ void absorb(Side& side, Node n, View& view) {
         break;
       case 7:
         if (is(key, "maximum")) {
-          own_bounds[kMaximum] = &v;
-          any_bound = true;
+          bound(kMaximum, v);
         } else if (is(key, "minimum")) {
-          own_bounds[kMinimum] = &v;
-          any_bound = true;
+          bound(kMinimum, v);
         } else if (is(key, "pattern") && v.IsString() && !view.pattern) {
           view.pattern = &v;
         }
@@ -419,21 +421,16 @@ void absorb(Side& side, Node n, View& view) {
         } else if (is(key, "nullable")) {
           view.nullable |= v.IsBool() && v.GetBool();
         } else if (is(key, "maxItems")) {
-          own_bounds[kMaxItems] = &v;
-          any_bound = true;
+          bound(kMaxItems, v);
         } else if (is(key, "minItems")) {
-          own_bounds[kMinItems] = &v;
-          any_bound = true;
+          bound(kMinItems, v);
         }
         break;
       case 9:
-        if (is(key, "maxLength")) {
-          own_bounds[kMaxLength] = &v;
-          any_bound = true;
-        } else if (is(key, "minLength")) {
-          own_bounds[kMinLength] = &v;
-          any_bound = true;
-        }
+        if (is(key, "maxLength"))
+          bound(kMaxLength, v);
+        else if (is(key, "minLength"))
+          bound(kMinLength, v);
         break;
       case 10:
         if (is(key, "properties") && v.IsObject())

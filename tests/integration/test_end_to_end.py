@@ -382,6 +382,8 @@ for j in range(100, 400):
         wait_until(lambda: not roster.open(c.arena).view().instances("leased"), what="lease expiry in shm")
         metrics = urllib.request.urlopen(f"http://{c.http}/metrics", timeout=5).read().decode()
         self.assertIn("roster_lease_expiries_total 1", metrics)
+        self.assertIn('1 instance lease(s) ran out (instance "i1" of leased@1.0.0)',
+                      read_text(os.path.join(self.tmp, "server.log")))
 
     def test_bad_http_requests_get_clear_errors_and_change_nothing(self):
         c = self.cluster

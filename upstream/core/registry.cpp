@@ -776,12 +776,18 @@ WriteResult Registry::expire_leases() {
     auto due = leases_.expired(clock_());  // on every server: it keeps the self-preservation window
     if (!leads()) return Written{revision_, {}, {}};
     std::vector<Change> changes;
-    for (auto& key : due) changes.push_back({key, std::nullopt});
+    std::string names;  // the first few, so that an operator can tell which instances went
+    constexpr size_t kNamed = 5;
+    for (auto& key : due) {
+      if (changes.size() < kNamed) names += (names.empty() ? "" : ", ") + key.to_string();
+      changes.push_back({key, std::nullopt});
+    }
     const size_t expired = changes.size();
     auto out = commit(std::move(changes));
     if (out && expired) {
       lease_expiries_ += expired;
-      log::info("{} instance lease(s) ran out; revision {}", expired, out->revision);
+      if (expired > kNamed) names += " and " + std::to_string(expired - kNamed) + " more";
+      log::info("{} instance lease(s) ran out ({}); revision {}", expired, names, out->revision);
     }
     return out;
   });
