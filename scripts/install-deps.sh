@@ -9,8 +9,8 @@ packages=(
   cmake ninja-build g++ make pkg-config python3
   libboost-dev liburing-dev libsimdjson-dev
   libflatbuffers-dev flatbuffers-compiler
-  libgtest-dev libgmock-dev libbenchmark-dev libabsl-dev
-  libxxhash-dev libsqlite3-dev libvalijson-dev rapidjson-dev libcli11-dev libspdlog-dev
+  libgtest-dev libbenchmark-dev libabsl-dev
+  libxxhash-dev libsqlite3-dev rapidjson-dev libcli11-dev libspdlog-dev
   json-schema-test-suite
   python3-dev pybind11-dev
   # The etcd store: gRPC and protobuf, etcd's v3 API .proto files and the ones they import
@@ -33,15 +33,40 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
+# valijson is header-only, and roster uses its RapidJSON adapter alone; its Debian package depends
+# on Qt 5, Poco, yaml-cpp and more (~330 MB) for the other adapters. So its headers are unpacked
+# from the package into .deps/valijson (governance/CMakeLists.txt looks there first); a system
+# copy (libvalijson-dev installed by hand) serves as well.
+valijson_dir="$(cd "$(dirname "$0")/.." && pwd)/.deps/valijson"
+need_valijson=true
+for header in "$valijson_dir/usr/include/valijson/validator.hpp" /usr/include/valijson/validator.hpp; do
+  [ -f "$header" ] && need_valijson=false
+done
+
+if [ ${#missing[@]} -eq 0 ] && ! $need_valijson; then
   exit 0
 fi
 
-echo "install-deps: installing ${missing[*]}"
+wanted="${missing[*]}"
+$need_valijson && wanted="$wanted libvalijson-dev (headers only)"
+echo "install-deps: installing ${wanted# }"
 if [ "$(id -u)" -ne 0 ]; then
-  echo "install-deps: run as root (or install these packages yourself): ${missing[*]}" >&2
+  echo "install-deps: run as root (or install these packages yourself): ${wanted# }" >&2
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if $need_valijson; then
+  download=$(mktemp -d)
+  trap 'rm -rf "$download"' EXIT
+  chown _apt "$download" 2>/dev/null || true  # apt's download sandbox writes there as _apt
+  (cd "$download" && apt-get download -qq libvalijson-dev)
+  mkdir -p "$(dirname "$valijson_dir")"
+  rm -rf "$valijson_dir.new"
+  dpkg-deb -x "$download"/libvalijson-dev_*.deb "$valijson_dir.new"
+  rm -rf "$valijson_dir"
+  mv "$valijson_dir.new" "$valijson_dir"
+fi
