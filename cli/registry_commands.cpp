@@ -4,6 +4,7 @@
 
 #include "commands.hpp"
 #include "roster/base/files.hpp"
+#include "roster/net/http_request_parser.hpp"
 #include "roster/wire/json_decoder.hpp"
 #include "roster/wire/json_encoder.hpp"
 #include "roster/wire/json_writer.hpp"
@@ -18,9 +19,10 @@ struct Options {
   size_t max_size = wire::CodecLimits{}.max_document_bytes;
   bool json = false;
   bool compact = false;
+  size_t bytes = 0;  // the document's size, once read
 };
 
-wire::DecodedDocument decode(const Options& opts) {
+wire::DecodedDocument decode(Options& opts) {
   wire::CodecLimits limits;
   limits.max_document_bytes = opts.max_size;
   auto text = base::read_file(opts.file, limits.max_document_bytes);
@@ -29,6 +31,7 @@ wire::DecodedDocument decode(const Options& opts) {
     unreadable.errors.push_back(text.error());
     return unreadable;
   }
+  opts.bytes = text->size();
   return wire::JsonDecoder(limits).decode(*text);
 }
 
@@ -58,6 +61,10 @@ int report(const Options& opts, const wire::DecodedDocument& doc) {
     std::cout << out << "\n";
   } else if (doc.ok()) {
     std::cout << "ok (" << counts(doc) << ")\n";
+    if (opts.bytes > net::HttpParserLimits{}.max_body_bytes)
+      std::cerr << "rosterctl: note: " << opts.file << " is " << opts.bytes << " bytes, above roster-server's default "
+                << "request limit of " << net::HttpParserLimits{}.max_body_bytes
+                << " bytes: register it with a server started with a larger --max-body-bytes\n";
   } else {
     for (auto& e : doc.errors) std::cout << opts.file << ": " << e.to_string() << "\n";
   }

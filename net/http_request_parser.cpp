@@ -104,6 +104,7 @@ struct HttpRequestParser::Impl {
       // oversized Content-Length from inside finishing it.
       auto length = message[http::field::content_length];
       if (!length.empty()) text += " (Content-Length: " + to_std(length) + ")";
+      if (!limits.max_body_setting.empty()) text += "; " + std::string(limits.max_body_setting) + " sets the limit";
       return {413, "body_too_large", text};
     }
     if (ec == http::error::bad_transfer_encoding) {

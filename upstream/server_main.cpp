@@ -93,6 +93,7 @@ int main(int argc, char** argv) {
                  "Seconds after which a shortfall that has not recovered is treated as a loss and leases expire again")
       ->check(CLI::Range(1, 7 * 86400))->capture_default_str();
   app.add_option("--max-body-bytes", http_limits.max_body_bytes, "Largest request body")->capture_default_str();
+  http_limits.max_body_setting = "roster-server --max-body-bytes";
   app.add_option("--max-header-bytes", http_limits.max_header_bytes, "Largest request line and header fields")
       ->check(CLI::Range(size_t{1024}, size_t{1} << 20))->capture_default_str();
   app.add_option("--max-connections", http_limits.max_connections, "Open HTTP connections, all clients together")

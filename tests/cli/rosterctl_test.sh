@@ -50,6 +50,12 @@ expect "max with invalid version" 2 'invalid version' -- "$ctl" semver max '*' 1
 reg=$src/examples/registry.json
 expect "validate example" 0 ok -- "$ctl" validate "$reg"
 expect "validate --json" 0 '"ok":true' -- "$ctl" validate --json "$reg"
+# A valid document above the server's default request limit: valid, with a note naming the flag.
+python3 -c 'import json,sys; json.dump({"services": [{"name": "big", "versions": [{"version": "1.0.0",
+  "lifecycle_stage": "stable", "owner_team": "t", "description": "d" * (1 << 20)} for _ in range(1)] +
+  [{"version": f"1.0.{i}", "lifecycle_stage": "stable", "owner_team": "t", "description": "d" * (1 << 20)}
+   for i in range(1, 9)]}]}, open(sys.argv[1], "w"))' "$tmp/big.json"
+expect "validate a document above the server's limit" 0 'larger --max-body-bytes' -- "$ctl" validate "$tmp/big.json"
 cat > "$tmp/bad.json" <<'JSON'
 {"services": [{"name": "a", "versions": [{"version": "1.0", "lifecycle_stage": "stable", "owner_team": 7}]}]}
 JSON

@@ -402,6 +402,7 @@ for j in range(100, 400):
         self.assertEqual(status, 400)
         status, body = c.request("PUT", "/v1/services/x/versions/1.0.0", b'{"a": "' + b"x" * (9 << 20) + b'"}')
         self.assertEqual(status, 413)
+        self.assertIn("roster-server --max-body-bytes sets the limit", body["error"]["message"])
         self.assertEqual(c.revision(), before)
 
     def test_bad_frames_get_an_error_frame_and_change_nothing(self):

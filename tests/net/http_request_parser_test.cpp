@@ -172,6 +172,10 @@ TEST(HttpRequestParser, LimitsAreRefusedWithTheirStatus) {
                        limits),
                  413, "body_too_large");
   expect_refused(parse(std::string("\x00\x01GARBAGE\r\n\r\n", 13)), 400, "malformed_request");
+  // Where the body limit is set, when the server says: the 413 names it.
+  limits.max_body_setting = "roster-server --max-body-bytes";
+  expect_refused(parse("PUT / HTTP/1.1\r\nContent-Length: 11\r\n\r\n", 0, limits), 413, "body_too_large",
+                 "roster-server --max-body-bytes sets the limit");
 }
 
 TEST(HttpRequestParser, ExpectContinueIsSignalledOnceBeforeTheBody) {

@@ -37,6 +37,9 @@ namespace roster::net {
 struct HttpParserLimits {
   size_t max_header_bytes = 16 * 1024;
   size_t max_body_bytes = 8 * 1024 * 1024;
+  // How an operator raises max_body_bytes (e.g. "roster-server --max-body-bytes"): named in the
+  // 413, so that whoever meets the limit knows where it is set. Empty: not named.
+  std::string_view max_body_setting;
 };
 
 // Why a request was refused: the status to answer, a stable snake_case code and a message for
