@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "roster/base/nearest.hpp"
 #include "roster/base/version.hpp"
 
 
@@ -14,21 +15,6 @@ namespace roster {
 namespace {
 
 constexpr const char* kDaemons[] = {"roster-server", "roster-agent"};
-
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
 
 // TOML/INI as CLI11 reads it, with roster's rules on top (see the header).
 class StrictConfig : public CLI::ConfigTOML {
@@ -58,18 +44,10 @@ class StrictConfig : public CLI::ConfigTOML {
 
  private:
   std::string suggestion(const std::string& key) const {
-    std::string best;
-    // Nearer than half the key (at least two edits): "listen_adress" → "listen".
-    size_t best_distance = std::max<size_t>(3, (key.size() + 3) / 2);
-    for (const CLI::Option* option : app_.get_options()) {
-      for (const std::string& name : option->get_lnames()) {
-        const size_t d = edit_distance(key, name);
-        if (d < best_distance) {
-          best_distance = d;
-          best = name;
-        }
-      }
-    }
+    std::vector<std::string> names;
+    for (const CLI::Option* option : app_.get_options())
+      for (const std::string& name : option->get_lnames()) names.push_back(name);
+    const std::string best = nearest(key, names);
     return best.empty() ? "" : " (did you mean \"" + best + "\"?)";
   }
 

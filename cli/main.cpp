@@ -1,8 +1,35 @@
 // rosterctl: the command line for people and CI.
+#include <algorithm>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "commands.hpp"
+#include "roster/base/nearest.hpp"
 #include "roster/base/version.hpp"
+
+namespace {
+
+// After a parse error: when an argument is a mistyped command ("lifecyle"), name the nearest one.
+void suggest_command(const CLI::App& app, int argc, char** argv) {
+  const CLI::App* at = &app;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.empty() || arg[0] == '-') continue;
+    std::vector<std::string> names;
+    for (const CLI::App* sub : at->get_subcommands({})) names.push_back(sub->get_name());
+    if (names.empty()) return;
+    if (std::find(names.begin(), names.end(), arg) != names.end()) {
+      at = at->get_subcommand(arg);
+      continue;
+    }
+    if (const std::string best = roster::nearest(arg, names); !best.empty())
+      std::cerr << "rosterctl: unknown command \"" << arg << "\"; did you mean \"" << best << "\"?\n";
+    return;
+  }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"rosterctl: the roster service registry's command line", "rosterctl"};
@@ -32,6 +59,7 @@ int main(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);
+    suggest_command(app, argc, argv);
     return roster::cli::kUsage;
   }
   return exit_code;

@@ -89,6 +89,8 @@ expect "help" 0 'semver' -- "$ctl" --help
 expect "alone prints help" 2 'Subcommands:' -- "$ctl"
 expect "version" 0 'rosterctl 0.1.0' -- "$ctl" --version
 expect "unknown command" 2 '' -- "$ctl" frobnicate
+expect "a mistyped command" 2 'did you mean "lifecycle"?' -- "$ctl" lifecyle timeline
+expect "a mistyped subcommand" 2 'did you mean "timeline"?' -- "$ctl" lifecycle timelin
 
 # schema check / diff / compat and contract verify: local, no server
 data=$src/tests/cli/data
