@@ -4,6 +4,7 @@
 
 #include "commands.hpp"
 #include "roster/semver.hpp"
+#include "roster/wire/json_writer.hpp"
 
 namespace roster::cli {
 namespace {
@@ -70,13 +71,21 @@ void add_semver_commands(CLI::App& app, int& exit_code) {
   satisfies->add_option("version", opts->version, "A version")->required();
   satisfies->add_option("range", opts->range, "An npm-style range, e.g. \"^1.2.0 || >=3.0.0\"")->required();
   satisfies->add_flag("--include-prerelease", opts->include_prerelease, "Let pre-releases match any range");
+  satisfies->add_flag("--json", opts->json, "Print {\"version\", \"range\", \"satisfies\"}");
   satisfies->callback([opts, &exit_code] {
     std::vector<Version> v;
     if (!parse_versions({opts->version}, v)) return void(exit_code = kUsage);
     auto range = parse_range(opts->range);
     if (!range) return void(exit_code = kUsage);
     const bool yes = range->satisfies(v[0], opts->include_prerelease);
-    std::cout << (yes ? "yes" : "no") << "\n";
+    if (opts->json) {
+      std::string out;
+      wire::JsonWriter(out).begin_object().key("version").string(opts->version).key("range").string(opts->range)
+          .key("satisfies").boolean(yes).end_object();
+      std::cout << out << "\n";
+    } else {
+      std::cout << (yes ? "yes" : "no") << "\n";
+    }
     exit_code = yes ? kOk : kNo;
   });
 
@@ -84,12 +93,26 @@ void add_semver_commands(CLI::App& app, int& exit_code) {
   max->add_option("range", opts->range, "An npm-style range")->required();
   max->add_option("versions", opts->versions, "Candidate versions")->required();
   max->add_flag("--include-prerelease", opts->include_prerelease, "Let pre-releases match any range");
+  max->add_flag("--json", opts->json, "Print {\"range\", \"max\"} (max: null when none satisfies it)");
   max->callback([opts, &exit_code] {
     auto range = parse_range(opts->range);
     if (!range) return void(exit_code = kUsage);
     std::vector<Version> versions;
     if (!parse_versions(opts->versions, versions)) return void(exit_code = kUsage);
     const Version* best = range->max_satisfying(versions, opts->include_prerelease);
+    if (opts->json) {
+      std::string out;
+      wire::JsonWriter w(out);
+      w.begin_object().key("range").string(opts->range).key("max");
+      if (best)
+        w.string(opts->versions[static_cast<size_t>(best - versions.data())]);
+      else
+        w.null();
+      w.end_object();
+      std::cout << out << "\n";
+      if (!best) exit_code = kNo;
+      return;
+    }
     if (!best) {
       std::cerr << "rosterctl: no version satisfies \"" << opts->range << "\"\n";
       return void(exit_code = kNo);

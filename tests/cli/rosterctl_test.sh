@@ -38,6 +38,10 @@ expect "satisfies yes" 0 yes -- "$ctl" semver satisfies 2.1.0 '^2.0.0'
 expect "satisfies no" 1 no -- "$ctl" semver satisfies 3.0.0 '^2.0.0'
 expect "prerelease excluded by default" 1 no -- "$ctl" semver satisfies 2.1.0-beta '^2.0.0'
 expect "prerelease included on request" 0 yes -- "$ctl" semver satisfies --include-prerelease 2.1.0-beta '^2.0.0'
+expect "satisfies --json" 1 '{"version":"2.1.0-beta","range":"^2.0.0","satisfies":false}' -- \
+  "$ctl" semver satisfies --json 2.1.0-beta '^2.0.0'
+expect "max --json" 0 '{"range":"^1.0.0","max":"1.10.0"}' -- "$ctl" semver max --json '^1.0.0' 1.2.0 1.10.0 2.0.0
+expect "max --json, none" 1 '{"range":"^3.0.0","max":null}' -- "$ctl" semver max --json '^3.0.0' 1.2.0
 expect "satisfies invalid version" 2 'invalid version' -- "$ctl" semver satisfies 2.x '^2.0.0'
 expect "satisfies invalid range" 2 'invalid range' -- "$ctl" semver satisfies 2.0.0 '^^2'
 
