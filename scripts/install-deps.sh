@@ -12,7 +12,7 @@ packages=(
   libgtest-dev libbenchmark-dev libabsl-dev
   libxxhash-dev libsqlite3-dev rapidjson-dev libcli11-dev libspdlog-dev
   json-schema-test-suite
-  python3-dev pybind11-dev
+  python3-dev pybind11-dev python3-yaml
   # The etcd store: gRPC and protobuf, etcd's v3 API .proto files and the ones they import
   # (gogoproto, google/api), and etcd itself with etcdctl for the tests and `make demo-ha`.
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
