@@ -194,6 +194,7 @@ void add_server_commands(CLI::App& app, int& exit_code) {
     add("team", o->team);
     add("stage", o->stage);
     add("tag", o->tag);
+    if (!o->json) add("schema", "false");  // the table shows no schema: do not fetch the documents
     rapidjson::Document answer;
     std::string raw;
     if ((exit_code = call_json(*o, "GET", "/v1/services" + query, answer, {}, &raw)) != kOk) return;

@@ -47,7 +47,8 @@ void write_instance(JsonWriter& w, const Instance& inst, const InstanceJson& opt
 namespace {
 
 // The fields of a version entry; `name` only for a standalone document.
-void write_version_fields(JsonWriter& w, const ServiceVersion& v, const std::vector<const Instance*>& instances) {
+void write_version_fields(JsonWriter& w, const ServiceVersion& v, const std::vector<const Instance*>& instances,
+                          bool schema_document = true) {
   w.key("version").string(view(v.version()));
   w.key("lifecycle_stage").string(to_string(v.stage()));
   w.key("owner_team").string(view(v.owner_team()));
@@ -61,7 +62,7 @@ void write_version_fields(JsonWriter& w, const ServiceVersion& v, const std::vec
   if (auto* schema = v.api_schema()) {
     w.key("api_schema").begin_object();
     w.key("format").string(to_string(schema->format()));
-    w.key("document").raw(view(schema->document()));
+    if (schema_document) w.key("document").raw(view(schema->document()));
     w.end_object();
   }
   if (v.dependencies()) {
@@ -152,11 +153,11 @@ std::string to_registry_json(const RegistryRecords& records, bool pretty, std::v
 }
 
 std::string to_service_version_json(const ServiceVersion& version, const std::vector<const Instance*>& instances,
-                                    bool pretty) {
+                                    bool pretty, bool schema_document) {
   std::string out;
   JsonWriter w(out, pretty);
   w.begin_object().key("name").string(view(version.name()));
-  write_version_fields(w, version, instances);
+  write_version_fields(w, version, instances, schema_document);
   w.end_object();
   if (pretty) out += '\n';
   return out;

@@ -240,5 +240,47 @@ TEST_F(HttpApiTest, DryRunsAnswerWithoutWriting) {
   EXPECT_EQ(registry_->revision(), 0u);
 }
 
+// Big answers: pages by limit and cursor (no version twice or lost, even when one is written
+// between pages), listings without schema documents, the document at its own URL, the names.
+TEST_F(HttpApiTest, ListingsPageByCursorLeaveSchemasOutAndNamesAreListed) {
+  auto with_schema = [](const std::string& name, const std::string& version) {
+    return R"({"name": ")" + name + R"(", "version": ")" + version +
+           R"(", "lifecycle_stage": "beta", "owner_team": "t", "api_schema": {"format": "json_schema",
+              "document": {"type": "object", "description": "big"}}})";
+  };
+  for (const char* version : {"1.2.0", "1.10.0", "1.9.0"})
+    ASSERT_EQ(call("PUT", service_path("a@b") + "/versions/" + version, with_schema("a@b", version)).status, 200u);
+  ASSERT_EQ(call("PUT", service_path("z") + "/versions/1.0.0", version_doc("z", "1.0.0")).status, 200u);
+
+  std::vector<std::string> seen;
+  std::string cursor;
+  for (int page = 0; page < 10; ++page) {
+    auto r = call("GET", "/v1/services?limit=2&schema=false" + (cursor.empty() ? "" : "&cursor=" + base::percent_encode(cursor)));
+    ASSERT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(r.body.find("\"document\""), std::string::npos) << r.body;
+    auto doc = governance::parse_json(r.body);
+    ASSERT_TRUE(doc);
+    for (const auto& v : (*doc)["services"].GetArray())
+      seen.push_back(std::string(v["name"].GetString()) + "@" + v["version"].GetString());
+    if (page == 0)  // written between pages, before the cursor: not in the next pages
+      ASSERT_EQ(call("PUT", service_path("a@b") + "/versions/1.0.0", version_doc("a@b", "1.0.0")).status, 200u);
+    if (!doc->HasMember("next_cursor")) break;
+    cursor = (*doc)["next_cursor"].GetString();
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"a@b@1.2.0", "a@b@1.9.0", "a@b@1.10.0", "z@1.0.0"}));
+
+  auto full = call("GET", "/v1/services?team=t");
+  EXPECT_NE(full.body.find(R"("document":{"type":"object","description":"big"})"), std::string::npos) << full.body;
+  auto schema = call("GET", service_path("a@b") + "/versions/1.9.0/schema");
+  EXPECT_EQ(schema.status, 200u);
+  EXPECT_EQ(schema.body, R"({"type":"object","description":"big"})");
+  EXPECT_EQ(call("GET", service_path("z") + "/versions/1.0.0/schema").status, 404u);
+  EXPECT_EQ(call("GET", "/v1/services?limit=0").status, 400u);
+  EXPECT_EQ(call("GET", service_path("a@b") + "/versions?schema=false").body.find("\"document\""), std::string::npos);
+
+  auto names = call("GET", "/v1/service-names");
+  EXPECT_EQ(names.body, R"({"services":["a@b","z"]})");
+}
+
 }  // namespace
 }  // namespace roster::upstream

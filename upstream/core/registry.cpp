@@ -808,6 +808,15 @@ const wire::ServiceVersion* Registry::latest(std::string_view name, bool every_s
   return by_precedence_.latest(name, every_stage);
 }
 
+std::vector<std::string> Registry::service_names() const {
+  std::vector<std::string> out;
+  for (auto it = versions_.begin(); it != versions_.end();) {
+    out.push_back(it->first.name);
+    it = versions_.lower_bound(VersionKey{out.back() + '\0', ""});  // the next name: none has a NUL
+  }
+  return out;
+}
+
 std::vector<const wire::ServiceVersion*> Registry::search(std::optional<std::string_view> team,
                                                           std::optional<wire::LifecycleStage> stage,
                                                           std::optional<std::string_view> tag) const {

@@ -1,10 +1,13 @@
 // The core routes: service versions, instances and their heartbeats, search, and the registry
 // import. Bodies are decoded here into records; the registry sees records only.
 //
-//   GET    /v1/services?team=&stage=&tag=                          search
+//   GET    /v1/services?team=&stage=&tag=[&limit=N&cursor=C][&schema=false]  search, by name then precedence;
+//                                                                  a page ends with next_cursor while more remain
+//   GET    /v1/service-names                                       every service's name, sorted
 //   GET    /v1/services/{name}[?prerelease=true]                   the latest version (docs/lifecycle.md);
 //                                                                  prerelease: the newest in any stage
-//   GET    /v1/services/{name}/versions                            every version, ascending
+//   GET    /v1/services/{name}/versions[?schema=false]             every version, ascending
+//   GET    /v1/services/{name}/versions/{version}/schema           its API schema document
 //   GET    /v1/services/{name}/instances[?version=&healthy=true]
 //   PUT    /v1/services/{name}/versions/{version}[?dry_run=true]   register or update a version
 //   GET    /v1/services/{name}/versions/{version}                  one version, its instances included
@@ -15,9 +18,12 @@
 //   DELETE /v1/services/{name}/versions/{version}/instances/{id}  deregister
 //   POST   /v1/registry[?dry_run=true]                             a whole registry document
 #include <charconv>
+#include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "api_responses.hpp"
+#include "roster/semver.hpp"
 #include "roster/wire/json_decoder.hpp"
 #include "roster/wire/json_encoder.hpp"
 #include "roster/wire/json_writer.hpp"
@@ -48,12 +54,40 @@ net::HttpResponse url_mismatch(std::string code, std::string_view field, std::st
                      std::string(field));
 }
 
-std::string version_list_json(const std::vector<const wire::ServiceVersion*>& list, std::string_view key) {
+// ?schema=false: listings leave the schema documents out (one version's own URL has it).
+bool schema_documents(const net::HttpRequest& req) {
+  const auto s = req.query_param("schema");
+  return !s || (*s != "false" && *s != "0");
+}
+
+// `list` (or the page of it after `cursor`, at most `limit` long) as {key: [...], "next_cursor"?}.
+// A cursor is "name@version" of the last version a page held: the next page starts after it by
+// name, then precedence, so versions written between pages neither repeat nor shift the rest.
+std::string version_list_json(const std::vector<const wire::ServiceVersion*>& list, std::string_view key,
+                              bool schema_document = true, size_t limit = SIZE_MAX,
+                              std::optional<std::string_view> cursor = std::nullopt) {
+  size_t begin = 0;
+  if (cursor) {
+    const size_t at = cursor->rfind('@');  // a version has no '@'; a name may
+    const std::string_view name = cursor->substr(0, at);
+    const auto version = semver::Version::parse(at == std::string_view::npos ? "" : cursor->substr(at + 1));
+    auto after = [&](const wire::ServiceVersion* v) {
+      const std::string_view n = v->name()->string_view();
+      if (n != name || !version) return n > name;
+      const auto parsed = semver::Version::parse(v->version()->string_view());
+      return parsed && (*version < *parsed || (!(*parsed < *version) && v->version()->string_view() > cursor->substr(at + 1)));
+    };
+    while (begin < list.size() && !after(list[begin])) ++begin;
+  }
+  const size_t end = begin + std::min(limit, list.size() - begin);
   std::string body;
   wire::JsonWriter w(body);
   w.begin_object().key(key).begin_array();
-  for (auto* v : list) w.raw(wire::to_service_version_json(*v, {}));
-  w.end_array().end_object();
+  for (size_t i = begin; i < end; ++i) w.raw(wire::to_service_version_json(*list[i], {}, false, schema_document));
+  w.end_array();
+  if (end < list.size())
+    w.key("next_cursor").string(list[end - 1]->name()->str() + "@" + list[end - 1]->version()->str());
+  w.end_object();
   return body;
 }
 
@@ -84,8 +118,24 @@ void add_core_routes(RouteTable& routes, Registry& registry) {
       stage = wire::parse_lifecycle_stage(*s);
       if (!stage) return bad_request("invalid_stage", "unknown lifecycle stage \"" + std::string(*s) + "\"", "stage");
     }
-    return json_response(
-        version_list_json(registry.search(req.query_param("team"), stage, req.query_param("tag")), "services"));
+    size_t limit = SIZE_MAX;
+    if (auto l = req.query_param("limit")) {
+      const char* end = l->data() + l->size();
+      auto [p, ec] = std::from_chars(l->data(), end, limit);
+      if (ec != std::errc() || p != end || limit == 0 || limit > 10000)
+        return bad_request("invalid_limit", "limit must be a whole number from 1 to 10000", "limit");
+    }
+    return json_response(version_list_json(registry.search(req.query_param("team"), stage, req.query_param("tag")),
+                                           "services", schema_documents(req), limit, req.query_param("cursor")));
+  });
+
+  routes.add("GET", "/v1/service-names", [&registry](const net::HttpRequest&, const PathParams&) {
+    std::string body;
+    wire::JsonWriter w(body);
+    w.begin_object().key("services").begin_array();
+    for (const std::string& name : registry.service_names()) w.string(name);
+    w.end_array().end_object();
+    return json_response(body);
   });
 
   routes.add("GET", "/v1/services/{name}", [&registry](const net::HttpRequest& req, const PathParams& p) {
@@ -103,9 +153,22 @@ void add_core_routes(RouteTable& routes, Registry& registry) {
     return json_response(wire::to_service_version_json(*v, {}));
   });
 
-  routes.add("GET", "/v1/services/{name}/versions", [&registry](const net::HttpRequest&, const PathParams& p) {
-    return json_response(version_list_json(registry.versions(p["name"]), "versions"));
+  routes.add("GET", "/v1/services/{name}/versions", [&registry](const net::HttpRequest& req, const PathParams& p) {
+    return json_response(version_list_json(registry.versions(p["name"]), "versions", schema_documents(req)));
   });
+
+  routes.add("GET", "/v1/services/{name}/versions/{version}/schema",
+             [&registry](const net::HttpRequest&, const PathParams& p) {
+               const auto* v = registry.version(p["name"], p["version"]);
+               if (!v)
+                 return error_response({ErrorKind::NotFound, "not_found",
+                                        "no version \"" + std::string(p["version"]) + "\" of \"" +
+                                            std::string(p["name"]) + "\""});
+               if (!v->api_schema())
+                 return error_response({ErrorKind::NotFound, "no_schema",
+                                        std::string(p["name"]) + "@" + std::string(p["version"]) + " has no API schema"});
+               return json_response(v->api_schema()->document()->str());
+             });
 
   routes.add("GET", "/v1/services/{name}/instances", [&registry](const net::HttpRequest& req, const PathParams& p) {
     const bool healthy = truthy(req.query_param("healthy"));

@@ -23,9 +23,10 @@ struct RegistryRecords {
 std::string to_registry_json(const RegistryRecords& records, bool pretty = false,
                              std::vector<const Instance*>* orphans = nullptr);
 
-// One service version document (with its `name`), its instances included.
+// One service version document (with its `name`), its instances included. Without
+// `schema_document`, api_schema says only its format (listings leave the documents out).
 std::string to_service_version_json(const ServiceVersion& version, const std::vector<const Instance*>& instances,
-                                    bool pretty = false);
+                                    bool pretty = false, bool schema_document = true);
 
 // One instance as the registry format writes it: {id, address, port, zone, weight, health,
 // lease_expires_at, metadata}; a listing that is not nested under its version adds service and

@@ -134,6 +134,7 @@ class Registry {
   // What "latest" means (roster/model/version_choice.hpp); `every_stage`: the highest not retired.
   const wire::ServiceVersion* latest(std::string_view name, bool every_stage = false) const;
   std::vector<const wire::ServiceVersion*> versions(std::string_view name) const;  // ascending precedence
+  std::vector<std::string> service_names() const;                                 // sorted, each once
   std::vector<const wire::ServiceVersion*> search(std::optional<std::string_view> team,
                                                   std::optional<wire::LifecycleStage> stage,
                                                   std::optional<std::string_view> tag) const;
