@@ -8,6 +8,7 @@
 #include "findings.hpp"
 #include "roster/governance/json_document.hpp"
 #include "roster/net/http_client.hpp"
+#include "roster/net/token.hpp"
 
 namespace roster::cli {
 namespace {
@@ -49,7 +50,8 @@ std::string default_server() {
 
 void add_server_options(CLI::App* cmd, ServerOptions& o, bool json) {
   cmd->add_option("--server", o.server, "roster-server address (or $ROSTER_SERVER)")->capture_default_str();
-  cmd->add_option("--token", o.token, "Bearer token for writes");
+  cmd->add_option("--token", o.token, "Bearer token for writes (visible in ps: prefer --token-file or ROSTER_TOKEN)");
+  cmd->add_option("--token-file", o.token_file, "Read the bearer token from this file's first line");
   if (json) cmd->add_flag("--json", o.json, "Machine-readable output (the server's JSON answer)");
 }
 
@@ -73,8 +75,10 @@ std::optional<net::HttpResponse> call(const ServerOptions& o, std::string_view m
   };
   auto client = net::HttpClient::open(o.server);
   if (!client) return transport_failed(client.error());
+  const auto token = net::load_token(o.token, o.token_file);
+  if (!token) return transport_failed(token.error());
   net::HttpHeaders headers;
-  if (!o.token.empty()) headers.add("Authorization", "Bearer " + o.token);
+  if (*token) headers.add("Authorization", "Bearer " + **token);
   auto response = client->request(method, target, body, headers);
   if (!response) return transport_failed(response.error());
   if (response->status >= 400) {

@@ -18,7 +18,7 @@ std::string default_server();
 
 struct ServerOptions {
   std::string server = default_server();
-  std::string token;
+  std::string token, token_file;  // or ROSTER_TOKEN (net/token.hpp)
   bool json = false;
 };
 

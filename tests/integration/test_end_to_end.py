@@ -790,6 +790,20 @@ for j in range(100, 400):
         with open(token_file, "w") as f:
             f.write("from-env\n")
         os.chmod(token_file, 0o600)
+        # rosterctl alike: ROSTER_TOKEN, --token-file, or none (refused by the server).
+        def deregister(name, *args, env=CLEAN_ENV):
+            return subprocess.run([ROSTERCTL, "deregister", name, "1.0.0", "--server", c.http, *args],
+                                  capture_output=True, text=True, timeout=30, env=env)
+        for name in ("ctl-env", "ctl-file", "ctl-none"):
+            self.assertEqual(c.request("PUT", f"/v1/services/{name}/versions/1.0.0", version_doc(name, "1.0.0"),
+                                       token="from-env")[0], 200)
+        out = deregister("ctl-env", env=dict(CLEAN_ENV, ROSTER_TOKEN="from-env"))
+        self.assertEqual(out.returncode, 0, out.stderr)
+        out = deregister("ctl-file", "--token-file", token_file)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        out = deregister("ctl-none")
+        self.assertEqual(out.returncode, 1, out.stderr)
+        self.assertIn("401", out.stderr)
         c.start_agent(extra=["--token-file", token_file], env=dict(CLEAN_ENV, ROSTER_TOKEN="wrong"))
         wait_until(lambda: c.shm_revision() >= 1, what="agent synced with the file's token")
         self.assertNotIn("`ps`", read_text(os.path.join(self.tmp, "agent.log")))  # no warning for a file
