@@ -25,7 +25,7 @@ namespace {
 struct Options : ServerOptions {
   std::string shm, file, name, version, id, team, stage, tag, agent;
   bool any_stage = false;
-  bool healthy = false, force = false;
+  bool healthy = false, force = false, dry_run = false;
 };
 
 std::optional<Client> open_shm(const Options& o) {
@@ -84,6 +84,7 @@ void add_server_commands(CLI::App& app, int& exit_code) {
 
   auto* reg = app.add_subcommand("register", "Register a registry document (a whole registry or one service version)");
   reg->add_option("file", o->file, "Registry JSON document")->required();
+  reg->add_flag("--dry-run", o->dry_run, "Check it against the registry's rules and report, writing nothing");
   target_options(reg, false);
   reg->callback([o, &exit_code] {
     auto body = base::read_file(o->file);
@@ -91,9 +92,10 @@ void add_server_commands(CLI::App& app, int& exit_code) {
       std::cerr << "rosterctl: " << body.error().message << "\n";
       return void(exit_code = kUsage);
     }
-    auto r = call(*o, "POST", "/v1/registry", *body);
+    auto r = call(*o, "POST", std::string("/v1/registry") + (o->dry_run ? "?dry_run=true" : ""), *body);
     if (!r) return void(exit_code = kNo);
-    std::cout << (o->json ? r->body : "registered " + o->file + ": " + r->body) << "\n";
+    const std::string done = o->dry_run ? "would register " + o->file + " (dry run, nothing written): " : "registered " + o->file + ": ";
+    std::cout << (o->json ? r->body : done + r->body) << "\n";
   });
 
   auto* get = app.add_subcommand("get", "Show a service's latest version (docs/lifecycle.md), or one version");

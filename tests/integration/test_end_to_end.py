@@ -519,6 +519,10 @@ for j in range(100, 400):
         def ctl(*args):
             return subprocess.run([ROSTERCTL, *args], capture_output=True, text=True, timeout=30)
 
+        out = ctl("register", REGISTRY, "--dry-run", "--server", c.http)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("dry run, nothing written", out.stdout)
+        self.assertEqual(c.revision(), 0)
         out = ctl("register", REGISTRY, "--server", c.http)
         self.assertEqual(out.returncode, 0, out.stderr)
         bad = os.path.join(self.tmp, "bad.json")
