@@ -9,7 +9,6 @@
 #include "roster/base/nearest.hpp"
 #include "roster/base/version.hpp"
 
-
 namespace roster {
 
 namespace {
