@@ -25,7 +25,6 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
   AgentOptions options;
   std::unique_ptr<shm::ArenaWriter> writer;
   AgentStatus status;
-  bool has_data = false;  // the arena holds a registry (from the cache or upstream)
   std::string store_id;   // the upstream store status.revision belongs to
   std::optional<Error> failure;  // why the agent stopped by itself
   bool stopped = false, cache_dirty = false;
@@ -54,7 +53,7 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
   // (an attempt every few hundred ms would repeat the same line), and once when a frame arrives
   // again. Each failure is still a debug line.
   struct Outage {
-    int64_t since_ms = 0, last_logged_ms = 0;
+    int64_t last_logged_ms = 0;  // it began at status.outage_since_ms
     uint64_t failures = 0;
   } outage;
   static constexpr int64_t kOutageSummaryMs = 60'000;
@@ -63,14 +62,14 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
   void connection_failed(const std::string& message, bool dropped = false) {
     const int64_t now = base::unix_ms();
     if (outage.failures++ == 0 || dropped) {
-      if (outage.failures == 1) outage.since_ms = status.outage_since_ms = now;
+      if (outage.failures == 1) status.outage_since_ms = now;
       outage.last_logged_ms = now;
       log::warn("{}; serving revision {} and retrying (further failures summarised each minute)", message,
                 status.revision);
     } else if (now - outage.last_logged_ms >= kOutageSummaryMs) {
       outage.last_logged_ms = now;
       log::warn("upstream still unreachable: {} failed attempts in {} s; the last: {}", outage.failures,
-                (now - outage.since_ms) / 1000, message);
+                (now - status.outage_since_ms) / 1000, message);
     } else {
       log::debug("{}", message);
     }
@@ -79,7 +78,7 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
   void upstream_answered() {
     if (!outage.failures) return;
     log::info("upstream {} answers again after {} s ({} failed attempts)", status.upstream,
-              (base::unix_ms() - outage.since_ms) / 1000, outage.failures);
+              (base::unix_ms() - status.outage_since_ms) / 1000, outage.failures);
     outage = {};
     status.outage_since_ms = 0;
   }
@@ -97,14 +96,14 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
   // A full state of `store` replaces the arena: a fresh segment that readers re-attach to by
   // themselves once it holds all of it.
   Result<void> load_full(const shm::Batch& batch, std::string_view store) {
-    if (has_data)
+    if (status.has_data)
       if (auto fresh = new_arena(); !fresh) return fresh;
     if (auto set = writer->set_store(store); !set) return set;
     if (auto applied = writer->apply(batch); !applied) return fail(applied.error());
     store_id = std::string(store);
     status.revision = batch.revision;
     status.generation = writer->generation();
-    has_data = true;
+    status.has_data = true;
     cache_dirty = true;
     return {};
   }
@@ -129,7 +128,7 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
     add_snapshot(*snap, batch);
     if (auto loaded = load_full(batch, store); !loaded) {
       log("ignoring cache " + options.cache_file + ": " + loaded.error().message);
-      has_data = false;
+      status.has_data = false;
       if (auto fresh = new_arena(); !fresh) fatal("arena: " + fresh.error().message);
       return;
     }
@@ -299,7 +298,7 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
           delta_seconds.observe(seconds_since(start));
           status.revision = delta->revision();
           status.generation = writer->generation();
-          has_data = true;
+          status.has_data = true;
           cache_dirty = true;
           ++status.deltas;
           return true;
@@ -339,7 +338,7 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
       return fatal("arena: " + error.message);
     }
     if (auto fresh = new_arena(); !fresh) return fatal("arena: " + fresh.error().message);
-    has_data = false;
+    status.has_data = false;
     status.revision = 0;
     store_id.clear();
     lost("resynchronising");

@@ -52,11 +52,18 @@ roster::Result<gid_t> resolve_group(const std::string& group) {
 // Each body says the state: {"status", "upstream", "revision", "generation", "warm_started",
 // "disconnected_seconds"?}.
 roster::net::HttpResponse health(const roster::agent::AgentStatus& s, const std::string& path) {
-  const bool has_data = s.revision > 0 || s.snapshots > 0 || s.warm_started;
-  std::string_view state = !has_data ? "starting" : !s.connected || s.outage_since_ms ? "disconnected" : "ok";
-  bool up = state == "ok";
-  if (path == "/livez") state = "ok", up = true;
-  if (path == "/readyz") state = has_data ? "ready" : "starting", up = has_data;
+  std::string_view state;
+  bool up;
+  if (path == "/livez") {
+    state = "ok";
+    up = true;
+  } else if (path == "/readyz") {
+    state = s.has_data ? "ready" : "starting";
+    up = s.has_data;
+  } else {
+    state = !s.has_data ? "starting" : !s.connected || s.outage_since_ms ? "disconnected" : "ok";
+    up = state == "ok";
+  }
   roster::net::HttpResponse r;
   r.status = up ? 200 : 503;
   roster::wire::JsonWriter w(r.body);

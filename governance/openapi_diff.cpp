@@ -1323,7 +1323,7 @@ class Differ {
       // An old alternative with the same schemes and a superset of the scopes: scopes dropped.
       const Requirement* narrowed = nullptr;
       for (const Requirement& was : olds)
-        if (same_schemes(offered, was) && extra_scopes(offered, was).empty() &&
+        if (same_schemes(offered, was) && satisfies(was, offered) &&
             (!narrowed || scope_count(was) < scope_count(*narrowed)))
           narrowed = &was;
       if (narrowed)
@@ -1602,12 +1602,13 @@ class Differ {
           const bool list = kw != "not" && was.IsArray() && now.IsArray();
           // Branches are matched pairwise: past a bound on the pairs, only identical text counts
           // as unchanged, and a change is a warning (a hostile document cannot make this quadratic).
+          // Lists within the bound go to compare_branches, which finds equivalent ones unchanged.
           const bool pairwise = !list || uint64_t{was.Size()} * now.Size() <= kMaxBranchPairs;
-          if (pairwise ? eq.same(was, now, kw == "not" ? Shape::Schema : Shape::SchemaList) : was == now) continue;
-          if (list && pairwise)
+          if (list && pairwise) {
             compare_branches(*olds[k], *news[k], eq, dirs, out, depth);
-          else
+          } else if (list ? was != now : !eq.same(was, now, kw == "not" ? Shape::Schema : Shape::SchemaList)) {
             warn(new_.pointer_of(child(news[k]->owner, kw)), kw_text + " changed");
+          }
         }
       }
     }
@@ -1639,27 +1640,23 @@ class Differ {
     auto match = [&](auto&& accept) {
       for (SizeType i = 0; i < olds.Size(); ++i)
         for (SizeType j = 0; j < news.Size() && pair[i] == kNone; ++j)
-          if (!taken[j] && accept(olds[i], news[j])) {
+          if (!taken[j] && accept(i, j)) {
             pair[i] = j;
             taken[j] = true;
           }
     };
-    match([&](const Value& a, const Value& b) {
-      const Value *ra = ref_of(a), *rb = ref_of(b);
+    match([&](SizeType i, SizeType j) {
+      const Value *ra = ref_of(olds[i]), *rb = ref_of(news[j]);
       return ra && rb && *ra == *rb;
     });
-    for (SizeType i = 0; i < olds.Size(); ++i)
-      for (SizeType j = 0; j < news.Size() && pair[i] == kNone; ++j)
-        if (!taken[j] && eq.same(olds[i], news[j], Shape::Schema)) {
-          pair[i] = j;
-          taken[j] = equivalent[i] = true;
-        }
+    match([&](SizeType i, SizeType j) { return equivalent[i] = eq.same(olds[i], news[j], Shape::Schema); });
     auto declared = [](const Value& b) {
       const Value* type = lookup(b, "type");
       return type ? parse_types(*type) : uint8_t{0};
     };
-    match([&](const Value& a, const Value& b) { return !ref_of(a) && !ref_of(b) && declared(a) == declared(b); });
-    match([&](const Value& a, const Value& b) { return !ref_of(a) && !ref_of(b); });
+    auto inline_pair = [&](SizeType i, SizeType j) { return !ref_of(olds[i]) && !ref_of(news[j]); };
+    match([&](SizeType i, SizeType j) { return inline_pair(i, j) && declared(olds[i]) == declared(news[j]); });
+    match(inline_pair);
 
     for (SizeType i = 0; i < olds.Size(); ++i)
       if (pair[i] != kNone && !equivalent[i])

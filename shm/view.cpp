@@ -121,6 +121,8 @@ std::vector<std::string_view> View::scan_services(uint64_t newer_than, bool live
   const Bounds& b = attachment_->bounds;
   const ServiceSlot* slots = b.services;
   for (uint64_t i = 0; i <= b.service_mask; ++i) {
+    // Acquire, as in node(): pairs with the writer's release stores of the slot (hash after head
+    // after node), so a head read here points at a node whose contents are visible.
     const uint64_t h = slots[i].hash.load(std::memory_order_acquire);
     if (h == 0) continue;
     const uint64_t head = slots[i].head.load(std::memory_order_acquire);

@@ -536,22 +536,12 @@ PYBIND11_MODULE(roster, m) {
           "Every version of the service, ascending by precedence (list, empty if there is none)" ROSTER_VIEW_RAISES)
       .def(
           "services",
-          [](const PyView& v) {
-            const auto names = v.get().service_names();
-            py::list out(names.size());
-            for (size_t i = 0; i < names.size(); ++i) out[i] = py::str(names[i].data(), names[i].size());
-            return out;
-          },
+          [](const PyView& v) { return v.get().service_names(); },  // copied into str before the view moves on
           "The names of every service with a version in this generation, sorted (list of str); scans the whole "
           "service table" ROSTER_VIEW_RAISES)
       .def(
           "changed_since",
-          [](const PyView& v, uint64_t generation) {
-            const auto names = v.get().changed_since(generation);
-            py::list out(names.size());
-            for (size_t i = 0; i < names.size(); ++i) out[i] = py::str(names[i].data(), names[i].size());
-            return out;
-          },
+          [](const PyView& v, uint64_t generation) { return v.get().changed_since(generation); },
           py::arg("generation"),
           "Names of the services whose versions, instances or resolved dependencies changed (or that were "
           "removed) after `generation`, sorted (list of str); scans the whole service table" ROSTER_VIEW_RAISES)

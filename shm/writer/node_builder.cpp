@@ -40,14 +40,17 @@ namespace {
 
 wire::LifecycleStage stage_of(const VersionState& v) { return static_cast<wire::LifecycleStage>(v.stage); }
 
-// The version of `versions` (ascending precedence) the one rule chooses: `range` when given,
-// else "latest" (releases only, or with `every_stage` anything live); null when none.
-const VersionState* choose(const std::vector<VersionState>& versions, const semver::Range* range, bool every_stage) {
-  const auto choice = model::choose_version(
-      versions.begin(), versions.end(), stage_of,
-      [&](const VersionState& v) { return range ? range->satisfies(v.parsed) : every_stage || !v.parsed.is_prerelease(); },
-      every_stage);
+const semver::Version& version_of(const VersionState& v) { return v.parsed; }
+
+// The version a choice made, or null.
+template <class Choice>
+const VersionState* chosen(const Choice& choice, const std::vector<VersionState>& versions) {
   return choice.chosen == versions.end() ? nullptr : &*choice.chosen;
+}
+
+// "Latest" among `versions` (ascending precedence), by the one rule; null when none.
+const VersionState* latest(const std::vector<VersionState>& versions, bool every_stage) {
+  return chosen(model::choose_latest(versions.begin(), versions.end(), stage_of, version_of, every_stage), versions);
 }
 
 }  // namespace
@@ -55,7 +58,11 @@ const VersionState* choose(const std::vector<VersionState>& versions, const semv
 // The version of `service` that `range` chooses (roster/model/version_choice.hpp), or null.
 const VersionState* NodeBuilder::resolve(std::string_view service, const semver::Range& range) {
   auto it = services.find(service);
-  return it == services.end() ? nullptr : choose(it->second.versions, &range, false);
+  if (it == services.end()) return nullptr;
+  const auto& versions = it->second.versions;
+  return chosen(model::choose_version(versions.begin(), versions.end(), stage_of,
+                                      [&](const VersionState& v) { return range.satisfies(v.parsed); }),
+                versions);
 }
 
 namespace {
@@ -182,8 +189,8 @@ void NodeBuilder::write_node(ServiceState& s, uint64_t generation) {
     }
   }
   auto index_of = [&](const VersionState* v) { return v ? static_cast<uint32_t>(v - s.versions.data()) : kNone; };
-  node->latest = index_of(choose(s.versions, nullptr, false));
-  node->latest_any = index_of(choose(s.versions, nullptr, true));
+  node->latest = index_of(latest(s.versions, false));
+  node->latest_any = index_of(latest(s.versions, true));
 
   ServiceSlot& slot = tables_.service_slot(s.slot);
   if (s.node) heap_.retire(s.node, generation, offset);

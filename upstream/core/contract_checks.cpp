@@ -66,17 +66,20 @@ std::vector<Verification> contracts_after_upgrade(const Registry& registry, std:
   std::vector<Verification> out;
   const auto* target = registry.version(name, to);
   if (!target) return out;
+  const auto to_version = semver::Version::parse(to), from_version = semver::Version::parse(from);
   for (auto* contract : registry.contracts(std::nullopt, name)) {
     if (consumer_retired(registry, *contract)) continue;
-    const bool takes_to = accepts(*contract, to);
-    if (!takes_to && !accepts(*contract, from)) continue;
+    const auto range = semver::Range::parse(contract->provider_range()->string_view());
+    if (!range) continue;
+    const bool takes_to = to_version && range->satisfies(*to_version);
+    if (!takes_to && !(from_version && range->satisfies(*from_version))) continue;
     if (takes_to) {
       out.push_back(verify_against(*contract, *target));
     } else {
-      out.push_back({consumer_of(*contract), at(name, to), false,
-                     consumer_of(*contract) + "'s contract accepts " + contract->provider()->str() + " " +
-                         contract->provider_range()->str() + ", which " + std::string(to) + " is not in",
-                     {}});
+      std::string consumer = consumer_of(*contract);
+      std::string message = consumer + "'s contract accepts " + contract->provider()->str() + " " +
+                            contract->provider_range()->str() + ", which " + std::string(to) + " is not in";
+      out.push_back({std::move(consumer), at(name, to), false, std::move(message), {}});
     }
   }
   return out;

@@ -822,8 +822,7 @@ std::vector<const wire::ServiceVersion*> Registry::search(std::optional<std::str
                                                           std::optional<std::string_view> tag) const {
   std::vector<const wire::ServiceVersion*> out;
   // By name, then each service's versions by precedence (1.2.0 before 1.10.0), as versions() has them.
-  for (auto it = versions_.begin(); it != versions_.end();) {
-    const std::string name = it->first.name;
+  for (const std::string& name : service_names()) {
     for (const auto* v : versions(name)) {
       if (team && v->owner_team()->string_view() != *team) continue;
       if (stage && v->stage() != *stage) continue;
@@ -835,7 +834,6 @@ std::vector<const wire::ServiceVersion*> Registry::search(std::optional<std::str
       }
       out.push_back(v);
     }
-    it = versions_.lower_bound(VersionKey{name + '\0', ""});  // the next name: none has a NUL
   }
   return out;
 }

@@ -39,10 +39,9 @@ std::vector<const wire::ServiceVersion*> VersionIndex::all(std::string_view serv
 const wire::ServiceVersion* VersionIndex::latest(std::string_view service, bool every_stage) const {
   auto* versions = find(service);
   if (!versions) return nullptr;
-  // Without every stage, "latest" is what the range "*" chooses: releases (no pre-release tag).
-  const auto choice = model::choose_version(
+  const auto choice = model::choose_latest(
       versions->begin(), versions->end(), [](const auto& entry) { return record_of(entry.second)->stage(); },
-      [&](const auto& entry) { return every_stage || !entry.first.first.is_prerelease(); }, every_stage);
+      [](const auto& entry) -> const semver::Version& { return entry.first.first; }, every_stage);
   return choice.chosen == versions->end() ? nullptr : record_of(choice.chosen->second);
 }
 

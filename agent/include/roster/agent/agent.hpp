@@ -41,6 +41,7 @@ struct AgentStatus {
   int64_t outage_since_ms = 0;  // when the current outage began (the first failure); 0: none
   uint64_t frames = 0, deltas = 0, snapshots = 0, reconnects = 0, bad_frames = 0, cache_writes = 0;
   bool warm_started = false;
+  bool has_data = false;  // the arena holds a registry (from the cache file or upstream)
 };
 
 class Agent {

@@ -67,6 +67,14 @@ Choice<It> choose_version(It first, It last, StageOf stage_of, Fits fits, bool e
   return best;
 }
 
+// What "latest" means among [first, last): every version without a pre-release tag fits (as for the
+// range "*"), or with `every_stage` every version. version_of(*it) gives a semver::Version.
+template <class It, class StageOf, class VersionOf>
+Choice<It> choose_latest(It first, It last, StageOf stage_of, VersionOf version_of, bool every_stage) {
+  return choose_version(
+      first, last, stage_of, [&](const auto& v) { return every_stage || !version_of(v).is_prerelease(); }, every_stage);
+}
+
 // Whether a version of tier `a` is chosen over one of tier `b` when both fit; `a_higher`: `a` has
 // the higher precedence. (The order choose_version applies, for callers that keep a choice and
 // only ask whether a changed version takes it over.)
