@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
   roster::cli::add_semver_commands(app, exit_code);
   roster::cli::add_registry_commands(app, exit_code);
   roster::cli::add_server_commands(app, exit_code);
+  roster::cli::add_backup_commands(app, exit_code);
   roster::cli::add_deps_commands(app, exit_code);
   roster::cli::add_lifecycle_commands(app, exit_code);
   roster::cli::add_deploy_commands(app, exit_code);

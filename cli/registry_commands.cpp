@@ -120,7 +120,7 @@ void add_registry_commands(CLI::App& app, int& exit_code) {
     }
     auto records = wire::open_snapshot(*flatbuffers::GetRoot<wire::Snapshot>(bytes.data()));
     std::vector<const wire::Instance*> orphans;
-    std::cout << wire::to_registry_json({records.versions, records.instances, records.contracts}, !opts->compact, &orphans);
+    std::cout << wire::to_registry_json({records.versions, records.instances, records.contracts, {}}, !opts->compact, &orphans);
     if (!orphans.empty()) {
       std::cerr << "rosterctl: " << opts->file << ": " << orphans.size()
                 << " instances name a service version the snapshot does not hold; they were left out\n";

@@ -5,9 +5,12 @@
 // instance document. Checked beyond "no crash, no sanitizer error":
 //   - all or nothing: ok() means no errors; an error means no records at all;
 //   - every record of an ok document passes FlatBuffers verification (it goes to the arena);
-//   - an ok document survives JSON -> records -> JSON -> records byte for byte (as
-//     tests/wire/json_roundtrip_test.cpp promises for the example registry).
+//   - an ok document survives JSON -> records -> JSON -> records byte for byte, its services'
+//     settings included (as tests/wire/json_roundtrip_test.cpp promises for the example registry).
 #include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "fuzz_support.hpp"
 #include "roster/wire/json_decoder.hpp"
@@ -23,7 +26,7 @@ void check_all_or_nothing(const DecodedDocument& doc) {
   if (doc.ok()) {
     FUZZ_CHECK(doc.errors.empty());
   } else {
-    FUZZ_CHECK(doc.services.empty() && doc.instances.empty() && doc.contracts.empty());
+    FUZZ_CHECK(doc.services.empty() && doc.instances.empty() && doc.contracts.empty() && doc.settings.empty());
     for (const auto& e : doc.errors) FUZZ_CHECK(!e.code.empty());
   }
 }
@@ -45,6 +48,21 @@ bool same(const RecordList& a, const RecordList& b) {
   return true;
 }
 
+// A service's settings as a policy record (a mode left out is written as the default's, BACKWARD).
+std::vector<uint8_t> policy_of(const DecodedSettings& s) {
+  flatbuffers::FlatBufferBuilder fbb;
+  fbb.Finish(CreateServicePolicy(fbb, fbb.CreateString(s.service), s.compatibility.value_or(CompatibilityMode::Backward),
+                                 s.sunset_after_days.value_or(0), s.retire_after_days.value_or(0)));
+  return {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()};
+}
+
+// The settings, by service, as the encoder writes them back.
+std::map<std::string, std::vector<uint8_t>> policies_of(const std::vector<DecodedSettings>& settings) {
+  std::map<std::string, std::vector<uint8_t>> out;
+  for (const auto& s : settings) out[s.service] = policy_of(s);
+  return out;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -57,8 +75,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   DecodedDocument doc = decoder.decode(json);
   check_all_or_nothing(doc);
   if (doc.ok()) {
+    const auto policies = policies_of(doc.settings);
+    FUZZ_CHECK(policies.size() == doc.settings.size());  // a service's settings appear once
     RegistryRecords records{verified<ServiceVersion>(doc.services), verified<Instance>(doc.instances),
-                            verified<Contract>(doc.contracts)};
+                            verified<Contract>(doc.contracts), {}};
+    for (const auto& [name, bytes] : policies) records.policies.push_back(flatbuffers::GetRoot<ServicePolicy>(bytes.data()));
     std::vector<const Instance*> orphans;
     const std::string again = to_registry_json(records, false, &orphans);
     FUZZ_CHECK(orphans.empty());
@@ -68,6 +89,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(same(doc.services, second.services));
     FUZZ_CHECK(same(doc.instances, second.instances));
     FUZZ_CHECK(same(doc.contracts, second.contracts));
+    FUZZ_CHECK(policies_of(second.settings) == policies);
   }
 
   DecodedDocument instance = decoder.decode_instance(json, "svc", "1.0.0");

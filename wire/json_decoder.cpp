@@ -558,9 +558,10 @@ struct JsonDecoder::Impl {
     od::object obj;
     if (!read_object(v, obj)) return;
     scratch.clear();
-    static constexpr string_view kFields[] = {"name", "versions"};
+    static constexpr string_view kFields[] = {"name", "versions", "settings"};
     string_view name;
     bool has_versions = false;
+    std::optional<DecodedSettings> settings;
     for_each_field(obj, kFields, [&](size_t id, od::value& value) {
       if (id == 0 && read_identifier(value, name) && !seen_services.insert(name).second)
         error("duplicate service \"" + std::string(name) + "\"");
@@ -569,12 +570,39 @@ struct JsonDecoder::Impl {
         for_each_element(value, [&](od::value& ver) { read_version(ver, false); });
         check_duplicate_versions();
       }
+      if (id == 2) settings = read_settings(value);
     });
     if (fatal) return;
     if (name.data() == nullptr) missing("name");
     if (!has_versions) missing("versions");
-    if (error_count() == 0)
-      for (auto& ver : scratch.versions) encode_version(ver, name);
+    if (error_count() != 0) return;
+    for (auto& ver : scratch.versions) encode_version(ver, name);
+    if (settings) {
+      settings->service = std::string(name);
+      out->settings.push_back(std::move(*settings));
+    }
+  }
+
+  // {"compatibility": "BACKWARD", "sunset_after_days": 90, "retire_after_days": 30}, each optional;
+  // the days bounds are the settings API's.
+  DecodedSettings read_settings(od::value& v) {
+    DecodedSettings s;
+    od::object obj;
+    if (!read_object(v, obj)) return s;
+    static constexpr string_view kFields[] = {"compatibility", "sunset_after_days", "retire_after_days"};
+    for_each_field(obj, kFields, [&](size_t id, od::value& value) {
+      string_view mode;
+      int64_t days = 0;
+      if (id == 0 && read_string(value, mode)) {
+        s.compatibility = parse_compatibility_mode(mode);
+        if (!s.compatibility)
+          error("unknown compatibility mode \"" + std::string(mode) +
+                "\" (BACKWARD, BACKWARD_TRANSITIVE, FORWARD, FORWARD_TRANSITIVE, FULL, FULL_TRANSITIVE or NONE)");
+      }
+      if (id != 0 && read_integer(value, 1, 3650, days))
+        (id == 1 ? s.sunset_after_days : s.retire_after_days) = static_cast<int>(days);
+    });
+    return s;
   }
 
   // Versions equal by precedence (1.0.0+a, 1.0.0+b) would be ambiguous in every index.
@@ -848,6 +876,7 @@ struct JsonDecoder::Impl {
       result.services.clear();
       result.instances.clear();
       result.contracts.clear();
+      result.settings.clear();
     }
     out = nullptr;
   }

@@ -105,6 +105,14 @@ void write_contract(JsonWriter& w, const Contract& c) {
   w.end_object();
 }
 
+// The server's default days are left out (0 in the record).
+void write_settings(JsonWriter& w, const ServicePolicy& policy) {
+  w.key("settings").begin_object().key("compatibility").string(to_string(policy.compatibility()));
+  if (policy.sunset_after_days() > 0) w.key("sunset_after_days").number(policy.sunset_after_days());
+  if (policy.retire_after_days() > 0) w.key("retire_after_days").number(policy.retire_after_days());
+  w.end_object();
+}
+
 }  // namespace
 
 std::string to_registry_json(const RegistryRecords& records, bool pretty, std::vector<const Instance*>* orphans) {
@@ -121,11 +129,20 @@ std::string to_registry_json(const RegistryRecords& records, bool pretty, std::v
     list.push_back(v);
   }
 
+  // A service's settings, and the services that have settings but no version (listed last).
+  std::map<std::string_view, const ServicePolicy*> policy_of;
+  for (auto* p : records.policies) {
+    policy_of[view(p->name())] = p;
+    if (!versions_of.count(view(p->name()))) service_order.push_back(view(p->name()));
+  }
+
   std::string out;
   JsonWriter w(out, pretty);
   w.begin_object().key("services").begin_array();
   for (auto name : service_order) {
-    w.begin_object().key("name").string(name).key("versions").begin_array();
+    w.begin_object().key("name").string(name);
+    if (auto it = policy_of.find(name); it != policy_of.end()) write_settings(w, *it->second);
+    w.key("versions").begin_array();
     for (auto* v : versions_of[name]) {
       w.begin_object();
       auto it = instances_of.find({name, view(v->version())});

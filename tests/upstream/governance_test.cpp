@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <regex>
 
 #include "roster/governance/json_document.hpp"
 #include "roster/upstream/contract_checks.hpp"
@@ -350,6 +351,38 @@ TEST_F(GovernanceTest, ImportKeepsStagesAndChecksTheRest) {
   EXPECT_EQ(out.error().error.code, "invalid_transition");
 }
 
+// An import's settings are in force for its own versions, and are written with them or not at all.
+TEST_F(GovernanceTest, ImportedSettingsApplyToTheImportsOwnVersionsAllOrNothing) {
+  const std::string breaking = R"({"services": [{"name": "a", SETTINGS "versions": [
+      {"version": "1.0.0", "lifecycle_stage": "stable", "owner_team": "t")" + openapi(kGetUsers) + R"(},
+      {"version": "1.1.0", "lifecycle_stage": "stable", "owner_team": "t")" + openapi(kGetUsersLimitRequired) + R"(}]}]})";
+  auto with = [&](const std::string& settings) {
+    std::string json = breaking;
+    return json.replace(json.find("SETTINGS"), 8, settings);
+  };
+  // Under the default BACKWARD the 1.x line may not break.
+  auto out = import(with(""));
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.error().error.code, "incompatible_schema");
+  // A refused import writes none of its settings either.
+  out = import(with(R"("settings": {"compatibility": "BACKWARD", "sunset_after_days": 5},)"));
+  ASSERT_FALSE(out);
+  EXPECT_EQ(registry_->settings("a").lifecycle.sunset_after_days, 90);
+  // NONE in the same document lets it through, and is kept.
+  out = import(with(R"("settings": {"compatibility": "NONE", "sunset_after_days": 5},)"));
+  ASSERT_TRUE(out) << out.error().error.message;
+  EXPECT_EQ(registry_->settings("a").compatibility, governance::CompatibilityMode::None);
+  EXPECT_EQ(registry_->settings("a").lifecycle.sunset_after_days, 5);
+  EXPECT_EQ(registry_->settings("a").lifecycle.retire_after_days, options_.lifecycle.retire_after_days);
+  // A field left out keeps what the server has.
+  ASSERT_TRUE(import(R"({"services": [{"name": "a", "versions": [], "settings": {"retire_after_days": 9}}]})"));
+  EXPECT_EQ(registry_->settings("a").compatibility, governance::CompatibilityMode::None);
+  EXPECT_EQ(registry_->settings("a").lifecycle, (model::LifecyclePolicy{5, 9}));
+  const auto revision = registry_->revision();
+  ASSERT_TRUE(import(R"({"services": [{"name": "a", "versions": [], "settings": {"retire_after_days": 9}}]})"));
+  EXPECT_EQ(registry_->revision(), revision);  // the same settings again change nothing
+}
+
 const std::string kProviderApi = R"("/users/{id}": {"get": {"parameters": [{"name": "id", "in": "path", "required": true,
     "schema": {"type": "string"}}], "responses": {"200": {"description": "ok", "content": {"application/json": {"schema":
       {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}}}}}}})";
@@ -358,6 +391,43 @@ std::string pact(const std::string& path, int status) {
     "interactions": [{"description": "get a user", "request": {"method": "GET", "path": ")" + path + R"("},
       "response": {"status": )" + std::to_string(status) + R"(, "body": {"id": "42"}}}],
     "metadata": {"pactSpecification": {"version": "2.0.0"}}}})";
+}
+
+// An export (GET /v1/registry) imported into an empty registry gives the same registry: versions
+// with their stages, dates and schemas, dependencies, contracts and settings.
+TEST_F(GovernanceTest, AnExportRestoresTheSameRegistryIntoAnEmptyOne) {
+  ASSERT_TRUE(registry_->set_settings("users", governance::CompatibilityMode::None, model::LifecyclePolicy{7, 3}));
+  put("users", "1.0.0", openapi(kProviderApi), wire::LifecycleStage::Deprecated);
+  put("users", "1.10.0", openapi(kGetUsersLimitRequired));
+  put("users", "1.2.0", openapi(kGetUsers));
+  put("web", "1.0.0", deps("users", "^1.0.0"));
+  ASSERT_TRUE(registry_->set_settings("planned", governance::CompatibilityMode::FullTransitive, std::nullopt));
+  ASSERT_TRUE(put_contract("web", "1.0.0", "users", pact("/users/42", 200)));
+  ASSERT_TRUE(put_instance("web", "1.0.0", R"({"id": "w1", "address": "10.0.0.1", "port": 80})"));
+
+  const std::string exported = wire::to_registry_json(registry_->records(false));
+  EXPECT_EQ(exported.find("\"instances\""), std::string::npos);  // live state stays out unless asked
+  EXPECT_NE(wire::to_registry_json(registry_->records(true)).find("\"w1\""), std::string::npos);
+  // Versions by precedence within their service.
+  EXPECT_LT(exported.find("\"1.2.0\""), exported.find("\"1.10.0\""));
+
+  now_ += kDay;  // a restore later keeps the recorded dates
+  auto store = SqliteStore::open((dir_ / "restored").string()).value();
+  auto restored = Registry::open(*store, options_, [this] { return now_; }, nullptr).value();
+  auto doc = decoder_.decode(exported);
+  ASSERT_TRUE(doc.ok()) << doc.errors[0].to_string();
+  auto out = restored->import(doc);
+  ASSERT_TRUE(out) << out.error().error.message;
+
+  // The same document, but for the revision each record was written at.
+  auto without_revisions = [](std::string json) {
+    static const std::regex revision(R"("revision":[0-9]+,?)");
+    return std::regex_replace(json, revision, "");
+  };
+  EXPECT_EQ(without_revisions(wire::to_registry_json(restored->records(false))), without_revisions(exported));
+  EXPECT_EQ(restored->settings("users").lifecycle, (model::LifecyclePolicy{7, 3}));
+  EXPECT_EQ(restored->settings("planned").compatibility, governance::CompatibilityMode::FullTransitive);
+  EXPECT_EQ(restored->graph().resolve("users", "^1.0.0").target.version, "1.10.0");
 }
 
 TEST_F(GovernanceTest, ContractsAndCanIDeploy) {

@@ -297,5 +297,40 @@ TEST_F(JsonDecoderTest, RecordsAreAligned) {
     EXPECT_EQ(reinterpret_cast<uintptr_t>(doc.instances[i].data()) % 8, 0u);
 }
 
+TEST_F(JsonDecoderTest, ServiceSettingsAreDecodedWithTheFieldsGiven) {
+  auto doc = decode(R"({"services": [
+      {"name": "a", "settings": {"compatibility": "FULL_TRANSITIVE", "sunset_after_days": 30, "retire_after_days": 7},
+       "versions": [)" + version_json() + R"(]},
+      {"name": "b", "versions": [], "settings": {"retire_after_days": 3650}},
+      {"name": "c", "versions": []}]})");
+  ASSERT_TRUE(doc.ok()) << all_errors(doc);
+  ASSERT_EQ(doc.settings.size(), 2u);
+  EXPECT_EQ(doc.settings[0].service, "a");
+  EXPECT_EQ(doc.settings[0].compatibility, CompatibilityMode::FullTransitive);
+  EXPECT_EQ(doc.settings[0].sunset_after_days, 30);
+  EXPECT_EQ(doc.settings[0].retire_after_days, 7);
+  EXPECT_EQ(doc.settings[1].service, "b");
+  EXPECT_FALSE(doc.settings[1].compatibility.has_value());
+  EXPECT_FALSE(doc.settings[1].sunset_after_days.has_value());
+  EXPECT_EQ(doc.settings[1].retire_after_days, 3650);
+}
+
+TEST_F(JsonDecoderTest, BadServiceSettingsNameTheirPathAndYieldNothing) {
+  auto doc = decode(R"({"services": [{"name": "a", "versions": [)" + version_json() + R"(],
+      "settings": {"compatibility": "backwards", "sunset_after_days": 0, "retire_after_days": 3651, "mode": "NONE"}},
+      {"name": "b", "versions": [], "settings": {"sunset_after_days": "30"}},
+      {"name": "c", "versions": [], "settings": []}]})");
+  ASSERT_FALSE(doc.ok());
+  EXPECT_TRUE(has_error(doc, "services[0].settings.compatibility", "unknown compatibility mode \"backwards\""))
+      << all_errors(doc);
+  EXPECT_TRUE(has_error(doc, "services[0].settings.sunset_after_days", "between 1 and 3650")) << all_errors(doc);
+  EXPECT_TRUE(has_error(doc, "services[0].settings.retire_after_days", "between 1 and 3650")) << all_errors(doc);
+  EXPECT_TRUE(has_error(doc, "services[0].settings.mode", "unknown field")) << all_errors(doc);
+  EXPECT_TRUE(has_error(doc, "services[1].settings.sunset_after_days", "expected integer")) << all_errors(doc);
+  EXPECT_TRUE(has_error(doc, "services[2].settings", "object")) << all_errors(doc);
+  EXPECT_TRUE(doc.settings.empty());
+  EXPECT_TRUE(doc.services.empty());
+}
+
 }  // namespace
 }  // namespace roster::wire

@@ -37,7 +37,7 @@ TEST(JsonRoundTrip, ExampleRegistrySurvivesSnapshotAndBack) {
 
   for (bool pretty : {false, true}) {
     std::vector<const Instance*> orphans;
-    std::string json = to_registry_json({records.versions, records.instances, records.contracts}, pretty, &orphans);
+    std::string json = to_registry_json({records.versions, records.instances, records.contracts, {}}, pretty, &orphans);
     EXPECT_TRUE(orphans.empty());
     auto second = decoder.decode(json);
     ASSERT_TRUE(second.ok()) << second.errors[0].to_string() << "\n" << json.substr(0, 2000);
@@ -45,6 +45,35 @@ TEST(JsonRoundTrip, ExampleRegistrySurvivesSnapshotAndBack) {
     expect_same_records(first.instances, second.instances);
     expect_same_records(first.contracts, second.contracts);
   }
+}
+
+TEST(JsonRoundTrip, ServiceSettingsAreWrittenUnderTheirServiceAndReadBack) {
+  flatbuffers::FlatBufferBuilder a, b;
+  a.Finish(CreateServicePolicy(a, a.CreateString("orders"), CompatibilityMode::None, 30, 0));
+  b.Finish(CreateServicePolicy(b, b.CreateString("billing"), CompatibilityMode::ForwardTransitive, 0, 14));
+  JsonDecoder decoder;
+  auto versions = decoder.decode(R"({"services": [{"name": "orders", "versions": [
+      {"version": "1.0.0", "lifecycle_stage": "stable", "owner_team": "t"}]}]})");
+  ASSERT_TRUE(versions.ok());
+  RegistryRecords records{{flatbuffers::GetRoot<ServiceVersion>(versions.services[0].data())}, {}, {},
+                          {flatbuffers::GetRoot<ServicePolicy>(a.GetBufferPointer()),
+                           flatbuffers::GetRoot<ServicePolicy>(b.GetBufferPointer())}};
+  const std::string json = to_registry_json(records);
+  // A service without versions still carries its settings; the server's default days are left out.
+  EXPECT_NE(json.find(R"("name":"orders","settings":{"compatibility":"NONE","sunset_after_days":30},"versions":[{)"),
+            std::string::npos) << json;
+  EXPECT_NE(json.find(R"({"name":"billing","settings":{"compatibility":"FORWARD_TRANSITIVE","retire_after_days":14},"versions":[]})"),
+            std::string::npos) << json;
+  auto back = decoder.decode(json);
+  ASSERT_TRUE(back.ok()) << back.errors[0].to_string();
+  ASSERT_EQ(back.settings.size(), 2u);
+  EXPECT_EQ(back.settings[0].service, "orders");
+  EXPECT_EQ(back.settings[0].compatibility, CompatibilityMode::None);
+  EXPECT_EQ(back.settings[0].sunset_after_days, 30);
+  EXPECT_FALSE(back.settings[0].retire_after_days.has_value());
+  EXPECT_EQ(back.settings[1].service, "billing");
+  EXPECT_EQ(back.settings[1].retire_after_days, 14);
+  expect_same_records(versions.services, back.services);
 }
 
 TEST(JsonRoundTrip, SingleVersionWithEveryField) {
@@ -80,7 +109,7 @@ TEST(JsonRoundTrip, OrphanInstancesAreReported) {
                                 "instances": [{"id": "i", "address": "h", "port": 1}]})");
   ASSERT_TRUE(doc.ok());
   std::vector<const Instance*> orphans;
-  to_registry_json({{}, {flatbuffers::GetRoot<Instance>(doc.instances[0].data())}, {}}, false, &orphans);
+  to_registry_json({{}, {flatbuffers::GetRoot<Instance>(doc.instances[0].data())}, {}, {}}, false, &orphans);
   EXPECT_EQ(orphans.size(), 1u);
 }
 

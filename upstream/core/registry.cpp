@@ -428,7 +428,7 @@ Frame Registry::encode_delta(uint64_t from, uint64_t revision, const std::vector
 // --- writes -----------------------------------------------------------------------------------
 
 WriteResult Registry::check_versions(const std::vector<std::span<const uint8_t>>& candidates, bool import,
-                                     std::vector<Change>& changes) {
+                                     std::vector<Change>& changes, const SettingsByService& incoming) {
   Written out{revision_, {}, {}};
   const int64_t now = clock_();
   // 1. Lifecycle: the stage checked, the dates the server's.
@@ -436,7 +436,7 @@ WriteResult Registry::check_versions(const std::vector<std::span<const uint8_t>>
   for (auto bytes : candidates) {
     auto* v = flatbuffers::GetRoot<wire::ServiceVersion>(bytes.data());
     auto settled = settle_lifecycle(*v, version(v->name()->string_view(), v->version()->string_view()), import, now,
-                                    settings(v->name()->string_view()).lifecycle);
+                                    settings(v->name()->string_view(), incoming).lifecycle);
     if (!settled) return refuse(settled.error());
     records.push_back(std::move(*settled));
   }
@@ -451,7 +451,7 @@ WriteResult Registry::check_versions(const std::vector<std::span<const uint8_t>>
   // 2. Schemas, against the service's other versions as they will stand: those the rules read.
   std::optional<Refusal> refusal;
   for (auto& [key, v] : pending) {
-    const auto mode = settings(key.name).compatibility;
+    const auto mode = settings(key.name, incoming).compatibility;
     std::vector<const wire::ServiceVersion*> others;
     if (v->api_schema() && mode != governance::CompatibilityMode::None)
       others = schema_neighbours(*v, mode, pending_by_service[key.name]);
@@ -548,9 +548,21 @@ WriteResult Registry::put_version(std::span<const uint8_t> version_record, const
 WriteResult Registry::import(const wire::DecodedDocument& doc, WriteOptions options) {
   return retrying([&]() -> WriteResult {
     std::vector<Change> changes;
+    // The document's settings first: its versions are checked under them.
+    SettingsByService incoming;
+    for (const auto& s : doc.settings) {
+      ServiceSettings next = settings(s.service);
+      if (s.compatibility) next.compatibility = static_cast<governance::CompatibilityMode>(*s.compatibility);
+      if (s.sunset_after_days) next.lifecycle.sunset_after_days = *s.sunset_after_days;
+      if (s.retire_after_days) next.lifecycle.retire_after_days = *s.retire_after_days;
+      Bytes record = policy_record(s.service, next);
+      if (auto it = policies_.find(s.service); it == policies_.end() || it->second != record)
+        changes.push_back({s.service, std::move(record)});
+      incoming.emplace(s.service, next);
+    }
     std::vector<std::span<const uint8_t>> candidates;
     for (size_t i = 0; i < doc.services.size(); ++i) candidates.push_back(doc.services[i]);
-    auto checked = check_versions(candidates, true, changes);
+    auto checked = check_versions(candidates, true, changes, incoming);
     std::vector<InstanceKey> leased;
     for (size_t i = 0; i < doc.instances.size(); ++i) {
       leased.push_back(InstanceKey::of(*flatbuffers::GetRoot<wire::Instance>(doc.instances[i].data())));
@@ -672,6 +684,30 @@ ServiceSettings Registry::settings(std::string_view name) const {
   return out;
 }
 
+ServiceSettings Registry::settings(std::string_view name, const SettingsByService& incoming) const {
+  auto it = incoming.find(name);
+  return it != incoming.end() ? it->second : settings(name);
+}
+
+Registry::Bytes Registry::policy_record(std::string_view name, const ServiceSettings& settings) {
+  flatbuffers::FlatBufferBuilder fbb(256);
+  fbb.Finish(wire::CreateServicePolicy(fbb, fbb.CreateString(name.data(), name.size()),
+                                       static_cast<wire::CompatibilityMode>(settings.compatibility),
+                                       settings.lifecycle.sunset_after_days, settings.lifecycle.retire_after_days));
+  return Bytes(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
+}
+
+wire::RegistryRecords Registry::records(bool with_instances) const {
+  wire::RegistryRecords out;
+  for (const auto& name : service_names())
+    for (auto* v : versions(name)) out.versions.push_back(v);  // by name, then precedence
+  if (with_instances)
+    for (const auto& [key, bytes] : instances_) out.instances.push_back(root<wire::Instance>(bytes));
+  for (const auto& [key, bytes] : contracts_) out.contracts.push_back(root<wire::Contract>(bytes));
+  for (const auto& [name, bytes] : policies_) out.policies.push_back(root<wire::ServicePolicy>(bytes));
+  return out;
+}
+
 WriteResult Registry::set_settings(std::string_view name, std::optional<governance::CompatibilityMode> compatibility,
                                    std::optional<model::LifecyclePolicy> lifecycle) {
   return retrying([&]() -> WriteResult {
@@ -683,11 +719,7 @@ WriteResult Registry::set_settings(std::string_view name, std::optional<governan
     ServiceSettings next = settings(name);
     if (compatibility) next.compatibility = *compatibility;
     if (lifecycle) next.lifecycle = *lifecycle;
-    flatbuffers::FlatBufferBuilder fbb(256);
-    fbb.Finish(wire::CreateServicePolicy(fbb, fbb.CreateString(name.data(), name.size()),
-                                         static_cast<wire::CompatibilityMode>(next.compatibility),
-                                         next.lifecycle.sunset_after_days, next.lifecycle.retire_after_days));
-    std::vector<uint8_t> record(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
+    Bytes record = policy_record(name, next);
     if (auto it = policies_.find(name); it != policies_.end() && it->second == record) return Written{revision_, {}, {}};
     return commit({{std::string(name), std::move(record)}});
   });

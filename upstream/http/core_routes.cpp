@@ -16,7 +16,9 @@
 //   PUT    /v1/services/{name}/versions/{version}/instances/{id}[?ttl=SECONDS]   register, with a lease
 //   PUT|POST /v1/services/{name}/versions/{version}/instances/{id}/heartbeat     renew the lease
 //   DELETE /v1/services/{name}/versions/{version}/instances/{id}  deregister
-//   POST   /v1/registry[?dry_run=true]                             a whole registry document
+//   GET    /v1/registry[?instances=true]                           export: the whole registry as one document
+//                                                                  (versions, contracts, settings; instances if asked)
+//   POST   /v1/registry[?dry_run=true]                             a whole registry document (import, restore)
 #include <charconv>
 #include <cstdint>
 #include <memory>
@@ -239,6 +241,11 @@ void add_core_routes(RouteTable& routes, Registry& registry) {
   routes.add("PUT", "/v1/services/{name}/versions/{version}/instances/{id}/heartbeat", heartbeat);
   routes.add("POST", "/v1/services/{name}/versions/{version}/instances/{id}/heartbeat", heartbeat);
 
+  // A backup that POST /v1/registry restores: records in the document format, read at one
+  // revision. Instances are live state their processes re-register; asked for, they come along.
+  routes.add("GET", "/v1/registry", [&registry](const net::HttpRequest& req, const PathParams&) {
+    return json_response(wire::to_registry_json(registry.records(truthy(req.query_param("instances")))));
+  });
   routes.add("POST", "/v1/registry", [&registry, decoder](const net::HttpRequest& req, const PathParams&) {
     auto doc = decoder->decode(req.body);
     if (!doc.ok()) return decode_error(doc);

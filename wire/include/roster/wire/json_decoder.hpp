@@ -6,12 +6,14 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "roster/base/result.hpp"
 #include "roster/wire/record_list.hpp"
+#include "roster/wire/roster_generated.h"
 
 namespace roster::wire {
 
@@ -30,11 +32,20 @@ inline Error document_error(std::string where, std::string message, ErrorKind ki
 
 enum class DocumentKind { Registry, ServiceVersion, Instance };
 
+// A registry service's `settings` (the compatibility mode and lifecycle policy the server applies
+// to it); a field left out keeps what the server has (or its default).
+struct DecodedSettings {
+  std::string service;
+  std::optional<CompatibilityMode> compatibility;
+  std::optional<int> sunset_after_days, retire_after_days;
+};
+
 struct DecodedDocument {
   DocumentKind kind = DocumentKind::Registry;
   RecordList services;   // ServiceVersion records
   RecordList instances;  // Instance records
   RecordList contracts;  // Contract records
+  std::vector<DecodedSettings> settings;
   std::vector<Error> errors;  // every problem found (all or nothing: no records when any)
   bool ok() const { return errors.empty(); }
 };

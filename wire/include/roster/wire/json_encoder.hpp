@@ -16,6 +16,7 @@ struct RegistryRecords {
   std::vector<const ServiceVersion*> versions;
   std::vector<const Instance*> instances;
   std::vector<const Contract*> contracts;
+  std::vector<const ServicePolicy*> policies;  // written as their service's `settings`
 };
 
 // An instance whose version is not among `versions` has no place in the document: it is left

@@ -50,6 +50,17 @@ inline constexpr std::array<std::pair<std::string_view, SchemaFormat>, 3> kForma
     {"json_schema", SchemaFormat::JsonSchema},
 }};
 
+// The spelling of the settings API (GET /v1/services/{name}/compatibility).
+inline constexpr std::array<std::pair<std::string_view, CompatibilityMode>, 7> kCompatibility{{
+    {"BACKWARD", CompatibilityMode::Backward},
+    {"BACKWARD_TRANSITIVE", CompatibilityMode::BackwardTransitive},
+    {"FORWARD", CompatibilityMode::Forward},
+    {"FORWARD_TRANSITIVE", CompatibilityMode::ForwardTransitive},
+    {"FULL", CompatibilityMode::Full},
+    {"FULL_TRANSITIVE", CompatibilityMode::FullTransitive},
+    {"NONE", CompatibilityMode::None},
+}};
+
 }  // namespace names_detail
 
 constexpr std::string_view to_string(LifecycleStage stage) { return names_detail::name_of(names_detail::kStages, stage); }
@@ -63,6 +74,13 @@ constexpr std::string_view to_string(SchemaFormat format) { return names_detail:
 constexpr std::optional<SchemaFormat> parse_schema_format(std::string_view name) {
   auto f = names_detail::find(names_detail::kFormats, name);
   return f == SchemaFormat::None ? std::nullopt : f;
+}
+
+constexpr std::string_view to_string(CompatibilityMode mode) {
+  return names_detail::name_of(names_detail::kCompatibility, mode);
+}
+constexpr std::optional<CompatibilityMode> parse_compatibility_mode(std::string_view name) {
+  return names_detail::find(names_detail::kCompatibility, name);
 }
 
 }  // namespace roster::wire

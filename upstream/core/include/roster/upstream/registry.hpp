@@ -46,6 +46,7 @@
 #include "roster/upstream/version_index.hpp"
 #include "roster/upstream/write_result.hpp"
 #include "roster/wire/json_decoder.hpp"
+#include "roster/wire/json_encoder.hpp"
 #include "roster/wire/roster_generated.h"
 
 namespace roster::upstream {
@@ -146,6 +147,9 @@ class Registry {
   // The resolved dependency graph of every registered version.
   const model::DependencyGraph& graph() const { return graph_; }
   ServiceSettings settings(std::string_view name) const;
+  // Everything registered, for an export (GET /v1/registry): versions, contracts, the services'
+  // settings and, when asked, the instances.
+  wire::RegistryRecords records(bool with_instances) const;
   int64_t now() const { return clock_(); }
   uint64_t revision() const { return revision_; }
   // The store's identity: revisions are comparable only within one.
@@ -186,8 +190,12 @@ class Registry {
   WriteResult retrying(Attempt&& attempt);
   bool reload();  // false: the store could not be read (this registry is unchanged)
   // The checked changes for candidate version records, or the refusal.
+  // Settings a write brings along (an import's `settings`), in force for its own checks.
+  using SettingsByService = std::map<std::string, ServiceSettings, std::less<>>;
+  ServiceSettings settings(std::string_view name, const SettingsByService& incoming) const;
   WriteResult check_versions(const std::vector<std::span<const uint8_t>>& candidates, bool import,
-                             std::vector<Change>& changes);
+                             std::vector<Change>& changes, const SettingsByService& incoming = {});
+  static Bytes policy_record(std::string_view name, const ServiceSettings& settings);
   // The versions of `candidate`'s service the schema rules read (check_schema's `others`): those
   // below it in its major line as they will stand with the write (`pending_here`: the write's
   // versions of its service); every one for a transitive mode, else down to the nearest one with a
