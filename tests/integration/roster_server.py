@@ -23,8 +23,9 @@ class RosterServer:
         self.tmp = tempfile.mkdtemp(prefix="roster-server-")
         ready = os.path.join(self.tmp, "ready")
         self.stream_unix = os.path.join(self.tmp, "stream.sock")
-        args = [os.path.join(build, "upstream", "roster-server"), "--listen", "127.0.0.1:0", "--stream", "127.0.0.1:0",
-                "--stream-unix", self.stream_unix, "--data-dir", os.path.join(self.tmp, "data"), "--ready-file", ready, *extra]
+        args = [os.path.join(build, "upstream", "roster-server"), "--listen", "127.0.0.1:0",
+                "--stream", "127.0.0.1:0", "--stream-unix", self.stream_unix,
+                "--data-dir", os.path.join(self.tmp, "data"), "--ready-file", ready, *extra]
         if token:
             args += ["--token", token]
         self.log_path = os.path.join(self.tmp, "server.log")

@@ -44,7 +44,8 @@ class Document:
         except ImportError:
             resolver = jsonschema.RefResolver(DOCUMENT_URI, document, store={DOCUMENT_URI: document})
             self.validator = lambda ref: jsonschema.Draft202012Validator({"$ref": ref}, resolver=resolver)
-        self.routes = [(method.upper(), path, re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$"))
+        template = lambda path: re.compile("^" + re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)) + "$")
+        self.routes = [(method.upper(), path, template(path))
                        for path, item in document["paths"].items() for method in METHODS if method in item]
 
     def operation(self, method, path):
@@ -90,26 +91,26 @@ class OpenApiConformance(unittest.TestCase):
         key = self.doc.response_key(method, template, status)
         self.answered.setdefault((method, template), set()).add(status)
         operation = self.doc.document["paths"][template][method.lower()]
-        response = operation["responses"][key]
-        if "$ref" in response:
-            response = self.doc.document["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+        where = ("paths", template, method.lower(), "responses", key)
+        if "$ref" in operation["responses"][key]:  # a shared one: #/components/responses/NAME
+            where = ("components", "responses", operation["responses"][key]["$ref"].rsplit("/", 1)[1])
+        response = self.doc.document[where[0]][where[1]]
+        for part in where[2:]:
+            response = response[part]
         media = content_type.split(";")[0].strip()
         self.assertIn(media, response.get("content", {}), f"{what}: content type {content_type} is not documented")
         if media != "application/json":
             return raw.decode()
         value = json.loads(raw)
-        ref = (pointer("paths", template, method.lower(), "responses", key, "content", media, "schema")
-               if "$ref" not in operation["responses"][key]
-               else pointer("components", "responses", operation["responses"][key]["$ref"].rsplit("/", 1)[1],
-                            "content", media, "schema"))
-        problems = self.doc.errors(ref, value)
+        problems = self.doc.errors(pointer(*where, "content", media, "schema"), value)
         self.assertFalse(problems, f"{what}: the body does not match the documented schema:\n" +
                          "\n".join(problems[:10]) + f"\nbody: {raw[:600]!r}")
         if 200 <= status < 300 and body is not None and "requestBody" in operation:
             sent = body if not isinstance(body, bytes) else json.loads(body)
             problems = self.doc.errors(pointer("paths", template, method.lower(), "requestBody", "content",
                                                "application/json", "schema"), sent)
-            self.assertFalse(problems, f"{what}: the server accepted a body the document refuses:\n" + "\n".join(problems[:10]))
+            self.assertFalse(problems, f"{what}: the server accepted a body the document refuses:\n" +
+                             "\n".join(problems[:10]))
         return value
 
     def test_every_route_answers_as_documented(self):
@@ -152,7 +153,8 @@ class OpenApiConformance(unittest.TestCase):
     def listings(self):
         page = self.call("GET", "/v1/services", query={"limit": 2}, expect=200)
         self.assertIn("next_cursor", page)
-        self.call("GET", "/v1/services", query={"limit": 2, "cursor": page["next_cursor"], "schema": "false"}, expect=200)
+        self.call("GET", "/v1/services", query={"limit": 2, "cursor": page["next_cursor"], "schema": "false"},
+                  expect=200)
         self.call("GET", "/v1/services", query={"team": "team-api", "stage": "beta", "tag": "t"}, expect=200)
         self.call("GET", "/v1/services", query={"stage": "ancient"}, expect=400)
         self.call("GET", "/v1/services", query={"limit": 0}, expect=400)

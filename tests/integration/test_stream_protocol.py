@@ -26,8 +26,8 @@ HEADER = struct.Struct("<IBBH")  # length (bytes after itself), type, protocol v
 
 # The payload code, generated where the test can import it (package roster.wire).
 GENERATED = tempfile.mkdtemp(prefix="roster-fbs-")
-subprocess.run([shutil.which("flatc") or "flatc", "--python", "-o", GENERATED, os.path.join(SOURCE, "wire", "roster.fbs")],
-               check=True)
+subprocess.run([shutil.which("flatc") or "flatc", "--python", "-o", GENERATED,
+                os.path.join(SOURCE, "wire", "roster.fbs")], check=True)
 sys.path.insert(0, GENERATED)
 import flatbuffers  # noqa: E402
 from roster.wire import Hello  # noqa: E402

@@ -73,7 +73,8 @@ TEST_F(OpenApiDocumentTest, TheDocumentNamesExactlyTheRoutesTheServerHas) {
   for (std::string_view label : api().route_labels())
     EXPECT_TRUE(routes.emplace(label).second) << "the route table has " << label << " twice";
   for (auto& label : routes) EXPECT_TRUE(documented.count(label)) << label << " is not in docs/openapi.json";
-  for (auto& label : documented) EXPECT_TRUE(routes.count(label)) << "docs/openapi.json has " << label << ", the server does not";
+  for (auto& label : documented)
+    EXPECT_TRUE(routes.count(label)) << "docs/openapi.json has " << label << ", the server does not";
   EXPECT_GE(routes.size(), 40u);
 }
 
