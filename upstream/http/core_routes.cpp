@@ -1,5 +1,6 @@
 // The core routes: service versions, instances and their heartbeats, search, and the registry
-// import. Bodies are decoded here into records; the registry sees records only.
+// import. Bodies are decoded here into records; the registry sees records only. docs/openapi.json
+// has each route in full (parameters, bodies, every answer's schema).
 //
 //   GET    /v1/services?team=&stage=&tag=[&limit=N&cursor=C][&schema=false]  search, by name then precedence;
 //                                                                  a page ends with next_cursor while more remain

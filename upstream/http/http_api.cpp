@@ -5,6 +5,7 @@
 #include "roster/base/version.hpp"
 
 #include "api_responses.hpp"
+#include "openapi_document.hpp"
 #include "roster/base/constant_time.hpp"
 #include "roster/wire/json_encoder.hpp"
 #include "roster/wire/json_writer.hpp"
@@ -30,6 +31,9 @@ HttpApi::HttpApi(Registry& registry, ApiOptions options, MetricsSource extra_met
     std::string body;
     wire::JsonWriter(body).begin_object().key("revision").unsigned_number(registry_.revision()).end_object();
     return json_response(body);
+  });
+  routes_.add("GET", "/v1/openapi.json", [](const net::HttpRequest&, const PathParams&) {
+    return json_response(std::string(kOpenApiDocument));
   });
   add_core_routes(routes_, registry_);
   add_governance_routes(routes_, registry_);

@@ -23,6 +23,12 @@ void RouteTable::add(std::string method, std::string_view pattern, RouteHandler 
   routes_.push_back(std::move(route));
 }
 
+std::vector<std::string_view> RouteTable::labels() const {
+  std::vector<std::string_view> out;
+  for (const Route& route : routes_) out.push_back(route.label);
+  return out;
+}
+
 bool RouteTable::matches(const Route& route, const std::vector<std::string>& segments, PathParams& params) {
   if (route.segments.size() != segments.size()) return false;
   for (size_t i = 0; i < segments.size(); ++i) {

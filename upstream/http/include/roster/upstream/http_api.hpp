@@ -1,8 +1,9 @@
 // roster-server's HTTP face: a route table over the Registry (the domain core). It decodes JSON
 // bodies into records, maps domain errors to statuses (api_responses.hpp) and renders answers as
-// JSON. The routes are those of docs/http-api.md (core: versions, instances, heartbeats, registry
-// import) and docs/governance-api.md (graph, lifecycle, schemas, contracts, can-i-deploy), plus
-// GET /healthz, /metrics (Prometheus text) and /v1/revision.
+// JSON. Every route is in docs/openapi.json (served as GET /v1/openapi.json; a test holds the two
+// equal): core (versions, instances, heartbeats, registry import), governance (docs/governance-api.md:
+// graph, lifecycle, schemas, contracts, can-i-deploy), GET /healthz, /metrics (Prometheus text)
+// and /v1/revision.
 #pragma once
 
 #include <functional>
@@ -32,6 +33,8 @@ class HttpApi {
  public:
   HttpApi(Registry& registry, ApiOptions options, MetricsSource extra_metrics = {});
   net::HttpResponse handle(const net::HttpRequest& request);
+  // Every route as "METHOD /pattern/{param}" (what the OpenAPI document must describe).
+  std::vector<std::string_view> route_labels() const { return routes_.labels(); }
 
   // Errors the HTTP server answers itself (malformed requests, limits), in roster's JSON shape.
   static net::HttpResponse render_error(unsigned status, std::string_view code, std::string_view message);

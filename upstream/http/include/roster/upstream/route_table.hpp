@@ -41,6 +41,8 @@ class RouteTable {
   // `route`, when given, is set to the matched route as "METHOD /pattern/{x}" (what metrics are
   // labelled with: bounded, unlike paths), or "unmatched".
   net::HttpResponse dispatch(const net::HttpRequest& request, std::string_view* route = nullptr) const;
+  // Every route's label ("GET /v1/services/{name}"), in the order added.
+  std::vector<std::string_view> labels() const;
 
  private:
   struct Segment {
