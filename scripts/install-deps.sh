@@ -13,6 +13,8 @@ packages=(
   libxxhash-dev libsqlite3-dev rapidjson-dev libcli11-dev libspdlog-dev
   json-schema-test-suite
   python3-dev pybind11-dev python3-yaml
+  # bench/plot.py (`make plots`, and its test in `make test`).
+  python3-matplotlib
   # The etcd store: gRPC and protobuf, etcd's v3 API .proto files and the ones they import
   # (gogoproto, google/api), and etcd itself with etcdctl for the tests and `make demo-ha`.
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
