@@ -33,7 +33,7 @@ matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402 (after the backend is chosen)
 from matplotlib import ticker  # noqa: E402
 
-DPI = 100  # with FIGSIZE: 1000 x 450 pixels, 40-80 KB per picture
+DPI = 90  # with FIGSIZE: 900 x 405 pixels, 60-100 KB per picture
 FIGSIZE = (10, 4.5)
 TO_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 # Run-name parts that say how a benchmark ran, not what it measured.
@@ -92,9 +92,11 @@ class Results:
         return {n: m for n in self.runs if (m := re.fullmatch(pattern, n))}
 
 
-def time_ns(entry):
+def cpu_ns(entry):
+    """The benchmark thread's CPU time per iteration: on a shared machine the wall time of a
+    single-threaded loop also counts the time other processes held its CPU."""
     b = entry[0]
-    return b["real_time"] * TO_NS[b.get("time_unit", "ns")]
+    return b["cpu_time"] * TO_NS[b.get("time_unit", "ns")]
 
 
 def caption(contexts, what):
@@ -112,6 +114,13 @@ def log_scale(ax, which):
     axis = ax.xaxis if which == "x" else ax.yaxis
     axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     axis.set_minor_formatter(ticker.LogFormatter(labelOnlyBase=False, minor_thresholds=(2, 0.5)))
+
+
+def count_ticks(ax, counts):
+    """A log x axis of counts (registry sizes, connections) ticked at the measured ones: 10k, 1M."""
+    ax.set_xscale("log")
+    ax.set_xticks(counts, [f"{c / 1e6:g}M" if c >= 1e6 else f"{c / 1e3:g}k" if c >= 1e3 else f"{c:g}" for c in counts])
+    ax.xaxis.set_minor_formatter(ticker.NullFormatter())
 
 
 def save(fig, out_dir, file_name):
@@ -136,22 +145,22 @@ def plot_lookup_cost(results, out_dir):
     for ax, (form, label) in zip(axes[0], drawn):
         series = {}
         for name, m in results.names(rf"{form}/(\w+)/(\d+)").items():
-            times = [time_ns(e) for e in results.entries(name)]
+            times = [cpu_ns(e) for e in results.entries(name)]
             contexts += [e[1] for e in results.entries(name)]
             series.setdefault(m[1], []).append((int(m[2]), statistics.median(times), min(times), max(times)))
+        count_ticks(ax, sorted({p[0] for points in series.values() for p in points}))
         for impl in sorted(series, key=lambda i: (i != "roster", i)):
             points = sorted(series[impl])
             sizes, medians = [p[0] for p in points], [p[1] for p in points]
             spread = [[p[1] - p[2] for p in points], [p[3] - p[1] for p in points]]
             impl_label, color, marker = peers.get(impl, (impl, None, "x"))
             ax.errorbar(sizes, medians, yerr=spread, label=impl_label, color=color, marker=marker, capsize=3)
-        log_scale(ax, "x")
-        ax.set_ylim(bottom=0)
         ax.set_title(label, fontsize=10)
         ax.set_xlabel("registry size (services, log scale)")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
-    axes[0][0].set_ylabel("time per lookup (ns)\nmedian of repetitions, bars: min to max")
+    axes[0][0].set_ylim(bottom=0)  # shared by the panels: set once both are drawn
+    axes[0][0].set_ylabel("CPU time per lookup (ns)\nmedian of repetitions, bars: min to max")
     fig.suptitle(caption(contexts, "Lookup by name: roster against in-process hash maps (shm_bench)"), fontsize=10)
     fig.tight_layout()
     return save(fig, out_dir, "lookup_cost.png")
@@ -166,9 +175,18 @@ def percentile_points(counters, prefix):
     return sorted(points)
 
 
-def draw_distribution(ax, points, **style):
-    """Latency (x, log) against the share of samples at or below it (y): a CDF through the percentiles."""
-    ax.plot([max(us, 0.01) for _, us in points], [q for q, _ in points], marker=".", **style)
+def draw_distribution(ax, repetitions, **style):
+    """Latency (x, log) against the share of samples at or below it (y), a CDF through the percentiles:
+    at each percentile the median of the repetitions, shaded from their least to their greatest."""
+    by_percentile = {}
+    for points in repetitions:
+        for q, us in points:
+            by_percentile.setdefault(q, []).append(max(us, 0.01))  # floored for the log scale
+    qs = sorted(by_percentile)
+    ax.plot([statistics.median(by_percentile[q]) for q in qs], qs, marker=".", **style)
+    if len(repetitions) > 1:
+        ax.fill_betweenx(qs, [min(by_percentile[q]) for q in qs], [max(by_percentile[q]) for q in qs],
+                         color=style.get("color"), alpha=0.12, linewidth=0)
 
 
 def plot_write_to_visible(results, out_dir):
@@ -178,7 +196,8 @@ def plot_write_to_visible(results, out_dir):
              "--benchmark_filter=write_to_visible); drawing what else there is")
     if not e2e and not results.ha:
         return warn("write_to_visible.png: nothing to draw; not written")
-    fig, axes = plt.subplots(1, (1 if e2e else 0) + (1 if results.ha else 0), figsize=FIGSIZE, squeeze=False)
+    fig, axes = plt.subplots(1, (1 if e2e else 0) + (1 if results.ha else 0), figsize=(FIGSIZE[0], FIGSIZE[1] + 1),
+                             squeeze=False)
     axes = list(axes[0])
     contexts = []
     if e2e:
@@ -186,22 +205,23 @@ def plot_write_to_visible(results, out_dir):
         readers = {"0": ("reader spinning on Views", "C0"), "1": ("reader in wait_for_change", "C1")}
         for name, m in e2e:
             reader, color = readers.get(m[1], (f"reader_waits:{m[1]}", None))
-            for repetition, (counters, context) in enumerate(results.entries(name)):
-                contexts.append(context)
-                for prefix, start, line in (("", "ack", "-"), ("send_", "send", "--")):
-                    points = percentile_points(counters, prefix)
-                    if len(points) < 3:
-                        warn(f"write_to_visible.png: {name} has only {len(points)} {prefix}p*_us counters "
-                             f"(an e2e_bench from before the distribution counters?)")
-                    label = f"{reader}, {start} → visible ({int(counters.get('writes', 0))} writes)"
-                    draw_distribution(ax, points, color=color, linestyle=line, label=None if repetition else label)
+            entries = results.entries(name)
+            contexts += [context for _, context in entries]
+            writes = sum(int(counters.get("writes", 0)) for counters, _ in entries)
+            for prefix, start, line in (("", "ack", "-"), ("send_", "send", "--")):
+                repetitions = [percentile_points(counters, prefix) for counters, _ in entries]
+                if min(len(points) for points in repetitions) < 3:
+                    warn(f"write_to_visible.png: {name} has only {min(map(len, repetitions))} {prefix}p*_us counters "
+                         f"(an e2e_bench from before the distribution counters?)")
+                label = f"{reader}, {start} → visible ({writes} writes in {len(entries)} runs)"
+                draw_distribution(ax, repetitions, color=color, linestyle=line, label=label)
         log_scale(ax, "x")
         ax.set_title("SQLite store, one agent, this process reading shm (e2e_bench)", fontsize=10)
         ax.set_xlabel("write → visible in the arena (µs, log scale)")
         ax.set_ylabel("percentile of writes")
         ax.set_ylim(0, 100)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7, loc="upper left")
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))  # below: the curves fill the panel
     for data, path in results.ha[-1:]:  # the last one given: one run's samples, not a mixture
         ax = axes.pop(0)
         series = [(data["etcd"].get("watch_other_member"), "etcd put → watch event on another member", "C2"),
@@ -220,7 +240,7 @@ def plot_write_to_visible(results, out_dir):
         ax.set_ylabel("percentile of writes")
         ax.set_ylim(0, 100)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7, loc="upper left")
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))  # below: the curves fill the panel
         contexts.append({"date": data.get("started")})  # ha_bench.py records no machine
     fig.suptitle(caption(contexts, "Write → visible to a reader (distribution)"), fontsize=10)
     fig.tight_layout()
@@ -252,7 +272,7 @@ def plot_fanout(results, out_dir):
     if band:
         ax.fill_between([a for a, _, _ in band], [lo for _, lo, _ in band], [hi for _, _, hi in band], color="C0",
                         alpha=0.15, label="p10 to p90")
-    log_scale(ax, "x")
+    count_ticks(ax, [agents for agents, _ in runs])
     log_scale(ax, "y")
     ax.set_xlabel("agent connections receiving the delta (log scale)")
     ax.set_ylabel("write sent → delta received (ms, log scale)")
