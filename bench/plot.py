@@ -19,6 +19,7 @@ rest is drawn; the exit status is 1 only when no picture was written.
 import argparse
 import glob
 import json
+import math
 import os
 import re
 import statistics
@@ -37,12 +38,17 @@ DPI = 90  # with FIGSIZE: 900 x 405 pixels, 60-100 KB per picture
 FIGSIZE = (10, 4.5)
 TO_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 # Run-name parts that say how a benchmark ran, not what it measured.
-RUN_OPTION = re.compile(r"^(iterations|repeats|min_time|min_warmup_time|threads):|^(real_time|manual_time|process_time)$")
+RUN_OPTION = re.compile(r"^(iterations|repeats|min_time|min_warmup_time|threads):"
+                        r"|^(real_time|manual_time|process_time)$")
 PERCENTILE_COUNTER = re.compile(r"^p(\d+(?:\.\d+)?)_us$")
 
 
 def warn(message):
     print(f"plot.py: {message}", file=sys.stderr)
+
+
+def is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 class Results:
@@ -65,6 +71,9 @@ class Results:
             for b in data["benchmarks"]:
                 self._add(b, context, path)
         elif isinstance(data, dict) and isinstance(data.get("roster"), dict) and isinstance(data.get("etcd"), dict):
+            if self.ha:
+                warn(f"{path}: another ha_bench.py result; the write → visible picture shows this one, not "
+                     f"{self.ha[-1][1]}")
             self.ha.append((data, path))
         else:
             warn(f"{path}: neither Google Benchmark JSON (no \"benchmarks\" list) nor ha_bench.py's; skipped")
@@ -93,10 +102,11 @@ class Results:
 
 
 def cpu_ns(entry):
-    """The benchmark thread's CPU time per iteration: on a shared machine the wall time of a
-    single-threaded loop also counts the time other processes held its CPU."""
+    """The benchmark thread's CPU time per iteration, or None: on a shared machine the wall time of
+    a single-threaded loop also counts the time other processes held its CPU."""
     b = entry[0]
-    return b["cpu_time"] * TO_NS[b.get("time_unit", "ns")]
+    return b["cpu_time"] * TO_NS[b.get("time_unit", "ns")] if is_number(b.get("cpu_time")) and \
+        b.get("time_unit", "ns") in TO_NS else None
 
 
 def caption(contexts, what):
@@ -131,23 +141,30 @@ def save(fig, out_dir, file_name):
     return path
 
 
+def lookup_series(results, form):
+    """{implementation: [(size, median ns, least, greatest)]} of `form` (lookup, lookup_dependent)."""
+    series = {}
+    for name, m in results.names(rf"{form}/(\w+)/(\d+)").items():
+        times = [t for t in map(cpu_ns, results.entries(name)) if t is not None]
+        if len(times) < len(results.entries(name)):
+            warn(f"lookup_cost.png: {name}: cpu_time or time_unit is not a number / ns, us, ms, s; "
+                 f"{'the run left out' if times else 'left out'}")
+        if times:
+            series.setdefault(m[1], []).append((int(m[2]), statistics.median(times), min(times), max(times)))
+    return series
+
+
 def plot_lookup_cost(results, out_dir):
     forms = [("lookup", "independent keys (shuffled, back to back)"),
              ("lookup_dependent", "dependent keys (each from the previous result)")]
     peers = {"roster": ("roster (shared-memory arena)", "C0", "o"), "absl": ("absl::flat_hash_map", "C1", "s"),
              "std": ("std::unordered_map", "C2", "^")}
-    drawn = [(form, label) for form, label in forms if results.names(rf"{form}/(\w+)/(\d+)")]
+    drawn = [(form, label, series) for form, label in forms if (series := lookup_series(results, form))]
     if not drawn:
         return warn("lookup_cost.png: no lookup/ or lookup_dependent/ benchmarks in the inputs (shm_bench "
                     "--benchmark_filter='lookup/|lookup_dependent/'); not written")
     fig, axes = plt.subplots(1, len(drawn), figsize=FIGSIZE, sharey=True, squeeze=False)
-    contexts = []
-    for ax, (form, label) in zip(axes[0], drawn):
-        series = {}
-        for name, m in results.names(rf"{form}/(\w+)/(\d+)").items():
-            times = [cpu_ns(e) for e in results.entries(name)]
-            contexts += [e[1] for e in results.entries(name)]
-            series.setdefault(m[1], []).append((int(m[2]), statistics.median(times), min(times), max(times)))
+    for ax, (form, label, series) in zip(axes[0], drawn):
         count_ticks(ax, sorted({p[0] for points in series.values() for p in points}))
         for impl in sorted(series, key=lambda i: (i != "roster", i)):
             points = sorted(series[impl])
@@ -161,6 +178,8 @@ def plot_lookup_cost(results, out_dir):
         ax.legend(fontsize=8)
     axes[0][0].set_ylim(bottom=0)  # shared by the panels: set once both are drawn
     axes[0][0].set_ylabel("CPU time per lookup (ns)\nmedian of repetitions, bars: min to max")
+    contexts = [context for form, _, _ in drawn for name in results.names(rf"{form}/(\w+)/(\d+)")
+                for _, context in results.entries(name)]
     fig.suptitle(caption(contexts, "Lookup by name: roster against in-process hash maps (shm_bench)"), fontsize=10)
     fig.tight_layout()
     return save(fig, out_dir, "lookup_cost.png")
@@ -170,7 +189,7 @@ def percentile_points(counters, prefix):
     """[(percentile, microseconds)] of the `<prefix>p<q>_us` counters, by percentile."""
     points = []
     for key, value in counters.items():
-        if key.startswith(prefix) and (m := PERCENTILE_COUNTER.match(key[len(prefix):])):
+        if key.startswith(prefix) and (m := PERCENTILE_COUNTER.match(key[len(prefix):])) and is_number(value):
             points.append((float(m[1]), value))
     return sorted(points)
 
@@ -222,14 +241,14 @@ def plot_write_to_visible(results, out_dir):
         ax.set_ylim(0, 100)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))  # below: the curves fill the panel
-    for data, path in results.ha[-1:]:  # the last one given: one run's samples, not a mixture
+    for data, path in results.ha[-1:]:  # one run's samples, not a mixture
         ax = axes.pop(0)
         series = [(data["etcd"].get("watch_other_member"), "etcd put → watch event on another member", "C2"),
                   (data["roster"].get("via_other_server"), "roster PUT to A → visible, agent on B", "C0"),
                   (data["roster"].get("via_same_server"), "roster PUT to A → visible, agent on A", "C1")]
         for samples, label, color in series:
-            if not samples:
-                warn(f"write_to_visible.png: {path} has no samples for \"{label}\"")
+            if not isinstance(samples, list) or not samples or not all(is_number(v) and v >= 0 for v in samples):
+                warn(f"write_to_visible.png: {path}: no list of times in seconds for \"{label}\"; left out")
                 continue
             ms = sorted(s * 1e3 for s in samples)
             ax.plot(ms, [100 * (i + 1) / len(ms) for i in range(len(ms))], color=color,
@@ -260,7 +279,7 @@ def plot_fanout(results, out_dir):
     for key, label, color, style in lines:
         points = []
         for agents, name in runs:
-            values = [e[0][key + "_us"] for e in results.entries(name) if key + "_us" in e[0]]
+            values = [e[0][key + "_us"] for e in results.entries(name) if is_number(e[0].get(key + "_us"))]
             if values:  # floored for the log scale: a spread's median can be 0
                 points.append((agents, max(statistics.median(values) / 1e3, 1e-3)))
         if points:
@@ -268,7 +287,7 @@ def plot_fanout(results, out_dir):
                     label=label)
     band = [(agents, [e[0] for e in results.entries(name)]) for agents, name in runs]
     band = [(a, statistics.median(b["p10_us"] for b in es) / 1e3, statistics.median(b["p90_us"] for b in es) / 1e3)
-            for a, es in band if all("p10_us" in b and "p90_us" in b for b in es)]
+            for a, es in band if all(is_number(b.get("p10_us")) and is_number(b.get("p90_us")) for b in es)]
     if band:
         ax.fill_between([a for a, _, _ in band], [lo for _, lo, _ in band], [hi for _, _, hi in band], color="C0",
                         alpha=0.15, label="p10 to p90")

@@ -78,6 +78,34 @@ class PlotTest(unittest.TestCase):
         self.assertIn(f"{empty}: no .json file in this folder", done.stderr)
         self.assertEqual(self.written(), [])
 
+    def test_entries_with_broken_fields_are_named_and_left_out(self):
+        hostile = os.path.join(self.dir, "hostile.json")
+        with open(hostile, "w") as f:
+            f.write('{"context": {"date": 7}, "benchmarks": ['
+                    '  {"name": "lookup/roster/100000", "run_type": "iteration", "real_time": 5, "cpu_time": "fast",'
+                    '   "time_unit": "ns"},'
+                    '  {"name": "lookup/absl/100000", "run_type": "iteration", "real_time": 5, "cpu_time": 5,'
+                    '   "time_unit": "fortnights"},'
+                    '  {"name": "e2e/fanout/100/iterations:20/real_time", "run_type": "iteration", "real_time": NaN,'
+                    '   "cpu_time": 1, "time_unit": "ms"},'
+                    '  {"run_type": "iteration"},'
+                    '  {"name": "e2e/fanout/1000/iterations:20/real_time", "run_type": "iteration", "real_time": 9,'
+                    '   "cpu_time": 1, "time_unit": "ms", "p50_us": "slow", "p99_us": 2000, "p10_us": null}]}')
+        ha = os.path.join(self.dir, "ha.json")
+        with open(ha, "w") as f:
+            f.write('{"etcd": {"watch_other_member": ["1ms"]}, "roster": {"via_other_server": [0.002, -1],'
+                    ' "via_same_server": [0.002, 0.003]}}')
+        done = self.plot(hostile, ha)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertIn("lookup/roster/100000: cpu_time or time_unit is not a number", done.stderr)
+        self.assertIn("lookup/absl/100000: cpu_time or time_unit is not a number", done.stderr)
+        self.assertIn("lookup_cost.png: no lookup/ or lookup_dependent/ benchmarks", done.stderr)
+        self.assertIn(f"{hostile}: a benchmark entry without a name", done.stderr)
+        self.assertIn(f'{ha}: no list of times in seconds for "etcd put', done.stderr)
+        self.assertIn(f'{ha}: no list of times in seconds for "roster PUT to A → visible, agent on B"', done.stderr)
+        # What is left is drawn: fan-out (the p99 at 1,000; 100 has no counters), the agent on A's samples.
+        self.assertEqual(self.written(), ["fanout.png", "write_to_visible.png"])
+
     def test_results_from_before_the_distribution_counters_are_drawn_with_a_warning(self):
         old = os.path.join(self.dir, "e2e_old.json")
         with open(old, "w") as f:
