@@ -8,7 +8,7 @@ writes to bench/results/) or bench/ha_bench.py's `--out` JSON, or a folder of su
 picture needs is found by benchmark name, whichever file it is in:
 
   lookup_cost.png        shm_bench lookup/{roster,absl,std}/N and lookup_dependent/{roster,absl}/N:
-                         time per lookup against the registry size
+                         CPU time per lookup against the registry size
   write_to_visible.png   e2e_bench e2e/write_to_visible/reader_waits:{0,1} (its percentile counters)
                          and, when given, ha_bench.json's raw write -> visible samples (etcd store)
   fanout.png             e2e_bench e2e/fanout/N: one delta's latency to each of N agent connections
