@@ -1,7 +1,7 @@
 # Thin wrapper over CMake presets; see README.md.
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build test chaos demo demo-ha bench asan tsan fuzz install clean
+.PHONY: all deps build test chaos demo demo-ha bench plots asan tsan fuzz install clean
 PREFIX ?= /usr/local
 
 all: build
@@ -33,6 +33,12 @@ demo-ha: build
 
 bench: build
 	@scripts/bench.sh build
+
+# The pictures in bench/README.md ("Pictures") from whatever JSON bench/results/ holds; needs
+# matplotlib (scripts/install-deps.sh), not a build.
+plots:
+	@py=$$(sed -n 's/^Python3_EXECUTABLE:[A-Z]*=//p' build/CMakeCache.txt 2>/dev/null); \
+	  $${py:-python3} bench/plot.py bench/results --out bench/plots
 
 asan: deps
 	@cmake --preset asan >/dev/null

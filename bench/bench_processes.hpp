@@ -6,7 +6,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -24,11 +23,6 @@ using Clock = std::chrono::steady_clock;
 inline fs::path build_dir() { return fs::read_symlink("/proc/self/exe").parent_path().parent_path(); }
 
 inline double micros(Clock::duration d) { return std::chrono::duration<double, std::micro>(d).count(); }
-
-inline double percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
 
 // The first line a daemon writes to `file` (its --ready-file), waiting up to 30 s.
 inline std::string wait_for_line(const fs::path& file) {

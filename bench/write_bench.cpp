@@ -23,6 +23,7 @@
 #include <optional>
 #include <thread>
 
+#include "bench_distribution.hpp"
 #include "bench_processes.hpp"
 #include "bench_scale.hpp"
 #include "roster/net/http_client.hpp"

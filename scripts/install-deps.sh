@@ -15,6 +15,8 @@ packages=(
   python3-dev pybind11-dev python3-yaml
   # tests/integration: responses checked against docs/openapi.json; a stream client's payloads
   python3-jsonschema python3-flatbuffers
+  # bench/plot.py (`make plots`, and its test in `make test`).
+  python3-matplotlib
   # The etcd store: gRPC and protobuf, etcd's v3 API .proto files and the ones they import
   # (gogoproto, google/api), and etcd itself with etcdctl for the tests and `make demo-ha`.
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
