@@ -199,6 +199,17 @@ class OpenApiConformance(unittest.TestCase):
         bad_pact = {"services": [], "contracts": [{"consumer": "a", "consumer_version": "1.0.0", "provider": "b",
                                                    "provider_range": "^1.0.0", "pact": {"interactions": 3}}]}
         self.call("POST", "/v1/registry", bad_pact, expect=422)
+        # An export reads back as an import; settings ride along under their service.
+        with_settings = {"services": [{"name": "solo", "versions": [],
+                                       "settings": {"compatibility": "NONE", "sunset_after_days": 30}}]}
+        self.call("POST", "/v1/registry", with_settings, expect=200)
+        self.call("POST", "/v1/registry", {"services": [{"name": "solo", "versions": [],
+                                                         "settings": {"compatibility": "LOOSE"}}]}, expect=400)
+        exported = self.call("GET", "/v1/registry", expect=200)
+        solo = next(s for s in exported["services"] if s["name"] == "solo")
+        self.assertEqual((solo["settings"]["compatibility"], solo["settings"]["sunset_after_days"]), ("NONE", 30))
+        self.call("GET", "/v1/registry", query={"instances": "true"}, expect=200)
+        self.assertTrue(self.call("POST", "/v1/registry", exported, query={"dry_run": "true"}, expect=200)["accepted"])
 
     def graph(self):
         self.call("GET", "/v1/graph", expect=200)

@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <set>
@@ -46,9 +45,8 @@ class OpenApiDocumentTest : public RegistryFixture {
 };
 
 std::string source_file(const std::string& relative) {
-  const char* root = std::getenv("ROSTER_SOURCE_DIR");
-  std::ifstream in(std::string(root ? root : ".") + "/" + relative, std::ios::binary);
-  EXPECT_TRUE(in) << "cannot read " << relative << " (is ROSTER_SOURCE_DIR set?)";
+  std::ifstream in(std::string(ROSTER_SOURCE_DIR) + "/" + relative, std::ios::binary);
+  EXPECT_TRUE(in) << "cannot read " << ROSTER_SOURCE_DIR << "/" << relative;
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
