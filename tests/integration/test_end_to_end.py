@@ -569,6 +569,67 @@ for j in range(100, 400):
         agent = json.loads(out.stdout)["agent"]
         self.assertEqual((agent["status"], agent["upstream"]), ("ok", "unix:" + c.stream_sock))
 
+    def test_an_export_restores_the_registry_into_another_server(self):
+        source = self.cluster
+        source.start_server()
+        os.makedirs(os.path.join(self.tmp, "restored"))
+        target = Cluster(os.path.join(self.tmp, "restored"))
+        self.addCleanup(target.stop)
+        target.start_server()
+
+        def ctl(*args):
+            return subprocess.run([ROSTERCTL, *args], capture_output=True, text=True, timeout=30)
+
+        self.assertEqual(ctl("register", REGISTRY, "--server", source.http).returncode, 0)
+        status, _ = source.request("PUT", "/v1/services/user-service/compatibility", b'{"mode": "NONE"}')
+        self.assertEqual(status, 200)
+        status, _ = source.request("PUT", "/v1/services/auth-service/lifecycle-policy", b'{"sunset_after_days": 12}')
+        self.assertEqual(status, 200)
+
+        backup = os.path.join(self.tmp, "backup.json")
+        out = ctl("export", "-o", backup, "--server", source.http)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        with open(backup) as f:
+            exported = json.load(f)
+        self.assertFalse(any("instances" in v for s in exported["services"] for v in s["versions"]))
+        with_instances = json.loads(ctl("export", "--instances", "--server", source.http).stdout)
+        self.assertTrue(any("instances" in v for s in with_instances["services"] for v in s["versions"]))
+
+        out = ctl("import", backup, "--dry-run", "--server", target.http)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("dry run, nothing written", out.stdout)
+        self.assertEqual(target.revision(), 0)
+        out = ctl("import", backup, "--server", target.http)
+        self.assertEqual(out.returncode, 0, out.stderr)
+
+        # The same registry, but for the revision each record was written at.
+        def without_revisions(document):
+            for service in document["services"]:
+                for version in service["versions"]:
+                    version.pop("revision", None)
+            return document
+
+        restored = json.loads(ctl("export", "--server", target.http).stdout)
+        self.assertEqual(without_revisions(restored), without_revisions(exported))
+        self.assertEqual(target.request("GET", "/v1/services/user-service/compatibility")[1]["mode"], "NONE")
+        self.assertEqual(target.request("GET", "/v1/services/auth-service/lifecycle-policy")[1]["sunset_after_days"], 12)
+
+        # What cannot be restored says why and where, and writes nothing.
+        revision = target.revision()
+        broken = os.path.join(self.tmp, "broken.json")
+        with open(broken, "w") as f:
+            json.dump({"services": [{"name": "x", "versions": [], "settings": {"compatibility": "SOMETIMES"}}]}, f)
+        out = ctl("import", broken, "--server", target.http)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn("services[0].settings.compatibility", out.stderr)
+        one_version = os.path.join(self.tmp, "one.json")
+        with open(one_version, "w") as f:
+            json.dump({"name": "x", "version": "1.0.0", "lifecycle_stage": "beta", "owner_team": "t"}, f)
+        out = ctl("import", one_version, "--server", target.http)
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("rosterctl register", out.stderr)
+        self.assertEqual(target.revision(), revision)
+
     def test_agent_fails_over_to_the_next_upstream(self):
         c = self.cluster
         c.start_server()
