@@ -29,7 +29,8 @@ void ChangeFeed::Subscription::unsubscribe() {
 ChangeFeed::ChangeFeed(size_t capacity)
     : capacity_(capacity), listeners_(std::make_shared<Subscription::Listeners>()) {}
 
-void ChangeFeed::publish(uint64_t from, uint64_t revision, wire::EncodedFrame frame) {
+void ChangeFeed::publish(uint64_t from, uint64_t revision, wire::EncodedFrame frame, Time written) {
+  newest_written_ = written;
   if (capacity_ > 0) {
     ring_.push_back({from, revision, frame});
     while (ring_.size() > capacity_) ring_.pop_front();

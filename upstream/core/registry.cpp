@@ -315,7 +315,7 @@ WriteResult Registry::commit(std::vector<Change> changes) {
   }
   Frame delta = encode_delta(from, revision_, changes);
   if (committer_) {
-    pending_.push_back({from, revision_, std::move(delta)});
+    pending_.push_back({from, revision_, std::move(delta), std::chrono::steady_clock::now()});
     committer_->submit(epoch_, revision_, std::move(mutations));
   } else {
     feed_.publish(from, revision_, std::move(delta));
@@ -923,7 +923,7 @@ bool Registry::group_committed(const GroupOutcome& outcome) {
   while (!pending_.empty() && pending_.front().revision <= outcome.revision) {
     Pending p = std::move(pending_.front());
     pending_.pop_front();
-    feed_.publish(p.from, p.revision, std::move(p.delta));
+    feed_.publish(p.from, p.revision, std::move(p.delta), p.written);
   }
   return true;
 }

@@ -54,7 +54,7 @@ struct Connection {
   std::vector<uint8_t> buffer = std::vector<uint8_t>(8 * 1024);
   struct Queued {
     Frame frame;
-    int64_t queued_ms;
+    ChangeFeed::Time written;  // a live delta's write (its fan-out lag runs from there)
     bool catch_up;  // sent in answer to Hello: not counted against the slow-agent bound
   };
   std::deque<Queued> queue;
@@ -82,7 +82,8 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
   net::AddressCounts unauthenticated;  // connections per address whose Hello is not accepted yet
   // metrics
   uint64_t frames_sent = 0, bytes_sent = 0, cut_off = 0, bad_frames = 0, refused = 0, at_limit = 0;
-  int64_t last_lag_ms = 0, max_lag_ms = 0;
+  // Write applied -> its delta handed to an agent's socket, per agent (group commit's fsync included).
+  base::LatencyHistogram fanout_lag;
 
   State(net::EventLoop& l, Registry& r, StreamOptions o) : loop(l), registry(r), options(std::move(o)) {}
 
@@ -92,13 +93,14 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
       auto self = weak.lock();
       if (!self) return;
       if (!frame) return self->drop_subscribers();
+      const auto written = self->registry.feed().newest_written();
       for (auto& [id, conn] : self->connections)
-        if (conn->subscribed) self->deliver(conn, frame, revision);
+        if (conn->subscribed) self->deliver(conn, frame, revision, written);
     });
     schedule_keepalive();
   }
 
-  void deliver(const std::shared_ptr<Connection>& conn, const Frame& delta, uint64_t revision) {
+  void deliver(const std::shared_ptr<Connection>& conn, const Frame& delta, uint64_t revision, ChangeFeed::Time written) {
     if (conn->held_snapshot) {
       const uint64_t at = conn->held_snapshot->first;
       if (revision < at) return;  // the snapshot holds it
@@ -107,7 +109,7 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
       for (auto& f : frames) enqueue(conn, f, /*catch_up=*/true);
       if (revision == at) return;
     }
-    enqueue(conn, delta);
+    enqueue(conn, delta, false, written);
   }
 
   // The registry was re-read: what agents were sent may not follow on from it, so each resumes
@@ -265,7 +267,9 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
     }
   }
 
-  void enqueue(const std::shared_ptr<Connection>& conn, const Frame& frame, bool catch_up = false) {
+  // `written`: a live delta's write time; keepalives and catch-ups carry none and are not timed.
+  void enqueue(const std::shared_ptr<Connection>& conn, const Frame& frame, bool catch_up = false,
+               ChangeFeed::Time written = {}) {
     if (conn->closing) return;
     // The bound is for live deltas an agent fails to keep up with; a catch-up (snapshot or
     // deltas since its revision) is as large as it must be, and is sent at the agent's pace.
@@ -275,7 +279,7 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
                 conn->queued_bytes);
       return drop(conn);
     }
-    conn->queue.push_back({frame, base::steady_ms(), catch_up});
+    conn->queue.push_back({frame, written, catch_up});
     conn->queued_bytes += frame->size();
     if (catch_up) conn->catch_up_bytes += frame->size();
     if (!conn->sending) send_next(conn);
@@ -294,13 +298,9 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
       if (!self || conn->closing) return;
       if (n < 0) return self->lost(conn, "send", n);
       const auto& sent = conn->queue.front();
-      if (sent.catch_up) {
-        conn->catch_up_bytes -= frame->size();
-      } else {
-        const int64_t lag = base::steady_ms() - sent.queued_ms;  // fan-out lag: live deltas only
-        self->last_lag_ms = lag;
-        self->max_lag_ms = std::max(self->max_lag_ms, lag);
-      }
+      if (sent.catch_up) conn->catch_up_bytes -= frame->size();
+      if (sent.written != ChangeFeed::Time{})
+        self->fanout_lag.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - sent.written).count());
       conn->queued_bytes -= frame->size();
       conn->queue.pop_front();
       ++self->frames_sent;
@@ -395,8 +395,10 @@ void StreamServer::metrics(base::PrometheusText& m) const {
   m.counter("roster_stream_refused_total", "Agent streams refused for a wrong or missing token", s.refused);
   m.counter("roster_stream_refused_at_limit_total",
             "Stream connections refused at max_connections or max_unauthenticated_per_address", s.at_limit);
-  m.gauge("roster_fanout_lag_seconds", "Queue-to-socket time of the last live delta", s.last_lag_ms / 1000.0);
-  m.gauge("roster_fanout_lag_max_seconds", "Largest queue-to-socket time of a live delta", s.max_lag_ms / 1000.0);
+  m.histogram("roster_fanout_lag_seconds",
+              "From a write applied on this server to its delta handed to an agent's socket, per agent "
+              "(the group commit's fsync included)",
+              s.fanout_lag);
 }
 
 }  // namespace roster::upstream

@@ -3,6 +3,7 @@
 // any number of subscribers told of each new one.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -40,9 +41,13 @@ class ChangeFeed {
   // Keeps the newest `capacity` frames.
   explicit ChangeFeed(size_t capacity);
 
+  using Time = std::chrono::steady_clock::time_point;
   // Appends the frame that takes the registry from revision `from` to `revision` (revisions only
-  // grow, with gaps where the store's do) and calls every subscriber.
-  void publish(uint64_t from, uint64_t revision, wire::EncodedFrame frame);
+  // grow, with gaps where the store's do) and calls every subscriber. `written`: when the write
+  // was applied on this server (a group-committed one waits for its fsync before publishing).
+  void publish(uint64_t from, uint64_t revision, wire::EncodedFrame frame, Time written = std::chrono::steady_clock::now());
+  // When the newest frame's write was applied (what a subscriber measures fan-out lag from).
+  Time newest_written() const { return newest_written_; }
   [[nodiscard]] Subscription subscribe(Listener listener);
 
   // The frames from `revision` up to the newest, when the ring still holds the one that follows
@@ -60,6 +65,7 @@ class ChangeFeed {
   };
   void tell(const wire::EncodedFrame& frame, uint64_t revision);
   std::deque<Entry> ring_;  // oldest first
+  Time newest_written_{};
   std::shared_ptr<Subscription::Listeners> listeners_;
 };
 

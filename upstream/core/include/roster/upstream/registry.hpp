@@ -243,6 +243,7 @@ class Registry {
   struct Pending {
     uint64_t from, revision;
     Frame delta;
+    ChangeFeed::Time written;  // applied here, waiting for its group's fsync
   };
   std::deque<Pending> pending_;
   uint64_t epoch_ = 0;
