@@ -18,5 +18,6 @@ void add_lifecycle_commands(CLI::App& app, int& exit_code);
 void add_schema_commands(CLI::App& app, int& exit_code);
 void add_contract_commands(CLI::App& app, int& exit_code);
 void add_deploy_commands(CLI::App& app, int& exit_code);
+void add_watch_command(CLI::App& app, int& exit_code);
 
 }  // namespace roster::cli

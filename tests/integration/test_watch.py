@@ -22,6 +22,7 @@ from etcd_cluster import die_with_parent
 
 BUILD = sys.argv[1]
 SERVER = os.path.join(BUILD, "upstream", "roster-server")
+ROSTERCTL = os.path.join(BUILD, "cli", "rosterctl")
 CLEAN_ENV = {k: v for k, v in os.environ.items() if k != "ROSTER_TOKEN"}
 
 
@@ -299,6 +300,23 @@ class Watch(unittest.TestCase):
         status, _, body = self.request("GET", "/v1/watch", headers={"Last-Event-ID": "yesterday"})
         self.assertEqual(status, 400)
         self.assertEqual(json.loads(body)["error"]["path"], "Last-Event-ID")
+
+    def test_rosterctl_watch_prints_the_changes(self):
+        start = self.index()
+        first = self.put_version("ctl", "1.0.0")
+        self.put_version("ctl", "1.1.0")
+        text = subprocess.run([ROSTERCTL, "watch", "--server", self.address, "--index", str(start), "--count", "2"],
+                              capture_output=True, text=True, timeout=30, env=CLEAN_ENV)
+        self.assertEqual(text.returncode, 0, text.stderr)
+        self.assertEqual(text.stdout.splitlines(), [f"{first} put version ctl@1.0.0", f"{first + 1} put version ctl@1.1.0"])
+        as_json = subprocess.run([ROSTERCTL, "watch", "--server", self.address, "--index", str(start), "--count", "1",
+                                  "--json"], capture_output=True, text=True, timeout=30, env=CLEAN_ENV)
+        self.assertEqual(as_json.returncode, 0, as_json.stderr)
+        event = json.loads(as_json.stdout)
+        self.assertEqual((event["id"], event["event"], event["data"]["revision"]), (first, "change", first))
+        refused = subprocess.run([ROSTERCTL, "watch", "--server", self.address, "--index", "x"],
+                                 capture_output=True, text=True, timeout=30, env=CLEAN_ENV)
+        self.assertEqual(refused.returncode, 2, refused.stderr)  # CLI11 refuses a non-number
 
 
 if __name__ == "__main__":

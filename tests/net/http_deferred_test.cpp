@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "net_test_support.hpp"
+#include "roster/net/http_client.hpp"
 #include "roster/net/http_server.hpp"
 #include "roster/net/socket.hpp"
 
@@ -240,6 +241,47 @@ TEST_F(HttpDeferredTest, AStreamReaderTooFarBehindIsCutAtTheBound) {
   EXPECT_TRUE(eventually([&] { return stats().active == 0; }));
   EXPECT_EQ(gone_, 0);  // the writer learnt it from write()
   with_handle(0, [](HttpDeferred& h) { EXPECT_FALSE(h.open()); });
+}
+
+TEST_F(HttpDeferredTest, HttpClientHandsAStreamsPiecesToItsSinkAsTheyArrive) {
+  start();
+  auto client = HttpClient::open("127.0.0.1:" + std::to_string(port_)).value();
+  std::string got;
+  std::thread writer([&] {
+    ASSERT_TRUE(eventually([&] { return handles() == 1; }));
+    with_handle(0, [](HttpDeferred& h) { h.write("one;"); });
+    ASSERT_TRUE(eventually([&] { return got == "one;"; }));  // delivered before the next is written
+    with_handle(0, [](HttpDeferred& h) {
+      h.write("two;");
+      h.finish();
+    });
+  });
+  auto ended = client.get_stream("/stream", {}, 5s, [&](std::string_view piece) {
+    got += piece;
+    return true;
+  });
+  writer.join();
+  ASSERT_TRUE(ended) << ended.error().message;
+  EXPECT_EQ(ended->status, 200);
+  EXPECT_EQ(ended->header("X-Kind"), "stream");
+  EXPECT_EQ(got, "one;two;");
+  // The sink may stop it.
+  std::thread second([&] {
+    ASSERT_TRUE(eventually([&] { return handles() == 2; }));
+    with_handle(1, [](HttpDeferred& h) { h.write("x"); });
+  });
+  int pieces = 0;
+  auto stopped = client.get_stream("/stream", {}, 5s, [&](std::string_view) {
+    ++pieces;
+    return false;
+  });
+  second.join();
+  ASSERT_TRUE(stopped) << stopped.error().message;
+  EXPECT_EQ(pieces, 1);
+  // Nothing arriving within the idle timeout is an error.
+  auto idle = client.get_stream("/stream", {}, 200ms, [](std::string_view) { return true; });
+  ASSERT_FALSE(idle);
+  EXPECT_EQ(idle.error().code, "timed_out");
 }
 
 }  // namespace
