@@ -115,9 +115,7 @@ net::HttpResponse HttpApi::handle(const net::HttpRequest& req) {
       }
     }
   }
-  // Those answered here rather than by answer(): a refusal, or the parked request's placeholder
-  // (whose headers are never sent).
-  if (!response.headers.contains("X-Roster-Index"))
+  if (!response.headers.contains("X-Roster-Index"))  // a refusal made here rather than by answer()
     response.headers.set("X-Roster-Index", std::to_string(registry_.revision()));
   if (response.status >= 400) ++errors_;
   latency_[route].observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
