@@ -91,6 +91,7 @@ std::string change_json(const Frame& delta) {
 WatchStreams::WatchStreams(net::EventLoop& loop, Registry& registry, WatchOptions options)
     : loop_(loop), registry_(registry), options_(options) {
   subscription_ = registry_.feed().subscribe([this](const Frame& frame, uint64_t) {
+    if (streams_.empty()) return;  // no event to render
     // A null frame: the registry was re-read; its durable revision is where streams go on from.
     broadcast(frame ? change_event(frame) : revision_event("reset", registry_.durable_revision()));
   });
