@@ -252,8 +252,7 @@ Result<HttpResponse> HttpClient::read_response(Attempt& a) {
     const std::string_view piece(chunk.data(), chunk.size());
     auto& message = parser->get();
     if (message.result_int() / 100 != 2) {
-      if (message.body().size() + piece.size() > options_.max_response_body_bytes) ec = http::error::body_limit;
-      else message.body().append(piece);
+      message.body().append(piece);  // an error's body, kept (and bounded) as any other
     } else if (!(*a.sink)(piece)) {
       a.stopped = true;
       ec = http::error::end_of_stream;  // stops the parser; not an error here
@@ -267,7 +266,7 @@ Result<HttpResponse> HttpClient::read_response(Attempt& a) {
     parser->eager(true);
     if (a.method == "HEAD") parser->skip(true);  // a HEAD response has a Content-Length but no body
     if (a.sink) {
-      parser->body_limit(boost::none);  // a stream has no end to bound; an error body is bounded below
+      parser->body_limit(boost::none);  // a stream has no end to bound; what is kept is bounded below
       parser->on_chunk_body(on_chunk);
     }
   };
@@ -290,6 +289,9 @@ Result<HttpResponse> HttpClient::read_response(Attempt& a) {
       pending.erase(0, used);
       if (ec == http::error::need_more || a.stopped) break;
       if (ec) return malformed(ec);
+      // A stream's body is unbounded only when it goes to the sink; any other is bounded here.
+      if (a.sink && parser->get().body().size() > options_.max_response_body_bytes)
+        return malformed(http::error::body_limit);
       if (used == 0) break;
     }
     if (a.stopped) break;
