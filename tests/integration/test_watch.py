@@ -23,6 +23,8 @@ from etcd_cluster import die_with_parent
 BUILD = sys.argv[1]
 SERVER = os.path.join(BUILD, "upstream", "roster-server")
 ROSTERCTL = os.path.join(BUILD, "cli", "rosterctl")
+# The smallest the server takes: a catch-up above half of it is sent as a reset.
+WATCH_BACKLOG = 64 * 1024
 CLEAN_ENV = {k: v for k, v in os.environ.items() if k != "ROSTER_TOKEN"}
 
 
@@ -93,7 +95,7 @@ class Watch(unittest.TestCase):
         cls.log = open(os.path.join(cls.tmp, "server.log"), "a")
         cls.server = subprocess.Popen(
             [SERVER, "--listen", "127.0.0.1:0", "--stream", "127.0.0.1:0", "--data-dir", os.path.join(cls.tmp, "data"),
-             "--ready-file", ready], stdout=subprocess.DEVNULL, stderr=cls.log, env=CLEAN_ENV, preexec_fn=die_with_parent)
+             "--ready-file", ready, "--watch-max-backlog-bytes", str(WATCH_BACKLOG)], stdout=subprocess.DEVNULL, stderr=cls.log, env=CLEAN_ENV, preexec_fn=die_with_parent)
         deadline = time.time() + 20
         while not (os.path.exists(ready) and read_text(ready).strip()):
             if time.time() > deadline or cls.server.poll() is not None:
@@ -295,6 +297,28 @@ class Watch(unittest.TestCase):
                 stream.close()
             expected = "reset" if "index" in target else "start"
             self.assertEqual((event["event"], int(event["id"]), event["data"]["revision"]), (expected, now, now))
+
+    def test_the_watch_stream_says_reset_when_the_catch_up_is_too_big_to_send(self):
+        start = self.index()
+        versions = [{"version": f"1.0.{i}", "lifecycle_stage": "beta", "owner_team": "team-watch"} for i in range(600)]
+        status, _, body = self.request("POST", "/v1/registry",
+                                       json.dumps({"services": [{"name": "bulk", "versions": versions}]}))
+        self.assertEqual(status, 200, body)
+        now = self.index()
+        stream = SseReader(self.address, f"/v1/watch?index={start}")
+        try:
+            event = stream.next_event()
+        finally:
+            stream.close()
+        self.assertEqual((event["event"], int(event["id"])), ("reset", now))
+        # From the import on, nothing is left to catch up: the stream is open and quiet.
+        stream = SseReader(self.address, f"/v1/watch?index={now}")
+        try:
+            self.put_version("bulk", "2.0.0")
+            event = stream.next_event()
+        finally:
+            stream.close()
+        self.assertEqual((event["event"], int(event["id"])), ("change", now + 1))
 
     def test_the_watch_stream_refuses_a_bad_resume_point(self):
         status, _, body = self.request("GET", "/v1/watch", headers={"Last-Event-ID": "yesterday"})
