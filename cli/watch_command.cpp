@@ -126,7 +126,8 @@ int watch(const Options& o) {
 
 void add_watch_command(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<Options>();
-  auto* cmd = app.add_subcommand("watch", "Print the registry's changes as they come (GET /v1/watch; docs/watching.md)");
+  auto* cmd =
+      app.add_subcommand("watch", "Print the registry's changes as they come (GET /v1/watch; docs/watching.md)");
   add_server_options(cmd, *o);
   cmd->add_option("--index", o->index, "Start after this revision (an X-Roster-Index); default: from now");
   cmd->add_option("--count", o->count, "Stop after this many change events (default: until interrupted)");

@@ -93,9 +93,10 @@ class Watch(unittest.TestCase):
         cls.tmp = tempfile.mkdtemp(prefix="roster-watch-")
         ready = os.path.join(cls.tmp, "server.ready")
         cls.log = open(os.path.join(cls.tmp, "server.log"), "a")
-        cls.server = subprocess.Popen(
-            [SERVER, "--listen", "127.0.0.1:0", "--stream", "127.0.0.1:0", "--data-dir", os.path.join(cls.tmp, "data"),
-             "--ready-file", ready, "--watch-max-backlog-bytes", str(WATCH_BACKLOG)], stdout=subprocess.DEVNULL, stderr=cls.log, env=CLEAN_ENV, preexec_fn=die_with_parent)
+        args = [SERVER, "--listen", "127.0.0.1:0", "--stream", "127.0.0.1:0", "--data-dir",
+                os.path.join(cls.tmp, "data"), "--ready-file", ready, "--watch-max-backlog-bytes", str(WATCH_BACKLOG)]
+        cls.server = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=cls.log, env=CLEAN_ENV,
+                                      preexec_fn=die_with_parent)
         deadline = time.time() + 20
         while not (os.path.exists(ready) and read_text(ready).strip()):
             if time.time() > deadline or cls.server.poll() is not None:
@@ -124,7 +125,7 @@ class Watch(unittest.TestCase):
 
     @classmethod
     def put_version(cls, name, version):
-        status, headers, body = cls.request("PUT", f"/v1/services/{name}/versions/{version}", version_doc(name, version))
+        status, _, body = cls.request("PUT", f"/v1/services/{name}/versions/{version}", version_doc(name, version))
         assert status == 200, body
         return json.loads(body)["revision"]
 
@@ -332,7 +333,8 @@ class Watch(unittest.TestCase):
         text = subprocess.run([ROSTERCTL, "watch", "--server", self.address, "--index", str(start), "--count", "2"],
                               capture_output=True, text=True, timeout=30, env=CLEAN_ENV)
         self.assertEqual(text.returncode, 0, text.stderr)
-        self.assertEqual(text.stdout.splitlines(), [f"{first} put version ctl@1.0.0", f"{first + 1} put version ctl@1.1.0"])
+        self.assertEqual(text.stdout.splitlines(),
+                         [f"{first} put version ctl@1.0.0", f"{first + 1} put version ctl@1.1.0"])
         as_json = subprocess.run([ROSTERCTL, "watch", "--server", self.address, "--index", str(start), "--count", "1",
                                   "--json"], capture_output=True, text=True, timeout=30, env=CLEAN_ENV)
         self.assertEqual(as_json.returncode, 0, as_json.stderr)

@@ -3,7 +3,7 @@
 //
 //   id: 42
 //   event: change
-//   data: {"revision":42,"from":41,"changes":[{"kind":"instance","op":"put","service":"a","version":"1.0.0","instance":"i-1"}]}
+//   data: {"revision":42,"from":41,"changes":[{"kind":"instance","op":"put","service":"a",...}]}
 //
 // A stream starts after ?index=N (or the Last-Event-ID header, which a reconnecting EventSource
 // sends and which wins): every revision after N, from memory or the store's log, then each new
