@@ -19,5 +19,6 @@ void add_schema_commands(CLI::App& app, int& exit_code);
 void add_contract_commands(CLI::App& app, int& exit_code);
 void add_deploy_commands(CLI::App& app, int& exit_code);
 void add_backup_commands(CLI::App& app, int& exit_code);
+void add_watch_command(CLI::App& app, int& exit_code);
 
 }  // namespace roster::cli

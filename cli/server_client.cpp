@@ -25,22 +25,6 @@ std::string escape(std::string_view s, bool keep_plus) {
   return out;
 }
 
-// "HTTP 409 invalid_transition: message (at path)" plus any findings, or the raw body when the
-// server did not send roster's error shape.
-void print_http_error(std::string_view method, const std::string& target, const net::HttpResponse& r) {
-  std::cerr << "rosterctl: " << method << " " << target << ": HTTP " << r.status;
-  auto parsed = governance::parse_json(r.body);
-  const rapidjson::Value* error = parsed ? governance::member(*parsed, "error") : nullptr;
-  if (!error || !error->IsObject()) {
-    std::cerr << ": " << (r.body.empty() ? std::string(net::status_reason(r.status)) : r.body) << "\n";
-    return;
-  }
-  std::cerr << " " << str(*error, "code") << ": " << str(*error, "message");
-  if (auto path = str(*error, "path"); !path.empty()) std::cerr << " (at " << path << ")";
-  std::cerr << "\n";
-  for (auto& f : array(*parsed, "findings").GetArray()) std::cerr << "  " << finding_line(f) << "\n";
-}
-
 }  // namespace
 
 std::string default_server() {
@@ -57,6 +41,20 @@ void add_server_options(CLI::App* cmd, ServerOptions& o, bool json) {
 
 std::string escape_segment(std::string_view s) { return escape(s, true); }
 std::string escape_query(std::string_view s) { return escape(s, false); }
+
+void print_http_error(std::string_view method, const std::string& target, const net::HttpResponse& r) {
+  std::cerr << "rosterctl: " << method << " " << target << ": HTTP " << r.status;
+  auto parsed = governance::parse_json(r.body);
+  const rapidjson::Value* error = parsed ? governance::member(*parsed, "error") : nullptr;
+  if (!error || !error->IsObject()) {
+    std::cerr << ": " << (r.body.empty() ? std::string(net::status_reason(r.status)) : r.body) << "\n";
+    return;
+  }
+  std::cerr << " " << str(*error, "code") << ": " << str(*error, "message");
+  if (auto path = str(*error, "path"); !path.empty()) std::cerr << " (at " << path << ")";
+  std::cerr << "\n";
+  for (auto& f : array(*parsed, "findings").GetArray()) std::cerr << "  " << finding_line(f) << "\n";
+}
 
 void add_query(std::string& target, std::string_view key, std::string_view value) {
   if (value.empty()) return;

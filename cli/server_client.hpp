@@ -30,6 +30,10 @@ std::string escape_segment(std::string_view s);
 // Percent-escapes a query value; '+' is escaped too (the server reads it as a space).
 std::string escape_query(std::string_view s);
 
+// Prints "rosterctl: METHOD TARGET: HTTP 409 code: message (at path)" and any findings to stderr,
+// or the raw body when the server did not send roster's error shape.
+void print_http_error(std::string_view method, const std::string& target, const net::HttpResponse& response);
+
 // Appends "?key=value" or "&key=value" to `target` when `value` is not empty.
 void add_query(std::string& target, std::string_view key, std::string_view value);
 

@@ -50,6 +50,9 @@ struct HttpClient::Attempt {
   std::chrono::milliseconds timeout;
   Clock::time_point deadline;
   bool received_any = false;  // a response byte arrived: the server saw the request
+  const BodySink* sink = nullptr;    // get_stream: where a 2xx body goes
+  std::chrono::milliseconds idle{0};  // get_stream: the deadline moves this far on with each receive
+  bool stopped = false;              // the sink said stop
 
   // Milliseconds left, at least 1 while time remains; 0 once the deadline passed.
   int left_ms() const {
@@ -133,8 +136,8 @@ Unexpected<Error> HttpClient::transport_failure(int err, const std::string& what
   return system_failure(ErrorKind::Io, "io_error", err, what, name_);
 }
 
-Result<HttpResponse> HttpClient::request(std::string_view method, std::string_view target, std::string_view body,
-                                         const HttpHeaders& headers, std::chrono::milliseconds timeout) {
+Result<std::string> HttpClient::encode(std::string_view method, std::string_view target, std::string_view body,
+                                       const HttpHeaders& headers) const {
   auto invalid = [](std::string message) { return fail(ErrorKind::Invalid, "invalid_request", std::move(message)); };
   if (!is_token(method)) return invalid("HTTP method \"" + std::string(method) + "\" is not a token");
   if (target.empty() || target.front() != '/' || has_ctl_or_space(target))
@@ -155,7 +158,14 @@ Result<HttpResponse> HttpClient::request(std::string_view method, std::string_vi
     bytes.append(name).append(": ").append(value).append("\r\n");
   }
   bytes.append("\r\n").append(body);
+  return bytes;
+}
 
+Result<HttpResponse> HttpClient::request(std::string_view method, std::string_view target, std::string_view body,
+                                         const HttpHeaders& headers, std::chrono::milliseconds timeout) {
+  auto encoded = encode(method, target, body, headers);
+  if (!encoded) return fail(std::move(encoded).error());
+  const std::string& bytes = *encoded;
   Attempt a{method, target, timeout, Clock::now() + timeout};
   bool reused = fd_ >= 0;
   if (reused && peer_closed()) {
@@ -172,6 +182,19 @@ Result<HttpResponse> HttpClient::request(std::string_view method, std::string_vi
   if (!(reused && stale && idempotent && !a.received_any)) return response;
   a.received_any = false;
   return exchange(bytes, a);
+}
+
+Result<HttpResponse> HttpClient::get_stream(std::string_view target, const HttpHeaders& headers,
+                                            std::chrono::milliseconds idle_timeout, const BodySink& sink) {
+  auto encoded = encode("GET", target, {}, headers);
+  if (!encoded) return fail(std::move(encoded).error());
+  close();  // a fresh connection: the stream is its last use
+  Attempt a{"GET", target, idle_timeout, Clock::now() + idle_timeout};
+  a.sink = &sink;
+  a.idle = idle_timeout;
+  auto response = exchange(*encoded, a);
+  close();
+  return response;
 }
 
 // One try on the open connection (or a new one). After a failure the connection is closed: its
@@ -224,12 +247,28 @@ Result<void> HttpClient::send_request(const std::string& bytes, Attempt& a) {
 
 Result<HttpResponse> HttpClient::read_response(Attempt& a) {
   std::optional<http::response_parser<http::string_body>> parser;
+  // get_stream: a 2xx body's chunks go to the sink (the parser keeps a reference to this).
+  auto on_chunk = [&](std::uint64_t, boost::beast::string_view chunk, boost::system::error_code& ec) {
+    const std::string_view piece(chunk.data(), chunk.size());
+    auto& message = parser->get();
+    if (message.result_int() / 100 != 2) {
+      message.body().append(piece);  // an error's body, kept (and bounded) as any other
+    } else if (!(*a.sink)(piece)) {
+      a.stopped = true;
+      ec = http::error::end_of_stream;  // stops the parser; not an error here
+    }
+    return piece.size();
+  };
   auto fresh_parser = [&] {
     parser.emplace();
     parser->header_limit(kMaxResponseHeader);
     parser->body_limit(static_cast<std::uint64_t>(options_.max_response_body_bytes));
     parser->eager(true);
     if (a.method == "HEAD") parser->skip(true);  // a HEAD response has a Content-Length but no body
+    if (a.sink) {
+      parser->body_limit(boost::none);  // a stream has no end to bound; what is kept is bounded below
+      parser->on_chunk_body(on_chunk);
+    }
   };
   fresh_parser();
   auto malformed = [&](const boost::system::error_code& ec) {
@@ -242,16 +281,20 @@ Result<HttpResponse> HttpClient::read_response(Attempt& a) {
   std::vector<char> chunk(kReadChunk);
   std::string pending;  // received, not yet consumed by the parser
   bool eof = false;
-  while (!parser->is_done()) {
+  while (!parser->is_done() && !a.stopped) {
     // Feed what is buffered first: a 100 Continue may arrive together with the real response.
     while (!pending.empty() && !parser->is_done()) {
       boost::system::error_code ec;
       size_t used = parser->put(boost::asio::const_buffer(pending.data(), pending.size()), ec);
       pending.erase(0, used);
-      if (ec == http::error::need_more) break;
+      if (ec == http::error::need_more || a.stopped) break;
       if (ec) return malformed(ec);
+      // A stream's body is unbounded only when it goes to the sink; any other is bounded here.
+      if (a.sink && parser->get().body().size() > options_.max_response_body_bytes)
+        return malformed(http::error::body_limit);
       if (used == 0) break;
     }
+    if (a.stopped) break;
     if (parser->is_done()) {
       unsigned status = parser->get().result_int();
       if (status >= 100 && status < 200 && status != 101) {  // interim response: the real one follows
@@ -283,6 +326,7 @@ Result<HttpResponse> HttpClient::read_response(Attempt& a) {
       continue;
     }
     a.received_any = true;
+    if (a.idle.count() > 0) a.deadline = Clock::now() + a.idle;
     pending.append(chunk.data(), static_cast<size_t>(n));
   }
 

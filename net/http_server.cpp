@@ -7,12 +7,14 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "roster/base/log.hpp"
@@ -50,9 +52,14 @@ bool framing_header(std::string_view name) {
   return iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding") || iequals(name, "Connection");
 }
 
-// A minimal writer instead of Beast's serializer: roster's responses always carry a complete body
-// with a Content-Length, so the whole response is one buffer the event loop sends as is.
-Bytes serialize(const HttpResponse& response, bool head_request, bool close, unsigned version) {
+// How a response's body is delimited: a Content-Length (a whole body), chunks (a stream over
+// HTTP/1.1), or the connection's close (a stream over HTTP/1.0).
+enum class Framing { Length, Chunked, UntilClose };
+
+// A minimal writer instead of Beast's serializer: a whole response is one buffer the event loop
+// sends as is; a stream's head is one too, and each of its chunks another.
+Bytes serialize(const HttpResponse& response, bool head_request, bool close, unsigned version,
+                Framing framing = Framing::Length) {
   bool no_body = response.status == 204 || response.status == 304;
   std::string h;
   h.reserve(160 + response.headers.size() * 48);
@@ -67,9 +74,13 @@ Bytes serialize(const HttpResponse& response, bool head_request, bool close, uns
       h += response.content_type;
       h += "\r\n";
     }
-    h += "Content-Length: ";
-    h += std::to_string(response.body.size());
-    h += "\r\n";
+    if (framing == Framing::Length) {
+      h += "Content-Length: ";
+      h += std::to_string(response.body.size());
+      h += "\r\n";
+    } else if (framing == Framing::Chunked) {
+      h += "Transfer-Encoding: chunked\r\n";
+    }
   }
   for (const auto& [name, value] : response.headers) {
     if (framing_header(name)) continue;  // framing belongs to the server
@@ -82,7 +93,7 @@ Bytes serialize(const HttpResponse& response, bool head_request, bool close, uns
   else if (version == 10) h += "Connection: keep-alive\r\n";
   h += "\r\n";
   auto bytes = std::make_shared<std::vector<uint8_t>>();
-  bool with_body = !head_request && !no_body;
+  bool with_body = !head_request && !no_body && framing == Framing::Length;
   bytes->reserve(h.size() + (with_body ? response.body.size() : 0));
   bytes->insert(bytes->end(), h.begin(), h.end());
   if (with_body) bytes->insert(bytes->end(), response.body.begin(), response.body.end());
@@ -99,6 +110,8 @@ std::optional<std::string> invalid_response(const HttpResponse& response) {
       return "handler returned an invalid header field \"" + name + "\"";
   return std::nullopt;
 }
+
+Bytes bytes_of(std::string_view s) { return std::make_shared<const std::vector<uint8_t>>(s.begin(), s.end()); }
 
 const Bytes& continue_bytes() {
   static const Bytes bytes = [] {
@@ -137,6 +150,23 @@ struct HttpServer::State : std::enable_shared_from_this<HttpServer::State> {
 // One client connection. Callbacks hold a shared_ptr to it (and it to the State), so a
 // completion that arrives after close() still finds valid memory; `closed` makes it a no-op.
 struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> {
+  // The handle a handler gets (http_deferred.hpp); it reaches its connection weakly.
+  struct Deferred final : HttpDeferred {
+    std::weak_ptr<Connection> connection;
+    const bool stream;
+    bool done = false;
+    std::function<void()> gone_callback;
+
+    Deferred(std::weak_ptr<Connection> c, bool s) : connection(std::move(c)), stream(s) {}
+    std::shared_ptr<Connection> live() const;
+    bool open() const override { return live() != nullptr; }
+    void complete(HttpResponse response) override;
+    bool write(std::string_view chunk) override;
+    void finish() override;
+    void on_gone(std::function<void()> callback) override { gone_callback = std::move(callback); }
+    void gone();  // the connection closed first
+  };
+
   std::shared_ptr<State> server;
   int fd;
   std::string peer;       // counted in server->per_address while `admitted`
@@ -150,6 +180,7 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
     Bytes bytes;
     bool head, close;
     unsigned version;
+    std::shared_ptr<Deferred> parked = nullptr;  // set while the answer is not given yet (bytes null)
   };
   std::deque<Held> held;
   size_t out_bytes = 0;  // in `out` and `held`
@@ -158,6 +189,12 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
   bool close_after_flush = false;  // no more requests: send what is queued, then close
   bool lingering = false;          // write side shut down, draining the client before close
   bool closed = false;
+  // Deferred answers (http_deferred.hpp) not finished yet: parked ones, or the stream. While any is
+  // open, the idle timeout does not run (the wait is the server's); a stream ends the requests.
+  std::vector<std::shared_ptr<Deferred>> deferred;
+  size_t parked = 0;
+  bool streaming = false;
+  Framing stream_framing = Framing::Chunked;
   EventLoop::TimerId timer = 0;         // idle_timeout (or the linger time when closing)
   EventLoop::TimerId header_timer = 0;  // header_timeout of the request whose header is arriving
 
@@ -168,7 +205,7 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
         parser(server->limits) {}
 
   void start() {
-    arm_timer(server->limits.idle_timeout);
+    arm_idle_timer();
     arm_header_timer();  // the first request's header is due within header_timeout of accept
     start_read();
   }
@@ -183,7 +220,7 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
   void on_read(ssize_t n) {
     reading = false;
     if (closed || n == -ECANCELED) return;
-    if (lingering) {
+    if (draining()) {
       if (n < 0) {
         lost("receive", n);
       } else if (n == 0) {
@@ -198,6 +235,9 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
       return;
     }
     if (n == 0) {
+      // A client that closes while its request is parked is gone (clients do not half-close to
+      // wait for an answer): its slot is freed now.
+      if (parked > 0) return close_now();
       // The client finished sending: answer what is complete, a partial request never will be.
       close_after_flush = true;
       if (!sending && out.empty() && held.empty()) close_now();
@@ -208,9 +248,12 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
   }
 
   bool paused() const { return out_bytes >= kMaxPendingOutput; }
+  // Nothing more is read as requests (closing, a stream, or a parked answer after which the
+  // connection closes): what arrives is dropped, and only the client's close matters.
+  bool draining() const { return lingering || streaming || (close_after_flush && parked > 0); }
 
   void process_input() {
-    while (!closed && !close_after_flush && !paused()) {
+    while (!closed && !close_after_flush && !streaming && !paused()) {
       HttpParsed parsed = parser.next();
       if (std::holds_alternative<HttpNeedMore>(parsed)) break;
       if (std::holds_alternative<HttpContinueWanted>(parsed)) {
@@ -222,7 +265,11 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
         handle_request(std::move(std::get<HttpRequest>(parsed)));
       }
     }
-    if (closed || close_after_flush) return;
+    if (closed) return;
+    if (close_after_flush || streaming) {
+      if (draining()) start_read();  // to learn at once when the client leaves
+      return;
+    }
     // A header is arriving: its clock runs from now when it is not already running. Not while
     // paused, when the bytes wait on this server rather than on the client.
     if (parser.in_header() && !paused()) {
@@ -268,9 +315,79 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
     if (closed) return;  // the handler closed the server
     bool close = !request.keep_alive || server->closed;
     if (close) close_after_flush = true;
-    arm_timer(server->limits.idle_timeout);  // a complete request is progress
+    if (response.deferred) return defer(std::move(response), head, close, request.version);
+    arm_idle_timer();  // a complete request is progress
     const uint64_t ticket = server->ticket ? server->ticket() : 0;
     queue(serialize(response, head, close, request.version), {ticket, nullptr, head, close, request.version});
+  }
+
+  // The handler answers later (parked) or streams: its place in the order is kept, and the
+  // handler gets the handle.
+  void defer(HttpResponse response, bool head, bool close, unsigned version) {
+    auto handle = std::make_shared<Deferred>(weak_from_this(), response.stream);
+    if (response.stream) {
+      streaming = true;  // no request after this one is served
+      close_after_flush = head;
+      stream_framing = version == 10 ? Framing::UntilClose : Framing::Chunked;
+      queue(serialize(response, head, true, version, stream_framing), {0, nullptr, head, true, version});
+      if (head) return;  // the head is the whole answer
+    } else {
+      ++parked;
+      held.push_back({0, nullptr, head, close, version, handle});
+      server->holding.insert(fd);
+    }
+    deferred.push_back(handle);
+    arm_idle_timer();  // off while the server owes the answer
+    response.deferred(std::move(handle));
+  }
+
+  // A parked request's answer, sent in its turn (and held for its ticket like any response).
+  void complete(const Deferred* handle, HttpResponse response) {
+    auto it = std::find_if(held.begin(), held.end(), [&](const Held& h) { return h.parked.get() == handle; });
+    if (it == held.end()) return;
+    if (auto why = invalid_response(response)) {
+      ++server->stats.errors;
+      response = server->render_error(500, "internal_error", *why);
+    }
+    it->bytes = serialize(response, it->head, it->close, it->version);
+    it->ticket = server->ticket ? server->ticket() : 0;
+    it->parked = nullptr;
+    out_bytes += it->bytes->size();
+    --parked;
+    forget(handle);
+    arm_idle_timer();
+    if (!release_held()) server->holding.insert(fd);
+  }
+
+  // One chunk of the stream; false when the client is too far behind.
+  bool write_chunk(std::string_view data) {
+    if (data.empty()) return true;  // an empty chunk would end the body
+    if (out_bytes + data.size() > server->limits.max_stream_backlog) return false;
+    if (stream_framing == Framing::UntilClose) {
+      queue(bytes_of(data));
+      return true;
+    }
+    char size[20];
+    const int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+    auto bytes = std::make_shared<std::vector<uint8_t>>();
+    bytes->reserve(static_cast<size_t>(n) + data.size() + 2);
+    bytes->insert(bytes->end(), size, size + n);
+    bytes->insert(bytes->end(), data.begin(), data.end());
+    bytes->push_back('\r');
+    bytes->push_back('\n');
+    queue(std::move(bytes));
+    return true;
+  }
+
+  void finish_stream(const Deferred* handle) {
+    forget(handle);
+    close_after_flush = true;
+    if (stream_framing == Framing::Chunked) queue(bytes_of("0\r\n\r\n"));
+    else flush();
+  }
+
+  void forget(const Deferred* handle) {
+    std::erase_if(deferred, [&](const auto& d) { return d.get() == handle; });
   }
 
   // Sends `bytes` after everything before it, and once `hold.ticket` is released.
@@ -289,7 +406,7 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
 
   // Moves the held responses whose turn has come to `out`; true when none is left.
   bool release_held() {
-    while (!held.empty() && held.front().ticket <= server->released) {
+    while (!held.empty() && !held.front().parked && held.front().ticket <= server->released) {
       out.push_back(std::move(held.front().bytes));
       held.pop_front();
     }
@@ -300,7 +417,7 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
   // Every held response that waits for a ticket becomes `error`.
   void refuse_held(const HttpResponse& error) {
     for (auto& h : held) {
-      if (h.ticket <= server->released) continue;
+      if (h.parked || h.ticket <= server->released) continue;
       out_bytes -= h.bytes->size();
       h.bytes = serialize(error, h.head, h.close, h.version);
       h.ticket = 0;
@@ -335,7 +452,7 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
     }
     out_bytes -= out.front()->size();
     out.pop_front();
-    if (!lingering) arm_timer(server->limits.idle_timeout);  // the client is reading: progress
+    if (!lingering) arm_idle_timer();  // the client is reading: progress
     if (!out.empty()) {
       flush();
     } else if (!held.empty()) {
@@ -381,6 +498,15 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
     server->loop.close(fd);  // pending recv/send complete with -ECANCELED
     server->holding.erase(fd);
     server->connections.erase(fd);
+    parked = 0;
+    for (auto& d : std::exchange(deferred, {})) d->gone();
+  }
+
+  // The idle timeout, unless the server owes this client an answer or a stream is open.
+  void arm_idle_timer() {
+    if (parked == 0 && !streaming) return arm_timer(server->limits.idle_timeout);
+    if (timer != 0) server->loop.cancel_timer(timer);
+    timer = 0;
   }
 
   void arm_timer(std::chrono::milliseconds delay) {
@@ -417,6 +543,45 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
     header_timer = 0;
   }
 };
+
+auto HttpServer::State::Connection::Deferred::live() const -> std::shared_ptr<Connection> {
+  if (done) return nullptr;
+  auto c = connection.lock();
+  return c && !c->closed ? c : nullptr;
+}
+
+void HttpServer::State::Connection::Deferred::complete(HttpResponse response) {
+  if (stream) return;
+  if (auto c = live()) {
+    done = true;
+    c->complete(this, std::move(response));
+  }
+}
+
+bool HttpServer::State::Connection::Deferred::write(std::string_view chunk) {
+  auto c = stream ? live() : nullptr;
+  if (!c) return false;
+  if (c->write_chunk(chunk)) return true;
+  log::debug("HTTP connection fd {}: a stream's reader fell more than {} bytes behind: closing", c->fd,
+             c->server->limits.max_stream_backlog);
+  done = true;  // no on_gone: the caller learns it from the result
+  c->close_now();
+  return false;
+}
+
+void HttpServer::State::Connection::Deferred::finish() {
+  if (!stream) return;
+  if (auto c = live()) {
+    done = true;
+    c->finish_stream(this);
+  }
+}
+
+void HttpServer::State::Connection::Deferred::gone() {
+  if (done) return;
+  done = true;
+  if (auto callback = std::exchange(gone_callback, nullptr)) callback();
+}
 
 void HttpServer::State::on_accept(int listen_fd, int fd) {
   if (fd < 0) {  // this listener is done (closed, or a fatal accept error)

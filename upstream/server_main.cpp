@@ -50,6 +50,7 @@ int main(int argc, char** argv) {
   bool insecure = false, group_commit = true;
   roster::net::HttpLimits http_limits;
   roster::upstream::StreamOptions stream_options;
+  roster::upstream::ApiOptions api_options;
   int64_t header_timeout_ms = http_limits.header_timeout.count(), idle_timeout_ms = http_limits.idle_timeout.count();
   int64_t hello_timeout_ms = stream_options.hello_timeout.count();
   roster::log::LogOptions log_options;
@@ -105,6 +106,14 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--idle-timeout-ms", idle_timeout_ms, "Keep-alive time between requests, and the bound on a slow body")
       ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--max-blocking-queries", api_options.max_parked,
+                 "Blocking queries (GET ...?index=N) waiting at once, all clients together")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--max-watch-streams", api_options.max_watch_streams, "GET /v1/watch streams open at once")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--watch-max-backlog-bytes", http_limits.max_stream_backlog,
+                 "Unsent bytes a watch stream's reader may fall behind before it is cut")
+      ->check(CLI::Range(size_t{64} << 10, size_t{1} << 30))->capture_default_str();
   app.add_option("--stream-max-connections", stream_options.max_connections, "Open agent stream connections")
       ->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--stream-max-unauthenticated-per-address", stream_options.max_unauthenticated_per_address,
@@ -193,7 +202,9 @@ int main(int argc, char** argv) {
     stream_options.token = *secret;
     stream_options.hello_timeout = std::chrono::milliseconds(hello_timeout_ms);
     roster::upstream::StreamServer streams(loop, registry, stream_options);
-    roster::upstream::HttpApi api(registry, {.token = *secret}, [&](auto& metrics) { streams.metrics(metrics); });
+    api_options.token = *secret;
+    api_options.watch_catch_up_bytes = http_limits.max_stream_backlog / 2;  // sent at once, it must fit
+    roster::upstream::HttpApi api(loop, registry, api_options, [&](auto& metrics) { streams.metrics(metrics); });
     http_limits.header_timeout = std::chrono::milliseconds(header_timeout_ms);
     http_limits.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
     roster::net::HttpServer http(loop, [&](const roster::net::HttpRequest& r) { return api.handle(r); }, http_limits,

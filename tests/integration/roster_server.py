@@ -44,12 +44,13 @@ class RosterServer:
     def log(self):
         return read_text(self.log_path) if os.path.exists(self.log_path) else ""
 
-    def request(self, method, target, body=None, token=None):
+    def request(self, method, target, body=None, token=None, headers=None):
         """(status, content type, body bytes). `body` may be bytes or a JSON value; the server's
-        token is sent unless `token` is given ("" sends none)."""
+        token is sent unless `token` is given ("" sends none). The answer's header fields are kept
+        in last_headers."""
         host, port = self.http.rsplit(":", 1)
         conn = http.client.HTTPConnection(host, int(port), timeout=10)
-        headers = {}
+        headers = dict(headers or {})
         token = self.token if token is None else token
         if token:
             headers["Authorization"] = "Bearer " + token
@@ -60,6 +61,7 @@ class RosterServer:
         try:
             conn.request(method, target, body=body, headers=headers)
             response = conn.getresponse()
+            self.last_headers = {name.lower(): value for name, value in response.getheaders()}
             return response.status, response.getheader("Content-Type", ""), response.read()
         finally:
             conn.close()

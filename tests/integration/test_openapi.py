@@ -7,6 +7,7 @@ a 2xx at least once, so a route the test forgets is noticed.
 ctest runs: python3 test_openapi.py BUILD_DIR SOURCE_DIR (python3-jsonschema).
 """
 import datetime
+import http.client
 import json
 import os
 import re
@@ -80,10 +81,10 @@ class OpenApiConformance(unittest.TestCase):
     def tearDownClass(cls):
         cls.server.stop()
 
-    def call(self, method, path, body=None, expect=None, token=None, query=None):
+    def call(self, method, path, body=None, expect=None, token=None, query=None, headers=None):
         """One request; its answer checked against the document. Returns the parsed body."""
         target = path + ("?" + urllib.parse.urlencode(query) if query else "")
-        status, content_type, raw = self.server.request(method, target, body, token)
+        status, content_type, raw = self.server.request(method, target, body, token, headers)
         what = f"{method} {target} -> {status}"
         if expect is not None:
             self.assertEqual(status, expect, f"{what}: {raw[:400]!r}")
@@ -97,6 +98,8 @@ class OpenApiConformance(unittest.TestCase):
         response = self.doc.document[where[0]][where[1]]
         for part in where[2:]:
             response = response[part]
+        if status == 304:  # no body
+            return None
         media = content_type.split(";")[0].strip()
         self.assertIn(media, response.get("content", {}), f"{what}: content type {content_type} is not documented")
         if media != "application/json":
@@ -130,6 +133,29 @@ class OpenApiConformance(unittest.TestCase):
         self.assertIn("roster_http_requests_total", self.call("GET", "/metrics", expect=200))
         self.call("GET", "/v1/revision", expect=200)
         self.assertEqual(self.call("GET", "/v1/openapi.json", expect=200), self.doc.document)
+        # Conditional and blocking reads (docs/watching.md): the same route, its other answers.
+        self.call("GET", "/v1/revision", expect=200)
+        etag, index = self.server.last_headers["etag"], self.server.last_headers["x-roster-index"]
+        self.call("GET", "/v1/revision", headers={"If-None-Match": etag}, expect=304)
+        self.call("GET", "/v1/revision", query={"index": index, "wait": "10ms"}, expect=200)
+        self.call("GET", "/v1/revision", query={"index": "soon"}, expect=400)
+        self.call("GET", "/v1/revision", query={"index": index, "wait": "forever"}, expect=400)
+        # The watch stream: its head and first event, then the client leaves.
+        host, port = self.server.http.rsplit(":", 1)
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        try:
+            conn.request("GET", "/v1/watch")
+            response = conn.getresponse()
+            self.assertEqual(response.status, 200)
+            self.assertIn("text/event-stream",
+                          self.doc.document["paths"]["/v1/watch"]["get"]["responses"]["200"]["content"])
+            self.assertEqual(response.getheader("Content-Type", "").split(";")[0], "text/event-stream")
+            first = response.read1()  # one chunk: the first event
+            self.assertIn(b"\nevent: start\n", first)
+            self.answered.setdefault(("GET", "/v1/watch"), set()).add(response.status)
+        finally:
+            conn.close()
+        self.call("GET", "/v1/watch", query={"index": "x"}, expect=400)
 
     def versions(self):
         # A new version starts as proposed, development or beta; an import keeps the stages it names.

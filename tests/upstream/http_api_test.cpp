@@ -29,7 +29,7 @@ class HttpApiTest : public RegistryFixture {
     return api().handle(req);
   }
   HttpApi& api() {
-    if (!api_) api_ = std::make_unique<HttpApi>(*registry_, api_options_);
+    if (!api_) api_ = std::make_unique<HttpApi>(loop_, *registry_, api_options_);
     return *api_;
   }
   static std::string version_doc(const std::string& name, const std::string& version) {
@@ -37,6 +37,7 @@ class HttpApiTest : public RegistryFixture {
   }
   static std::string service_path(const std::string& name) { return "/v1/services/" + base::percent_encode(name); }
 
+  net::EventLoop loop_;  // times blocking queries; not run here (they are tested end to end)
   ApiOptions api_options_;
   std::unique_ptr<HttpApi> api_;
 };
@@ -280,6 +281,77 @@ TEST_F(HttpApiTest, ListingsPageByCursorLeaveSchemasOutAndNamesAreListed) {
 
   auto names = call("GET", "/v1/service-names");
   EXPECT_EQ(names.body, R"({"services":["a@b","z"]})");
+}
+
+TEST_F(HttpApiTest, EveryAnswerCarriesTheRevisionItWasComputedAt) {
+  EXPECT_EQ(call("GET", "/v1/services").header("X-Roster-Index"), "0");
+  auto put = call("PUT", "/v1/services/a/versions/1.0.0", version_doc("a", "1.0.0"));
+  ASSERT_EQ(put.status, 200u) << put.body;
+  EXPECT_EQ(put.header("X-Roster-Index"), std::to_string(registry_->revision()));
+  EXPECT_EQ(call("GET", "/v1/services/nope").header("X-Roster-Index"), std::to_string(registry_->revision()));
+  EXPECT_EQ(call("GET", "/no/such/route").header("X-Roster-Index"), std::to_string(registry_->revision()));
+}
+
+TEST_F(HttpApiTest, AGetAnsweredWithTheETagItsClientHoldsIs304UntilTheNextWrite) {
+  ASSERT_EQ(call("PUT", "/v1/services/a/versions/1.0.0", version_doc("a", "1.0.0")).status, 200u);
+  auto first = call("GET", "/v1/services/a");
+  ASSERT_EQ(first.status, 200u);
+  const std::string etag(first.header("ETag").value_or(""));
+  ASSERT_FALSE(etag.empty());
+  auto conditional = [&](std::string_view route, std::string field) {
+    net::HttpRequest req;
+    req.method = "GET";
+    req.target = std::string(route);
+    req.headers.add("If-None-Match", std::move(field));
+    EXPECT_TRUE(net::parse_target(req));
+    return api().handle(req);
+  };
+  auto again = conditional("/v1/services/a", etag);
+  EXPECT_EQ(again.status, 304u);
+  EXPECT_TRUE(again.body.empty());
+  EXPECT_EQ(again.header("ETag"), etag);
+  EXPECT_EQ(conditional("/v1/services/a", "\"other\", W/" + etag).status, 304u);  // a list; weak comparison
+  EXPECT_EQ(conditional("/v1/services/a", "\"other\"").status, 200u);
+  EXPECT_EQ(conditional("/v1/services/missing", etag).status, 404u);  // only a 200 becomes 304
+  ASSERT_EQ(call("PUT", "/v1/services/b/versions/1.0.0", version_doc("b", "1.0.0")).status, 200u);
+  auto after_write = conditional("/v1/services/a", etag);
+  EXPECT_EQ(after_write.status, 200u);
+  EXPECT_NE(after_write.header("ETag"), etag);
+  EXPECT_FALSE(call("PUT", "/v1/services/c/versions/1.0.0", version_doc("c", "1.0.0")).header("ETag"));
+}
+
+TEST_F(HttpApiTest, ABadIndexOrWaitIs400NamingTheParameter) {
+  for (const char* target : {"/v1/services?index=abc", "/v1/services?index=-1", "/v1/services?index=",
+                             "/v1/services?index=99999999999999999999999", "/v1/revision?index=1.5"}) {
+    auto r = call("GET", target);
+    EXPECT_EQ(r.status, 400u) << target;
+    EXPECT_NE(r.body.find(R"("code":"invalid_index")"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find(R"("path":"index")"), std::string::npos) << r.body;
+  }
+  for (const char* target : {"/v1/services?index=0&wait=soon", "/v1/services?index=0&wait=5d",
+                             "/v1/services?index=0&wait=-5s", "/v1/services?index=0&wait=", "/v1/services?wait=5s"}) {
+    auto r = call("GET", target);
+    EXPECT_EQ(r.status, 400u) << target;
+    EXPECT_NE(r.body.find(R"("code":"invalid_wait")"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find(R"("path":"wait")"), std::string::npos) << r.body;
+  }
+}
+
+TEST_F(HttpApiTest, ABlockingQueryBehindTheRegistryOrAheadOfItIsAnsweredAtOnce) {
+  ASSERT_EQ(call("PUT", "/v1/services/a/versions/1.0.0", version_doc("a", "1.0.0")).status, 200u);
+  const uint64_t now = registry_->revision();
+  for (uint64_t index : {now - 1, now + 1, now + 1000}) {
+    auto r = call("GET", "/v1/services/a?index=" + std::to_string(index) + "&wait=10s");
+    EXPECT_EQ(r.status, 200u) << index;
+    EXPECT_FALSE(r.deferred) << index;
+    EXPECT_EQ(r.header("X-Roster-Index"), std::to_string(now));
+  }
+  // At the registry's revision it is parked: the server gets a deferred answer.
+  auto parked = call("GET", "/v1/services/a?index=" + std::to_string(now));
+  EXPECT_TRUE(parked.deferred);
+  // Not when waiting cannot help: no such route, a bad parameter.
+  EXPECT_EQ(call("GET", "/v1/nothing?index=" + std::to_string(now)).status, 404u);
+  EXPECT_EQ(call("GET", "/v1/services?stage=nope&index=" + std::to_string(now)).status, 400u);
 }
 
 }  // namespace

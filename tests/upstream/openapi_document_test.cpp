@@ -37,10 +37,11 @@ class OpenApiDocumentTest : public RegistryFixture {
   }
 
   HttpApi& api() {
-    if (!api_) api_ = std::make_unique<HttpApi>(*registry_, ApiOptions{});
+    if (!api_) api_ = std::make_unique<HttpApi>(loop_, *registry_, ApiOptions{});
     return *api_;
   }
 
+  net::EventLoop loop_;  // the API's blocking queries and watch streams need one; not run here
   std::unique_ptr<HttpApi> api_;
 };
 

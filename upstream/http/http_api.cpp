@@ -1,11 +1,17 @@
 #include "roster/upstream/http_api.hpp"
 
+#include <xxhash.h>
+
 #include <chrono>
+#include <cstdio>
 
 #include "roster/base/version.hpp"
 
 #include "api_responses.hpp"
 #include "openapi_document.hpp"
+#include "blocking_query.hpp"
+#include "parked_requests.hpp"
+#include "watch_streams.hpp"
 #include "roster/base/constant_time.hpp"
 #include "roster/wire/json_encoder.hpp"
 #include "roster/wire/json_writer.hpp"
@@ -17,9 +23,40 @@ net::HttpResponse HttpApi::render_error(unsigned status, std::string_view code, 
   return json_response(wire::error_json(code, message), status);
 }
 
-HttpApi::HttpApi(Registry& registry, ApiOptions options, MetricsSource extra_metrics)
+namespace {
+
+bool is_read(const net::HttpRequest& req) { return req.method == "GET" || req.method == "HEAD"; }
+
+// Whether an If-None-Match field lists `etag` (weak comparison, RFC 9110 section 13.1.2), or is "*".
+bool none_match(std::string_view field, std::string_view etag) {
+  while (!field.empty()) {
+    const size_t comma = field.find(',');
+    std::string_view tag = field.substr(0, comma);
+    field = comma == std::string_view::npos ? std::string_view() : field.substr(comma + 1);
+    while (!tag.empty() && (tag.front() == ' ' || tag.front() == '\t')) tag.remove_prefix(1);
+    while (!tag.empty() && (tag.back() == ' ' || tag.back() == '\t')) tag.remove_suffix(1);
+    if (tag.starts_with("W/")) tag.remove_prefix(2);
+    if (tag == "*" || tag == etag) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+HttpApi::HttpApi(net::EventLoop& loop, Registry& registry, ApiOptions options, MetricsSource extra_metrics)
     : registry_(registry), options_(std::move(options)), extra_metrics_(std::move(extra_metrics)),
       routes_(&HttpApi::render_error) {
+  // Revisions are comparable only within one store: its identity is in every ETag.
+  const std::string& identity = registry_.store_identity();
+  char tag[17];
+  std::snprintf(tag, sizeof tag, "%016llx",
+                static_cast<unsigned long long>(XXH64(identity.data(), identity.size(), 0)));
+  store_tag_ = tag;
+  parked_ = std::make_unique<ParkedRequests>(loop, registry_, [this](const net::HttpRequest& r) { return answer(r); });
+  watches_ = std::make_unique<WatchStreams>(
+      loop, registry_, WatchOptions{.max_streams = options_.max_watch_streams,
+                                        .keepalive = options_.watch_keepalive,
+                                        .max_catch_up_bytes = options_.watch_catch_up_bytes});
   routes_.add("GET", "/healthz", [this](const net::HttpRequest&, const PathParams&) {
     std::string body;
     wire::JsonWriter(body).begin_object().key("status").string("ok").key("revision").unsigned_number(registry_.revision())
@@ -35,6 +72,7 @@ HttpApi::HttpApi(Registry& registry, ApiOptions options, MetricsSource extra_met
   routes_.add("GET", "/v1/openapi.json", [](const net::HttpRequest&, const PathParams&) {
     return json_response(std::string(kOpenApiDocument));
   });
+  routes_.add("GET", "/v1/watch", [this](const net::HttpRequest& r, const PathParams&) { return watches_->open(r); });
   add_core_routes(routes_, registry_);
   add_governance_routes(routes_, registry_);
 }
@@ -58,11 +96,52 @@ net::HttpResponse HttpApi::handle(const net::HttpRequest& req) {
     ++unauthorized_;
     response = error_response({ErrorKind::Unauthorized, "unauthorized",
                                "this server requires \"Authorization: Bearer <token>\" on writes"});
+  } else if (auto query = is_read(req) ? blocking_query(req) : Result<std::optional<BlockingQuery>>(std::nullopt);
+             !query) {
+    response = error_response(query.error());
   } else {
-    response = routes_.dispatch(req, &route);
+    response = answer(req, &route);
+    // Parked while the registry is at the asked revision; not when the request itself is wrong
+    // (no such route, a bad parameter) or is a stream. An index ahead of the registry (another
+    // store's, or from before a reset) is answered at once, as Consul does when the index goes back.
+    if (*query && (*query)->index == registry_.revision() && route != "unmatched" &&
+        response.status != 400 && !response.deferred) {
+      if (parked_->size() >= options_.max_parked) {
+        response = error_response({ErrorKind::Unavailable, "too_many_waiting",
+                                   "the server has " + std::to_string(options_.max_parked) +
+                                       " blocking queries waiting, its limit: try again later"});
+      } else {
+        net::HttpResponse later;
+        later.deferred = [this, req, q = **query](std::shared_ptr<net::HttpDeferred> handle) {
+          parked_->park(req, q.index, q.wait, std::move(handle));
+        };
+        response = std::move(later);
+      }
+    }
   }
+  if (!response.headers.contains("X-Roster-Index"))  // a refusal made here rather than by answer()
+    response.headers.set("X-Roster-Index", std::to_string(registry_.revision()));
   if (response.status >= 400) ++errors_;
   latency_[route].observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return response;
+}
+
+HttpApi::~HttpApi() = default;
+
+std::string HttpApi::etag() const { return "\"" + store_tag_ + "-" + std::to_string(registry_.revision()) + "\""; }
+
+net::HttpResponse HttpApi::answer(const net::HttpRequest& req, std::string_view* route) {
+  net::HttpResponse response = routes_.dispatch(req, route);
+  response.headers.set("X-Roster-Index", std::to_string(registry_.revision()));
+  // A stream's events carry their own revisions: no ETag for it.
+  if (is_read(req) && response.status == 200 && !response.deferred) {
+    std::string tag = etag();
+    if (auto match = req.header("If-None-Match"); match && none_match(*match, tag)) {
+      response.status = 304;
+      response.body.clear();
+    }
+    response.headers.set("ETag", std::move(tag));
+  }
   return response;
 }
 
@@ -93,6 +172,9 @@ net::HttpResponse HttpApi::metrics() const {
       out.histogram_series(histogram, {{"route", route}});
     first = false;
   }
+  out.gauge("roster_http_parked_requests", "Blocking queries waiting for a revision after their index",
+            parked_->size());
+  out.gauge("roster_http_watch_streams", "GET /v1/watch streams open", watches_->size());
   if (extra_metrics_) extra_metrics_(out);
   net::HttpResponse r = json_response(out.text());
   r.content_type = std::string(base::PrometheusText::kContentType);

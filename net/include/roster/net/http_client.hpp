@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -51,6 +52,15 @@ class HttpClient {
     return request("GET", target, {}, {}, timeout);
   }
 
+  // Pieces of a streamed body (server-sent events) as they arrive; false stops reading.
+  using BodySink = std::function<bool(std::string_view piece)>;
+  // A GET whose 2xx answer's chunked body is a stream: each piece goes to `sink` instead of the
+  // response, and `idle_timeout` bounds the wait for each piece rather than the whole exchange.
+  // Returns the status and headers (an error status keeps its body) once the body ends or `sink`
+  // says stop; the connection is closed then.
+  Result<HttpResponse> get_stream(std::string_view target, const HttpHeaders& headers,
+                                  std::chrono::milliseconds idle_timeout, const BodySink& sink);
+
   void close();
   bool connected() const { return fd_ >= 0; }
   const std::string& address() const { return name_; }
@@ -60,6 +70,9 @@ class HttpClient {
  private:
   struct Attempt;
   HttpClient(SocketAddress address, std::string name, HttpClientOptions options);
+  // The request's bytes, or invalid_request.
+  Result<std::string> encode(std::string_view method, std::string_view target, std::string_view body,
+                             const HttpHeaders& headers) const;
   Result<HttpResponse> exchange(const std::string& bytes, Attempt& a);
   Result<void> connect(const Attempt& a);
   Result<void> send_request(const std::string& bytes, Attempt& a);

@@ -1,6 +1,8 @@
 // HTTP/1.1 request and response values shared by HttpServer and HttpClient.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -8,6 +10,8 @@
 #include <vector>
 
 namespace roster::net {
+
+class HttpDeferred;
 
 // Header fields in arrival order. Names compare case-insensitively (RFC 9110 section 5.1).
 class HttpHeaders {
@@ -60,6 +64,13 @@ struct HttpResponse {
   // Server: extra headers to send (Content-Length, Transfer-Encoding and Connection belong to the
   // server and are ignored here). Client: every header received.
   HttpHeaders headers;
+  // Server only: an answer that goes on after the handler returned (http_deferred.hpp). The server
+  // calls `deferred` with the handle once it has taken the request's place in the connection's
+  // order. `stream` false: the answer comes whole through the handle (this response's status,
+  // headers and body are not sent). `stream` true: this response's status and headers are sent
+  // now, the body as chunks through the handle.
+  std::function<void(std::shared_ptr<HttpDeferred>)> deferred;
+  bool stream = false;
 
   std::optional<std::string_view> header(std::string_view name) const { return headers.get(name); }
 };

@@ -26,6 +26,8 @@
 // running, and destroy the server before its EventLoop. The handler runs on the loop thread:
 // keep it short, it blocks every connection.
 //
+// A handler may answer later, or stream a body: see http_deferred.hpp (HttpResponse::deferred).
+//
 // HttpRequest::path is the raw path; HttpRequest::segments are its segments, each decoded once
 // ("a%2Fb" is one segment "a/b").
 #pragma once
@@ -37,6 +39,7 @@
 #include <memory>
 
 #include "roster/net/event_loop.hpp"
+#include "roster/net/http_deferred.hpp"
 #include "roster/net/http_message.hpp"
 #include "roster/net/http_request_parser.hpp"
 
@@ -59,6 +62,9 @@ struct HttpLimits : HttpParserLimits {
   // others are unaffected. Unix-socket clients are not counted. 0: no limit (behind a proxy,
   // whose connections all come from one address).
   size_t max_connections_per_address = 64;
+  // A streamed response (http_deferred.hpp) whose client leaves more than this unsent is cut: a
+  // slow reader must not make the server buffer without limit.
+  size_t max_stream_backlog = 1 << 20;
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
