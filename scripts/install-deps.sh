@@ -17,6 +17,9 @@ packages=(
   python3-jsonschema python3-flatbuffers
   # bench/plot.py (`make plots`, and its test in `make test`).
   python3-matplotlib
+  # promtool (Prometheus' own lint of both daemons' /metrics, tests/integration); nothing is run
+  # from it but promtool.
+  prometheus
   # The etcd store: gRPC and protobuf, etcd's v3 API .proto files and the ones they import
   # (gogoproto, google/api), and etcd itself with etcdctl for the tests and `make demo-ha`.
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler

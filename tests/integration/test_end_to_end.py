@@ -330,6 +330,14 @@ for j in range(100, 400):
             server_metrics = r.read().decode()
         self.assertIn('roster_http_request_duration_seconds_count{route="PUT /v1/services/{name}/versions/{version}"} 1',
                       server_metrics)
+        # The write reached the agent: its fan-out lag was timed.
+        self.assertIn("# TYPE roster_fanout_lag_seconds histogram", server_metrics)
+        self.assertRegex(server_metrics, r"roster_fanout_lag_seconds_count [1-9]")
+        # Both exposition texts pass Prometheus' own lint (HELP, TYPE, names, units, histograms).
+        for who, text in (("roster-server", server_metrics), ("roster-agent", metrics)):
+            lint = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True,
+                                  timeout=30)
+            self.assertEqual(lint.returncode, 0, f"{who}: {lint.stdout}{lint.stderr}")
 
         # Upstream gone: not healthy (503, how long), still ready and alive (readers are served).
         c.kill("server", signal.SIGKILL)
