@@ -65,6 +65,10 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Only promtool is wanted from the prometheus package: stop the server its install may start.
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null; then
+    systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
 fi
 if $need_valijson; then
   download=$(mktemp -d)
