@@ -208,6 +208,17 @@ def draw_distribution(ax, repetitions, **style):
                          color=style.get("color"), alpha=0.12, linewidth=0)
 
 
+def finish_distribution_panel(ax, title, xlabel):
+    """Axes, grid and legend of a percentile-of-writes panel."""
+    log_scale(ax, "x")
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("percentile of writes")
+    ax.set_ylim(0, 100)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))  # below: the curves fill the panel
+
+
 def plot_write_to_visible(results, out_dir):
     e2e = sorted(results.names(r"e2e/write_to_visible/reader_waits:(\d)").items())
     if not e2e:
@@ -234,13 +245,8 @@ def plot_write_to_visible(results, out_dir):
                          f"(an e2e_bench from before the distribution counters?)")
                 label = f"{reader}, {start} → visible ({writes} writes in {len(entries)} runs)"
                 draw_distribution(ax, repetitions, color=color, linestyle=line, label=label)
-        log_scale(ax, "x")
-        ax.set_title("SQLite store, one agent, this process reading shm (e2e_bench)", fontsize=10)
-        ax.set_xlabel("write → visible in the arena (µs, log scale)")
-        ax.set_ylabel("percentile of writes")
-        ax.set_ylim(0, 100)
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))  # below: the curves fill the panel
+        finish_distribution_panel(ax, "SQLite store, one agent, this process reading shm (e2e_bench)",
+                                  "write → visible in the arena (µs, log scale)")
     for data, path in results.ha[-1:]:  # one run's samples, not a mixture
         ax = axes.pop(0)
         series = [(data["etcd"].get("watch_other_member"), "etcd put → watch event on another member", "C2"),
@@ -253,13 +259,8 @@ def plot_write_to_visible(results, out_dir):
             ms = sorted(s * 1e3 for s in samples)
             ax.plot(ms, [100 * (i + 1) / len(ms) for i in range(len(ms))], color=color,
                     label=f"{label} ({len(ms)} writes)")
-        log_scale(ax, "x")
-        ax.set_title("etcd store (3 members), 2 servers; from the send (ha_bench.py)", fontsize=10)
-        ax.set_xlabel("write → visible (ms, log scale)")
-        ax.set_ylabel("percentile of writes")
-        ax.set_ylim(0, 100)
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))  # below: the curves fill the panel
+        finish_distribution_panel(ax, "etcd store (3 members), 2 servers; from the send (ha_bench.py)",
+                                  "write → visible (ms, log scale)")
         contexts.append({"date": data.get("started")})  # ha_bench.py records no machine
     fig.suptitle(caption(contexts, "Write → visible to a reader (distribution)"), fontsize=10)
     fig.tight_layout()

@@ -81,3 +81,12 @@ def read_text(path):
 def quote(segment):
     """One path segment, percent-encoded ('/' included)."""
     return urllib.parse.quote(segment, safe="")
+
+
+# A Pact v2 document: `consumer` GETs `path` from `provider` and reads an id and a name.
+def pact(consumer, provider, path):
+    return {"consumer": {"name": consumer}, "provider": {"name": provider},
+            "interactions": [{"description": "get " + path, "request": {"method": "GET", "path": path},
+                              "response": {"status": 200, "headers": {"Content-Type": "application/json"},
+                                           "body": {"id": "1", "name": "x"}}}],
+            "metadata": {"pactSpecification": {"version": "2.0.0"}}}

@@ -15,6 +15,7 @@ import tempfile
 import unittest
 
 import test_end_to_end as e2e
+from roster_server import pact
 from test_end_to_end import ROSTERCTL, Cluster
 
 
@@ -37,14 +38,6 @@ def version(v, stage="stable", deps=(), **extra):
            "dependencies": [{"service": s, "range": r} for s, r in deps]}
     doc.update(extra)
     return doc
-
-
-def pact(consumer, provider, path):
-    return {"consumer": {"name": consumer}, "provider": {"name": provider},
-            "interactions": [{"description": "get " + path, "request": {"method": "GET", "path": path},
-                              "response": {"status": 200, "headers": {"Content-Type": "application/json"},
-                                           "body": {"id": "1", "name": "x"}}}],
-            "metadata": {"pactSpecification": {"version": "2.0.0"}}}
 
 
 REGISTRY = {

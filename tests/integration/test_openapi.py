@@ -17,7 +17,7 @@ import urllib.parse
 
 import jsonschema
 
-from roster_server import RosterServer, quote
+from roster_server import RosterServer, pact, quote
 
 BUILD, SOURCE = sys.argv[1], sys.argv[2]
 TOKEN = "openapi-test-token"
@@ -356,14 +356,6 @@ def openapi(v, paths):
 
 def json_schema(properties):
     return {"format": "json_schema", "document": {"type": "object", "properties": properties}}
-
-
-def pact(consumer, provider, path):
-    return {"consumer": {"name": consumer}, "provider": {"name": provider},
-            "interactions": [{"description": "get " + path, "request": {"method": "GET", "path": path},
-                              "response": {"status": 200, "headers": {"Content-Type": "application/json"},
-                                           "body": {"id": "1", "name": "x"}}}],
-            "metadata": {"pactSpecification": {"version": "2.0.0"}}}
 
 
 def rfc3339(days_from_now):
