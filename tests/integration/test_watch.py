@@ -288,6 +288,22 @@ class Watch(unittest.TestCase):
         self.assertEqual(deleted["data"]["changes"],
                          [{"kind": "version", "op": "delete", "service": "watched", "version": "1.0.0"}])
 
+    def test_the_watch_stream_names_a_change_of_settings(self):
+        start = self.index()
+        stream = SseReader(self.address, f"/v1/watch?index={start}")
+        try:
+            status, _, _ = self.request("PUT", "/v1/services/tuned/compatibility", b'{"mode": "FULL"}')
+            self.assertEqual(status, 200)
+            status, _, _ = self.request("POST", "/v1/registry",
+                                        json.dumps({"services": [{"name": "tuned", "versions": [],
+                                                                  "settings": {"retire_after_days": 5}}]}).encode())
+            self.assertEqual(status, 200)
+            events = [stream.next_event(), stream.next_event()]
+        finally:
+            stream.close()
+        for event in events:
+            self.assertEqual(event["data"]["changes"], [{"kind": "settings", "op": "put", "service": "tuned"}])
+
     def test_the_watch_stream_says_reset_for_a_revision_it_cannot_replay(self):
         now = self.index()
         for target in (f"/v1/watch?index={now + 1000}", "/v1/watch"):

@@ -393,6 +393,7 @@ Frame Registry::encode_delta(uint64_t from, uint64_t revision, const std::vector
   std::vector<flatbuffers::Offset<wire::ServiceKey>> rm_services;
   std::vector<flatbuffers::Offset<wire::InstanceKey>> rm_instances;
   std::vector<flatbuffers::Offset<wire::ContractKey>> rm_contracts;
+  std::vector<flatbuffers::Offset<flatbuffers::String>> settings;
   for (auto& c : changes) {
     std::visit(
         [&](const auto& key) {
@@ -414,14 +415,17 @@ Frame Registry::encode_delta(uint64_t from, uint64_t revision, const std::vector
             else
               rm_contracts.push_back(wire::CreateContractKeyDirect(fbb, key.consumer.c_str(),
                                                                    key.consumer_version.c_str(), key.provider.c_str()));
+          } else {
+            // A policy: the server's own settings, named for watchers (agents do not need them).
+            settings.push_back(fbb.CreateString(key));
           }
-          // Policies are the server's own settings: agents do not need them.
         },
         c.key);
   }
   fbb.Finish(wire::CreateDelta(fbb, from, revision, fbb.CreateVector(up_services), fbb.CreateVector(rm_services),
                                fbb.CreateVector(up_instances), fbb.CreateVector(rm_instances),
-                               fbb.CreateVector(up_contracts), fbb.CreateVector(rm_contracts)));
+                               fbb.CreateVector(up_contracts), fbb.CreateVector(rm_contracts),
+                               settings.empty() ? 0 : fbb.CreateVector(settings)));
   return frame_of(wire::FrameType::Delta, fbb);
 }
 

@@ -84,6 +84,8 @@ std::string change_json(const Frame& delta) {
     for (auto* k : *list)
       contract("delete", k->consumer()->string_view(), k->consumer_version()->string_view(),
                k->provider()->string_view());
+  if (auto* list = d->settings_changed())
+    for (auto* name : *list) change(w, "settings", "put", [&] { w.key("service").string(name->string_view()); });
   w.end_array().end_object();
   return out;
 }
