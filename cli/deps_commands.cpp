@@ -11,6 +11,7 @@
 #include "commands.hpp"
 #include "findings.hpp"
 #include "server_client.hpp"
+#include "service_names.hpp"
 #include "roster/governance/json_document.hpp"
 
 namespace roster::cli {
@@ -247,12 +248,17 @@ void print_dot(const Value& graph) {
 }
 
 // Runs a GET and prints the answer with `print` (as is with --json); `verdict` turns the answer
-// into the exit code either way.
+// into the exit code either way. A refusal of a request about `service` may mean there is no such
+// service: then the nearest name is suggested.
 template <typename Print, typename Verdict>
-int get_and_print(const Options& o, const std::string& target, Print print, Verdict verdict) {
+int get_and_print(const Options& o, const std::string& target, Print print, Verdict verdict,
+                  std::string_view service = {}) {
   rapidjson::Document doc;
   std::string raw;
-  if (int code = call_json(o, "GET", target, doc, {}, &raw); code != kOk) return code;
+  if (int code = call_json(o, "GET", target, doc, {}, &raw); code != kOk) {
+    if (code == kNo && !service.empty()) explain_unknown_service(o, service);
+    return code;
+  }
   if (o.json)
     std::cout << raw << "\n";
   else
@@ -287,7 +293,7 @@ void add_deps_commands(CLI::App& app, int& exit_code) {
     std::string target = service_target(name, "tree");
     add_query(target, "version", version);
     if (o->depth >= 0) add_query(target, "depth", std::to_string(o->depth));
-    exit_code = get_and_print(*o, target, print_tree, always_ok);
+    exit_code = get_and_print(*o, target, print_tree, always_ok, name);
   });
 
   auto* impact = deps->add_subcommand("impact", "Show everything that depends on NAME[@VERSION], directly or not");
@@ -299,7 +305,7 @@ void add_deps_commands(CLI::App& app, int& exit_code) {
     std::string target = service_target(name, "impact");
     add_query(target, "version", version);
     exit_code = get_and_print(
-        *o, target, [o](const Value& answer) { print_impact(answer, o->paths); }, always_ok);
+        *o, target, [o](const Value& answer) { print_impact(answer, o->paths); }, always_ok, name);
   });
 
   auto* cycles = deps->add_subcommand("cycles", "List dependency cycles; exit 1 when there is one");
@@ -318,9 +324,12 @@ void add_deps_commands(CLI::App& app, int& exit_code) {
     std::string target = service_target(o->name, "upgrade");
     add_query(target, "from", o->from);
     add_query(target, "to", o->to);
-    exit_code = get_and_print(*o, target, print_upgrade, [](const Value& answer) {
-      return array(answer, "breaking_dependents").Empty() && array(answer, "breaking_contracts").Empty() ? kOk : kNo;
-    });
+    exit_code = get_and_print(
+        *o, target, print_upgrade,
+        [](const Value& answer) {
+          return array(answer, "breaking_dependents").Empty() && array(answer, "breaking_contracts").Empty() ? kOk : kNo;
+        },
+        o->name);
   });
 
   auto* unresolved =
