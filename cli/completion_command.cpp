@@ -159,6 +159,9 @@ function __rosterctl_at
     set -l path (__rosterctl_path)
     test "$path" = "$argv[1]"
 end
+function __rosterctl_services
+    type -q rosterctl; and rosterctl services 2>/dev/null
+end
 complete -c rosterctl -f
 )FISH";
   for (auto& c : commands) {
@@ -173,7 +176,7 @@ complete -c rosterctl -f
       if (opt->get_type_size() != 0) s += " -r -F";
       s += " -d " + fish_quote(opt->get_description()) + "\n";
     }
-    if (c.service_argument) s += "complete -c rosterctl" + at + " -a '(rosterctl services 2>/dev/null)'\n";
+    if (c.service_argument) s += "complete -c rosterctl" + at + " -a '(__rosterctl_services)'\n";
   }
   return s;
 }

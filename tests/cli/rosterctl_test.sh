@@ -240,12 +240,23 @@ expect "completion: past an option's value" 0 'register' -- complete_words roste
 expect "completion: a new command is in it" 0 'heartbeat' -- complete_words rosterctl instance h
 expect "completion zsh wraps the bash one" 0 'bashcompinit' -- "$ctl" completion zsh
 expect "completion fish" 0 "-n '__rosterctl_at \\'deps\\'' -a 'impact'" -- "$ctl" completion fish
-for shell in zsh fish; do
-  if command -v "$shell" > /dev/null; then
-    "$ctl" completion "$shell" > "$tmp/rosterctl.$shell"
-    expect "completion $shell parses" 0 '' -- "$shell" -n "$tmp/rosterctl.$shell"
-  fi
-done
+# zsh and fish where they are installed: the script parses and completes.
+if command -v zsh > /dev/null; then
+  "$ctl" completion zsh > "$tmp/rosterctl.zsh"
+  expect "completion zsh parses" 0 '' -- zsh -n "$tmp/rosterctl.zsh"
+  # What bashcompinit's compgen hands to zsh (which filters by the typed prefix itself).
+  expect "completion zsh: options of a subcommand" 0 '--paths' -- zsh -c 'compdef() { :; }; source "$1"
+    offer() { emulate -L sh; COMP_WORDS=(rosterctl deps impact x --pa); COMP_CWORD=4; _rosterctl; echo "${COMPREPLY[@]}"; }
+    offer' _ "$tmp/rosterctl.zsh"
+fi
+if command -v fish > /dev/null; then
+  "$ctl" completion fish > "$tmp/rosterctl.fish"
+  expect "completion fish parses" 0 '' -- fish -n "$tmp/rosterctl.fish"
+  expect "completion fish: commands" 0 $'deps\tThe dependency graph' -- \
+    fish -c 'source $argv[1]; complete -C "rosterctl de"' "$tmp/rosterctl.fish"
+  expect "completion fish: past an option's value" 0 'heartbeat' -- \
+    fish -c 'source $argv[1]; complete -C "rosterctl --server x instance h"' "$tmp/rosterctl.fish"
+fi
 expect "completion of an unknown shell" 2 'tcsh' -- "$ctl" completion tcsh
 
 echo "rosterctl: $passed passed, $failed failed"
