@@ -1,6 +1,7 @@
 // rosterctl completion bash|zsh|fish: a shell completion script generated from the command tree
 // itself (every command, subcommand and option as CLI11 holds them), so it never goes stale.
-// Service names are completed by running `rosterctl services` against the same --server.
+// Service names are completed by running `rosterctl services` (bash and zsh: against the --server
+// typed on the line, else $ROSTER_SERVER).
 #include <iostream>
 #include <memory>
 #include <string>
@@ -28,10 +29,11 @@ bool names_a_service(const std::string& positional) {
 }
 
 void collect(const CLI::App& app, const std::string& path, std::vector<Command>& out) {
-  Command c{path, {}, {}, {}, {}, false};
+  Command c;
+  c.path = path;
   bool first_positional = true;
   for (const CLI::Option* opt : app.get_options({})) {
-    if (opt->get_positional() && opt->get_lnames().empty() && opt->get_snames().empty()) {
+    if (!opt->nonpositional()) {
       if (first_positional) c.service_argument = names_a_service(opt->get_name(true));
       first_positional = false;
       continue;
@@ -183,7 +185,7 @@ complete -c rosterctl -f
 
 }  // namespace
 
-void add_completion_command(CLI::App& app, int& exit_code) {
+void add_completion_command(CLI::App& app) {
   struct Options {
     std::string shell;
     bool json = false;
@@ -193,7 +195,7 @@ void add_completion_command(CLI::App& app, int& exit_code) {
   cmd->add_option("shell", o->shell, "bash, zsh or fish")->required()->check(CLI::IsMember({"bash", "zsh", "fish"}));
   cmd->add_flag("--json", o->json, "Print {\"shell\", \"script\", \"commands\"}: the script and the command tree it "
                                    "completes (each command's path, subcommands, options)");
-  cmd->callback([o, &app, &exit_code] {
+  cmd->callback([o, &app] {
     std::vector<Command> commands;
     collect(app, "", commands);
     const std::string script = o->shell == "bash"  ? bash_script(commands)
@@ -215,7 +217,6 @@ void add_completion_command(CLI::App& app, int& exit_code) {
     } else {
       std::cout << script;
     }
-    exit_code = kOk;
   });
 }
 
