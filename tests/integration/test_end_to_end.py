@@ -657,6 +657,15 @@ for j in range(100, 400):
                     self.assertIn('no service "user-servce"; did you mean "user-service"?', out.stderr)
         out = ctl("get", "zzzzzzzz", "--server", c.http)
         self.assertIn('no service "zzzzzzzz"\n', out.stderr)  # nothing near: no suggestion
+
+        # Bash completes a service name from the --server on the line (its first argument only).
+        def complete(*words):
+            line = f'eval "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _rosterctl; echo "${{COMPREPLY[*]}}"'
+            return subprocess.run(["bash", "-c", line, "_", ctl("completion", "bash").stdout, ROSTERCTL, *words],
+                                  capture_output=True, text=True, timeout=30).stdout.split()
+        self.assertEqual(complete("get", "--server", c.http, "user-s"), ["user-service"])
+        self.assertEqual(complete("deps", "upgrade", "--server", c.http, "pay"), ["payment-service"])
+        self.assertEqual(complete("get", "--server", c.http, "user-service", "user-s"), [])
         out = ctl("get", "user-service", "9.9.9", "--server", c.http)  # the service exists: no hint
         self.assertEqual(out.returncode, 1)
         self.assertNotIn("no service", out.stderr)
