@@ -162,7 +162,7 @@ void add_instance_commands(CLI::App& app, int& exit_code) {
   beat->callback([o, &exit_code] {
     const std::string target = instance_target(*o) + "/heartbeat";
     exit_code = o->every > 0 ? keep_renewing(*o, target)
-                                : write(*o, o->name, "PUT", target, {}, instance_text(*o) + " renewed");
+                             : write(*o, o->name, "PUT", target, {}, instance_text(*o) + " renewed");
   });
 
   auto* dereg = instance->add_subcommand("deregister", "Remove an instance (as `rosterctl deregister NAME VERSION ID`)");
