@@ -8,6 +8,7 @@
 #include "server_client.hpp"
 #include "roster/base/files.hpp"
 #include "roster/wire/json_decoder.hpp"
+#include "roster/wire/json_writer.hpp"
 
 namespace roster::cli {
 namespace {
@@ -28,7 +29,7 @@ void add_backup_commands(CLI::App& app, int& exit_code) {
   exp->add_flag("--instances", o->instances,
                 "Include the instances (live state: their processes re-register them, so a backup usually leaves "
                 "them out)");
-  add_server_options(exp, *o, false);
+  add_server_options(exp, *o);  // the document is JSON; with -o, --json reports {"output", "bytes"}
   exp->callback([o, &exit_code] {
     auto r = call(*o, "GET", std::string("/v1/registry") + (o->instances ? "?instances=true" : ""), {}, &exit_code);
     if (!r) return;
@@ -41,7 +42,13 @@ void add_backup_commands(CLI::App& app, int& exit_code) {
         o->output, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
     if (!written) {
       std::cerr << "rosterctl: " << written.error().message << "\n";
-      exit_code = kUsage;
+      return void(exit_code = kUsage);
+    }
+    if (o->json) {
+      std::string out;
+      wire::JsonWriter(out).begin_object().key("output").string(o->output).key("bytes").unsigned_number(text.size())
+          .end_object();
+      std::cout << out << "\n";
     }
   });
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
 
 namespace roster::cli {
 
@@ -20,5 +21,14 @@ void add_contract_commands(CLI::App& app, int& exit_code);
 void add_deploy_commands(CLI::App& app, int& exit_code);
 void add_backup_commands(CLI::App& app, int& exit_code);
 void add_watch_command(CLI::App& app, int& exit_code);
+void add_instance_commands(CLI::App& app, int& exit_code);
+// Last: it reads the whole command tree built by the others.
+void add_completion_command(CLI::App& app);
+
+struct ServerOptions;
+// DELETE an instance (`id`), or a version with its instances; shared by `deregister` and
+// `instance deregister`. Returns the exit code.
+int deregister(const ServerOptions& o, const std::string& name, const std::string& version, const std::string& id,
+               bool force);
 
 }  // namespace roster::cli

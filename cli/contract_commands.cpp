@@ -8,6 +8,7 @@
 #include "findings.hpp"
 #include "json_file.hpp"
 #include "server_client.hpp"
+#include "service_names.hpp"
 #include "roster/governance/json_document.hpp"
 #include "roster/governance/json_schema.hpp"
 #include "roster/governance/openapi_check.hpp"
@@ -89,7 +90,14 @@ int matrix(const ServerOptions& o, const std::string& provider) {
   std::string raw;
   std::string target = "/v1/contracts/matrix";
   add_query(target, "provider", provider);
-  if (int code = call_json(o, "GET", target, answer, {}, &raw); code != kOk) return code;
+  if (int code = call_json(o, "GET", target, answer, {}, &raw); code != kOk) {
+    if (code == kNo) explain_unknown_service(o, provider);
+    return code;
+  }
+  if (array(answer, "cells").Empty()) {  // no cell may mean no such provider: a typo is told
+    auto names = server_service_names(o);
+    if (names && explain_unknown_service(provider, *names)) return kNo;
+  }
   bool all_ok = true;
   for (auto& cell : array(answer, "cells").GetArray()) all_ok &= boolean(cell, "ok");
   if (o.json) return std::cout << raw << "\n", all_ok ? kOk : kNo;

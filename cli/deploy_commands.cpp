@@ -7,6 +7,7 @@
 #include "commands.hpp"
 #include "findings.hpp"
 #include "server_client.hpp"
+#include "service_names.hpp"
 
 namespace roster::cli {
 namespace {
@@ -49,7 +50,10 @@ void add_deploy_commands(CLI::App& app, int& exit_code) {
     rapidjson::Document answer;
     std::string raw;
     // Any failure is an error here: exit 1 must only ever mean "not deployable".
-    if (call_json(*o, "GET", target, answer, {}, &raw) != kOk) return void(exit_code = kUsage);
+    if (const int code = call_json(*o, "GET", target, answer, {}, &raw); code != kOk) {
+      if (code == kNo) explain_unknown_service(*o, o->name);
+      return void(exit_code = kUsage);
+    }
     if (o->json)
       std::cout << raw << "\n";
     else

@@ -11,6 +11,7 @@
 #include "commands.hpp"
 #include "findings.hpp"
 #include "server_client.hpp"
+#include "service_names.hpp"
 #include "roster/governance/json_document.hpp"
 
 namespace roster::cli {
@@ -246,13 +247,29 @@ void print_dot(const Value& graph) {
   std::cout << "}\n";
 }
 
+// The service a request is about. The server refuses most requests about a service that does not
+// exist (404) but answers some as if it had no versions (deps upgrade): an answer that
+// `may_be_unknown` is then checked against the service names. Either way, a typo is told with the
+// nearest name rather than answered.
+struct About {
+  std::string_view service;
+  bool (*may_be_unknown)(const Value& answer) = nullptr;
+};
+
 // Runs a GET and prints the answer with `print` (as is with --json); `verdict` turns the answer
 // into the exit code either way.
 template <typename Print, typename Verdict>
-int get_and_print(const Options& o, const std::string& target, Print print, Verdict verdict) {
+int get_and_print(const Options& o, const std::string& target, Print print, Verdict verdict, About about = {}) {
   rapidjson::Document doc;
   std::string raw;
-  if (int code = call_json(o, "GET", target, doc, {}, &raw); code != kOk) return code;
+  if (int code = call_json(o, "GET", target, doc, {}, &raw); code != kOk) {
+    if (code == kNo && !about.service.empty()) explain_unknown_service(o, about.service);
+    return code;
+  }
+  if (about.may_be_unknown && about.may_be_unknown(doc)) {
+    auto names = server_service_names(o);
+    if (names && explain_unknown_service(about.service, *names)) return kNo;
+  }
   if (o.json)
     std::cout << raw << "\n";
   else
@@ -287,7 +304,7 @@ void add_deps_commands(CLI::App& app, int& exit_code) {
     std::string target = service_target(name, "tree");
     add_query(target, "version", version);
     if (o->depth >= 0) add_query(target, "depth", std::to_string(o->depth));
-    exit_code = get_and_print(*o, target, print_tree, always_ok);
+    exit_code = get_and_print(*o, target, print_tree, always_ok, {name});
   });
 
   auto* impact = deps->add_subcommand("impact", "Show everything that depends on NAME[@VERSION], directly or not");
@@ -299,7 +316,7 @@ void add_deps_commands(CLI::App& app, int& exit_code) {
     std::string target = service_target(name, "impact");
     add_query(target, "version", version);
     exit_code = get_and_print(
-        *o, target, [o](const Value& answer) { print_impact(answer, o->paths); }, always_ok);
+        *o, target, [o](const Value& answer) { print_impact(answer, o->paths); }, always_ok, {name});
   });
 
   auto* cycles = deps->add_subcommand("cycles", "List dependency cycles; exit 1 when there is one");
@@ -318,9 +335,17 @@ void add_deps_commands(CLI::App& app, int& exit_code) {
     std::string target = service_target(o->name, "upgrade");
     add_query(target, "from", o->from);
     add_query(target, "to", o->to);
-    exit_code = get_and_print(*o, target, print_upgrade, [](const Value& answer) {
-      return array(answer, "breaking_dependents").Empty() && array(answer, "breaking_contracts").Empty() ? kOk : kNo;
-    });
+    exit_code = get_and_print(
+        *o, target, print_upgrade,
+        [](const Value& answer) {
+          return array(answer, "breaking_dependents").Empty() && array(answer, "breaking_contracts").Empty() ? kOk : kNo;
+        },
+        {o->name, [](const Value& answer) {
+           // No dependent and nothing to compare: perhaps not a service at all.
+           const auto* contracts = governance::member(answer, "contracts");
+           return array(answer, "breaking_dependents").Empty() && array(answer, "unaffected_dependents").Empty() &&
+                  !(contracts && contracts->IsArray());
+         }});
   });
 
   auto* unresolved =

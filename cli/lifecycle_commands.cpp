@@ -9,6 +9,7 @@
 
 #include "commands.hpp"
 #include "server_client.hpp"
+#include "service_names.hpp"
 #include "roster/governance/json_document.hpp"
 #include "roster/wire/json_writer.hpp"
 #include "roster/wire/names.hpp"
@@ -127,6 +128,7 @@ void add_lifecycle_commands(CLI::App& app, int& exit_code) {
     rapidjson::Document answer;
     std::string raw;
     exit_code = call_json(*o, "POST", target, answer, body, &raw);
+    if (exit_code == kNo) explain_unknown_service(*o, o->name);
     if (exit_code != kOk) return;
     if (o->json)
       std::cout << raw << "\n";

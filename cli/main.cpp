@@ -29,6 +29,14 @@ void suggest_command(const CLI::App& app, int argc, char** argv) {
   }
 }
 
+// Some CLI11 versions print a bool flag's default after it in help ("--json{false}"): noise, as
+// every flag is off unless given. Cleared on every flag of every command.
+void clear_flag_defaults(CLI::App& app) {
+  for (CLI::Option* opt : app.get_options({}))
+    if (opt->get_expected_max() == 0) opt->default_str("");
+  for (CLI::App* sub : app.get_subcommands({})) clear_flag_defaults(*sub);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -47,6 +55,9 @@ int main(int argc, char** argv) {
   roster::cli::add_schema_commands(app, exit_code);
   roster::cli::add_contract_commands(app, exit_code);
   roster::cli::add_watch_command(app, exit_code);
+  roster::cli::add_instance_commands(app, exit_code);
+  roster::cli::add_completion_command(app);
+  clear_flag_defaults(app);
   if (argc == 1) {  // alone: what it can do, rather than "a subcommand is required"
     std::cout << app.help();
     return roster::cli::kUsage;

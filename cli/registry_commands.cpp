@@ -107,6 +107,7 @@ void add_registry_commands(CLI::App& app, int& exit_code) {
   auto* dump = app.add_subcommand("dump", "Verify a FlatBuffers snapshot and print it as registry JSON");
   dump->add_option("file", opts->file, "FlatBuffers Snapshot written by `rosterctl convert`")->required();
   dump->add_flag("--compact", opts->compact, "One line instead of indented JSON");
+  dump->add_flag("--json", opts->json, "Registry JSON either way; --json prints it on one line, as --compact");
   dump->callback([opts, &exit_code] {
     auto file = base::read_file_aligned(opts->file);
     if (!file) {
@@ -120,7 +121,8 @@ void add_registry_commands(CLI::App& app, int& exit_code) {
     }
     auto records = wire::open_snapshot(*flatbuffers::GetRoot<wire::Snapshot>(bytes.data()));
     std::vector<const wire::Instance*> orphans;
-    std::cout << wire::to_registry_json({records.versions, records.instances, records.contracts, {}}, !opts->compact, &orphans);
+    std::cout << wire::to_registry_json({records.versions, records.instances, records.contracts, {}},
+                                        !opts->compact && !opts->json, &orphans);
     if (!orphans.empty()) {
       std::cerr << "rosterctl: " << opts->file << ": " << orphans.size()
                 << " instances name a service version the snapshot does not hold; they were left out\n";

@@ -9,6 +9,7 @@
 #include "findings.hpp"
 #include "json_file.hpp"
 #include "server_client.hpp"
+#include "service_names.hpp"
 #include "roster/governance/json_document.hpp"
 #include "roster/governance/json_schema.hpp"
 #include "roster/governance/openapi_check.hpp"
@@ -174,8 +175,10 @@ int compat(const Options& o) {
 int evolution(const ServerOptions& o, const std::string& name) {
   rapidjson::Document answer;
   std::string raw;
-  if (int code = call_json(o, "GET", "/v1/services/" + escape_segment(name) + "/evolution", answer, {}, &raw); code != kOk)
+  if (int code = call_json(o, "GET", "/v1/services/" + escape_segment(name) + "/evolution", answer, {}, &raw); code != kOk) {
+    if (code == kNo) explain_unknown_service(o, name);
     return code;
+  }
   if (o.json) return std::cout << raw << "\n", kOk;
   for (auto& v : array(answer, "versions").GetArray()) {
     std::cout << name << "@" << str(v, "version") << " (" << str(v, "format") << ")";

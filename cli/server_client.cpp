@@ -64,26 +64,41 @@ void add_query(std::string& target, std::string_view key, std::string_view value
   target += escape_query(value);
 }
 
-std::optional<net::HttpResponse> call(const ServerOptions& o, std::string_view method, const std::string& target,
-                                      std::string_view body, int* failure) {
-  auto transport_failed = [&](const Error& error) -> std::optional<net::HttpResponse> {
-    std::cerr << "rosterctl: " << error.message << "\n";
-    if (failure) *failure = kUsage;
-    return std::nullopt;
-  };
+namespace {
+
+// One request, its HTTP status whatever it is, or why there was no answer.
+Result<net::HttpResponse> send(const ServerOptions& o, std::string_view method, const std::string& target,
+                               std::string_view body) {
   auto client = net::HttpClient::open(o.server);
-  if (!client) return transport_failed(client.error());
+  if (!client) return fail(client.error());
   const auto token = net::load_token(o.token, o.token_file);
-  if (!token) return transport_failed(token.error());
+  if (!token) return fail(token.error());
   net::HttpHeaders headers;
   if (*token) headers.add("Authorization", "Bearer " + **token);
-  auto response = client->request(method, target, body, headers);
-  if (!response) return transport_failed(response.error());
+  return client->request(method, target, body, headers);
+}
+
+}  // namespace
+
+std::optional<net::HttpResponse> call(const ServerOptions& o, std::string_view method, const std::string& target,
+                                      std::string_view body, int* failure) {
+  auto response = send(o, method, target, body);
+  if (!response) {
+    std::cerr << "rosterctl: " << response.error().message << "\n";
+    if (failure) *failure = kUsage;
+    return std::nullopt;
+  }
   if (response->status >= 400) {
     print_http_error(method, target, *response);
     if (failure) *failure = response->status < 500 ? kNo : kUsage;
     return std::nullopt;
   }
+  return std::move(*response);
+}
+
+std::optional<net::HttpResponse> call_quietly(const ServerOptions& o, std::string_view method, const std::string& target) {
+  auto response = send(o, method, target, {});
+  if (!response || response->status >= 400) return std::nullopt;
   return std::move(*response);
 }
 

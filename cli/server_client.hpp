@@ -43,6 +43,9 @@ void add_query(std::string& target, std::string_view key, std::string_view value
 std::optional<net::HttpResponse> call(const ServerOptions& o, std::string_view method, const std::string& target,
                                       std::string_view body = {}, int* failure = nullptr);
 
+// As `call`, printing nothing: the answer when its status is below 400, else nullopt.
+std::optional<net::HttpResponse> call_quietly(const ServerOptions& o, std::string_view method, const std::string& target);
+
 // Sends a request and parses the JSON answer into `doc`. Returns kOk, or the exit code to stop
 // with (after printing why, as `call` does; a body that is not JSON is kUsage).
 int call_json(const ServerOptions& o, std::string_view method, const std::string& target, rapidjson::Document& doc,

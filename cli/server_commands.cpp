@@ -1,4 +1,4 @@
-// rosterctl register | get | search | instances | deregister | status: against roster-server
+// rosterctl register | get | search | services | instances | deregister | status: against roster-server
 // (--server URL) or, for reads, the local agent's shared memory (--shm NAME).
 #include <rapidjson/prettywriter.h>
 #include <rapidjson/stringbuffer.h>
@@ -10,6 +10,7 @@
 
 #include "commands.hpp"
 #include "server_client.hpp"
+#include "service_names.hpp"
 #include "roster/net/http_client.hpp"
 #include "roster/client.hpp"
 #include "roster/base/files.hpp"
@@ -112,11 +113,11 @@ void add_server_commands(CLI::App& app, int& exit_code) {
       View view = client->view();
       auto svc = !o->version.empty() ? view.service(o->name, o->version)
                                      : view.latest(o->name, o->any_stage ? Latest::IncludingPrereleases : Latest::Stable);
-      if (!svc) {
+      if (!svc && !explain_unknown_service(o->name, arena_service_names(view))) {
         std::cerr << "rosterctl: no " << (o->version.empty() ? "version counting as latest" : "version " + o->version)
                   << " of " << o->name << " in arena " << o->shm << "\n";
-        return void(exit_code = kNo);
       }
+      if (!svc) return void(exit_code = kNo);
       std::cout << wire::to_service_version_json(svc->record(), {}, !o->json);
       return;
     }
@@ -126,7 +127,8 @@ void add_server_commands(CLI::App& app, int& exit_code) {
                                                      : "");
     rapidjson::Document answer;
     std::string raw;
-    if ((exit_code = call_json(*o, "GET", target, answer, {}, &raw)) != kOk) return;
+    if ((exit_code = call_json(*o, "GET", target, answer, {}, &raw)) == kNo) explain_unknown_service(*o, o->name);
+    if (exit_code != kOk) return;
     if (o->json)
       std::cout << raw << "\n";
     else
@@ -205,6 +207,31 @@ void add_server_commands(CLI::App& app, int& exit_code) {
       print_version_line(str(v, "name"), str(v, "version"), str(v, "lifecycle_stage"), str(v, "owner_team"));
   });
 
+  auto* services = app.add_subcommand("services", "List every service's name, one a line");
+  target_options(services, true);
+  services->callback([o, &exit_code] {
+    std::vector<std::string> names;
+    if (!o->shm.empty()) {
+      auto client = open_shm(*o);
+      if (!client) return void(exit_code = kNo);
+      names = arena_service_names(client->view());
+    } else {
+      rapidjson::Document answer;
+      if ((exit_code = call_json(*o, "GET", "/v1/service-names", answer)) != kOk) return;
+      for (auto& n : array(answer, "services").GetArray())
+        if (n.IsString()) names.emplace_back(n.GetString(), n.GetStringLength());
+    }
+    if (o->json) {
+      std::string out;
+      wire::JsonWriter w(out);
+      w.begin_object().key("services").begin_array();
+      for (auto& n : names) w.string(n);
+      w.end_array().end_object();
+      return void(std::cout << out << "\n");
+    }
+    for (auto& n : names) std::cout << n << "\n";
+  });
+
   auto* instances = app.add_subcommand("instances", "List a service's instances");
   instances->add_option("name", o->name, "Service name")->required();
   instances->add_option("--version", o->version, "Only this version");
@@ -219,6 +246,8 @@ void add_server_commands(CLI::App& app, int& exit_code) {
       std::vector<const wire::Instance*> list;
       for (auto inst : o->version.empty() ? view.instances(o->name, filter) : view.instances(o->name, o->version, filter))
         list.push_back(&inst.record());
+      // No instances may mean no such service: a typo is told, not answered with an empty list.
+      if (list.empty() && explain_unknown_service(o->name, arena_service_names(view))) return void(exit_code = kNo);
       return print_instances_table(list, o->json);
     }
     std::string target = "/v1/services/" + escape_segment(o->name) + "/instances?healthy=" + (o->healthy ? "true" : "false");
@@ -226,6 +255,10 @@ void add_server_commands(CLI::App& app, int& exit_code) {
     rapidjson::Document answer;
     std::string raw;
     if ((exit_code = call_json(*o, "GET", target, answer, {}, &raw)) != kOk) return;
+    if (array(answer, "instances").Empty()) {
+      auto names = server_service_names(*o);
+      if (names && explain_unknown_service(o->name, *names)) return void(exit_code = kNo);
+    }
     if (o->json) return void(std::cout << raw << "\n");
     for (auto& i : array(answer, "instances").GetArray())
       print_instance_line(str(i, "version"), str(i, "id"), str(i, "address"), integer(i, "port"), str(i, "zone"),
@@ -238,14 +271,7 @@ void add_server_commands(CLI::App& app, int& exit_code) {
   dereg->add_option("id", o->id, "Instance id (omit to remove the version)");
   dereg->add_flag("--force", o->force, "Remove a version even if some dependency would be left with no live version");
   target_options(dereg, false);
-  dereg->callback([o, &exit_code] {
-    std::string target = "/v1/services/" + escape_segment(o->name) + "/versions/" + escape_segment(o->version);
-    if (!o->id.empty()) target += "/instances/" + escape_segment(o->id);
-    else if (o->force) target += "?force=true";
-    auto r = call(*o, "DELETE", target);
-    if (!r) return void(exit_code = kNo);
-    std::cout << r->body << "\n";
-  });
+  dereg->callback([o, &exit_code] { exit_code = deregister(*o, o->name, o->version, o->id, o->force); });
 
   auto* status = app.add_subcommand("status", "The local agent's arena (generation, revision, staleness) and the server's revision");
   status->add_option("--shm", o->shm, "Arena name (default: roster)");

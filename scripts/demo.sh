@@ -44,6 +44,9 @@ step "Register examples/registry.json through the HTTP API"
 "$ctl" register examples/registry.json --server "$http"
 for _ in $(seq 100); do "$ctl" get user-service --shm "$arena" > /dev/null 2>&1 && break; sleep 0.02; done
 
+step "Every service the agent's arena holds"
+"$ctl" services --shm "$arena"
+
 step "The example reader: lookups from shared memory, no network"
 "$build/examples/reader" "$arena"
 
@@ -72,15 +75,9 @@ step "A change through the API arrives in a waiting reader"
 "$build/examples/reader" "$arena" --watch payment-service &
 watcher=$!
 sleep 0.3
-curl_body='{"id": "payment-service-3-1-0-new", "address": "10.0.9.9", "port": 8443, "zone": "eu-west-1a", "weight": 200}'
 "$ctl" instances payment-service --shm "$arena" --healthy
-printf '%s' "$curl_body" > "$var/instance.json"
-python3 - "$http" "$var/instance.json" <<'PY'
-import sys, urllib.request
-req = urllib.request.Request(f"http://{sys.argv[1]}/v1/services/payment-service/versions/3.1.0/instances/payment-service-3-1-0-new?ttl=60",
-                             data=open(sys.argv[2], "rb").read(), method="PUT", headers={"Content-Type": "application/json"})
-print("PUT instance:", urllib.request.urlopen(req).read().decode())
-PY
+"$ctl" instance register payment-service 3.1.0 payment-service-3-1-0-new --address 10.0.9.9 --port 8443 \
+  --zone eu-west-1a --weight 200 --ttl 60 --server "$http"
 wait "$watcher"
 
 step "Agent status, then stop everything"

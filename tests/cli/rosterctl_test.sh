@@ -205,5 +205,59 @@ expect "contract verify invalid OpenAPI" 2 'invalid.openapi.json: not a valid Op
 expect "contract verify unparseable" 2 'not valid JSON: line 3' -- \
   "$ctl" contract verify "$data/unparseable.json" "$data/users_v1.openapi.json"
 
+# dump --json: the registry JSON on one line
+"$ctl" convert "$reg" -o "$tmp/json.bin" > /dev/null
+expect "dump --json is one line of registry JSON" 0 '{"services":[{"name":"user-service"' -- "$ctl" dump --json "$tmp/json.bin"
+
+# Every command's --help (the command tree read from rosterctl itself): no "{false}" after flags.
+commands=$("$ctl" completion bash --json | python3 -c 'import json, sys
+for c in json.load(sys.stdin)["commands"]: print(c["path"])')
+[ "$(echo "$commands" | wc -l)" -gt 30 ] || { failed=$((failed + 1)); echo "FAIL: the command tree: $commands"; }
+while IFS= read -r path; do
+  # shellcheck disable=SC2086  # the path's words are separate arguments
+  help=$("$ctl" $path --help 2>&1)
+  if [[ $help == *"{false}"* || $help != *"--help"* ]]; then
+    failed=$((failed + 1))
+    echo "FAIL: rosterctl $path --help:"
+    echo "$help" | grep -n 'false}' | head -5 | sed 's/^/    /'
+  else
+    passed=$((passed + 1))
+  fi
+done <<< "$commands"
+
+# Shell completion: scripts that parse, and completing commands, subcommands and options.
+"$ctl" completion bash > "$tmp/rosterctl.bash"
+expect "completion bash parses" 0 '' -- bash -n "$tmp/rosterctl.bash"
+# complete WORDS...: what the bash completion offers for the last word, sorted as bash shows it.
+complete_words() {
+  bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _rosterctl
+           printf "%s\n" "${COMPREPLY[@]}" | sort | paste -sd " "' _ "$tmp/rosterctl.bash" "$@"
+}
+expect "completion: commands" 0 'deps deregister' -- complete_words rosterctl de
+expect "completion: subcommands" 0 'impact' -- complete_words rosterctl deps im
+expect "completion: options of a subcommand" 0 '--paths' -- complete_words rosterctl deps impact x --pa
+expect "completion: past an option's value" 0 'register' -- complete_words rosterctl --server x instance reg
+expect "completion: a new command is in it" 0 'heartbeat' -- complete_words rosterctl instance h
+expect "completion zsh wraps the bash one" 0 'bashcompinit' -- "$ctl" completion zsh
+expect "completion fish" 0 "-n '__rosterctl_at \\'deps\\'' -a 'impact'" -- "$ctl" completion fish
+# zsh and fish where they are installed: the script parses and completes.
+if command -v zsh > /dev/null; then
+  "$ctl" completion zsh > "$tmp/rosterctl.zsh"
+  expect "completion zsh parses" 0 '' -- zsh -n "$tmp/rosterctl.zsh"
+  # What bashcompinit's compgen hands to zsh (which filters by the typed prefix itself).
+  expect "completion zsh: options of a subcommand" 0 '--paths' -- zsh -c 'compdef() { :; }; source "$1"
+    offer() { emulate -L sh; COMP_WORDS=(rosterctl deps impact x --pa); COMP_CWORD=4; _rosterctl; echo "${COMPREPLY[@]}"; }
+    offer' _ "$tmp/rosterctl.zsh"
+fi
+if command -v fish > /dev/null; then
+  "$ctl" completion fish > "$tmp/rosterctl.fish"
+  expect "completion fish parses" 0 '' -- fish -n "$tmp/rosterctl.fish"
+  expect "completion fish: commands" 0 $'deps\tThe dependency graph' -- \
+    fish -c 'source $argv[1]; complete -C "rosterctl de"' "$tmp/rosterctl.fish"
+  expect "completion fish: past an option's value" 0 'heartbeat' -- \
+    fish -c 'source $argv[1]; complete -C "rosterctl --server x instance h"' "$tmp/rosterctl.fish"
+fi
+expect "completion of an unknown shell" 2 'tcsh' -- "$ctl" completion tcsh
+
 echo "rosterctl: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

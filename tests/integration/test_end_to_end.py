@@ -577,6 +577,174 @@ for j in range(100, 400):
         agent = json.loads(out.stdout)["agent"]
         self.assertEqual((agent["status"], agent["upstream"]), ("ok", "unix:" + c.stream_sock))
 
+    def test_rosterctl_registers_instances_renews_their_leases_and_names_the_services(self):
+        c = self.cluster
+        c.start_server()
+        c.start_agent()
+
+        def ctl(*args):
+            return subprocess.run([ROSTERCTL, *args], capture_output=True, text=True, timeout=30)
+
+        self.assertEqual(ctl("register", REGISTRY, "--server", c.http).returncode, 0)
+        out = ctl("instance", "register", "payment-service", "3.1.0", "p-new", "--address", "10.0.9.9", "--port", "8443",
+                  "--zone", "eu-west-1a", "--weight", "200", "--health", "starting", "--metadata", "pod=p-new",
+                  "--metadata", "canary=true", "--ttl", "60", "--server", c.http)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertRegex(out.stdout, r"payment-service@3.1.0 instance p-new registered \(revision \d+; lease until "
+                                     r"\S+Z, renew every \d+ s\)")
+        c.wait_synced()
+        with roster.open(c.arena).view() as view:
+            mine = [i for i in view.instances("payment-service") if i.id == "p-new"]
+        self.assertEqual(len(mine), 1)
+        got = json.loads(ctl("get", "payment-service", "3.1.0", "--json", "--server", c.http).stdout)
+        listed = next(i for i in got["instances"] if i["id"] == "p-new")
+        self.assertEqual((listed["address"], listed["port"], listed["zone"], listed["weight"], listed["health"],
+                          listed["metadata"]), ("10.0.9.9", 8443, "eu-west-1a", 200, "starting",
+                                                {"canary": "true", "pod": "p-new"}))
+        renewed = json.loads(ctl("instance", "heartbeat", "payment-service", "3.1.0", "p-new", "--json",
+                                 "--server", c.http).stdout)
+        self.assertGreater(renewed["lease_expires_at_ms"], time.time() * 1000)
+
+        # Bad arguments are refused before anything is sent, naming the option.
+        revision = c.revision()
+        for args, want in [(["--port", "0"], "--port"), (["--port", "80", "--health", "sick"], "--health"),
+                           (["--port", "80", "--metadata", "novalue"], '--metadata "novalue"'),
+                           (["--port", "80", "--metadata", "a=1", "--metadata", "a=2"], 'key "a" given twice'),
+                           (["--port", "80", "--ttl", "0"], "--ttl")]:
+            out = ctl("instance", "register", "payment-service", "3.1.0", "p-bad", "--address", "10.0.0.1", *args,
+                      "--server", c.http)
+            self.assertEqual(out.returncode, 2, (args, out.stderr))
+            self.assertIn(want, out.stderr)
+        self.assertEqual(c.revision(), revision)
+        # An instance of a version that does not exist: the server's refusal, then the nearest name.
+        out = ctl("instance", "register", "payment-servce", "3.1.0", "p", "--address", "10.0.0.1", "--port", "80",
+                  "--server", c.http)
+        self.assertEqual(out.returncode, 1)
+        self.assertIn('no service "payment-servce"; did you mean "payment-service"?', out.stderr)
+
+        # --every keeps renewing until the server no longer knows the instance.
+        beating = subprocess.Popen([ROSTERCTL, "instance", "heartbeat", "payment-service", "3.1.0", "p-new",
+                                    "--every", "1", "--json", "--server", c.http],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            wait_until(lambda: beating.stdout.readline(), what="a first renewal")
+            out = ctl("instance", "deregister", "payment-service", "3.1.0", "p-new", "--server", c.http)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            self.assertIn("payment-service@3.1.0 instance p-new removed (revision", out.stdout)
+            self.assertEqual(beating.wait(timeout=10), 1)
+            self.assertIn("register it again", beating.stderr.read())
+        finally:
+            if beating.poll() is None:
+                beating.kill()
+                beating.wait()
+            beating.stdout.close()
+            beating.stderr.close()
+
+        # Every service's name, from the server and from the arena alike.
+        c.wait_synced()
+        names = json.loads(ctl("services", "--json", "--server", c.http).stdout)["services"]
+        self.assertEqual(names, sorted({s["name"] for s in json.loads(read_text(REGISTRY))["services"]}))
+        for source in (["--server", c.http], ["--shm", c.arena]):
+            out = ctl("services", *source)
+            self.assertEqual((out.returncode, out.stdout.split()), (0, names), out.stderr)
+
+        # Did you mean: every command that takes a service name, when that name does not exist.
+        for args in (["get", "user-servce"], ["get", "user-servce", "2.1.0"], ["instances", "user-servce"],
+                     ["deregister", "user-servce", "2.1.0"], ["deps", "tree", "user-servce"],
+                     ["deps", "impact", "user-servce@2.1.0"], ["deps", "upgrade", "user-servce", "2.0.0", "2.1.0"],
+                     ["lifecycle", "set", "user-servce", "2.1.0", "deprecated"], ["can-i-deploy", "user-servce", "2.1.0"],
+                     ["schema", "evolution", "user-servce"], ["contract", "matrix", "user-servce"],
+                     ["instance", "heartbeat", "user-servce", "2.1.0", "x"],
+                     ["instance", "deregister", "user-servce", "2.1.0", "x"]):
+            for source in (["--server", c.http], ["--shm", c.arena]):
+                if source[0] == "--shm" and args[0] not in ("get", "instances"):
+                    continue
+                with self.subTest(args=args, source=source[0]):
+                    out = ctl(*args, *source)
+                    self.assertNotEqual(out.returncode, 0)
+                    self.assertIn('no service "user-servce"; did you mean "user-service"?', out.stderr)
+        out = ctl("get", "zzzzzzzz", "--server", c.http)
+        self.assertIn('no service "zzzzzzzz"\n', out.stderr)  # nothing near: no suggestion
+
+        # Bash completes a service name from the --server on the line (its first argument only).
+        def complete(*words):
+            line = f'eval "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _rosterctl; echo "${{COMPREPLY[*]}}"'
+            return subprocess.run(["bash", "-c", line, "_", ctl("completion", "bash").stdout, ROSTERCTL, *words],
+                                  capture_output=True, text=True, timeout=30).stdout.split()
+        self.assertEqual(complete("get", "--server", c.http, "user-s"), ["user-service"])
+        self.assertEqual(complete("deps", "upgrade", "--server", c.http, "pay"), ["payment-service"])
+        self.assertEqual(complete("get", "--server", c.http, "user-service", "user-s"), [])
+        out = ctl("get", "user-service", "9.9.9", "--server", c.http)  # the service exists: no hint
+        self.assertEqual(out.returncode, 1)
+        self.assertNotIn("no service", out.stderr)
+
+    def test_every_rosterctl_command_takes_json_and_prints_json(self):
+        """--json on every leaf command, read from rosterctl's own command tree: a command added
+        without a run here, or whose --json output is not one JSON document, fails."""
+        c = self.cluster
+        c.start_server()
+        c.start_agent()
+
+        def ctl(*args):
+            return subprocess.run([ROSTERCTL, *args], capture_output=True, text=True, timeout=30)
+
+        self.assertEqual(ctl("register", REGISTRY, "--server", c.http).returncode, 0)
+        c.wait_synced()
+        data = os.path.join(SOURCE, "tests", "cli", "data")
+        snapshot = os.path.join(self.tmp, "registry.bin")
+        server = ["--server", c.http]
+        instance = ["payment-service", "3.1.0", "json-1"]
+        runs = {  # in order: convert writes what dump reads, an instance is registered before its heartbeat
+            "semver sort": ["1.10.0", "1.2.0"],
+            "semver satisfies": ["1.2.0", "^1.0.0"],
+            "semver max": ["^1.0.0", "1.2.0", "1.10.0"],
+            "validate": [REGISTRY],
+            "convert": [REGISTRY, "-o", snapshot],
+            "dump": [snapshot],
+            "register": [REGISTRY, "--dry-run", *server],
+            "get": ["user-service", *server],
+            "search": ["--team", "identity-team", *server],
+            "services": server,
+            "instances": ["user-service", *server],
+            "instance register": [*instance, "--address", "10.9.9.9", "--port", "80", *server],
+            "instance heartbeat": [*instance, *server],
+            "instance deregister": [*instance, *server],
+            "deregister": ["legacy-api", "1.0.0", *server],
+            "status": ["--shm", c.arena, *server],
+            "export": server,
+            "import": [REGISTRY, "--dry-run", *server],
+            "deps tree": ["api-gateway", *server],
+            "deps impact": ["user-service@2.0.0", *server],
+            "deps cycles": server,
+            "deps upgrade": ["user-service", "2.0.0", "2.1.0", *server],
+            "deps unresolved": server,
+            "deps graph": server,
+            "lifecycle set": ["new-api", "2.0.0", "stable", *server],
+            "lifecycle timeline": server,
+            "can-i-deploy": ["api-gateway", "1.0.0", *server],
+            "schema check": [os.path.join(data, "users_v1.openapi.json")],
+            "schema diff": [os.path.join(data, "users_v1.openapi.json"), os.path.join(data, "users_v2_breaking.openapi.json")],
+            "schema compat": ["--mode", "BACKWARD", os.path.join(data, "user_v1.schema.json"),
+                              os.path.join(data, "user_v2.schema.json")],
+            "schema evolution": ["user-service", *server],
+            "contract verify": [os.path.join(data, "pact_ok.json"), os.path.join(data, "users_v1.openapi.json")],
+            "contract matrix": ["user-service", *server],
+            "completion": ["bash"],
+            "watch": ["--index", "0", "--count", "1", *server],  # the first change, one JSON line
+        }
+        tree = json.loads(ctl("completion", "bash", "--json").stdout)["commands"]
+        leaves = [command["path"] for command in tree if not command["subcommands"]]
+        self.assertEqual(sorted(runs), sorted(leaves), "each leaf command needs a --json run here")
+        for command in tree:
+            if not command["subcommands"]:
+                self.assertIn("--json", command["options"], command["path"])
+        for path, args in runs.items():
+            with self.subTest(command=path):
+                out = ctl(*path.split(), *args, "--json")
+                self.assertIn(out.returncode, (0, 1), out.stderr)  # 1: a negative answer (schema diff: breaking)
+                self.assertTrue(out.stdout.strip(), out.stderr)
+                json.loads(out.stdout)
+
     def test_an_export_restores_the_registry_into_another_server(self):
         source = self.cluster
         source.start_server()
