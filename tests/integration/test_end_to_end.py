@@ -52,6 +52,11 @@ def logs():
     return "\n".join(out)
 
 
+def ctl(*args):
+    """rosterctl with these arguments: its exit code, stdout and stderr."""
+    return subprocess.run([ROSTERCTL, *args], capture_output=True, text=True, timeout=30)
+
+
 def wait_until(predicate, timeout=20.0, what="condition"):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -452,9 +457,6 @@ for j in range(100, 400):
         c.start_server()
         c.start_agent()
 
-        def ctl(*args):
-            return subprocess.run([ROSTERCTL, *args], capture_output=True, text=True, timeout=30)
-
         def stage_version(v, stage):
             return {"version": v, "lifecycle_stage": stage, "owner_team": "t"}
         doc = {"services": [
@@ -524,9 +526,6 @@ for j in range(100, 400):
         c.start_server()
         c.start_agent()
 
-        def ctl(*args):
-            return subprocess.run([ROSTERCTL, *args], capture_output=True, text=True, timeout=30)
-
         out = ctl("register", REGISTRY, "--dry-run", "--server", c.http)
         self.assertEqual(out.returncode, 0, out.stderr)
         self.assertIn("dry run, nothing written", out.stdout)
@@ -581,9 +580,6 @@ for j in range(100, 400):
         c = self.cluster
         c.start_server()
         c.start_agent()
-
-        def ctl(*args):
-            return subprocess.run([ROSTERCTL, *args], capture_output=True, text=True, timeout=30)
 
         self.assertEqual(ctl("register", REGISTRY, "--server", c.http).returncode, 0)
         out = ctl("instance", "register", "payment-service", "3.1.0", "p-new", "--address", "10.0.9.9", "--port", "8443",
@@ -685,9 +681,6 @@ for j in range(100, 400):
         c.start_server()
         c.start_agent()
 
-        def ctl(*args):
-            return subprocess.run([ROSTERCTL, *args], capture_output=True, text=True, timeout=30)
-
         self.assertEqual(ctl("register", REGISTRY, "--server", c.http).returncode, 0)
         c.wait_synced()
         data = os.path.join(SOURCE, "tests", "cli", "data")
@@ -752,9 +745,6 @@ for j in range(100, 400):
         target = Cluster(os.path.join(self.tmp, "restored"))
         self.addCleanup(target.stop)
         target.start_server()
-
-        def ctl(*args):
-            return subprocess.run([ROSTERCTL, *args], capture_output=True, text=True, timeout=30)
 
         self.assertEqual(ctl("register", REGISTRY, "--server", source.http).returncode, 0)
         status, _ = source.request("PUT", "/v1/services/user-service/compatibility", b'{"mode": "NONE"}')
