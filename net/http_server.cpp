@@ -324,6 +324,15 @@ struct HttpServer::State::Connection : std::enable_shared_from_this<Connection> 
   // The handler answers later (parked) or streams: its place in the order is kept, and the
   // handler gets the handle.
   void defer(HttpResponse response, bool head, bool close, unsigned version) {
+    if (!response.stream && parked >= server->limits.max_parked_per_connection) {
+      ++server->stats.errors;
+      arm_idle_timer();
+      const HttpResponse refusal = server->render_error(
+          503, "too_many_parked",
+          "this connection has " + std::to_string(parked) + " answers waiting, its limit: wait for them first");
+      const uint64_t ticket = server->ticket ? server->ticket() : 0;
+      return queue(serialize(refusal, head, close, version), {ticket, nullptr, head, close, version});
+    }
     auto handle = std::make_shared<Deferred>(weak_from_this(), response.stream);
     if (response.stream) {
       streaming = true;  // no request after this one is served

@@ -109,6 +109,9 @@ int main(int argc, char** argv) {
   app.add_option("--max-blocking-queries", api_options.max_parked,
                  "Blocking queries (GET ...?index=N) waiting at once, all clients together")
       ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--max-blocking-queries-per-connection", http_limits.max_parked_per_connection,
+                 "Blocking queries one connection may have waiting (pipelined) at once")
+      ->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--max-watch-streams", api_options.max_watch_streams, "GET /v1/watch streams open at once")
       ->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--watch-max-backlog-bytes", http_limits.max_stream_backlog,

@@ -106,6 +106,33 @@ TEST_F(HttpDeferredTest, AParkedAnswerKeepsItsPlaceAmongPipelinedRequests) {
   EXPECT_EQ(gone_, 0);
 }
 
+TEST_F(HttpDeferredTest, OneConnectionParksAtMostItsLimitTheRestAre503) {
+  HttpLimits limits;
+  limits.max_parked_per_connection = 2;
+  start(limits);
+  Fd fd(connect_raw());
+  std::string requests;
+  for (int i = 0; i < 3; ++i) requests += "GET /park HTTP/1.1\r\nHost: x\r\n\r\n";
+  write_all(fd, requests + "GET /after HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(eventually([&] { return handled_ == 4; }));
+  EXPECT_EQ(handles(), 2u);  // the third was refused, not handed out
+  // Another connection parks as usual.
+  Fd other(connect_raw());
+  write_all(other, "GET /park HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_TRUE(eventually([&] { return handles() == 3; }));
+  for (size_t i = 0; i < 2; ++i) with_handle(i, [](HttpDeferred& h) { h.complete(text("done")); });
+  std::string leftover;
+  EXPECT_EQ(read_raw_response(fd, leftover).body, "done");
+  EXPECT_EQ(read_raw_response(fd, leftover).body, "done");
+  auto refused = read_raw_response(fd, leftover);
+  EXPECT_EQ(refused.status, 503);
+  EXPECT_NE(refused.body.find("too_many_parked"), std::string::npos) << refused.body;
+  EXPECT_EQ(read_raw_response(fd, leftover).body, "GET /after");  // the connection goes on
+  with_handle(2, [](HttpDeferred& h) { h.complete(text("other")); });
+  std::string other_leftover;
+  EXPECT_EQ(read_raw_response(other, other_leftover).body, "other");
+}
+
 TEST_F(HttpDeferredTest, AParkedRequestOutlivesTheIdleTimeout) {
   HttpLimits limits;
   limits.idle_timeout = 100ms;

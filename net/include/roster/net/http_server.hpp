@@ -65,6 +65,9 @@ struct HttpLimits : HttpParserLimits {
   // A streamed response (http_deferred.hpp) whose client leaves more than this unsent is cut: a
   // slow reader must not make the server buffer without limit.
   size_t max_stream_backlog = 1 << 20;
+  // Answers one connection may have parked at once (pipelined blocking queries); beyond, the
+  // request gets 503 too_many_parked at once, so one client cannot hold every parked slot.
+  size_t max_parked_per_connection = 8;
 };
 
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
