@@ -37,7 +37,7 @@ void add_backup_commands(CLI::App& app, int& exit_code) {
       std::cout << r->body << "\n";
       return;
     }
-    std::string text = r->body + "\n";
+    std::string& text = r->body += '\n';
     auto written = base::write_file_atomically(
         o->output, std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
     if (!written) {

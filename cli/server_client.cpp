@@ -64,6 +64,14 @@ void add_query(std::string& target, std::string_view key, std::string_view value
   target += escape_query(value);
 }
 
+Result<net::HttpHeaders> auth_headers(const ServerOptions& o) {
+  const auto token = net::load_token(o.token, o.token_file);
+  if (!token) return fail(token.error());
+  net::HttpHeaders headers;
+  if (*token) headers.add("Authorization", "Bearer " + **token);
+  return headers;
+}
+
 namespace {
 
 // One request, its HTTP status whatever it is, or why there was no answer.
@@ -71,11 +79,9 @@ Result<net::HttpResponse> send(const ServerOptions& o, std::string_view method, 
                                std::string_view body) {
   auto client = net::HttpClient::open(o.server);
   if (!client) return fail(client.error());
-  const auto token = net::load_token(o.token, o.token_file);
-  if (!token) return fail(token.error());
-  net::HttpHeaders headers;
-  if (*token) headers.add("Authorization", "Bearer " + **token);
-  return client->request(method, target, body, headers);
+  auto headers = auth_headers(o);
+  if (!headers) return fail(headers.error());
+  return client->request(method, target, body, *headers);
 }
 
 }  // namespace

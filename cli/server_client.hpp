@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "roster/base/result.hpp"
 #include "roster/net/http_message.hpp"
 
 namespace roster::cli {
@@ -33,6 +34,10 @@ std::string escape_query(std::string_view s);
 // Prints "rosterctl: METHOD TARGET: HTTP 409 code: message (at path)" and any findings to stderr,
 // or the raw body when the server did not send roster's error shape.
 void print_http_error(std::string_view method, const std::string& target, const net::HttpResponse& response);
+
+// "Authorization: Bearer TOKEN" when a token is given (--token-file, --token or ROSTER_TOKEN),
+// else no field; an error when the token cannot be read.
+Result<net::HttpHeaders> auth_headers(const ServerOptions& o);
 
 // Appends "?key=value" or "&key=value" to `target` when `value` is not empty.
 void add_query(std::string& target, std::string_view key, std::string_view value);

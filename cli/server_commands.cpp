@@ -49,7 +49,7 @@ void print_instances_table(const std::vector<const wire::Instance*>& list, bool 
     std::string out;
     wire::JsonWriter w(out);
     w.begin_array();
-    for (auto* i : list) wire::write_instance(w, *i, {.with_service = true});
+    for (auto* i : list) wire::write_instance(w, *i, {.with_service = true, .lease_expires_at_ms = std::nullopt});
     w.end_array();
     std::cout << out << "\n";
     return;

@@ -11,7 +11,6 @@
 #include "server_client.hpp"
 #include "roster/governance/json_document.hpp"
 #include "roster/net/http_client.hpp"
-#include "roster/net/token.hpp"
 
 namespace roster::cli {
 namespace {
@@ -81,9 +80,9 @@ void print_json(const Event& e) {
 
 int watch(const Options& o) {
   auto client = net::HttpClient::open(o.server);
-  const auto token = net::load_token(o.token, o.token_file);
-  if (!client || !token) {
-    std::cerr << "rosterctl: " << (client ? token.error().message : client.error().message) << "\n";
+  const auto auth = auth_headers(o);
+  if (!client || !auth) {
+    std::cerr << "rosterctl: " << (client ? auth.error().message : client.error().message) << "\n";
     return kUsage;
   }
   std::string target = "/v1/watch";
@@ -91,8 +90,7 @@ int watch(const Options& o) {
   std::string last_id;  // the resume point after a drop
   uint64_t changes = 0;
   for (;;) {
-    net::HttpHeaders headers;
-    if (*token) headers.add("Authorization", "Bearer " + **token);
+    net::HttpHeaders headers = *auth;
     if (!last_id.empty()) headers.add("Last-Event-ID", last_id);
     std::string pending;
     bool done = false;

@@ -758,6 +758,9 @@ for j in range(100, 400):
         with open(backup) as f:
             exported = json.load(f)
         self.assertFalse(any("instances" in v for s in exported["services"] for v in s["versions"]))
+        unwritable = ctl("export", "-o", os.path.join(self.tmp, "no-such-dir", "backup.json"), "--server", source.http)
+        self.assertEqual(unwritable.returncode, 2)
+        self.assertIn("no-such-dir", unwritable.stderr)
         with_instances = json.loads(ctl("export", "--instances", "--server", source.http).stdout)
         self.assertTrue(any("instances" in v for s in with_instances["services"] for v in s["versions"]))
 
