@@ -44,7 +44,8 @@ std::optional<std::string> convert(const Options& o, const std::string& text, in
   auto converted = kConverters.at(o.from)(text, o.import);
   if (!converted.ok()) {
     for (const auto& e : converted.errors) std::cerr << o.file << ": " << e.to_string() << "\n";
-    std::cerr << "rosterctl: " << o.file << " is not imported (" << converted.errors.size() << " problems)\n";
+    std::cerr << "rosterctl: " << o.file << " is not imported (" << converted.errors.size()
+              << (converted.errors.size() == 1 ? " problem)\n" : " problems)\n");
     return exit_code = kNo, std::nullopt;
   }
   const bool send = o.apply || o.dry_run;
