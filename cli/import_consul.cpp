@@ -151,8 +151,7 @@ void add_entry(importing::ImportedRegistry& registry, Fields& fields, Entry e, c
 ImportResult import_consul(std::string_view text, const ImportOptions& options) {
   auto values = importing::parse_json_values(text);
   if (!values) return importing::refused(values.error());
-  std::vector<Error> errors;
-  Fields fields(errors);
+  Fields fields;
   importing::ImportedRegistry registry(options, "consul", fields);
   for (size_t k = 0; k < values->size(); ++k) {
     const Value& list = (*values)[k];
@@ -175,7 +174,7 @@ ImportResult import_consul(std::string_view text, const ImportOptions& options) 
                            "entry (Node, ServiceName, ServiceID, ...)");
     }
   }
-  return registry.finish(errors);
+  return registry.finish();
 }
 
 }  // namespace roster::cli

@@ -121,18 +121,10 @@ void import_instance(importing::ImportedRegistry& registry, Fields& fields, cons
     if (auto r = fields.integer(*lease, lease_path, "renewalIntervalInSecs", false))
       out.metadata.emplace("eureka.renewal-interval-secs", std::to_string(*r));
   }
-  for (std::string_view key : {"hostName", "vipAddress", "healthCheckUrl", "statusPageUrl", "homePageUrl"}) {
-    std::string name = "eureka.";
-    for (char c : key) {  // hostName -> host-name
-      if (std::isupper(static_cast<unsigned char>(c))) {
-        name += '-';
-        name += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      } else {
-        name += c;
-      }
-    }
+  for (auto [key, name] : {std::pair{"hostName", "eureka.host-name"}, {"vipAddress", "eureka.vip-address"},
+                           {"healthCheckUrl", "eureka.health-check-url"}, {"statusPageUrl", "eureka.status-page-url"},
+                           {"homePageUrl", "eureka.home-page-url"}})
     if (auto v = fields.string(instance, path, key, false); v && !v->empty()) out.metadata.emplace(name, *v);
-  }
   for (const auto& [k, v] : metadata) out.metadata.emplace(k, v);
 
   // Eureka's own id is the instanceId; instances registered before it existed are known by host.
@@ -162,13 +154,12 @@ ImportResult import_eureka(std::string_view text, const ImportOptions& options) 
                                "expected one /eureka/apps document, found " + std::to_string(values->size()) +
                                    " JSON values",
                                ""});
-  std::vector<Error> errors;
-  Fields fields(errors);
+  Fields fields;
   importing::ImportedRegistry registry(options, "eureka", fields);
   const Value& root = values->front();
-  if (!fields.expect_object(root, "")) return registry.finish(errors);
+  if (!fields.expect_object(root, "")) return registry.finish();
   const Value* applications = fields.object(root, "", "applications", true);
-  if (!applications) return registry.finish(errors);
+  if (!applications) return registry.finish();
   for (const auto& [application, app_path] : elements(fields, *applications, "applications", "application")) {
     auto name = fields.string(*application, app_path, "name", true);
     if (!name) continue;
@@ -178,7 +169,7 @@ ImportResult import_eureka(std::string_view text, const ImportOptions& options) 
     for (const auto& [instance, inst_path] : elements(fields, *application, app_path, "instance"))
       import_instance(registry, fields, service, app_path, *instance, inst_path);
   }
-  return registry.finish(errors);
+  return registry.finish();
 }
 
 }  // namespace roster::cli

@@ -32,12 +32,12 @@ std::string index_path(std::string_view path, size_t index);
 // JSON's name for a value's type, for messages ("expected integer, got string").
 std::string_view type_name(const Value& v);
 
+// The reader of one file: it keeps every problem found, for ImportedRegistry::finish to report.
 class Fields {
  public:
-  explicit Fields(std::vector<Error>& errors) : errors_(errors) {}
-
   void error(std::string where, std::string message);
   size_t error_count() const { return errors_.size(); }
+  std::vector<Error> take_errors() { return std::move(errors_); }
 
   // The member `key` of `parent` (itself at `path`) when present with the type; else nullptr,
   // after recording an error when it is required or has another type. JSON null counts as absent.
@@ -60,7 +60,7 @@ class Fields {
   const Value* member(const Value& parent, std::string_view path, std::string_view key, bool required);
   void wrong_type(std::string_view path, std::string_view expected, const Value& got);
 
-  std::vector<Error>& errors_;
+  std::vector<Error> errors_;
 };
 
 }  // namespace roster::cli::importing

@@ -200,8 +200,7 @@ std::vector<std::pair<Item, bool>> items_of(Fields& fields, const std::vector<ra
 ImportResult import_kubernetes(std::string_view text, const ImportOptions& options) {
   auto values = importing::parse_json_values(text);
   if (!values) return importing::refused(values.error());
-  std::vector<Error> errors;
-  Fields fields(errors);
+  Fields fields;
   importing::ImportedRegistry registry(options, "kubernetes", fields);
   auto items = items_of(fields, *values);
   Services services;
@@ -210,7 +209,7 @@ ImportResult import_kubernetes(std::string_view text, const ImportOptions& optio
     if (is_service) import_service(registry, fields, item, services, namespace_of);
   for (const auto& [item, is_service] : items)
     if (!is_service) import_endpoint_slice(registry, fields, item, services);
-  return registry.finish(errors);
+  return registry.finish();
 }
 
 }  // namespace roster::cli

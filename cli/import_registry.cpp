@@ -19,7 +19,7 @@ std::optional<std::string> to_semver(std::string_view raw) {
   if (semver::Version::parse(raw)) return std::string(raw);
   std::string_view s = raw;
   if (s.starts_with('v') || s.starts_with('V')) s.remove_prefix(1);
-  // Only the numeric core may be short: 1.4-rc.1 is not guessed at.
+  // Only the numeric core may be short; what follows it stays: v1.4-rc.1 -> 1.4.0-rc.1.
   const auto core_end = s.find_first_of("-+");
   std::string_view core = s.substr(0, core_end);
   if (core.empty() || core.front() == '.' || core.back() == '.') return std::nullopt;
@@ -115,12 +115,10 @@ void write_map(wire::JsonWriter& w, std::string_view key, const std::map<std::st
 
 }  // namespace
 
-ImportResult ImportedRegistry::finish(std::vector<Error>& errors) const {
+ImportResult ImportedRegistry::finish() {
   ImportResult result;
-  if (!errors.empty()) {
-    result.errors = std::move(errors);
-    return result;
-  }
+  result.errors = fields_.take_errors();
+  if (!result.errors.empty()) return result;
   wire::JsonWriter w(result.document, /*pretty=*/true);
   w.begin_object().key("services").begin_array();
   for (const auto& [name, versions] : services_) {

@@ -70,7 +70,7 @@ class ImportedRegistry {
 
   // The registry document, or the errors: those recorded while reading, else any the registry's
   // own decoder finds in the document (a last guard; the checks above should leave none).
-  ImportResult finish(std::vector<Error>& errors) const;
+  ImportResult finish();
 
  private:
   const ImportOptions& options_;

@@ -9,6 +9,7 @@
 #include <sstream>
 #include <string>
 
+#include "import_registry.hpp"
 #include "importers.hpp"
 #include "roster/wire/json_decoder.hpp"
 
@@ -88,6 +89,18 @@ ImportOptions options(std::string owner_team, std::string default_version) {
 }
 
 const ImportOptions kDefaults = options("platform-team", "1.0.0");
+
+TEST(ImportVersions, SemVerKeptShortOrPrefixedVersionsCompletedOthersRefused) {
+  using importing::to_semver;
+  EXPECT_EQ(to_semver("2.1.0"), "2.1.0");
+  EXPECT_EQ(to_semver("3.0.0-rc.1+build.5"), "3.0.0-rc.1+build.5");
+  EXPECT_EQ(to_semver("v2.1.0"), "2.1.0");
+  EXPECT_EQ(to_semver("V1.4"), "1.4.0");
+  EXPECT_EQ(to_semver("2"), "2.0.0");
+  EXPECT_EQ(to_semver("v1.4-rc.1"), "1.4.0-rc.1");
+  for (const char* refused : {"1.0.0.RELEASE", "latest", "", "v", "1..2", "1.", ".1", "01.2", "1.2.3.4", "1.x"})
+    EXPECT_EQ(to_semver(refused), std::nullopt) << refused;
+}
 
 // --- Eureka ---
 
