@@ -121,9 +121,9 @@ void import_instance(importing::ImportedRegistry& registry, Fields& fields, cons
     if (auto r = fields.integer(*lease, lease_path, "renewalIntervalInSecs", false))
       out.metadata.emplace("eureka.renewal-interval-secs", std::to_string(*r));
   }
-  for (auto [key, name] : {std::pair{"hostName", "eureka.host-name"}, {"vipAddress", "eureka.vip-address"},
-                           {"healthCheckUrl", "eureka.health-check-url"}, {"statusPageUrl", "eureka.status-page-url"},
-                           {"homePageUrl", "eureka.home-page-url"}})
+  if (host && !host->empty()) out.metadata.emplace("eureka.host-name", *host);
+  for (auto [key, name] : {std::pair{"vipAddress", "eureka.vip-address"}, {"healthCheckUrl", "eureka.health-check-url"},
+                           {"statusPageUrl", "eureka.status-page-url"}, {"homePageUrl", "eureka.home-page-url"}})
     if (auto v = fields.string(instance, path, key, false); v && !v->empty()) out.metadata.emplace(name, *v);
   for (const auto& [k, v] : metadata) out.metadata.emplace(k, v);
 

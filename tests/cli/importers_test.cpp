@@ -185,6 +185,8 @@ TEST(EurekaImport, BrokenInputNamesItsPath) {
                                     R"("port": {"$": 9000, "@enabled": "false"})"),
                                kDefaults),
                  "applications.application[1].instance.port", "no enabled port");
+  expect_refused(import_eureka(with(apps, R"("hostName": "auth-7f9c4",)", R"("hostName": ["auth-7f9c4"],)"), kDefaults),
+                 "applications.application[1].instance.hostName", "expected string, got array");
   expect_refused(import_eureka(with(apps, R"("name": "AUTH-SERVICE",)", R"("name": 7,)"), kDefaults),
                  "applications.application[1].name", "expected string, got integer");
   expect_refused(import_eureka(with(apps, R"("metadata": {"version": "v1.4", "owner": "security-team"})",
