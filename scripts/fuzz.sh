@@ -11,7 +11,7 @@
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
-ALL=(registry_json governance_json stream_frames arena_apply http_request cache_file shm_reader shared_store_changes)
+ALL=(registry_json governance_json stream_frames arena_apply http_request cache_file shm_reader shared_store_changes importers)
 harnesses=("$@")
 [ ${#harnesses[@]} -eq 0 ] && harnesses=("${ALL[@]}")
 seconds=${FUZZ_SECONDS:-60}
