@@ -1,6 +1,5 @@
 #include "arena_heap.hpp"
 
-#include <algorithm>
 #include <cstring>
 
 namespace roster::shm {
