@@ -59,9 +59,14 @@ void IndexTables::enqueue(uint32_t table, uint64_t hash, uint64_t record, Record
 namespace {
 
 // Sorts `items` by key(item) < `key_limit`, keeping the order of equal keys: an LSD radix sort,
-// 11 bits a pass (two passes for a table of a few hundred thousand keys).
+// 11 bits a pass (two passes for a table of a few hundred thousand keys); a delta's few entries by
+// comparison.
 template <typename T, typename Key>
-void radix_sort(std::vector<T>& items, uint64_t key_limit, Key&& key) {
+void stable_sort_by_key(std::vector<T>& items, uint64_t key_limit, Key&& key) {
+  if (items.size() < 512) {
+    std::stable_sort(items.begin(), items.end(), [&](const T& a, const T& b) { return key(a) < key(b); });
+    return;
+  }
   constexpr int kDigitBits = 11;
   constexpr uint64_t kDigits = uint64_t{1} << kDigitBits;
   std::vector<T> sorted(items.size());
@@ -78,6 +83,7 @@ void radix_sort(std::vector<T>& items, uint64_t key_limit, Key&& key) {
 }  // namespace
 
 void IndexTables::flush(uint64_t generation) {
+  if (queued_.empty() && dropped_.empty()) return;
   std::vector<Queued> queued = std::exchange(queued_, {});
   // By table, then by the slot a key's probe starts at: the probes walk each table in order, and
   // a list's new entries keep the batch's order. Two keys starting at one slot may interleave:
@@ -85,7 +91,7 @@ void IndexTables::flush(uint64_t generation) {
   const uint64_t capacity = header_.key_capacity;
   const uint64_t tables[kQueueTables] = {0, header_.team_table, header_.tag_table, header_.dependents_table,
                                          header_.contract_table};
-  radix_sort(queued, kQueueTables * capacity, [capacity](const Queued& q) { return q.table * capacity + (q.hash & (capacity - 1)); });
+  stable_sort_by_key(queued, kQueueTables * capacity, [capacity](const Queued& q) { return q.table * capacity + (q.hash & (capacity - 1)); });
   for (size_t begin = 0, end = 0; begin < queued.size(); begin = end) {
     const Queued& first = queued[begin];
     for (end = begin + 1; end < queued.size() && queued[end].table == first.table && queued[end].hash == first.hash;) ++end;
