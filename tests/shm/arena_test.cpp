@@ -142,8 +142,7 @@ TEST_F(ArenaTest, SecondaryIndexesAndDependencies) {
 // listed once (with its last record), one upserted and removed in the same batch not at all, in
 // a fresh arena's first batch (no undo log) as in a later one.
 TEST_F(ArenaTest, AVersionReplacedOrRemovedInItsOwnBatchIsIndexedAsItEnds) {
-  Client* client = nullptr;
-  std::optional<Client> opened;
+  std::optional<Client> client;  // opened once the first batch gave the arena its name
   for (int round = 0; round < 2; ++round) {
     const std::string suffix = std::to_string(round);
     testing::OwnedBatch b;
@@ -152,7 +151,7 @@ TEST_F(ArenaTest, AVersionReplacedOrRemovedInItsOwnBatchIsIndexedAsItEnds) {
     b.upsert(testing::VersionSpec{"gone" + suffix, "1.0.0", wire::LifecycleStage::Stable, "second", "", {"t"}, {}, {}});
     b.remove_version("gone" + suffix, "1.0.0");
     writer_->apply(b.batch).value();
-    if (!client) client = &opened.emplace(Client::open(options_.name).value());
+    if (!client) client.emplace(Client::open(options_.name).value());
     View view = client->view();
     EXPECT_TRUE(view.by_team("first").to_vector().empty()) << round;
     EXPECT_TRUE(view.by_stage(wire::LifecycleStage::Beta).to_vector().empty()) << round;
