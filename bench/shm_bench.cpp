@@ -7,12 +7,14 @@
 //   throughput/{idle,busy}_writer  reader lookups/s, writer idle vs 10k changes/s (busy ≥ 0.9× idle)
 //   apply/one_instance_change/<n>  one batch with one instance upsert (≤ 5 µs)
 //   apply/burst/<k>                k such batches applied in one burst (per_change: each one's share)
-//   load/full/<n>                  a fresh arena loads n services + 10n instances (≤ 1 s)
+//   load/full/<n>                  a fresh arena loads n services + 10n instances (≤ 1 s at 100k)
+//   load/memcpy_peer/<n>           the same records memcpy'd into a fresh shared mapping (the peer)
 //
 // Arenas are named bench-<pid>-<what> and removed at exit (also on SIGINT/SIGTERM/crash), so
 // nothing is left in /dev/shm.
 #include <absl/container/flat_hash_map.h>
 #include <benchmark/benchmark.h>
+#include <fcntl.h>
 #include <linux/membarrier.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -574,8 +576,15 @@ void BM_ThroughputMembarrierOnly(benchmark::State& state) { Throughput(state, Ba
 
 // --- full load into a fresh arena ------------------------------------------------------------
 
+// The full registry's shape at `services` services (the full arena itself at its size).
+Arena& load_source(size_t services) {
+  if (services == kFullServices) return full_arena();
+  return arena("full-" + std::to_string(services), {.services = services, .instances_per_version = 10}, services);
+}
+
 void BM_LoadFull(benchmark::State& state) {
-  Arena& full = full_arena();  // its decoded records; a fresh arena is made for each iteration
+  // Its decoded records; a fresh arena is made for each iteration.
+  Arena& full = load_source(static_cast<size_t>(state.range(0)));
   const shm::Batch batch = batch_of(full.doc);
   const size_t raw = raw_record_bytes(full.doc);
   shm::ArenaOptions options = full.options;
@@ -616,6 +625,43 @@ void BM_LoadFull(benchmark::State& state) {
   state.counters["missing_services"] = missing;
 }
 
+// The peer of load/full: the same records copied back to back (8-aligned) into a fresh shared
+// mapping of the arena's size, made as the arena's is (its pages mapped in by the copy).
+void BM_LoadMemcpyPeer(benchmark::State& state) {
+  Arena& full = load_source(static_cast<size_t>(state.range(0)));
+  const shm::Batch batch = batch_of(full.doc);
+  const size_t bytes = full.options.segment_bytes;
+  int iteration = 0;
+  size_t copied = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    const std::string name = "/roster." + arena_name("memcpy-" + std::to_string(iteration++)) + ".data";
+    const int fd = shm_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
+    // Allocated up front, as Mapping::create does for the arena's segment.
+    if (fd < 0 || ftruncate(fd, static_cast<off_t>(bytes)) != 0 || posix_fallocate(fd, 0, static_cast<off_t>(bytes)) != 0)
+      throw std::runtime_error("cannot create " + name);
+    auto* base = static_cast<char*>(mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+    close(fd);
+    if (base == MAP_FAILED) throw std::runtime_error("cannot map " + name);
+    state.ResumeTiming();
+    size_t at = 0;
+    for (const auto* records : {&batch.upsert_versions, &batch.upsert_instances, &batch.upsert_contracts})
+      for (auto record : *records) {
+        std::memcpy(base + at, record.data(), record.size());
+        at += (record.size() + 7) & ~size_t{7};
+      }
+    benchmark::DoNotOptimize(base);
+    benchmark::ClobberMemory();
+    state.PauseTiming();
+    copied = at;
+    munmap(base, bytes);
+    shm_unlink(name.c_str());
+    state.ResumeTiming();
+  }
+  state.counters["copied_bytes"] = static_cast<double>(copied);
+  state.counters["records"] = static_cast<double>(batch.upsert_versions.size() + batch.upsert_instances.size());
+}
+
 }  // namespace
 
 BENCHMARK(BM_LookupRoster)->Name("lookup/roster")->Arg(kLookupSmall)->Arg(kLookupLarge);
@@ -639,7 +685,13 @@ BENCHMARK(BM_ApplyOneInstanceChangeByServiceSize)
     ->Arg(bench::scaled(1000, 20))
     ->Arg(bench::scaled(10000, 40))
     ->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_LoadFull)->Name("load/full")->Arg(kFullServices)->Iterations(bench::repeats(3))->UseRealTime()->Unit(benchmark::kMillisecond);
+// Three sizes show how the load grows with the data; each against its memcpy peer.
+void load_sizes(benchmark::internal::Benchmark* b) {
+  for (size_t services : {bench::scaled(10000, 20), bench::scaled(30000, 50), kFullServices})
+    b->Arg(static_cast<int64_t>(services));
+}
+BENCHMARK(BM_LoadFull)->Name("load/full")->Apply(load_sizes)->Iterations(bench::repeats(3))->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_LoadMemcpyPeer)->Name("load/memcpy_peer")->Apply(load_sizes)->Iterations(bench::repeats(3))->UseRealTime()->Unit(benchmark::kMillisecond);
 
 int main(int argc, char** argv) {
   for (int sig : {SIGINT, SIGTERM, SIGABRT, SIGSEGV, SIGBUS}) std::signal(sig, on_fatal_signal);

@@ -1,7 +1,9 @@
 #include "index_tables.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <unordered_set>
+#include <utility>
 
 #include "hash.hpp"
 
@@ -41,8 +43,7 @@ uint64_t IndexTables::claim_service_slot(uint64_t hash) {
   return static_cast<uint64_t>(slot - slots);
 }
 
-ListHead* IndexTables::list_for(uint64_t table, std::string_view key) {
-  const uint64_t hash = key_hash(key);
+ListHead* IndexTables::list_for(uint64_t table, uint64_t hash) {
   bool created = false;
   // Keys in list tables are told apart by their 64-bit hash alone: a collision would merge two
   // teams' lists, which readers guard against by checking the record's own field.
@@ -51,32 +52,90 @@ ListHead* IndexTables::list_for(uint64_t table, std::string_view key) {
   return &slot->head;
 }
 
-void IndexTables::list_append(ListHead* head, uint64_t record, uint64_t generation, std::vector<ListRef>& refs) {
+void IndexTables::enqueue(uint32_t table, uint64_t hash, uint64_t record, RecordEntries& owner) {
+  queued_.push_back({table, hash, record, &owner});
+}
+
+namespace {
+
+// Sorts `items` by key(item) < `key_limit`, keeping the order of equal keys: an LSD radix sort,
+// 11 bits a pass (two passes for a table of a few hundred thousand keys); a delta's few entries by
+// comparison.
+template <typename T, typename Key>
+void stable_sort_by_key(std::vector<T>& items, uint64_t key_limit, Key&& key) {
+  if (items.size() < 512) {
+    std::stable_sort(items.begin(), items.end(), [&](const T& a, const T& b) { return key(a) < key(b); });
+    return;
+  }
+  constexpr int kDigitBits = 11;
+  constexpr uint64_t kDigits = uint64_t{1} << kDigitBits;
+  std::vector<T> sorted(items.size());
+  for (int shift = 0; shift < std::bit_width(key_limit); shift += kDigitBits) {
+    std::vector<size_t> start(kDigits, 0);
+    for (const T& item : items) ++start[(key(item) >> shift) & (kDigits - 1)];
+    size_t sum = 0;
+    for (size_t& n : start) sum += std::exchange(n, sum);
+    for (const T& item : items) sorted[start[(key(item) >> shift) & (kDigits - 1)]++] = item;
+    items.swap(sorted);
+  }
+}
+
+}  // namespace
+
+void IndexTables::flush(uint64_t generation) {
+  if (queued_.empty() && dropped_.empty()) return;
+  std::vector<Queued> queued = std::exchange(queued_, {});
+  // By table, then by the slot a key's probe starts at: the probes walk each table in order, and
+  // a list's new entries keep the batch's order. Two keys starting at one slot may interleave:
+  // their lists are then appended to more than once, which is only slower.
+  const uint64_t capacity = header_.key_capacity;
+  const uint64_t tables[kQueueTables] = {0, header_.team_table, header_.tag_table, header_.dependents_table,
+                                         header_.contract_table};
+  stable_sort_by_key(queued, kQueueTables * capacity, [capacity](const Queued& q) { return q.table * capacity + (q.hash & (capacity - 1)); });
+  for (size_t begin = 0, end = 0; begin < queued.size(); begin = end) {
+    const Queued& first = queued[begin];
+    for (end = begin + 1; end < queued.size() && queued[end].table == first.table && queued[end].hash == first.hash;) ++end;
+    bool any = false;
+    for (size_t i = begin; i < end && !any; ++i) any = !queued[i].owner->dropped;
+    if (!any) continue;
+    ListHead* head = first.table == kStageTable ? &heap_.ptr<ListHead>(header_.stage_lists)[first.hash]
+                                                : list_for(tables[first.table], first.hash);
+    append(head, std::span(queued).subspan(begin, end - begin), generation);
+  }
+  for (uint64_t record : dropped_) list_refs_.erase(record);
+  dropped_.clear();
+}
+
+void IndexTables::append(ListHead* head, std::span<const Queued> entries, uint64_t generation) {
   const uint64_t head_offset = heap_.offset_of(head);
   uint64_t array_offset = head->array.load(std::memory_order_relaxed);
   ListArray* array = array_offset ? heap_.ptr<ListArray>(array_offset) : nullptr;
-  if (!array || array->count.load(std::memory_order_relaxed) == array->capacity) {
-    array_offset = grow_list(head, array, generation);
+  if (!array || array->count.load(std::memory_order_relaxed) + entries.size() > array->capacity) {
+    array_offset = grow_list(head, array, entries.size(), generation);
     array = heap_.ptr<ListArray>(array_offset);
   }
-  const uint64_t index = array->count.load(std::memory_order_relaxed);
-  ListEntry& e = array->entries()[index];
-  e.record = record;
-  e.added = generation;
-  e.removed.store(kNeverRemoved, std::memory_order_relaxed);
-  // Release: a reader that sees the new count sees the entry's fields.
-  heap_.store(array->count, index + 1, std::memory_order_release);
-  refs.push_back({head_offset, index});
+  uint64_t count = array->count.load(std::memory_order_relaxed);
+  for (const Queued& q : entries) {
+    if (q.owner->dropped) continue;
+    ListEntry& e = array->entries()[count];
+    e.record = q.record;
+    e.added = generation;
+    e.removed.store(kNeverRemoved, std::memory_order_relaxed);
+    q.owner->refs.push_back({head_offset, count++});
+  }
+  // Release: a reader that sees the new count sees the entries' fields.
+  heap_.store(array->count, count, std::memory_order_release);
 }
 
-// Copies the entries some View may still see into a larger array and swaps it in; the old
-// array stays readable for Views older than `generation`.
-uint64_t IndexTables::grow_list(ListHead* head, ListArray* old, uint64_t generation) {
+// Copies the entries some View may still see into an array with room for `incoming` more (the
+// next power of two: a list grows once per batch, and O(1) per entry over many batches) and
+// swaps it in; the old array stays readable for Views older than `generation`.
+uint64_t IndexTables::grow_list(ListHead* head, ListArray* old, uint64_t incoming, uint64_t generation) {
   std::vector<ListEntry*> keep;
   if (old)
     for (uint64_t i = 0; i < old->count.load(std::memory_order_relaxed); ++i)
       if (old->entries()[i].removed.load(std::memory_order_relaxed) > min_pinned_) keep.push_back(&old->entries()[i]);
-  const uint64_t capacity = std::max<uint64_t>(8, keep.size() * 2);
+  const uint64_t capacity = std::max<uint64_t>(8, std::bit_ceil(keep.size() + incoming));
   const uint64_t offset = heap_.allocate(sizeof(ListArray) + capacity * sizeof(ListEntry));
   auto* array = heap_.ptr<ListArray>(offset);
   array->capacity = capacity;
@@ -89,7 +148,7 @@ uint64_t IndexTables::grow_list(ListHead* head, ListArray* old, uint64_t generat
     e.removed.store(removed, std::memory_order_relaxed);
     if (removed != kNeverRemoved) continue;  // only live entries have refs
     if (auto it = list_refs_.find(e.record); it != list_refs_.end())
-      for (auto& ref : it->second)
+      for (auto& ref : it->second.refs)
         if (ref.head == head_offset) ref.index = i;
   }
   array->count.store(keep.size(), std::memory_order_relaxed);
@@ -100,27 +159,34 @@ uint64_t IndexTables::grow_list(ListHead* head, ListArray* old, uint64_t generat
 }
 
 // The refs go with the entries: the record's memory may be reused by a new record, whose entries
-// must not be confused with these (list_refs_ only ever describes live entries).
+// must not be confused with these (list_refs_ only ever describes live entries). Entries still
+// queued for it are dropped at flush(), which erases its list_refs_ entry then (queued entries
+// point at it).
 void IndexTables::remove_all(uint64_t record, uint64_t generation) {
   auto it = list_refs_.find(record);
   if (it == list_refs_.end()) return;
-  for (auto& ref : it->second) {
+  for (auto& ref : it->second.refs) {
     auto* array = heap_.ptr<ListArray>(heap_.ptr<ListHead>(ref.head)->array.load(std::memory_order_relaxed));
     // Relaxed: Views at older generations see the entry either way; newer ones acquire the
     // generation, which is published after this store.
     heap_.store(array->entries()[ref.index].removed, generation, std::memory_order_relaxed);
+  }
+  if (it->second.queued_in == generation) {
+    it->second.refs.clear();
+    if (!std::exchange(it->second.dropped, true)) dropped_.push_back(record);
+    return;
   }
   list_refs_.erase(it);
 }
 
 void IndexTables::index_version(const wire::ServiceVersion& v, uint64_t record, uint64_t generation) {
   const size_t tags = v.tags() ? v.tags()->size() : 0, deps = v.dependencies() ? v.dependencies()->size() : 0;
-  std::vector<ListRef>& refs = list_refs_[record];
-  refs.reserve(2 + tags + deps);
-  list_append(list_for(header_.team_table, v.owner_team()->string_view()), record, generation, refs);
-  list_append(&heap_.ptr<ListHead>(header_.stage_lists)[static_cast<size_t>(v.stage())], record, generation, refs);
-  for (size_t i = 0; i < tags; ++i)
-    list_append(list_for(header_.tag_table, v.tags()->Get(i)->string_view()), record, generation, refs);
+  RecordEntries& owner = list_refs_[record];
+  owner.queued_in = generation;
+  owner.refs.reserve(2 + tags + deps);
+  enqueue(kTeamTable, key_hash(v.owner_team()->string_view()), record, owner);
+  enqueue(kStageTable, static_cast<uint64_t>(v.stage()), record, owner);
+  for (size_t i = 0; i < tags; ++i) enqueue(kTagTable, key_hash(v.tags()->Get(i)->string_view()), record, owner);
   // One dependents entry per target, however many times the version names it. Most versions name
   // few: comparing with the earlier ones beats building a set (kept for long lists: hostile input).
   std::unordered_set<std::string_view> seen;
@@ -132,15 +198,16 @@ void IndexTables::index_version(const wire::ServiceVersion& v, uint64_t record, 
     else
       for (size_t j = 0; j < i && !named_before; ++j)
         named_before = v.dependencies()->Get(j)->service()->string_view() == target;
-    if (!named_before) list_append(list_for(header_.dependents_table, target), record, generation, refs);
+    if (!named_before) enqueue(kDependentsTable, key_hash(target), record, owner);
   }
 }
 
 void IndexTables::index_contract(const wire::Contract& c, uint64_t record, uint64_t generation) {
-  std::vector<ListRef>& refs = list_refs_[record];
-  list_append(list_for(header_.contract_table, c.provider()->string_view()), record, generation, refs);
+  RecordEntries& owner = list_refs_[record];
+  owner.queued_in = generation;
+  enqueue(kContractTable, key_hash(c.provider()->string_view()), record, owner);
   if (c.consumer()->string_view() != c.provider()->string_view())
-    list_append(list_for(header_.contract_table, c.consumer()->string_view()), record, generation, refs);
+    enqueue(kContractTable, key_hash(c.consumer()->string_view()), record, owner);
 }
 
 }  // namespace roster::shm

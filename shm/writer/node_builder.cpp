@@ -305,14 +305,18 @@ void NodeBuilder::apply(const Batch& batch, uint64_t generation) {
 
   // A snapshot brings many services at once: room for them up front, not rehash after rehash.
   services.reserve(services.size() + batch.upsert_versions.size());
+  tables_.reserve(batch.upsert_versions.size() + batch.upsert_contracts.size());
+  // Each kind's records are copied in one pass (ArenaHeap::copy_records), before they are indexed.
+  const std::vector<uint64_t> version_records = heap_.copy_records(batch.upsert_versions);
   ServiceState* last = nullptr;  // a snapshot lists a service's versions together
-  for (auto bytes : batch.upsert_versions) {
+  for (size_t i = 0; i < batch.upsert_versions.size(); ++i) {
+    const auto bytes = batch.upsert_versions[i];
     auto* v = flatbuffers::GetRoot<wire::ServiceVersion>(bytes.data());
     const std::string_view name = v->name()->string_view(), version = v->version()->string_view();
     if (!last || last->name != name) last = &service(name);
     ServiceState& s = *last;
     VersionState* existing = s.find(version);
-    const uint64_t record = heap_.copy_record(bytes);
+    const uint64_t record = version_records[i];
     tables_.index_version(*v, record, generation);
     if (existing) {
       tables_.remove_all(existing->record, generation);
@@ -362,7 +366,9 @@ void NodeBuilder::apply(const Batch& batch, uint64_t generation) {
   // version found is tried first.
   ServiceState* last_service = nullptr;
   VersionState* last_version = nullptr;
-  for (auto bytes : batch.upsert_instances) {
+  const std::vector<uint64_t> instance_records = heap_.copy_records(batch.upsert_instances);
+  for (size_t i = 0; i < batch.upsert_instances.size(); ++i) {
+    const auto bytes = batch.upsert_instances[i];
     auto* inst = flatbuffers::GetRoot<wire::Instance>(bytes.data());
     const std::string_view name = inst->service()->string_view(), version = inst->version()->string_view();
     if (!last_version || last_service->name != name || last_version->version != version) {
@@ -372,7 +378,7 @@ void NodeBuilder::apply(const Batch& batch, uint64_t generation) {
       if (!last_version) throw std::logic_error("validate() let an instance of an unknown version through");
     }
     VersionState& v = *last_version;
-    const uint64_t record = heap_.copy_record(bytes);
+    const uint64_t record = instance_records[i];
     InstanceState* same = find_instance(v, inst->id()->string_view());
     uint32_t slot;
     if (same) {
@@ -406,10 +412,12 @@ void NodeBuilder::apply(const Batch& batch, uint64_t generation) {
     touch(it->second);
   }
 
-  for (auto bytes : batch.upsert_contracts) {
+  const std::vector<uint64_t> contract_records = heap_.copy_records(batch.upsert_contracts);
+  for (size_t i = 0; i < batch.upsert_contracts.size(); ++i) {
+    const auto bytes = batch.upsert_contracts[i];
     auto* c = flatbuffers::GetRoot<wire::Contract>(bytes.data());
     auto key = std::make_tuple(c->consumer()->str(), c->consumer_version()->str(), c->provider()->str());
-    const uint64_t record = heap_.copy_record(bytes);
+    const uint64_t record = contract_records[i];
     if (auto it = contracts.find(key); it != contracts.end()) {
       tables_.remove_all(it->second.record, generation);
       heap_.retire(it->second.record, generation);
@@ -424,6 +432,7 @@ void NodeBuilder::apply(const Batch& batch, uint64_t generation) {
     heap_.retire(it->second.record, generation);
     contracts.erase(it);
   }
+  tables_.flush(generation);
 
   // A service whose versions changed may change what its dependents resolve to.
   for (ServiceState* changed : version_sets)

@@ -50,6 +50,7 @@ struct ArenaWriter::State {
   std::unique_ptr<NodeBuilder> builder;
   std::optional<Error> broken;  // why this writer refuses every batch from now on
   bool in_burst = false, burst_published = false;  // begin_burst(): wake and reclaim wait for end_burst()
+  bool written = false;  // a batch was applied: the arena is no longer fresh
 
   Result<uint64_t> run(const Batch& batch, bool publish) {
     if (broken) return fail(*broken);
@@ -57,17 +58,25 @@ struct ArenaWriter::State {
       return fail(ErrorKind::Conflict, "arena_taken", "arena \"" + options.name + "\" was taken over by another writer");
     if (auto valid = builder->validate(batch); !valid) return fail(valid.error());
     const uint64_t next = publisher->generation() + 1;
-    heap->begin_batch();
+    // A fresh arena no reader can open yet (a snapshot's load) keeps no undo log: if its batch
+    // fails, the whole arena is emptied instead (reset()).
+    const bool fresh = !written && !named;
+    heap->begin_batch(!fresh);
     try {
       builder->apply(batch, next);
     } catch (const OutOfSpace& e) {
-      // Only space can run out here (validate() checked the rest). Readers never saw any of
-      // it; the private mirror is now ahead of shm, so this writer cannot go on: the agent
-      // must start a fresh, larger arena (which readers re-attach to by themselves).
+      // Only space can run out here (validate() checked the rest). Readers never saw any of it.
+      if (fresh) {
+        reset();
+        return fail(ErrorKind::TooLarge, "arena_full", e.message + " (the arena is still empty)");
+      }
+      // The private mirror is now ahead of shm, so this writer cannot go on: the agent must start
+      // a fresh, larger arena (which readers re-attach to by themselves).
       heap->undo_batch();
       broken = Error{ErrorKind::TooLarge, "arena_full", e.message + " (this writer stopped; start a new arena)", ""};
       return fail(*broken);
     }
+    written = true;
     heap->commit_batch(publisher->retired());
     if (!publish) return publisher->generation();
     publisher->publish(next, batch.revision);
@@ -83,6 +92,17 @@ struct ArenaWriter::State {
     publisher->wake();
     publisher->reclaim(*heap);
     return publisher->generation();
+  }
+
+  // Empties a fresh arena that no reader can open: its tables zeroed, its heap and the private
+  // mirror as new. Nothing was published or retired, so the publisher has nothing to forget.
+  void reset() {
+    char* base = static_cast<char*>(data->base());
+    std::memset(base + header->service_table, 0, header->heap_offset - header->service_table);
+    heap->reset();
+    builder.reset();  // it refers to the tables
+    tables = std::make_unique<IndexTables>(*heap, *header, publisher->min_pinned());
+    builder = std::make_unique<NodeBuilder>(*heap, *tables);
   }
 
   // The segments take the arena's name only once they hold a published registry: readers never

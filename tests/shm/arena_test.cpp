@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "roster/client.hpp"
@@ -135,6 +136,32 @@ TEST_F(ArenaTest, SecondaryIndexesAndDependencies) {
   View newer = client.view();
   EXPECT_EQ(newer.dependencies("gateway")[0].resolved->version(), "2.2.0");
   EXPECT_EQ(view.dependencies("gateway")[0].resolved->version(), "2.1.0");  // the old View is unchanged
+}
+
+// A batch's index entries are appended at its end: a version upserted twice in one batch is
+// listed once (with its last record), one upserted and removed in the same batch not at all, in
+// a fresh arena's first batch (no undo log) as in a later one.
+TEST_F(ArenaTest, AVersionReplacedOrRemovedInItsOwnBatchIsIndexedAsItEnds) {
+  std::optional<Client> client;  // opened once the first batch gave the arena its name
+  for (int round = 0; round < 2; ++round) {
+    const std::string suffix = std::to_string(round);
+    testing::OwnedBatch b;
+    b.upsert(testing::VersionSpec{"svc" + suffix, "1.0.0", wire::LifecycleStage::Beta, "first", "", {"t"}, {}, {}});
+    b.upsert(testing::VersionSpec{"svc" + suffix, "1.0.0", wire::LifecycleStage::Stable, "second", "", {"t", "u"}, {}, {}});
+    b.upsert(testing::VersionSpec{"gone" + suffix, "1.0.0", wire::LifecycleStage::Stable, "second", "", {"t"}, {}, {}});
+    b.remove_version("gone" + suffix, "1.0.0");
+    writer_->apply(b.batch).value();
+    if (!client) client.emplace(Client::open(options_.name).value());
+    View view = client->view();
+    EXPECT_TRUE(view.by_team("first").to_vector().empty()) << round;
+    EXPECT_TRUE(view.by_stage(wire::LifecycleStage::Beta).to_vector().empty()) << round;
+    EXPECT_EQ(view.by_team("second").to_vector().size(), round + 1u);
+    EXPECT_EQ(view.by_stage(wire::LifecycleStage::Stable).to_vector().size(), round + 1u);
+    EXPECT_EQ(view.by_tag("t").to_vector().size(), round + 1u);
+    EXPECT_EQ(view.by_tag("u").to_vector().size(), round + 1u);
+    EXPECT_FALSE(view.service("gone" + suffix)) << round;
+    for (auto v : view.by_team("second")) EXPECT_EQ(v.stage(), wire::LifecycleStage::Stable);
+  }
 }
 
 TEST_F(ArenaTest, RemovalsAndReclamation) {

@@ -520,6 +520,74 @@ TEST_F(ReclaimTest, FullSegmentThrowsAndReadersKeepTheLastGeneration) {
   EXPECT_FALSE(client.view().service(names[0]));
 }
 
+// A fresh arena's load keeps no undo log: when it does not fit, the whole arena is emptied, no
+// reader ever saw it, and the same writer loads what fits afterwards.
+TEST_F(ReclaimTest, AFreshArenaWhoseLoadDoesNotFitIsEmptiedAndStaysUsable) {
+  options_.segment_bytes = 2u << 20;
+  writer_ = shm::ArenaWriter::create(options_).value();
+  const size_t empty_free = writer_->stats().heap_free_bytes;
+  OwnedBatch too_big;
+  const std::string filler(16000, 'x');
+  for (int i = 0; i < 200; ++i) {
+    too_big.upsert(testing::VersionSpec{svc(i), "1.0.0", wire::LifecycleStage::Stable, "team-fill", filler, {"t"}, {}, {}});
+    too_big.upsert(testing::InstanceSpec{svc(i), "1.0.0", "i", "10.0.0.1", 80, 100, wire::Health::Up, "", {}});
+  }
+  auto failed = writer_->apply(too_big.batch);
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code, "arena_full") << failed.error().message;
+  EXPECT_NE(failed.error().message.find("still empty"), std::string::npos) << failed.error().message;
+  EXPECT_FALSE(Client::open(options_.name)) << "a failed load must not publish";
+  EXPECT_EQ(writer_->stats().heap_free_bytes, empty_free);
+  EXPECT_EQ(writer_->stats().services, 0u);
+
+  registry_.services = 5;
+  apply(registry_.all(0));
+  Client client = Client::open(options_.name).value();
+  View view = client.view();
+  EXPECT_FALSE(view.service(svc(100)));
+  EXPECT_EQ(view.by_team("team-fill").to_vector().size(), 0u);
+  EXPECT_EQ(view.by_tag("t").to_vector().size(), 10u);  // 5 services x 2 versions, nothing of the failed load
+  for (int i = 0; i < registry_.services; ++i) EXPECT_EQ(view.instances(svc(i)).size(), 6u) << svc(i);
+}
+
+// A snapshot's records are cut from one run of the heap, but each is a block of its own: records
+// replaced later are freed one by one and their space reused, so replacing every record again
+// and again keeps the heap at the level of the load; removing them frees their space.
+TEST_F(ReclaimTest, RecordsOfAFreshLoadAreFreedOneByOneWhenReplaced) {
+  writer_ = shm::ArenaWriter::create(options_).value();
+  const size_t empty_free = writer_->stats().heap_free_bytes;
+  registry_.services = 200;
+  const OwnedBatch load = registry_.all(0);
+  size_t record_bytes = 0;
+  for (auto& record : load.records) record_bytes += record.size();
+  apply(load);  // the fresh arena's load
+  writer_->reclaim();
+  // Round 1 settles the index arrays and the nodes' sizes; each later round replaces every record.
+  apply(registry_.all(1));
+  writer_->reclaim();
+  const shm::ArenaStats settled = writer_->stats();
+  for (uint64_t round = 2; round < 6; ++round) {
+    apply(registry_.all(round));
+    writer_->reclaim();
+    const shm::ArenaStats now = writer_->stats();
+    EXPECT_EQ(now.retired_pending, 0u);
+    const long drift = static_cast<long>(settled.heap_free_bytes) - static_cast<long>(now.heap_free_bytes);
+    EXPECT_LE(std::labs(drift), 16 * 1024) << "round " << round << ": free " << now.heap_free_bytes << ", settled "
+                                            << settled.heap_free_bytes;
+  }
+  OwnedBatch remove;
+  for (int i = 0; i < registry_.services; ++i)
+    for (const char* v : {"1.0.0", "1.1.0"}) remove.remove_version(svc(i), v);
+  apply(remove);
+  writer_->reclaim();
+  // Every record's block is back (and the nodes shrink to tombstones); the index arrays stay.
+  const size_t used_settled = empty_free - settled.heap_free_bytes, used = empty_free - writer_->stats().heap_free_bytes;
+  EXPECT_LE(used + record_bytes, used_settled) << "bytes used with every record " << used_settled << ", after they went "
+                                               << used << "; the records are " << record_bytes;
+  Client client = Client::open(options_.name).value();
+  EXPECT_TRUE(client.view().by_tag("t").to_vector().empty());
+}
+
 TEST_F(ReclaimTest, InvalidOptionsAreRefusedAndCreateNothing) {
   auto message_of = [](const shm::ArenaOptions& o) -> std::string {
     auto w = shm::ArenaWriter::create(o);
