@@ -147,6 +147,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (e.kind == ErrorKind::Invalid) {
       // Refused before anything changed: the writer goes on from exactly where it was.
       FUZZ_CHECK(writer_records(writer) == records_before);
+    } else if (snapshot) {
+      // Out of space in a fresh arena's first batch: the arena is emptied (no reader can have
+      // opened it yet) and the writer stays usable (checked below, after what readers see).
+      FUZZ_CHECK(writer_records(writer).empty());
     } else {
       // Out of space mid-batch: shm is rolled back, but the writer's private mirror is not, so it
       // refuses everything from now on (the agent starts a fresh arena).
@@ -157,6 +161,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::fprintf(stderr, "refused batch (%s) changed what readers see:\n--- before\n%s--- after\n%s", e.message.c_str(),
                    seen_before.c_str(), seen_after.c_str());
     FUZZ_CHECK(seen_after == seen_before);
+    if (snapshot && e.kind == ErrorKind::TooLarge) FUZZ_CHECK(writer.apply(shm::Batch{}).has_value());
   } else {
     FUZZ_CHECK(*applied == generation_before + 1);
     FUZZ_CHECK(!reader_sees(arena.name, keys).empty());
