@@ -39,6 +39,11 @@ struct StreamOptions {
   // beyond it that address gets 503 and others are unaffected. Unix-socket peers are not
   // counted. 0: no limit.
   size_t max_unauthenticated_per_address = 64;
+  // Threads that serve agents once their Hello is accepted (receives, deltas, keepalives,
+  // cut-offs), each with its own io_uring; connections are spread over them round-robin and each
+  // delta is encoded once and shared. 0: the loop given to the server serves them too. Hellos,
+  // snapshots and limits stay on that loop, which owns the registry.
+  unsigned sender_threads = 0;
 };
 
 class StreamServer {
