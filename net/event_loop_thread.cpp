@@ -1,13 +1,16 @@
 #include "roster/net/event_loop_thread.hpp"
 
+#include <pthread.h>
+
 #include <exception>
 
 #include "roster/base/log.hpp"
 
 namespace roster::net {
 
-EventLoopThread::EventLoopThread(unsigned entries) : loop_(entries) {
-  thread_ = std::thread([this] {
+EventLoopThread::EventLoopThread(std::string name, unsigned entries) : loop_(entries) {
+  thread_ = std::thread([this, name = std::move(name)] {
+    ::pthread_setname_np(::pthread_self(), name.substr(0, 15).c_str());
     try {
       loop_.run();
     } catch (const std::exception& e) {

@@ -94,7 +94,8 @@ struct Shard {
   base::LatencyHistogram fanout_lag;
 
   explicit Shard(net::EventLoop& server_loop) : loop(&server_loop) {}
-  Shard() : thread(std::make_unique<net::EventLoopThread>()), loop(&thread->loop()) {}
+  explicit Shard(unsigned index)
+      : thread(std::make_unique<net::EventLoopThread>("roster-send-" + std::to_string(index))), loop(&thread->loop()) {}
 };
 
 struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
@@ -123,7 +124,7 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
 
   State(net::EventLoop& l, Registry& r, StreamOptions o) : loop(l), registry(r), options(std::move(o)) {
     if (options.sender_threads == 0) shards.push_back(std::make_unique<Shard>(loop));
-    for (unsigned i = 0; i < options.sender_threads; ++i) shards.push_back(std::make_unique<Shard>());
+    for (unsigned i = 0; i < options.sender_threads; ++i) shards.push_back(std::make_unique<Shard>(i));
   }
 
   void start() {

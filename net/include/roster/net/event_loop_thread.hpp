@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 #include <thread>
 
 #include "roster/net/event_loop.hpp"
@@ -11,7 +12,8 @@ namespace roster::net {
 
 class EventLoopThread {
  public:
-  explicit EventLoopThread(unsigned entries = 1024);
+  // `name`: the thread's name in top, perf and /proc (15 characters at most are kept).
+  explicit EventLoopThread(std::string name, unsigned entries = 1024);
   ~EventLoopThread();  // finish() if not done yet
   EventLoopThread(const EventLoopThread&) = delete;
   EventLoopThread& operator=(const EventLoopThread&) = delete;
