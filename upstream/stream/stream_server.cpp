@@ -143,7 +143,7 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
           auto s = weak.lock();
           if (!s) return;
           s->for_each_agent(*shard, [&](const std::shared_ptr<Connection>& conn) {
-            s->deliver(conn, frame, revision, written);
+            if (conn->subscribed) s->deliver(conn, frame, revision, written);  // not one being refused
           });
         });
     });
@@ -199,7 +199,7 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
           auto s = weak.lock();
           if (!s) return;
           s->for_each_agent(*shard, [&](const std::shared_ptr<Connection>& conn) {
-            if (conn->queue.empty() && !conn->held_snapshot) s->enqueue(conn, frame);
+            if (conn->subscribed && conn->queue.empty() && !conn->held_snapshot) s->enqueue(conn, frame);
           });
         });
       self->schedule_keepalive();
