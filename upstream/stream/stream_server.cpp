@@ -393,24 +393,27 @@ struct StreamServer::State : std::enable_shared_from_this<StreamServer::State> {
       return;
     }
     conn->sending = true;
-    Frame frame = conn->queue.front().frame;
     std::weak_ptr<State> weak = shared_from_this();
-    conn->loop->send_all(conn->fd, frame, 0, [weak, conn, frame](ssize_t n) {
+    // The callback finds the frame at the queue's front (only it pops the queue; a close empties
+    // it, and then the callback returns first): one reference count less per send on a frame
+    // every sender thread shares.
+    conn->loop->send_all(conn->fd, conn->queue.front().frame, 0, [weak, conn](ssize_t n) {
       auto self = weak.lock();
       if (!self || conn->closing) return;
       if (n < 0) return self->lost(conn, "send", n);
       const auto& sent = conn->queue.front();
-      if (sent.catch_up) conn->catch_up_bytes -= frame->size();
+      const size_t size = sent.frame->size();
+      if (sent.catch_up) conn->catch_up_bytes -= size;
       Shard& shard = *conn->shard;  // only agents are sent anything but an Error frame
       if (sent.written != ChangeFeed::Time{}) {
         const double lag = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent.written).count();
         std::lock_guard lock(shard.lag_mutex);
         shard.fanout_lag.observe(lag);
       }
-      conn->queued_bytes -= frame->size();
+      conn->queued_bytes -= size;
       conn->queue.pop_front();
       shard.frames_sent.fetch_add(1, std::memory_order_relaxed);
-      shard.bytes_sent.fetch_add(frame->size(), std::memory_order_relaxed);
+      shard.bytes_sent.fetch_add(size, std::memory_order_relaxed);
       self->send_next(conn);
     });
   }
