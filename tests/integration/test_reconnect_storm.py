@@ -21,24 +21,33 @@ import time
 import unittest
 
 from roster_server import RosterServer
-from test_stream_protocol import BUILD, DELTA, GENERATED, HEADER, SNAPSHOT, Delta, Snapshot, hello
+from test_stream_protocol import BUILD, DELTA, ERROR, GENERATED, HEADER, SNAPSHOT, Delta, Snapshot, StreamError, hello
 
 AGENTS = int(os.environ.get("ROSTER_STORM_AGENTS", "1500"))
 
 
 class Agent:
-    """One stream connection, read without blocking; `revision` is what it holds."""
+    """One stream connection, read without blocking; `revision` is what it holds. Refused at the
+    server's connection cap (503: the connections that just dropped may not all be closed on its
+    side yet), it connects again, as roster-agent does after its backoff."""
 
     def __init__(self, index, address):
-        host, port = address.rsplit(":", 1)
+        self.index, self.address = index, address
+        self.refusals = 0
+        self.connect()
+
+    def connect(self):
+        host, port = self.address.rsplit(":", 1)
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind((f"127.{1 + index // 62500}.{index // 250 % 250}.{1 + index % 250}", 0))
+        i = self.index
+        self.sock.bind((f"127.{1 + i // 62500}.{i // 250 % 250}.{1 + i % 250}", 0))
         self.sock.connect((host, int(port)))
         self.sock.sendall(hello(token=None))
         self.sock.setblocking(False)
         self.data = b""
         self.revision = None  # set by the snapshot's last chunk
         self.error = None
+        self.refused = False
 
     def on_readable(self):
         try:
@@ -48,7 +57,8 @@ class Agent:
         except ConnectionError as e:
             chunk, self.error = b"", str(e)
         if not chunk:
-            self.error = self.error or "closed by the server"
+            if not self.refused:
+                self.error = self.error or "closed by the server"
             return
         self.data += chunk
         while len(self.data) >= HEADER.size:
@@ -60,6 +70,13 @@ class Agent:
                 snapshot = Snapshot.GetRootAs(payload, 0)
                 if snapshot.Last():
                     self.revision = snapshot.Revision()
+            elif frame_type == ERROR:
+                error = StreamError.GetRootAs(payload, 0)
+                if error.Code() == 503 and b"limit" in error.Message():
+                    self.refused = True
+                    self.refusals += 1
+                else:
+                    self.error = f"Error frame {error.Code()}: {error.Message().decode()}"
             elif frame_type == DELTA:
                 delta = Delta.GetRootAs(payload, 0)
                 if self.revision is None or delta.FromRevision() != self.revision:
@@ -78,7 +95,14 @@ def serve(agents, until, timeout):
             if time.time() > deadline:
                 return False
             for key, _ in selector.select(timeout=0.1):
-                key.data.on_readable()
+                agent = key.data
+                agent.on_readable()
+                if agent.refused and agent.error is None:
+                    selector.unregister(agent.sock)
+                    agent.sock.close()
+                    time.sleep(0.001)
+                    agent.connect()
+                    selector.register(agent.sock, selectors.EVENT_READ, agent)
         return True
     finally:
         selector.close()
@@ -148,6 +172,7 @@ class ReconnectStorm(unittest.TestCase):
         agents = [Agent(i, self.server.stream) for i in range(AGENTS)]  # ...and comes back at once
         ok = serve(agents, lambda: all(a.revision is not None or a.error for a in agents), 120)
         storm_seconds = time.monotonic() - started
+        print(f"{sum(a.refusals for a in agents)} reconnections refused at the connection cap, and retried")
         time.sleep(0.2)
         prober.stopping.set()
         prober.join()
