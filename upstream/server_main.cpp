@@ -42,9 +42,9 @@ roster::Result<void> check_exposure(const roster::net::SocketAddress& address, c
   return {};
 }
 
-// Sending one change to thousands of agents is the kernel's loopback/TCP work, one send per
-// agent: threads of their own let it use more than one core, and leave the loop to the HTTP API.
-// Half the cores (the other half for the agents' side of loopback, the loop and the committer).
+// Sending one change to thousands of agents is mostly the kernel's TCP work, one send per agent:
+// threads of their own let it use more than one core and leave the loop to the HTTP API. Half the
+// cores: the rest for the loop, the committer and the kernel's side of the sends.
 unsigned default_stream_threads() { return std::clamp(std::thread::hardware_concurrency() / 2, 1u, 8u); }
 
 // Every agent stream is a descriptor: the soft limit (often 1024) would refuse agents long before
