@@ -53,10 +53,9 @@ struct Agent {
 
 class StreamSenderThreadsTest : public RegistryFixture {
  protected:
-  void start(unsigned threads) {
+  void start(unsigned threads, StreamOptions options = {}) {
     int fd = net::listen_tcp("127.0.0.1", 0).value();
     port_ = net::local_port(fd);
-    StreamOptions options;
     options.sender_threads = threads;
     lt_.call([&] {
       server_ = std::make_unique<StreamServer>(lt_.loop, *registry_, options);
@@ -121,6 +120,22 @@ TEST_F(StreamSenderThreadsTest, AnAgentLeavingIsCountedOnItsThread) {
   const uint64_t revision = put("after");
   b.next();  // the snapshot
   EXPECT_EQ(b.next().second, revision);
+}
+
+// A bound no delta fits in: every agent is cut off by its own thread as the delta arrives, each
+// while its thread goes through its agents (so the walk must survive the entry it is on leaving).
+TEST_F(StreamSenderThreadsTest, AgentsBehindTheirBoundAreCutOffOnTheirThreads) {
+  StreamOptions options;
+  options.max_queued_bytes = 1;
+  start(2, options);
+  std::vector<std::unique_ptr<Agent>> all;
+  for (int i = 0; i < 8; ++i) all.push_back(std::make_unique<Agent>(port_));
+  ASSERT_TRUE(eventually([&] { return agents() == 8; }));
+  for (auto& a : all) a->next();  // the snapshot: a catch-up, not bounded
+  put("too-big");
+  EXPECT_TRUE(eventually([&] { return agents() == 0; }));
+  EXPECT_EQ(metric("roster_stream_agents_cut_off_total"), 8);
+  for (auto& a : all) EXPECT_NO_THROW(read_until_close(a->fd));
 }
 
 TEST_F(StreamSenderThreadsTest, ClosingTheServerClosesTheAgentsOnEveryThread) {
