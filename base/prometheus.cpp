@@ -37,6 +37,12 @@ void LatencyHistogram::observe(double seconds) {
   if (it != kBounds.end()) ++buckets_[static_cast<size_t>(it - kBounds.begin())];
 }
 
+void LatencyHistogram::add(const LatencyHistogram& other) {
+  count_ += other.count_;
+  sum_ += other.sum_;
+  for (size_t i = 0; i < buckets_.size(); ++i) buckets_[i] += other.buckets_[i];
+}
+
 void PrometheusText::header(std::string_view name, std::string_view help, std::string_view type) {
   out_ += "# HELP ";
   out_ += name;

@@ -20,10 +20,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <sstream>
 #include <thread>
 
 #include "bench_distribution.hpp"
@@ -53,10 +55,16 @@ struct Cluster {
 
   Cluster() {
     fs::create_directories(dir);
-    server = spawn({(build_dir() / "upstream/roster-server").string(), "--listen", "127.0.0.1:0", "--stream", "127.0.0.1:0",
-                    "--data-dir", (dir / "data").string(), "--ready-file", (dir / "server.ready").string(),
-                    "--max-body-bytes", std::to_string(64u << 20), "--stream-max-connections", "20000"},
-                   dir / "server.log");
+    std::vector<std::string> args{(build_dir() / "upstream/roster-server").string(), "--listen", "127.0.0.1:0",
+                                  "--stream", "127.0.0.1:0", "--data-dir", (dir / "data").string(),
+                                  "--ready-file", (dir / "server.ready").string(),
+                                  "--max-body-bytes", std::to_string(64u << 20), "--stream-max-connections", "20000"};
+    // More server flags for a comparison, e.g. ROSTER_BENCH_SERVER_ARGS="--stream-threads 0".
+    if (const char* extra = std::getenv("ROSTER_BENCH_SERVER_ARGS")) {
+      std::istringstream words(extra);
+      for (std::string word; words >> word;) args.push_back(word);
+    }
+    server = spawn(args, dir / "server.log");
     const std::string line = wait_for_line(dir / "server.ready");
     http = field(line, "http");
     stream = field(line, "stream");

@@ -2,10 +2,14 @@
 // named like the flags). Prints one line `listening http=ADDR stream=ADDR` once it serves.
 // Limits and what happens at each: docs/robustness.md.
 #include <CLI/CLI.hpp>
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <optional>
 #include <system_error>
+#include <thread>
 
 #include "roster/base/clock.hpp"
 #include "roster/base/daemon_options.hpp"
@@ -38,6 +42,20 @@ roster::Result<void> check_exposure(const roster::net::SocketAddress& address, c
   return {};
 }
 
+// Sending one change to thousands of agents is mostly the kernel's TCP work, one send per agent:
+// threads of their own let it use more than one core and leave the loop to the HTTP API. Half the
+// cores: the rest for the loop, the committer and the kernel's side of the sends.
+unsigned default_stream_threads() { return std::clamp(std::thread::hardware_concurrency() / 2, 1u, 8u); }
+
+// Every agent stream is a descriptor: the soft limit (often 1024) would refuse agents long before
+// --stream-max-connections. The hard limit is what the administrator allows.
+void raise_descriptor_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) roster::log::warn("could not raise the descriptor limit");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -50,6 +68,7 @@ int main(int argc, char** argv) {
   bool insecure = false, group_commit = true;
   roster::net::HttpLimits http_limits;
   roster::upstream::StreamOptions stream_options;
+  stream_options.sender_threads = default_stream_threads();
   roster::upstream::ApiOptions api_options;
   int64_t header_timeout_ms = http_limits.header_timeout.count(), idle_timeout_ms = http_limits.idle_timeout.count();
   int64_t hello_timeout_ms = stream_options.hello_timeout.count();
@@ -127,6 +146,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(uint32_t{1024}, stream_options.max_frame_bytes))->capture_default_str();
   app.add_option("--stream-hello-timeout-ms", hello_timeout_ms, "Time a stream peer has to say Hello")
       ->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--stream-threads", stream_options.sender_threads,
+                 "Threads sending changes to agents, each with its own io_uring (0 = the main loop; the default "
+                 "is half the cores, 1 to 8)")
+      ->check(CLI::Range(0u, 64u))->capture_default_str();
   app.add_option("--ready-file", ready_file, "Write the bound addresses here once serving");
   app.add_option("--sunset-after-days", sunset_days, "Default days from deprecation to sunset")
       ->check(CLI::Range(1, 3650))->capture_default_str();
@@ -170,6 +193,7 @@ int main(int argc, char** argv) {
     // SIGTERM and SIGINT and the server stops cleanly (an etcd server resigns as it stops).
     roster::net::EventLoop loop;
     roster::net::StopOnSignal stop_on_signal(loop);
+    raise_descriptor_limit();
 
     if (store_url.empty()) store_url = "sqlite:" + data_dir;
     auto store = roster::upstream::open_store(store_url);

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <cstdlib>
 #include <memory>
@@ -25,8 +26,10 @@ class RegistryFixture : public ::testing::Test {
  protected:
   void SetUp() override {
     auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = std::filesystem::temp_directory_path() /
-           ("roster-" + std::string(test->test_suite_name()) + "-" + std::to_string(getpid()) + "-" + test->name());
+    std::string name =
+        "roster-" + std::string(test->test_suite_name()) + "-" + std::to_string(getpid()) + "-" + test->name();
+    std::replace(name.begin(), name.end(), '/', '_');  // parameterised tests: Suite/Test/0, one directory
+    dir_ = std::filesystem::temp_directory_path() / name;
     std::filesystem::remove_all(dir_);
     reopen();
     start_revision_ = registry_->revision();

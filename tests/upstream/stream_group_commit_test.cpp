@@ -26,7 +26,8 @@ struct Received {
   size_t services = 0;
 };
 
-class StreamGroupCommitTest : public ::testing::Test {
+// Each test with the agents served on the server's loop (0) and on two sender threads.
+class StreamGroupCommitTest : public ::testing::TestWithParam<unsigned> {
  protected:
   void SetUp() override {
     store_ = std::make_unique<GatedStore>(dir_.file("data"));
@@ -39,7 +40,9 @@ class StreamGroupCommitTest : public ::testing::Test {
     const int fd = net::listen_tcp("127.0.0.1", 0).value();
     port_ = net::local_port(fd);
     lt_.call([&] {
-      server_ = std::make_unique<StreamServer>(lt_.loop, *registry_, StreamOptions{});
+      StreamOptions options;
+      options.sender_threads = GetParam();
+      server_ = std::make_unique<StreamServer>(lt_.loop, *registry_, options);
       server_->listen(fd);
     });
   }
@@ -100,7 +103,7 @@ class StreamGroupCommitTest : public ::testing::Test {
   wire::FrameReader reader_;
 };
 
-TEST_F(StreamGroupCommitTest, ASnapshotMadeWhileWritesArePendingWaitsForThemAndReplacesTheirDeltas) {
+TEST_P(StreamGroupCommitTest, ASnapshotMadeWhileWritesArePendingWaitsForThemAndReplacesTheirDeltas) {
   put("a");
   ASSERT_TRUE(eventually([&] { return durable() == 1; }));
   store_->close_gate();
@@ -123,7 +126,7 @@ TEST_F(StreamGroupCommitTest, ASnapshotMadeWhileWritesArePendingWaitsForThemAndR
   EXPECT_EQ(delta->revision, 3u);
 }
 
-TEST_F(StreamGroupCommitTest, AnAgentWaitingForWritesWhoseGroupFailsIsDroppedToResume) {
+TEST_P(StreamGroupCommitTest, AnAgentWaitingForWritesWhoseGroupFailsIsDroppedToResume) {
   put("a");
   ASSERT_TRUE(eventually([&] { return durable() == 1; }));
   store_->close_gate();
@@ -148,6 +151,8 @@ TEST_F(StreamGroupCommitTest, AnAgentWaitingForWritesWhoseGroupFailsIsDroppedToR
   EXPECT_EQ(lt_.call([&] { return registry_->revision(); }), 1u);
   EXPECT_EQ(lt_.call([&] { return registry_->version("lost", "1.0.0") == nullptr; }), true);
 }
+
+INSTANTIATE_TEST_SUITE_P(SenderThreads, StreamGroupCommitTest, ::testing::Values(0u, 2u));
 
 }  // namespace
 }  // namespace roster::upstream

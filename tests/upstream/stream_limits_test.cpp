@@ -60,9 +60,11 @@ ErrorFrame read_error_frame(int fd, std::chrono::milliseconds timeout = 2s) {
   }
 }
 
-class StreamLimitsTest : public RegistryFixture {
+// Each test with the agents served on the server's loop (0) and on two sender threads.
+class StreamLimitsTest : public RegistryFixture, public ::testing::WithParamInterface<unsigned> {
  protected:
   void start(StreamOptions options) {
+    options.sender_threads = GetParam();
     int fd = net::listen_tcp("127.0.0.1", 0).value();
     port_ = net::local_port(fd);
     lt_.call([&] {
@@ -86,7 +88,7 @@ class StreamLimitsTest : public RegistryFixture {
 
 // 16 peers announcing 16 MiB frames took the server from 7 MB to 253 MB: each frame was buffered
 // whole before anyone knew who sent it. The header alone is refused now.
-TEST_F(StreamLimitsTest, AHugeFrameBeforeHelloIsRefusedOnItsHeader) {
+TEST_P(StreamLimitsTest, AHugeFrameBeforeHelloIsRefusedOnItsHeader) {
   start({});
   Fd fd(connect_from("127.0.0.1"));
   write_all(fd, header((16u << 20) - 4, wire::FrameType::Hello));  // just under the normal limit
@@ -100,7 +102,7 @@ TEST_F(StreamLimitsTest, AHugeFrameBeforeHelloIsRefusedOnItsHeader) {
 
 // Once the Hello is accepted the normal frame limit applies, from the very next byte: a 100 KiB
 // frame sent in the same write as the Hello is taken, and offsets keep counting from the start.
-TEST_F(StreamLimitsTest, AfterAGoodHelloTheNormalFrameLimitApplies) {
+TEST_P(StreamLimitsTest, AfterAGoodHelloTheNormalFrameLimitApplies) {
   start({});
   Fd fd(connect_from("127.0.0.1"));
   const std::string greeting = hello("big-keepalive");
@@ -118,7 +120,7 @@ TEST_F(StreamLimitsTest, AfterAGoodHelloTheNormalFrameLimitApplies) {
       << error.message;
 }
 
-TEST_F(StreamLimitsTest, ConnectionsBeyondTheCapAreRefused) {
+TEST_P(StreamLimitsTest, ConnectionsBeyondTheCapAreRefused) {
   StreamOptions options;
   options.max_connections = 2;
   start(options);
@@ -132,7 +134,7 @@ TEST_F(StreamLimitsTest, ConnectionsBeyondTheCapAreRefused) {
   EXPECT_EQ(agents(), 1u);
 }
 
-TEST_F(StreamLimitsTest, StrangersFromOneAddressDoNotCrowdOutOthers) {
+TEST_P(StreamLimitsTest, StrangersFromOneAddressDoNotCrowdOutOthers) {
   StreamOptions options;
   options.max_unauthenticated_per_address = 2;
   start(options);
@@ -154,6 +156,8 @@ TEST_F(StreamLimitsTest, StrangersFromOneAddressDoNotCrowdOutOthers) {
   write_all(again, hello("again"));
   EXPECT_TRUE(eventually([&] { return agents() == 3; }));
 }
+
+INSTANTIATE_TEST_SUITE_P(SenderThreads, StreamLimitsTest, ::testing::Values(0u, 2u));
 
 }  // namespace
 }  // namespace roster::upstream

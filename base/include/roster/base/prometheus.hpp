@@ -23,6 +23,7 @@ class LatencyHistogram {
   static constexpr std::array<double, 17> kBounds{0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                   0.05,    0.1,    0.25,    0.5,    1,     2.5,    5,     10};
   void observe(double seconds);
+  void add(const LatencyHistogram& other);  // merges another's observations into this one
 
  private:
   friend class PrometheusText;

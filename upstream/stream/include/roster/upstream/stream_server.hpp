@@ -3,6 +3,10 @@
 // committed — one encoded frame shared by all connections — and keepalives. An agent whose send
 // queue grows past its bound is cut off (it reconnects and resumes) rather than slowing others.
 //
+// Threads: the server's loop accepts, checks Hellos and makes catch-ups (it owns the registry);
+// an accepted agent is then served by one of options.sender_threads threads (receives, sends,
+// keepalives, cut-offs), each with its own io_uring. Call every method on the server's loop.
+//
 // Until its Hello is accepted a connection is a stranger: its frames may be max_hello_frame_bytes
 // at most (a frame header announcing more is refused at once, before any of it is buffered), it
 // must say Hello within hello_timeout, and it counts against its address's
@@ -39,6 +43,11 @@ struct StreamOptions {
   // beyond it that address gets 503 and others are unaffected. Unix-socket peers are not
   // counted. 0: no limit.
   size_t max_unauthenticated_per_address = 64;
+  // Threads that serve agents once their Hello is accepted (receives, deltas, keepalives,
+  // cut-offs), each with its own io_uring; connections are spread over them round-robin and each
+  // delta is encoded once and shared. 0: the loop given to the server serves them too. Hellos,
+  // snapshots and limits stay on that loop, which owns the registry.
+  unsigned sender_threads = 0;
 };
 
 class StreamServer {
