@@ -37,6 +37,7 @@
 #include "registry_generator.hpp"
 #include "roster/client.hpp"
 #include "roster/wire/roster_generated.h"
+#include "roster/shm/batch_resolver.hpp"
 #include "roster/shm/writer.hpp"
 #include "roster/wire/json_decoder.hpp"
 #include "roster/wire/record_list.hpp"
@@ -134,7 +135,8 @@ struct Arena {
     options.max_services = max_services;
     options.segment_bytes = segment_bytes_for(raw_record_bytes(doc), o.services);
     writer = shm::ArenaWriter::create(options).value();
-    writer->apply(batch_of(doc)).value();  // one batch, as an agent loads a snapshot
+    // One batch, as an agent loads a snapshot, with the resolutions the server sends in it.
+    shm::BatchResolver().apply(*writer, batch_of(doc)).value();
     client.emplace(Client::open(options.name).value());
     if (const size_t missing = missing_services(*client, o.services))
       throw std::runtime_error(std::to_string(missing) + " services of arena " + what + " cannot be found");
@@ -576,7 +578,9 @@ void BM_ThroughputMembarrierOnly(benchmark::State& state) { Throughput(state, Ba
 
 void BM_LoadFull(benchmark::State& state) {
   Arena& full = full_arena();  // its decoded records; a fresh arena is made for each iteration
-  const shm::Batch batch = batch_of(full.doc);
+  shm::Batch batch = batch_of(full.doc);
+  // What the server sends in the snapshot, computed as it does, once: the writer only uses it.
+  const auto resolutions = shm::BatchResolver().resolve(batch);
   const size_t raw = raw_record_bytes(full.doc);
   shm::ArenaOptions options = full.options;
   int iteration = 0;
