@@ -463,6 +463,14 @@ void DependencyGraph::for_each_version(std::string_view name, const VersionVisit
   }
 }
 
+std::vector<std::string> DependencyGraph::declaring_services(std::string_view name) const {
+  const Impl& g = *impl_;
+  std::set<std::string_view> names;
+  if (const Id s = g.find_service(name); s != kNone)
+    for (Id d : g.services[s].incoming) names.insert(g.services[g.nodes[g.decls[d].from].service].name);
+  return {names.begin(), names.end()};
+}
+
 std::vector<std::string> DependencyGraph::take_changed_services() {
   std::vector<std::string> out(std::make_move_iterator(impl_->changed.begin()),
                                std::make_move_iterator(impl_->changed.end()));

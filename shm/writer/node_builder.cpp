@@ -416,7 +416,8 @@ Result<void> NodeBuilder::validate_resolutions(const Batch& batch, const Upserte
     return it == services.end() ? nullptr : it->second.find(version);
   };
   auto exists_after = [&](std::string_view service, std::string_view version) {
-    return !removed.count({service, version}) && (upserted.count({service, version}) || registered(service, version));
+    return (removed.empty() || !removed.count({service, version})) &&
+           (upserted.count({service, version}) || registered(service, version));
   };
   // Services whose versions the batch changes, or that it resolves: how many versions they will
   // have, and whether a resolution of them was seen. Keys view the batch.

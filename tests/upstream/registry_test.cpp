@@ -258,12 +258,26 @@ TEST_F(RegistryTest, FeedResumesFromMemoryStoreOrSnapshot) {
   EXPECT_EQ(registry_->frames_since(revs[1])->size(), 3u);
   EXPECT_TRUE(registry_->frames_since(revs[4])->empty());
   EXPECT_FALSE(registry_->frames_since(revs[4] + 4));  // ahead of the server: snapshot
-  // The memory log is gone with a restart; the store's change log still covers it, but not the
-  // resolutions a change of versions was sent with: those gaps take a snapshot.
+  // The memory log is gone with a restart; the store's change log still covers it. A gap with a
+  // change of versions comes as one delta, with the resolutions of the current state.
   reopen();
-  EXPECT_FALSE(registry_->frames_since(start_revision_));
-  EXPECT_FALSE(registry_->frames_since(revs[2]));
-  // Instance changes replay from the store's log.
+  auto merged = registry_->frames_since(start_revision_);
+  ASSERT_TRUE(merged);
+  ASSERT_EQ(merged->size(), 1u);
+  {
+    wire::FrameReader reader;
+    reader.feed(*merged->front());
+    auto f = reader.next();
+    ASSERT_TRUE(f && wire::verify<wire::Delta>(f->payload));
+    auto* delta = flatbuffers::GetRoot<wire::Delta>(f->payload.data());
+    EXPECT_EQ(delta->from_revision(), start_revision_);
+    EXPECT_EQ(delta->revision(), revs[4]);
+    EXPECT_EQ(delta->upsert_services()->size(), 5u);
+    ASSERT_EQ(delta->resolutions()->size(), 1u);
+    EXPECT_EQ(delta->resolutions()->Get(0)->bytes_nested_root()->versions()->size(), 5u);
+  }
+  EXPECT_EQ(registry_->frames_since(revs[2])->size(), 1u);
+  // Instance changes replay revision by revision.
   for (int i = 0; i < 3; ++i)
     revs.push_back(put_instance("svc", "1.0.0", R"({"id": "i)" + std::to_string(i) + R"(", "address": "h", "port": 1})",
                                 std::nullopt)
@@ -363,10 +377,11 @@ TEST_F(RegistryTest, RecordsCarryTheRevisionThatWroteThem) {
     EXPECT_EQ(registry_->version("svc", "1.1.0")->revision(), r3);
     ASSERT_EQ(registry_->instances("svc", "1.0.0").size(), 1u);
     EXPECT_EQ(registry_->instances("svc", "1.0.0")[0]->revision(), r2);
-    // Deltas from memory. After a restart the store's change log holds the records but not the
-    // resolutions they were sent with: a gap with a change of versions takes a snapshot.
+    // Deltas from memory. After a restart, from the store's change log: a gap with a change of
+    // versions as one delta to the current state (each key's last change).
     if (restarted)
-      EXPECT_FALSE(registry_->frames_since(start_revision_));
+      EXPECT_EQ(delta_version_revisions(*registry_->frames_since(start_revision_)),
+                (std::vector<std::pair<uint64_t, uint64_t>>{{r4, r4}, {r4, r3}}));
     else
       EXPECT_EQ(delta_version_revisions(*registry_->frames_since(start_revision_)),
                 (std::vector<std::pair<uint64_t, uint64_t>>{{r1, r1}, {r3, r3}, {r4, r4}}));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <set>
 
 #include "roster/base/log.hpp"
 #include "roster/governance/json_document.hpp"
@@ -955,19 +956,47 @@ std::optional<std::vector<Frame>> Registry::frames_since(uint64_t revision) cons
   auto& replay = **changes;
   while (!replay.empty() && replay.back().revision > durable) replay.pop_back();
   if (replay.empty() || replay.back().revision != durable) return std::nullopt;
-  std::vector<Frame> out;
-  uint64_t from = revision;
+  std::vector<std::vector<Change>> gap;
+  bool versions_changed = false;
   for (auto& change : replay) {
     auto decoded = decode_changes(change.mutations);
     if (!decoded) return std::nullopt;  // the store's log cannot be trusted: a snapshot can
-    // A change of versions needs the resolutions as they stood at its revision, which only the
-    // feed kept: a snapshot is sent instead (instance changes, the common case, replay as they are).
-    for (auto& c : *decoded)
-      if (std::holds_alternative<VersionKey>(c.key)) return std::nullopt;
-    for (auto& c : *decoded) stamp_revision(c, change.revision, Origin::FromOutside);
-    out.push_back(encode_delta(from, change.revision, *decoded, {}));
-    from = change.revision;
+    for (auto& c : *decoded) {
+      stamp_revision(c, change.revision, Origin::FromOutside);
+      versions_changed |= std::holds_alternative<VersionKey>(c.key);
+    }
+    gap.push_back(std::move(*decoded));
   }
+  std::vector<Frame> out;
+  if (!versions_changed) {  // instance and contract changes replay as they were
+    uint64_t from = revision;
+    for (size_t i = 0; i < gap.size(); ++i) {
+      out.push_back(encode_delta(from, replay[i].revision, gap[i], {}));
+      from = replay[i].revision;
+    }
+    return out;
+  }
+  // A change of versions needs resolutions, and the graph has them only for the state it holds
+  // now: the whole gap goes as one delta to it (each key's last change), resolving every service
+  // whose versions changed and every one that declares a dependency on such a service. With
+  // writes pending the graph is ahead of the gap's end: a snapshot.
+  if (!pending_.empty()) return std::nullopt;
+  std::map<decltype(Change::key), Change> last;
+  std::set<std::string> resolve;
+  for (auto& changes : gap)
+    for (auto& c : changes) {
+      if (auto* key = std::get_if<VersionKey>(&c.key)) {
+        resolve.insert(key->name);
+        for (auto& dependent : graph_.declaring_services(key->name)) resolve.insert(dependent);
+      }
+      auto key = c.key;
+      last.insert_or_assign(std::move(key), std::move(c));
+    }
+  std::vector<Change> merged;
+  for (auto& [key, c] : last) merged.push_back(std::move(c));
+  std::vector<Bytes> resolutions;
+  for (auto& name : resolve) resolutions.push_back(model::resolution_record(graph_, name));
+  out.push_back(encode_delta(revision, durable, merged, resolutions));
   return out;
 }
 

@@ -183,6 +183,9 @@ class DependencyGraph {
                                             std::span<const std::string* const> resolved)>;
   void for_each_version(std::string_view name, const VersionVisitor& visit) const;
 
+  // The services a version of which declares a dependency on `name` (each once, sorted).
+  std::vector<std::string> declaring_services(std::string_view name) const;
+
   // The services whose versions were upserted or removed, or a declaration of which came to
   // resolve to another version (or to none), since the last call; each once, sorted. What the
   // server sends agents their resolutions for (model/service_resolution.hpp).
