@@ -138,14 +138,13 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
 
   void write_cache() {
     if (options.cache_file.empty() || !cache_dirty) return;
-    wire::RecordList versions, instances, contracts;
+    wire::RecordList versions, instances, contracts, resolutions;
     writer->visit_records([&](shm::ArenaWriter::RecordType type, std::span<const uint8_t> bytes) {
-      (type == shm::ArenaWriter::RecordType::Version ? versions
-       : type == shm::ArenaWriter::RecordType::Instance ? instances
-                                                         : contracts)
+      using Type = shm::ArenaWriter::RecordType;
+      (type == Type::Version ? versions : type == Type::Instance ? instances : type == Type::Contract ? contracts : resolutions)
           .append(bytes);
     });
-    auto snapshot = wire::build_snapshot(versions, instances, contracts, status.revision, store_id);
+    auto snapshot = wire::build_snapshot(versions, instances, contracts, status.revision, store_id, resolutions);
     if (auto written = write_cache_file(options.cache_file, {snapshot.data(), snapshot.size()}); !written)
       return log(written.error().message);
     cache_dirty = false;

@@ -10,6 +10,8 @@ void add_snapshot(const wire::Snapshot& snap, shm::Batch& batch) {
     for (auto* r : *list) batch.upsert_instances.emplace_back(r->bytes()->data(), r->bytes()->size());
   if (auto* list = snap.contracts())
     for (auto* r : *list) batch.upsert_contracts.emplace_back(r->bytes()->data(), r->bytes()->size());
+  if (auto* list = snap.resolutions())
+    for (auto* r : *list) batch.resolutions.emplace_back(r->bytes()->data(), r->bytes()->size());
 }
 
 shm::Batch batch_of(const wire::Delta& d) {
@@ -27,6 +29,8 @@ shm::Batch batch_of(const wire::Delta& d) {
     for (auto* r : *list) batch.upsert_contracts.emplace_back(r->bytes()->data(), r->bytes()->size());
   if (auto* list = d.remove_contracts())
     for (auto* k : *list) batch.remove_contracts.push_back({k->consumer()->str(), k->consumer_version()->str(), k->provider()->str()});
+  if (auto* list = d.resolutions())
+    for (auto* r : *list) batch.resolutions.emplace_back(r->bytes()->data(), r->bytes()->size());
   return batch;
 }
 

@@ -8,6 +8,7 @@
 #include "registry_generator.hpp"
 #include "roster/client.hpp"
 #include "roster/roster.h"
+#include "roster/shm/batch_resolver.hpp"
 #include "roster/shm/writer.hpp"
 #include "roster/wire/json_decoder.hpp"
 
@@ -31,7 +32,7 @@ struct Arena {
     writer = roster::shm::ArenaWriter::create(options).value();
     roster::shm::Batch batch;
     for (size_t i = 0; i < doc.services.size(); ++i) batch.upsert_versions.push_back(doc.services[i]);
-    writer->apply(batch).value();
+    roster::shm::BatchResolver().apply(*writer, batch).value();  // with the server's resolutions
     keys = roster::bench::shuffled_service_names(kServices, 7);
   }
   ~Arena() { writer->remove_segments(); }

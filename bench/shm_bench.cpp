@@ -39,6 +39,7 @@
 #include "registry_generator.hpp"
 #include "roster/client.hpp"
 #include "roster/wire/roster_generated.h"
+#include "roster/shm/batch_resolver.hpp"
 #include "roster/shm/writer.hpp"
 #include "roster/wire/json_decoder.hpp"
 #include "roster/wire/record_list.hpp"
@@ -136,7 +137,8 @@ struct Arena {
     options.max_services = max_services;
     options.segment_bytes = segment_bytes_for(raw_record_bytes(doc), o.services);
     writer = shm::ArenaWriter::create(options).value();
-    writer->apply(batch_of(doc)).value();  // one batch, as an agent loads a snapshot
+    // One batch, as an agent loads a snapshot, with the resolutions the server sends in it.
+    shm::BatchResolver().apply(*writer, batch_of(doc)).value();
     client.emplace(Client::open(options.name).value());
     if (const size_t missing = missing_services(*client, o.services))
       throw std::runtime_error(std::to_string(missing) + " services of arena " + what + " cannot be found");
@@ -585,7 +587,9 @@ Arena& load_source(size_t services) {
 void BM_LoadFull(benchmark::State& state) {
   // Its decoded records; a fresh arena is made for each iteration.
   Arena& full = load_source(static_cast<size_t>(state.range(0)));
-  const shm::Batch batch = batch_of(full.doc);
+  shm::Batch batch = batch_of(full.doc);
+  // What the server sends in the snapshot, computed as it does, once: the writer only uses it.
+  const auto resolutions = shm::BatchResolver().resolve(batch);
   const size_t raw = raw_record_bytes(full.doc);
   shm::ArenaOptions options = full.options;
   int iteration = 0;
@@ -629,7 +633,8 @@ void BM_LoadFull(benchmark::State& state) {
 // mapping of the arena's size, made as the arena's is (its pages mapped in by the copy).
 void BM_LoadMemcpyPeer(benchmark::State& state) {
   Arena& full = load_source(static_cast<size_t>(state.range(0)));
-  const shm::Batch batch = batch_of(full.doc);
+  shm::Batch batch = batch_of(full.doc);
+  const auto resolutions = shm::BatchResolver().resolve(batch);  // the snapshot carries them too
   const size_t bytes = full.options.segment_bytes;
   int iteration = 0;
   size_t copied = 0;
@@ -645,7 +650,8 @@ void BM_LoadMemcpyPeer(benchmark::State& state) {
     if (base == MAP_FAILED) throw std::runtime_error("cannot map " + name);
     state.ResumeTiming();
     size_t at = 0;
-    for (const auto* records : {&batch.upsert_versions, &batch.upsert_instances, &batch.upsert_contracts})
+    for (const auto* records : {&batch.upsert_versions, &batch.upsert_instances, &batch.upsert_contracts,
+                                &batch.resolutions})
       for (auto record : *records) {
         std::memcpy(base + at, record.data(), record.size());
         at += (record.size() + 7) & ~size_t{7};

@@ -17,6 +17,7 @@
 #include "fuzz_support.hpp"
 #include "walk_view.hpp"
 #include "roster/client.hpp"
+#include "roster/shm/batch_resolver.hpp"
 #include "roster/shm/writer.hpp"
 #include "roster/wire/json_decoder.hpp"
 #include "roster/wire/verify.hpp"
@@ -129,7 +130,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;  // the agent refuses the state likewise (load_full fails)
   }
   if (!snapshot) {
-    auto base = writer.apply(base_batch());
+    auto base = shm::BatchResolver().apply(writer, base_batch());  // with the server's resolutions
     if (!base) std::fprintf(stderr, "the base registry does not apply: %s\n", base.error().message.c_str());
     FUZZ_CHECK(base.has_value());
   }

@@ -20,6 +20,7 @@
 
 #include "fuzz_support.hpp"
 #include "roster/detail/layout.hpp"
+#include "roster/shm/batch_resolver.hpp"
 #include "roster/wire/frame.hpp"
 #include "roster/wire/json_decoder.hpp"
 #include "roster/wire/roster_generated.h"
@@ -72,12 +73,33 @@ wire::DecodedDocument decode(std::string_view json) {
 
 Bytes finish(flatbuffers::FlatBufferBuilder& fbb) { return {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()}; }
 
+// The resolutions the server sends with `services` upserted and `removed` removed after the
+// versions of `base` (model/service_resolution.hpp, through shm::BatchResolver).
+wire::RecordList resolutions_after(const wire::RecordList* base, const wire::RecordList* services,
+                                   const std::vector<std::pair<std::string, std::string>>& removed = {}) {
+  shm::BatchResolver resolver;
+  if (base) {
+    shm::Batch b;
+    for (size_t i = 0; i < base->size(); ++i) b.upsert_versions.push_back((*base)[i]);
+    (void)resolver.resolve(b);
+  }
+  shm::Batch b;
+  if (services)
+    for (size_t i = 0; i < services->size(); ++i) b.upsert_versions.push_back((*services)[i]);
+  for (auto& [name, version] : removed) b.remove_versions.push_back({name, version});
+  wire::RecordList out;
+  for (auto& r : resolver.resolve(b)) out.append(r);
+  return out;
+}
+
 Bytes snapshot(const wire::DecodedDocument& doc, uint64_t revision, std::string_view store = "store-1") {
-  auto b = wire::build_snapshot(doc.services, doc.instances, doc.contracts, revision, store);
+  auto b = wire::build_snapshot(doc.services, doc.instances, doc.contracts, revision, store,
+                                resolutions_after(nullptr, &doc.services));
   return {b.data(), b.data() + b.size()};
 }
 
-// A Delta as Registry::delta_frame builds one (upstream/core/registry.cpp).
+// A Delta as Registry::encode_delta builds one (upstream/core/registry.cpp), applying to
+// fuzz::kSmallRegistry (its resolutions are those the server sends after that registry).
 struct DeltaSpec {
   const wire::RecordList* services = nullptr;
   const wire::RecordList* instances = nullptr;
@@ -102,8 +124,12 @@ Bytes delta(const DeltaSpec& d, uint64_t revision) {
   for (auto& [n, v] : d.remove_versions) rs.push_back(wire::CreateServiceKeyDirect(fbb, n.c_str(), v.c_str()));
   for (auto& k : d.remove_instances) ri.push_back(wire::CreateInstanceKeyDirect(fbb, k[0].c_str(), k[1].c_str(), k[2].c_str()));
   for (auto& k : d.remove_contracts) rc.push_back(wire::CreateContractKeyDirect(fbb, k[0].c_str(), k[1].c_str(), k[2].c_str()));
+  std::vector<flatbuffers::Offset<wire::ResolutionRecord>> rr;
+  const wire::RecordList base = decode(fuzz::kSmallRegistry).services;
+  const wire::RecordList resolved = resolutions_after(&base, d.services, d.remove_versions);
+  for (size_t i = 0; i < resolved.size(); ++i) rr.push_back(wire::CreateResolutionRecord(fbb, wire::nested_record(fbb, resolved[i])));
   fbb.Finish(wire::CreateDelta(fbb, revision - 1, revision, fbb.CreateVector(us), fbb.CreateVector(rs), fbb.CreateVector(ui),
-                               fbb.CreateVector(ri), fbb.CreateVector(uc), fbb.CreateVector(rc)));
+                               fbb.CreateVector(ri), fbb.CreateVector(uc), fbb.CreateVector(rc), 0, fbb.CreateVector(rr)));
   return finish(fbb);
 }
 
@@ -238,7 +264,7 @@ void stream_frames(const fs::path& source) {
         cat({ragged, frame(wire::FrameType::Snapshot, finish(fbb)), frame(wire::FrameType::Snapshot, snapshot(small, 9))}));
   }
   Bytes bad_version = frame(wire::FrameType::Keepalive, keepalive());
-  bad_version[5] = 2;
+  bad_version[5] = 1;  // the protocol before the server sent resolutions
   put("stream_frames", "invalid_protocol_version", cat({whole, bad_version}));
   Bytes truncated = frame(wire::FrameType::Delta, delta(d, 8));
   truncated.resize(truncated.size() / 2);

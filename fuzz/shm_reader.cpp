@@ -27,6 +27,7 @@
 #include "walk_view.hpp"
 #include "roster/client.hpp"
 #include "roster/detail/layout.hpp"
+#include "roster/shm/batch_resolver.hpp"
 #include "roster/shm/writer.hpp"
 #include "roster/wire/json_decoder.hpp"
 
@@ -102,6 +103,7 @@ struct Arena {
     writer = std::move(*created);
     FUZZ_CHECK(writer->set_store("fuzz-store").has_value());
     wire::JsonDecoder decoder;
+    shm::BatchResolver resolver;  // what the server would send with each batch
     uint64_t revision = 0;
     const std::string fleet = fleet_generation();
     for (auto [i, json] : {std::pair{0, kGeneration1}, std::pair{1, kGeneration2}, std::pair{2, std::string_view(fleet)}}) {
@@ -115,7 +117,7 @@ struct Arena {
       }
       for (size_t k = 0; k < docs[i].instances.size(); ++k) batch.upsert_instances.push_back(docs[i].instances[k]);
       for (size_t k = 0; k < docs[i].contracts.size(); ++k) batch.upsert_contracts.push_back(docs[i].contracts[k]);
-      FUZZ_CHECK(writer->apply(batch).has_value());
+      FUZZ_CHECK(resolver.apply(*writer, batch).has_value());
     }
     // Few keys: every lookup of a hostile arena may scan lists and records as large as the heap,
     // and what matters is each lookup's code, not each key (the names cover a service with

@@ -18,6 +18,19 @@ namespace {
 
 using namespace roster;
 
+// A server's resolution, read as the arena writer reads it.
+size_t touch_resolution(std::span<const uint8_t> bytes) {
+  auto* r = flatbuffers::GetRoot<wire::ServiceResolution>(bytes.data());
+  size_t n = fuzz::touch(r->name()) + r->latest() + r->latest_any();
+  if (r->versions())
+    for (auto* v : *r->versions()) {
+      n += fuzz::touch(v->version()) + v->prerelease();
+      if (v->resolved())
+        for (auto* target : *v->resolved()) n += fuzz::touch(target);
+    }
+  return n;
+}
+
 size_t read_frame(const wire::Frame& frame) {
   const auto payload = frame.payload;
   FUZZ_CHECK(reinterpret_cast<uintptr_t>(payload.data()) % 8 == 0 || payload.empty());
@@ -43,6 +56,7 @@ size_t read_frame(const wire::Frame& frame) {
         shm::Batch batch;
         agent::add_snapshot(*snap, batch);
         FUZZ_CHECK(batch.upsert_versions.size() == records.versions.size());
+        for (auto bytes : batch.resolutions) n += touch_resolution(bytes);
       }
       break;
     case wire::FrameType::Delta:
@@ -55,6 +69,7 @@ size_t read_frame(const wire::Frame& frame) {
         for (auto bytes : batch.upsert_instances) n += fuzz::touch(*flatbuffers::GetRoot<wire::Instance>(bytes.data()));
         for (auto bytes : batch.upsert_contracts) n += fuzz::touch(*flatbuffers::GetRoot<wire::Contract>(bytes.data()));
         for (auto& k : batch.remove_versions) n += k.service.size() + k.version.size();
+        for (auto bytes : batch.resolutions) n += touch_resolution(bytes);
       }
       break;
     case wire::FrameType::Keepalive:

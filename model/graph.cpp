@@ -6,6 +6,7 @@
 #include <bit>
 #include <limits>
 #include <map>
+#include <set>
 #include <span>
 #include <unordered_map>
 #include <utility>
@@ -158,6 +159,8 @@ struct DependencyGraph::Impl {
   std::vector<Id> free_services, free_nodes, free_decls, free_ranges;
   // Parsing a range costs microseconds and few distinct texts recur, so each is parsed once.
   std::unordered_map<std::string, Id, StringHash, std::equal_to<>> range_ids;
+  // take_changed_services(): names, not ids (a service's id is reused once it is dropped).
+  std::set<std::string, std::less<>> changed;
 
   // --- ordering and lookup ---
 
@@ -272,6 +275,7 @@ struct DependencyGraph::Impl {
   void set_resolution(Id d, ResolutionStatus status, Id target) {
     Decl& x = decls[d];
     if (x.status == status && x.target == target) return;
+    if (x.target != target) changed.insert(services[nodes[x.from].service].name);
     if (x.target != kNone)
       unlink(resolved_from[x.target], x.resolved_pos, [&](Edge e) -> Id& { return decls[e.decl].resolved_pos; });
     x.status = status;
@@ -422,6 +426,7 @@ Result<void> DependencyGraph::upsert(const VersionInfo& info) {
     g.detach_decls(node);
   }
   g.nodes[node].stage = info.stage;
+  g.changed.insert(g.services[s].name);
   g.attach_decls(node, info.dependencies, range_of);
   g.recheck_after_upsert(s, node);
   return {};
@@ -432,6 +437,7 @@ bool DependencyGraph::remove(std::string_view name, std::string_view version) {
   const Id node = g.find_node(name, version);
   if (node == kNone) return false;
   const Id s = g.nodes[node].service;
+  g.changed.insert(g.services[s].name);
   g.detach_decls(node);
   auto& vs = g.services[s].versions;
   vs.erase(std::find(vs.begin(), vs.end(), node));
@@ -442,6 +448,34 @@ bool DependencyGraph::remove(std::string_view name, std::string_view version) {
   g.free_nodes.push_back(node);
   g.maybe_drop_service(s);
   return true;
+}
+
+void DependencyGraph::for_each_version(std::string_view name, const VersionVisitor& visit) const {
+  const Impl& g = *impl_;
+  const Id s = g.find_service(name);
+  if (s == kNone) return;
+  std::vector<const std::string*> resolved;
+  for (Id v : g.services[s].versions) {
+    const Impl::Node& n = g.nodes[v];
+    resolved.clear();
+    for (Id d : n.decls) resolved.push_back(g.decls[d].target == kNone ? nullptr : &g.nodes[g.decls[d].target].text);
+    visit(n.version, n.text, n.stage, resolved);
+  }
+}
+
+std::vector<std::string> DependencyGraph::declaring_services(std::string_view name) const {
+  const Impl& g = *impl_;
+  std::set<std::string_view> names;
+  if (const Id s = g.find_service(name); s != kNone)
+    for (Id d : g.services[s].incoming) names.insert(g.services[g.nodes[g.decls[d].from].service].name);
+  return {names.begin(), names.end()};
+}
+
+std::vector<std::string> DependencyGraph::take_changed_services() {
+  std::vector<std::string> out(std::make_move_iterator(impl_->changed.begin()),
+                               std::make_move_iterator(impl_->changed.end()));
+  impl_->changed.clear();
+  return out;
 }
 
 Resolution DependencyGraph::resolve(std::string_view service, std::string_view range) const {

@@ -9,7 +9,7 @@ flatbuffers::Offset<flatbuffers::Vector<uint8_t>> nested_record(flatbuffers::Fla
 
 namespace {
 
-// Record is ServiceRecord, InstanceRecord or ContractRecord: each has one field, `bytes`.
+// Record is ServiceRecord, InstanceRecord, ContractRecord or ResolutionRecord: each has one field, `bytes`.
 template <typename Record>
 auto wrap_all(flatbuffers::FlatBufferBuilder& fbb, const RecordList& list) {
   std::vector<flatbuffers::Offset<Record>> offsets;
@@ -26,13 +26,16 @@ auto wrap_all(flatbuffers::FlatBufferBuilder& fbb, const RecordList& list) {
 }  // namespace
 
 flatbuffers::DetachedBuffer build_snapshot(const RecordList& services, const RecordList& instances,
-                                           const RecordList& contracts, uint64_t revision, std::string_view store_id) {
-  flatbuffers::FlatBufferBuilder fbb(services.total_bytes() + instances.total_bytes() + contracts.total_bytes() + 1024);
+                                           const RecordList& contracts, uint64_t revision, std::string_view store_id,
+                                           const RecordList& resolutions) {
+  flatbuffers::FlatBufferBuilder fbb(services.total_bytes() + instances.total_bytes() + contracts.total_bytes() +
+                                     resolutions.total_bytes() + 1024);
   auto s = wrap_all<ServiceRecord>(fbb, services);
   auto i = wrap_all<InstanceRecord>(fbb, instances);
   auto c = wrap_all<ContractRecord>(fbb, contracts);
+  auto r = resolutions.size() ? wrap_all<ResolutionRecord>(fbb, resolutions) : 0;
   auto store = store_id.empty() ? flatbuffers::Offset<flatbuffers::String>() : fbb.CreateString(store_id.data(), store_id.size());
-  fbb.Finish(CreateSnapshot(fbb, revision, 0, true, s, i, c, store));
+  fbb.Finish(CreateSnapshot(fbb, revision, 0, true, s, i, c, store, r));
   return fbb.Release();
 }
 

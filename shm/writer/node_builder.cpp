@@ -6,64 +6,11 @@
 #include <unordered_set>
 
 #include "hash.hpp"
-#include "roster/model/version_choice.hpp"
 #include "roster/wire/roster_generated.h"
 
 namespace roster::shm {
 
 using namespace detail;
-
-void NodeBuilder::add_dependent(std::string_view target, ServiceState* dependent) {
-  auto t = dependents.find(target);
-  if (t == dependents.end()) t = dependents.emplace(std::string(target), std::unordered_map<ServiceState*, int>()).first;
-  ++t->second[dependent];
-}
-void NodeBuilder::drop_dependent(std::string_view target, ServiceState* dependent) {
-  auto t = dependents.find(target);
-  if (t == dependents.end()) return;
-  if (auto d = t->second.find(dependent); d != t->second.end() && --d->second == 0) t->second.erase(d);
-}
-
-const semver::Range* NodeBuilder::range_of(std::string_view text) {
-  auto it = ranges.find(text);
-  if (it == ranges.end()) it = ranges.emplace(std::string(text), nullptr).first;
-  auto& slot = it->second;
-  if (!slot) {
-    auto parsed = semver::Range::parse(text);
-    // Records were verified, but a range that does not parse simply resolves nothing.
-    slot = std::make_unique<semver::Range>(parsed ? std::move(*parsed) : *semver::Range::parse("<0.0.0-0"));
-  }
-  return slot.get();
-}
-
-namespace {
-
-wire::LifecycleStage stage_of(const VersionState& v) { return static_cast<wire::LifecycleStage>(v.stage); }
-
-const semver::Version& version_of(const VersionState& v) { return v.parsed; }
-
-// The version a choice made, or null.
-template <class Choice>
-const VersionState* chosen(const Choice& choice, const std::vector<VersionState>& versions) {
-  return choice.chosen == versions.end() ? nullptr : &*choice.chosen;
-}
-
-// "Latest" among `versions` (ascending precedence), by the one rule; null when none.
-const VersionState* latest(const std::vector<VersionState>& versions, bool every_stage) {
-  return chosen(model::choose_latest(versions.begin(), versions.end(), stage_of, version_of, every_stage), versions);
-}
-
-}  // namespace
-
-// The version of `service` that `range` chooses (roster/model/version_choice.hpp), or null.
-const VersionState* NodeBuilder::resolve(std::string_view service, const semver::Range& range) {
-  auto it = services.find(service);
-  if (it == services.end()) return nullptr;
-  const auto& versions = it->second.versions;
-  return chosen(model::choose_version(versions.begin(), versions.end(), stage_of,
-                                      [&](const VersionState& v) { return range.satisfies(v.parsed); }),
-                versions);
-}
 
 namespace {
 
@@ -105,7 +52,6 @@ bool NodeBuilder::write_slices(ServiceState& s, uint64_t generation) {
 void NodeBuilder::write_node(ServiceState& s, uint64_t generation) {
   const bool inline_instances = write_slices(s, generation);
   size_t refs = 0, inline_entries = 0, deps = 0, strings = s.name.size();
-  std::vector<const VersionState*> resolved;
   for (auto& v : s.versions) {
     if (inline_instances) {
       bool has[2] = {false, false};
@@ -116,10 +62,7 @@ void NodeBuilder::write_node(ServiceState& s, uint64_t generation) {
       for (auto& slice : v.slices) refs += !slice.members.empty();
     }
     deps += v.dependencies.size();
-    for (auto& [service, range] : v.dependencies) {
-      resolved.push_back(resolve(service, *range));
-      if (resolved.back()) strings += resolved.back()->version.size();
-    }
+    for (std::string_view target : v.resolved) strings += target.size();
   }
   const size_t arrays_offset = (sizeof(ServiceNode) + s.name.size() + 7) & ~size_t{7};
   const size_t inline_offset = arrays_offset + s.versions.size() * sizeof(VersionEntry) + refs * sizeof(SliceRef) +
@@ -158,7 +101,7 @@ void NodeBuilder::write_node(ServiceState& s, uint64_t generation) {
     e.record = v.record;
     e.record_bytes = v.bytes;
     e.stage = v.stage;
-    e.prerelease = v.parsed.is_prerelease();
+    e.prerelease = v.prerelease;
     // Healthy slices first, so the healthy filter is a prefix of the version's directory.
     e.slice_begin = ref_index;
     for (bool healthy : {true, false}) {
@@ -179,18 +122,17 @@ void NodeBuilder::write_node(ServiceState& s, uint64_t generation) {
     e.dependency_begin = dep_index;
     e.dependency_count = static_cast<uint32_t>(v.dependencies.size());
     for (size_t d = 0; d < v.dependencies.size(); ++d) {
-      const VersionState* target = resolved[dep_index];
+      const std::string_view target = v.resolved[d];
       DependencyEdge& edge = edges[dep_index++];
       edge = DependencyEdge{};
-      edge.service_hash = key_hash(v.dependencies[d].first);
+      edge.service_hash = key_hash(v.dependencies[d]);
       edge.dependency_index = static_cast<uint32_t>(d);
-      edge.resolved_version = target ? put_string(target->version) : kNone;
-      edge.resolved_version_bytes = target ? static_cast<uint32_t>(target->version.size()) : 0;
+      edge.resolved_version = target.empty() ? kNone : put_string(target);
+      edge.resolved_version_bytes = static_cast<uint32_t>(target.size());
     }
   }
-  auto index_of = [&](const VersionState* v) { return v ? static_cast<uint32_t>(v - s.versions.data()) : kNone; };
-  node->latest = index_of(latest(s.versions, false));
-  node->latest_any = index_of(latest(s.versions, true));
+  node->latest = s.latest;
+  node->latest_any = s.latest_any;
 
   ServiceSlot& slot = tables_.service_slot(s.slot);
   if (s.node) heap_.retire(s.node, generation, offset);
@@ -286,20 +228,12 @@ void NodeBuilder::leave_slice(VersionState& v, uint32_t slot, uint64_t generatio
 }
 
 void NodeBuilder::apply(const Batch& batch, uint64_t generation) {
-  // Services whose node must be rewritten, and those whose versions changed (what their
-  // dependents resolve to may have too): each listed once, by its mark.
-  std::vector<ServiceState*> touched, version_sets;
+  // Services whose node must be rewritten, each listed once, by its mark.
+  std::vector<ServiceState*> touched;
   auto touch = [&](ServiceState& s) {
     if (s.touched_at != generation) {
       s.touched_at = generation;
       touched.push_back(&s);
-    }
-  };
-  auto versions_changed = [&](ServiceState& s) {
-    touch(s);
-    if (s.versions_changed_at != generation) {
-      s.versions_changed_at = generation;
-      version_sets.push_back(&s);
     }
   };
 
@@ -321,14 +255,10 @@ void NodeBuilder::apply(const Batch& batch, uint64_t generation) {
     if (existing) {
       tables_.remove_all(existing->record, generation);
       heap_.retire(existing->record, generation);
-      for (auto& [dep, range] : existing->dependencies) drop_dependent(dep, &s);
     } else {
-      VersionState fresh;
-      fresh.version = std::string(version);
-      fresh.parsed = std::move(*semver::Version::parse(version));  // validate() checked it
-      auto pos = std::upper_bound(s.versions.begin(), s.versions.end(), fresh.parsed,
-                                  [](const semver::Version& a, const VersionState& b) { return a < b.parsed; });
-      existing = &*s.versions.insert(pos, std::move(fresh));
+      // Placed where the service's resolution (validated to be in the batch) says, below.
+      existing = &s.versions.emplace_back();
+      existing->version = std::string(version);
     }
     existing->record = record;
     existing->bytes = static_cast<uint32_t>(bytes.size());
@@ -338,12 +268,9 @@ void NodeBuilder::apply(const Batch& batch, uint64_t generation) {
     const auto* stored = flatbuffers::GetRoot<wire::ServiceVersion>(heap_.ptr<uint8_t>(record));
     if (stored->dependencies()) {
       existing->dependencies.reserve(stored->dependencies()->size());
-      for (auto* d : *stored->dependencies()) {
-        existing->dependencies.emplace_back(d->service()->string_view(), range_of(d->range()->string_view()));
-        add_dependent(d->service()->string_view(), &s);
-      }
+      for (auto* d : *stored->dependencies()) existing->dependencies.push_back(d->service()->string_view());
     }
-    versions_changed(s);
+    touch(s);
   }
 
   for (auto& key : batch.remove_versions) {
@@ -356,10 +283,20 @@ void NodeBuilder::apply(const Batch& batch, uint64_t generation) {
       if (inst.slice != kNone) heap_.retire(inst.record, generation);
     for (auto& slice : v->slices)
       if (slice.block) heap_.retire(slice.block, generation);
-    for (auto& [dep, range] : v->dependencies) drop_dependent(dep, &it->second);
     auto& versions = it->second.versions;
     versions.erase(versions.begin() + (v - versions.data()));
-    versions_changed(it->second);
+    touch(it->second);
+  }
+
+  // The server's order, resolutions and latest, for every service whose versions changed and
+  // every one whose dependencies resolve differently now.
+  for (auto bytes : batch.resolutions) {
+    auto* r = flatbuffers::GetRoot<wire::ServiceResolution>(bytes.data());
+    auto it = services.find(r->name()->string_view());
+    if (it == services.end() && (!r->versions() || r->versions()->size() == 0)) continue;  // nothing to hold
+    ServiceState& s = it == services.end() ? service(r->name()->string_view()) : it->second;
+    adopt_resolution(s, bytes);
+    touch(s);
   }
 
   // Instances of one version usually arrive together (a snapshot is ordered by key): the last
@@ -434,41 +371,155 @@ void NodeBuilder::apply(const Batch& batch, uint64_t generation) {
   }
   tables_.flush(generation);
 
-  // A service whose versions changed may change what its dependents resolve to.
-  for (ServiceState* changed : version_sets)
-    if (auto it = dependents.find(changed->name); it != dependents.end())
-      for (auto& [dependent, count] : it->second) touch(*dependent);
-
   for (ServiceState* s : touched) write_node(*s, generation);
 }
 
-Result<void> NodeBuilder::validate(const Batch& batch) const {
-  // (service, version) pairs the batch upserts and removes, as views into the batch.
-  using Key = std::pair<std::string_view, std::string_view>;
-  struct KeyHash {
-    size_t operator()(const Key& k) const {
-      return std::hash<std::string_view>()(k.first) * 31 ^ std::hash<std::string_view>()(k.second);
-    }
+void NodeBuilder::adopt_resolution(ServiceState& s, std::span<const uint8_t> resolution) {
+  s.resolution.assign(resolution.begin(), resolution.end());
+  // Views into the service's own copy, which stays until the next resolution replaces them all.
+  auto* r = flatbuffers::GetRoot<wire::ServiceResolution>(s.resolution.data());
+  const uint32_t count = r->versions() ? r->versions()->size() : 0;
+  auto listed = [&](uint32_t k) { return r->versions()->Get(k)->version()->string_view(); };
+  // Usually the versions are in that order already (a snapshot lists them so; a new version
+  // is most often the highest): they are moved only when not.
+  bool in_order = true;
+  for (uint32_t k = 0; k < count && in_order; ++k) in_order = s.versions[k].version == listed(k);
+  if (!in_order) {
+    ByName<uint32_t> at;  // version -> its index in s.versions now
+    at.reserve(count);
+    for (uint32_t i = 0; i < count; ++i) at.emplace(s.versions[i].version, i);
+    std::vector<VersionState> ordered(count);
+    for (uint32_t k = 0; k < count; ++k) ordered[k] = std::move(s.versions[at.find(listed(k))->second]);
+    s.versions = std::move(ordered);
+  }
+  for (uint32_t k = 0; k < count; ++k) {
+    auto* rv = r->versions()->Get(k);
+    VersionState& v = s.versions[k];
+    v.prerelease = rv->prerelease();
+    v.resolved.clear();
+    if (rv->resolved())
+      for (auto* target : *rv->resolved()) v.resolved.push_back(target->string_view());
+  }
+  s.latest = r->latest() < count ? r->latest() : kNone;
+  s.latest_any = r->latest_any() < count ? r->latest_any() : kNone;
+}
+
+namespace {
+
+Unexpected<Error> invalid_resolution(std::string_view service, const std::string& what) {
+  return fail(ErrorKind::Invalid, "invalid_resolution", "resolution of service " + std::string(service) + ": " + what);
+}
+
+}  // namespace
+
+// The batch's resolutions against the registry as the batch leaves it: one for every service
+// whose versions the batch changes; each lists exactly the service's versions, each once, with
+// one resolved version per declared dependency, naming a version of that dependency's service
+// (or none), and latest pointers inside the list. They come from the server, across a trust
+// boundary: what does not hold is refused before anything changes.
+Result<void> NodeBuilder::validate_resolutions(const Batch& batch, const UpsertedVersions& upserted,
+                                               const RemovedVersions& removed) const {
+  if (batch.upsert_versions.empty() && batch.remove_versions.empty() && batch.resolutions.empty()) return {};
+  auto registered = [&](std::string_view service, std::string_view version) -> const VersionState* {
+    auto it = services.find(service);
+    return it == services.end() ? nullptr : it->second.find(version);
   };
-  std::unordered_set<Key, KeyHash> upserted, removed;
+  auto exists_after = [&](std::string_view service, std::string_view version) {
+    return (removed.empty() || !removed.count({service, version})) &&
+           (upserted.count({service, version}) || registered(service, version));
+  };
+  // Services whose versions the batch changes, or that it resolves: how many versions they will
+  // have, and whether a resolution of them was seen. Keys view the batch.
+  struct Changed {
+    size_t versions = 0;
+    bool resolved = false;
+  };
+  std::unordered_map<std::string_view, Changed> changed;
+  changed.reserve(batch.resolutions.size());
+  auto changed_entry = [&](std::string_view service) -> Changed& {
+    auto it = changed.find(service);
+    if (it != changed.end()) return it->second;
+    auto s = services.find(service);
+    return changed.emplace(service, Changed{s == services.end() ? 0 : s->second.versions.size()}).first->second;
+  };
+  for (auto& [key, record] : upserted) changed_entry(key.first).versions += !registered(key.first, key.second);
+  for (auto& key : removed)
+    if (upserted.count(key) || registered(key.first, key.second)) --changed_entry(key.first).versions;
+
+  for (auto bytes : batch.resolutions) {
+    auto* r = flatbuffers::GetRoot<wire::ServiceResolution>(bytes.data());
+    const std::string_view name = r->name()->string_view();
+    Changed& mark = changed_entry(name);
+    if (mark.resolved) return invalid_resolution(name, "the batch resolves it twice");
+    mark.resolved = true;
+    const uint32_t count = r->versions() ? r->versions()->size() : 0;
+    std::unordered_set<std::string_view> listed;  // for long lists; short ones are scanned
+    for (uint32_t k = 0; k < count; ++k) {
+      auto* rv = r->versions()->Get(k);
+      const std::string_view version = rv->version()->string_view();
+      auto where = [&] { return "versions[" + std::to_string(k) + "] (" + std::string(version) + ")"; };
+      bool twice = false;
+      if (count <= 16) {
+        for (uint32_t j = 0; j < k && !twice; ++j) twice = r->versions()->Get(j)->version()->string_view() == version;
+      } else {
+        twice = !listed.insert(version).second;
+      }
+      if (twice) return invalid_resolution(name, where() + " is listed twice");
+      if (!exists_after(name, version)) return invalid_resolution(name, where() + " is not registered");
+      // The record the version will have: the batch's, or the one the arena holds.
+      auto up = upserted.find({name, version});
+      const wire::ServiceVersion* record = up == upserted.end() ? nullptr : up->second;
+      const VersionState* held = record ? nullptr : registered(name, version);
+      const size_t declared = record ? (record->dependencies() ? record->dependencies()->size() : 0) : held->dependencies.size();
+      auto dependency = [&](uint32_t d) {
+        return record ? record->dependencies()->Get(d)->service()->string_view() : held->dependencies[d];
+      };
+      const uint32_t resolved = rv->resolved() ? rv->resolved()->size() : 0;
+      if (resolved != declared)
+        return invalid_resolution(name, where() + " resolves " + std::to_string(resolved) +
+                                            " dependencies; its record declares " + std::to_string(declared));
+      for (uint32_t d = 0; d < resolved; ++d) {
+        const std::string_view target = rv->resolved()->Get(d)->string_view();
+        if (!target.empty() && !exists_after(dependency(d), target))
+          return invalid_resolution(name, where() + ".resolved[" + std::to_string(d) + "] names " +
+                                              std::string(dependency(d)) + "@" + std::string(target) +
+                                              ", which is not registered");
+      }
+    }
+    if (count != mark.versions)
+      return invalid_resolution(name, "lists " + std::to_string(count) + " versions; the service has " +
+                                          std::to_string(mark.versions));
+    for (uint32_t index : {r->latest(), r->latest_any()})
+      if (index != kNone && index >= count)
+        return invalid_resolution(name, "latest index " + std::to_string(index) + " is past its " + std::to_string(count) +
+                                            " versions");
+  }
+  for (auto& [name, entry] : changed)
+    if (!entry.resolved)
+      return fail(ErrorKind::Invalid, "missing_resolution",
+                  "the batch changes the versions of service " + std::string(name) + " but carries no resolution of it");
+  return {};
+}
+
+Result<void> NodeBuilder::validate(const Batch& batch) const {
+  // The versions the batch upserts (with their records) and removes, as views into the batch.
+  UpsertedVersions upserted;
+  RemovedVersions removed;
   upserted.reserve(batch.upsert_versions.size());
   for (auto bytes : batch.upsert_versions) {
     auto* v = flatbuffers::GetRoot<wire::ServiceVersion>(bytes.data());
-    if (!semver::Version::parse(v->version()->string_view()))
-      return fail(ErrorKind::Invalid, "invalid_version",
-                  "service " + v->name()->str() + ": invalid version \"" + v->version()->str() + "\"");
     // Verification does not check enum values; the stage indexes the stage lists.
     if (static_cast<size_t>(v->stage()) >= kStageCount)
       return fail(ErrorKind::Invalid, "invalid_stage",
                   "service " + v->name()->str() + "@" + v->version()->str() + ": unknown lifecycle stage " +
                       std::to_string(static_cast<int>(v->stage())));
-    upserted.insert({v->name()->string_view(), v->version()->string_view()});
+    upserted[{v->name()->string_view(), v->version()->string_view()}] = v;
   }
   for (auto& k : batch.remove_versions) removed.insert({k.service, k.version});
-  Key last{};  // instances of one version usually come together: checked once
+  VersionName last{};  // instances of one version usually come together: checked once
   for (auto bytes : batch.upsert_instances) {
     auto* inst = flatbuffers::GetRoot<wire::Instance>(bytes.data());
-    const Key key{inst->service()->string_view(), inst->version()->string_view()};
+    const VersionName key{inst->service()->string_view(), inst->version()->string_view()};
     if (key == last && last.first.data()) continue;
     auto it = services.find(key.first);
     const bool registered = it != services.end() && it->second.find(key.second);
@@ -478,19 +529,22 @@ Result<void> NodeBuilder::validate(const Batch& batch) const {
                       ", which is not registered");
     last = key;
   }
-  return {};
+  return validate_resolutions(batch, upserted, removed);
 }
 
 void NodeBuilder::visit_records(const std::function<void(ArenaWriter::RecordType, std::span<const uint8_t>)>& visit) const {
   auto bytes = [&](uint64_t offset, uint32_t size) {
     return std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(heap_.base() + offset), size);
   };
-  for (auto& [name, service] : services)
+  for (auto& [name, service] : services) {
+    if (!service.versions.empty())
+      visit(ArenaWriter::RecordType::Resolution, {service.resolution.data(), service.resolution.size()});
     for (auto& v : service.versions) {
       visit(ArenaWriter::RecordType::Version, bytes(v.record, v.bytes));
       for (auto& inst : v.instances)
         if (inst.slice != kNone) visit(ArenaWriter::RecordType::Instance, bytes(inst.record, inst.bytes));
     }
+  }
   for (auto& [key, c] : contracts) visit(ArenaWriter::RecordType::Contract, bytes(c.record, c.bytes));
 }
 

@@ -1,7 +1,9 @@
 // The writer's private mirror of the registry in the arena, and the node builder that turns a
 // batch into new immutable ServiceNodes: every version of a service by precedence, its
-// instances (healthy first), its declared dependencies resolved against the other services, and
-// its latest versions. Index entries go through IndexTables, memory through ArenaHeap.
+// instances (healthy first), its declared dependencies resolved, and its latest versions. The
+// order, the resolutions and "latest" are the server's (a batch's ServiceResolution records,
+// checked against the records before use): nothing here parses SemVer or resolves a range.
+// Index entries go through IndexTables, memory through ArenaHeap.
 #pragma once
 
 #include <cstdint>
@@ -13,13 +15,14 @@
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "arena_heap.hpp"
 #include "index_tables.hpp"
 #include "roster/base/result.hpp"
-#include "roster/semver.hpp"
 #include "roster/shm/writer.hpp"
+#include "roster/wire/roster_generated.h"
 
 namespace roster::shm {
 
@@ -52,13 +55,14 @@ constexpr size_t kIndexInstancesAbove = 32;
 
 struct VersionState {
   std::string version;
-  semver::Version parsed;
   uint64_t record = 0;
   uint32_t bytes = 0;
   uint8_t stage = 0;
-  // (service, range): the service name views the version's record in the arena, which lives as
-  // long as this entry (a new record replaces both).
-  std::vector<std::pair<std::string_view, const semver::Range*>> dependencies;
+  bool prerelease = false;  // the server's word (its resolution)
+  // The services its record declares dependencies on, viewing the record in the arena (which
+  // lives as long as this entry), and the version of each that the server resolved ("": none),
+  // viewing the service's resolution.
+  std::vector<std::string_view> dependencies, resolved;
   // Slots, reused once freed: an instance keeps its slot (and so its index) while it lives.
   std::vector<InstanceState> instances;
   std::vector<uint32_t> free_instances;
@@ -74,10 +78,12 @@ struct ServiceState {
   uint64_t hash = 0;
   uint64_t slot = 0;  // index into the service table
   uint64_t node = 0;  // newest node (published or not)
-  // The generation whose batch last marked it: its node must be rewritten, and its versions
-  // changed (what dependents resolve to may have too). Marks replace sets of names per batch.
-  uint64_t touched_at = 0, versions_changed_at = 0;
-  std::vector<VersionState> versions;  // ascending by precedence
+  // The generation whose batch last marked it: its node must be rewritten. A mark replaces a set
+  // of names per batch.
+  uint64_t touched_at = 0;
+  std::vector<VersionState> versions;  // ascending by precedence, as the server ordered them
+  std::vector<uint8_t> resolution;     // the server's last ServiceResolution of it (a standalone FlatBuffer)
+  uint32_t latest = detail::kNone, latest_any = detail::kNone;  // indexes into versions
   VersionState* find(std::string_view version) {
     for (auto& v : versions)
       if (v.version == version) return &v;
@@ -101,11 +107,20 @@ class NodeBuilder {
   void visit_records(const std::function<void(ArenaWriter::RecordType, std::span<const uint8_t>)>& visit) const;
 
  private:
-  void add_dependent(std::string_view target, ServiceState* dependent);
-  void drop_dependent(std::string_view target, ServiceState* dependent);
-  const semver::Range* range_of(std::string_view text);
-  // The highest registered, non-retired version of `service` that satisfies `range`.
-  const VersionState* resolve(std::string_view service, const semver::Range& range);
+  // (service, version) pairs a batch upserts (with its record) or removes, viewing the batch.
+  using VersionName = std::pair<std::string_view, std::string_view>;
+  struct VersionNameHash {
+    size_t operator()(const VersionName& k) const {
+      return std::hash<std::string_view>()(k.first) * 31 ^ std::hash<std::string_view>()(k.second);
+    }
+  };
+  using UpsertedVersions = std::unordered_map<VersionName, const wire::ServiceVersion*, VersionNameHash>;
+  using RemovedVersions = std::unordered_set<VersionName, VersionNameHash>;
+  Result<void> validate_resolutions(const Batch& batch, const UpsertedVersions& upserted,
+                                    const RemovedVersions& removed) const;
+  // Orders `s`'s versions, and sets their resolved dependencies and its latest, by `resolution`
+  // (validated).
+  static void adopt_resolution(ServiceState& s, std::span<const uint8_t> resolution);
   // Writes a new immutable node for `s` at `generation` and links it at the chain head.
   void write_node(ServiceState& s, uint64_t generation);
   ServiceState& service(std::string_view name);
@@ -124,9 +139,6 @@ class NodeBuilder {
   ArenaHeap& heap_;
   IndexTables& tables_;
   ByName<ServiceState> services;  // never erased: pointers to them stay valid
-  // target -> dependent service -> how many of its versions declare the dependency
-  ByName<std::unordered_map<ServiceState*, int>> dependents;
-  ByName<std::unique_ptr<semver::Range>> ranges;  // parsed once
   struct ContractState {
     uint64_t record;
     uint32_t bytes;

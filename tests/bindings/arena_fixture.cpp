@@ -6,6 +6,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "roster/shm/batch_resolver.hpp"
 #include "roster/shm/writer.hpp"
 #include "roster/base/files.hpp"
 #include "roster/wire/json_decoder.hpp"
@@ -21,6 +22,7 @@ int main(int argc, char** argv) {
   if (argc > 3) options.max_pin_age = std::chrono::milliseconds(std::stoll(argv[3]));
   auto writer_owner = roster::shm::ArenaWriter::create(options).value();
   roster::shm::ArenaWriter& writer = *writer_owner;
+  roster::shm::BatchResolver writer_resolver;  // what the server would send with each batch
   roster::wire::JsonDecoder decoder;
   roster::wire::DecodedDocument current;
 
@@ -32,7 +34,7 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < current.services.size(); ++i) batch.upsert_versions.push_back(current.services[i]);
     for (size_t i = 0; i < current.instances.size(); ++i) batch.upsert_instances.push_back(current.instances[i]);
     for (size_t i = 0; i < current.contracts.size(); ++i) batch.upsert_contracts.push_back(current.contracts[i]);
-    writer.apply(batch).value();
+    writer_resolver.apply(writer, batch).value();
   };
 
   const auto now_ms = [] {
@@ -59,14 +61,14 @@ int main(int argc, char** argv) {
           roster::shm::VersionKey key;
           in >> key.service >> key.version;
           batch.remove_versions.push_back(key);
-          writer.apply(batch).value();
+          writer_resolver.apply(writer, batch).value();
         } else if (command == "churn") {
           int n = 1;
           in >> n;
           for (int i = 0; i < n; ++i) {
             roster::shm::Batch batch;
             if (!current.instances.empty()) batch.upsert_instances.push_back(current.instances[0]);
-            writer.apply(batch).value();
+            writer_resolver.apply(writer, batch).value();
           }
         } else {
           throw std::runtime_error("unknown command \"" + command + "\"");

@@ -26,6 +26,7 @@ SERVER = os.path.join(BUILD, "upstream", "roster-server")
 AGENT = os.path.join(BUILD, "agent", "roster-agent")
 ROSTERCTL = os.path.join(BUILD, "cli", "rosterctl")
 REGISTRY = os.path.join(SOURCE, "examples", "registry.json")
+PROTOCOL = 2  # the stream protocol version (docs/stream-protocol.md)
 # The daemons read a token from ROSTER_TOKEN: tests give one only where they mean to.
 CLEAN_ENV = {k: v for k, v in os.environ.items() if k != "ROSTER_TOKEN"}
 
@@ -429,14 +430,14 @@ for j in range(100, 400):
                 s.sendall(payload)
                 return read_until_close(s)
 
-        def frame(ftype, payload, version=1):
+        def frame(ftype, payload, version=PROTOCOL):
             return struct.pack("<IBBH", 4 + len(payload), ftype, version, 0) + payload
 
         for name, payload in [
             ("garbage Hello payload", frame(1, b"\xff" * 40)),
             ("unknown frame type", frame(77, b"")),
             ("wrong protocol version", frame(1, b"", version=9)),
-            ("oversized frame", struct.pack("<IBBH", 200 << 20, 1, 1, 0)),
+            ("oversized frame", struct.pack("<IBBH", 200 << 20, 1, PROTOCOL, 0)),
             ("a delta from an agent", frame(3, b"\x00" * 16)),
         ]:
             reply = exchange(payload)
@@ -838,9 +839,9 @@ for j in range(100, 400):
                                         "--cache-file", os.path.join(self.tmp, "agent-cache.bin")],
                                        stdout=subprocess.DEVNULL, stderr=log, preexec_fn=die_with_parent)
         wait_until(lambda: os.path.exists(ready), what="agent ready")
-        for payload in (struct.pack("<IBBH", 4 + 24, 3, 1, 0) + b"\xab" * 24,   # a Delta that is not a FlatBuffer
-                        struct.pack("<IBBH", 300 << 20, 2, 1, 0),                 # an oversized Snapshot
-                        struct.pack("<IBBH", 4, 9, 1, 0)):                       # an unknown frame type
+        for payload in (struct.pack("<IBBH", 4 + 24, 3, PROTOCOL, 0) + b"\xab" * 24,   # a Delta that is not a FlatBuffer
+                        struct.pack("<IBBH", 300 << 20, 2, PROTOCOL, 0),                 # an oversized Snapshot
+                        struct.pack("<IBBH", 4, 9, PROTOCOL, 0)):                       # an unknown frame type
             conn, _ = fake.accept()
             conn.settimeout(5)
             conn.recv(4096)  # its Hello
@@ -942,7 +943,7 @@ for j in range(100, 400):
         c = self.cluster
         c.start_server()
         host, port = c.stream_tcp.split(":")
-        huge = struct.pack("<IBBH", (16 << 20) - 4, 1, 1, 0)  # a Hello just under the normal limit
+        huge = struct.pack("<IBBH", (16 << 20) - 4, 1, PROTOCOL, 0)  # a Hello just under the normal limit
         with socket.create_connection((host, int(port)), timeout=5) as sock:
             sock.sendall(huge)
             started = time.time()
@@ -978,7 +979,7 @@ for j in range(100, 400):
         self.assertEqual(code, 503)
         self.assertIn("127.0.0.1 has 2 connections waiting for their Hello", message)
         with connect_from("127.0.0.2", c.stream_tcp) as other:
-            other.sendall(struct.pack("<IBBH", 8192, 1, 1, 0))  # over --stream-max-hello-bytes
+            other.sendall(struct.pack("<IBBH", 8192, 1, PROTOCOL, 0))  # over --stream-max-hello-bytes
             code, message = read_error_frame(other)
         self.assertEqual(code, 400)
         self.assertIn("exceeds the limit of 4096 bytes", message)

@@ -23,6 +23,7 @@ BUILD, SOURCE = sys.argv[1], sys.argv[2]
 TOKEN = "stream-test-token"
 HELLO, SNAPSHOT, DELTA, KEEPALIVE, ERROR = 1, 2, 3, 4, 5
 HEADER = struct.Struct("<IBBH")  # length (bytes after itself), type, protocol version, reserved
+PROTOCOL = 2  # since the server sends resolutions (docs/stream-protocol.md)
 
 # The payload code, generated where the test can import it (package roster.wire).
 GENERATED = tempfile.mkdtemp(prefix="roster-fbs-")
@@ -38,7 +39,7 @@ from roster.wire.StreamError import StreamError  # noqa: E402
 
 
 def frame(frame_type, payload):
-    return HEADER.pack(4 + len(payload), frame_type, 1, 0) + payload
+    return HEADER.pack(4 + len(payload), frame_type, PROTOCOL, 0) + payload
 
 
 def hello(last_revision=0, store_id=None, token=TOKEN):
@@ -78,7 +79,7 @@ class Stream:
         while True:
             if len(self.data) >= HEADER.size:
                 length, frame_type, version, reserved = HEADER.unpack_from(self.data)
-                assert version == 1 and reserved == 0, (version, reserved)
+                assert version == PROTOCOL and reserved == 0, (version, reserved)
                 if len(self.data) >= 4 + length:
                     payload, self.data = self.data[HEADER.size:4 + length], self.data[4 + length:]
                     return frame_type, payload
@@ -103,6 +104,16 @@ class Stream:
 
 def services_of(records):
     return sorted(f"{r.BytesNestedRoot().Name().decode()}@{r.BytesNestedRoot().Version().decode()}" for r in records)
+
+
+def resolutions_of(records):
+    """{service: [(version, latest?)]} of ResolutionRecords."""
+    out = {}
+    for r in records:
+        res = r.BytesNestedRoot()
+        out[res.Name().decode()] = [(res.Versions(i).Version().decode(), i == res.Latest())
+                                    for i in range(res.VersionsLength())]
+    return out
 
 
 def snapshot_records(snapshot):
@@ -131,7 +142,7 @@ class StreamProtocol(unittest.TestCase):
 
     def receive_snapshot(self, stream):
         """Every chunk of a snapshot: (revision, store_id, service names)."""
-        names, chunk = [], 0
+        names, resolved, chunk = [], {}, 0
         while True:
             f = stream.next_data()
             self.assertIsNotNone(f, "closed before the snapshot was complete")
@@ -139,8 +150,12 @@ class StreamProtocol(unittest.TestCase):
             s = Snapshot.GetRootAs(f[1], 0)
             self.assertEqual(s.Chunk(), chunk)
             names += services_of(snapshot_records(s))
+            resolved.update(resolutions_of([s.Resolutions(i) for i in range(s.ResolutionsLength())]))
             chunk += 1
             if s.Last():
+                # Every registered version, in the resolution of its service.
+                self.assertEqual(sorted(f"{name}@{v}" for name, versions in resolved.items() for v, _ in versions),
+                                 sorted(names))
                 return s.Revision(), s.StoreId().decode(), sorted(names)
 
     def test_snapshot_then_deltas_then_resume_over_tcp_and_unix_socket(self):
@@ -164,6 +179,9 @@ class StreamProtocol(unittest.TestCase):
                 self.assertEqual((delta.FromRevision(), delta.Revision()), (revision, written))
                 self.assertEqual(services_of([delta.UpsertServices(i) for i in range(delta.UpsertServicesLength())]),
                                  [f"beta@{beta}"])
+                # With the resolution of the service whose versions it changed: order and latest.
+                resolved = resolutions_of([delta.Resolutions(i) for i in range(delta.ResolutionsLength())])
+                self.assertEqual(resolved, {"beta": [(f"{k}.0.0", k == n + 1) for k in range(1, n + 2)]})
                 stream.close()
 
                 # Resuming from the snapshot's revision of the same store: only the deltas since.
@@ -198,7 +216,7 @@ class StreamProtocol(unittest.TestCase):
 
     def test_refusals_are_an_error_frame_then_a_close(self):
         for name, data, code in [("wrong token", hello(token="nope"), 401),
-                                 ("protocol version 2", HEADER.pack(4, HELLO, 2, 0), 400),
+                                 ("protocol version 1", HEADER.pack(4, HELLO, 1, 0), 400),
                                  ("a Delta from a client", frame(DELTA, b"\0" * 8), 400)]:
             with self.subTest(name):
                 stream = Stream(self.server.stream)

@@ -47,9 +47,10 @@ class AbandonedTest : public ::testing::Test {
     children_.push_back(ChildProcess::spawn(
         [options, publish](testing::Channel& channel) {
           auto writer = shm::ArenaWriter::create(options).value();
+          shm::BatchResolver writer_resolver;  // what the server would send with each batch
           if (publish) {
             const auto r = records(version_json("second", "2.0.0"));
-            writer->apply(r.batch(2)).value();
+            writer_resolver.apply(*writer, r.batch(2)).value();
           }
           channel.send_u64(1);
           channel.receive_u64(30s);
@@ -108,7 +109,8 @@ TEST_F(AbandonedTest, AReadersSegmentWithoutItsDataSegmentIsRemoved) {
 // gives the new data segment the name and tells readers of the old one it was replaced.
 TEST_F(AbandonedTest, APublishCutBetweenItsTwoRenamesIsFinished) {
   auto first = shm::ArenaWriter::create(options_).value();
-  first->apply(records(version_json("first", "1.0.0")).batch(1)).value();
+  shm::BatchResolver first_resolver;  // what the server would send with each batch
+  first_resolver.apply(*first, records(version_json("first", "1.0.0")).batch(1)).value();
   Client client = Client::open(options_.name).value();
   ASSERT_TRUE(client.view().service("first"));
   // Keep the first data segment under another name while the second writer publishes, then put

@@ -25,10 +25,11 @@ class ArenaTest : public ::testing::Test {
   }
   void TearDown() override { writer_->remove_segments(); }
 
-  uint64_t apply(const std::string& json, uint64_t revision = 0) { return writer_->apply(records(json).batch(revision)).value(); }
+  uint64_t apply(const std::string& json, uint64_t revision = 0) { return resolver_.apply(*writer_, records(json).batch(revision)).value(); }
 
   shm::ArenaOptions options_;
   std::unique_ptr<shm::ArenaWriter> writer_;
+  shm::BatchResolver resolver_;  // what the server would send with each batch
 };
 
 TEST_F(ArenaTest, LatestStableByPrecedence) {
@@ -171,7 +172,7 @@ TEST_F(ArenaTest, RemovalsAndReclamation) {
   Client client = Client::open(options_.name).value();
   {
     View pinned = client.view();
-    writer_->apply(remove).value();
+    resolver_.apply(*writer_, remove).value();
     EXPECT_GT(writer_->stats().retired_pending, 0u);  // the View still reaches the old records
     EXPECT_TRUE(pinned.service("svc"));
     EXPECT_FALSE(client.view().service("svc"));
@@ -213,7 +214,7 @@ TEST_F(ArenaTest, ServiceNamesAndWhatChangedSinceAGeneration) {
   apply(version_json("audit", "0.1.0"));
   shm::Batch remove;
   remove.remove_versions.push_back({"billing", "1.0.0"});
-  writer_->apply(remove).value();
+  resolver_.apply(*writer_, remove).value();
   View now = client.view();
   EXPECT_EQ(now.service_names(), (Names{"audit", "db", "users"}));
   EXPECT_EQ(now.changed_since(g3), (Names{"audit", "billing"}));
@@ -259,7 +260,7 @@ TEST_F(ArenaTest, InstanceOfUnknownVersionIsRefusedWholeBatch) {
   shm::Batch batch = bad.batch();
   batch.upsert_instances.push_back(orphan.doc.instances[0]);
   const uint64_t before = writer_->generation();
-  auto refused = writer_->apply(batch);
+  auto refused = resolver_.apply(*writer_, batch);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().kind, ErrorKind::Invalid);
   EXPECT_EQ(refused.error().code, "unknown_version");
@@ -281,7 +282,7 @@ TEST_F(ArenaTest, AnUnknownStageIsRefusedWholeBatch) {
   shm::Batch batch;
   batch.upsert_versions.push_back(bad);
   const uint64_t before = writer_->generation();
-  auto refused = writer_->apply(batch);
+  auto refused = resolver_.apply(*writer_, batch);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().kind, ErrorKind::Invalid);
   EXPECT_EQ(refused.error().code, "invalid_stage");
@@ -292,13 +293,85 @@ TEST_F(ArenaTest, AnUnknownStageIsRefusedWholeBatch) {
   apply(version_json("svc", "1.0.1"));  // the writer goes on
 }
 
+// A ServiceResolution as the server encodes one: each version with what its dependencies resolve
+// to ("": none), in order; `latest` indexes the list.
+std::vector<uint8_t> encode_resolution(const std::string& name,
+                                       const std::vector<std::pair<std::string, std::vector<std::string>>>& versions,
+                                       uint32_t latest = 0) {
+  flatbuffers::FlatBufferBuilder fbb;
+  std::vector<flatbuffers::Offset<wire::ResolvedVersion>> list;
+  for (auto& [version, resolved] : versions) {
+    std::vector<flatbuffers::Offset<flatbuffers::String>> targets;
+    for (auto& t : resolved) targets.push_back(fbb.CreateString(t));
+    list.push_back(wire::CreateResolvedVersionDirect(fbb, version.c_str(), false, &targets));
+  }
+  fbb.Finish(wire::CreateServiceResolutionDirect(fbb, name.c_str(), &list, latest, latest));
+  return {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()};
+}
+
+// Resolutions come from the server, across a trust boundary: one that does not match what the
+// batch leaves (a version missing, listed twice or unknown, a dependency resolved to a version
+// that is not registered, a count of resolved dependencies that is not the record's, a latest
+// index past the list, a service resolved twice, none for a service whose versions change) is
+// refused with a clear error, and changes nothing.
+TEST_F(ArenaTest, ResolutionsThatDoNotMatchTheBatchAreRefusedWholeBatch) {
+  apply(R"({"services": [
+    {"name": "web", "versions": [{"version": "1.0.0", "lifecycle_stage": "stable", "owner_team": "t",
+       "dependencies": [{"service": "api", "range": "^1.0.0"}]}]},
+    {"name": "api", "versions": [{"version": "1.0.0", "lifecycle_stage": "stable", "owner_team": "t"}]}]})");
+  const auto next = records(version_json("api", "1.1.0"));
+  struct Case {
+    std::string what, code;
+    std::vector<std::vector<uint8_t>> resolutions;
+  };
+  const std::vector<Case> cases = {
+      {"none for a service whose versions change", "missing_resolution", {}},
+      {"a version missing", "invalid_resolution", {encode_resolution("api", {{"1.1.0", {}}})}},
+      {"a version listed twice", "invalid_resolution",
+       {encode_resolution("api", {{"1.0.0", {}}, {"1.1.0", {}}, {"1.1.0", {}}})}},
+      {"an unknown version", "invalid_resolution", {encode_resolution("api", {{"1.0.0", {}}, {"1.2.0", {}}})}},
+      {"a latest index past the list", "invalid_resolution", {encode_resolution("api", {{"1.0.0", {}}, {"1.1.0", {}}}, 2)}},
+      {"a service resolved twice", "invalid_resolution",
+       {encode_resolution("api", {{"1.0.0", {}}, {"1.1.0", {}}}), encode_resolution("api", {{"1.0.0", {}}, {"1.1.0", {}}})}},
+      {"a dependency resolved to a version that is not registered", "invalid_resolution",
+       {encode_resolution("api", {{"1.0.0", {}}, {"1.1.0", {}}}), encode_resolution("web", {{"1.0.0", {"9.0.0"}}})}},
+      {"more resolved dependencies than the record declares", "invalid_resolution",
+       {encode_resolution("api", {{"1.0.0", {}}, {"1.1.0", {}}}), encode_resolution("web", {{"1.0.0", {"1.1.0", ""}}})}},
+  };
+  Client client = Client::open(options_.name).value();
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    shm::Batch batch = next.batch();
+    for (auto& r : c.resolutions) batch.resolutions.emplace_back(r.data(), r.size());
+    const uint64_t before = writer_->generation();
+    auto refused = writer_->apply(batch);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().kind, ErrorKind::Invalid);
+    EXPECT_EQ(refused.error().code, c.code) << refused.error().message;
+    EXPECT_EQ(writer_->generation(), before);
+    View view = client.view();
+    EXPECT_EQ(view.service("api")->version(), "1.0.0");
+    EXPECT_EQ(view.dependencies("web")[0].resolved->version(), "1.0.0");
+  }
+  // The server's own resolutions apply: web now resolves to api@1.1.0.
+  shm::Batch good = next.batch();
+  const auto api = encode_resolution("api", {{"1.0.0", {}}, {"1.1.0", {}}}, 1);
+  const auto web = encode_resolution("web", {{"1.0.0", {"1.1.0"}}});
+  good.resolutions = {api, web};
+  writer_->apply(good).value();
+  View view = client.view();
+  EXPECT_EQ(view.service("api")->version(), "1.1.0");
+  EXPECT_EQ(view.dependencies("web")[0].resolved->version(), "1.1.0");
+}
+
 TEST_F(ArenaTest, ReplacedArenaIsReattached) {
   apply(version_json("svc", "1.0.0"));
   Client client = Client::open(options_.name).value();
   EXPECT_EQ(client.view().service("svc")->version(), "1.0.0");
   auto second_owner = shm::ArenaWriter::create(options_).value();
   shm::ArenaWriter& second = *second_owner;  // a restarted agent
-  second.apply(records(version_json("svc", "2.0.0")).batch()).value();
+  shm::BatchResolver second_resolver;  // what the server would send with each batch
+  second_resolver.apply(second, records(version_json("svc", "2.0.0")).batch()).value();
   EXPECT_EQ(client.view().service("svc")->version(), "2.0.0");
 }
 
@@ -322,7 +395,8 @@ TEST_F(ArenaTest, AWriterTakesTheNameOnlyWithItsFirstBatch) {
   // One that publishes takes over, and open clients follow it.
   auto next_owner = shm::ArenaWriter::create(options_).value();
   shm::ArenaWriter& next = *next_owner;
-  next.apply(records(version_json("svc", "2.0.0")).batch()).value();
+  shm::BatchResolver next_resolver;  // what the server would send with each batch
+  next_resolver.apply(next, records(version_json("svc", "2.0.0")).batch()).value();
   EXPECT_EQ(client.view().service("svc")->version(), "2.0.0");
   EXPECT_EQ(segments(), 2u);
 }

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <string>
 
+#include "roster/shm/batch_resolver.hpp"
 #include "roster/shm/writer.hpp"
 #include "roster/wire/json_decoder.hpp"
 

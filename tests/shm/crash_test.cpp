@@ -98,7 +98,8 @@ TEST_F(CrashTest, KilledReaderReleasesItsSlotAndPinnedMemory) {
   constexpr int kServices = 20;
   auto writer_owner = shm::ArenaWriter::create(options_).value();
   shm::ArenaWriter& writer = *writer_owner;
-  writer.apply(registry(kServices, 0).batch).value();
+  shm::BatchResolver writer_resolver;  // what the server would send with each batch
+  writer_resolver.apply(writer, registry(kServices, 0).batch).value();
   writer.reclaim();
   const size_t free_at_start = writer.stats().heap_free_bytes;
 
@@ -119,7 +120,7 @@ TEST_F(CrashTest, KilledReaderReleasesItsSlotAndPinnedMemory) {
 
   // Replace every instance a few times: all of it stays pinned by the two readers.
   uint64_t round = 1;
-  for (; round <= 5; ++round) writer.apply(instances(kServices, round).batch).value();
+  for (; round <= 5; ++round) writer_resolver.apply(writer, instances(kServices, round).batch).value();
   EXPECT_EQ(writer.stats().pinned_views, 2u);
   EXPECT_GT(writer.stats().retired_pending, 0u);
 
@@ -144,7 +145,7 @@ TEST_F(CrashTest, KilledReaderReleasesItsSlotAndPinnedMemory) {
   const auto deadline = std::chrono::steady_clock::now() + 5s;
   while (std::chrono::steady_clock::now() < deadline &&
          (writer.stats().dead_readers == dead_before || writer.stats().retired_pending != 0)) {
-    writer.apply(instances(kServices, round++).batch).value();
+    writer_resolver.apply(writer, instances(kServices, round++).batch).value();
     writer.reclaim();
     std::this_thread::sleep_for(10ms);
   }
@@ -167,7 +168,8 @@ TEST_F(CrashTest, SlotsOfKilledReadersAreReused) {
   options_.reader_slots = 2;
   auto writer_owner = shm::ArenaWriter::create(options_).value();
   shm::ArenaWriter& writer = *writer_owner;
-  writer.apply(registry(2, 0).batch).value();
+  shm::BatchResolver writer_resolver;  // what the server would send with each batch
+  writer_resolver.apply(writer, registry(2, 0).batch).value();
   const std::string name = options_.name;
   for (int round = 0; round < 3; ++round) {
     ChildProcess& a = spawn([name](testing::Channel& channel) {
@@ -210,10 +212,11 @@ TEST_F(CrashTest, KilledWriterMidBatchLeavesTheLastGenerationIntact) {
   ChildProcess& writer = spawn([options](testing::Channel& channel) {
     auto w_owner = shm::ArenaWriter::create(options).value();
     shm::ArenaWriter& w = *w_owner;
-    for (uint64_t round = 1; round <= 3; ++round) w.apply(registry(kServices, round).batch).value();
+    shm::BatchResolver w_resolver;  // what the server would send with each batch
+    for (uint64_t round = 1; round <= 3; ++round) w_resolver.apply(w, registry(kServices, round).batch).value();
     OwnedBatch extra = instances(kServices, 4);
     extra.remove_instance(svc(5), "1.0.0", "i-1");
-    w.apply(extra.batch).value();
+    w_resolver.apply(w, extra.batch).value();
     channel.send_u64(w.generation());
     if (!channel.receive_u64(30s)) return 1;
 
@@ -237,6 +240,7 @@ TEST_F(CrashTest, KilledWriterMidBatchLeavesTheLastGenerationIntact) {
                              }),
               ups.end());
     big.upsert(testing::ContractSpec{svc(2), "1.2.0", svc(3), "*", "{}"});
+    const auto resolutions = w_resolver.resolve(big.batch);
     w.apply_without_publishing(big.batch).value();
     channel.send_u64(2);  // the batch is in shm, unpublished
     std::this_thread::sleep_for(50ms);
@@ -285,7 +289,8 @@ TEST_F(CrashTest, KilledWriterMidBatchLeavesTheLastGenerationIntact) {
   {
     auto restarted_owner = shm::ArenaWriter::create(options_).value();
     shm::ArenaWriter& restarted = *restarted_owner;
-    restarted.apply(registry(3, 1000, "team-restarted").batch).value();
+    shm::BatchResolver restarted_resolver;  // what the server would send with each batch
+    restarted_resolver.apply(restarted, registry(3, 1000, "team-restarted").batch).value();
     View fresh = client.view();
     EXPECT_GT(fresh.generation(), *published);  // generations go on across agent restarts
     EXPECT_EQ(fresh.revision(), 1000u);
@@ -309,7 +314,8 @@ TEST_F(CrashTest, ViewHeldAcrossAWriterRestartKeepsItsGeneration) {
   ChildProcess& first = spawn([options](testing::Channel& channel) {
     auto w_owner = shm::ArenaWriter::create(options).value();
     shm::ArenaWriter& w = *w_owner;
-    w.apply(registry(kServices, 1).batch).value();
+    shm::BatchResolver w_resolver;  // what the server would send with each batch
+    w_resolver.apply(w, registry(kServices, 1).batch).value();
     channel.send_u64(w.generation());
     channel.receive_u64(60s);  // idle until killed
     return 0;
@@ -329,10 +335,11 @@ TEST_F(CrashTest, ViewHeldAcrossAWriterRestartKeepsItsGeneration) {
   ChildProcess& second = spawn([options](testing::Channel& channel) {
     auto w_owner = shm::ArenaWriter::create(options).value();
     shm::ArenaWriter& w = *w_owner;
-    w.apply(registry(kServices, 2, "team-second").batch).value();
+    shm::BatchResolver w_resolver;  // what the server would send with each batch
+    w_resolver.apply(w, registry(kServices, 2, "team-second").batch).value();
     channel.send_u64(w.generation());
     if (!channel.receive_u64(30s)) return 1;
-    for (uint64_t round = 3; round < 103; ++round) w.apply(instances(kServices, round).batch).value();
+    for (uint64_t round = 3; round < 103; ++round) w_resolver.apply(w, instances(kServices, round).batch).value();
     channel.send_u64(w.generation());
     channel.receive_u64(60s);  // stay up until the test is done
     return 0;

@@ -36,7 +36,7 @@ class HostileSegmentTest : public ::testing::Test {
     options_.segment_bytes = 4u << 20;
     options_.max_pin_age = std::chrono::milliseconds(300);
     writer_ = shm::ArenaWriter::create(options_).value();
-    writer_->apply(records(kRegistry).batch(1)).value();
+    resolver_.apply(*writer_, records(kRegistry).batch(1)).value();
   }
   void TearDown() override {
     if (writer_) writer_->remove_segments();
@@ -99,6 +99,7 @@ class HostileSegmentTest : public ::testing::Test {
 
   shm::ArenaOptions options_;
   std::unique_ptr<shm::ArenaWriter> writer_;
+  shm::BatchResolver resolver_;  // what the server would send with each batch
 };
 
 TEST_F(HostileSegmentTest, FilesOfAnotherUserOrWritableByOthersAreRefused) {
@@ -304,7 +305,7 @@ TEST_F(HostileSegmentTest, TheWriterIgnoresWhatReadersWriteIntoTheirFile) {
     poke_value<uint64_t>(readers_path(), slot + offsetof(shm::detail::ReaderSlot, owner), 0xdeadbeef);
     poke_value<uint64_t>(readers_path(), slot + offsetof(shm::detail::ReaderSlot, evicted), ~uint64_t{0});
   }
-  for (uint64_t r = 2; r < 20; ++r) writer_->apply(records(version_json("svc", "1.0." + std::to_string(r))).batch(r)).value();
+  for (uint64_t r = 2; r < 20; ++r) resolver_.apply(*writer_, records(version_json("svc", "1.0." + std::to_string(r))).batch(r)).value();
   EXPECT_TRUE(Client::open(options_.name));  // the slot count is bounded by the file's size
 }
 
@@ -317,7 +318,7 @@ TEST_F(HostileSegmentTest, APinRewrittenToHoldMemoryIsStillRevoked) {
   for (uint64_t round = 2; round < 12; ++round) {
     // Something that is not a reader keeps its pin just behind, creeping forward slowly.
     poke_value<uint64_t>(readers_path(), pinned, round / 4 + 1);
-    writer_->apply(records(version_json("users", "1.0.0")).batch(round)).value();
+    resolver_.apply(*writer_, records(version_json("users", "1.0.0")).batch(round)).value();
     std::this_thread::sleep_for(std::chrono::milliseconds(60));
   }
   writer_->reclaim();
@@ -331,8 +332,10 @@ TEST_F(HostileSegmentTest, AReplacedSegmentIsUnmappedOnceNoViewUsesIt) {
   std::optional<View> held(client.view());  // a View on the first segment
   for (int restart = 0; restart < 3; ++restart) {
     auto next = shm::ArenaWriter::create(options_).value();
-    next->apply(records(kRegistry).batch(10 + restart)).value();
+    shm::BatchResolver next_resolver;  // what the server would send with each batch
+    next_resolver.apply(*next, records(kRegistry).batch(10 + restart)).value();
     writer_ = std::move(next);
+    resolver_ = std::move(next_resolver);
     View v = client.view();  // re-attaches
     EXPECT_EQ(v.revision(), static_cast<uint64_t>(10 + restart));
   }
@@ -344,8 +347,10 @@ TEST_F(HostileSegmentTest, AReplacedSegmentIsUnmappedOnceNoViewUsesIt) {
   // A thread of its own that never opens another View does not hold the current one back either.
   std::thread([&] { View v = client.view(); }).join();
   auto next = shm::ArenaWriter::create(options_).value();
-  next->apply(records(kRegistry).batch(20)).value();
+  shm::BatchResolver next_resolver;  // what the server would send with each batch
+  next_resolver.apply(*next, records(kRegistry).batch(20)).value();
   writer_ = std::move(next);
+  resolver_ = std::move(next_resolver);
   { View v = client.view(); }
   EXPECT_EQ(client.attachments(), 1u);
 }

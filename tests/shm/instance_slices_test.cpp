@@ -70,10 +70,11 @@ class InstanceSlicesTest : public ::testing::Test {
   }
   void TearDown() override { writer_->remove_segments(); }
 
-  void apply(OwnedBatch& b) { ASSERT_TRUE(writer_->apply(b.batch)) << "batch refused"; }
+  void apply(OwnedBatch& b) { ASSERT_TRUE(resolver_.apply(*writer_, b.batch)) << "batch refused"; }
 
   shm::ArenaOptions options_;
   std::unique_ptr<shm::ArenaWriter> writer_;
+  shm::BatchResolver resolver_;  // what the server would send with each batch
 };
 
 TEST_F(InstanceSlicesTest, RandomChangesAcrossSlicesMatchTheModelInEveryViewAndGeneration) {

@@ -79,8 +79,9 @@ TEST(ShmStress, WriterAndFourReaderProcesses) {
 
   auto writer_owner = shm::ArenaWriter::create(options).value();
   shm::ArenaWriter& writer = *writer_owner;
+  shm::BatchResolver writer_resolver;  // what the server would send with each batch
   testing::Workload workload(kServices, /*seed=*/20240611);
-  writer.apply(workload.full(writer.generation() + 1).batch).value();
+  writer_resolver.apply(writer, workload.full(writer.generation() + 1).batch).value();
 
   testing::SharedFlag stop;
   testing::SharedCounters progress(kReaders);  // Views each reader has checked so far
@@ -104,7 +105,7 @@ TEST(ShmStress, WriterAndFourReaderProcesses) {
   while (std::chrono::steady_clock::now() < start + kWriteFor ||
          (!enough_done() && std::chrono::steady_clock::now() < start + kWriteAtMost)) {
     OwnedBatch b = workload.next(writer.generation() + 1);
-    ASSERT_EQ(writer.apply(b.batch).value(), b.batch.revision);
+    ASSERT_EQ(writer_resolver.apply(writer, b.batch).value(), b.batch.revision);
     ++batches;
     max_pinned = std::max<uint64_t>(max_pinned, writer.stats().pinned_views);
   }
@@ -159,8 +160,9 @@ TEST_P(RandomBatches, KeepEveryInvariant) {
   testing::ArenaCleanup cleanup{options.name};
   auto writer_owner = shm::ArenaWriter::create(options).value();
   shm::ArenaWriter& writer = *writer_owner;
+  shm::BatchResolver writer_resolver;  // what the server would send with each batch
   testing::Workload workload(services, seed);
-  writer.apply(workload.full(writer.generation() + 1).batch).value();
+  writer_resolver.apply(writer, workload.full(writer.generation() + 1).batch).value();
   Client client = Client::open(options.name).value();
   testing::ViewChecker checker(services);
   std::vector<std::string> names;
@@ -169,7 +171,7 @@ TEST_P(RandomBatches, KeepEveryInvariant) {
   std::optional<View> held;
   std::string held_dump;
   for (int b = 0; b < 2000; ++b) {
-    writer.apply(workload.next(writer.generation() + 1).batch).value();
+    writer_resolver.apply(writer, workload.next(writer.generation() + 1).batch).value();
     View view = client.view();
     checker.check(view);
     if (b % 100 == 0) {
@@ -203,11 +205,12 @@ TEST(ShmStressInProcess, ManyNewServicesInOneBatchAreAllFound) {
   testing::ArenaCleanup cleanup{options.name};
   auto writer_owner = shm::ArenaWriter::create(options).value();
   shm::ArenaWriter& writer = *writer_owner;
+  shm::BatchResolver writer_resolver;  // what the server would send with each batch
   OwnedBatch b;
   constexpr int kCount = 2000;
   for (int i = 0; i < kCount; ++i)
     b.upsert(VersionSpec{"bulk-" + std::to_string(i), "1.0.0", wire::LifecycleStage::Stable, "team", "", {}, {}, {}});
-  writer.apply(b.batch).value();
+  writer_resolver.apply(writer, b.batch).value();
   Client client = Client::open(options.name).value();
   View view = client.view();
   int missing = 0;
@@ -231,6 +234,7 @@ TEST(ShmStressInProcess, DependencyResolutionSurvivesRemovingASiblingVersion) {
   testing::ArenaCleanup cleanup{options.name};
   auto writer_owner = shm::ArenaWriter::create(options).value();
   shm::ArenaWriter& writer = *writer_owner;
+  shm::BatchResolver writer_resolver;  // what the server would send with each batch
   auto version = [](const std::string& name, const std::string& v, std::vector<std::pair<std::string, std::string>> deps = {}) {
     return VersionSpec{name, v, wire::LifecycleStage::Stable, "team", "", {}, {}, std::move(deps)};
   };
@@ -239,17 +243,17 @@ TEST(ShmStressInProcess, DependencyResolutionSurvivesRemovingASiblingVersion) {
     b.upsert(version("b", "1.0.0"));
     b.upsert(version("a", "1.0.0", {{"b", "^1.0.0"}}));
     b.upsert(version("a", "2.0.0", {{"b", "^1.0.0"}}));
-    writer.apply(b.batch).value();
+    writer_resolver.apply(writer, b.batch).value();
   }
   {
     OwnedBatch b;
     b.remove_version("a", "1.0.0");  // a@2.0.0 still depends on b
-    writer.apply(b.batch).value();
+    writer_resolver.apply(writer, b.batch).value();
   }
   {
     OwnedBatch b;
     b.upsert(version("b", "1.5.0"));
-    writer.apply(b.batch).value();
+    writer_resolver.apply(writer, b.batch).value();
   }
   Client client = Client::open(options.name).value();
   {
@@ -264,7 +268,7 @@ TEST(ShmStressInProcess, DependencyResolutionSurvivesRemovingASiblingVersion) {
     b.remove_version("b", "1.0.0");
     b.remove_version("b", "1.5.0");
     b.upsert(version("b", "1.6.0"));
-    writer.apply(b.batch).value();
+    writer_resolver.apply(writer, b.batch).value();
   }
   View view = client.view();
   auto deps = view.dependencies("a", "2.0.0", Direct);

@@ -64,8 +64,9 @@ TEST(ShmTsan, WriterThreadAndThreeReaderThreads) {
   testing::ArenaCleanup cleanup{options.name};
   auto writer_owner = shm::ArenaWriter::create(options).value();
   shm::ArenaWriter& writer = *writer_owner;
+  shm::BatchResolver writer_resolver;  // what the server would send with each batch
   testing::Workload workload(kServices, /*seed=*/99);
-  writer.apply(workload.full(writer.generation() + 1).batch).value();
+  writer_resolver.apply(writer, workload.full(writer.generation() + 1).batch).value();
 
   Client shared = Client::open(options.name).value();
   std::atomic<bool> stop{false};
@@ -94,7 +95,7 @@ TEST(ShmTsan, WriterThreadAndThreeReaderThreads) {
         return false;
       };
       while (busy()) {
-        writer.apply(workload.next(writer.generation() + 1).batch).value();
+        writer_resolver.apply(writer, workload.next(writer.generation() + 1).batch).value();
         ++batches;
       }
     } catch (const std::exception& e) {
@@ -127,7 +128,8 @@ TEST(ShmTsan, ReadersReattachWhileTheWriterRestarts) {
   testing::ArenaCleanup cleanup{options.name};
   testing::Workload workload(kServices, /*seed=*/5, /*epoch=*/1);
   auto writer = shm::ArenaWriter::create(options).value();
-  writer->apply(workload.full(writer->generation() + 1).batch).value();
+  shm::BatchResolver writer_resolver;  // what the server would send with each batch
+  writer_resolver.apply(*writer, workload.full(writer->generation() + 1).batch).value();
 
   Client shared = Client::open(options.name).value();
   std::atomic<bool> stop{false};
@@ -146,12 +148,14 @@ TEST(ShmTsan, ReadersReattachWhileTheWriterRestarts) {
       while (std::chrono::steady_clock::now() < start + 1200ms) {
         if (std::chrono::steady_clock::now() >= next_restart) {
           auto fresh = shm::ArenaWriter::create(options).value();  // marks the old arena replaced
+          shm::BatchResolver fresh_resolver;  // what the server would send with each batch
           workload.set_epoch(static_cast<uint64_t>(++restarts) + 1);
-          fresh->apply(workload.full(fresh->generation() + 1).batch).value();
+          fresh_resolver.apply(*fresh, workload.full(fresh->generation() + 1).batch).value();
           writer = std::move(fresh);
+          writer_resolver = std::move(fresh_resolver);
           next_restart += 150ms;
         }
-        writer->apply(workload.next(writer->generation() + 1).batch).value();
+        writer_resolver.apply(*writer, workload.next(writer->generation() + 1).batch).value();
         std::this_thread::sleep_for(200us);
       }
     } catch (const std::exception& e) {
@@ -185,8 +189,9 @@ TEST(ShmTsan, ShortLivedThreadsReleaseTheirSlots) {
   testing::ArenaCleanup cleanup{options.name};
   auto writer_owner = shm::ArenaWriter::create(options).value();
   shm::ArenaWriter& writer = *writer_owner;
+  shm::BatchResolver writer_resolver;  // what the server would send with each batch
   testing::Workload workload(kServices, /*seed=*/3);
-  writer.apply(workload.full(writer.generation() + 1).batch).value();
+  writer_resolver.apply(writer, workload.full(writer.generation() + 1).batch).value();
   Client client = Client::open(options.name).value();
 
   std::atomic<int> ok{0}, failed{0};
@@ -209,7 +214,7 @@ TEST(ShmTsan, ShortLivedThreadsReleaseTheirSlots) {
           if (first_error.empty()) first_error = e.what();
         }
       });
-    if (wave % 10 == 0) writer.apply(workload.next(writer.generation() + 1).batch).value();
+    if (wave % 10 == 0) writer_resolver.apply(writer, workload.next(writer.generation() + 1).batch).value();
     for (auto& t : threads) t.join();
   }
   EXPECT_EQ(failed.load(), 0) << first_error;

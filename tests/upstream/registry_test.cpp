@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "roster/wire/json_decoder.hpp"
 
 #include <filesystem>
@@ -256,14 +258,39 @@ TEST_F(RegistryTest, FeedResumesFromMemoryStoreOrSnapshot) {
   EXPECT_EQ(registry_->frames_since(revs[1])->size(), 3u);
   EXPECT_TRUE(registry_->frames_since(revs[4])->empty());
   EXPECT_FALSE(registry_->frames_since(revs[4] + 4));  // ahead of the server: snapshot
-  reopen();  // the memory log is gone; the store's change log still covers it
-  EXPECT_EQ(registry_->frames_since(start_revision_)->size(), 5u);
-  EXPECT_EQ(registry_->frames_since(revs[2])->size(), 2u);
+  // The memory log is gone with a restart; the store's change log still covers it. A gap with a
+  // change of versions comes as one delta, with the resolutions of the current state.
+  reopen();
+  auto merged = registry_->frames_since(start_revision_);
+  ASSERT_TRUE(merged);
+  ASSERT_EQ(merged->size(), 1u);
+  {
+    wire::FrameReader reader;
+    reader.feed(*merged->front());
+    auto f = reader.next();
+    ASSERT_TRUE(f && wire::verify<wire::Delta>(f->payload));
+    auto* delta = flatbuffers::GetRoot<wire::Delta>(f->payload.data());
+    EXPECT_EQ(delta->from_revision(), start_revision_);
+    EXPECT_EQ(delta->revision(), revs[4]);
+    EXPECT_EQ(delta->upsert_services()->size(), 5u);
+    ASSERT_EQ(delta->resolutions()->size(), 1u);
+    EXPECT_EQ(delta->resolutions()->Get(0)->bytes_nested_root()->versions()->size(), 5u);
+  }
+  EXPECT_EQ(registry_->frames_since(revs[2])->size(), 1u);
+  // Instance changes replay revision by revision.
+  for (int i = 0; i < 3; ++i)
+    revs.push_back(put_instance("svc", "1.0.0", R"({"id": "i)" + std::to_string(i) + R"(", "address": "h", "port": 1})",
+                                std::nullopt)
+                       ->revision);
+  reopen();
+  EXPECT_EQ(registry_->frames_since(revs[4])->size(), 3u);
+  EXPECT_EQ(registry_->frames_since(revs[5])->size(), 2u);
 
   auto frames = registry_->snapshot_frames(8192);
   ASSERT_FALSE(frames.empty());
   wire::FrameReader reader(1u << 20);
   size_t versions = 0;
+  std::vector<std::string> resolved;  // the services a snapshot resolves: every registered one
   bool last = false;
   for (auto& f : frames) {
     reader.feed(*f);
@@ -271,12 +298,55 @@ TEST_F(RegistryTest, FeedResumesFromMemoryStoreOrSnapshot) {
     ASSERT_TRUE(frame);
     ASSERT_TRUE(wire::verify<wire::Snapshot>(frame->payload));
     auto* snap = flatbuffers::GetRoot<wire::Snapshot>(frame->payload.data());
-    EXPECT_EQ(snap->revision(), revs[4]);
+    EXPECT_EQ(snap->revision(), revs.back());
     versions += snap->services()->size();
+    if (snap->resolutions())
+      for (auto* r : *snap->resolutions()) {
+        resolved.push_back(r->bytes_nested_root()->name()->str());
+        EXPECT_EQ(r->bytes_nested_root()->versions()->size(), 5u);
+        EXPECT_EQ(r->bytes_nested_root()->latest(), 4u);  // 1.0.4
+      }
     last = snap->last();
   }
   EXPECT_EQ(versions, 5u);
+  EXPECT_EQ(resolved, std::vector<std::string>{"svc"});
   EXPECT_TRUE(last);
+}
+
+// Each delta carries the resolutions of the services whose versions it changes and of those whose
+// dependencies now resolve elsewhere (model/service_resolution.hpp); an instance change, none.
+TEST_F(RegistryTest, DeltasCarryTheResolutionsOfTheServicesTheyReResolve) {
+  std::vector<std::map<std::string, std::vector<std::string>>> sent;  // per delta: service -> web's or api's view
+  auto subscription = registry_->feed().subscribe([&](const Frame& frame, uint64_t) {
+    wire::FrameReader reader;
+    reader.feed(*frame);
+    auto f = reader.next();
+    ASSERT_TRUE(f && wire::verify<wire::Delta>(f->payload));
+    auto* delta = flatbuffers::GetRoot<wire::Delta>(f->payload.data());
+    auto& out = sent.emplace_back();
+    if (delta->resolutions())
+      for (auto* r : *delta->resolutions()) {
+        auto* res = r->bytes_nested_root();
+        auto& list = out[res->name()->str()];
+        for (auto* v : *res->versions()) {
+          list.push_back(v->version()->str());
+          if (v->resolved())
+            for (auto* target : *v->resolved()) list.push_back("->" + target->str());
+        }
+      }
+  });
+  using Sent = std::map<std::string, std::vector<std::string>>;
+  ASSERT_TRUE(put_version(version_doc("api", "1.0.0")));
+  ASSERT_TRUE(put_version(version_doc("web", "1.0.0", R"(, "dependencies": [{"service": "api", "range": "^1.0.0"}])")));
+  ASSERT_TRUE(put_instance("api", "1.0.0", kInstance));
+  ASSERT_TRUE(put_version(version_doc("api", "1.1.0")));
+  ASSERT_TRUE(put_version(version_doc("api", "2.0.0")));  // web's range does not take it
+  ASSERT_EQ(sent.size(), 5u);
+  EXPECT_EQ(sent[0], (Sent{{"api", {"1.0.0"}}}));
+  EXPECT_EQ(sent[1], (Sent{{"web", {"1.0.0", "->1.0.0"}}}));
+  EXPECT_EQ(sent[2], Sent{});
+  EXPECT_EQ(sent[3], (Sent{{"api", {"1.0.0", "1.1.0"}}, {"web", {"1.0.0", "->1.1.0"}}}));
+  EXPECT_EQ(sent[4], (Sent{{"api", {"1.0.0", "1.1.0", "2.0.0"}}}));
 }
 
 // The revisions the delta frames carry for their upserted versions, frame by frame.
@@ -302,14 +372,19 @@ TEST_F(RegistryTest, RecordsCarryTheRevisionThatWroteThem) {
   const uint64_t r3 = put_version(version_doc("svc", "1.1.0"))->revision;
   const uint64_t r4 = registry_->transition({"svc", "1.0.0"}, wire::LifecycleStage::Stable, "")->revision;
   EXPECT_EQ(commits(), 4u);
-  auto check = [&] {
+  auto check = [&](bool restarted) {
     EXPECT_EQ(registry_->version("svc", "1.0.0")->revision(), r4);
     EXPECT_EQ(registry_->version("svc", "1.1.0")->revision(), r3);
     ASSERT_EQ(registry_->instances("svc", "1.0.0").size(), 1u);
     EXPECT_EQ(registry_->instances("svc", "1.0.0")[0]->revision(), r2);
-    // Deltas from memory and, after a restart, from the store's change log alike.
-    EXPECT_EQ(delta_version_revisions(*registry_->frames_since(start_revision_)),
-              (std::vector<std::pair<uint64_t, uint64_t>>{{r1, r1}, {r3, r3}, {r4, r4}}));
+    // Deltas from memory. After a restart, from the store's change log: a gap with a change of
+    // versions as one delta to the current state (each key's last change).
+    if (restarted)
+      EXPECT_EQ(delta_version_revisions(*registry_->frames_since(start_revision_)),
+                (std::vector<std::pair<uint64_t, uint64_t>>{{r4, r4}, {r4, r3}}));
+    else
+      EXPECT_EQ(delta_version_revisions(*registry_->frames_since(start_revision_)),
+                (std::vector<std::pair<uint64_t, uint64_t>>{{r1, r1}, {r3, r3}, {r4, r4}}));
     wire::FrameReader reader(1u << 20);
     for (auto& f : registry_->snapshot_frames(1 << 20)) reader.feed(*f);
     auto frame = reader.next();
@@ -317,9 +392,9 @@ TEST_F(RegistryTest, RecordsCarryTheRevisionThatWroteThem) {
     auto records = wire::open_snapshot(*flatbuffers::GetRoot<wire::Snapshot>(frame->payload.data()));
     for (auto* v : records.versions) EXPECT_EQ(v->revision(), v->version()->str() == "1.0.0" ? r4 : r3);
   };
-  check();
+  check(false);
   reopen();
-  check();
+  check(true);
 }
 
 TEST_F(RegistryTest, RegisterWholeRegistryDocument) {

@@ -67,8 +67,9 @@ TEST(Frame, MalformedHeadersAreErrorsWithOffsets) {
       {"too short", {2, 0, 0, 0, 4, 1, 0, 0}, "shorter than the frame header"},
       {"oversized", {0, 0, 0, 0x7f, 4, 1, 0, 0}, "exceeds the limit"},
       {"bad version", {4, 0, 0, 0, 4, 9, 0, 0}, "unsupported protocol version 9"},
-      {"unknown type", {4, 0, 0, 0, 77, 1, 0, 0}, "unknown frame type 77"},
-      {"reserved", {4, 0, 0, 0, 4, 1, 1, 0}, "reserved header bytes"},
+      {"old version", {4, 0, 0, 0, 4, 1, 0, 0}, "unsupported protocol version 1 (this side speaks 2)"},
+      {"unknown type", {4, 0, 0, 0, 77, kProtocolVersion, 0, 0}, "unknown frame type 77"},
+      {"reserved", {4, 0, 0, 0, 4, kProtocolVersion, 1, 0}, "reserved header bytes"},
   };
   for (auto& c : cases) {
     FrameReader reader;

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <set>
 
 #include "roster/base/log.hpp"
 #include "roster/governance/json_document.hpp"
 #include "roster/governance/pact.hpp"
+#include "roster/model/service_resolution.hpp"
 #include "roster/semver.hpp"
 #include "roster/upstream/schema_rules.hpp"
 #include "roster/upstream/version_rules.hpp"
@@ -133,6 +135,7 @@ Result<void> Registry::load() {
   for (auto& [key, record] : versions_)
     if (auto added = graph_.upsert(version_info(*root<wire::ServiceVersion>(record))); !added)
       log::warn("stored version {} left out of the dependency graph: {}", key.to_string(), added.error().message);
+  (void)graph_.take_changed_services();  // a snapshot carries every service's resolution
   return {};
 }
 
@@ -188,7 +191,7 @@ bool Registry::catch_up(uint64_t at_least, std::chrono::milliseconds timeout) {
       apply_in_memory(c);
       if (auto* key = std::get_if<InstanceKey>(&c.key); key && c.record) leases_.grant(*key, now, lease_ttl(*c.record));
     }
-    feed_.publish(from, revision_, encode_delta(from, revision_, *decoded));
+    feed_.publish(from, revision_, encode_delta(from, revision_, *decoded, take_resolutions()));
   }
   return revision_ >= at_least;
 }
@@ -313,7 +316,7 @@ WriteResult Registry::commit(std::vector<Change> changes) {
     stamp_revision(c, revision_, Origin::Ours);
     apply_in_memory(c);
   }
-  Frame delta = encode_delta(from, revision_, changes);
+  Frame delta = encode_delta(from, revision_, changes, take_resolutions());
   if (committer_) {
     pending_.push_back({from, revision_, std::move(delta), std::chrono::steady_clock::now()});
     committer_->submit(epoch_, revision_, std::move(mutations));
@@ -385,7 +388,14 @@ Result<std::vector<Registry::Change>> Registry::decode_changes(const std::vector
   return out;
 }
 
-Frame Registry::encode_delta(uint64_t from, uint64_t revision, const std::vector<Change>& changes) const {
+std::vector<Registry::Bytes> Registry::take_resolutions() {
+  std::vector<Bytes> out;
+  for (const std::string& name : graph_.take_changed_services()) out.push_back(model::resolution_record(graph_, name));
+  return out;
+}
+
+Frame Registry::encode_delta(uint64_t from, uint64_t revision, const std::vector<Change>& changes,
+                             const std::vector<Bytes>& resolutions) const {
   flatbuffers::FlatBufferBuilder fbb(1024);
   std::vector<flatbuffers::Offset<wire::ServiceRecord>> up_services;
   std::vector<flatbuffers::Offset<wire::InstanceRecord>> up_instances;
@@ -422,10 +432,13 @@ Frame Registry::encode_delta(uint64_t from, uint64_t revision, const std::vector
         },
         c.key);
   }
+  std::vector<flatbuffers::Offset<wire::ResolutionRecord>> resolved;
+  for (auto& r : resolutions) resolved.push_back(wire::CreateResolutionRecord(fbb, wire::nested_record(fbb, r)));
   fbb.Finish(wire::CreateDelta(fbb, from, revision, fbb.CreateVector(up_services), fbb.CreateVector(rm_services),
                                fbb.CreateVector(up_instances), fbb.CreateVector(rm_instances),
                                fbb.CreateVector(up_contracts), fbb.CreateVector(rm_contracts),
-                               settings.empty() ? 0 : fbb.CreateVector(settings)));
+                               settings.empty() ? 0 : fbb.CreateVector(settings),
+                               resolved.empty() ? 0 : fbb.CreateVector(resolved)));
   return frame_of(wire::FrameType::Delta, fbb);
 }
 
@@ -943,15 +956,47 @@ std::optional<std::vector<Frame>> Registry::frames_since(uint64_t revision) cons
   auto& replay = **changes;
   while (!replay.empty() && replay.back().revision > durable) replay.pop_back();
   if (replay.empty() || replay.back().revision != durable) return std::nullopt;
-  std::vector<Frame> out;
-  uint64_t from = revision;
+  std::vector<std::vector<Change>> gap;
+  bool versions_changed = false;
   for (auto& change : replay) {
     auto decoded = decode_changes(change.mutations);
     if (!decoded) return std::nullopt;  // the store's log cannot be trusted: a snapshot can
-    for (auto& c : *decoded) stamp_revision(c, change.revision, Origin::FromOutside);
-    out.push_back(encode_delta(from, change.revision, *decoded));
-    from = change.revision;
+    for (auto& c : *decoded) {
+      stamp_revision(c, change.revision, Origin::FromOutside);
+      versions_changed |= std::holds_alternative<VersionKey>(c.key);
+    }
+    gap.push_back(std::move(*decoded));
   }
+  std::vector<Frame> out;
+  if (!versions_changed) {  // instance and contract changes replay as they were
+    uint64_t from = revision;
+    for (size_t i = 0; i < gap.size(); ++i) {
+      out.push_back(encode_delta(from, replay[i].revision, gap[i], {}));
+      from = replay[i].revision;
+    }
+    return out;
+  }
+  // A change of versions needs resolutions, and the graph has them only for the state it holds
+  // now: the whole gap goes as one delta to it (each key's last change), resolving every service
+  // whose versions changed and every one that declares a dependency on such a service. With
+  // writes pending the graph is ahead of the gap's end: a snapshot.
+  if (!pending_.empty()) return std::nullopt;
+  std::map<decltype(Change::key), Change> last;
+  std::set<std::string> resolve;
+  for (auto& changes : gap)
+    for (auto& c : changes) {
+      if (auto* key = std::get_if<VersionKey>(&c.key)) {
+        resolve.insert(key->name);
+        for (auto& dependent : graph_.declaring_services(key->name)) resolve.insert(dependent);
+      }
+      auto key = c.key;
+      last.insert_or_assign(std::move(key), std::move(c));
+    }
+  std::vector<Change> merged;
+  for (auto& [key, c] : last) merged.push_back(std::move(c));
+  std::vector<Bytes> resolutions;
+  for (auto& name : resolve) resolutions.push_back(model::resolution_record(graph_, name));
+  out.push_back(encode_delta(revision, durable, merged, resolutions));
   return out;
 }
 
@@ -960,13 +1005,19 @@ std::vector<Frame> Registry::snapshot_frames(size_t max_frame_bytes) const {
   std::vector<Frame> out;
   const size_t budget = max_frame_bytes - 4096;  // room for the message's own tables
   uint32_t chunk = 0;
+  // Every service's resolution, by name (versions_ is ordered by name).
+  std::vector<Bytes> resolutions;
+  for (auto it = versions_.begin(); it != versions_.end(); it = versions_.lower_bound(VersionKey{it->first.name + '\0', ""}))
+    resolutions.push_back(model::resolution_record(graph_, it->first.name));
   auto version_it = versions_.begin();
+  auto resolution_it = resolutions.begin();
   auto instance_it = instances_.begin();
   auto contract_it = contracts_.begin();
   for (;;) {
     flatbuffers::FlatBufferBuilder fbb(64 * 1024);
     size_t used = 0;
     std::vector<flatbuffers::Offset<wire::ServiceRecord>> s;
+    std::vector<flatbuffers::Offset<wire::ResolutionRecord>> r;
     std::vector<flatbuffers::Offset<wire::InstanceRecord>> i;
     std::vector<flatbuffers::Offset<wire::ContractRecord>> c;
     auto fits = [&](const std::vector<uint8_t>& r) { return used == 0 || used + r.size() + 64 <= budget; };
@@ -974,17 +1025,23 @@ std::vector<Frame> Registry::snapshot_frames(size_t max_frame_bytes) const {
       used += version_it->second.size() + 64;
       s.push_back(wire::CreateServiceRecord(fbb, wire::nested_record(fbb, version_it->second)));
     }
-    for (; version_it == versions_.end() && instance_it != instances_.end() && fits(instance_it->second); ++instance_it) {
+    for (; version_it == versions_.end() && resolution_it != resolutions.end() && fits(*resolution_it); ++resolution_it) {
+      used += resolution_it->size() + 64;
+      r.push_back(wire::CreateResolutionRecord(fbb, wire::nested_record(fbb, *resolution_it)));
+    }
+    const bool resolved = resolution_it == resolutions.end();
+    for (; resolved && version_it == versions_.end() && instance_it != instances_.end() && fits(instance_it->second); ++instance_it) {
       used += instance_it->second.size() + 64;
       i.push_back(wire::CreateInstanceRecord(fbb, wire::nested_record(fbb, instance_it->second)));
     }
-    for (; instance_it == instances_.end() && contract_it != contracts_.end() && fits(contract_it->second); ++contract_it) {
+    for (; resolved && instance_it == instances_.end() && contract_it != contracts_.end() && fits(contract_it->second); ++contract_it) {
       used += contract_it->second.size() + 64;
       c.push_back(wire::CreateContractRecord(fbb, wire::nested_record(fbb, contract_it->second)));
     }
-    const bool last = version_it == versions_.end() && instance_it == instances_.end() && contract_it == contracts_.end();
+    const bool last = version_it == versions_.end() && resolved && instance_it == instances_.end() &&
+                      contract_it == contracts_.end();
     fbb.Finish(wire::CreateSnapshot(fbb, revision_, chunk++, last, fbb.CreateVector(s), fbb.CreateVector(i),
-                                    fbb.CreateVector(c), fbb.CreateString(store_.identity())));
+                                    fbb.CreateVector(c), fbb.CreateString(store_.identity()), fbb.CreateVector(r)));
     out.push_back(frame_of(wire::FrameType::Snapshot, fbb));
     if (last) break;
   }

@@ -41,13 +41,6 @@ model::LifecycleDates dates_of(const wire::ServiceVersion& v) {
   return {v.deprecated_at_ms(), v.sunset_at_ms(), v.retired_at_ms()};
 }
 
-model::VersionInfo version_info(const wire::ServiceVersion& v) {
-  model::VersionInfo info{v.name()->str(), v.version()->str(), stage_of(v), {}};
-  if (v.dependencies())
-    for (auto* d : *v.dependencies()) info.dependencies.push_back({d->service()->str(), d->range()->str()});
-  return info;
-}
-
 Result<std::vector<uint8_t>> settle_lifecycle(const wire::ServiceVersion& candidate,
                                                               const wire::ServiceVersion* existing, bool import,
                                                               int64_t now_ms, const model::LifecyclePolicy& policy) {

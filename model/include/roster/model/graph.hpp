@@ -19,6 +19,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -175,6 +176,20 @@ class DependencyGraph {
                                                     const Resolution& resolution)>& visit) const;
 
   size_t version_count() const;
+
+  // The versions of `name`, ascending (as above), each with its stage and, per declaration in
+  // declaration order, the version it resolves to (null: none). Nothing when none is registered.
+  using VersionVisitor = std::function<void(const semver::Version& version, std::string_view text, LifecycleStage stage,
+                                            std::span<const std::string* const> resolved)>;
+  void for_each_version(std::string_view name, const VersionVisitor& visit) const;
+
+  // The services a version of which declares a dependency on `name` (each once, sorted).
+  std::vector<std::string> declaring_services(std::string_view name) const;
+
+  // The services whose versions were upserted or removed, or a declaration of which came to
+  // resolve to another version (or to none), since the last call; each once, sorted. What the
+  // server sends agents their resolutions for (model/service_resolution.hpp).
+  std::vector<std::string> take_changed_services();
 
  private:
   struct Impl;

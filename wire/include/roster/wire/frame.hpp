@@ -24,7 +24,8 @@ enum class FrameType : uint8_t {
   Error = 5,      // both ways, then the sender closes: StreamError
 };
 
-inline constexpr uint8_t kProtocolVersion = 1;
+// 2: Snapshot and Delta carry the server's resolutions (issue 17); agents of version 1 resolved themselves.
+inline constexpr uint8_t kProtocolVersion = 2;
 inline constexpr size_t kFrameHeaderBytes = 8;
 inline constexpr uint32_t kDefaultMaxFrameBytes = 16u << 20;
 

@@ -16,9 +16,10 @@ flatbuffers::Offset<flatbuffers::Vector<uint8_t>> nested_record(flatbuffers::Fla
                                                                 std::span<const uint8_t> record);
 
 // Builds a Snapshot carrying copies of the records' bytes (each nested buffer 8-byte aligned).
+// `resolutions`: ServiceResolution records (an agent's cache holds what the server sent).
 flatbuffers::DetachedBuffer build_snapshot(const RecordList& services, const RecordList& instances,
                                            const RecordList& contracts, uint64_t revision,
-                                           std::string_view store_id = {});
+                                           std::string_view store_id = {}, const RecordList& resolutions = {});
 
 // The records inside a verified Snapshot (see verify<Snapshot>), pointing into its bytes.
 struct SnapshotRecords {

@@ -59,7 +59,11 @@ struct ContractKey {
 };
 
 // One atomic change. Records are standalone FlatBuffers that the caller has verified
-// (wire::verify); their bytes are copied into the arena unchanged.
+// (wire::verify); their bytes are copied into the arena unchanged. Resolutions are the server's
+// (wire::ServiceResolution, model/service_resolution.hpp; batch_resolver.hpp computes them where
+// no server does): one for every service whose versions the batch changes, and for every service
+// whose dependencies resolve differently after it. The writer orders versions, resolves
+// dependencies and picks "latest" by them alone.
 struct Batch {
   uint64_t revision = 0;  // the upstream revision this batch brings the arena to
   std::vector<std::span<const uint8_t>> upsert_versions;
@@ -68,6 +72,7 @@ struct Batch {
   std::vector<InstanceKey> remove_instances;
   std::vector<std::span<const uint8_t>> upsert_contracts;
   std::vector<ContractKey> remove_contracts;
+  std::vector<std::span<const uint8_t>> resolutions;  // standalone ServiceResolution FlatBuffers, verified
 };
 
 struct ArenaStats {
@@ -94,8 +99,9 @@ class ArenaWriter {
   ArenaWriter& operator=(const ArenaWriter&) = delete;
 
   // Applies `batch` and publishes it as the next generation, all or nothing: on an error readers
-  // see no part of it. Errors: Invalid (an instance of an unknown version, a version that is not
-  // SemVer: nothing changed, the writer goes on), TooLarge (code arena_full: the segment or an
+  // see no part of it. Errors: Invalid (an instance of an unknown version; a resolution missing,
+  // or one that does not match the versions and records the batch leaves: nothing changed, the
+  // writer goes on), TooLarge (code arena_full: the segment or an
   // index is full), Conflict (another writer took the arena's name), Io (the name could not be
   // taken). After TooLarge, Conflict or Io this writer refuses every later batch: start a new one.
   Result<uint64_t> apply(const Batch& batch);
@@ -121,7 +127,7 @@ class ArenaWriter {
   ArenaStats stats() const;
 
   // Every live record of the arena's current state (the agent writes its cache file from it).
-  enum class RecordType { Version, Instance, Contract };
+  enum class RecordType { Version, Instance, Contract, Resolution };
   void visit_records(const std::function<void(RecordType, std::span<const uint8_t>)>& visit) const;
 
   // Takes the arena's name now, with an empty registry (when there is nothing to publish yet

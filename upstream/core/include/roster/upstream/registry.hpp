@@ -211,7 +211,12 @@ class Registry {
   // (another server's, or a file), whose verified bytes may still overlap: re-encoded.
   enum class Origin { Ours, FromOutside };
   static void stamp_revision(Change& change, uint64_t revision, Origin origin);
-  Frame encode_delta(uint64_t from, uint64_t revision, const std::vector<Change>& changes) const;
+  // `resolutions`: ServiceResolution records for the services the changes re-resolved.
+  Frame encode_delta(uint64_t from, uint64_t revision, const std::vector<Change>& changes,
+                     const std::vector<Bytes>& resolutions) const;
+  // The resolutions of the services whose versions or resolved dependencies changed since the
+  // last call (model/service_resolution.hpp): what the delta of the changes just applied carries.
+  std::vector<Bytes> take_resolutions();
   // Typed changes of stored mutations, their record bytes verified (a shared store's bytes were
   // written by other processes).
   Result<std::vector<Change>> decode_changes(const std::vector<Mutation>& mutations) const;

@@ -13,13 +13,14 @@
 #include "roster/base/result.hpp"
 #include "roster/model/graph.hpp"
 #include "roster/model/lifecycle.hpp"
+#include "roster/model/service_resolution.hpp"
 #include "roster/wire/roster_generated.h"
 
 namespace roster::upstream {
 
 wire::LifecycleStage stage_of(const wire::ServiceVersion& v);
 model::LifecycleDates dates_of(const wire::ServiceVersion& v);
-model::VersionInfo version_info(const wire::ServiceVersion& v);
+using model::version_info;  // model/service_resolution.hpp
 
 // The record to store for `candidate`, given the version already registered under its key (if
 // any): its stage checked, its lifecycle dates (and reason) and its timestamps the server's
