@@ -151,7 +151,7 @@ TEST_F(ArenaTest, AVersionReplacedOrRemovedInItsOwnBatchIsIndexedAsItEnds) {
     b.upsert(testing::VersionSpec{"svc" + suffix, "1.0.0", wire::LifecycleStage::Stable, "second", "", {"t", "u"}, {}, {}});
     b.upsert(testing::VersionSpec{"gone" + suffix, "1.0.0", wire::LifecycleStage::Stable, "second", "", {"t"}, {}, {}});
     b.remove_version("gone" + suffix, "1.0.0");
-    writer_->apply(b.batch).value();
+    resolver_.apply(*writer_, b.batch).value();
     if (!client) client.emplace(Client::open(options_.name).value());
     View view = client->view();
     EXPECT_TRUE(view.by_team("first").to_vector().empty()) << round;

@@ -533,7 +533,7 @@ TEST_F(ReclaimTest, AFreshArenaWhoseLoadDoesNotFitIsEmptiedAndStaysUsable) {
     too_big.upsert(testing::VersionSpec{svc(i), "1.0.0", wire::LifecycleStage::Stable, "team-fill", filler, {"t"}, {}, {}});
     too_big.upsert(testing::InstanceSpec{svc(i), "1.0.0", "i", "10.0.0.1", 80, 100, wire::Health::Up, "", {}});
   }
-  auto failed = writer_->apply(too_big.batch);
+  auto failed = resolver_.apply(*writer_, too_big.batch);
   ASSERT_FALSE(failed);
   EXPECT_EQ(failed.error().code, "arena_full") << failed.error().message;
   EXPECT_NE(failed.error().message.find("still empty"), std::string::npos) << failed.error().message;
