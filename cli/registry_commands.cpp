@@ -4,6 +4,7 @@
 
 #include "commands.hpp"
 #include "roster/base/files.hpp"
+#include "roster/model/service_resolution.hpp"
 #include "roster/net/http_request_parser.hpp"
 #include "roster/wire/json_decoder.hpp"
 #include "roster/wire/json_encoder.hpp"
@@ -93,7 +94,14 @@ void add_registry_commands(CLI::App& app, int& exit_code) {
   convert->callback([opts, &exit_code] {
     auto doc = decode(*opts);
     if (!doc.ok()) return void(exit_code = report(*opts, doc));
-    auto snapshot = wire::build_snapshot(doc.services, doc.instances, doc.contracts, 0);
+    // A whole snapshot, as the server sends one: each service's resolution too (an agent
+    // refuses a snapshot without them).
+    model::DependencyGraph graph;
+    for (size_t i = 0; i < doc.services.size(); ++i)
+      (void)graph.upsert(model::version_info(*flatbuffers::GetRoot<wire::ServiceVersion>(doc.services[i].data())));
+    wire::RecordList resolutions;
+    for (const std::string& name : graph.take_changed_services()) resolutions.append(model::resolution_record(graph, name));
+    auto snapshot = wire::build_snapshot(doc.services, doc.instances, doc.contracts, 0, {}, resolutions);
     if (auto written = base::write_file_atomically(opts->output, {snapshot.data(), snapshot.size()}); !written) {
       std::cerr << "rosterctl: " << written.error().message << "\n";
       return void(exit_code = kUsage);

@@ -228,6 +228,22 @@ class StreamProtocol(unittest.TestCase):
                 self.assertIsNone(stream.next(), "the server should close after the Error frame")
                 stream.close()
 
+    def test_a_converted_snapshot_carries_each_service_s_resolution(self):
+        # `rosterctl convert` writes a Snapshot as the server sends one: an agent refuses one
+        # without the resolutions.
+        out = os.path.join(GENERATED, "converted.fb")
+        subprocess.run([os.path.join(BUILD, "cli", "rosterctl"), "convert",
+                        os.path.join(SOURCE, "examples", "registry.json"), "-o", out], check=True,
+                       stdout=subprocess.DEVNULL)
+        with open(out, "rb") as f:
+            s = Snapshot.GetRootAs(bytearray(f.read()), 0)
+        names = services_of(snapshot_records(s))
+        resolved = resolutions_of([s.Resolutions(i) for i in range(s.ResolutionsLength())])
+        self.assertTrue(names)
+        self.assertEqual(sorted(f"{name}@{v}" for name, versions in resolved.items() for v, _ in versions), sorted(names))
+        for name, versions in resolved.items():
+            self.assertLessEqual(sum(latest for _, latest in versions), 1, name)
+
 
 if __name__ == "__main__":
     unittest.main(argv=sys.argv[:1], verbosity=2)
