@@ -7,22 +7,11 @@
 #include <cctype>
 #include <charconv>
 
+#include "roster/base/text_position.hpp"
+
 namespace roster::cli::importing {
 
 namespace {
-
-std::string position(std::string_view text, size_t offset) {
-  size_t line = 1, column = 1;
-  for (size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      column = 1;
-    } else {
-      ++column;
-    }
-  }
-  return "line " + std::to_string(line) + ", column " + std::to_string(column);
-}
 
 size_t skip_space(std::string_view text, size_t at) {
   while (at < text.size() && std::isspace(static_cast<unsigned char>(text[at]))) ++at;
@@ -50,7 +39,7 @@ Result<std::vector<rapidjson::Document>> parse_json_values(std::string_view text
     doc.ParseStream<kFlags, rapidjson::UTF8<>>(in);
     if (doc.HasParseError())
       return fail(ErrorKind::Invalid, "invalid_json",
-                  position(text, at + doc.GetErrorOffset()) + ": " + rapidjson::GetParseError_En(doc.GetParseError()));
+                  base::text_position(text, at + doc.GetErrorOffset()) + ": " + rapidjson::GetParseError_En(doc.GetParseError()));
     at += in.Tell();
   }
   if (values.empty()) return fail(ErrorKind::Invalid, "invalid_json", "the file holds no JSON value");

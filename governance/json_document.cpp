@@ -7,6 +7,7 @@
 #include <rapidjson/writer.h>
 
 #include "roster/base/percent.hpp"
+#include "roster/base/text_position.hpp"
 
 namespace roster::governance {
 
@@ -14,17 +15,7 @@ namespace {
 
 // "line L, column C (offset N)" of a byte offset, for messages.
 std::string position(std::string_view text, size_t offset) {
-  size_t line = 1, column = 1;
-  for (size_t i = 0; i < offset && i < text.size(); ++i) {
-    if (text[i] == '\n') {
-      ++line;
-      column = 1;
-    } else {
-      ++column;
-    }
-  }
-  return "line " + std::to_string(line) + ", column " + std::to_string(column) + " (offset " + std::to_string(offset) +
-         ")";
+  return base::text_position(text, offset) + " (offset " + std::to_string(offset) + ")";
 }
 
 // The offset of the first bracket nested deeper than `limit`, or npos. One pass over the text,
