@@ -371,30 +371,37 @@ DependencyGraph& DependencyGraph::operator=(DependencyGraph&&) noexcept = defaul
 
 size_t DependencyGraph::version_count() const { return impl_->nodes.size() - impl_->free_nodes.size(); }
 
-Result<void> DependencyGraph::upsert(const VersionInfo& info) {
-  Impl& g = *impl_;
+Result<void> DependencyGraph::check(const VersionInfo& info) {
   if (info.name.empty()) return fail(ErrorKind::Invalid, "invalid_name", "the service name is empty", "name");
-  auto version = semver::Version::parse(info.version);
-  if (!version)
+  if (auto version = semver::Version::parse(info.version); !version)
     return fail(ErrorKind::Invalid, "invalid_version", "invalid version of " + info.name + ": " + version.error().message,
                 "version");
-
-  // Everything that can fail is checked before anything changes.
-  std::vector<std::pair<std::string_view, semver::Range>> fresh;
   for (size_t i = 0; i < info.dependencies.size(); ++i) {
     const DependencyDecl& dep = info.dependencies[i];
     const std::string where = "dependencies[" + std::to_string(i) + "]";
     if (dep.service.empty())
       return fail(ErrorKind::Invalid, "invalid_dependency", "dependency " + std::to_string(i) + " has an empty service name",
                   where);
+    if (auto range = semver::Range::parse(dep.range); !range)
+      return fail(ErrorKind::Invalid, "invalid_range",
+                  "invalid range for dependency on " + dep.service + ": " + range.error().message, where);
+  }
+  return {};
+}
+
+Result<void> DependencyGraph::upsert(const VersionInfo& info) {
+  Impl& g = *impl_;
+  // Everything that can fail is checked before anything changes.
+  if (auto ok = check(info); !ok) return ok;
+  semver::Version version = *semver::Version::parse(info.version);
+
+  // The ranges the graph does not hold yet (they parse: checked).
+  std::vector<std::pair<std::string_view, semver::Range>> fresh;
+  for (const DependencyDecl& dep : info.dependencies) {
     if (g.range_ids.contains(dep.range) ||
         std::any_of(fresh.begin(), fresh.end(), [&](const auto& f) { return f.first == dep.range; }))
       continue;
-    auto range = semver::Range::parse(dep.range);
-    if (!range)
-      return fail(ErrorKind::Invalid, "invalid_range",
-                  "invalid range for dependency on " + dep.service + ": " + range.error().message, where);
-    fresh.emplace_back(dep.range, std::move(*range));
+    fresh.emplace_back(dep.range, *semver::Range::parse(dep.range));
   }
 
   for (auto& [text, range] : fresh) {
@@ -410,13 +417,13 @@ Result<void> DependencyGraph::upsert(const VersionInfo& info) {
     ++g.ranges[range_of.back()].refs;
   }
   const Id s = g.service_for(info.name);
-  Id node = g.find_node(s, *version, info.version);
+  Id node = g.find_node(s, version, info.version);
   if (node == kNone) {
     node = Impl::allocate(g.nodes, g.free_nodes);
     g.resolved_from.resize(g.nodes.size());
     Impl::Node& n = g.nodes[node];
     n.service = s;
-    n.version = std::move(*version);
+    n.version = std::move(version);
     n.text = info.version;
     auto& vs = g.services[s].versions;
     vs.insert(std::upper_bound(vs.begin(), vs.end(), node,

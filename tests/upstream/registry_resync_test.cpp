@@ -5,6 +5,8 @@
 // cannot catch up with 503.
 #include <gtest/gtest.h>
 
+#include <utility>
+
 #include "roster/upstream/registry.hpp"
 #include "roster/wire/json_decoder.hpp"
 
@@ -32,6 +34,7 @@ class ResyncingStore final : public Store {
   Result<std::vector<Change>> take_changes(uint64_t, std::chrono::milliseconds) override {
     if (lost_track) return fail(ErrorKind::Unavailable, "store_resync", "compacted");
     if (watch_down) return std::vector<Change>{};
+    if (!next_change.empty()) return std::vector<Change>{{++revision_, std::exchange(next_change, {})}};
     return std::vector<Change>{{revision_, {}}};  // the other server's commit (changing nothing here)
   }
 
@@ -49,6 +52,7 @@ class ResyncingStore final : public Store {
   }
 
   std::vector<StoredRecord> records;
+  std::vector<Mutation> next_change;  // what another server commits next
   bool lost_track = false, unreadable = false, watch_down = false;
 
  private:
@@ -102,6 +106,49 @@ TEST(RegistryResync, AWriteThatKeepsLosingRacesGivesUpAndOneThatCannotCatchUpSay
   EXPECT_EQ(behind.error().error.code, "store_unavailable");
   EXPECT_EQ(behind.error().error.kind, ErrorKind::Unavailable);
   EXPECT_FALSE(registry->version("b", "1.0.0"));
+}
+
+// A version record written to the store behind the servers' back whose dependency range does not
+// parse: served, it would have no resolution, and every agent would refuse every snapshot and
+// ask again. It is refused like a damaged record: a server does not start on it (naming it), and
+// a running one leaves that change out.
+std::vector<uint8_t> version_with_range(const std::string& name, const std::string& range) {
+  flatbuffers::FlatBufferBuilder fbb;
+  auto dep = wire::CreateDependency(fbb, fbb.CreateString("b"), fbb.CreateString(range));
+  auto deps = fbb.CreateVector(std::vector{dep});
+  wire::ServiceVersionBuilder v(fbb);
+  auto owner = fbb.CreateString("t");
+  auto n = fbb.CreateString(name);
+  auto ver = fbb.CreateString("1.0.0");
+  v.add_name(n);
+  v.add_version(ver);
+  v.add_owner_team(owner);
+  v.add_stage(wire::LifecycleStage::Beta);
+  v.add_dependencies(deps);
+  fbb.Finish(v.Finish());
+  return {fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize()};
+}
+
+TEST(RegistryResync, AStoredVersionTheGraphCannotHoldIsRefusedNotServedWithoutAResolution) {
+  ResyncingStore store;
+  store.hold(10, {"a"});
+  store.records.push_back({RecordKind::ServiceVersion, std::string("bad") + '\0' + "1.0.0",
+                           version_with_range("bad", "not a range"), 10});
+  auto refused = Registry::open(store, {}, [] { return int64_t{1'700'000'000'000}; });
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, "invalid_record");
+  EXPECT_NE(refused.error().message.find("bad@1.0.0"), std::string::npos) << refused.error().message;
+
+  store.hold(10, {"a"});
+  auto registry = Registry::open(store, {}, [] { return int64_t{1'700'000'000'000}; }).value();
+  store.next_change = {{RecordKind::ServiceVersion, std::string("bad") + '\0' + "1.0.0", version_with_range("bad", "not a range")},
+                       {RecordKind::ServiceVersion, std::string("a") + '\0' + "1.0.0", version_with_range("a", "^1")}};
+  registry->sync();
+  EXPECT_EQ(registry->revision(), 11u);
+  EXPECT_FALSE(registry->version("bad", "1.0.0"));
+  // The whole change is left out, as an unreadable one is: "a" keeps the version it had.
+  ASSERT_TRUE(registry->version("a", "1.0.0"));
+  EXPECT_TRUE(registry->graph().resolve("a", "^1").resolved());
 }
 
 }  // namespace

@@ -133,8 +133,7 @@ Result<void> Registry::load() {
   }
   for (auto& [key, record] : versions_) by_precedence_.put(key, &record);
   for (auto& [key, record] : versions_)
-    if (auto added = graph_.upsert(version_info(*root<wire::ServiceVersion>(record))); !added)
-      log::warn("stored version {} left out of the dependency graph: {}", key.to_string(), added.error().message);
+    (void)graph_.upsert(version_info(*root<wire::ServiceVersion>(record)));  // checked by decode_changes
   (void)graph_.take_changed_services();  // a snapshot carries every service's resolution
   return {};
 }
@@ -353,6 +352,12 @@ Result<std::vector<Registry::Change>> Registry::decode_changes(const std::vector
         auto key = version_key(m.key);
         if (!key) return fail(key.error());
         if (auto ok = check_stored<wire::ServiceVersion>(m, *key); !ok) return fail(ok.error());
+        // One the dependency graph cannot hold would be served without a resolution, which every
+        // agent refuses (and asks for a snapshot again): refused here, as a damaged record is.
+        if (m.record)
+          if (auto ok = model::DependencyGraph::check(version_info(*root<wire::ServiceVersion>(*m.record))); !ok)
+            return fail(ErrorKind::Corrupt, "invalid_record",
+                        "the stored version " + key->to_string() + " breaks the registry's rules: " + ok.error().message);
         out.push_back({*key, m.record});
         break;
       }
