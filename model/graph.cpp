@@ -371,9 +371,10 @@ DependencyGraph& DependencyGraph::operator=(DependencyGraph&&) noexcept = defaul
 
 size_t DependencyGraph::version_count() const { return impl_->nodes.size() - impl_->free_nodes.size(); }
 
-Result<void> DependencyGraph::check(const VersionInfo& info) {
+Result<semver::Version> DependencyGraph::check(const VersionInfo& info) {
   if (info.name.empty()) return fail(ErrorKind::Invalid, "invalid_name", "the service name is empty", "name");
-  if (auto version = semver::Version::parse(info.version); !version)
+  auto version = semver::Version::parse(info.version);
+  if (!version)
     return fail(ErrorKind::Invalid, "invalid_version", "invalid version of " + info.name + ": " + version.error().message,
                 "version");
   for (size_t i = 0; i < info.dependencies.size(); ++i) {
@@ -386,14 +387,15 @@ Result<void> DependencyGraph::check(const VersionInfo& info) {
       return fail(ErrorKind::Invalid, "invalid_range",
                   "invalid range for dependency on " + dep.service + ": " + range.error().message, where);
   }
-  return {};
+  return std::move(*version);
 }
 
 Result<void> DependencyGraph::upsert(const VersionInfo& info) {
   Impl& g = *impl_;
   // Everything that can fail is checked before anything changes.
-  if (auto ok = check(info); !ok) return ok;
-  semver::Version version = *semver::Version::parse(info.version);
+  auto checked = check(info);
+  if (!checked) return fail(checked.error());
+  semver::Version version = std::move(*checked);
 
   // The ranges the graph does not hold yet (they parse: checked).
   std::vector<std::pair<std::string_view, semver::Range>> fresh;

@@ -134,8 +134,9 @@ class DependencyGraph {
   DependencyGraph& operator=(DependencyGraph&&) noexcept;
 
   // Whether upsert() would take `info` (its name, version and ranges are ones the graph can hold),
-  // changing nothing: for records read from a store, which another writer may have filled.
-  static Result<void> check(const VersionInfo& info);
+  // changing nothing: for records read from a store, which another writer may have filled. The
+  // version, parsed.
+  static Result<semver::Version> check(const VersionInfo& info);
   // Adds or replaces one version (its stage and dependencies may change). Refuses (Invalid), and
   // changes nothing, when a name is empty, the version is not SemVer or a range does not parse.
   Result<void> upsert(const VersionInfo& info);
