@@ -70,8 +70,23 @@ roster::net::HttpResponse health(const roster::agent::AgentStatus& s, const std:
   w.begin_object().key("status").string(state);
   w.key("upstream").string(s.upstream).key("revision").unsigned_number(s.revision);
   w.key("generation").unsigned_number(s.generation).key("warm_started").boolean(s.warm_started);
-  if (s.outage_since_ms)
-    w.key("disconnected_seconds").unsigned_number(static_cast<uint64_t>(std::max<int64_t>(0, roster::base::unix_ms() - s.outage_since_ms) / 1000));
+  auto disconnected = [&](int64_t since) {
+    w.key("disconnected_seconds").unsigned_number(static_cast<uint64_t>(std::max<int64_t>(0, roster::base::unix_ms() - since) / 1000));
+  };
+  if (s.outage_since_ms) disconnected(s.outage_since_ms);
+  // A federated agent: each registry's state (one down leaves the others fresh, its own stale).
+  if (s.registries.size() > 1 || !s.registries.front().name.empty()) {
+    w.key("registries").begin_array();
+    for (auto& r : s.registries) {
+      w.begin_object().key("name").string(r.name).key("connected").boolean(r.connected);
+      w.key("upstream").string(r.upstream).key("revision").unsigned_number(r.revision).key("has_data").boolean(r.has_data);
+      if (r.last_upstream_contact_ms)
+        w.key("staleness_ms").unsigned_number(static_cast<uint64_t>(std::max<int64_t>(0, roster::base::unix_ms() - r.last_upstream_contact_ms)));
+      if (r.outage_since_ms) disconnected(r.outage_since_ms);
+      w.end_object();
+    }
+    w.end_array();
+  }
   w.end_object();
   return r;
 }
@@ -80,7 +95,8 @@ roster::net::HttpResponse health(const roster::agent::AgentStatus& s, const std:
 
 int main(int argc, char** argv) {
   CLI::App app{"roster-agent: keeps the registry in this host's shared memory"};
-  std::vector<std::string> upstreams;
+  std::vector<std::string> upstreams, federate, prefer;
+  std::string local_registry = "local";
   std::string arena = "roster", http = "127.0.0.1:7072", cache_file, agent_id, token, token_file, ready_file;
   std::string arena_group;
   size_t segment_bytes = size_t{256} << 20, max_segment_bytes = size_t{4} << 30;
@@ -90,8 +106,14 @@ int main(int argc, char** argv) {
   roster::log::LogOptions log_options;
   roster::add_daemon_options(app, "roster-agent", log_options);
   app.add_option("--upstream", upstreams, "Upstream stream addresses (host:port or unix:/path), tried in turn")
-      ->required()
       ->delimiter(',');
+  app.add_option("--federate", federate,
+                 "Also mirror registry NAME from these addresses (NAME=ADDR[,ADDR...]; repeat for more). Plain names "
+                 "resolve in the --upstream registry first, then in these in the order given")
+      ->take_all();
+  app.add_option("--registry-name", local_registry, "The --upstream registry's name when federating")->capture_default_str();
+  app.add_option("--prefer", prefer, "SERVICE=REGISTRY: the registry that serves SERVICE by plain name when it has it")
+      ->take_all();
   app.add_option("--arena", arena, "Shared-memory arena name")->capture_default_str();
   app.add_option("--segment-bytes", segment_bytes, "Arena segment size (reserved up front)")->capture_default_str();
   app.add_option("--max-segment-bytes", max_segment_bytes,
@@ -127,6 +149,38 @@ int main(int argc, char** argv) {
     }
     roster::agent::AgentOptions options;
     options.upstreams = upstreams;
+    options.local_registry = local_registry;
+    auto split = [](const std::string& pair) -> std::optional<std::pair<std::string, std::string>> {
+      const auto eq = pair.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == pair.size()) return std::nullopt;
+      return std::pair(pair.substr(0, eq), pair.substr(eq + 1));
+    };
+    for (auto& f : federate) {
+      auto parts = split(f);
+      if (!parts) {
+        roster::log::error("--federate {}: expected NAME=ADDR[,ADDR...]", f);
+        return 1;
+      }
+      roster::agent::FederatedRegistry& registry = options.federate.emplace_back();
+      registry.name = parts->first;
+      for (size_t at = 0; at <= parts->second.size();) {
+        const size_t comma = std::min(parts->second.find(',', at), parts->second.size());
+        if (comma > at) registry.upstreams.push_back(parts->second.substr(at, comma - at));
+        at = comma + 1;
+      }
+    }
+    for (auto& p : prefer) {
+      auto parts = split(p);
+      if (!parts) {
+        roster::log::error("--prefer {}: expected SERVICE=REGISTRY", p);
+        return 1;
+      }
+      options.prefer[parts->first] = parts->second;
+    }
+    if (upstreams.empty() && federate.empty()) {
+      roster::log::error("--upstream (or --federate) is required");
+      return 1;
+    }
     options.agent_id = agent_id;
     if (*secret) options.token = **secret;
     options.arena.name = arena;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstring>
 #include <cstdio>
 #include <cstdlib>
 
@@ -70,6 +71,7 @@ Result<Bounds> validate(const SegmentHeader& h, const Mapping& m, const std::str
       size - h.stage_lists < kStageCount * sizeof(ListHead))
     return corrupt(path, "the stage lists do not fit");
   if (h.heap_offset < sizeof(SegmentHeader) || h.heap_offset > size) return corrupt(path, "the heap does not fit");
+  if (h.federated > kMaxRegistries) return corrupt(path, "the header names more registries than an arena holds");
   b.services = reinterpret_cast<const ServiceSlot*>(b.base + h.service_table);
   b.service_mask = h.service_capacity - 1;
   b.team_table = h.team_table;
@@ -78,6 +80,7 @@ Result<Bounds> validate(const SegmentHeader& h, const Mapping& m, const std::str
   b.contract_table = h.contract_table;
   b.key_mask = h.key_capacity - 1;
   b.stage_lists = h.stage_lists;
+  b.registries = h.federated;
   b.heap = {h.heap_offset, size};
   return b;
 }
@@ -97,12 +100,21 @@ Result<std::unique_ptr<Attachment>> attach(const std::string& name, uint64_t epo
     if (!data) return fail(data.error());
     // Readers never write the data segment: its group may not either.
     if (auto trusted = check_trusted(**data, data_path, rule, S_IWGRP | S_IWOTH); !trusted) return fail(trusted.error());
-    if ((*data)->size() < sizeof(SegmentHeader)) return corrupt(data_path, "shorter than its header");
+    // The magic number and the layout version first: every layout's header starts with them, so
+    // another version's arena (whose header may be shorter) is named as such.
+    const auto* prefix = static_cast<const uint8_t*>((*data)->base());
+    uint64_t magic = 0;
+    uint32_t layout = 0;
+    if ((*data)->size() < sizeof magic + sizeof layout) return corrupt(data_path, "shorter than its header");
+    std::memcpy(&magic, prefix, sizeof magic);
+    std::memcpy(&layout, prefix + offsetof(SegmentHeader, layout_version), sizeof layout);
+    if (magic != kSegmentMagic) return corrupt(data_path, "wrong magic number");
+    if (layout == kLayoutVersion && (*data)->size() < sizeof(SegmentHeader))
+      return corrupt(data_path, "shorter than its header");
     auto* h = static_cast<const SegmentHeader*>((*data)->base());
-    if (h->magic != kSegmentMagic) return corrupt(data_path, "wrong magic number");
-    if (h->layout_version != kLayoutVersion)
+    if (layout != kLayoutVersion)
       return fail(ErrorKind::Conflict, "layout_mismatch",
-                  "arena \"" + name + "\" has layout version " + std::to_string(h->layout_version) +
+                  "arena \"" + name + "\" has layout version " + std::to_string(layout) +
                       "; this client reads version " + std::to_string(kLayoutVersion) +
                       " (upgrade the client or the agent)");
     auto bounds = validate(*h, **data, data_path);

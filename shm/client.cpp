@@ -290,7 +290,7 @@ View Client::view() {
     // entry. The writer fills the entry of g + ring only after it published g + ring - 1, with a
     // release store: an entry read (acquire) before the generation is seen at most g + ring - 2
     // is g's own. Otherwise take the newer generation (the older pin, if any, protects it too).
-    v.revision_ = a->header->revisions[g % kRevisionRing].load(std::memory_order_acquire);
+    v.revision_ = a->header->revisions[0][g % kRevisionRing].load(std::memory_order_acquire);
     const uint64_t now = a->header->generation.load(std::memory_order_acquire);
     if (now - g <= kRevisionRing - 2) break;
     g = now;

@@ -16,4 +16,11 @@ inline uint64_t key_hash(std::string_view key) {
   return h ? h : 1;
 }
 
+// A name's key in one registry of a federated arena (`slot_key` = registry + 1, ServiceNode::key);
+// slot_key 0 is the plain name, key_hash(name) (XXH3 with seed 0 is XXH3_64bits).
+inline uint64_t key_hash(std::string_view key, uint64_t slot_key) {
+  const uint64_t h = XXH3_64bits_withSeed(key.data(), key.size(), slot_key);
+  return h ? h : 1;
+}
+
 }  // namespace roster::shm::detail

@@ -51,15 +51,71 @@ std::span<const uint8_t> Instance::bytes() const {
 
 bool Instance::verified() const { return verify_record<wire::Instance>(bytes()); }
 
-std::string_view View::store() const {
-  const char* id = attachment_->header->store_id;
-  return {id, strnlen(id, kStoreIdBytes)};
+namespace {
+
+std::string_view store_of(const Bounds& b, const RegistryInfo& info) {
+  // Acquire: pairs with the writer's release store of the block's offset.
+  const uint64_t store = info.store.load(std::memory_order_acquire);
+  if (store % 8 != 0 || !b.heap.contains(store, sizeof(StoreId))) return {};
+  const auto* id = at<StoreId>(b.base, store);
+  return {id->text, std::min<size_t>(id->bytes, kStoreIdBytes)};
 }
 
-std::chrono::milliseconds View::staleness() const {
-  const int64_t contact = attachment_->header->last_upstream_contact_ms.load(std::memory_order_relaxed);
+std::chrono::milliseconds staleness_of(const RegistryInfo& info) {
+  // Relaxed: advisory, ordered with nothing.
+  const int64_t contact = info.last_upstream_contact_ms.load(std::memory_order_relaxed);
   if (contact == 0) return std::chrono::milliseconds::max();
   return std::chrono::milliseconds(std::max<int64_t>(0, base::unix_ms() - contact));
+}
+
+}  // namespace
+
+std::string_view View::store() const { return store_of(attachment_->bounds, attachment_->header->registries[0]); }
+
+std::chrono::milliseconds View::staleness() const { return staleness_of(attachment_->header->registries[0]); }
+
+const char* View::registry_name(uint32_t registry) const {
+  return registry < kMaxRegistries ? attachment_->header->registries[registry].name : nullptr;
+}
+
+std::vector<RegistryState> View::registries() const {
+  std::vector<RegistryState> out;
+  if (!attachment_) return out;
+  const SegmentHeader& h = *attachment_->header;
+  const uint32_t count = std::max<uint32_t>(1, attachment_->bounds.registries);
+  for (uint32_t r = 0; r < count; ++r) {
+    RegistryState& state = out.emplace_back();
+    state.name = {h.registries[r].name, strnlen(h.registries[r].name, kRegistryNameBytes)};
+    // The ring entry of this generation, unless the writer has since reused it (as in
+    // Client::view: acquire the entry, then check the generation has not moved a ring's length).
+    const uint64_t revision = h.revisions[r][generation_ % kRevisionRing].load(std::memory_order_acquire);
+    state.revision = h.generation.load(std::memory_order_acquire) - generation_ <= kRevisionRing - 2 ? revision : 0;
+    if (r == 0) state.revision = revision_;
+    state.store = store_of(attachment_->bounds, h.registries[r]);
+    state.staleness = staleness_of(h.registries[r]);
+  }
+  return out;
+}
+
+std::vector<std::string_view> View::where(std::string_view name) const {
+  std::vector<std::string_view> out;
+  if (!attachment_ || attachment_->bounds.registries == 0) {
+    if (const ServiceNode* n = node(name); n && n->version_count) out.push_back("");
+    return out;
+  }
+  for (uint16_t r = 0; r < attachment_->bounds.registries; ++r)
+    if (const ServiceNode* n = node(name, r + 1); n && n->version_count)
+      out.emplace_back(attachment_->header->registries[r].name, strnlen(attachment_->header->registries[r].name, kRegistryNameBytes));
+  return out;
+}
+
+InRegistry View::in(std::string_view registry) const {
+  if (attachment_)
+    for (uint16_t r = 0; r < attachment_->bounds.registries; ++r)
+      if (registry == std::string_view(attachment_->header->registries[r].name,
+                                       strnlen(attachment_->header->registries[r].name, kRegistryNameBytes)))
+        return {this, static_cast<uint16_t>(r + 1)};
+  return {this, 0};
 }
 
 // --- service nodes --------------------------------------------------------------------------
@@ -114,6 +170,32 @@ const ServiceNode* View::node(std::string_view name) const {
   return nullptr;
 }
 
+const ServiceNode* View::node(std::string_view name, uint16_t key) const {
+  if (!slot_ || evicted() || name.size() > wire::kMaxIdentifierBytes) return nullptr;
+  const Bounds& b = attachment_->bounds;
+  const uint64_t hash = key_hash(name, key);
+  const ServiceSlot* slots = b.services;
+  const uint64_t mask = b.service_mask;
+  for (uint64_t i = hash & mask, probes = 0; probes <= mask; i = (i + 1) & mask, ++probes) {
+    // Acquire, as in node(name).
+    const uint64_t h = slots[i].hash.load(std::memory_order_acquire);
+    if (h == 0) return nullptr;
+    if (h != hash) continue;
+    const uint64_t head = slots[i].head.load(std::memory_order_acquire);
+    if (head == 0) continue;
+    const ServiceNode* n = node_at(head);
+    if (!n) return nullptr;
+    // The key too: the same name's hashes under two keys could collide.
+    if (n->key != key || node_name(n) != name) continue;
+    return visible(n);
+  }
+  return nullptr;
+}
+
+uint16_t View::dependency_key(const ServiceNode* n) const {
+  return attachment_->bounds.registries ? static_cast<uint16_t>(n->registry + 1) : 0;
+}
+
 // Every slot of the service table, in table order: a slot's node (once published) holds its name.
 std::vector<std::string_view> View::scan_services(uint64_t newer_than, bool live_only) const {
   std::vector<std::string_view> out;
@@ -132,10 +214,11 @@ std::vector<std::string_view> View::scan_services(uint64_t newer_than, bool live
     const std::string_view name = node_name(n);
     // A name service() would not find under this slot (too long, or not the slot's hash) is not
     // one a reader can use: the arena is damaged.
-    if (name.empty() || name.size() > wire::kMaxIdentifierBytes || key_hash(name) != h) {
+    if (name.empty() || name.size() > wire::kMaxIdentifierBytes || key_hash(name, n->key) != h) {
       mark_corrupt();
       continue;
     }
+    if (n->key != 0) continue;  // a federated arena's name in one registry: its plain slot names it
     n = visible(n);
     if (!n || n->generation <= newer_than || (live_only && n->version_count == 0)) continue;
     out.push_back(name);
@@ -159,7 +242,8 @@ std::optional<ServiceVersion> View::version_at(const ServiceNode* n, uint32_t in
   const VersionEntry& e = n->versions()[index];
   if (!attachment_->bounds.heap.contains(e.record, e.record_bytes)) return mark_corrupt(), std::nullopt;
   const auto* bytes = reinterpret_cast<const uint8_t*>(attachment_->bounds.base + e.record);
-  return ServiceVersion(flatbuffers::GetRoot<wire::ServiceVersion>(bytes), {bytes, e.record_bytes});
+  return ServiceVersion(flatbuffers::GetRoot<wire::ServiceVersion>(bytes), {bytes, e.record_bytes},
+                        registry_name(n->registry));
 }
 
 std::optional<ServiceVersion> View::service(std::string_view name) const {
@@ -173,7 +257,10 @@ std::optional<ServiceVersion> View::latest(std::string_view name, Latest which) 
 }
 
 std::optional<ServiceVersion> View::service(std::string_view name, std::string_view version) const {
-  const ServiceNode* n = node(name);
+  return version_of(node(name), version);
+}
+
+std::optional<ServiceVersion> View::version_of(const ServiceNode* n, std::string_view version) const {
   if (!n) return std::nullopt;
   for (uint32_t i = 0; i < n->version_count; ++i) {
     auto v = version_at(n, i);
@@ -182,23 +269,29 @@ std::optional<ServiceVersion> View::service(std::string_view name, std::string_v
   return std::nullopt;
 }
 
-std::vector<ServiceVersion> View::versions(std::string_view name) const {
+std::vector<ServiceVersion> View::versions(std::string_view name) const { return versions_of(node(name)); }
+
+std::vector<ServiceVersion> View::versions_of(const ServiceNode* n) const {
   std::vector<ServiceVersion> out;
-  if (const ServiceNode* n = node(name))
+  if (n)
     for (uint32_t i = 0; i < n->version_count; ++i)
       if (auto v = version_at(n, i)) out.push_back(*v);
   return out;
 }
 
-Instances View::instances(std::string_view name, Filter filter) const {
-  const ServiceNode* n = node(name);
+Instances View::instances(std::string_view name, Filter filter) const { return instances_of(node(name), filter); }
+
+Instances View::instances_of(const ServiceNode* n, Filter filter) const {
   if (!n) return {};
   return {attachment_->bounds.base, &attachment_->bounds.heap, n->slices(), n->slices() + n->slice_count,
           filter == Filter::Healthy};
 }
 
 Instances View::instances(std::string_view name, std::string_view version, Filter filter) const {
-  const ServiceNode* n = node(name);
+  return instances_of(node(name), version, filter);
+}
+
+Instances View::instances_of(const ServiceNode* n, std::string_view version, Filter filter) const {
   if (!n) return {};
   for (uint32_t i = 0; i < n->version_count; ++i) {
     const VersionEntry& e = n->versions()[i];
@@ -223,10 +316,11 @@ size_t Instances::size() const {
 
 // --- secondary indexes ----------------------------------------------------------------------
 
-uint64_t View::list_head(uint64_t table, std::string_view key) const {
+uint64_t View::key_hash_of(std::string_view key) { return key_hash(key); }
+
+uint64_t View::list_head_of(uint64_t table, uint64_t hash) const {
   if (!slot_ || evicted()) return 0;
   const Bounds& b = attachment_->bounds;
-  const uint64_t hash = key_hash(key);
   const auto* slots = at<ListSlot>(attachment_->bounds.base, table);  // the table was validated to fit
   const uint64_t mask = b.key_mask;
   for (uint64_t i = hash & mask, probes = 0; probes <= mask; i = (i + 1) & mask, ++probes) {
@@ -251,6 +345,7 @@ VersionList View::list(uint64_t head_offset) const {
   if (count > a->capacity || count > (b.size - array - sizeof(ListArray)) / sizeof(ListEntry)) return mark_corrupt(), l;
   l.base_ = b.base;
   l.heap_ = &b.heap;
+  l.registries_ = attachment_->header->registries;
   l.entries_ = a->entries();
   l.count_ = count;
   l.generation_ = generation_;
@@ -335,9 +430,10 @@ void VersionList::iterator::skip() {
 }
 
 ServiceVersion VersionList::iterator::operator*() const {
-  const uint64_t offset = list_->entries_[i_].record;  // skip() checked it
-  return ServiceVersion(list_->record(i_), {reinterpret_cast<const uint8_t*>(list_->base_ + offset),
-                                            list_->heap_->end - offset});
+  const ListEntry& e = list_->entries_[i_];
+  const uint64_t offset = e.record;  // skip() checked it
+  return ServiceVersion(list_->record(i_), {reinterpret_cast<const uint8_t*>(list_->base_ + offset), list_->heap_->end - offset},
+                        e.registry < kMaxRegistries ? list_->registries_[e.registry].name : nullptr);
 }
 
 std::vector<ServiceVersion> VersionList::to_vector() const {
@@ -349,20 +445,25 @@ std::vector<ServiceVersion> VersionList::to_vector() const {
 // --- dependencies ------------------------------------------------------------------------------
 
 std::vector<Dependency> View::dependencies(std::string_view name, Depth depth) const {
-  auto latest = service(name);
-  if (!latest) return {};
-  return dependencies(name, latest->version(), depth);
+  const ServiceNode* n = node(name);
+  auto latest = n ? version_at(n, n->latest) : std::nullopt;
+  return latest ? dependencies_of(n, latest->version(), depth) : std::vector<Dependency>{};
 }
 
 std::vector<Dependency> View::dependencies(std::string_view name, std::string_view version, Depth depth) const {
+  return dependencies_of(node(name), version, depth);
+}
+
+// Each edge resolves within the registry of the node that holds it (dependency_key).
+std::vector<Dependency> View::dependencies_of(const ServiceNode* start, std::string_view version, Depth depth) const {
   std::vector<Dependency> out;
   std::unordered_set<const void*> visited;
-  std::vector<std::pair<std::string_view, std::string_view>> queue{{name, version}};
+  std::vector<std::pair<const ServiceNode*, std::string_view>> queue;
+  if (start) queue.emplace_back(start, version);
   while (!queue.empty()) {
-    auto [svc, ver] = queue.back();
+    auto [n, ver] = queue.back();
     queue.pop_back();
-    const ServiceNode* n = node(svc);
-    if (!n) continue;
+    const uint16_t key = dependency_key(n);
     for (uint32_t i = 0; i < n->version_count; ++i) {
       const VersionEntry& e = n->versions()[i];
       auto from = version_at(n, i);
@@ -387,8 +488,9 @@ std::vector<Dependency> View::dependencies(std::string_view name, std::string_vi
           }
           const std::string_view resolved(reinterpret_cast<const char*>(n) + edge.resolved_version,
                                           edge.resolved_version_bytes);
-          dep.resolved = service(dep.service, resolved);
-          if (depth == Depth::Transitive && dep.resolved) queue.emplace_back(dep.service, resolved);
+          const ServiceNode* target = key ? node(dep.service, key) : node(dep.service);
+          dep.resolved = version_of(target, resolved);
+          if (depth == Depth::Transitive && dep.resolved) queue.emplace_back(target, resolved);
         }
         out.push_back(dep);
       }
@@ -398,15 +500,23 @@ std::vector<Dependency> View::dependencies(std::string_view name, std::string_vi
 }
 
 std::vector<ServiceVersion> View::dependents(std::string_view name, Depth depth) const {
+  return dependents_of(node(name), depth);
+}
+
+// Dependents live in the registry of the service they depend on (its dependents list is keyed so).
+std::vector<ServiceVersion> View::dependents_of(const ServiceNode* start, Depth depth) const {
   std::vector<ServiceVersion> out;
+  if (!start) return out;
+  const uint16_t key = dependency_key(start);
+  const std::string_view name = node_name(start);
   std::unordered_set<std::string_view> seen_services{name};
   std::unordered_set<const void*> seen_versions;
   std::vector<std::string_view> queue{name};
   while (!queue.empty()) {
     const std::string_view target = queue.back();
     queue.pop_back();
-    const uint64_t target_hash = key_hash(target);
-    VersionList l = list(list_head(attachment_->bounds.dependents_table, target));
+    const uint64_t target_hash = key_hash(target, key);
+    VersionList l = list(list_head_of(attachment_->bounds.dependents_table, target_hash));
     for (uint64_t i = 0; i < l.count_; ++i) {
       const ListEntry& e = l.entries_[i];
       if (e.added > generation_ || e.removed.load(std::memory_order_relaxed) <= generation_) continue;
@@ -417,7 +527,7 @@ std::vector<ServiceVersion> View::dependents(std::string_view name, Depth depth)
       }
       // Keep it if one of its declared dependencies on `target` resolved to a version.
       const std::string_view dependent = detail::text(rec->name());
-      const ServiceNode* n = node(dependent);
+      const ServiceNode* n = key ? node(dependent, key) : node(dependent);
       if (!n) continue;
       bool resolves = false;
       for (uint32_t v = 0; v < n->version_count && !resolves; ++v) {
@@ -435,7 +545,7 @@ std::vector<ServiceVersion> View::dependents(std::string_view name, Depth depth)
         }
       }
       if (!resolves || !seen_versions.insert(rec).second) continue;
-      out.emplace_back(rec, open_ended(attachment_->bounds, e.record));
+      out.emplace_back(rec, open_ended(attachment_->bounds, e.record), registry_name(e.registry));
       if (depth == Depth::Transitive && seen_services.insert(dependent).second) queue.push_back(dependent);
     }
   }
@@ -456,6 +566,37 @@ std::vector<const wire::Contract*> View::contracts(std::string_view name) const 
     if (detail::text(c->provider()) == name || detail::text(c->consumer()) == name) out.push_back(c);
   }
   return out;
+}
+
+// --- one registry of a federated arena --------------------------------------------------------
+
+const ServiceNode* InRegistry::node(std::string_view name) const { return key_ ? view_->node(name, key_) : nullptr; }
+
+std::optional<ServiceVersion> InRegistry::service(std::string_view name) const {
+  const ServiceNode* n = node(name);
+  return n ? view_->version_at(n, n->latest) : std::nullopt;
+}
+std::optional<ServiceVersion> InRegistry::service(std::string_view name, std::string_view version) const {
+  return view_->version_of(node(name), version);
+}
+std::optional<ServiceVersion> InRegistry::latest(std::string_view name, Latest which) const {
+  const ServiceNode* n = node(name);
+  return n ? view_->version_at(n, which == Latest::IncludingPrereleases ? n->latest_any : n->latest) : std::nullopt;
+}
+std::vector<ServiceVersion> InRegistry::versions(std::string_view name) const { return view_->versions_of(node(name)); }
+Instances InRegistry::instances(std::string_view name, Filter filter) const {
+  return view_->instances_of(node(name), filter);
+}
+Instances InRegistry::instances(std::string_view name, std::string_view version, Filter filter) const {
+  return view_->instances_of(node(name), version, filter);
+}
+std::vector<Dependency> InRegistry::dependencies(std::string_view name, Depth depth) const {
+  const ServiceNode* n = node(name);
+  auto latest = n ? view_->version_at(n, n->latest) : std::nullopt;
+  return latest ? view_->dependencies_of(n, latest->version(), depth) : std::vector<Dependency>{};
+}
+std::vector<ServiceVersion> InRegistry::dependents(std::string_view name, Depth depth) const {
+  return view_->dependents_of(node(name), depth);
 }
 
 }  // namespace roster

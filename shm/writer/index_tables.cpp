@@ -52,8 +52,8 @@ ListHead* IndexTables::list_for(uint64_t table, uint64_t hash) {
   return &slot->head;
 }
 
-void IndexTables::enqueue(uint32_t table, uint64_t hash, uint64_t record, RecordEntries& owner) {
-  queued_.push_back({table, hash, record, &owner});
+void IndexTables::enqueue(uint32_t table, uint64_t hash, uint64_t record, uint32_t registry, RecordEntries& owner) {
+  queued_.push_back({table, hash, record, registry, &owner});
 }
 
 namespace {
@@ -119,6 +119,7 @@ void IndexTables::append(ListHead* head, std::span<const Queued> entries, uint64
     if (q.owner->dropped) continue;
     ListEntry& e = array->entries()[count];
     e.record = q.record;
+    e.registry = q.registry;
     e.added = generation;
     e.removed.store(kNeverRemoved, std::memory_order_relaxed);
     q.owner->refs.push_back({head_offset, count++});
@@ -143,6 +144,7 @@ uint64_t IndexTables::grow_list(ListHead* head, ListArray* old, uint64_t incomin
   for (size_t i = 0; i < keep.size(); ++i) {
     ListEntry& e = array->entries()[i];
     e.record = keep[i]->record;
+    e.registry = keep[i]->registry;
     e.added = keep[i]->added;
     const uint64_t removed = keep[i]->removed.load(std::memory_order_relaxed);
     e.removed.store(removed, std::memory_order_relaxed);
@@ -179,14 +181,15 @@ void IndexTables::remove_all(uint64_t record, uint64_t generation) {
   list_refs_.erase(it);
 }
 
-void IndexTables::index_version(const wire::ServiceVersion& v, uint64_t record, uint64_t generation) {
+void IndexTables::index_version(const wire::ServiceVersion& v, uint64_t record, uint64_t generation,
+                                uint32_t registry, uint64_t slot_key) {
   const size_t tags = v.tags() ? v.tags()->size() : 0, deps = v.dependencies() ? v.dependencies()->size() : 0;
   RecordEntries& owner = list_refs_[record];
   owner.queued_in = generation;
   owner.refs.reserve(2 + tags + deps);
-  enqueue(kTeamTable, key_hash(v.owner_team()->string_view()), record, owner);
-  enqueue(kStageTable, static_cast<uint64_t>(v.stage()), record, owner);
-  for (size_t i = 0; i < tags; ++i) enqueue(kTagTable, key_hash(v.tags()->Get(i)->string_view()), record, owner);
+  enqueue(kTeamTable, key_hash(v.owner_team()->string_view()), record, registry, owner);
+  enqueue(kStageTable, static_cast<uint64_t>(v.stage()), record, registry, owner);
+  for (size_t i = 0; i < tags; ++i) enqueue(kTagTable, key_hash(v.tags()->Get(i)->string_view()), record, registry, owner);
   // One dependents entry per target, however many times the version names it. Most versions name
   // few: comparing with the earlier ones beats building a set (kept for long lists: hostile input).
   std::unordered_set<std::string_view> seen;
@@ -198,16 +201,16 @@ void IndexTables::index_version(const wire::ServiceVersion& v, uint64_t record, 
     else
       for (size_t j = 0; j < i && !named_before; ++j)
         named_before = v.dependencies()->Get(j)->service()->string_view() == target;
-    if (!named_before) enqueue(kDependentsTable, key_hash(target), record, owner);
+    if (!named_before) enqueue(kDependentsTable, key_hash(target, slot_key), record, registry, owner);
   }
 }
 
-void IndexTables::index_contract(const wire::Contract& c, uint64_t record, uint64_t generation) {
+void IndexTables::index_contract(const wire::Contract& c, uint64_t record, uint64_t generation, uint32_t registry) {
   RecordEntries& owner = list_refs_[record];
   owner.queued_in = generation;
-  enqueue(kContractTable, key_hash(c.provider()->string_view()), record, owner);
+  enqueue(kContractTable, key_hash(c.provider()->string_view()), record, registry, owner);
   if (c.consumer()->string_view() != c.provider()->string_view())
-    enqueue(kContractTable, key_hash(c.consumer()->string_view()), record, owner);
+    enqueue(kContractTable, key_hash(c.consumer()->string_view()), record, registry, owner);
 }
 
 }  // namespace roster::shm

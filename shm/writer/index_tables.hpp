@@ -31,10 +31,12 @@ class IndexTables {
     return heap_.ptr<detail::ServiceSlot>(header_.service_table)[index];
   }
 
-  // Interval lists: an entry for `record` live from `generation` on (queued until flush()), and
-  // every entry of `record` ended at `generation` (one still queued is dropped).
-  void index_version(const wire::ServiceVersion& v, uint64_t record, uint64_t generation);
-  void index_contract(const wire::Contract& c, uint64_t record, uint64_t generation);
+  // Interval lists: an entry for `record` (of `registry`) live from `generation` on (queued until
+  // flush()), and every entry of `record` ended at `generation` (one still queued is dropped). A
+  // version's dependents entries are keyed as its registry's nodes are (`slot_key`, hash.hpp).
+  void index_version(const wire::ServiceVersion& v, uint64_t record, uint64_t generation, uint32_t registry,
+                     uint64_t slot_key);
+  void index_contract(const wire::Contract& c, uint64_t record, uint64_t generation, uint32_t registry);
   void remove_all(uint64_t record, uint64_t generation);
   // Appends the batch's queued entries; the last step of a batch's index changes.
   void flush(uint64_t generation);
@@ -60,9 +62,10 @@ class IndexTables {
     uint32_t table;  // k*Table
     uint64_t hash;   // the key's hash; for a stage list, the stage
     uint64_t record;
+    uint32_t registry;
     RecordEntries* owner;  // list_refs_'s entry for `record` (stable: unordered_map nodes do not move)
   };
-  void enqueue(uint32_t table, uint64_t hash, uint64_t record, RecordEntries& owner);
+  void enqueue(uint32_t table, uint64_t hash, uint64_t record, uint32_t registry, RecordEntries& owner);
   // Appends `entries` (one list's, in batch order) to the list at `head`.
   void append(detail::ListHead* head, std::span<const Queued> entries, uint64_t generation);
   // Swaps in a larger array with room for `incoming` more entries; returns its offset.

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cstring>
+#include <set>
 #include <stdexcept>
 #include <unordered_set>
 
 #include "hash.hpp"
+#include "roster/wire/identifiers.hpp"
 #include "roster/wire/roster_generated.h"
 
 namespace roster::shm {
@@ -79,7 +81,9 @@ void NodeBuilder::write_node(ServiceState& s, uint64_t generation) {
   node->arrays_offset = static_cast<uint32_t>(arrays_offset);
   node->node_bytes = bytes;
   node->name_offset = sizeof(ServiceNode);
-  node->name_bytes = static_cast<uint32_t>(s.name.size());
+  node->name_bytes = static_cast<uint16_t>(s.name.size());  // validate() bounds names
+  node->registry = registry_;
+  node->key = static_cast<uint16_t>(slot_key_);
   std::memcpy(reinterpret_cast<char*>(node) + sizeof(ServiceNode), s.name.data(), s.name.size());
   char* text = reinterpret_cast<char*>(node) + fixed;  // resolved version strings
   auto put_string = [&](std::string_view sv) {
@@ -125,7 +129,7 @@ void NodeBuilder::write_node(ServiceState& s, uint64_t generation) {
       const std::string_view target = v.resolved[d];
       DependencyEdge& edge = edges[dep_index++];
       edge = DependencyEdge{};
-      edge.service_hash = key_hash(v.dependencies[d]);
+      edge.service_hash = key_hash(v.dependencies[d], slot_key_);
       edge.dependency_index = static_cast<uint32_t>(d);
       edge.resolved_version = target.empty() ? kNone : put_string(target);
       edge.resolved_version_bytes = static_cast<uint32_t>(target.size());
@@ -149,7 +153,7 @@ ServiceState& NodeBuilder::service(std::string_view name) {
   if (it != services.end()) return it->second;
   ServiceState s;
   s.name = std::string(name);
-  s.hash = key_hash(name);
+  s.hash = key_hash(name, slot_key_);
   s.slot = tables_.claim_service_slot(s.hash);
   return services.emplace(std::string(name), std::move(s)).first->second;
 }
@@ -229,7 +233,8 @@ void NodeBuilder::leave_slice(VersionState& v, uint32_t slot, uint64_t generatio
 
 void NodeBuilder::apply(const Batch& batch, uint64_t generation) {
   // Services whose node must be rewritten, each listed once, by its mark.
-  std::vector<ServiceState*> touched;
+  std::vector<ServiceState*>& touched = written_;
+  touched.clear();
   auto touch = [&](ServiceState& s) {
     if (s.touched_at != generation) {
       s.touched_at = generation;
@@ -251,7 +256,7 @@ void NodeBuilder::apply(const Batch& batch, uint64_t generation) {
     ServiceState& s = *last;
     VersionState* existing = s.find(version);
     const uint64_t record = version_records[i];
-    tables_.index_version(*v, record, generation);
+    tables_.index_version(*v, record, generation, registry_, slot_key_);
     if (existing) {
       tables_.remove_all(existing->record, generation);
       heap_.retire(existing->record, generation);
@@ -360,7 +365,7 @@ void NodeBuilder::apply(const Batch& batch, uint64_t generation) {
       heap_.retire(it->second.record, generation);
     }
     contracts[key] = {record, static_cast<uint32_t>(bytes.size()), c->provider()->str(), c->consumer()->str()};
-    tables_.index_contract(*c, record, generation);
+    tables_.index_contract(*c, record, generation, registry_);
   }
   for (auto& key : batch.remove_contracts) {
     auto it = contracts.find(std::make_tuple(key.consumer, key.consumer_version, key.provider));
@@ -513,6 +518,11 @@ Result<void> NodeBuilder::validate(const Batch& batch) const {
       return fail(ErrorKind::Invalid, "invalid_stage",
                   "service " + v->name()->str() + "@" + v->version()->str() + ": unknown lifecycle stage " +
                       std::to_string(static_cast<int>(v->stage())));
+    // A node keeps a name's length in 16 bits; the server never sends longer names.
+    if (v->name()->size() > wire::kMaxIdentifierBytes)
+      return fail(ErrorKind::Invalid, "invalid_name",
+                  "a service name of " + std::to_string(v->name()->size()) + " bytes (at most " +
+                      std::to_string(wire::kMaxIdentifierBytes) + ")");
     upserted[{v->name()->string_view(), v->version()->string_view()}] = v;
   }
   for (auto& k : batch.remove_versions) removed.insert({k.service, k.version});
@@ -530,6 +540,51 @@ Result<void> NodeBuilder::validate(const Batch& batch) const {
     last = key;
   }
   return validate_resolutions(batch, upserted, removed);
+}
+
+Batch NodeBuilder::replacing(const Batch& full) const {
+  Batch out = full;
+  out.replaces_registry = false;
+  // What the full state keeps, as views into it.
+  std::unordered_set<VersionName, VersionNameHash> versions;
+  std::unordered_set<std::string_view> services_kept, resolved;
+  std::set<std::tuple<std::string_view, std::string_view, std::string_view>> instances, kept_contracts;
+  for (auto bytes : full.upsert_versions) {
+    auto* v = flatbuffers::GetRoot<wire::ServiceVersion>(bytes.data());
+    versions.insert({v->name()->string_view(), v->version()->string_view()});
+    services_kept.insert(v->name()->string_view());
+  }
+  for (auto bytes : full.upsert_instances) {
+    auto* i = flatbuffers::GetRoot<wire::Instance>(bytes.data());
+    instances.insert({i->service()->string_view(), i->version()->string_view(), i->id()->string_view()});
+  }
+  for (auto bytes : full.upsert_contracts) {
+    auto* c = flatbuffers::GetRoot<wire::Contract>(bytes.data());
+    kept_contracts.insert({c->consumer()->string_view(), c->consumer_version()->string_view(), c->provider()->string_view()});
+  }
+  for (auto bytes : full.resolutions) resolved.insert(flatbuffers::GetRoot<wire::ServiceResolution>(bytes.data())->name()->string_view());
+  for (auto& [name, s] : services) {
+    for (auto& v : s.versions) {
+      if (!versions.count({name, v.version})) {
+        out.remove_versions.push_back({name, v.version});  // its instances go with it
+        continue;
+      }
+      for (auto& i : v.instances)
+        if (i.slice != kNone && !instances.count({name, v.version, i.id})) out.remove_instances.push_back({name, v.version, i.id});
+    }
+    // A service the full state no longer has at all: its empty resolution is what the server
+    // would send.
+    if (!s.versions.empty() && !services_kept.count(name) && !resolved.count(name)) {
+      flatbuffers::FlatBufferBuilder fbb;
+      fbb.Finish(wire::CreateServiceResolution(fbb, fbb.CreateString(name)));
+      out.owned_resolutions.emplace_back(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
+    }
+  }
+  for (auto& owned : out.owned_resolutions) out.resolutions.emplace_back(owned);
+  for (auto& [key, c] : contracts)
+    if (!kept_contracts.count({std::get<0>(key), std::get<1>(key), std::get<2>(key)}))
+      out.remove_contracts.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key)});
+  return out;
 }
 
 void NodeBuilder::visit_records(const std::function<void(ArenaWriter::RecordType, std::span<const uint8_t>)>& visit) const {

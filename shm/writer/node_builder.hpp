@@ -95,7 +95,10 @@ struct ServiceState {
 
 class NodeBuilder {
  public:
-  NodeBuilder(ArenaHeap& heap, IndexTables& tables) : heap_(heap), tables_(tables) {}
+  // The mirror of one registry (`registry`): its nodes hang from the table slots of `slot_key`
+  // (hash.hpp: 0, the plain names, for an arena that is not federated; registry + 1 otherwise).
+  NodeBuilder(ArenaHeap& heap, IndexTables& tables, uint16_t registry = 0, uint64_t slot_key = 0)
+      : heap_(heap), tables_(tables), registry_(registry), slot_key_(slot_key) {}
 
   // Everything that could make `batch` fail, except space, checked before anything changes.
   Result<void> validate(const Batch& batch) const;
@@ -103,7 +106,19 @@ class NodeBuilder {
   // (unpublished). OutOfSpace when the segment or an index is full.
   void apply(const Batch& batch, uint64_t generation);
 
+  // `full` (the registry's whole state, as a snapshot brings it) as a change to what this mirror
+  // holds: it also removes every version, instance and contract `full` lacks, with an empty
+  // resolution for each service that goes.
+  Batch replacing(const Batch& full) const;
+  // The services whose nodes the last apply() wrote.
+  const std::vector<ServiceState*>& written() const { return written_; }
+  // The service's state, or null.
+  const ServiceState* find(std::string_view name) const {
+    auto it = services.find(name);
+    return it == services.end() ? nullptr : &it->second;
+  }
   size_t service_count() const { return services.size(); }
+  bool empty() const { return services.empty() && contracts.empty(); }
   void visit_records(const std::function<void(ArenaWriter::RecordType, std::span<const uint8_t>)>& visit) const;
 
  private:
@@ -138,6 +153,9 @@ class NodeBuilder {
 
   ArenaHeap& heap_;
   IndexTables& tables_;
+  uint16_t registry_;
+  uint64_t slot_key_;
+  std::vector<ServiceState*> written_;
   ByName<ServiceState> services;  // never erased: pointers to them stay valid
   struct ContractState {
     uint64_t record;

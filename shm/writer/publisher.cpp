@@ -33,10 +33,11 @@ Publisher::Publisher(SegmentHeader& header, Mapping& readers, uint32_t slot_coun
       generation_(generation),
       pins_seen_(slot_count) {}
 
-void Publisher::publish(uint64_t next, uint64_t revision) {
-  // Release: a reader that reads this entry also sees generation next - 1 (Client::view checks
+void Publisher::publish(uint64_t next, std::span<const uint64_t> revisions) {
+  // Release: a reader that reads these entries also sees generation next - 1 (Client::view checks
   // the entry it read was not reused this way).
-  header_.revisions[next % kRevisionRing].store(revision, std::memory_order_release);
+  for (size_t r = 0; r < revisions.size(); ++r)
+    header_.revisions[r][next % kRevisionRing].store(revisions[r], std::memory_order_release);
   // Release: everything written for this batch happens-before a View that acquires `next`;
   // seq_cst also orders it before the pin reads in scan_pins for readers without membarrier.
   header_.generation.store(next, std::memory_order_seq_cst);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <span>
 #include <vector>
 
 #include "arena_heap.hpp"
@@ -21,8 +22,9 @@ class Publisher {
   Publisher(detail::SegmentHeader& header, detail::Mapping& readers, uint32_t slot_count, std::chrono::milliseconds max_pin_age,
             uint64_t generation);
 
-  // Makes `next` (whose batch is written) the published generation, with its upstream revision.
-  void publish(uint64_t next, uint64_t revision);
+  // Makes `next` (whose batch is written) the published generation, with each registry's upstream
+  // revision.
+  void publish(uint64_t next, std::span<const uint64_t> revisions);
   // Wakes readers sleeping in wait_for_change (after one publish or several).
   void wake();
   // Frees every retired block no live View can reach; returns the bytes freed.

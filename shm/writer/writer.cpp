@@ -14,6 +14,7 @@
 #include "arena_heap.hpp"
 #include "index_tables.hpp"
 #include "node_builder.hpp"
+#include "plain_names.hpp"
 #include "publisher.hpp"
 #include "roster/detail/layout.hpp"
 #include "segment.hpp"
@@ -43,27 +44,44 @@ struct ArenaWriter::State {
   std::string data_name, reader_name;
   std::string suffix;  // the segments' temporary names until they take the arena's name
   bool named = false;
+  bool hold_name = false;  // hold_name(): publish without taking the name until publish_empty()
   SegmentHeader* header = nullptr;
   std::unique_ptr<ArenaHeap> heap;
   std::unique_ptr<Publisher> publisher;
   std::unique_ptr<IndexTables> tables;
-  std::unique_ptr<NodeBuilder> builder;
+  // One mirror per registry (one when not federated); a federated arena's plain names apart.
+  std::vector<std::unique_ptr<NodeBuilder>> builders;
+  std::unique_ptr<PlainNames> plain;
+  // Per registry: the revision its last batch brought, and a store id its next batch publishes.
+  std::vector<uint64_t> revisions;
+  std::vector<std::optional<std::string>> staged_stores;
   std::optional<Error> broken;  // why this writer refuses every batch from now on
   bool in_burst = false, burst_published = false;  // begin_burst(): wake and reclaim wait for end_burst()
   bool written = false;  // a batch was applied: the arena is no longer fresh
 
-  Result<uint64_t> run(const Batch& batch, bool publish) {
+  Result<uint64_t> run(const Batch& full, bool publish) {
     if (broken) return fail(*broken);
     if (header->replaced.load(std::memory_order_acquire))
       return fail(ErrorKind::Conflict, "arena_taken", "arena \"" + options.name + "\" was taken over by another writer");
-    if (auto valid = builder->validate(batch); !valid) return fail(valid.error());
+    if (full.registry >= builders.size())
+      return fail(ErrorKind::Invalid, "unknown_registry",
+                  "the batch names registry " + std::to_string(full.registry) + "; the arena has " +
+                      std::to_string(builders.size()));
+    NodeBuilder& builder = *builders[full.registry];
+    // A registry's whole state replaces what the arena holds of it: the difference is removed.
+    std::optional<Batch> replacing;
+    if (full.replaces_registry && !builder.empty()) replacing = builder.replacing(full);
+    const Batch& batch = replacing ? *replacing : full;
+    if (auto valid = builder.validate(batch); !valid) return fail(valid.error());
     const uint64_t next = publisher->generation() + 1;
     // A fresh arena no reader can open yet (a snapshot's load) keeps no undo log: if its batch
     // fails, the whole arena is emptied instead (reset()).
     const bool fresh = !written && !named;
     heap->begin_batch(!fresh);
     try {
-      builder->apply(batch, next);
+      builder.apply(batch, next);
+      if (plain) plain->update(static_cast<uint16_t>(batch.registry), builder.written(), next);
+      write_store(batch.registry, next);
     } catch (const OutOfSpace& e) {
       // Only space can run out here (validate() checked the rest). Readers never saw any of it.
       if (fresh) {
@@ -79,8 +97,9 @@ struct ArenaWriter::State {
     written = true;
     heap->commit_batch(publisher->retired());
     if (!publish) return publisher->generation();
-    publisher->publish(next, batch.revision);
-    if (!named)
+    revisions[batch.registry] = batch.revision;
+    publisher->publish(next, revisions);
+    if (!named && !hold_name)
       if (auto taken = take_name(); !taken) {
         broken = taken.error();
         return fail(taken.error());
@@ -100,9 +119,48 @@ struct ArenaWriter::State {
     char* base = static_cast<char*>(data->base());
     std::memset(base + header->service_table, 0, header->heap_offset - header->service_table);
     heap->reset();
-    builder.reset();  // it refers to the tables
+    for (size_t r = 0; r < builders.size(); ++r)
+      if (header->registries[r].store.exchange(0, std::memory_order_relaxed)) staged_stores[r] = stores[r];
+    make_mirrors();
+  }
+
+  // The registries' mirrors, the plain names and the tables they fill, empty.
+  void make_mirrors() {
+    plain.reset();  // they refer to the tables
+    builders.clear();
     tables = std::make_unique<IndexTables>(*heap, *header, publisher->min_pinned());
-    builder = std::make_unique<NodeBuilder>(*heap, *tables);
+    const size_t count = std::max<size_t>(1, options.registries.size());
+    const bool federated = !options.registries.empty();
+    std::vector<const NodeBuilder*> order;
+    for (size_t r = 0; r < count; ++r) {
+      builders.push_back(std::make_unique<NodeBuilder>(*heap, *tables, static_cast<uint16_t>(r), federated ? r + 1 : 0));
+      order.push_back(builders.back().get());
+    }
+    if (!federated) return;
+    ByName<uint16_t> preferred;
+    for (auto& [service, registry] : options.preferred) {
+      const auto at = std::find(options.registries.begin(), options.registries.end(), registry);
+      preferred.emplace(service, static_cast<uint16_t>(at - options.registries.begin()));
+    }
+    plain = std::make_unique<PlainNames>(*heap, *tables, std::move(order), std::move(preferred));
+  }
+
+  // Publishes a registry's staged store id with its batch (a block of the heap, replaced whole).
+  std::vector<std::string> stores;  // each registry's published store id
+  void write_store(uint32_t registry, uint64_t generation) {
+    auto& staged = staged_stores[registry];
+    if (!staged) return;
+    const uint64_t offset = heap->allocate(sizeof(StoreId));
+    auto* id = heap->ptr<StoreId>(offset);
+    std::memset(static_cast<void*>(id), 0, sizeof(StoreId));
+    id->bytes = static_cast<uint32_t>(staged->size());
+    std::memcpy(id->text, staged->data(), staged->size());
+    std::atomic<uint64_t>& word = header->registries[registry].store;
+    if (const uint64_t old = word.load(std::memory_order_relaxed)) heap->retire(old, generation);
+    // Release: a reader that loads the offset sees the block's bytes.
+    heap->store(word, offset, std::memory_order_release);
+    stores[registry] = std::move(*staged);
+    staged.reset();
   }
 
   // The segments take the arena's name only once they hold a published registry: readers never
@@ -133,6 +191,17 @@ struct ArenaWriter::State {
 
 namespace {
 
+Result<void> check_registry_name(const std::string& name) {
+  const bool valid = !name.empty() && name.size() < kRegistryNameBytes &&
+                     std::all_of(name.begin(), name.end(), [](char c) {
+                       return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+                     });
+  if (valid) return {};
+  return fail(ErrorKind::Invalid, "invalid_registry_name",
+              "invalid registry name \"" + name + "\": 1-" + std::to_string(kRegistryNameBytes - 1) +
+                  " bytes of a-z, 0-9, '.', '_' and '-'");
+}
+
 Result<void> check_options(const ArenaOptions& o) {
   if (o.name.empty() || o.name.find('/') != std::string::npos)
     return fail(ErrorKind::Invalid, "invalid_arena_name",
@@ -140,6 +209,19 @@ Result<void> check_options(const ArenaOptions& o) {
   if (o.segment_bytes < (size_t{1} << 20))
     return fail(ErrorKind::Invalid, "invalid_segment_size", "segment size must be at least 1 MiB");
   if (o.reader_slots == 0) return fail(ErrorKind::Invalid, "invalid_reader_slots", "at least one reader slot is needed");
+  if (o.registries.size() > kMaxRegistries)
+    return fail(ErrorKind::Invalid, "invalid_registries",
+                "an arena mirrors at most " + std::to_string(kMaxRegistries) + " registries, not " +
+                    std::to_string(o.registries.size()));
+  for (size_t r = 0; r < o.registries.size(); ++r) {
+    if (auto valid = check_registry_name(o.registries[r]); !valid) return valid;
+    if (std::find(o.registries.begin(), o.registries.begin() + r, o.registries[r]) != o.registries.begin() + r)
+      return fail(ErrorKind::Invalid, "invalid_registries", "registry \"" + o.registries[r] + "\" is named twice");
+  }
+  for (auto& [service, registry] : o.preferred)
+    if (std::find(o.registries.begin(), o.registries.end(), registry) == o.registries.end())
+      return fail(ErrorKind::Invalid, "invalid_registries",
+                  "service " + service + " is to be served by registry \"" + registry + "\", which the arena does not mirror");
   return {};
 }
 
@@ -156,8 +238,20 @@ Result<std::optional<PublishedArena>> published_arena(const std::string& name) {
   if (h->magic != kSegmentMagic || h->layout_version != kLayoutVersion) return std::optional<PublishedArena>();
   PublishedArena out;
   out.generation = h->generation.load(std::memory_order_acquire);
-  out.revision = h->revisions[out.generation % kRevisionRing].load(std::memory_order_relaxed);
-  out.store_id.assign(h->store_id, strnlen(h->store_id, kStoreIdBytes));
+  const size_t count = std::clamp<size_t>(h->federated, 1, kMaxRegistries);
+  for (size_t r = 0; r < count; ++r) {
+    PublishedArena::Registry& reg = out.registries.emplace_back();
+    reg.name.assign(h->registries[r].name, strnlen(h->registries[r].name, kRegistryNameBytes));
+    reg.revision = h->revisions[r][out.generation % kRevisionRing].load(std::memory_order_relaxed);
+    // Acquire: pairs with the writer's release store of the block's offset.
+    const uint64_t store = h->registries[r].store.load(std::memory_order_acquire);
+    if (store % 8 == 0 && store >= h->heap_offset && store <= m.size() - sizeof(StoreId)) {
+      const auto* id = at<StoreId>(m.base(), store);
+      reg.store_id.assign(id->text, std::min<size_t>(id->bytes, kStoreIdBytes));
+    }
+  }
+  out.revision = out.registries[0].revision;
+  out.store_id = out.registries[0].store_id;
   return std::optional(std::move(out));
 }
 
@@ -194,10 +288,12 @@ Result<std::unique_ptr<ArenaWriter>> ArenaWriter::create(const ArenaOptions& opt
   {
     // Data segment: header, tables, then the heap.
     const size_t max_services = options.max_services ? options.max_services : std::max<size_t>(1024, options.segment_bytes / 2048);
-    const uint64_t service_capacity = next_pow2(max_services * 2);
+    // A federated arena keeps a slot per name in each registry, and one per plain name.
+    const size_t keys_per_name = options.registries.empty() ? 1 : options.registries.size() + 1;
+    const uint64_t service_capacity = next_pow2(max_services * 2 * keys_per_name);
     // Keyed lists can need as many keys as there are services (every service may be some
     // version's dependency target), so they are sized like the service table.
-    const uint64_t key_capacity = service_capacity;
+    const uint64_t key_capacity = next_pow2(max_services * 2);
     size_t offset = sizeof(SegmentHeader);
     auto reserve = [&](size_t bytes) {
       const size_t at_offset = (offset + 63) & ~size_t{63};
@@ -262,8 +358,14 @@ Result<std::unique_ptr<ArenaWriter>> ArenaWriter::create(const ArenaOptions& opt
 
     s.heap = std::make_unique<ArenaHeap>(static_cast<char*>(s.data->base()), heap_offset, h->heap_bytes, options.segment_bytes);
     s.publisher = std::make_unique<Publisher>(*h, *s.readers, options.reader_slots, options.max_pin_age, first);
-    s.tables = std::make_unique<IndexTables>(*s.heap, *h, s.publisher->min_pinned());
-    s.builder = std::make_unique<NodeBuilder>(*s.heap, *s.tables);
+    const size_t registries = std::max<size_t>(1, options.registries.size());
+    h->federated = static_cast<uint32_t>(options.registries.size());
+    for (size_t r = 0; r < options.registries.size(); ++r)
+      std::memcpy(h->registries[r].name, options.registries[r].data(), options.registries[r].size());
+    s.revisions.assign(registries, 0);
+    s.staged_stores.assign(registries, std::nullopt);
+    s.stores.assign(registries, std::string());
+    s.make_mirrors();
   }
   return writer;
 }
@@ -284,18 +386,19 @@ Result<void> ArenaWriter::apply_without_publishing(const Batch& batch) {
   return {};
 }
 
-Result<void> ArenaWriter::set_store(std::string_view store_id) {
+Result<void> ArenaWriter::set_store(std::string_view store_id, uint32_t registry) {
   if (store_id.size() > kStoreIdBytes)
     return fail(ErrorKind::Invalid, "invalid_store_id",
                 "a store id is at most " + std::to_string(kStoreIdBytes) + " bytes, not " + std::to_string(store_id.size()));
-  char padded[kStoreIdBytes] = {};
-  if (!store_id.empty()) std::memcpy(padded, store_id.data(), store_id.size());  // no store: data() may be null
-  std::memcpy(state_->header->store_id, padded, kStoreIdBytes);
+  if (registry >= state_->builders.size())
+    return fail(ErrorKind::Invalid, "unknown_registry", "no registry " + std::to_string(registry) + " in this arena");
+  if (state_->stores[registry] != store_id || state_->staged_stores[registry]) state_->staged_stores[registry] = std::string(store_id);
   return {};
 }
 
-void ArenaWriter::touch_upstream(int64_t unix_ms) {
-  state_->header->last_upstream_contact_ms.store(unix_ms, std::memory_order_relaxed);
+void ArenaWriter::touch_upstream(int64_t unix_ms, uint32_t registry) {
+  // Relaxed: a reader's staleness is advisory and needs no ordering with the data.
+  if (registry < kMaxRegistries) state_->header->registries[registry].last_upstream_contact_ms.store(unix_ms, std::memory_order_relaxed);
 }
 
 void ArenaWriter::begin_burst() { state_->in_burst = true; }
@@ -313,13 +416,20 @@ uint64_t ArenaWriter::generation() const { return state_->publisher->generation(
 ArenaStats ArenaWriter::stats() const {
   const State& s = *state_;
   const Publisher& p = *s.publisher;
-  return {p.generation(), s.builder->service_count(), s.header->heap_bytes, s.heap->free_bytes(),
+  size_t services = 0;
+  for (auto& b : s.builders) services += b->service_count();
+  return {p.generation(), services, s.header->heap_bytes, s.heap->free_bytes(),
           p.retired_pending(), p.pinned_views(), p.evicted_views(), p.dead_readers(),
           p.readers_truncated()};
 }
 
 void ArenaWriter::visit_records(const std::function<void(RecordType, std::span<const uint8_t>)>& visit) const {
-  state_->builder->visit_records(visit);
+  for (uint32_t r = 0; r < state_->builders.size(); ++r) visit_records(r, visit);
+}
+
+void ArenaWriter::visit_records(uint32_t registry,
+                                const std::function<void(RecordType, std::span<const uint8_t>)>& visit) const {
+  if (registry < state_->builders.size()) state_->builders[registry]->visit_records(visit);
 }
 
 void ArenaWriter::remove_segments() {
@@ -328,9 +438,18 @@ void ArenaWriter::remove_segments() {
   remove_segment(state_->reader_name + suffix);
 }
 
+void ArenaWriter::hold_name() { state_->hold_name = true; }
+
 Result<void> ArenaWriter::publish_empty() {
+  state_->hold_name = false;
   if (state_->named) return {};
-  return state_->take_name();
+  if (auto taken = state_->take_name(); !taken) {
+    state_->broken = taken.error();
+    return taken;
+  }
+  return {};
 }
+
+bool ArenaWriter::named() const { return state_->named; }
 
 }  // namespace roster::shm

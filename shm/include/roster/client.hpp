@@ -22,6 +22,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstring>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -73,12 +74,19 @@ class ServiceVersion {
   // True when the record passes FlatBuffers verification: do this before copying every field
   // (as the Python module does), since a damaged record's strings may be long.
   bool verified() const;
+  // The registry it came from, in a federated arena ("" in an arena of one registry).
+  std::string_view registry() const {
+    return registry_ ? std::string_view(registry_, strnlen(registry_, shm::detail::kRegistryNameBytes)) : std::string_view();
+  }
 
-  ServiceVersion(const wire::ServiceVersion* record, std::span<const uint8_t> bytes) : record_(record), bytes_(bytes) {}
+  // `registry`: the registry's NUL-padded name in the arena's header, or null.
+  ServiceVersion(const wire::ServiceVersion* record, std::span<const uint8_t> bytes, const char* registry = nullptr)
+      : record_(record), bytes_(bytes), registry_(registry) {}
 
  private:
   const wire::ServiceVersion* record_;
   std::span<const uint8_t> bytes_;
+  const char* registry_;
 };
 
 class Instance {
@@ -205,6 +213,7 @@ class VersionList {
   void bind_key(std::string_view requested);
   const char* base_ = nullptr;
   const shm::detail::HeapBounds* heap_ = nullptr;
+  const shm::detail::RegistryInfo* registries_ = nullptr;  // the header's, for each entry's registry name
   const shm::detail::ListEntry* entries_ = nullptr;
   uint64_t count_ = 0, generation_ = 0;
   Key key_kind_ = Key::Team;
@@ -219,10 +228,43 @@ struct Dependency {
 };
 
 class Client;
+class View;
 struct ThreadSlot;
 namespace shm::detail {
 struct Attachment;
 }
+
+// One registry an arena mirrors, as a View sees it.
+struct RegistryState {
+  std::string_view name;  // "" in an arena of one unnamed registry
+  // Its upstream revision at the View's generation, and the store that revision belongs to; 0 when
+  // the View is older than the arena's last 254 generations (open a new one).
+  uint64_t revision = 0;
+  std::string_view store;
+  std::chrono::milliseconds staleness{};  // since the agent last heard from its upstream (max(): never)
+};
+
+// Lookups in one registry of a federated arena (View::in), whether or not it serves the name by
+// plain lookup. Dependencies resolve within the registry of the version that declares them. Valid
+// while its View is; a registry the arena does not mirror finds nothing.
+class InRegistry {
+ public:
+  std::optional<ServiceVersion> service(std::string_view name) const;
+  std::optional<ServiceVersion> service(std::string_view name, std::string_view version) const;
+  std::optional<ServiceVersion> latest(std::string_view name, Latest which) const;
+  std::vector<ServiceVersion> versions(std::string_view name) const;
+  Instances instances(std::string_view name, Filter filter = Filter::All) const;
+  Instances instances(std::string_view name, std::string_view version, Filter filter = Filter::All) const;
+  std::vector<Dependency> dependencies(std::string_view name, Depth depth = Depth::Direct) const;
+  std::vector<ServiceVersion> dependents(std::string_view name, Depth depth = Depth::Direct) const;
+
+ private:
+  friend class View;
+  InRegistry(const View* view, uint16_t key) : view_(view), key_(key) {}
+  const shm::detail::ServiceNode* node(std::string_view name) const;
+  const View* view_;
+  uint16_t key_;  // the registry's slot key (registry + 1); 0: none
+};
 
 class View {
  public:
@@ -252,6 +294,15 @@ class View {
   // Contracts where `name` is the provider or the consumer.
   std::vector<const wire::Contract*> contracts(std::string_view name) const;
 
+  // Federation (docs/federation.md). A plain name resolves in the registry that serves it: the
+  // first in the arena's order that has it, unless the agent was told otherwise for that service.
+  // The registries the arena mirrors, in that order (one, unnamed, when it is not federated).
+  std::vector<RegistryState> registries() const;
+  // The registries that have `name` (a version of it), in that order: the first serves it.
+  std::vector<std::string_view> where(std::string_view name) const;
+  // Lookups in the registry `registry`.
+  InRegistry in(std::string_view registry) const;
+
   // Every service with a version in this View's generation, by name (sorted, each once). A scan
   // of the whole service table (its capacity, not the services, sets the cost) that allocates the
   // vector: for tools and watchers, not for a request path. The names point into shared memory.
@@ -264,7 +315,8 @@ class View {
 
   uint64_t generation() const { return generation_; }
   // The upstream revision this View's generation mirrors, and the store it belongs to:
-  // revisions of one store only grow; another store's are not comparable.
+  // revisions of one store only grow; another store's are not comparable. In a federated arena,
+  // these and staleness() are the first registry's (registries() has each).
   uint64_t revision() const { return revision_; }
   std::string_view store() const;
   // Time since the agent last heard from upstream (max() if it never did).
@@ -277,8 +329,21 @@ class View {
 
  private:
   friend class Client;
+  friend class InRegistry;
   View() = default;
   const shm::detail::ServiceNode* node(std::string_view name) const;
+  // The node of `name` under slot key `key` (0: the plain name; registry + 1: in that registry).
+  const shm::detail::ServiceNode* node(std::string_view name, uint16_t key) const;
+  // What the lookups read from a service's node (null: none).
+  std::optional<ServiceVersion> version_of(const shm::detail::ServiceNode* n, std::string_view version) const;
+  std::vector<ServiceVersion> versions_of(const shm::detail::ServiceNode* n) const;
+  Instances instances_of(const shm::detail::ServiceNode* n, Filter filter) const;
+  Instances instances_of(const shm::detail::ServiceNode* n, std::string_view version, Filter filter) const;
+  std::vector<Dependency> dependencies_of(const shm::detail::ServiceNode* n, std::string_view version, Depth depth) const;
+  std::vector<ServiceVersion> dependents_of(const shm::detail::ServiceNode* n, Depth depth) const;
+  // The slot key a node's dependencies (and its dependents list) resolve under.
+  uint16_t dependency_key(const shm::detail::ServiceNode* n) const;
+  const char* registry_name(uint32_t registry) const;
   const shm::detail::ServiceNode* node_at(uint64_t offset) const;
   // The newest node of `n`'s chain not newer than this View's generation, or nullptr.
   const shm::detail::ServiceNode* visible(const shm::detail::ServiceNode* n) const;
@@ -286,7 +351,9 @@ class View {
   // (with versions only, when `live_only`).
   std::vector<std::string_view> scan_services(uint64_t newer_than, bool live_only) const;
   VersionList list(uint64_t head_offset) const;
-  uint64_t list_head(uint64_t table, std::string_view key) const;
+  uint64_t list_head(uint64_t table, std::string_view key) const { return list_head_of(table, key_hash_of(key)); }
+  uint64_t list_head_of(uint64_t table, uint64_t hash) const;
+  static uint64_t key_hash_of(std::string_view key);
   std::optional<ServiceVersion> version_at(const shm::detail::ServiceNode* node, uint32_t index) const;
   void mark_corrupt() const { corrupt_ = true; }
   void close();

@@ -1,12 +1,13 @@
-// roster-agent's core: keeps the host's shared-memory arena a mirror of the upstream registry.
-// Connects (io_uring) to one of a list of upstream addresses, says Hello with the last revision it
-// has, verifies every frame before it touches the arena, applies each delta as one generation,
-// and on disconnect keeps serving the last state while it reconnects with jittered exponential
-// backoff to the next address. Writes the current state to a cache file (atomically) and starts
-// from it, so readers have data at once even when no upstream answers.
+// roster-agent's core: keeps the host's shared-memory arena a mirror of the upstream registry, or
+// of several (federation, docs/federation.md). For each registry it keeps a link (link/) to one of
+// that registry's upstream addresses, says Hello with the last revision it has, verifies every
+// frame before it touches the arena, applies each delta as one generation, and on disconnect keeps
+// serving that registry's last state while it reconnects. Writes each registry's state to a cache
+// file (atomically) and starts from it, so readers have data at once even when no upstream answers.
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -20,8 +21,19 @@
 
 namespace roster::agent {
 
+// A registry the agent mirrors besides (or instead of) its own upstream's.
+struct FederatedRegistry {
+  std::string name;
+  std::vector<std::string> upstreams;
+};
+
 struct AgentOptions {
   std::vector<std::string> upstreams;  // "host:port" or "unix:/path", tried in turn
+  // Federation: more registries, after the local one (`upstreams`, named `local_registry`) in the
+  // order plain names resolve; `prefer`: service -> the registry that serves it when it has it.
+  std::vector<FederatedRegistry> federate;
+  std::string local_registry = "local";
+  std::map<std::string, std::string> prefer;
   std::string agent_id;
   std::optional<std::string> token;
   shm::ArenaOptions arena;
@@ -33,6 +45,19 @@ struct AgentOptions {
   size_t max_segment_bytes = size_t{4} << 30;
 };
 
+// One registry's side of the agent.
+struct RegistryStatus {
+  std::string name;  // "" when not federated
+  bool connected = false;
+  std::string upstream;
+  uint64_t revision = 0;
+  int64_t last_upstream_contact_ms = 0, outage_since_ms = 0;
+  uint64_t frames = 0, deltas = 0, snapshots = 0, reconnects = 0, bad_frames = 0;
+  bool warm_started = false, has_data = false;
+};
+
+// The agent as a whole (the first registry's upstream, revision and contact; counters summed;
+// connected when every registry is; an outage while any registry has one), then each registry.
 struct AgentStatus {
   bool connected = false;
   std::string upstream;  // the one connected to, or last tried
@@ -42,6 +67,7 @@ struct AgentStatus {
   uint64_t frames = 0, deltas = 0, snapshots = 0, reconnects = 0, bad_frames = 0, cache_writes = 0;
   bool warm_started = false;
   bool has_data = false;  // the arena holds a registry (from the cache file or upstream)
+  std::vector<RegistryStatus> registries;
 };
 
 class Agent {

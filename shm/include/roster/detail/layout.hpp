@@ -19,12 +19,32 @@ namespace roster::shm::detail {
 inline constexpr uint64_t kSegmentMagic = 0x31474553'52545352;  // "RSTRSEG1"
 inline constexpr uint64_t kReaderMagic = 0x31445252'52545352;   // "RSTRRRD1"
 // Bump on any change to the structs below: readers refuse a segment of another layout.
-inline constexpr uint32_t kLayoutVersion = 4;
+inline constexpr uint32_t kLayoutVersion = 5;
 inline constexpr uint32_t kNone = 0xffffffffu;
 inline constexpr uint64_t kNeverRemoved = ~uint64_t{0};
 inline constexpr size_t kRevisionRing = 256;
 inline constexpr size_t kStageCount = 7;  // wire::LifecycleStage
 inline constexpr size_t kStoreIdBytes = 64;
+// Federation: an arena mirrors up to kMaxRegistries registries, each named (at most
+// kRegistryNameBytes, NUL-padded). An arena of one unnamed registry is not federated.
+inline constexpr size_t kMaxRegistries = 8;
+inline constexpr size_t kRegistryNameBytes = 32;
+
+// One registry an arena mirrors. The name is set before the arena takes its name; the rest
+// changes while readers run.
+struct alignas(64) RegistryInfo {
+  char name[kRegistryNameBytes];
+  // Offset of a StoreId block in the heap: the upstream store whose revisions this registry's
+  // ring holds (0: none yet). Replaced (release) in the batch that changes it; the old block is
+  // retired like a record.
+  std::atomic<uint64_t> store;
+  std::atomic<int64_t> last_upstream_contact_ms;
+  uint64_t reserved[2];
+};
+struct StoreId {
+  uint32_t bytes;  // at most kStoreIdBytes
+  char text[kStoreIdBytes];
+};
 
 struct alignas(64) SegmentHeader {
   uint64_t magic;
@@ -38,22 +58,26 @@ struct alignas(64) SegmentHeader {
   uint64_t service_capacity;
   uint64_t team_table;  // ListSlot[key_capacity]
   uint64_t tag_table;
-  uint64_t dependents_table;  // service name -> versions that declare a dependency on it
+  uint64_t dependents_table;  // service name (key_hash(name, key) as for nodes) -> versions that declare a dependency on it
   uint64_t contract_table;    // provider name -> contracts
   uint64_t key_capacity;
   uint64_t stage_lists;  // ListHead[kStageCount]
   uint64_t heap_offset;
   uint64_t heap_bytes;
-  // The upstream store whose revisions this arena mirrors (set before the arena takes its name;
-  // NUL-padded): revisions are comparable only within one store.
-  char store_id[kStoreIdBytes];
+  // 0: one unnamed registry (registries[0]); else a federated arena of that many, in the order
+  // plain names resolve (the first that has a name serves it, unless a service's own rule says
+  // otherwise).
+  uint32_t federated;
+  uint32_t reserved;
 
   // Written by the writer while readers run.
   alignas(64) std::atomic<uint64_t> generation;  // the published generation (>= 1)
   std::atomic<uint32_t> generation_word;         // futex word: low 32 bits of generation
   std::atomic<uint32_t> replaced;                // 1: a newer segment took this one's name
-  std::atomic<int64_t> last_upstream_contact_ms;
-  std::atomic<uint64_t> revisions[kRevisionRing];  // upstream revision of generation g at [g % ring]
+  RegistryInfo registries[kMaxRegistries];
+  // The upstream revision of each registry at generation g, at [registry][g % ring]: revisions
+  // are comparable only within one store (RegistryInfo::store).
+  std::atomic<uint64_t> revisions[kMaxRegistries][kRevisionRing];
 };
 
 // Reader-slot segment: readers write their own slot, the writer reads them all.
@@ -111,7 +135,8 @@ struct SliceRef {
 };
 
 // One declared dependency of a version, resolved when written: the highest registered version
-// of `service` that satisfies the range (not retired), or none.
+// of `service` that satisfies the range (not retired), or none. In a federated arena it resolves
+// within the version's own registry: `service_hash` is key_hash(service, registry + 1).
 struct DependencyEdge {
   uint64_t service_hash;
   uint32_t resolved_version;  // offset of the resolved version string in the node, or kNone
@@ -127,8 +152,14 @@ struct DependencyEdge {
 struct ServiceNode {
   uint64_t generation;
   std::atomic<uint64_t> older;  // previous node; cleared by the writer when it frees that node
-  uint32_t name_offset;  // from the node start: sizeof(ServiceNode)
-  uint32_t name_bytes;
+  uint16_t name_offset;  // from the node start: sizeof(ServiceNode)
+  uint16_t name_bytes;   // at most wire::kMaxIdentifierBytes
+  // The registry its records came from, and the key of the table slot it hangs from: 0 for the
+  // plain name (the only key of an arena that is not federated), registry + 1 for the name in
+  // that registry (shm/hash.hpp's key_hash(name, key)). A plain node of a federated arena is a
+  // copy of the node of the registry that serves the name.
+  uint16_t registry;
+  uint16_t key;
   uint32_t version_count;
   uint32_t slice_count;
   uint32_t dependency_count;
@@ -155,6 +186,8 @@ struct ListEntry {
   uint64_t record;   // offset of the FlatBuffer the entry stands for
   uint64_t added;    // generation that added it
   std::atomic<uint64_t> removed;  // generation that removed it, or kNeverRemoved
+  uint32_t registry;  // the registry the record came from
+  uint32_t reserved;
 };
 
 struct ListArray {

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -27,12 +28,23 @@ struct ArenaOptions {
   mode_t reader_mode = 0660; // readers write their own slot
   std::optional<gid_t> group;
   std::chrono::milliseconds max_pin_age{30'000};  // older pins are revoked (the View reports it)
+  // Federation: the registries the arena mirrors, in the order plain names resolve (the first
+  // that has a name serves it), at most detail::kMaxRegistries, each 1-31 bytes of [a-z0-9._-].
+  // Empty: one unnamed registry, not federated.
+  std::vector<std::string> registries;
+  // Per-service rules ahead of that order: service -> the registry that serves it whenever it has it.
+  std::map<std::string, std::string> preferred;
 };
 
 // What the arena of a name holds now, as readers see it (nullopt: no arena of ours has that name).
 struct PublishedArena {
-  uint64_t generation = 0, revision = 0;
+  uint64_t generation = 0, revision = 0;  // revision and store: of the first registry
   std::string store_id;
+  struct Registry {
+    std::string name, store_id;
+    uint64_t revision = 0;
+  };
+  std::vector<Registry> registries;  // each, in the arena's order
 };
 Result<std::optional<PublishedArena>> published_arena(const std::string& name);
 
@@ -65,7 +77,12 @@ struct ContractKey {
 // whose dependencies resolve differently after it. The writer orders versions, resolves
 // dependencies and picks "latest" by them alone.
 struct Batch {
-  uint64_t revision = 0;  // the upstream revision this batch brings the arena to
+  uint64_t revision = 0;  // the upstream revision this batch brings its registry to
+  // The registry it changes: an index into ArenaOptions::registries (0 when not federated).
+  uint32_t registry = 0;
+  // The registry's whole state (a snapshot): whatever of that registry the arena holds and the
+  // batch lacks is removed in the same generation.
+  bool replaces_registry = false;
   std::vector<std::span<const uint8_t>> upsert_versions;
   std::vector<VersionKey> remove_versions;  // removes the version's instances too
   std::vector<std::span<const uint8_t>> upsert_instances;
@@ -73,6 +90,7 @@ struct Batch {
   std::vector<std::span<const uint8_t>> upsert_contracts;
   std::vector<ContractKey> remove_contracts;
   std::vector<std::span<const uint8_t>> resolutions;  // standalone ServiceResolution FlatBuffers, verified
+  std::vector<std::vector<uint8_t>> owned_resolutions;  // bytes some of `resolutions` view (writer-made)
 };
 
 struct ArenaStats {
@@ -113,12 +131,13 @@ class ArenaWriter {
   void begin_burst();
   void end_burst();
 
-  // Records when the agent last heard from upstream (readers compute staleness from it).
-  void touch_upstream(int64_t unix_ms);
+  // Records when the agent last heard from a registry's upstream (readers compute staleness from it).
+  void touch_upstream(int64_t unix_ms, uint32_t registry = 0);
 
-  // The upstream store whose revisions this arena holds (readers see it in the header). Set it
-  // before the first batch: revisions mean nothing without it. Invalid when it does not fit.
-  Result<void> set_store(std::string_view store_id);
+  // The upstream store whose revisions a registry's batches bring (readers see it with the
+  // revision). Set it before the registry's first batch, and again before the batch of a new store:
+  // the registry's next batch publishes it. Invalid when it does not fit or there is no such registry.
+  Result<void> set_store(std::string_view store_id, uint32_t registry = 0);
 
   // Frees what no live View can reach; apply() does this after each publish. Returns bytes freed.
   size_t reclaim();
@@ -129,10 +148,16 @@ class ArenaWriter {
   // Every live record of the arena's current state (the agent writes its cache file from it).
   enum class RecordType { Version, Instance, Contract, Resolution };
   void visit_records(const std::function<void(RecordType, std::span<const uint8_t>)>& visit) const;
+  // Those of one registry (a federated agent writes a cache file per registry).
+  void visit_records(uint32_t registry, const std::function<void(RecordType, std::span<const uint8_t>)>& visit) const;
 
-  // Takes the arena's name now, with an empty registry (when there is nothing to publish yet
-  // but readers should find the arena, e.g. a brand-new deployment).
+  // Takes the arena's name now, with what it holds (nothing yet, e.g. a brand-new deployment; or
+  // what was published while the name was held).
   Result<void> publish_empty();
+  // Batches publish without taking the arena's name until publish_empty(): a federated agent fills
+  // a fresh arena with every registry before readers move to it.
+  void hold_name();
+  bool named() const;
 
   // Unlinks the arena's names (a clean shutdown that should leave nothing behind).
   void remove_segments();
