@@ -56,6 +56,12 @@ std::string service_name(size_t index) {
   return std::string(kDomains[domain]) + "-" + kRoles[role] + "-" + std::to_string(index);
 }
 
+size_t service_index(std::string_view name) {
+  size_t index = 0;
+  for (char c : name.substr(name.rfind('-') + 1)) index = index * 10 + static_cast<size_t>(c - '0');
+  return index;
+}
+
 std::string generate_registry_json(const GeneratorOptions& o) {
   std::mt19937_64 rng(o.seed);
   std::string out;

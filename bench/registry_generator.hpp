@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace roster::bench {
@@ -21,6 +22,8 @@ struct GeneratorOptions {
 
 // The i-th service's name (stable for a given index).
 std::string service_name(size_t index);
+// The index a name of service_name() was made from.
+size_t service_index(std::string_view name);
 
 // A registry document in the format of docs/registry-format.md.
 std::string generate_registry_json(const GeneratorOptions& options);

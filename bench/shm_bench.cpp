@@ -2,6 +2,7 @@
 // same run. See bench/README.md for the data sets, the figures and what they mean.
 //
 //   lookup/{roster,absl,std}/<n>   lookup by name, random keys (≤ 1.25× absl)
+//   lookup/federated/<n>           the same names by plain name in an arena of three registries (≤ 1.1× roster)
 //   view/open_close                Client::view() + ~View (≤ 10 ns)
 //   instances/...                  iterate a service's healthy instances (≤ 2 ns per instance)
 //   throughput/{idle,busy}_writer  reader lookups/s, writer idle vs 10k changes/s (busy ≥ 0.9× idle)
@@ -168,6 +169,58 @@ Arena& lookup_arena(size_t services) {
                services);
 }
 
+// The same registry split over a federated arena of three registries (local, eu, us): service i
+// is registered in registry i % 3, and every fifth service in the next registry too, so a plain
+// name is served by the first of them (a copy of its node under the plain name) and some names
+// exist twice. Each registry's batch carries its own server's resolutions.
+struct FederatedArena {
+  shm::ArenaOptions options;
+  std::unique_ptr<shm::ArenaWriter> writer;
+  std::optional<Client> client;
+
+  explicit FederatedArena(size_t services) {
+    const Arena& plain = lookup_arena(services);
+    options.name = arena_name("federated-" + std::to_string(services));
+    options.max_services = services;
+    options.registries = {"local", "eu", "us"};
+    options.segment_bytes = plain.options.segment_bytes * 2;
+    writer = shm::ArenaWriter::create(options).value();
+    std::vector<shm::Batch> batches(3);
+    std::unordered_map<std::string_view, std::vector<uint32_t>> registries_of;  // service -> registries
+    for (size_t i = 0; i < plain.doc.services.size(); ++i) {
+      auto* rec = flatbuffers::GetRoot<wire::ServiceVersion>(plain.doc.services[i].data());
+      const size_t n = bench::service_index(rec->name()->string_view());
+      std::vector<uint32_t>& in = registries_of[rec->name()->string_view()];
+      in = {static_cast<uint32_t>(n % 3)};
+      if (n % 5 == 0) in.push_back(static_cast<uint32_t>((n + 1) % 3));
+      for (uint32_t r : in) batches[r].upsert_versions.push_back(plain.doc.services[i]);
+    }
+    for (size_t i = 0; i < plain.doc.instances.size(); ++i) {
+      auto* rec = flatbuffers::GetRoot<wire::Instance>(plain.doc.instances[i].data());
+      for (uint32_t r : registries_of[rec->service()->string_view()]) batches[r].upsert_instances.push_back(plain.doc.instances[i]);
+    }
+    for (uint32_t r = 0; r < 3; ++r) {
+      batches[r].registry = r;
+      batches[r].revision = 1;
+      shm::BatchResolver().apply(*writer, std::move(batches[r])).value();
+    }
+    client.emplace(Client::open(options.name).value());
+    if (const size_t missing = missing_services(*client, services))
+      throw std::runtime_error(std::to_string(missing) + " services of the federated arena cannot be found");
+  }
+  ~FederatedArena() {
+    client.reset();
+    writer->remove_segments();
+  }
+};
+
+FederatedArena& federated_arena(size_t services) {
+  static std::map<size_t, std::unique_ptr<FederatedArena>> cache;
+  auto& slot = cache[services];
+  if (!slot) slot = std::make_unique<FederatedArena>(services);
+  return *slot;
+}
+
 // The full registry: 100k services, one version each with an OpenAPI schema, 10 instances per
 // version (1M instances, ~10% of them down), 3 dependencies per version.
 const size_t kFullServices = bench::scaled(100000);
@@ -283,6 +336,26 @@ void BM_LookupRoster(benchmark::State& state) {
   independent_lookups(state, n, [&](std::string_view key) { return roster_field(view, key); });
 }
 
+// The same keys by plain name in the federated arena, and in the registry that has each.
+void BM_LookupFederated(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  Client& client = *federated_arena(n).client;
+  const View view = client.view();
+  independent_lookups(state, n, [&](std::string_view key) { return roster_field(view, key); });
+}
+
+[[gnu::noinline]] size_t roster_field_in(const InRegistry* registries, std::string_view key) {
+  auto svc = registries[bench::service_index(key) % 3].service(key);
+  return svc ? svc->owner_team().size() : ~size_t{0};
+}
+void BM_LookupFederatedInRegistry(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  Client& client = *federated_arena(n).client;
+  const View view = client.view();
+  const InRegistry registries[3] = {view.in("local"), view.in("eu"), view.in("us")};
+  independent_lookups(state, n, [&](std::string_view key) { return roster_field_in(registries, key); });
+}
+
 template <typename Map>
 void BM_LookupPeer(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0));
@@ -316,6 +389,13 @@ void dependent_lookups(benchmark::State& state, size_t n, Lookup lookup) {
 void BM_LookupDependentRoster(benchmark::State& state) {
   const size_t n = static_cast<size_t>(state.range(0));
   Client& client = *lookup_arena(n).client;
+  const View view = client.view();
+  dependent_lookups(state, n, [&](std::string_view key) { return roster_field(view, key); });
+}
+
+void BM_LookupDependentFederated(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  Client& client = *federated_arena(n).client;
   const View view = client.view();
   dependent_lookups(state, n, [&](std::string_view key) { return roster_field(view, key); });
 }
@@ -672,8 +752,11 @@ void BM_LoadMemcpyPeer(benchmark::State& state) {
 
 BENCHMARK(BM_LookupRoster)->Name("lookup/roster")->Arg(kLookupSmall)->Arg(kLookupLarge);
 BENCHMARK(BM_LookupPeer<AbslMap>)->Name("lookup/absl")->Arg(kLookupSmall)->Arg(kLookupLarge);
+BENCHMARK(BM_LookupFederated)->Name("lookup/federated")->Arg(kLookupSmall)->Arg(kLookupLarge);
+BENCHMARK(BM_LookupFederatedInRegistry)->Name("lookup/federated_in_registry")->Arg(kLookupSmall);
 BENCHMARK(BM_LookupPeer<StdMap>)->Name("lookup/std")->Arg(kLookupSmall)->Arg(kLookupLarge);
 BENCHMARK(BM_LookupDependentRoster)->Name("lookup_dependent/roster")->Arg(bench::scaled(10000, 100))->Arg(kLookupSmall)->Arg(kLookupLarge);
+BENCHMARK(BM_LookupDependentFederated)->Name("lookup_dependent/federated")->Arg(kLookupSmall);
 BENCHMARK(BM_LookupDependentPeer<AbslMap>)->Name("lookup_dependent/absl")->Arg(bench::scaled(10000, 100))->Arg(kLookupSmall)->Arg(kLookupLarge);
 BENCHMARK(BM_ViewOpenClose)->Name("view/open_close");
 BENCHMARK(BM_HealthyIterate)->Name("instances/healthy_iterate");

@@ -65,8 +65,10 @@ Result<Bounds> validate(const SegmentHeader& h, const Mapping& m, const std::str
   b.size = size;
   if (!table_fits(h.service_table, h.service_capacity, sizeof(ServiceSlot), size))
     return corrupt(path, "the service table does not fit");
-  for (uint64_t table : {h.team_table, h.tag_table, h.dependents_table, h.contract_table})
+  for (uint64_t table : {h.team_table, h.tag_table, h.contract_table})
     if (!table_fits(table, h.key_capacity, sizeof(ListSlot), size)) return corrupt(path, "a key table does not fit");
+  if (!table_fits(h.dependents_table, h.dependents_capacity, sizeof(ListSlot), size))
+    return corrupt(path, "the dependents table does not fit");
   if (h.stage_lists % 8 != 0 || h.stage_lists < sizeof(SegmentHeader) || h.stage_lists > size ||
       size - h.stage_lists < kStageCount * sizeof(ListHead))
     return corrupt(path, "the stage lists do not fit");
@@ -79,6 +81,7 @@ Result<Bounds> validate(const SegmentHeader& h, const Mapping& m, const std::str
   b.dependents_table = h.dependents_table;
   b.contract_table = h.contract_table;
   b.key_mask = h.key_capacity - 1;
+  b.dependents_mask = h.dependents_capacity - 1;
   b.stage_lists = h.stage_lists;
   b.registries = h.federated;
   b.heap = {h.heap_offset, size};

@@ -25,7 +25,7 @@ struct Bounds {
   const ServiceSlot* services = nullptr;
   uint64_t service_mask = 0;         // capacity - 1 (a power of two)
   uint64_t team_table = 0, tag_table = 0, dependents_table = 0, contract_table = 0;  // offsets
-  uint64_t key_mask = 0;
+  uint64_t key_mask = 0, dependents_mask = 0;
   uint64_t stage_lists = 0;
   uint32_t registries = 0;           // 0: not federated; else at most kMaxRegistries
 };

@@ -322,7 +322,7 @@ uint64_t View::list_head_of(uint64_t table, uint64_t hash) const {
   if (!slot_ || evicted()) return 0;
   const Bounds& b = attachment_->bounds;
   const auto* slots = at<ListSlot>(attachment_->bounds.base, table);  // the table was validated to fit
-  const uint64_t mask = b.key_mask;
+  const uint64_t mask = table == b.dependents_table ? b.dependents_mask : b.key_mask;
   for (uint64_t i = hash & mask, probes = 0; probes <= mask; i = (i + 1) & mask, ++probes) {
     const uint64_t h = slots[i].hash.load(std::memory_order_acquire);
     if (h == 0) return 0;

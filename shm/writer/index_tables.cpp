@@ -47,7 +47,8 @@ ListHead* IndexTables::list_for(uint64_t table, uint64_t hash) {
   bool created = false;
   // Keys in list tables are told apart by their 64-bit hash alone: a collision would merge two
   // teams' lists, which readers guard against by checking the record's own field.
-  ListSlot* slot = find_slot<ListSlot>(table, header_.key_capacity, hash, [](ListSlot&) { return true; }, created);
+  const uint64_t capacity = table == header_.dependents_table ? header_.dependents_capacity : header_.key_capacity;
+  ListSlot* slot = find_slot<ListSlot>(table, capacity, hash, [](ListSlot&) { return true; }, created);
   if (created) heap_.store(slot->hash, hash, std::memory_order_release);
   return &slot->head;
 }
@@ -88,7 +89,7 @@ void IndexTables::flush(uint64_t generation) {
   // By table, then by the slot a key's probe starts at: the probes walk each table in order, and
   // a list's new entries keep the batch's order. Two keys starting at one slot may interleave:
   // their lists are then appended to more than once, which is only slower.
-  const uint64_t capacity = header_.key_capacity;
+  const uint64_t capacity = std::max(header_.key_capacity, header_.dependents_capacity);
   const uint64_t tables[kQueueTables] = {0, header_.team_table, header_.tag_table, header_.dependents_table,
                                          header_.contract_table};
   stable_sort_by_key(queued, kQueueTables * capacity, [capacity](const Queued& q) { return q.table * capacity + (q.hash & (capacity - 1)); });

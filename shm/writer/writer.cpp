@@ -294,6 +294,7 @@ Result<std::unique_ptr<ArenaWriter>> ArenaWriter::create(const ArenaOptions& opt
     // Keyed lists can need as many keys as there are services (every service may be some
     // version's dependency target), so they are sized like the service table.
     const uint64_t key_capacity = next_pow2(max_services * 2);
+    const uint64_t dependents_capacity = next_pow2(max_services * 2 * std::max<size_t>(1, options.registries.size()));
     size_t offset = sizeof(SegmentHeader);
     auto reserve = [&](size_t bytes) {
       const size_t at_offset = (offset + 63) & ~size_t{63};
@@ -303,7 +304,7 @@ Result<std::unique_ptr<ArenaWriter>> ArenaWriter::create(const ArenaOptions& opt
     const size_t service_table = reserve(service_capacity * sizeof(ServiceSlot));
     const size_t team_table = reserve(key_capacity * sizeof(ListSlot));
     const size_t tag_table = reserve(key_capacity * sizeof(ListSlot));
-    const size_t dependents_table = reserve(key_capacity * sizeof(ListSlot));
+    const size_t dependents_table = reserve(dependents_capacity * sizeof(ListSlot));
     const size_t contract_table = reserve(key_capacity * sizeof(ListSlot));
     const size_t stage_lists = reserve(kStageCount * sizeof(ListHead));
     const size_t heap_offset = reserve(0);
@@ -340,6 +341,7 @@ Result<std::unique_ptr<ArenaWriter>> ArenaWriter::create(const ArenaOptions& opt
     h->dependents_table = dependents_table;
     h->contract_table = contract_table;
     h->key_capacity = key_capacity;
+    h->dependents_capacity = dependents_capacity;
     h->stage_lists = stage_lists;
     h->heap_offset = heap_offset;
     h->heap_bytes = options.segment_bytes - heap_offset;

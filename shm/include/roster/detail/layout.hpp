@@ -61,6 +61,7 @@ struct alignas(64) SegmentHeader {
   uint64_t dependents_table;  // service name (key_hash(name, key) as for nodes) -> versions that declare a dependency on it
   uint64_t contract_table;    // provider name -> contracts
   uint64_t key_capacity;
+  uint64_t dependents_capacity;  // a federated arena keys dependents per registry: more keys
   uint64_t stage_lists;  // ListHead[kStageCount]
   uint64_t heap_offset;
   uint64_t heap_bytes;
