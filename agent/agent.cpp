@@ -411,15 +411,25 @@ std::string Agent::metrics() const {
   auto staleness = [](int64_t contact) { return contact ? (base::unix_ms() - contact) / 1000.0 : -1; };
   m.gauge("roster_agent_staleness_seconds", "Seconds since the last frame from upstream (of the first registry; -1: never)",
           staleness(s.last_upstream_contact_ms));
-  if (state_->federated)
-    for (auto& r : s.registries) {
-      m.gauge("roster_agent_registry_connected", "1 while connected to the registry's upstream", r.connected,
-              {{"registry", r.name}});
-      m.gauge("roster_agent_registry_revision", "The registry's revision the arena holds", static_cast<double>(r.revision),
-              {{"registry", r.name}});
-      m.gauge("roster_agent_registry_staleness_seconds", "Seconds since the last frame from the registry's upstream (-1: never)",
-              staleness(r.last_upstream_contact_ms), {{"registry", r.name}});
+  // A federated agent: each registry's series (one family each, a sample per registry).
+  auto per_registry = [&](std::string_view name, std::string_view help, auto value) {
+    for (size_t i = 0; i < s.registries.size(); ++i) {
+      const auto& r = s.registries[i];
+      if (i == 0)
+        m.gauge(name, help, value(r), {{"registry", r.name}});
+      else
+        m.sample(value(r), {{"registry", r.name}});
     }
+  };
+  if (state_->federated) {
+    per_registry("roster_agent_registry_connected", "1 while connected to the registry's upstream",
+                 [](const RegistryStatus& r) { return r.connected ? 1.0 : 0.0; });
+    per_registry("roster_agent_registry_revision", "The registry's revision the arena holds",
+                 [](const RegistryStatus& r) { return static_cast<double>(r.revision); });
+    per_registry("roster_agent_registry_staleness_seconds",
+                 "Seconds since the last frame from the registry's upstream (-1: never)",
+                 [&](const RegistryStatus& r) { return staleness(r.last_upstream_contact_ms); });
+  }
   m.counter("roster_agent_frames_total", "Frames received from upstream", s.frames);
   m.histogram("roster_agent_delta_apply_seconds", "Time to apply one Delta to the arena and publish it",
               state_->delta_seconds);
