@@ -79,6 +79,14 @@ class HostileSegmentTest : public ::testing::Test {
         (void)s->name();
         (void)s->owner_team();
         (void)s->verified();
+        (void)s->registry();
+      }
+      for (auto registry : view.where(name)) {
+        (void)view.in(registry).service(name);
+        for (auto& v : view.in(registry).versions(name)) (void)v.registry();
+        for (auto inst : view.in(registry).instances(name, Healthy)) (void)inst.id();
+        for (auto& d : view.in(registry).dependencies(name, Transitive)) (void)d.range;
+        for (auto& d : view.in(registry).dependents(name, Transitive)) (void)d.registry();
       }
       (void)view.latest(name, Latest::IncludingPrereleases);
       (void)view.service(name, "1.0.0");
@@ -95,6 +103,7 @@ class HostileSegmentTest : public ::testing::Test {
     for (auto name : view.service_names()) (void)view.service(name);
     for (auto name : view.changed_since(0)) (void)name.size();
     (void)view.staleness();
+    for (auto& r : view.registries()) (void)r.name, (void)r.store, (void)r.staleness;
   }
 
   shm::ArenaOptions options_;
@@ -293,6 +302,37 @@ TEST_F(HostileSegmentTest, ServiceNamesSkipNodesThatDoNotFitTheirSlot) {
   EXPECT_EQ(view.service_names(), std::vector<std::string_view>{"db"});
   EXPECT_TRUE(view.corrupt());
   walk_everything(client);
+}
+
+// The federation fields: a header naming more registries than an arena holds is refused; a node
+// naming a registry past the table reads as no registry (list entries are bounded the same way).
+TEST_F(HostileSegmentTest, RegistryFieldsOutOfRangeAreRefusedOrReadAsNone) {
+  std::vector<uint8_t> file(options_.segment_bytes);
+  const int fd = ::open(data_path().c_str(), O_RDONLY);
+  ASSERT_EQ(::pread(fd, file.data(), file.size(), 0), static_cast<ssize_t>(file.size()));
+  ::close(fd);
+  // Every node's registry and every list entry's registry: past the table.
+  uint64_t table = 0, capacity = 0;
+  std::memcpy(&table, file.data() + offsetof(shm::detail::SegmentHeader, service_table), sizeof table);
+  std::memcpy(&capacity, file.data() + offsetof(shm::detail::SegmentHeader, service_capacity), sizeof capacity);
+  for (uint64_t i = 0; i < capacity; ++i) {
+    uint64_t head = 0;
+    std::memcpy(&head, file.data() + table + i * sizeof(shm::detail::ServiceSlot) + offsetof(shm::detail::ServiceSlot, head),
+                sizeof head);
+    if (head) poke_value<uint16_t>(data_path(), head + offsetof(shm::detail::ServiceNode, registry), 0x7fff);
+  }
+  auto client = Client::open(options_.name).value();
+  {
+    View view = client.view();
+    ASSERT_TRUE(view.service("users"));
+    EXPECT_EQ(view.service("users")->registry(), "");
+  }
+  walk_everything(client);
+  // More registries than an arena holds: not an arena.
+  poke_value<uint32_t>(data_path(), offsetof(shm::detail::SegmentHeader, federated), 9);
+  auto refused = Client::open(options_.name);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("registries"), std::string::npos);
 }
 
 TEST_F(HostileSegmentTest, TheWriterIgnoresWhatReadersWriteIntoTheirFile) {
