@@ -6,6 +6,9 @@
 //   bit 0: 0 = Delta, applied on top of a small base registry (as a live stream does);
 //          1 = Snapshot, applied to a fresh arena after set_store (as a full state is)
 //   bit 1: a tiny arena (4 services' worth of index) instead of 16, so index limits are reached
+//   bit 2: a federated arena of two registries, each holding the base registry; the batch goes to
+//          the registry of bit 3, a Snapshot replacing that registry's state in place (as a
+//          federated agent applies one)
 // Checked: no crash or sanitizer error; a batch the writer refuses leaves the arena exactly as it
 // was for readers (same generation, same answers to every lookup) and, when refused as Invalid,
 // for the writer too (same records; after TooLarge it refuses every later batch); an arena the
@@ -99,6 +102,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2) return 0;
   const uint8_t options = data[0];
   const bool snapshot = options & 1;
+  const bool federated = options & 4;
   // An aligned copy, as the agent keeps one (FrameReader hands out 8-aligned payloads).
   std::vector<uint64_t> words((size - 1 + 7) / 8);
   std::memcpy(words.data(), data + 1, size - 1);
@@ -122,18 +126,29 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   arena.segment_bytes = size_t{2} << 20;
   arena.max_services = (options & 2) ? 4 : 16;
   arena.reader_slots = 4;
+  if (federated) arena.registries = {"a", "b"};
   auto created = shm::ArenaWriter::create(arena);
   FUZZ_CHECK(created.has_value());
   auto& writer = **created;
-  if (!writer.set_store(store)) {
+  if (!writer.set_store(store, federated ? (options >> 3) & 1 : 0)) {
     writer.remove_segments();
     return 0;  // the agent refuses the state likewise (load_full fails)
   }
-  if (!snapshot) {
-    auto base = shm::BatchResolver().apply(writer, base_batch());  // with the server's resolutions
-    if (!base) std::fprintf(stderr, "the base registry does not apply: %s\n", base.error().message.c_str());
-    FUZZ_CHECK(base.has_value());
+  if (!snapshot || federated) {
+    for (uint32_t registry = 0; registry < (federated ? 2 : 1); ++registry) {
+      shm::Batch b = base_batch();
+      b.registry = registry;
+      auto base = shm::BatchResolver().apply(writer, std::move(b));  // with the server's resolutions
+      if (!base) std::fprintf(stderr, "the base registry does not apply: %s\n", base.error().message.c_str());
+      FUZZ_CHECK(base.has_value());
+    }
   }
+  if (federated) {
+    batch.registry = (options >> 3) & 1;
+    batch.replaces_registry = snapshot;
+  }
+  // A snapshot into a fresh arena (not one replacing a federated registry's part of a live one).
+  const bool fresh_load = snapshot && !federated;
 
   const fuzz::Keys keys = keys_of(batch);
   const uint64_t generation_before = writer.generation();
@@ -148,7 +163,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (e.kind == ErrorKind::Invalid) {
       // Refused before anything changed: the writer goes on from exactly where it was.
       FUZZ_CHECK(writer_records(writer) == records_before);
-    } else if (snapshot) {
+    } else if (fresh_load) {
       // Out of space in a fresh arena's first batch: the arena is emptied (no reader can have
       // opened it yet) and the writer stays usable (checked below, after what readers see).
       FUZZ_CHECK(writer_records(writer).empty());
@@ -162,7 +177,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::fprintf(stderr, "refused batch (%s) changed what readers see:\n--- before\n%s--- after\n%s", e.message.c_str(),
                    seen_before.c_str(), seen_after.c_str());
     FUZZ_CHECK(seen_after == seen_before);
-    if (snapshot && e.kind == ErrorKind::TooLarge) FUZZ_CHECK(writer.apply(shm::Batch{}).has_value());
+    if (fresh_load && e.kind == ErrorKind::TooLarge) FUZZ_CHECK(writer.apply(shm::Batch{}).has_value());
   } else {
     FUZZ_CHECK(*applied == generation_before + 1);
     FUZZ_CHECK(!reader_sees(arena.name, keys).empty());

@@ -278,7 +278,7 @@ void arena_apply(const fs::path& source) {
   auto small = decode(fuzz::kSmallRegistry);
   auto example = decode(read(source / "examples/registry.json"));
   auto version = decode(kVersion);
-  // Options byte: bit 0 Snapshot, bit 1 tiny arena.
+  // Options byte: bit 0 Snapshot, bit 1 tiny arena, bits 2-3 federation.
   put("arena_apply", "snapshot_small", cat({{1}, snapshot(small, 3)}));
   put("arena_apply", "snapshot_example", cat({{1}, snapshot(example, 3)}));
   put("arena_apply", "snapshot_example_tiny_arena", cat({{3}, snapshot(example, 3)}));
@@ -295,6 +295,11 @@ void arena_apply(const fs::path& source) {
   orphans.append(orphan_instance_record());
   put("arena_apply", "refused_not_semver", cat({{0}, delta({&bad_versions, nullptr, nullptr, {}, {}, {}}, 2)}));
   put("arena_apply", "refused_orphan_instance", cat({{0}, delta({&version.services, &orphans, nullptr, {}, {}, {}}, 2)}));
+  // Bit 2: a federated arena of two registries holding the base; bit 3: the batch goes to the second.
+  put("arena_apply", "federated_snapshot_replaces_a", cat({{1 | 4}, snapshot(example, 3)}));
+  put("arena_apply", "federated_snapshot_replaces_b", cat({{1 | 4 | 8}, snapshot(small, 3)}));
+  put("arena_apply", "federated_delta_remove_all_b", cat({{4 | 8}, delta(everything, 2)}));
+  put("arena_apply", "federated_delta_upsert_a", cat({{4}, delta(upsert, 2)}));
 }
 
 void cache_file() {

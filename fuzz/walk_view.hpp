@@ -31,6 +31,7 @@ struct Keys {
 // UBSan reports) and its strings may be as long as the mapping.
 inline void print(std::string& out, const ServiceVersion& v, bool hostile) {
   (void)v.bytes();
+  out += std::string(v.registry()) + ":";
   if (!v.verified()) {
     FUZZ_CHECK(hostile);
     out += "<unverified>;";
@@ -72,6 +73,7 @@ inline std::string walk(const View& view, const Keys& keys, bool hostile) {
                     " store " + std::string(view.store()) + "\n";
   (void)view.staleness();
   (void)view.evicted();
+  for (const auto& r : view.registries()) out += "registry " + std::string(r.name) + " rev " + std::to_string(r.revision) + "\n";
   std::vector<std::string> names(keys.names.begin(), keys.names.end());
   names.push_back("");
   names.push_back("no-such-service");
@@ -99,6 +101,16 @@ inline std::string walk(const View& view, const Keys& keys, bool hostile) {
       for (const auto& d : view.dependencies(name, depth)) out += print(d);
       out += " dependents ";
       for (const auto& v : view.dependents(name, depth)) print(out, v, hostile);
+    }
+    // Federation: where the name is, and each of those registries' own lookups.
+    for (auto registry : view.where(name)) {
+      const InRegistry in = view.in(registry);
+      out += " in " + std::string(registry) + " ";
+      if (auto s = in.service(name)) print(out, *s, hostile);
+      for (const auto& v : in.versions(name)) print(out, v, hostile);
+      for (auto i : in.instances(name, Healthy)) print(out, i, hostile);
+      for (const auto& d : in.dependencies(name, Transitive)) out += print(d);
+      for (const auto& v : in.dependents(name, Transitive)) print(out, v, hostile);
     }
     out += " contracts ";
     // Contracts come as bare records (no verified()): read them in a sound arena only.
