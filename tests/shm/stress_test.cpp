@@ -67,7 +67,9 @@ int run_reader(const std::string& name, const testing::SharedFlag& stop, std::at
   return 0;
 }
 
-TEST(ShmStress, WriterAndFourReaderProcesses) {
+// `federated`: the workload is the second registry of a federated arena (the first holds other
+// names), so the readers read every name through the copies the writer makes for plain names.
+void writer_and_four_reader_processes(bool federated) {
   constexpr int kReaders = 4;
   // Write for 3 s, and on a loaded machine or in a sanitizer build go on (up to 60 s) until the
   // writer and every reader did enough to prove something.
@@ -75,13 +77,26 @@ TEST(ShmStress, WriterAndFourReaderProcesses) {
   shm::ArenaOptions options;
   options.name = testing::unique_arena_name("stress");
   options.segment_bytes = 64u << 20;
+  if (federated) options.registries = {"first", "second"};
   testing::ArenaCleanup cleanup{options.name};
 
   auto writer_owner = shm::ArenaWriter::create(options).value();
   shm::ArenaWriter& writer = *writer_owner;
   shm::BatchResolver writer_resolver;  // what the server would send with each batch
   testing::Workload workload(kServices, /*seed=*/20240611);
-  writer_resolver.apply(writer, workload.full(writer.generation() + 1).batch).value();
+  auto to_registry = [&](shm::Batch& batch) -> shm::Batch& {
+    batch.registry = federated ? 1 : 0;
+    return batch;
+  };
+  if (federated) {
+    OwnedBatch other;
+    other.upsert(VersionSpec{.name = "elsewhere", .version = "1.0.0"});
+    shm::BatchResolver().apply(writer, other.batch).value();
+  }
+  {
+    OwnedBatch first = workload.full(writer.generation() + 1);
+    writer_resolver.apply(writer, to_registry(first.batch)).value();
+  }
 
   testing::SharedFlag stop;
   testing::SharedCounters progress(kReaders);  // Views each reader has checked so far
@@ -105,7 +120,7 @@ TEST(ShmStress, WriterAndFourReaderProcesses) {
   while (std::chrono::steady_clock::now() < start + kWriteFor ||
          (!enough_done() && std::chrono::steady_clock::now() < start + kWriteAtMost)) {
     OwnedBatch b = workload.next(writer.generation() + 1);
-    ASSERT_EQ(writer_resolver.apply(writer, b.batch).value(), b.batch.revision);
+    ASSERT_EQ(writer_resolver.apply(writer, to_registry(b.batch)).value(), b.batch.revision);
     ++batches;
     max_pinned = std::max<uint64_t>(max_pinned, writer.stats().pinned_views);
   }
@@ -146,6 +161,9 @@ TEST(ShmStress, WriterAndFourReaderProcesses) {
   EXPECT_EQ(writer.stats().retired_pending, 0u);
   writer.remove_segments();
 }
+
+TEST(ShmStress, WriterAndFourReaderProcesses) { writer_and_four_reader_processes(false); }
+TEST(ShmStress, WriterAndFourReaderProcessesInAFederatedArena) { writer_and_four_reader_processes(true); }
 
 // The same workload in one process, checked after every batch: any inconsistency here is
 // deterministic (no timing involved). Views held across batches must not change. Several

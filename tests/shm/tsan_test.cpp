@@ -57,16 +57,23 @@ void read_until(Client& client, const std::atomic<bool>& stop, bool restarts, Re
   result.text = checker.summary() + "\n" + checker.messages;
 }
 
-TEST(ShmTsan, WriterThreadAndThreeReaderThreads) {
+// `federated`: the workload is the second registry of a federated arena, so readers read every name
+// through the plain name's copies of its nodes, which the writer replaces with each batch.
+void writer_thread_and_three_reader_threads(bool federated) {
   shm::ArenaOptions options;
   options.name = testing::unique_arena_name("tsan");
   options.segment_bytes = 32u << 20;
+  if (federated) options.registries = {"a", "b"};
   testing::ArenaCleanup cleanup{options.name};
   auto writer_owner = shm::ArenaWriter::create(options).value();
   shm::ArenaWriter& writer = *writer_owner;
   shm::BatchResolver writer_resolver;  // what the server would send with each batch
   testing::Workload workload(kServices, /*seed=*/99);
-  writer_resolver.apply(writer, workload.full(writer.generation() + 1).batch).value();
+  auto to_registry = [&](shm::Batch batch) {
+    batch.registry = federated ? 1 : 0;
+    return batch;
+  };
+  writer_resolver.apply(writer, to_registry(workload.full(writer.generation() + 1).batch)).value();
 
   Client shared = Client::open(options.name).value();
   std::atomic<bool> stop{false};
@@ -95,7 +102,7 @@ TEST(ShmTsan, WriterThreadAndThreeReaderThreads) {
         return false;
       };
       while (busy()) {
-        writer_resolver.apply(writer, workload.next(writer.generation() + 1).batch).value();
+        writer_resolver.apply(writer, to_registry(workload.next(writer.generation() + 1).batch)).value();
         ++batches;
       }
     } catch (const std::exception& e) {
@@ -117,6 +124,9 @@ TEST(ShmTsan, WriterThreadAndThreeReaderThreads) {
   EXPECT_EQ(writer.stats().retired_pending, 0u);
   writer.remove_segments();
 }
+
+TEST(ShmTsan, WriterThreadAndThreeReaderThreads) { writer_thread_and_three_reader_threads(false); }
+TEST(ShmTsan, WriterThreadAndThreeReaderThreadsInAFederatedArena) { writer_thread_and_three_reader_threads(true); }
 
 // The writer is restarted (a new ArenaWriter takes the name) several times while readers that
 // share one Client keep opening Views: they re-attach concurrently, and no View ever mixes two
