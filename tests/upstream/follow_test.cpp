@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "registry_fixture.hpp"
+#include "roster/upstream/http_api.hpp"
 #include "roster/governance/json_document.hpp"
 #include "roster/upstream/sqlite_store.hpp"
 #include "roster/wire/frame.hpp"
@@ -199,6 +200,71 @@ TEST_F(FollowTest, EveryWriteToAFollowedRecordIsRefusedNamingItsOwner) {
   auto marked = decoder_.decode(version_doc("web", "1.0.0", R"(, "followed_from": "global")"));
   ASSERT_FALSE(marked.ok());
   EXPECT_EQ(marked.errors.front().where, "followed_from");
+}
+
+// Through the HTTP face: every write route touching a followed record answers 409 naming the
+// owner and its addresses; the read routes show the mark.
+TEST_F(FollowTest, EveryWriteRouteAnswers409NamingTheOwnerAndReadsShowTheMark) {
+  lead(version_doc("billing", "1.0.0", R"(, "instances": [)" + instance_doc("b1") + "]"));
+  lead(version_doc("users", "1.0.0"));
+  lead(contract_doc("1.0.0"));
+  ASSERT_TRUE(follow_snapshot());
+  net::EventLoop loop;  // times blocking queries; not run here
+  HttpApi api(loop, *registry_, {});
+  auto call = [&](std::string method, std::string target, std::string body = {}) {
+    net::HttpRequest req;
+    req.method = std::move(method);
+    req.target = std::move(target);
+    req.body = std::move(body);
+    EXPECT_TRUE(net::parse_target(req)) << req.target;
+    return api.handle(req);
+  };
+  const std::string version = "/v1/services/billing/versions/1.0.0";
+  const std::string pact_body = R"({"provider_range": "^1.0.0", "pact": )" + kPact + "}";
+  const std::vector<std::tuple<std::string, std::string, std::string>> writes{
+      {"PUT", version, version_doc("billing", "1.0.0")},
+      {"PUT", version + "?dry_run=true", version_doc("billing", "1.0.0")},
+      {"PUT", "/v1/services/billing/versions/2.0.0", version_doc("billing", "2.0.0")},
+      {"DELETE", version, ""},
+      {"POST", version + "/lifecycle", R"({"stage": "stable"})"},
+      {"PUT", "/v1/services/billing/compatibility", R"({"mode": "NONE"})"},
+      {"PUT", "/v1/services/billing/lifecycle-policy", R"({"sunset_after_days": 5})"},
+      {"PUT", version + "/instances/b9", instance_doc("b9")},
+      {"DELETE", version + "/instances/b1", ""},
+      {"PUT", version + "/instances/b1/heartbeat", ""},
+      {"POST", version + "/instances/b1/heartbeat", ""},
+      {"PUT", "/v1/contracts/billing/1.0.0/users", pact_body},
+      {"DELETE", "/v1/contracts/billing/1.0.0/users", ""},
+      {"POST", "/v1/registry", R"({"services": [{"name": "billing", "versions": [{"version": "3.0.0",
+          "lifecycle_stage": "beta", "owner_team": "t"}]}]})"},
+  };
+  const uint64_t revision = registry_->revision();
+  for (auto& [method, target, body] : writes) {
+    auto r = call(method, target, body);
+    // A dry run answers what the write would get, in a 200 (accepted: false).
+    const bool dry_run = target.find("dry_run") != std::string::npos;
+    EXPECT_EQ(r.status, dry_run ? 200u : 409u) << method << " " << target << ": " << r.body;
+    EXPECT_NE(r.body.find(R"("code":"followed_record")"), std::string::npos) << method << " " << target;
+    EXPECT_NE(r.body.find("followed from registry global (10.0.0.1:7071, 10.0.0.2:7071); write it there"),
+              std::string::npos)
+        << method << " " << target << ": " << r.body;
+  }
+  EXPECT_EQ(registry_->revision(), revision);
+
+  const std::string mark = R"("followed_from":"global")";
+  const std::vector<std::string> reads{"/v1/services/billing",           version,
+                                       "/v1/services/billing/versions",  "/v1/services/billing/instances",
+                                       "/v1/services?team=team-a",       "/v1/contracts",
+                                       "/v1/contracts/billing/1.0.0/users"};
+  for (const std::string& target : reads) {
+    auto r = call("GET", target);
+    EXPECT_EQ(r.status, 200u) << target << ": " << r.body;
+    EXPECT_NE(r.body.find(mark), std::string::npos) << target << ": " << r.body;
+  }
+  // A client sending the mark is refused at that field.
+  auto marked = call("PUT", "/v1/services/web/versions/1.0.0", version_doc("web", "1.0.0", R"(, "followed_from": "x")"));
+  EXPECT_EQ(marked.status, 400u) << marked.body;
+  EXPECT_NE(marked.body.find(R"("path":"followed_from")"), std::string::npos) << marked.body;
 }
 
 // A name is whoever's had it first: a followed record whose name is this server's own is skipped
