@@ -7,6 +7,7 @@ dir, the follower resumes with deltas (no second snapshot), and so does a restar
 
 ctest runs: python3 test_follow.py BUILD_DIR SOURCE_DIR (PYTHONPATH has the roster module).
 """
+import json
 import os
 import re
 import shutil
@@ -37,7 +38,8 @@ class Follow(unittest.TestCase):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def start_follower(self):
-        self.follower.start_server(extra=["--follow", f"global={self.leader.stream_tcp},unix:{self.leader.stream_sock}"])
+        addresses = f"{self.leader.stream_tcp},unix:{self.leader.stream_sock}"
+        self.follower.start_server(extra=["--follow", "global=" + addresses])
 
     def put(self, cluster, name, version, extra=None):
         status, body = cluster.request("PUT", f"/v1/services/{name}/versions/{version}",
@@ -87,6 +89,11 @@ class Follow(unittest.TestCase):
         listed = e2e.ctl("instances", "billing", "--shm", self.follower.arena)
         self.assertEqual(listed.returncode, 0, listed.stderr)
         self.assertIn("b1", listed.stdout)
+        # rosterctl shows the mark, from the arena and from the server.
+        for where in (["--shm", self.follower.arena], ["--server", self.follower.http]):
+            shown = e2e.ctl("get", "billing", "1.1.0", "--json", *where)
+            self.assertEqual(shown.returncode, 0, shown.stderr)
+            self.assertEqual(json.loads(shown.stdout)["followed_from"], "global", shown.stdout)
 
         # Writes to what the follower follows are refused, naming the owner and where to write.
         for method, path, body in [

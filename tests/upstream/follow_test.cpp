@@ -262,7 +262,8 @@ TEST_F(FollowTest, EveryWriteRouteAnswers409NamingTheOwnerAndReadsShowTheMark) {
     EXPECT_NE(r.body.find(mark), std::string::npos) << target << ": " << r.body;
   }
   // A client sending the mark is refused at that field.
-  auto marked = call("PUT", "/v1/services/web/versions/1.0.0", version_doc("web", "1.0.0", R"(, "followed_from": "x")"));
+  auto marked =
+      call("PUT", "/v1/services/web/versions/1.0.0", version_doc("web", "1.0.0", R"(, "followed_from": "x")"));
   EXPECT_EQ(marked.status, 400u) << marked.body;
   EXPECT_NE(marked.body.find(R"("path":"followed_from")"), std::string::npos) << marked.body;
 }

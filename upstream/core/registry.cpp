@@ -123,7 +123,7 @@ Result<void> Registry::load() {
           if constexpr (std::is_same_v<K, VersionKey>) {
             versions_[key] = std::move(*c.record);
           } else if constexpr (std::is_same_v<K, InstanceKey>) {
-            if (!followed_instance(*c.record)) leases_.grant(key, now, lease_ttl(*c.record));  // the owner keeps a followed one's
+            if (!followed_instance(*c.record)) leases_.grant(key, now, lease_ttl(*c.record));
             instance_by_hash_[instance_hash(key)] = key;
             instances_[key] = std::move(*c.record);
           } else if constexpr (std::is_same_v<K, ContractKey>) {
@@ -225,8 +225,8 @@ std::optional<std::chrono::milliseconds> Registry::lease_ttl(const std::vector<u
 }
 
 Registry::Metrics Registry::metrics() const {
-  return {lease_expiries_,   leases_.renewals(), write_conflicts_,  leases_.self_preserving(),
-          leads(),           instances_.size(),  versions_.size(), follow_conflicts_};
+  return {lease_expiries_, leases_.renewals(), write_conflicts_, leases_.self_preserving(), leads(), instances_.size(),
+          versions_.size(), follow_conflicts_};
 }
 
 // --- committing -------------------------------------------------------------------------------
@@ -400,7 +400,8 @@ Result<std::vector<Registry::Change>> Registry::decode_changes(const std::vector
         if (m.record) {
           flatbuffers::Verifier verifier(m.record->data(), m.record->size());
           if (!verifier.VerifyBuffer<wire::FollowState>(nullptr))
-            return fail(ErrorKind::Corrupt, "invalid_buffer", "the stored follow state of \"" + m.key + "\" is not a FollowState");
+            return fail(ErrorKind::Corrupt, "invalid_buffer",
+                        "the stored follow state of \"" + m.key + "\" is not a FollowState");
           if (root<wire::FollowState>(*m.record)->registry()->string_view() != m.key) return fail(mismatch(m));
         }
         out.push_back({FollowStateKey{m.key}, m.record});

@@ -48,12 +48,19 @@ std::string_view owner_of(const std::vector<uint8_t>& record) {
   return from ? from->string_view() : std::string_view();
 }
 
+// Who holds a service's name: nobody (nullopt), this server (""), or the registry it is followed
+// from. Every version of a name has one owner: the name is whoever's had it first.
+std::optional<std::string_view> holder(const std::map<VersionKey, std::vector<uint8_t>>& versions,
+                                       std::string_view service) {
+  auto it = versions.lower_bound(VersionKey{std::string(service), ""});
+  if (it == versions.end() || it->first.name != service) return std::nullopt;
+  return owner_of<wire::ServiceVersion>(it->second);
+}
+
 }  // namespace
 
 std::string_view Registry::followed_from(std::string_view service) const {
-  auto it = versions_.lower_bound(VersionKey{std::string(service), ""});
-  if (it == versions_.end() || it->first.name != service) return {};
-  return owner_of<wire::ServiceVersion>(it->second);  // every version of a name has one owner
+  return holder(versions_, service).value_or("");
 }
 
 FollowPoint Registry::follow_point(std::string_view registry) const {
@@ -94,20 +101,15 @@ std::optional<Error> Registry::followed_contract_error(const ContractKey& key) c
 std::vector<Registry::Change> Registry::followed_changes(std::string_view registry, const FollowedRecords& incoming,
                                                          bool whole) {
   std::vector<Change> changes;
-  size_t skipped = 0;
-  auto skip = [&](const std::string& what, std::string_view why) {
-    ++skipped;
+  size_t conflicts = 0;
+  // `conflict`: its name is held here (counted); else a record this server cannot hold at all.
+  auto skip = [&](const std::string& what, std::string_view why, bool conflict = true) {
+    conflicts += conflict;
     if (conflicts_logged_.emplace(registry, what).second)
-      log::warn("following {}: {} skipped ({}); counted in roster_follow_conflicts_total", registry, what, why);
-  };
-  // Who holds a name: nobody (nullopt), this server (""), or the registry it is followed from.
-  auto holder = [&](std::string_view service) -> std::optional<std::string_view> {
-    auto it = versions_.lower_bound(VersionKey{std::string(service), ""});
-    if (it == versions_.end() || it->first.name != service) return std::nullopt;
-    return owner_of<wire::ServiceVersion>(it->second);
+      log::warn("following {}: {} skipped ({})", registry, what, why);
   };
   auto held_by_other = [&](std::string_view service) {
-    auto h = holder(service);
+    auto h = holder(versions_, service);
     return h && *h != registry;
   };
   // An upsert, unless the record is already held as it comes (compared at the revision it has here).
@@ -129,7 +131,7 @@ std::vector<Registry::Change> Registry::followed_changes(std::string_view regist
     // What the store and the graph could not hold, the follower cannot take (its owner should not send it).
     if (auto ok = model::DependencyGraph::check(model::version_info(*v));
         !ok || !check_mutation({RecordKind::ServiceVersion, store_key(key), std::nullopt})) {
-      skip("version " + key.to_string(), ok ? "an invalid key" : ok.error().message);
+      skip("version " + key.to_string(), ok ? "an invalid key" : ok.error().message, false);
       continue;
     }
     kept_versions.insert(key);
@@ -147,12 +149,12 @@ std::vector<Registry::Change> Registry::followed_changes(std::string_view regist
   for (auto record : incoming.instances) {
     auto key = InstanceKey::of(*flatbuffers::GetRoot<wire::Instance>(record.data()));
     if (!kept_versions.count(key.version_key())) {
-      skip(key.to_string(), held_by_other(key.service) ? "its service is held by another owner"
-                                                       : "its version is not followed here");
+      const bool held = held_by_other(key.service);
+      skip(key.to_string(), held ? "its service is held by another owner" : "its version is not followed here", held);
       continue;
     }
     if (!check_mutation({RecordKind::Instance, store_key(key), std::nullopt})) {
-      skip(key.to_string(), "an invalid key");
+      skip(key.to_string(), "an invalid key", false);
       continue;
     }
     kept_instances.insert(key);
@@ -168,11 +170,11 @@ std::vector<Registry::Change> Registry::followed_changes(std::string_view regist
     auto key = ContractKey::of(*flatbuffers::GetRoot<wire::Contract>(record.data()));
     auto it = contracts_.find(key);
     if ((it != contracts_.end() && owner_of<wire::Contract>(it->second) != registry) || held_by_other(key.consumer)) {
-      skip("the " + key.to_string(), "its consumer is held by another owner");
+      skip("the " + key.to_string(), "it or its consumer is held by another owner");
       continue;
     }
     if (!check_mutation({RecordKind::Contract, store_key(key), std::nullopt})) {
-      skip("the " + key.to_string(), "an invalid key");
+      skip("the " + key.to_string(), "an invalid key", false);
       continue;
     }
     kept_contracts.insert(key);
@@ -183,18 +185,21 @@ std::vector<Registry::Change> Registry::followed_changes(std::string_view regist
         (whole || incoming.removed_contracts.count(key)))
       changes.push_back({key, std::nullopt});
 
-  if (skipped) follow_conflicts_[std::string(registry)] += skipped;
+  if (conflicts) follow_conflicts_[std::string(registry)] += conflicts;
   return changes;
 }
 
-WriteResult Registry::commit_followed(std::string_view registry, std::vector<Change> changes, const FollowPoint& point) {
+WriteResult Registry::commit_followed(std::string_view registry, std::vector<Change> changes,
+                                      const FollowPoint& point) {
   flatbuffers::FlatBufferBuilder fbb(256);
   fbb.Finish(wire::CreateFollowStateDirect(fbb, std::string(registry).c_str(), point.revision, point.store_id.c_str()));
-  changes.push_back({FollowStateKey{std::string(registry)}, Bytes(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize())});
+  changes.push_back(
+      {FollowStateKey{std::string(registry)}, Bytes(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize())});
   return commit(std::move(changes));
 }
 
-WriteResult Registry::apply_followed_snapshot(std::string_view registry, std::span<const wire::Snapshot* const> chunks) {
+WriteResult Registry::apply_followed_snapshot(std::string_view registry,
+                                              std::span<const wire::Snapshot* const> chunks) {
   if (chunks.empty()) return refuse(ErrorKind::Invalid, "invalid_snapshot", "a snapshot without chunks");
   FollowedRecords incoming;
   for (auto* chunk : chunks) {
