@@ -19,11 +19,21 @@ import urllib.request
 
 import roster
 import test_end_to_end as e2e  # its Cluster and helpers (imported as a module: not its tests)
+from test_openapi import Document, pointer
 
 SNAPSHOT_LINE = "following global: its snapshot at revision"
 
 
 class Follow(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        with open(os.path.join(e2e.SOURCE, "docs", "openapi.json")) as f:
+            cls.doc = Document(json.load(f))
+
+    def conforms(self, schema, value):
+        """`value` is what docs/openapi.json says components/schemas/`schema` is."""
+        self.assertEqual(self.doc.errors(pointer("components", "schemas", schema), value), [], value)
+
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix="roster-follow-")
         for name in ("leader", "follower"):
@@ -51,6 +61,7 @@ class Follow(unittest.TestCase):
         status, body = self.follower.request("GET", "/healthz")
         self.assertEqual(status, 200, body)
         self.assertEqual(len(body["following"]), 1, body)
+        self.conforms("Health", body)
         return body["following"][0]
 
     def metric(self, name):
@@ -76,6 +87,7 @@ class Follow(unittest.TestCase):
         # The leader's records reach the follower, marked, and its agent's arena.
         billing = e2e.wait_until(lambda: self.followed_version("billing", "1.0.0"), what="billing on the follower")
         self.assertEqual(billing["followed_from"], "global")
+        self.conforms("ServiceVersion", billing)
         self.assertEqual([i["followed_from"] for i in billing["instances"]], ["global"])
         self.put(self.leader, "billing", "1.1.0")
         e2e.wait_until(lambda: self.followed_version("billing", "1.1.0"), what="a delta on the follower")
@@ -103,6 +115,7 @@ class Follow(unittest.TestCase):
             status, answer = self.follower.request(method, path, body)
             self.assertEqual(status, 409, answer)
             self.assertEqual(answer["error"]["code"], "followed_record", answer)
+            self.conforms("Error", answer)
             self.assertIn(f"followed from registry global ({self.leader.stream_tcp}, unix:{self.leader.stream_sock})",
                           answer["error"]["message"])
         state = self.following()
