@@ -191,19 +191,10 @@ int main(int argc, char** argv) {
       roster::log::error("{}", stream_address.error().message);
       return 1;
     }
-    std::vector<roster::upstream::FollowedRegistry> followed;
-    for (const auto& text : follow) {
-      auto parsed = roster::upstream::parse_follow(text);
-      if (!parsed) {
-        roster::log::error("{}", parsed.error().message);
-        return 1;
-      }
-      for (const auto& other : followed)
-        if (other.name == parsed->name) {
-          roster::log::error("--follow: registry {} is named twice", parsed->name);
-          return 1;
-        }
-      followed.push_back(std::move(*parsed));
+    const auto followed = roster::upstream::parse_follows(follow);
+    if (!followed) {
+      roster::log::error("{}", followed.error().message);
+      return 1;
     }
     std::optional<std::string> follow_token = *secret;
     if (!follow_token_file.empty()) {
@@ -235,7 +226,7 @@ int main(int argc, char** argv) {
     }
     // A followed registry's records are applied by one server; over a store several share, each
     // would apply them again.
-    if (!followed.empty() && !store->store->sole_writer()) {
+    if (!followed->empty() && !store->store->sole_writer()) {
       roster::log::error("--follow needs a store only this server writes (sqlite:DIR), not {}", store_url);
       return 1;
     }
@@ -260,7 +251,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     roster::upstream::Registry& registry = **opened;
-    registry.set_followed(followed);
+    registry.set_followed(*followed);
 
     // Commits other servers made to a shared store arrive on the store's thread; the registry
     // applies them on the loop's.
@@ -274,7 +265,7 @@ int main(int argc, char** argv) {
     std::vector<std::unique_ptr<roster::upstream::Follower>> followers;
     char host[256] = {};
     ::gethostname(host, sizeof host - 1);
-    for (const auto& f : followed)
+    for (const auto& f : *followed)
       followers.push_back(std::make_unique<roster::upstream::Follower>(
           loop, registry, f,
           roster::upstream::FollowOptions{.client_id = std::string("roster-server ") + host + " following " + f.name,

@@ -38,6 +38,18 @@ Result<FollowedRegistry> parse_follow(std::string_view text) {
   return out;
 }
 
+Result<std::vector<FollowedRegistry>> parse_follows(const std::vector<std::string>& texts) {
+  std::vector<FollowedRegistry> out;
+  for (const auto& text : texts) {
+    auto parsed = parse_follow(text);
+    if (!parsed) return fail(parsed.error());
+    for (const auto& other : out)
+      if (other.name == parsed->name) return invalid("registry " + parsed->name + " is followed twice", text);
+    out.push_back(std::move(*parsed));
+  }
+  return out;
+}
+
 Follower::Follower(net::EventLoop& loop, Registry& registry, FollowedRegistry followed, const FollowOptions& options)
     : registry_(registry),
       followed_(std::move(followed)),

@@ -28,6 +28,8 @@ namespace roster::upstream {
 // "NAME=ADDR[,ADDR...]": NAME non-empty, at most 31 bytes of [a-z0-9._-]; each ADDR host:port or
 // unix:/path. Invalid (invalid_follow) naming what is wrong.
 Result<FollowedRegistry> parse_follow(std::string_view text);
+// Every --follow given, each registry named once.
+Result<std::vector<FollowedRegistry>> parse_follows(const std::vector<std::string>& texts);
 
 struct FollowOptions {
   std::string client_id;                // sent in Hello; the followed server logs it
