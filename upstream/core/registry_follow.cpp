@@ -1,11 +1,12 @@
 // The Registry's side of following another registry (roster-server --follow, docs/federation.md):
 // a followed registry's snapshots and deltas applied as records marked with its name, and the
 // refusal of every write to them.
+#include "roster/upstream/registry.hpp"
+
 #include <set>
 
 #include "roster/base/log.hpp"
 #include "roster/model/service_resolution.hpp"
-#include "roster/upstream/registry.hpp"
 
 namespace roster::upstream {
 

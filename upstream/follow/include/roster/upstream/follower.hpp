@@ -49,12 +49,12 @@ class Follower final : public link::StreamLink::Handler {
   // Seconds since the followed server was last heard from (since this server started, before that).
   double staleness_seconds() const;
 
-  // StreamLink::Handler
+ private:
+  // StreamLink::Handler: where the registry stands, and the frames it applies.
   std::pair<uint64_t, std::string> resume_point() override;
   Result<void> on_snapshot(std::span<const wire::Snapshot* const> chunks) override;
   Result<void> on_delta(const wire::Delta& delta) override;
 
- private:
   Registry& registry_;
   FollowedRegistry followed_;
   int64_t started_ms_;
