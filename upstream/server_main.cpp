@@ -10,6 +10,7 @@
 #include <optional>
 #include <system_error>
 #include <thread>
+#include <unistd.h>
 
 #include "roster/base/clock.hpp"
 #include "roster/base/daemon_options.hpp"
@@ -19,6 +20,7 @@
 #include "roster/net/socket.hpp"
 #include "roster/net/stop_on_signal.hpp"
 #include "roster/net/token.hpp"
+#include "roster/upstream/follower.hpp"
 #include "roster/upstream/http_api.hpp"
 #include "roster/upstream/registry.hpp"
 #include "roster/upstream/store_url.hpp"
@@ -65,6 +67,8 @@ int main(int argc, char** argv) {
   int lease_seconds = 90, renew_seconds = 30;
   int sunset_days = 90, retire_days = 30, lifecycle_check_seconds = 60;
   std::string compatibility = "BACKWARD";
+  std::vector<std::string> follow;
+  std::string follow_token_file;
   bool insecure = false, group_commit = true;
   roster::net::HttpLimits http_limits;
   roster::upstream::StreamOptions stream_options;
@@ -159,6 +163,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 86400))->capture_default_str();
   app.add_option("--compatibility", compatibility, "Default schema compatibility mode (BACKWARD, FULL, NONE, ...)")
       ->capture_default_str();
+  app.add_option("--follow", follow,
+                 "Follow another roster-server's registry read-only: NAME=ADDR[,ADDR...], its stream addresses "
+                 "(repeatable; docs/federation.md)");
+  app.add_option("--follow-token-file", follow_token_file,
+                 "The followed servers' stream token, from this file's first line (default: this server's token)");
   if (auto done = roster::parse_daemon_options(app, argc, argv)) return *done;
   roster::log::init("roster-server", log_options);
 
@@ -182,6 +191,20 @@ int main(int argc, char** argv) {
       roster::log::error("{}", stream_address.error().message);
       return 1;
     }
+    const auto followed = roster::upstream::parse_follows(follow);
+    if (!followed) {
+      roster::log::error("{}", followed.error().message);
+      return 1;
+    }
+    std::optional<std::string> follow_token = *secret;
+    if (!follow_token_file.empty()) {
+      auto loaded = roster::net::load_token("", follow_token_file);
+      if (!loaded) {
+        roster::log::error("--follow-token-file: {}", loaded.error().message);
+        return 1;
+      }
+      follow_token = *loaded;
+    }
     auto exposed = check_exposure(*http_address, "--listen", secret->has_value(), insecure);
     if (exposed) exposed = check_exposure(*stream_address, "--stream", secret->has_value(), insecure);
     if (!exposed) {
@@ -199,6 +222,12 @@ int main(int argc, char** argv) {
     auto store = roster::upstream::open_store(store_url);
     if (!store) {
       roster::log::error("{}", store.error().message);
+      return 1;
+    }
+    // A followed registry's records are applied by one server; over a store several share, each
+    // would apply them again.
+    if (!followed->empty() && !store->store->sole_writer()) {
+      roster::log::error("--follow needs a store only this server writes (sqlite:DIR), not {}", store_url);
       return 1;
     }
     roster::upstream::RegistryOptions registry_options;
@@ -222,6 +251,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     roster::upstream::Registry& registry = **opened;
+    registry.set_followed(*followed);
 
     // Commits other servers made to a shared store arrive on the store's thread; the registry
     // applies them on the loop's.
@@ -231,7 +261,22 @@ int main(int argc, char** argv) {
     roster::upstream::StreamServer streams(loop, registry, stream_options);
     api_options.token = *secret;
     api_options.watch_catch_up_bytes = http_limits.max_stream_backlog / 2;  // sent at once, it must fit
-    roster::upstream::HttpApi api(loop, registry, api_options, [&](auto& metrics) { streams.metrics(metrics); });
+    // The registries this server follows, each over its own stream link, applying on this loop.
+    std::vector<std::unique_ptr<roster::upstream::Follower>> followers;
+    char host[256] = {};
+    ::gethostname(host, sizeof host - 1);
+    for (const auto& f : *followed)
+      followers.push_back(std::make_unique<roster::upstream::Follower>(
+          loop, registry, f,
+          roster::upstream::FollowOptions{.client_id = std::string("roster-server ") + host + " following " + f.name,
+                                          .token = follow_token}));
+    api_options.health_details = [&](roster::wire::JsonWriter& w) {
+      if (!followers.empty()) roster::upstream::write_follow_status(followers, registry, w);
+    };
+    roster::upstream::HttpApi api(loop, registry, api_options, [&](auto& metrics) {
+      streams.metrics(metrics);
+      roster::upstream::write_follow_metrics(followers, registry, metrics);
+    });
     http_limits.header_timeout = std::chrono::milliseconds(header_timeout_ms);
     http_limits.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
     roster::net::HttpServer http(loop, [&](const roster::net::HttpRequest& r) { return api.handle(r); }, http_limits,
@@ -295,12 +340,15 @@ int main(int argc, char** argv) {
     };
     advance();
 
+    for (auto& f : followers) f->start();
+
     const std::string line = "listening http=" + roster::net::bound_address(*http_address, *http_fd) +
                              " stream=" + roster::net::bound_address(*stream_address, *stream_fd);
     if (!ready_file.empty()) std::ofstream(ready_file) << line << "\n";
     std::cout << line << " store=" << store_url << " revision=" << registry.revision() << std::endl;
     loop.run();
     roster::log::info("stopping");
+    for (auto& f : followers) f->stop();
     store->store->on_changes(nullptr);
     streams.close();
     http.close();

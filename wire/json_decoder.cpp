@@ -420,7 +420,8 @@ struct JsonDecoder::Impl {
     od::object obj;
     if (!read_object(v, obj)) return;
     static constexpr string_view kFields[] = {"id",     "address", "port",     "zone",
-                                              "weight", "health",  "metadata", "lease_expires_at"};
+                                              "weight", "health",  "metadata", "lease_expires_at",
+                                              "followed_from"};
     InstanceFields inst;
     const size_t metadata_begin = scratch.labels.size();
     const size_t errors_before = error_count();
@@ -448,6 +449,7 @@ struct JsonDecoder::Impl {
           break;
         case 6: read_string_map(value, scratch.labels); break;
         case 7: read_time(value, inst.lease_expires_at_ms); break;
+        case 8: refuse_followed_from(); break;
       }
     });
     inst.metadata = slice_from(metadata_begin, scratch.labels.size());
@@ -455,6 +457,12 @@ struct JsonDecoder::Impl {
     if (inst.address.data() == nullptr) missing("address");
     if (!has_port) missing("port");
     if (error_count() == errors_before) scratch.instances.push_back(inst);
+  }
+
+  // What GET routes show on a record a server follows from another registry; only that server sets it.
+  void refuse_followed_from() {
+    error("followed_from is set by a server on the records it follows from another registry (roster-server "
+          "--follow); a client cannot send it");
   }
 
   void missing(string_view field) {
@@ -470,7 +478,7 @@ struct JsonDecoder::Impl {
         "version",      "lifecycle_stage", "owner_team",  "description",   "tags",       "labels",
         "api_schema",   "dependencies",    "endpoints",   "documentation_url", "created_at", "updated_at",
         "deprecated_at", "sunset_at",      "deprecation_reason", "revision", "instances", "name",
-        "retired_at"};
+        "retired_at",   "followed_from"};
     constexpr size_t kNameField = 17;
     VersionFields ver;
     const size_t tags_begin = scratch.tags.size();
@@ -525,6 +533,7 @@ struct JsonDecoder::Impl {
           break;
         case 16: for_each_element(value, [&](od::value& inst) { read_instance(inst); }); break;
         case 18: read_time(value, ver.retired_at_ms); break;
+        case 19: refuse_followed_from(); break;
         case kNameField:
           if (!standalone)
             error("unknown field (the service's name belongs to the enclosing service)");

@@ -41,6 +41,7 @@ void write_instance(JsonWriter& w, const Instance& inst, const InstanceJson& opt
   w.key("health").string(to_string(inst.health()));
   write_time(w, "lease_expires_at", options.lease_expires_at_ms.value_or(inst.lease_expires_at_ms()));
   write_labels(w, "metadata", inst.metadata());
+  write_optional_string(w, "followed_from", inst.followed_from());
   w.end_object();
 }
 
@@ -88,6 +89,7 @@ void write_version_fields(JsonWriter& w, const ServiceVersion& v, const std::vec
   write_time(w, "retired_at", v.retired_at_ms());
   write_optional_string(w, "deprecation_reason", v.deprecation_reason());
   if (v.revision()) w.key("revision").unsigned_number(v.revision());
+  write_optional_string(w, "followed_from", v.followed_from());
   if (!instances.empty()) {
     w.key("instances").begin_array();
     for (auto* inst : instances) write_instance(w, *inst);
@@ -102,6 +104,7 @@ void write_contract(JsonWriter& w, const Contract& c) {
   w.key("provider").string(view(c.provider()));
   w.key("provider_range").string(view(c.provider_range()));
   w.key("pact").raw(view(c.pact()));
+  write_optional_string(w, "followed_from", c.followed_from());
   w.end_object();
 }
 

@@ -42,6 +42,9 @@ const T* root(const std::vector<uint8_t>& bytes) {
   return flatbuffers::GetRoot<T>(bytes.data());
 }
 
+// A followed instance's lease is its owner's to keep: this server grants it none, so never expires it.
+bool followed_instance(const std::vector<uint8_t>& instance) { return root<wire::Instance>(instance)->followed_from(); }
+
 // What renewal reports call an instance: the hash of its store key (a collision, 2^-64 per pair,
 // would renew the wrong one of two instances).
 uint64_t instance_hash(const InstanceKey& key) {
@@ -120,11 +123,13 @@ Result<void> Registry::load() {
           if constexpr (std::is_same_v<K, VersionKey>) {
             versions_[key] = std::move(*c.record);
           } else if constexpr (std::is_same_v<K, InstanceKey>) {
-            leases_.grant(key, now, lease_ttl(*c.record));
+            if (!followed_instance(*c.record)) leases_.grant(key, now, lease_ttl(*c.record));
             instance_by_hash_[instance_hash(key)] = key;
             instances_[key] = std::move(*c.record);
           } else if constexpr (std::is_same_v<K, ContractKey>) {
             contracts_[key] = std::move(*c.record);
+          } else if constexpr (std::is_same_v<K, FollowStateKey>) {
+            follow_states_[key.registry] = std::move(*c.record);
           } else {
             policies_[key] = std::move(*c.record);
           }
@@ -153,6 +158,7 @@ bool Registry::reload() {
   instances_ = std::move(f.instances_);
   contracts_ = std::move(f.contracts_);
   policies_ = std::move(f.policies_);
+  follow_states_ = std::move(f.follow_states_);
   instance_by_hash_ = std::move(f.instance_by_hash_);
   graph_ = std::move(f.graph_);
   leases_ = std::move(f.leases_);
@@ -188,7 +194,8 @@ bool Registry::catch_up(uint64_t at_least, std::chrono::milliseconds timeout) {
     for (auto& c : *decoded) {
       stamp_revision(c, revision_, Origin::FromOutside);
       apply_in_memory(c);
-      if (auto* key = std::get_if<InstanceKey>(&c.key); key && c.record) leases_.grant(*key, now, lease_ttl(*c.record));
+      if (auto* key = std::get_if<InstanceKey>(&c.key); key && c.record && !followed_instance(*c.record))
+        leases_.grant(*key, now, lease_ttl(*c.record));
     }
     feed_.publish(from, revision_, encode_delta(from, revision_, *decoded, take_resolutions()));
   }
@@ -219,7 +226,7 @@ std::optional<std::chrono::milliseconds> Registry::lease_ttl(const std::vector<u
 
 Registry::Metrics Registry::metrics() const {
   return {lease_expiries_, leases_.renewals(), write_conflicts_, leases_.self_preserving(), leads(), instances_.size(),
-          versions_.size()};
+          versions_.size(), follow_conflicts_};
 }
 
 // --- committing -------------------------------------------------------------------------------
@@ -253,6 +260,8 @@ void Registry::apply_in_memory(const Change& c) {
           }
         } else if constexpr (std::is_same_v<K, ContractKey>) {
           put(contracts_, key);
+        } else if constexpr (std::is_same_v<K, FollowStateKey>) {
+          put(follow_states_, key.registry);
         } else {
           put(policies_, key);
         }
@@ -295,6 +304,8 @@ WriteResult Registry::commit(std::vector<Change> changes) {
             mutations.push_back({RecordKind::Instance, store_key(key), c.record});
           else if constexpr (std::is_same_v<K, ContractKey>)
             mutations.push_back({RecordKind::Contract, store_key(key), c.record});
+          else if constexpr (std::is_same_v<K, FollowStateKey>)
+            mutations.push_back({RecordKind::FollowState, key.registry, c.record});
           else
             mutations.push_back({RecordKind::ServicePolicy, key, c.record});
         },
@@ -385,6 +396,16 @@ Result<std::vector<Registry::Change>> Registry::decode_changes(const std::vector
         }
         out.push_back({m.key, m.record});
         break;
+      case RecordKind::FollowState:
+        if (m.record) {
+          flatbuffers::Verifier verifier(m.record->data(), m.record->size());
+          if (!verifier.VerifyBuffer<wire::FollowState>(nullptr))
+            return fail(ErrorKind::Corrupt, "invalid_buffer",
+                        "the stored follow state of \"" + m.key + "\" is not a FollowState");
+          if (root<wire::FollowState>(*m.record)->registry()->string_view() != m.key) return fail(mismatch(m));
+        }
+        out.push_back({FollowStateKey{m.key}, m.record});
+        break;
       default:
         return fail(ErrorKind::Corrupt, "invalid_record", "a stored record of unknown kind " +
                                                               std::to_string(static_cast<int>(m.kind)));
@@ -430,10 +451,10 @@ Frame Registry::encode_delta(uint64_t from, uint64_t revision, const std::vector
             else
               rm_contracts.push_back(wire::CreateContractKeyDirect(fbb, key.consumer.c_str(),
                                                                    key.consumer_version.c_str(), key.provider.c_str()));
-          } else {
+          } else if constexpr (std::is_same_v<K, std::string>) {
             // A policy: the server's own settings, named for watchers (agents do not need them).
             settings.push_back(fbb.CreateString(key));
-          }
+          }  // a follow state is the server's own bookkeeping
         },
         c.key);
   }
@@ -457,6 +478,7 @@ WriteResult Registry::check_versions(const std::vector<std::span<const uint8_t>>
   std::vector<std::vector<uint8_t>> records;
   for (auto bytes : candidates) {
     auto* v = flatbuffers::GetRoot<wire::ServiceVersion>(bytes.data());
+    if (auto followed = followed_error(v->name()->string_view())) return refuse(std::move(*followed));
     auto settled = settle_lifecycle(*v, version(v->name()->string_view(), v->version()->string_view()), import, now,
                                     settings(v->name()->string_view(), incoming).lifecycle);
     if (!settled) return refuse(settled.error());
@@ -573,6 +595,7 @@ WriteResult Registry::import(const wire::DecodedDocument& doc, WriteOptions opti
     // The document's settings first: its versions are checked under them.
     SettingsByService incoming;
     for (const auto& s : doc.settings) {
+      if (auto followed = followed_error(s.service)) return refuse(std::move(*followed));
       ServiceSettings next = settings(s.service);
       if (s.compatibility) next.compatibility = static_cast<governance::CompatibilityMode>(*s.compatibility);
       if (s.sunset_after_days) next.lifecycle.sunset_after_days = *s.sunset_after_days;
@@ -592,6 +615,7 @@ WriteResult Registry::import(const wire::DecodedDocument& doc, WriteOptions opti
     }
     for (size_t i = 0; i < doc.contracts.size(); ++i) {
       auto* c = flatbuffers::GetRoot<wire::Contract>(doc.contracts[i].data());
+      if (auto followed = followed_error(c->consumer()->string_view())) return refuse(std::move(*followed));
       auto pact = governance::parse_json(c->pact()->string_view());
       const std::string where = "contracts[" + std::to_string(i) + "]";
       if (checked && pact)
@@ -634,6 +658,7 @@ void warn_stranded(Written& out, const VersionKey& key, const std::vector<model:
 
 WriteResult Registry::delete_version(const VersionKey& key, bool force) {
   return retrying([&]() -> WriteResult {
+    if (auto followed = followed_error(key.name)) return refuse(std::move(*followed));
     if (!versions_.count(key)) return not_found("no version \"" + key.version + "\" of \"" + key.name + "\"");
     const auto stranded = graph_.stranded_without(key.name, key.version);
     if (!stranded.empty() && !force) return stranding_refusal(key, stranded, "deleting");
@@ -650,6 +675,7 @@ WriteResult Registry::delete_version(const VersionKey& key, bool force) {
 
 WriteResult Registry::transition(const VersionKey& key, wire::LifecycleStage to, std::string_view reason, bool force) {
   return retrying([&]() -> WriteResult {
+    if (auto followed = followed_error(key.name)) return refuse(std::move(*followed));
     auto* v = version(key.name, key.version);
     if (!v) return not_found("no version \"" + key.version + "\" of \"" + key.name + "\"");
     if (auto allowed = model::check_transition(stage_of(*v), to); !allowed)
@@ -677,6 +703,7 @@ WriteResult Registry::advance_lifecycle() {
       std::vector<std::pair<VersionKey, wire::LifecycleStage>> due;
       for (auto& [key, bytes] : versions_) {
         auto* v = root<wire::ServiceVersion>(bytes);
+        if (v->followed_from()) continue;  // its owner moves it
         auto move = model::scheduled_move(stage_of(*v), dates_of(*v), settings(key.name).lifecycle);
         if (move && move->due_ms <= now) due.emplace_back(key, move->to);
       }
@@ -722,10 +749,13 @@ Registry::Bytes Registry::policy_record(std::string_view name, const ServiceSett
 wire::RegistryRecords Registry::records(bool with_instances) const {
   wire::RegistryRecords out;
   for (const auto& name : service_names())
-    for (auto* v : versions(name)) out.versions.push_back(v);  // by name, then precedence
+    for (auto* v : versions(name))  // by name, then precedence
+      if (!v->followed_from()) out.versions.push_back(v);
   if (with_instances)
-    for (const auto& [key, bytes] : instances_) out.instances.push_back(root<wire::Instance>(bytes));
-  for (const auto& [key, bytes] : contracts_) out.contracts.push_back(root<wire::Contract>(bytes));
+    for (const auto& [key, bytes] : instances_)
+      if (!followed_instance(bytes)) out.instances.push_back(root<wire::Instance>(bytes));
+  for (const auto& [key, bytes] : contracts_)
+    if (!root<wire::Contract>(bytes)->followed_from()) out.contracts.push_back(root<wire::Contract>(bytes));
   for (const auto& [name, bytes] : policies_) out.policies.push_back(root<wire::ServicePolicy>(bytes));
   return out;
 }
@@ -734,6 +764,7 @@ WriteResult Registry::set_settings(std::string_view name, std::optional<governan
                                    std::optional<model::LifecyclePolicy> lifecycle) {
   return retrying([&]() -> WriteResult {
     if (auto valid = wire::check_identifier(name); !valid) return refuse(valid.error());
+    if (auto followed = followed_error(name)) return refuse(std::move(*followed));
     for (int days : lifecycle ? std::vector<int>{lifecycle->sunset_after_days, lifecycle->retire_after_days}
                               : std::vector<int>{})
       if (days < 1 || days > 3650)
@@ -749,6 +780,7 @@ WriteResult Registry::set_settings(std::string_view name, std::optional<governan
 
 WriteResult Registry::put_contract(const ContractKey& key, std::string_view provider_range, const rapidjson::Value& pact) {
   return retrying([&]() -> WriteResult {
+    if (auto followed = followed_contract_error(key)) return refuse(std::move(*followed));
     auto bad = [](std::string message, std::string where) {
       return refuse(ErrorKind::Invalid, "invalid_contract", std::move(message), std::move(where));
     };
@@ -776,6 +808,7 @@ WriteResult Registry::put_contract(const ContractKey& key, std::string_view prov
 
 WriteResult Registry::delete_contract(const ContractKey& key) {
   return retrying([&]() -> WriteResult {
+    if (auto followed = followed_contract_error(key)) return refuse(std::move(*followed));
     if (!contracts_.count(key)) return not_found("no " + key.to_string());
     return commit({{key, std::nullopt}});
   });
@@ -784,6 +817,7 @@ WriteResult Registry::delete_contract(const ContractKey& key) {
 WriteResult Registry::put_instance(std::span<const uint8_t> record, std::optional<std::chrono::milliseconds> ttl) {
   return retrying([&]() -> WriteResult {
     const auto key = InstanceKey::of(*flatbuffers::GetRoot<wire::Instance>(record.data()));
+    if (auto followed = followed_error(key.service)) return refuse(std::move(*followed));
     if (!versions_.count(key.version_key()))
       return not_found("no version \"" + key.version + "\" of \"" + key.service + "\": register it first");
     auto stored = stored_instance(record);
@@ -803,6 +837,7 @@ WriteResult Registry::put_instance(std::span<const uint8_t> record, std::optiona
 }
 
 Result<Lease> Registry::renew(const InstanceKey& key) {
+  if (auto followed = followed_error(key.service)) return fail(std::move(*followed));
   auto lease = leases_.renew(key, clock_());
   // As in Eureka: an unknown instance is told so, and re-registers.
   if (!lease) return fail(ErrorKind::NotFound, "not_found", "no " + key.to_string() + ": register it again");
@@ -812,6 +847,7 @@ Result<Lease> Registry::renew(const InstanceKey& key) {
 
 WriteResult Registry::delete_instance(const InstanceKey& key) {
   return retrying([&]() -> WriteResult {
+    if (auto followed = followed_error(key.service)) return refuse(std::move(*followed));
     if (!instances_.count(key)) return not_found("no " + key.to_string());
     return commit({{key, std::nullopt}});
   });

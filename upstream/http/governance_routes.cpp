@@ -480,6 +480,7 @@ void write_contract(wire::JsonWriter& w, const wire::Contract& c, bool with_pact
   w.begin_object().key("consumer").string(c.consumer()->string_view()).key("consumer_version").string(c.consumer_version()->string_view());
   w.key("provider").string(c.provider()->string_view()).key("provider_range").string(c.provider_range()->string_view());
   if (with_pact) w.key("pact").raw(c.pact()->string_view());
+  if (c.followed_from()) w.key("followed_from").string(c.followed_from()->string_view());
 }
 
 ContractKey contract_of(const PathParams& p) {

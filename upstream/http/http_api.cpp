@@ -59,8 +59,10 @@ HttpApi::HttpApi(net::EventLoop& loop, Registry& registry, ApiOptions options, M
                                         .max_catch_up_bytes = options_.watch_catch_up_bytes});
   routes_.add("GET", "/healthz", [this](const net::HttpRequest&, const PathParams&) {
     std::string body;
-    wire::JsonWriter(body).begin_object().key("status").string("ok").key("revision").unsigned_number(registry_.revision())
-        .end_object();
+    wire::JsonWriter w(body);
+    w.begin_object().key("status").string("ok").key("revision").unsigned_number(registry_.revision());
+    if (options_.health_details) options_.health_details(w);
+    w.end_object();
     return json_response(body);
   });
   routes_.add("GET", "/metrics", [this](const net::HttpRequest&, const PathParams&) { return metrics(); });

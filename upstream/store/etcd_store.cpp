@@ -64,7 +64,7 @@ std::vector<const Mutation*> last_per_key(const std::vector<Mutation>& mutations
   return out;
 }
 
-bool valid_kind(RecordKind kind) { return kind >= RecordKind::ServiceVersion && kind <= RecordKind::ServicePolicy; }
+bool valid_kind(RecordKind kind) { return kind >= RecordKind::ServiceVersion && kind <= RecordKind::FollowState; }
 
 }  // namespace
 

@@ -9,7 +9,8 @@ namespace {
 size_t key_field_count(RecordKind kind) {
   switch (kind) {
     case RecordKind::ServiceVersion: return 2;
-    case RecordKind::ServicePolicy: return 1;
+    case RecordKind::ServicePolicy:
+    case RecordKind::FollowState: return 1;
     default: return 3;
   }
 }
@@ -17,7 +18,7 @@ size_t key_field_count(RecordKind kind) {
 }  // namespace
 
 Result<void> check_mutation(const Mutation& m) {
-  if (m.kind < RecordKind::ServiceVersion || m.kind > RecordKind::ServicePolicy)
+  if (m.kind < RecordKind::ServiceVersion || m.kind > RecordKind::FollowState)
     return fail(ErrorKind::Invalid, "invalid_mutation", "unknown record kind " + std::to_string(static_cast<int>(m.kind)));
   auto parts = key_parts(m.key);
   if (parts.size() != key_field_count(m.kind) ||

@@ -129,7 +129,7 @@ void fsync_dir(const std::string& dir) {
 }
 
 bool valid_kind(int64_t kind) {
-  return kind >= static_cast<int64_t>(RecordKind::ServiceVersion) && kind <= static_cast<int64_t>(RecordKind::ServicePolicy);
+  return kind >= static_cast<int64_t>(RecordKind::ServiceVersion) && kind <= static_cast<int64_t>(RecordKind::FollowState);
 }
 
 

@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <string_view>
@@ -71,6 +72,19 @@ struct WriteOptions {
 };
 
 using Frame = wire::EncodedFrame;  // one encoded stream frame, shared
+
+// A registry this server follows (roster-server --follow NAME=ADDR): its records are mirrored
+// here read-only, each marked with NAME (followed_from); docs/federation.md.
+struct FollowedRegistry {
+  std::string name;
+  std::vector<std::string> addresses;  // its stream addresses, named in refusals: where to write instead
+};
+
+// Where this server stands in a followed registry's stream: what it resumes from.
+struct FollowPoint {
+  uint64_t revision = 0;  // 0: nothing yet (a snapshot)
+  std::string store_id;
+};
 
 class Registry {
  public:
@@ -129,6 +143,24 @@ class Registry {
   // leads; first trades renewals with the other servers. Call every second or so.
   WriteResult expire_leases();
 
+  // --- following other registries (registry_follow.cpp, docs/federation.md) ---
+
+  // The registries this server follows, for the refusals' messages. Records of one not named
+  // here any more stay, read-only, until it is followed again.
+  void set_followed(std::vector<FollowedRegistry> followed) { followed_ = std::move(followed); }
+  FollowPoint follow_point(std::string_view registry) const;
+  // A whole snapshot of `registry` (its chunks, verified): replaces everything followed from it,
+  // as one revision, with the follow point. Records whose name belongs to another owner (this
+  // server, or a registry followed first) are skipped, logged once and counted (conflicts).
+  // Followed records pass none of this server's rules: their owner judged them. Over a store only
+  // this server writes (roster-server refuses --follow over a shared one).
+  WriteResult apply_followed_snapshot(std::string_view registry, std::span<const wire::Snapshot* const> chunks);
+  // One delta of `registry` (verified), as one revision. Conflict (follow_gap) when it does not
+  // start where this server stands: the caller reconnects and resumes.
+  WriteResult apply_followed_delta(std::string_view registry, const wire::Delta& delta);
+  // The registry `service` is followed from; empty for a service of this server's own (or none).
+  std::string_view followed_from(std::string_view service) const;
+
   // --- reads: records held in memory, valid until the next write ---
 
   const wire::ServiceVersion* version(std::string_view name, std::string_view version) const;
@@ -147,8 +179,9 @@ class Registry {
   // The resolved dependency graph of every registered version.
   const model::DependencyGraph& graph() const { return graph_; }
   ServiceSettings settings(std::string_view name) const;
-  // Everything registered, for an export (GET /v1/registry): versions, contracts, the services'
-  // settings and, when asked, the instances.
+  // Everything registered here, for an export (GET /v1/registry): versions, contracts, the
+  // services' settings and, when asked, the instances; not the followed records (their owner has
+  // them, and a restore would be refused writing them).
   wire::RegistryRecords records(bool with_instances) const;
   int64_t now() const { return clock_(); }
   uint64_t revision() const { return revision_; }
@@ -173,15 +206,20 @@ class Registry {
     bool self_preservation = false;
     bool leader = true;
     size_t instances = 0, versions = 0;
+    std::map<std::string, uint64_t, std::less<>> follow_conflicts;  // followed records skipped, by registry
   };
   Metrics metrics() const;
 
  private:
   Registry(Store& store, RegistryOptions options, Clock clock, Cluster* cluster);
   using Bytes = std::vector<uint8_t>;
+  struct FollowStateKey {
+    std::string registry;
+    auto operator<=>(const FollowStateKey&) const = default;
+  };
   // One change to the registry, with its typed key (the store sees it encoded).
   struct Change {
-    std::variant<VersionKey, InstanceKey, ContractKey, std::string /* policy */> key;
+    std::variant<VersionKey, InstanceKey, ContractKey, std::string /* policy */, FollowStateKey> key;
     std::optional<Bytes> record;  // nullopt = delete
   };
   Result<void> load();
@@ -220,6 +258,16 @@ class Registry {
   // Typed changes of stored mutations, their record bytes verified (a shared store's bytes were
   // written by other processes).
   Result<std::vector<Change>> decode_changes(const std::vector<Mutation>& mutations) const;
+  // Refused (409 followed_record, naming the owner and where to write) when `service` is followed.
+  std::optional<Error> followed_error(std::string_view service) const;
+  // A contract belongs to its consumer: refused when the consumer or the contract is followed.
+  std::optional<Error> followed_contract_error(const ContractKey& key) const;
+  // The changes that bring `registry`'s followed records to `incoming` (records of a snapshot or
+  // delta, verified), skipping those whose name another owner holds; `whole`: a snapshot, whose
+  // absent records go.
+  struct FollowedRecords;
+  std::vector<Change> followed_changes(std::string_view registry, const FollowedRecords& incoming, bool whole);
+  WriteResult commit_followed(std::string_view registry, std::vector<Change> changes, const FollowPoint& point);
   // The lease an instance record asks for (its lease_ttl_ms), or the default.
   static std::optional<std::chrono::milliseconds> lease_ttl(const std::vector<uint8_t>& instance);
 
@@ -232,6 +280,10 @@ class Registry {
   std::map<InstanceKey, Bytes> instances_;
   std::map<ContractKey, Bytes> contracts_;
   std::map<std::string, Bytes, std::less<>> policies_;
+  std::map<std::string, Bytes, std::less<>> follow_states_;  // FollowState records, by registry
+  std::vector<FollowedRegistry> followed_;
+  std::map<std::string, uint64_t, std::less<>> follow_conflicts_;
+  std::set<std::pair<std::string, std::string>> conflicts_logged_;  // (registry, what): each logged once
   model::DependencyGraph graph_;  // mirrors versions_
   VersionIndex by_precedence_;     // mirrors versions_
   LeaseTable leases_;

@@ -26,6 +26,10 @@
 #include "roster/upstream/registry.hpp"
 #include "roster/upstream/route_table.hpp"
 
+namespace roster::wire {
+class JsonWriter;
+}
+
 namespace roster::upstream {
 
 struct ApiOptions {
@@ -36,6 +40,8 @@ struct ApiOptions {
   // A watch stream's catch-up larger than this is a reset instead (watch_streams.hpp); keep it
   // below the server's HttpLimits::max_stream_backlog, which it is sent into at once.
   size_t watch_catch_up_bytes = 512 * 1024;
+  // Adds fields to GET /healthz's answer (the registries this server follows).
+  std::function<void(wire::JsonWriter&)> health_details;
 };
 
 class ParkedRequests;

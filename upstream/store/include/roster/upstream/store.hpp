@@ -20,14 +20,16 @@
 
 namespace roster::upstream {
 
-// ServicePolicy records (a service's governance settings) stay in the server; agents never get them.
-enum class RecordKind : uint8_t { ServiceVersion = 1, Instance = 2, Contract = 3, ServicePolicy = 4 };
+// ServicePolicy records (a service's governance settings) and FollowState records (where the
+// stream of a registry this server follows stands) stay in the server; agents never get them.
+enum class RecordKind : uint8_t { ServiceVersion = 1, Instance = 2, Contract = 3, ServicePolicy = 4, FollowState = 5 };
 
 // Keys are the record's identity fields joined by '\0' (no field may be empty or contain '\0'):
 //   ServiceVersion  name\0version
 //   Instance        service\0version\0id
 //   Contract        consumer\0consumer_version\0provider
 //   ServicePolicy   name
+//   FollowState     registry (the followed registry's name)
 // The '\0'-separated fields of a key, as views into it.
 inline std::vector<std::string_view> key_parts(std::string_view key) {
   std::vector<std::string_view> parts;
