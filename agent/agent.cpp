@@ -161,7 +161,9 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
     if (auto loaded = load_full(m, batch, store); !loaded) {
       log("ignoring cache " + m.cache_file + ": " + loaded.error().message);
       m.forget();
-      if (auto fresh = new_arena(); !fresh) fatal("arena: " + fresh.error().message);
+      // A refused batch changed nothing; one that did not fit left a writer that takes no more.
+      if (loaded.error().kind != ErrorKind::Invalid)
+        if (auto fresh = replace_arena(m); !fresh) fatal("arena: " + fresh.error().message);
       return;
     }
     m.status.warm_started = true;
@@ -215,14 +217,22 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
       fatal("arena: " + error.message);
       return fail(error);
     }
-    std::unique_ptr<shm::ArenaWriter> old = std::move(writer);
-    if (auto fresh = new_arena(); !fresh) {
+    failed.forget();
+    if (auto fresh = replace_arena(failed); !fresh) {
       fatal("arena: " + fresh.error().message);
       return fail(error);
     }
-    failed.forget();
+    failed.link->reconnect("resynchronising");
+    return fail(ErrorKind::Unavailable, "resynchronising", "resynchronising");
+  }
+
+  // A fresh arena in place of the current one, with every registry's state but `dropped`'s (which
+  // starts over). A registry that cannot be carried over asks its upstream for a snapshot.
+  Result<void> replace_arena(Mirror& dropped) {
+    std::unique_ptr<shm::ArenaWriter> old = std::move(writer);
+    if (auto fresh = new_arena(); !fresh) return fresh;
     for (auto& m : mirrors) {
-      if (m.get() == &failed || !m->status.has_data) continue;
+      if (m.get() == &dropped || !m->status.has_data) continue;
       if (auto carried = carry_over(*old, *m); !carried) {
         log::warn("arena: registry {} could not be carried over ({}); requesting a snapshot", m->name,
                   carried.error().message);
@@ -230,14 +240,12 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
         m->link->reconnect("resynchronising");
       }
     }
-    failed.link->reconnect("resynchronising");
-    return fail(ErrorKind::Unavailable, "resynchronising", "resynchronising");
+    return {};
   }
 
   // `m`'s state in the `old` arena, into the new one.
   Result<void> carry_over(const shm::ArenaWriter& old, Mirror& m) {
-    std::vector<std::vector<uint8_t>> records;
-    shm::Batch batch;
+    shm::Batch batch;  // views the old arena's records, which outlive it here
     old.visit_records(m.index, [&](shm::ArenaWriter::RecordType type, std::span<const uint8_t> bytes) {
       using Type = shm::ArenaWriter::RecordType;
       auto& list = type == Type::Version ? batch.upsert_versions : type == Type::Instance ? batch.upsert_instances

@@ -15,6 +15,7 @@ import unittest
 
 import roster
 import test_end_to_end as e2e  # its Cluster and helpers (imported as a module: not its tests)
+from roster_server import RosterServer
 
 AGENT = e2e.AGENT
 
@@ -166,6 +167,47 @@ class AgentTrust(unittest.TestCase):
         self.assertFalse([n for n in names if ".new." in n], names)
         for n in names:
             self.assertLessEqual(os.path.getsize(os.path.join("/dev/shm", n)), 4 << 20)
+
+    def test_a_federated_arena_that_fills_up_grows_and_keeps_every_registry(self):
+        # One registry fills the arena: the agent starts a larger one, carries the other registry's
+        # state over, asks the full one for a snapshot, and readers move once both are in it.
+        c = self.cluster
+        c.start_server()
+        eu = RosterServer(sys.argv[1])
+        try:
+            self.put("local-svc")
+            status, _, body = eu.request("PUT", "/v1/services/eu-svc/versions/1.0.0",
+                                         e2e.version_doc("eu-svc", "1.0.0"))
+            self.assertEqual(status, 200, body)
+            ready = os.path.join(self.tmp, "agent.ready")
+            with open(os.path.join(self.tmp, "agent.log"), "a") as log:
+                c.agent = subprocess.Popen([AGENT, "--upstream", "unix:" + c.stream_sock, "--federate", "eu=" + eu.stream,
+                                            "--arena", c.arena, "--http", "127.0.0.1:0", "--ready-file", ready,
+                                            "--segment-bytes", str(2 << 20), "--max-segment-bytes", str(32 << 20)],
+                                           stdout=subprocess.DEVNULL, stderr=log, preexec_fn=e2e.die_with_parent)
+            e2e.wait_until(lambda: os.path.exists(ready), what="agent ready")
+
+            def where(name):
+                try:
+                    with self.view() as v:
+                        s = v.service(name)
+                        return s.owner_team if s else None
+                except roster.Error:
+                    return None
+            e2e.wait_until(lambda: where("local-svc") and where("eu-svc"), what="both registries in the arena")
+            big = "x" * 4000
+            services = [{"name": f"big-{i}", "versions": [{"version": "1.0.0", "lifecycle_stage": "beta",
+                                                           "owner_team": "t", "description": big}]} for i in range(1500)]
+            status, _, body = eu.request("POST", "/v1/registry", {"services": services})
+            self.assertEqual(status, 200, body)
+            e2e.wait_until(lambda: where("big-1499"), timeout=30, what="eu's big registry in a larger arena")
+            self.assertIsNotNone(where("local-svc"), "the other registry was not carried over")
+            self.assertIsNotNone(where("eu-svc"))
+            self.assertIsNone(c.agent.poll(), "the agent stopped")
+            log = e2e.read_text(os.path.join(self.tmp, "agent.log"))
+            self.assertIn("-byte arena and requesting a snapshot", log)
+        finally:
+            eu.stop()
 
     @unittest.skipUnless(os.geteuid() == 0, "runs the agent as another user")
     def test_an_arena_name_another_user_holds_stops_the_agent_at_once(self):
