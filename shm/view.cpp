@@ -595,6 +595,9 @@ std::vector<Dependency> InRegistry::dependencies(std::string_view name, Depth de
   auto latest = n ? view_->version_at(n, n->latest) : std::nullopt;
   return latest ? view_->dependencies_of(n, latest->version(), depth) : std::vector<Dependency>{};
 }
+std::vector<Dependency> InRegistry::dependencies(std::string_view name, std::string_view version, Depth depth) const {
+  return view_->dependencies_of(node(name), version, depth);
+}
 std::vector<ServiceVersion> InRegistry::dependents(std::string_view name, Depth depth) const {
   return view_->dependents_of(node(name), depth);
 }
