@@ -669,8 +669,9 @@ PYBIND11_MODULE(roster, m) {
             return out;
           },
           py::arg("name"),
-          "The names of the registries that have a version of the service, in that order: the first serves it "
-          "(list of str; [''] when the arena is not federated, [] when none has it)" ROSTER_VIEW_RAISES)
+          "The names of the registries that have a version of the service, the one that serves it first, then "
+          "in the arena's order (list of str; [''] when the arena is not federated, [] when none has it)"
+          ROSTER_VIEW_RAISES)
       .def(
           "in_registry",
           [](const PyView& v, const std::string& registry) {

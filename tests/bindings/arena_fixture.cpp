@@ -1,7 +1,7 @@
 // A test arena fed from registry files, driven over stdin, for the C and Python binding tests:
-//   arena_fixture NAME REGISTRY.json [MAX_PIN_AGE_MS] [--federate REGISTRY=FILE]...
+//   arena_fixture NAME REGISTRY.json [MAX_PIN_AGE_MS] [--federate REGISTRY=FILE]... [--prefer SERVICE=REGISTRY]...
 // With --federate the arena is federated, as an agent run with --federate makes it: REGISTRY.json
-// fills registry "local", each --federate one more registry, in the order given.
+// fills registry "local", each --federate one more registry, in the order given; --prefer as the agent's.
 // Commands, one per line: `load FILE` (upsert every record of FILE into the first registry),
 // `load-in REGISTRY FILE` (into that one), `remove SERVICE VERSION`, `churn N` (N batches that
 // re-register one instance), `touch REGISTRY AGE_MS` (its upstream last heard from AGE_MS ago),
@@ -26,12 +26,16 @@ int main(int argc, char** argv) {
   std::vector<std::string> files{argv[2]};  // each registry's first file, in the arena's order
   for (int i = 3; i < argc; ++i) {
     const std::string arg = argv[i];
-    if (arg == "--federate" && i + 1 < argc) {
+    if ((arg == "--federate" || arg == "--prefer") && i + 1 < argc) {
       const std::string pair = argv[++i];
       const auto eq = pair.find('=');
       if (eq == std::string::npos) {
-        std::cerr << "arena_fixture: --federate " << pair << ": expected REGISTRY=FILE\n";
+        std::cerr << "arena_fixture: " << arg << " " << pair << ": expected NAME=VALUE\n";
         return 2;
+      }
+      if (arg == "--prefer") {
+        options.preferred[pair.substr(0, eq)] = pair.substr(eq + 1);
+        continue;
       }
       if (options.registries.empty()) options.registries.push_back("local");
       options.registries.push_back(pair.substr(0, eq));

@@ -23,11 +23,14 @@ STUB = os.path.join(SOURCE, "bindings", "python", "roster.pyi")
 EU_REGISTRY = os.path.join(SOURCE, "tests", "fixtures", "federation", "eu.json")
 
 
-def start_fixture(name, max_pin_age_ms=None, federate=()):
-    """federate: (registry, file) pairs, each one more registry after "local" (REGISTRY)."""
+def start_fixture(name, max_pin_age_ms=None, federate=(), prefer=()):
+    """federate: (registry, file) pairs, each one more registry after "local" (REGISTRY); prefer:
+    (service, registry) pairs, as roster-agent's --prefer."""
     args = [FIXTURE, name, REGISTRY] + ([str(max_pin_age_ms)] if max_pin_age_ms else [])
     for registry, path in federate:
         args += ["--federate", "%s=%s" % (registry, path)]
+    for service, registry in prefer:
+        args += ["--prefer", "%s=%s" % (service, registry)]
     fixture = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert fixture.stdout.readline().startswith("ok"), "fixture did not start"
     return fixture
@@ -511,6 +514,18 @@ class FederatedArenaTest(unittest.TestCase):
             self.assertEqual(view.service("eu-invoices").registry, "eu")
         self.assertGreater(after["eu"], before["eu"])
         self.assertEqual(after["local"], before["local"])
+
+    def test_a_preferred_registry_serves_the_plain_name_and_comes_first(self):
+        name = "py-prefer-%d" % os.getpid()
+        fixture = start_fixture(name, federate=[("eu", EU_REGISTRY)], prefer=[("user-service", "eu")])
+        try:
+            with roster.open(name) as client, client.view() as view:
+                users = view.service("user-service")
+                self.assertEqual((users.version, users.registry), ("3.0.0", "eu"))
+                self.assertEqual(view.where("user-service"), ["eu", "local"])
+                self.assertEqual(view.service("auth-service").registry, "local")  # no rule: the arena's order
+        finally:
+            stop_fixture(fixture)
 
 
 class UnfederatedArenaRegistriesTest(unittest.TestCase):

@@ -191,8 +191,8 @@ typedef struct roster_registry {
    *count)) and sets *count to how many there are (at most ROSTER_MAX_REGISTRIES). out may be NULL
    when capacity is 0. */
 int roster_view_registries(const roster_view* view, roster_registry* out, size_t capacity, size_t* count);
-/* The registries that have a version of `name`, in that order (the first serves it): as above;
-   *count is 0 when none has it. */
+/* The registries that have a version of `name`, the one that serves it first (then the arena's
+   order): as above; *count is 0 when none has it. */
 int roster_where(const roster_view* view, const char* name, size_t name_len, roster_string* registries,
                  size_t capacity, size_t* count);
 /* The registry a service record of this view came from ("" when the arena is not federated);
