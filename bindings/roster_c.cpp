@@ -156,8 +156,8 @@ int get_service(const Source& source, std::string_view name, const char* version
     if (!svc) {
       return version ? fail(ROSTER_E_NOT_FOUND, "no \"" + std::string(name) + "\" version \"" +
                                                     std::string(version, version_len) + "\"" + std::string(context))
-                     : fail(ROSTER_E_NOT_FOUND, "no version of \"" + std::string(name) + "\" counts as latest" +
-                                                    std::string(context));
+                     : fail(ROSTER_E_NOT_FOUND,
+                            "no version of \"" + std::string(name) + "\" counts as latest" + std::string(context));
     }
     fill(*svc, out);
     return ok();
@@ -170,13 +170,16 @@ int begin_instances(const Source& source, std::string_view name, const char* ver
   if (filter != ROSTER_ALL && filter != ROSTER_HEALTHY) return fail(ROSTER_E_INVALID_ARGUMENT, "unknown filter");
   return guarded([&] {
     const auto f = filter == ROSTER_HEALTHY ? roster::Filter::Healthy : roster::Filter::All;
-    auto range = version ? source.instances(name, std::string_view(version, version_len), f) : source.instances(name, f);
+    auto range =
+        version ? source.instances(name, std::string_view(version, version_len), f) : source.instances(name, f);
     new (iter->opaque) InstanceIterState{range.begin()};
     return ok();
   });
 }
 
-roster::Depth depth_of(int depth) { return depth == ROSTER_TRANSITIVE ? roster::Depth::Transitive : roster::Depth::Direct; }
+roster::Depth depth_of(int depth) {
+  return depth == ROSTER_TRANSITIVE ? roster::Depth::Transitive : roster::Depth::Direct;
+}
 
 // Of the latest version (version NULL) or the given one.
 template <typename Source>
@@ -413,7 +416,8 @@ int roster_dependencies(const roster_view* view, const char* name, size_t name_l
   if (int rc = check_view(view, v)) return rc;
   if (!name || !iter) return fail(ROSTER_E_INVALID_ARGUMENT, "name and iter must not be NULL");
   return guarded([&] {
-    *iter = new roster_dependency_iter{dependencies_of(*v, std::string_view(name, name_len), version, version_len, depth)};
+    *iter =
+        new roster_dependency_iter{dependencies_of(*v, std::string_view(name, name_len), version, version_len, depth)};
     return ok();
   });
 }
@@ -458,7 +462,8 @@ void roster_service_list_free(roster_service_list* list) { delete list; }
 int roster_view_registries(const roster_view* view, roster_registry* out, size_t capacity, size_t* count) {
   View* v;
   if (int rc = check_view(view, v)) return rc;
-  if (!count || (!out && capacity)) return fail(ROSTER_E_INVALID_ARGUMENT, "count (and out, with a capacity) must not be NULL");
+  if (!count || (!out && capacity))
+    return fail(ROSTER_E_INVALID_ARGUMENT, "count (and out, with a capacity) must not be NULL");
   return guarded([&] {
     const auto registries = v->registries();
     *count = registries.size();
@@ -475,8 +480,8 @@ int roster_view_registries(const roster_view* view, roster_registry* out, size_t
   });
 }
 
-int roster_where(const roster_view* view, const char* name, size_t name_len, roster_string* registries,
-                 size_t capacity, size_t* count) {
+int roster_where(const roster_view* view, const char* name, size_t name_len, roster_string* registries, size_t capacity,
+                 size_t* count) {
   View* v;
   if (int rc = check_view(view, v)) return rc;
   if (!name || !count || (!registries && capacity))
@@ -498,7 +503,8 @@ int roster_service_registry(const roster_view* view, const roster_service* servi
     // The record is the registry's own (a plain lookup reads the serving registry's records): the
     // registry holding this very record at this version is where it came from. Only the service's
     // name and version are read, from the struct, so a record of another view is never touched.
-    const std::string_view name(service->name.data, service->name.len), version(service->version.data, service->version.len);
+    const std::string_view name(service->name.data, service->name.len);
+    const std::string_view version(service->version.data, service->version.len);
     for (const std::string_view r : v->where(name)) {
       auto svc = r.empty() ? v->service(name, version) : v->in(r).service(name, version);
       if (svc && &svc->record() == service->record) {
@@ -553,7 +559,8 @@ int roster_dependencies_in(const roster_view* view, const char* registry, size_t
   std::optional<roster::InRegistry> in;
   if (int rc = find_registry(*v, registry, registry_len, in)) return rc;
   return guarded([&] {
-    *iter = new roster_dependency_iter{dependencies_of(*in, std::string_view(name, name_len), version, version_len, depth)};
+    *iter =
+        new roster_dependency_iter{dependencies_of(*in, std::string_view(name, name_len), version, version_len, depth)};
     return ok();
   });
 }

@@ -31,7 +31,8 @@ std::vector<std::string> arena_service_names(const View& view, std::string_view 
   return names;
 }
 
-bool explain_unknown_service(const View& view, std::string_view arena, std::string_view registry, std::string_view name) {
+bool explain_unknown_service(const View& view, std::string_view arena, std::string_view registry,
+                             std::string_view name) {
   const auto where = view.where(name);
   if (registry.empty() || where.empty()) return explain_unknown_service(name, arena_service_names(view, registry));
   if (std::find(where.begin(), where.end(), registry) != where.end()) return false;
@@ -50,7 +51,8 @@ std::string staleness_text(std::chrono::milliseconds staleness) {
 void write_registries(wire::JsonWriter& w, const View& view) {
   w.begin_array();
   for (const RegistryState& r : view.registries()) {
-    w.begin_object().key("name").string(r.name).key("revision").unsigned_number(r.revision).key("store").string(r.store);
+    w.begin_object().key("name").string(r.name);
+    w.key("revision").unsigned_number(r.revision).key("store").string(r.store);
     if (r.staleness == std::chrono::milliseconds::max())
       w.key("staleness_ms").null();
     else

@@ -21,7 +21,8 @@ std::vector<std::string> arena_service_names(const View& view, std::string_view 
 
 // When `registry` ("": any) has no version of `name`: says so, naming the registries that have
 // it or else the nearest name, and returns true. Returns false when it has one.
-bool explain_unknown_service(const View& view, std::string_view arena, std::string_view registry, std::string_view name);
+bool explain_unknown_service(const View& view, std::string_view arena, std::string_view registry,
+                             std::string_view name);
 
 // Each registry's name, revision, store and staleness: a JSON array, or a table for people.
 void write_registries(wire::JsonWriter& w, const View& view);

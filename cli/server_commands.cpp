@@ -121,8 +121,9 @@ void add_server_commands(CLI::App& app, int& exit_code) {
       View view = client->view();
       if (!known_registry(view, o->shm, o->registry)) return void(exit_code = kNo);
       auto lookup = [&](const auto& source) {
-        return !o->version.empty() ? source.service(o->name, o->version)
-                                   : source.latest(o->name, o->any_stage ? Latest::IncludingPrereleases : Latest::Stable);
+        return !o->version.empty()
+                   ? source.service(o->name, o->version)
+                   : source.latest(o->name, o->any_stage ? Latest::IncludingPrereleases : Latest::Stable);
       };
       auto svc = o->registry.empty() ? lookup(view) : lookup(view.in(o->registry));
       if (!svc && !explain_unknown_service(view, o->shm, o->registry, o->name)) {
@@ -199,7 +200,8 @@ void add_server_commands(CLI::App& app, int& exit_code) {
       if (o->json) {
         std::cout << "{\"services\": [";
         for (size_t i = 0; i < list.size(); ++i)
-          std::cout << (i ? "," : "") << wire::to_service_version_json(list[i].record(), {}, false, true, list[i].registry());
+          std::cout << (i ? "," : "")
+                    << wire::to_service_version_json(list[i].record(), {}, false, true, list[i].registry());
         std::cout << "]}\n";
         return;
       }
@@ -266,7 +268,8 @@ void add_server_commands(CLI::App& app, int& exit_code) {
         return o->version.empty() ? source.instances(o->name, filter) : source.instances(o->name, o->version, filter);
       };
       std::vector<const wire::Instance*> list;
-      for (auto inst : o->registry.empty() ? lookup(view) : lookup(view.in(o->registry))) list.push_back(&inst.record());
+      for (auto inst : o->registry.empty() ? lookup(view) : lookup(view.in(o->registry)))
+        list.push_back(&inst.record());
       // No instances may mean no such service: a typo is told, not answered with an empty list.
       if (list.empty() && explain_unknown_service(view, o->shm, o->registry, o->name)) return void(exit_code = kNo);
       return print_instances_table(list, o->json);
@@ -294,8 +297,9 @@ void add_server_commands(CLI::App& app, int& exit_code) {
   target_options(dereg, false);
   dereg->callback([o, &exit_code] { exit_code = deregister(*o, o->name, o->version, o->id, o->force); });
 
-  auto* status = app.add_subcommand(
-      "status", "The local agent's arena (generation, revision, staleness; each registry's, when federated) and the server's revision");
+  auto* status = app.add_subcommand("status",
+                                    "The local agent's arena (generation, revision, staleness; each registry's, when "
+                                    "federated) and the server's revision");
   status->add_option("--shm", o->shm, "Arena name (default: roster)");
   CLI::Option* ask_server = status->add_option("--server", o->server, "Also ask this roster-server for its revision");
   status->add_option("--agent", o->agent, "Also ask the agent's /healthz (its HTTP address) for its upstream");

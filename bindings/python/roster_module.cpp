@@ -362,7 +362,8 @@ template <typename Handle, typename Source>
 void def_lookups(py::class_<Handle>& cls, Source source) {
   cls.def(
          "service",
-         [source](const Handle& v, std::string_view name, std::optional<std::string_view> version) -> std::optional<PyService> {
+         [source](const Handle& v, std::string_view name,
+                  std::optional<std::string_view> version) -> std::optional<PyService> {
            return v.wrap(version ? source(v).service(name, *version) : source(v).service(name));
          },
          py::arg("name"), py::arg("version") = py::none(),
@@ -378,7 +379,8 @@ void def_lookups(py::class_<Handle>& cls, Source source) {
           "The latest version, or with include_prerelease the highest in any stage but retired; None if there is "
           "none" ROSTER_VIEW_RAISES)
       .def(
-          "versions", [source](const Handle& v, const std::string& name) { return v.wrap_all(source(v).versions(name)); },
+          "versions",
+          [source](const Handle& v, const std::string& name) { return v.wrap_all(source(v).versions(name)); },
           py::arg("name"),
           "Every version of the service, ascending by precedence (list, empty if there is none)" ROSTER_VIEW_RAISES)
       .def(
@@ -398,7 +400,8 @@ void def_lookups(py::class_<Handle>& cls, Source source) {
           [source](const Handle& v, const std::string& name, std::optional<std::string> version, bool transitive) {
             const auto depth = transitive ? roster::Depth::Transitive : roster::Depth::Direct;
             py::list out;
-            for (auto& d : version ? source(v).dependencies(name, *version, depth) : source(v).dependencies(name, depth)) {
+            auto found = version ? source(v).dependencies(name, *version, depth) : source(v).dependencies(name, depth);
+            for (auto& d : found) {
               py::dict item;
               item["from"] = v.wrap(d.from);
               item["service"] = std::string(d.service);
@@ -414,10 +417,12 @@ void def_lookups(py::class_<Handle>& cls, Source source) {
       .def(
           "dependents",
           [source](const Handle& v, const std::string& name, bool transitive) {
-            return v.wrap_all(source(v).dependents(name, transitive ? roster::Depth::Transitive : roster::Depth::Direct));
+            const auto depth = transitive ? roster::Depth::Transitive : roster::Depth::Direct;
+            return v.wrap_all(source(v).dependents(name, depth));
           },
           py::arg("name"), py::arg("transitive") = false,
-          "The versions whose dependencies resolve to a version of the service (list of ServiceVersion)" ROSTER_VIEW_RAISES);
+          "The versions whose dependencies resolve to a version of the service (list of "
+          "ServiceVersion)" ROSTER_VIEW_RAISES);
 }
 
 }  // namespace

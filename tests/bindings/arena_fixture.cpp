@@ -1,7 +1,9 @@
 // A test arena fed from registry files, driven over stdin, for the C and Python binding tests:
-//   arena_fixture NAME REGISTRY.json [MAX_PIN_AGE_MS] [--federate REGISTRY=FILE]... [--prefer SERVICE=REGISTRY]...
+//   arena_fixture NAME REGISTRY.json [MAX_PIN_AGE_MS] [--federate REGISTRY=FILE]...
+//                 [--prefer SERVICE=REGISTRY]...
 // With --federate the arena is federated, as an agent run with --federate makes it: REGISTRY.json
-// fills registry "local", each --federate one more registry, in the order given; --prefer as the agent's.
+// fills registry "local", each --federate one more registry, in the order given; --prefer is the
+// agent's.
 // Commands, one per line: `load FILE` (upsert every record of FILE into the first registry),
 // `load-in REGISTRY FILE` (into that one), `remove SERVICE VERSION`, `churn N` (N batches that
 // re-register one instance), `touch REGISTRY AGE_MS` (its upstream last heard from AGE_MS ago),

@@ -284,8 +284,10 @@ static void test_federated(roster_client* client) {
   CHECK(roster_service_get_in(&view, "eu", 2, NULL, 0, &svc) == ROSTER_E_INVALID_ARGUMENT);
   CHECK(roster_service_get_in(&view, "eu", 2, "billing", 7, NULL) == ROSTER_E_INVALID_ARGUMENT);
   CHECK(roster_service_get_version_in(&view, "eu", 2, "billing", 7, NULL, 0, &svc) == ROSTER_E_INVALID_ARGUMENT);
-  CHECK(roster_instances_begin_in(&view, "eu", 2, "billing", 7, NULL, 0, ROSTER_ALL, NULL) == ROSTER_E_INVALID_ARGUMENT);
-  CHECK(roster_dependencies_in(&view, NULL, 0, "billing", 7, NULL, 0, ROSTER_DIRECT, &deps) == ROSTER_E_INVALID_ARGUMENT);
+  CHECK(roster_instances_begin_in(&view, "eu", 2, "billing", 7, NULL, 0, ROSTER_ALL, NULL) ==
+        ROSTER_E_INVALID_ARGUMENT);
+  CHECK(roster_dependencies_in(&view, NULL, 0, "billing", 7, NULL, 0, ROSTER_DIRECT, &deps) ==
+        ROSTER_E_INVALID_ARGUMENT);
   CHECK(roster_dependents_in(&view, "eu", 2, "billing", 7, ROSTER_DIRECT, NULL) == ROSTER_E_INVALID_ARGUMENT);
 
   /* a registry its agent has not heard from for two minutes is reported stale; the other is not */

@@ -323,7 +323,8 @@ class RosterModuleTest(unittest.TestCase):
 
     def test_docstrings_and_named_arguments(self):
         self.assertTrue(roster.__doc__)
-        classes = [roster.ServiceVersion, roster.Instance, roster.View, roster.RegistryView, roster.Registry, roster.Client,
+        classes = [roster.ServiceVersion, roster.Instance, roster.View, roster.RegistryView, roster.Registry,
+                   roster.Client,
                    roster.Error, roster.NotFoundError, roster.EvictedError, roster.TimeoutError]
         checked = 0
         for cls in classes:

@@ -228,7 +228,8 @@ class Federation(unittest.TestCase):
 
         code, out, err = ctl("where", "search", "--shm", agent.arena)
         self.assertEqual(code, 0, err)
-        self.assertEqual([line.split() for line in out.splitlines()], [["eu", "1.0.0", "serves", "it"], ["us", "2.0.0"]])
+        self.assertEqual([line.split() for line in out.splitlines()],
+                         [["eu", "1.0.0", "serves", "it"], ["us", "2.0.0"]])
         code, out, err = ctl("get", "users", "--shm", agent.arena, "--registry", "us", "--json")
         self.assertEqual(code, 0, err)
         self.assertEqual((json.loads(out)["version"], json.loads(out)["registry"]), ("3.0.0", "us"))

@@ -181,7 +181,7 @@ void roster_service_list_free(roster_service_list* list);
 
 typedef struct roster_registry {
   roster_string name;     /* "" for the one registry of an arena that is not federated */
-  uint64_t revision;      /* its upstream revision at the view's generation; 0 when the view is too old to say */
+  uint64_t revision;      /* its upstream revision at the view's generation; 0: the view is too old to say */
   roster_string store;    /* the upstream store that revision belongs to */
   uint64_t staleness_ms;  /* since the agent last heard from its upstream; UINT64_MAX if it never did */
   uint64_t reserved[4];   /* zero */

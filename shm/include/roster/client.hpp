@@ -256,7 +256,8 @@ class InRegistry {
   Instances instances(std::string_view name, Filter filter = Filter::All) const;
   Instances instances(std::string_view name, std::string_view version, Filter filter = Filter::All) const;
   std::vector<Dependency> dependencies(std::string_view name, Depth depth = Depth::Direct) const;
-  std::vector<Dependency> dependencies(std::string_view name, std::string_view version, Depth depth = Depth::Direct) const;
+  std::vector<Dependency> dependencies(std::string_view name, std::string_view version,
+                                       Depth depth = Depth::Direct) const;
   std::vector<ServiceVersion> dependents(std::string_view name, Depth depth = Depth::Direct) const;
 
  private:
