@@ -5,9 +5,10 @@
 // fills registry "local", each --federate one more registry, in the order given; --prefer is the
 // agent's.
 // Commands, one per line: `load FILE` (upsert every record of FILE into the first registry),
-// `load-in REGISTRY FILE` (into that one), `remove SERVICE VERSION`, `churn N` (N batches that
-// re-register one instance), `touch REGISTRY AGE_MS` (its upstream last heard from AGE_MS ago),
-// `quit`. Each command prints `ok GEN` or `error MESSAGE`. EOF or quit removes the arena's segments.
+// `load-in REGISTRY FILE` (into that one), `remove SERVICE VERSION` (from the first registry),
+// `churn N` (N batches that re-register one instance of the last file loaded, in its registry),
+// `touch REGISTRY AGE_MS` (its upstream last heard from AGE_MS ago), `quit`. Each command prints
+// `ok GEN` or `error MESSAGE`. EOF or quit removes the arena's segments.
 #include <algorithm>
 #include <iostream>
 #include <sstream>
@@ -51,7 +52,8 @@ int main(int argc, char** argv) {
   // What the server of each registry would send with each batch: dependencies resolve within one.
   std::vector<roster::shm::BatchResolver> resolvers(files.size());
   roster::wire::JsonDecoder decoder;
-  roster::wire::DecodedDocument current;
+  roster::wire::DecodedDocument current;  // the last file loaded, into registry current_registry
+  uint32_t current_registry = 0;
 
   auto registry_index = [&](const std::string& name) -> uint32_t {
     const auto at = std::find(options.registries.begin(), options.registries.end(), name);
@@ -61,6 +63,7 @@ int main(int argc, char** argv) {
   auto load = [&](const std::string& file, uint32_t registry) {
     current = decoder.decode(roster::base::read_file(file).value());
     if (!current.ok()) throw std::runtime_error(current.errors[0].to_string());
+    current_registry = registry;
     roster::shm::Batch batch;
     batch.revision = writer.generation() + 100;
     batch.registry = registry;
@@ -115,8 +118,9 @@ int main(int argc, char** argv) {
           in >> n;
           for (int i = 0; i < n; ++i) {
             roster::shm::Batch batch;
+            batch.registry = current_registry;
             if (!current.instances.empty()) batch.upsert_instances.push_back(current.instances[0]);
-            resolvers[0].apply(writer, batch).value();
+            resolvers[current_registry].apply(writer, batch).value();
           }
         } else {
           throw std::runtime_error("unknown command \"" + command + "\"");
