@@ -3,6 +3,7 @@
 #include "roster/roster.h"
 
 #include <new>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -145,6 +146,69 @@ int guarded(Fn&& fn) noexcept {
   }
 }
 
+// The lookups of a plain name (a View) and of a name in one registry (an InRegistry) share
+// their bodies: both answer the same calls.
+template <typename Source>
+int get_service(const Source& source, std::string_view name, const char* version, size_t version_len,
+                roster_service* out, std::string_view context) {
+  return guarded([&] {
+    auto svc = version ? source.service(name, std::string_view(version, version_len)) : source.service(name);
+    if (!svc) {
+      return version ? fail(ROSTER_E_NOT_FOUND, "no \"" + std::string(name) + "\" version \"" +
+                                                    std::string(version, version_len) + "\"" + std::string(context))
+                     : fail(ROSTER_E_NOT_FOUND,
+                            "no version of \"" + std::string(name) + "\" counts as latest" + std::string(context));
+    }
+    fill(*svc, out);
+    return ok();
+  });
+}
+
+template <typename Source>
+int begin_instances(const Source& source, std::string_view name, const char* version, size_t version_len, int filter,
+                    roster_instance_iter* iter) {
+  if (filter != ROSTER_ALL && filter != ROSTER_HEALTHY) return fail(ROSTER_E_INVALID_ARGUMENT, "unknown filter");
+  return guarded([&] {
+    const auto f = filter == ROSTER_HEALTHY ? roster::Filter::Healthy : roster::Filter::All;
+    auto range =
+        version ? source.instances(name, std::string_view(version, version_len), f) : source.instances(name, f);
+    new (iter->opaque) InstanceIterState{range.begin()};
+    return ok();
+  });
+}
+
+roster::Depth depth_of(int depth) {
+  return depth == ROSTER_TRANSITIVE ? roster::Depth::Transitive : roster::Depth::Direct;
+}
+
+// Of the latest version (version NULL) or the given one.
+template <typename Source>
+std::vector<roster::Dependency> dependencies_of(const Source& source, std::string_view name, const char* version,
+                                                size_t version_len, int depth) {
+  return version ? source.dependencies(name, std::string_view(version, version_len), depth_of(depth))
+                 : source.dependencies(name, depth_of(depth));
+}
+
+// Registry `registry` of the view's arena; ROSTER_E_NOT_FOUND (naming those it has) if it mirrors none of that name.
+int find_registry(const View& v, const char* registry, size_t registry_len, std::optional<roster::InRegistry>& out) {
+  const std::string_view wanted(registry, registry_len);
+  std::string mirrored;
+  for (const roster::RegistryState& r : v.registries()) {
+    if (r.name.empty()) continue;  // the one registry of an arena that is not federated has no name to ask by
+    if (r.name == wanted) {
+      out.emplace(v.in(wanted));
+      return ok();
+    }
+    mirrored += (mirrored.empty() ? "" : ", ") + std::string(r.name);
+  }
+  return fail(ROSTER_E_NOT_FOUND, "no registry \"" + std::string(wanted) + "\" in this arena (" +
+                                      (mirrored.empty() ? "it is not federated" : "it mirrors " + mirrored) + ")");
+}
+
+std::string in_text(const char* registry, size_t registry_len) {
+  return " in registry \"" + std::string(registry, registry_len) + "\"";
+}
+
 }  // namespace
 
 extern "C" {
@@ -221,12 +285,7 @@ int roster_service_get(const roster_view* view, const char* name, size_t name_le
   View* v;
   if (int rc = check_view(view, v)) return rc;
   if (!name || !out) return fail(ROSTER_E_INVALID_ARGUMENT, "name and out must not be NULL");
-  return guarded([&] {
-    auto svc = v->service(std::string_view(name, name_len));
-    if (!svc) return fail(ROSTER_E_NOT_FOUND, "no version of \"" + std::string(name, name_len) + "\" counts as latest");
-    fill(*svc, out);
-    return ok();
-  });
+  return get_service(*v, std::string_view(name, name_len), nullptr, 0, out, "");
 }
 
 int roster_service_get_version(const roster_view* view, const char* name, size_t name_len, const char* version,
@@ -234,14 +293,7 @@ int roster_service_get_version(const roster_view* view, const char* name, size_t
   View* v;
   if (int rc = check_view(view, v)) return rc;
   if (!name || !version || !out) return fail(ROSTER_E_INVALID_ARGUMENT, "name, version and out must not be NULL");
-  return guarded([&] {
-    auto svc = v->service(std::string_view(name, name_len), std::string_view(version, version_len));
-    if (!svc)
-      return fail(ROSTER_E_NOT_FOUND, "no \"" + std::string(name, name_len) + "\" version \"" +
-                                           std::string(version, version_len) + "\"");
-    fill(*svc, out);
-    return ok();
-  });
+  return get_service(*v, std::string_view(name, name_len), version, version_len, out, "");
 }
 
 int roster_service_tag(const roster_service* service, size_t index, roster_string* tag) {
@@ -292,14 +344,7 @@ int roster_instances_begin(const roster_view* view, const char* name, size_t nam
   View* v;
   if (int rc = check_view(view, v)) return rc;
   if (!name || !iter) return fail(ROSTER_E_INVALID_ARGUMENT, "name and iter must not be NULL");
-  if (filter != ROSTER_ALL && filter != ROSTER_HEALTHY) return fail(ROSTER_E_INVALID_ARGUMENT, "unknown filter");
-  return guarded([&] {
-    const auto f = filter == ROSTER_HEALTHY ? roster::Filter::Healthy : roster::Filter::All;
-    const std::string_view n(name, name_len);
-    auto range = version ? v->instances(n, std::string_view(version, version_len), f) : v->instances(n, f);
-    new (iter->opaque) InstanceIterState{range.begin()};
-    return ok();
-  });
+  return begin_instances(*v, std::string_view(name, name_len), version, version_len, filter, iter);
 }
 
 int roster_instances_next(roster_instance_iter* iter, roster_instance* out) {
@@ -371,10 +416,8 @@ int roster_dependencies(const roster_view* view, const char* name, size_t name_l
   if (int rc = check_view(view, v)) return rc;
   if (!name || !iter) return fail(ROSTER_E_INVALID_ARGUMENT, "name and iter must not be NULL");
   return guarded([&] {
-    const auto d = depth == ROSTER_TRANSITIVE ? roster::Depth::Transitive : roster::Depth::Direct;
-    const std::string_view n(name, name_len);
-    auto items = version ? v->dependencies(n, std::string_view(version, version_len), d) : v->dependencies(n, d);
-    *iter = new roster_dependency_iter{std::move(items)};
+    *iter =
+        new roster_dependency_iter{dependencies_of(*v, std::string_view(name, name_len), version, version_len, depth)};
     return ok();
   });
 }
@@ -400,8 +443,7 @@ int roster_dependents(const roster_view* view, const char* name, size_t name_len
   if (int rc = check_view(view, v)) return rc;
   if (!name || !list) return fail(ROSTER_E_INVALID_ARGUMENT, "name and list must not be NULL");
   return guarded([&] {
-    const auto d = depth == ROSTER_TRANSITIVE ? roster::Depth::Transitive : roster::Depth::Direct;
-    *list = new roster_service_list{v->dependents(std::string_view(name, name_len), d)};
+    *list = new roster_service_list{v->dependents(std::string_view(name, name_len), depth_of(depth))};
     return ok();
   });
 }
@@ -414,6 +456,128 @@ int roster_service_list_next(roster_service_list* list, roster_service* out) {
 }
 
 void roster_service_list_free(roster_service_list* list) { delete list; }
+
+// --- federation -------------------------------------------------------------------------------
+
+int roster_view_registries(const roster_view* view, roster_registry* out, size_t capacity, size_t* count) {
+  View* v;
+  if (int rc = check_view(view, v)) return rc;
+  if (!count || (!out && capacity))
+    return fail(ROSTER_E_INVALID_ARGUMENT, "count (and out, with a capacity) must not be NULL");
+  return guarded([&] {
+    const auto registries = v->registries();
+    *count = registries.size();
+    for (size_t i = 0; i < registries.size() && i < capacity; ++i) {
+      const roster::RegistryState& r = registries[i];
+      out[i] = roster_registry{};
+      out[i].name = str(r.name);
+      out[i].revision = r.revision;
+      out[i].store = str(r.store);
+      out[i].staleness_ms =
+          r.staleness == std::chrono::milliseconds::max() ? UINT64_MAX : static_cast<uint64_t>(r.staleness.count());
+    }
+    return ok();
+  });
+}
+
+int roster_where(const roster_view* view, const char* name, size_t name_len, roster_string* registries, size_t capacity,
+                 size_t* count) {
+  View* v;
+  if (int rc = check_view(view, v)) return rc;
+  if (!name || !count || (!registries && capacity))
+    return fail(ROSTER_E_INVALID_ARGUMENT, "name, count (and registries, with a capacity) must not be NULL");
+  return guarded([&] {
+    const auto found = v->where(std::string_view(name, name_len));
+    *count = found.size();
+    for (size_t i = 0; i < found.size() && i < capacity; ++i) registries[i] = str(found[i]);
+    return ok();
+  });
+}
+
+int roster_service_registry(const roster_view* view, const roster_service* service, roster_string* registry) {
+  View* v;
+  if (int rc = check_view(view, v)) return rc;
+  if (!service || !service->record || !registry)
+    return fail(ROSTER_E_INVALID_ARGUMENT, "service (a filled one) and registry must not be NULL");
+  return guarded([&] {
+    // The record is the registry's own (a plain lookup reads the serving registry's records): the
+    // registry holding this very record at this version is where it came from. Only the service's
+    // name and version are read, from the struct, so a record of another view is never touched.
+    const std::string_view name(service->name.data, service->name.len);
+    const std::string_view version(service->version.data, service->version.len);
+    for (const std::string_view r : v->where(name)) {
+      auto svc = r.empty() ? v->service(name, version) : v->in(r).service(name, version);
+      if (svc && &svc->record() == service->record) {
+        *registry = str(r);
+        return ok();
+      }
+    }
+    return fail(ROSTER_E_NOT_FOUND, "the record of \"" + std::string(name) + "\" version \"" + std::string(version) +
+                                        "\" is not one of this view's");
+  });
+}
+
+int roster_service_get_in(const roster_view* view, const char* registry, size_t registry_len, const char* name,
+                          size_t name_len, roster_service* out) {
+  View* v;
+  if (int rc = check_view(view, v)) return rc;
+  if (!registry || !name || !out) return fail(ROSTER_E_INVALID_ARGUMENT, "registry, name and out must not be NULL");
+  std::optional<roster::InRegistry> in;
+  if (int rc = find_registry(*v, registry, registry_len, in)) return rc;
+  return get_service(*in, std::string_view(name, name_len), nullptr, 0, out, in_text(registry, registry_len));
+}
+
+int roster_service_get_version_in(const roster_view* view, const char* registry, size_t registry_len, const char* name,
+                                  size_t name_len, const char* version, size_t version_len, roster_service* out) {
+  View* v;
+  if (int rc = check_view(view, v)) return rc;
+  if (!registry || !name || !version || !out)
+    return fail(ROSTER_E_INVALID_ARGUMENT, "registry, name, version and out must not be NULL");
+  std::optional<roster::InRegistry> in;
+  if (int rc = find_registry(*v, registry, registry_len, in)) return rc;
+  return get_service(*in, std::string_view(name, name_len), version, version_len, out, in_text(registry, registry_len));
+}
+
+int roster_instances_begin_in(const roster_view* view, const char* registry, size_t registry_len, const char* name,
+                              size_t name_len, const char* version, size_t version_len, int filter,
+                              roster_instance_iter* iter) {
+  View* v;
+  if (int rc = check_view(view, v)) return rc;
+  if (!registry || !name || !iter) return fail(ROSTER_E_INVALID_ARGUMENT, "registry, name and iter must not be NULL");
+  std::optional<roster::InRegistry> in;
+  if (int rc = find_registry(*v, registry, registry_len, in)) return rc;
+  return begin_instances(*in, std::string_view(name, name_len), version, version_len, filter, iter);
+}
+
+int roster_dependencies_in(const roster_view* view, const char* registry, size_t registry_len, const char* name,
+                           size_t name_len, const char* version, size_t version_len, int depth,
+                           roster_dependency_iter** iter) {
+  if (iter) *iter = nullptr;
+  View* v;
+  if (int rc = check_view(view, v)) return rc;
+  if (!registry || !name || !iter) return fail(ROSTER_E_INVALID_ARGUMENT, "registry, name and iter must not be NULL");
+  std::optional<roster::InRegistry> in;
+  if (int rc = find_registry(*v, registry, registry_len, in)) return rc;
+  return guarded([&] {
+    *iter =
+        new roster_dependency_iter{dependencies_of(*in, std::string_view(name, name_len), version, version_len, depth)};
+    return ok();
+  });
+}
+
+int roster_dependents_in(const roster_view* view, const char* registry, size_t registry_len, const char* name,
+                         size_t name_len, int depth, roster_service_list** list) {
+  if (list) *list = nullptr;
+  View* v;
+  if (int rc = check_view(view, v)) return rc;
+  if (!registry || !name || !list) return fail(ROSTER_E_INVALID_ARGUMENT, "registry, name and list must not be NULL");
+  std::optional<roster::InRegistry> in;
+  if (int rc = find_registry(*v, registry, registry_len, in)) return rc;
+  return guarded([&] {
+    *list = new roster_service_list{in->dependents(std::string_view(name, name_len), depth_of(depth))};
+    return ok();
+  });
+}
 
 const char* roster_strerror(int code) {
   switch (code) {

@@ -22,6 +22,7 @@ void add_deploy_commands(CLI::App& app, int& exit_code);
 void add_backup_commands(CLI::App& app, int& exit_code);
 void add_watch_command(CLI::App& app, int& exit_code);
 void add_instance_commands(CLI::App& app, int& exit_code);
+void add_where_command(CLI::App& app, int& exit_code);
 // Last: it reads the whole command tree built by the others.
 void add_completion_command(CLI::App& app);
 

@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   roster::cli::add_contract_commands(app, exit_code);
   roster::cli::add_watch_command(app, exit_code);
   roster::cli::add_instance_commands(app, exit_code);
+  roster::cli::add_where_command(app, exit_code);
   roster::cli::add_completion_command(app);
   clear_flag_defaults(app);
   if (argc == 1) {  // alone: what it can do, rather than "a subcommand is required"

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "arena_registries.hpp"
 #include "commands.hpp"
 #include "server_client.hpp"
 #include "service_names.hpp"
@@ -24,7 +25,7 @@ namespace {
 
 // Every server command's arguments; the connection options are shared with the other groups.
 struct Options : ServerOptions {
-  std::string shm, file, name, version, id, team, stage, tag, agent;
+  std::string shm, registry, file, name, version, id, team, stage, tag, agent;
   bool any_stage = false;
   bool healthy = false, force = false, dry_run = false;
 };
@@ -59,9 +60,11 @@ void print_instances_table(const std::vector<const wire::Instance*>& list, bool 
                         i->zone() ? i->zone()->string_view() : "", i->weight(), wire::to_string(i->health()));
 }
 
-// The lines `search` prints: one version each.
-void print_version_line(std::string_view name, std::string_view version, std::string_view stage, std::string_view team) {
-  std::cout << name << "@" << version << "  " << stage << "  " << team << "\n";
+// The lines `search` prints: one version each, with the registry it came from in a federated arena.
+void print_version_line(std::string_view name, std::string_view version, std::string_view stage, std::string_view team,
+                        std::string_view registry = {}) {
+  std::cout << name << "@" << version << "  " << stage << "  " << team << (registry.empty() ? "" : "  ") << registry
+            << "\n";
 }
 
 // A server's JSON answer as people read it (indented); `--json` prints it as it came.
@@ -79,7 +82,12 @@ void add_server_commands(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<Options>();
   auto target_options = [o](CLI::App* cmd, bool reads) {
     add_server_options(cmd, *o, false);
-    if (reads) cmd->add_option("--shm", o->shm, "Read from the local agent's arena NAME instead of the server");
+    if (reads) {
+      auto* shm = cmd->add_option("--shm", o->shm, "Read from the local agent's arena NAME instead of the server");
+      cmd->add_option("--registry", o->registry,
+                      "With --shm, read only registry NAME of a federated arena (rosterctl status --shm lists them)")
+          ->needs(shm);
+    }
     cmd->add_flag("--json", o->json, "Machine-readable output");
   };
 
@@ -111,14 +119,20 @@ void add_server_commands(CLI::App& app, int& exit_code) {
       auto client = open_shm(*o);
       if (!client) return void(exit_code = kNo);
       View view = client->view();
-      auto svc = !o->version.empty() ? view.service(o->name, o->version)
-                                     : view.latest(o->name, o->any_stage ? Latest::IncludingPrereleases : Latest::Stable);
-      if (!svc && !explain_unknown_service(o->name, arena_service_names(view))) {
+      if (!known_registry(view, o->shm, o->registry)) return void(exit_code = kNo);
+      auto lookup = [&](const auto& source) {
+        return !o->version.empty()
+                   ? source.service(o->name, o->version)
+                   : source.latest(o->name, o->any_stage ? Latest::IncludingPrereleases : Latest::Stable);
+      };
+      auto svc = o->registry.empty() ? lookup(view) : lookup(view.in(o->registry));
+      if (!svc && !explain_unknown_service(view, o->shm, o->registry, o->name)) {
         std::cerr << "rosterctl: no " << (o->version.empty() ? "version counting as latest" : "version " + o->version)
-                  << " of " << o->name << " in arena " << o->shm << "\n";
+                  << " of " << o->name << (o->registry.empty() ? "" : " in registry " + o->registry) << " of arena "
+                  << o->shm << "\n";
       }
       if (!svc) return void(exit_code = kNo);
-      std::cout << wire::to_service_version_json(svc->record(), {}, !o->json);
+      std::cout << wire::to_service_version_json(svc->record(), {}, !o->json, true, svc->registry());
       return;
     }
     const std::string target = "/v1/services/" + escape_segment(o->name) +
@@ -149,6 +163,7 @@ void add_server_commands(CLI::App& app, int& exit_code) {
       auto client = open_shm(*o);
       if (!client) return void(exit_code = kNo);
       View view = client->view();
+      if (!known_registry(view, o->shm, o->registry)) return void(exit_code = kNo);
       // Start from the most selective index given, then filter by the others; with no filter,
       // every version (the stage lists hold each version once).
       std::vector<ServiceVersion> list;
@@ -162,6 +177,7 @@ void add_server_commands(CLI::App& app, int& exit_code) {
         for (int stage = 0; stage <= static_cast<int>(wire::LifecycleStage::MAX); ++stage)
           for (auto v : view.by_stage(static_cast<wire::LifecycleStage>(stage))) list.push_back(v);
       std::erase_if(list, [&](const ServiceVersion& v) {
+        if (!o->registry.empty() && v.registry() != o->registry) return true;
         if (!o->team.empty() && v.owner_team() != o->team) return true;
         if (!o->stage.empty() && v.stage() != *wire::parse_lifecycle_stage(o->stage)) return true;
         if (o->tag.empty()) return false;
@@ -184,11 +200,13 @@ void add_server_commands(CLI::App& app, int& exit_code) {
       if (o->json) {
         std::cout << "{\"services\": [";
         for (size_t i = 0; i < list.size(); ++i)
-          std::cout << (i ? "," : "") << wire::to_service_version_json(list[i].record(), {});
+          std::cout << (i ? "," : "")
+                    << wire::to_service_version_json(list[i].record(), {}, false, true, list[i].registry());
         std::cout << "]}\n";
         return;
       }
-      for (auto& v : list) print_version_line(v.name(), v.version(), wire::to_string(v.stage()), v.owner_team());
+      for (auto& v : list)
+        print_version_line(v.name(), v.version(), wire::to_string(v.stage()), v.owner_team(), v.registry());
       return;
     }
     std::string query;
@@ -214,7 +232,9 @@ void add_server_commands(CLI::App& app, int& exit_code) {
     if (!o->shm.empty()) {
       auto client = open_shm(*o);
       if (!client) return void(exit_code = kNo);
-      names = arena_service_names(client->view());
+      View view = client->view();
+      if (!known_registry(view, o->shm, o->registry)) return void(exit_code = kNo);
+      names = arena_service_names(view, o->registry);
     } else {
       rapidjson::Document answer;
       if ((exit_code = call_json(*o, "GET", "/v1/service-names", answer)) != kOk) return;
@@ -242,12 +262,16 @@ void add_server_commands(CLI::App& app, int& exit_code) {
       auto client = open_shm(*o);
       if (!client) return void(exit_code = kNo);
       View view = client->view();
+      if (!known_registry(view, o->shm, o->registry)) return void(exit_code = kNo);
       const auto filter = o->healthy ? Filter::Healthy : Filter::All;
+      auto lookup = [&](const auto& source) {
+        return o->version.empty() ? source.instances(o->name, filter) : source.instances(o->name, o->version, filter);
+      };
       std::vector<const wire::Instance*> list;
-      for (auto inst : o->version.empty() ? view.instances(o->name, filter) : view.instances(o->name, o->version, filter))
+      for (auto inst : o->registry.empty() ? lookup(view) : lookup(view.in(o->registry)))
         list.push_back(&inst.record());
       // No instances may mean no such service: a typo is told, not answered with an empty list.
-      if (list.empty() && explain_unknown_service(o->name, arena_service_names(view))) return void(exit_code = kNo);
+      if (list.empty() && explain_unknown_service(view, o->shm, o->registry, o->name)) return void(exit_code = kNo);
       return print_instances_table(list, o->json);
     }
     std::string target = "/v1/services/" + escape_segment(o->name) + "/instances?healthy=" + (o->healthy ? "true" : "false");
@@ -273,7 +297,9 @@ void add_server_commands(CLI::App& app, int& exit_code) {
   target_options(dereg, false);
   dereg->callback([o, &exit_code] { exit_code = deregister(*o, o->name, o->version, o->id, o->force); });
 
-  auto* status = app.add_subcommand("status", "The local agent's arena (generation, revision, staleness) and the server's revision");
+  auto* status = app.add_subcommand("status",
+                                    "The local agent's arena (generation, revision, staleness; each registry's, when "
+                                    "federated) and the server's revision");
   status->add_option("--shm", o->shm, "Arena name (default: roster)");
   CLI::Option* ask_server = status->add_option("--server", o->server, "Also ask this roster-server for its revision");
   status->add_option("--agent", o->agent, "Also ask the agent's /healthz (its HTTP address) for its upstream");
@@ -316,13 +342,14 @@ void add_server_commands(CLI::App& app, int& exit_code) {
       else
         w.key("staleness_ms").number(staleness.count());
       if (server_revision) w.key("server_revision").unsigned_number(*server_revision);
+      w.key("registries");
+      write_registries(w, view);
       w.end_object();
       std::cout << out << "\n";
     } else {
       std::cout << "arena " << o->shm << ": generation " << view.generation() << ", revision " << view.revision()
-                << ", staleness " << (staleness == std::chrono::milliseconds::max() ? std::string("never heard from upstream")
-                                                                                 : std::to_string(staleness.count()) + " ms")
-                << "\n";
+                << ", staleness " << staleness_text(staleness) << "\n";
+      if (!view.registries().front().name.empty()) print_registries(view);  // federated
       if (server_revision) std::cout << "server " << o->server << ": revision " << *server_revision << "\n";
       if (agent_health) std::cout << "agent " << o->agent << ": " << *agent_health << "\n";
     }

@@ -106,6 +106,14 @@ std::vector<std::string_view> View::where(std::string_view name) const {
   for (uint16_t r = 0; r < attachment_->bounds.registries; ++r)
     if (const ServiceNode* n = node(name, r + 1); n && n->version_count)
       out.emplace_back(attachment_->header->registries[r].name, strnlen(attachment_->header->registries[r].name, kRegistryNameBytes));
+  // The one that serves it first: the arena's order puts it there unless a --prefer rule chose a
+  // later one, and the plain name's node is a copy of the serving registry's.
+  if (const ServiceNode* plain = node(name); plain && plain->version_count && plain->registry < kMaxRegistries) {
+    const char* serving = attachment_->header->registries[plain->registry].name;
+    std::stable_partition(out.begin(), out.end(), [&](std::string_view r) {
+      return r == std::string_view(serving, strnlen(serving, kRegistryNameBytes));
+    });
+  }
   return out;
 }
 
@@ -594,6 +602,9 @@ std::vector<Dependency> InRegistry::dependencies(std::string_view name, Depth de
   const ServiceNode* n = node(name);
   auto latest = n ? view_->version_at(n, n->latest) : std::nullopt;
   return latest ? view_->dependencies_of(n, latest->version(), depth) : std::vector<Dependency>{};
+}
+std::vector<Dependency> InRegistry::dependencies(std::string_view name, std::string_view version, Depth depth) const {
+  return view_->dependencies_of(node(name), version, depth);
 }
 std::vector<ServiceVersion> InRegistry::dependents(std::string_view name, Depth depth) const {
   return view_->dependents_of(node(name), depth);

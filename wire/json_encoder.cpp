@@ -173,10 +173,11 @@ std::string to_registry_json(const RegistryRecords& records, bool pretty, std::v
 }
 
 std::string to_service_version_json(const ServiceVersion& version, const std::vector<const Instance*>& instances,
-                                    bool pretty, bool schema_document) {
+                                    bool pretty, bool schema_document, std::string_view registry) {
   std::string out;
   JsonWriter w(out, pretty);
   w.begin_object().key("name").string(view(version.name()));
+  if (!registry.empty()) w.key("registry").string(registry);
   write_version_fields(w, version, instances, schema_document);
   w.end_object();
   if (pretty) out += '\n';

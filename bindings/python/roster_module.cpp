@@ -11,7 +11,7 @@
 //       client.wait(seen, timeout=5.0)            # roster.TimeoutError if nothing changed
 //       with client.view() as view: print(view.changed_since(seen))
 //
-// Errors are roster.Error, or one of its subclasses: NotFoundError (no such arena), EvictedError
+// Errors are roster.Error, or one of its subclasses: NotFoundError (no such arena or registry), EvictedError
 // (a view held past the arena's pin limit was revoked), TimeoutError (Client.wait). A lookup that
 // finds nothing returns None (or an empty list), not an error. bindings/python/roster.pyi holds
 // the types; tests/bindings/test_roster_module.py checks it against the module.
@@ -58,6 +58,7 @@ std::string s(const flatbuffers::String* v) { return v ? v->str() : std::string(
 // object stays readable, as a copy would be, at no cost to lookups that never outlive their view.
 struct ServiceSource {
   roster::ServiceVersion svc;
+  std::string registry;  // copied: the name lives in the arena's header, which may be unmapped
   std::vector<uint64_t> owned;  // the record's own copy once its view closed (8-aligned)
   bool detached = false, damaged = false;
   bool evicted = false;  // its view was revoked before it closed: the record could not be copied
@@ -85,7 +86,7 @@ struct ViewState {
   }
 
   std::shared_ptr<ServiceSource> hand_out(const roster::ServiceVersion& svc) {
-    auto source = std::make_shared<ServiceSource>(ServiceSource{svc, {}, false, false});
+    auto source = std::make_shared<ServiceSource>(ServiceSource{svc, std::string(svc.registry()), {}, false, false});
     // Forget the objects Python already dropped, whenever the list has doubled since (amortised).
     if (handed_out.size() >= 2 * live_after_prune + 64) {
       std::erase_if(handed_out, [](const auto& w) { return w.expired(); });
@@ -107,8 +108,10 @@ struct ViewState {
 
  private:
   void detach(ServiceSource& source) {
-    // The exact bytes, through the service's own node (a list entry does not say how long it is).
-    auto exact = view->service(source.svc.name(), source.svc.version());
+    // The exact bytes, through the service's own node (a list entry does not say how long it is),
+    // in the registry it came from (a plain lookup may be served by another).
+    auto exact = source.registry.empty() ? view->service(source.svc.name(), source.svc.version())
+                                         : view->in(source.registry).service(source.svc.name(), source.svc.version());
     if (view->evicted()) {
       source.damaged = source.evicted = true;
       return;
@@ -133,6 +136,7 @@ class PyService {
   PyService(std::shared_ptr<ViewState> view, std::shared_ptr<ServiceSource> source)
       : view_(std::move(view)), source_(std::move(source)) {}
 
+  const std::string& registry() const { return source_->registry; }
   const roster::wire::ServiceVersion& record() const {
     if (source_->damaged) source_->evicted ? evicted_view() : damaged_record();
     if (!source_->detached) view_->get();
@@ -177,25 +181,11 @@ PyInstance copy(const roster::Instance& inst) {
   return p;
 }
 
-// A View opened by `with client.view() as v:` (or view.close()); it must be closed on the
-// thread that opened it.
-class PyView {
+// What reads through a view (the View object, and a registry of it) and hands out what it found.
+class ViewHandle {
  public:
-  PyView(roster::View view, std::shared_ptr<roster::Client> client) : state_(std::make_shared<ViewState>()) {
-    state_->view.emplace(std::move(view));
-    state_->client = std::move(client);
-  }
-
-  // One owner: the Python object. When it goes, so does the view (what it returned detaches).
-  PyView(PyView&&) = default;
-  PyView(const PyView&) = delete;
-  ~PyView() {
-    if (state_) state_->close();
-  }
+  explicit ViewHandle(std::shared_ptr<ViewState> state) : state_(std::move(state)) {}
   const roster::View& get() const { return state_->get(); }
-  const roster::View& open() const { return state_->open(); }
-  bool closed() const { return !state_->view; }
-  void close() { state_->close(); }
   PyService wrap(const roster::ServiceVersion& svc) const { return PyService(state_, state_->hand_out(svc)); }
   std::optional<PyService> wrap(const std::optional<roster::ServiceVersion>& svc) const {
     if (!svc) return std::nullopt;
@@ -208,8 +198,49 @@ class PyView {
     return out;
   }
 
- private:
+ protected:
   std::shared_ptr<ViewState> state_;
+};
+
+// A View opened by `with client.view() as v:` (or view.close()); it must be closed on the
+// thread that opened it.
+class PyView : public ViewHandle {
+ public:
+  PyView(roster::View view, std::shared_ptr<roster::Client> client) : ViewHandle(std::make_shared<ViewState>()) {
+    state_->view.emplace(std::move(view));
+    state_->client = std::move(client);
+  }
+
+  // One owner: the Python object. When it goes, so does the view (what it returned detaches).
+  PyView(PyView&&) = default;
+  PyView(const PyView&) = delete;
+  ~PyView() {
+    if (state_) state_->close();
+  }
+  const roster::View& open() const { return state_->open(); }
+  bool closed() const { return !state_->view; }
+  void close() { state_->close(); }
+  const std::shared_ptr<ViewState>& state() const { return state_; }
+};
+
+// View.in_registry(name): the lookups of one registry of a federated arena, through the view (it
+// reads nothing once the view is closed).
+class PyRegistryView : public ViewHandle {
+ public:
+  PyRegistryView(std::shared_ptr<ViewState> state, std::string registry)
+      : ViewHandle(std::move(state)), registry_(std::move(registry)) {}
+  roster::InRegistry in() const { return get().in(registry_); }
+  const std::string& name() const { return registry_; }
+
+ private:
+  std::string registry_;
+};
+
+// One registry an arena mirrors, copied out of the view (View.registries).
+struct PyRegistry {
+  std::string name, store;
+  uint64_t revision;
+  std::optional<double> staleness;  // seconds; None: never heard from its upstream
 };
 
 // A Client that Python may close: close() drops this object's share of the client; the views
@@ -320,6 +351,80 @@ roster::wire::LifecycleStage stage_of(const std::string& name) {
   return *stage;
 }
 
+// Said by every field of a ServiceVersion read in place (until its view closes).
+#define ROSTER_FIELD_RAISES "; raises EvictedError if its view was revoked, Error if the record is damaged"
+// Said by every lookup of a View.
+#define ROSTER_VIEW_RAISES "; raises Error if the view is closed, EvictedError if it was revoked"
+
+// The lookups a View and a RegistryView share: `source(self)` is what they read through (the
+// View, or one registry of it).
+template <typename Handle, typename Source>
+void def_lookups(py::class_<Handle>& cls, Source source) {
+  cls.def(
+         "service",
+         [source](const Handle& v, std::string_view name,
+                  std::optional<std::string_view> version) -> std::optional<PyService> {
+           return v.wrap(version ? source(v).service(name, *version) : source(v).service(name));
+         },
+         py::arg("name"), py::arg("version") = py::none(),
+         "The latest version (docs/lifecycle.md), or the given version, as a ServiceVersion; None if there is "
+         "none" ROSTER_VIEW_RAISES)
+      .def(
+          "latest",
+          [source](const Handle& v, const std::string& name, bool include_prerelease) -> std::optional<PyService> {
+            return v.wrap(source(v).latest(name, include_prerelease ? roster::Latest::IncludingPrereleases
+                                                                    : roster::Latest::Stable));
+          },
+          py::arg("name"), py::arg("include_prerelease") = false,
+          "The latest version, or with include_prerelease the highest in any stage but retired; None if there is "
+          "none" ROSTER_VIEW_RAISES)
+      .def(
+          "versions",
+          [source](const Handle& v, const std::string& name) { return v.wrap_all(source(v).versions(name)); },
+          py::arg("name"),
+          "Every version of the service, ascending by precedence (list, empty if there is none)" ROSTER_VIEW_RAISES)
+      .def(
+          "instances",
+          [source](const Handle& v, const std::string& name, std::optional<std::string> version, bool healthy) {
+            const auto filter = healthy ? roster::Filter::Healthy : roster::Filter::All;
+            std::vector<PyInstance> out;
+            for (auto inst : version ? source(v).instances(name, *version, filter) : source(v).instances(name, filter))
+              out.push_back(copy(inst));
+            return out;
+          },
+          py::arg("name"), py::arg("version") = py::none(), py::arg("healthy") = false,
+          "The instances of the service (or of one version), healthy first, only healthy ones with healthy=True "
+          "(list of Instance, empty if none)" ROSTER_VIEW_RAISES)
+      .def(
+          "dependencies",
+          [source](const Handle& v, const std::string& name, std::optional<std::string> version, bool transitive) {
+            const auto depth = transitive ? roster::Depth::Transitive : roster::Depth::Direct;
+            py::list out;
+            auto found = version ? source(v).dependencies(name, *version, depth) : source(v).dependencies(name, depth);
+            for (auto& d : found) {
+              py::dict item;
+              item["from"] = v.wrap(d.from);
+              item["service"] = std::string(d.service);
+              item["range"] = std::string(d.range);
+              item["resolved"] = d.resolved ? py::cast(v.wrap(*d.resolved)) : py::none();
+              out.append(item);
+            }
+            return out;
+          },
+          py::arg("name"), py::arg("version") = py::none(), py::arg("transitive") = false,
+          "The dependencies of the latest (or given) version as dicts of from, service, range and resolved "
+          "(a ServiceVersion or None); transitive follows resolved ones" ROSTER_VIEW_RAISES)
+      .def(
+          "dependents",
+          [source](const Handle& v, const std::string& name, bool transitive) {
+            const auto depth = transitive ? roster::Depth::Transitive : roster::Depth::Direct;
+            return v.wrap_all(source(v).dependents(name, depth));
+          },
+          py::arg("name"), py::arg("transitive") = false,
+          "The versions whose dependencies resolve to a version of the service (list of "
+          "ServiceVersion)" ROSTER_VIEW_RAISES);
+}
+
 }  // namespace
 
 PYBIND11_MODULE(roster, m) {
@@ -333,7 +438,8 @@ PYBIND11_MODULE(roster, m) {
                                      "(e.g. no_arena, view_closed), `kind` its class (e.g. not_found, corrupt).",
                                      PyExc_RuntimeError);
   error_types.not_found = new_error_type(m, "NotFoundError",
-                                         "The arena named to open() does not exist (no agent created it).",
+                                         "The arena named to open() does not exist (no agent created it), or "
+                                         "the registry named to View.in_registry() is not one it mirrors.",
                                          error_types.error);
   error_types.evicted = new_error_type(m, "EvictedError",
                                        "The view was held past the arena's pin limit and revoked: open a new one.",
@@ -352,10 +458,6 @@ PYBIND11_MODULE(roster, m) {
     }
   });
 
-// Said by every field of a ServiceVersion read in place (until its view closes).
-#define ROSTER_FIELD_RAISES "; raises EvictedError if its view was revoked, Error if the record is damaged"
-// Said by every lookup of a View.
-#define ROSTER_VIEW_RAISES "; raises Error if the view is closed, EvictedError if it was revoked"
 
   using Record = roster::wire::ServiceVersion;
   // A string field, read from shared memory when asked for.
@@ -448,6 +550,9 @@ PYBIND11_MODULE(roster, m) {
           "sunset_at_ms", self_getter([](const PyService& p) { return p.record().sunset_at_ms(); }),
           "When it is (or was) sunset, in Unix milliseconds, or 0 (int)" ROSTER_FIELD_RAISES)
       .def_property_readonly(
+          "registry", self_getter([](const PyService& p) { return p.registry(); }),
+          "The registry it came from in a federated arena, else '' (str)")
+      .def_property_readonly(
           "revision", self_getter([](const PyService& p) { return p.record().revision(); }),
           "The upstream store's revision of this record (int)" ROSTER_FIELD_RAISES)
       .def(
@@ -478,9 +583,10 @@ PYBIND11_MODULE(roster, m) {
           },
           "'<roster.Instance id address:port health>'");
 
-  py::class_<PyView>(m, "View",
-                     "One consistent generation of the registry; close it soon (with, or close()), on the thread "
-                     "that opened it")
+  py::class_<PyView> view_class(m, "View",
+                                "One consistent generation of the registry; close it soon (with, or close()), on the "
+                                "thread that opened it");
+  view_class
       .def(
           "__enter__", [](PyView& v) -> PyView& { return v; }, py::return_value_policy::reference,
           "Returns the view itself")
@@ -514,27 +620,6 @@ PYBIND11_MODULE(roster, m) {
           "False while the view holds (bool); raises EvictedError once it was revoked (as it always did: "
           "tests/chaos/py_reader.py relies on that), Error if it is closed")
       .def(
-          "service",
-          [](const PyView& v, std::string_view name, std::optional<std::string_view> version) -> std::optional<PyService> {
-            return v.wrap(version ? v.get().service(name, *version) : v.get().service(name));
-          },
-          py::arg("name"), py::arg("version") = py::none(),
-          "The latest version (docs/lifecycle.md), or the given version, as a ServiceVersion; None if there is "
-          "none" ROSTER_VIEW_RAISES)
-      .def(
-          "latest",
-          [](const PyView& v, const std::string& name, bool include_prerelease) -> std::optional<PyService> {
-            return v.wrap(v.get().latest(name, include_prerelease ? roster::Latest::IncludingPrereleases
-                                                                         : roster::Latest::Stable));
-          },
-          py::arg("name"), py::arg("include_prerelease") = false,
-          "The latest version, or with include_prerelease the highest in any stage but retired; None if there is "
-          "none" ROSTER_VIEW_RAISES)
-      .def(
-          "versions", [](const PyView& v, const std::string& name) { return v.wrap_all(v.get().versions(name)); },
-          py::arg("name"),
-          "Every version of the service, ascending by precedence (list, empty if there is none)" ROSTER_VIEW_RAISES)
-      .def(
           "services",
           [](const PyView& v) { return v.get().service_names(); },  // copied into str before the view moves on
           "The names of every service with a version in this generation, sorted (list of str); scans the whole "
@@ -545,18 +630,6 @@ PYBIND11_MODULE(roster, m) {
           py::arg("generation"),
           "Names of the services whose versions, instances or resolved dependencies changed (or that were "
           "removed) after `generation`, sorted (list of str); scans the whole service table" ROSTER_VIEW_RAISES)
-      .def(
-          "instances",
-          [](const PyView& v, const std::string& name, std::optional<std::string> version, bool healthy) {
-            const auto filter = healthy ? roster::Filter::Healthy : roster::Filter::All;
-            std::vector<PyInstance> out;
-            for (auto inst : version ? v.get().instances(name, *version, filter) : v.get().instances(name, filter))
-              out.push_back(copy(inst));
-            return out;
-          },
-          py::arg("name"), py::arg("version") = py::none(), py::arg("healthy") = false,
-          "The instances of the service (or of one version), healthy first, only healthy ones with healthy=True "
-          "(list of Instance, empty if none)" ROSTER_VIEW_RAISES)
       .def(
           "by_team",
           [](const PyView& v, const std::string& team) { return v.wrap_all(v.get().by_team(team).to_vector()); },
@@ -573,37 +646,80 @@ PYBIND11_MODULE(roster, m) {
           "The versions in the lifecycle stage (list of ServiceVersion); raises ValueError for an unknown "
           "stage, Error if the view is closed, EvictedError if it was revoked")
       .def(
-          "dependencies",
-          [](const PyView& v, const std::string& name, std::optional<std::string> version, bool transitive) {
-            const auto depth = transitive ? roster::Depth::Transitive : roster::Depth::Direct;
-            py::list out;
-            for (auto& d : version ? v.get().dependencies(name, *version, depth) : v.get().dependencies(name, depth)) {
-              py::dict item;
-              item["from"] = v.wrap(d.from);
-              item["service"] = std::string(d.service);
-              item["range"] = std::string(d.range);
-              item["resolved"] = d.resolved ? py::cast(v.wrap(*d.resolved)) : py::none();
-              out.append(item);
-            }
-            return out;
-          },
-          py::arg("name"), py::arg("version") = py::none(), py::arg("transitive") = false,
-          "The dependencies of the latest (or given) version as dicts of from, service, range and resolved "
-          "(a ServiceVersion or None); transitive follows resolved ones" ROSTER_VIEW_RAISES)
-      .def(
-          "dependents",
-          [](const PyView& v, const std::string& name, bool transitive) {
-            return v.wrap_all(v.get().dependents(name, transitive ? roster::Depth::Transitive : roster::Depth::Direct));
-          },
-          py::arg("name"), py::arg("transitive") = false,
-          "The versions whose dependencies resolve to a version of the service (list of ServiceVersion)" ROSTER_VIEW_RAISES)
-      .def(
           "__repr__",
           [](const PyView& v) {
             if (v.closed()) return std::string("<roster.View closed>");
             return "<roster.View generation " + std::to_string(v.open().generation()) + ">";
           },
-          "'<roster.View generation N>', or '<roster.View closed>'");
+          "'<roster.View generation N>', or '<roster.View closed>'")
+      // Federation (docs/federation.md).
+      .def(
+          "registries",
+          [](const PyView& v) {
+            std::vector<PyRegistry> out;
+            for (const roster::RegistryState& r : v.get().registries()) {
+              std::optional<double> staleness;
+              if (r.staleness != std::chrono::milliseconds::max()) staleness = r.staleness.count() / 1000.0;
+              out.push_back({std::string(r.name), std::string(r.store), r.revision, staleness});
+            }
+            return out;
+          },
+          "The registries the arena mirrors, in the order plain names resolve (list of Registry; one, named '', "
+          "when it is not federated)" ROSTER_VIEW_RAISES)
+      .def(
+          "where",
+          [](const PyView& v, std::string_view name) {
+            std::vector<std::string> out;
+            for (auto r : v.get().where(name)) out.emplace_back(r);
+            return out;
+          },
+          py::arg("name"),
+          "The names of the registries that have a version of the service, the one that serves it first, then "
+          "in the arena's order (list of str; [''] when the arena is not federated, [] when none has it)"
+          ROSTER_VIEW_RAISES)
+      .def(
+          "in_registry",
+          [](const PyView& v, const std::string& registry) {
+            std::string mirrored;
+            for (const roster::RegistryState& r : v.get().registries()) {
+              if (r.name.empty()) continue;  // an arena that is not federated has no registry to ask by name
+              if (r.name == registry) return PyRegistryView(v.state(), registry);
+              mirrored += (mirrored.empty() ? "" : ", ") + std::string(r.name);
+            }
+            throw roster::Exception({roster::ErrorKind::NotFound, "no_registry",
+                                     "no registry \"" + registry + "\" in this arena (" +
+                                         (mirrored.empty() ? "it is not federated" : "it mirrors " + mirrored) + ")"});
+          },
+          py::arg("registry"),
+          "The lookups of one registry (a RegistryView), whether or not it serves the names by plain lookup; "
+          "raises NotFoundError if the arena mirrors no registry of that name" ROSTER_VIEW_RAISES);
+  def_lookups(view_class, [](const PyView& v) -> const roster::View& { return v.get(); });
+
+  py::class_<PyRegistryView> registry_view_class(
+      m, "RegistryView",
+      "The lookups of one registry of a federated arena (View.in_registry), valid while its view is open; "
+      "dependencies resolve within the registry");
+  registry_view_class
+      .def_property_readonly("name", self_getter(&PyRegistryView::name), "The registry's name (str)")
+      .def(
+          "__repr__", [](const PyRegistryView& r) { return "<roster.RegistryView " + r.name() + ">"; },
+          "'<roster.RegistryView name>'");
+  def_lookups(registry_view_class, [](const PyRegistryView& r) { return r.in(); });
+
+  py::class_<PyRegistry>(m, "Registry", "One registry the arena mirrors, as a view saw it (View.registries)")
+      .def_readonly("name", &PyRegistry::name, "Its name, '' when the arena is not federated (str)")
+      .def_readonly("revision", &PyRegistry::revision,
+                    "Its upstream revision at the view's generation; 0 when the view is too old to say (int)")
+      .def_readonly("store", &PyRegistry::store, "The upstream store the revision belongs to (str)")
+      .def_readonly("staleness", &PyRegistry::staleness,
+                    "Seconds since the agent last heard from its upstream (float), or None if it never did")
+      .def(
+          "__repr__",
+          [](const PyRegistry& r) {
+            return "<roster.Registry " + (r.name.empty() ? std::string("''") : r.name) + " revision " +
+                   std::to_string(r.revision) + ">";
+          },
+          "'<roster.Registry name revision N>'");
 
   py::class_<PyClient>(m, "Client",
                        "A read-only mapping of one arena (roster.open); share it between threads, close it (or use "

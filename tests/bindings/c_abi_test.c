@@ -1,5 +1,5 @@
-/* The C ABI, from C: every entry point and every error path, against a real arena kept by
- * arena_fixture.   c_abi_test FIXTURE REGISTRY.json */
+/* The C ABI, from C: every entry point and every error path, against real arenas kept by
+ * arena_fixture, one of them federated.   c_abi_test FIXTURE REGISTRY.json EU_REGISTRY.json */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
@@ -163,6 +163,148 @@ static void test_lookups(roster_client* client) {
   roster_view_end(&view);
 }
 
+/* In an arena that is not federated: one unnamed registry, and no registry to ask by name. */
+static void test_unfederated_registries(roster_client* client) {
+  roster_view view;
+  CHECK(roster_view_begin(client, &view) == ROSTER_OK);
+  roster_registry registries[ROSTER_MAX_REGISTRIES];
+  size_t count = 99;
+  CHECK(roster_view_registries(&view, registries, ROSTER_MAX_REGISTRIES, &count) == ROSTER_OK && count == 1);
+  CHECK(eq(registries[0].name, "") && registries[0].revision > 0 && registries[0].staleness_ms < 600000);
+  roster_string where[ROSTER_MAX_REGISTRIES];
+  CHECK(roster_where(&view, "user-service", 12, where, ROSTER_MAX_REGISTRIES, &count) == ROSTER_OK && count == 1);
+  CHECK(eq(where[0], ""));
+  roster_service svc;
+  roster_string registry;
+  CHECK(roster_service_get(&view, "user-service", 12, &svc) == ROSTER_OK);
+  CHECK(roster_service_registry(&view, &svc, &registry) == ROSTER_OK && eq(registry, ""));
+  CHECK(roster_service_get_in(&view, "local", 5, "user-service", 12, &svc) == ROSTER_E_NOT_FOUND);
+  CHECK(strstr(roster_last_error(), "not federated") != NULL);
+  CHECK(roster_service_get_in(&view, "", 0, "user-service", 12, &svc) == ROSTER_E_NOT_FOUND);
+  roster_view_end(&view);
+}
+
+static size_t count_instances(roster_instance_iter* it, const char* zone) {
+  roster_instance inst;
+  size_t n = 0;
+  while (roster_instances_next(it, &inst) == 1) n += !zone || eq(inst.zone, zone);
+  return n;
+}
+
+/* An arena of registries "local" (REGISTRY.json) and "eu" (EU_REGISTRY.json): user-service in both
+   (2.1.0 locally, 3.0.0 in eu), billing only in eu, depending on eu's user-service. */
+static void test_federated(roster_client* client) {
+  roster_view view;
+  CHECK(roster_view_begin(client, &view) == ROSTER_OK);
+
+  roster_registry registries[ROSTER_MAX_REGISTRIES];
+  size_t count = 0;
+  CHECK(roster_view_registries(&view, registries, ROSTER_MAX_REGISTRIES, &count) == ROSTER_OK && count == 2);
+  CHECK(eq(registries[0].name, "local") && eq(registries[1].name, "eu"));
+  CHECK(eq(registries[0].store, "fixture-local") && eq(registries[1].store, "fixture-eu"));
+  CHECK(registries[0].revision > 0 && registries[1].revision > 0 && registries[1].reserved[0] == 0);
+  CHECK(registries[0].staleness_ms < 60000 && registries[1].staleness_ms < 60000);
+  /* a short array: the count says how many there are */
+  CHECK(roster_view_registries(&view, registries, 1, &count) == ROSTER_OK && count == 2);
+  CHECK(roster_view_registries(&view, NULL, 0, &count) == ROSTER_OK && count == 2);
+
+  /* plain names: the first registry that has the name serves it */
+  roster_service svc;
+  roster_string registry, where[ROSTER_MAX_REGISTRIES];
+  CHECK(roster_service_get(&view, "user-service", 12, &svc) == ROSTER_OK && eq(svc.version, "2.1.0"));
+  CHECK(roster_service_registry(&view, &svc, &registry) == ROSTER_OK && eq(registry, "local"));
+  CHECK(roster_service_get(&view, "billing", 7, &svc) == ROSTER_OK && eq(svc.version, "1.2.0"));
+  CHECK(roster_service_registry(&view, &svc, &registry) == ROSTER_OK && eq(registry, "eu"));
+  CHECK(roster_where(&view, "user-service", 12, where, ROSTER_MAX_REGISTRIES, &count) == ROSTER_OK && count == 2);
+  CHECK(eq(where[0], "local") && eq(where[1], "eu"));
+  CHECK(roster_where(&view, "billing", 7, where, ROSTER_MAX_REGISTRIES, &count) == ROSTER_OK && count == 1);
+  CHECK(eq(where[0], "eu"));
+  CHECK(roster_where(&view, "no-such-service", 15, where, ROSTER_MAX_REGISTRIES, &count) == ROSTER_OK && count == 0);
+
+  /* lookups in one registry */
+  CHECK(roster_service_get_in(&view, "eu", 2, "user-service", 12, &svc) == ROSTER_OK);
+  CHECK(eq(svc.version, "3.0.0") && eq(svc.owner_team, "eu-identity-team"));
+  CHECK(roster_service_registry(&view, &svc, &registry) == ROSTER_OK && eq(registry, "eu"));
+  CHECK(roster_service_get_in(&view, "local", 5, "user-service", 12, &svc) == ROSTER_OK && eq(svc.version, "2.1.0"));
+  CHECK(roster_service_get_version_in(&view, "local", 5, "user-service", 12, "1.0.0", 5, &svc) == ROSTER_OK);
+  CHECK(roster_service_registry(&view, &svc, &registry) == ROSTER_OK && eq(registry, "local"));
+  CHECK(roster_service_get_version_in(&view, "eu", 2, "user-service", 12, "1.0.0", 5, &svc) == ROSTER_E_NOT_FOUND);
+  CHECK(strstr(roster_last_error(), "in registry \"eu\"") != NULL);
+  CHECK(roster_service_get_in(&view, "local", 5, "billing", 7, &svc) == ROSTER_E_NOT_FOUND);
+
+  roster_instance_iter it;
+  CHECK(roster_instances_begin_in(&view, "eu", 2, "user-service", 12, NULL, 0, ROSTER_ALL, &it) == ROSTER_OK);
+  CHECK(count_instances(&it, "fra-1") == 1);
+  CHECK(roster_instances_begin_in(&view, "eu", 2, "user-service", 12, "3.0.0", 5, ROSTER_HEALTHY, &it) == ROSTER_OK);
+  CHECK(count_instances(&it, NULL) == 1);
+  CHECK(roster_instances_begin_in(&view, "local", 5, "user-service", 12, NULL, 0, ROSTER_ALL, &it) == ROSTER_OK);
+  CHECK(count_instances(&it, "fra-1") == 0);
+  CHECK(roster_instances_begin_in(&view, "eu", 2, "user-service", 12, NULL, 0, 7, &it) == ROSTER_E_INVALID_ARGUMENT);
+
+  /* dependencies resolve within the registry of the version that declares them */
+  roster_dependency_iter* deps = NULL;
+  roster_dependency dep;
+  CHECK(roster_dependencies_in(&view, "eu", 2, "billing", 7, NULL, 0, ROSTER_DIRECT, &deps) == ROSTER_OK);
+  CHECK(roster_dependency_next(deps, &dep) == 1 && dep.resolved && eq(dep.target.version, "3.0.0"));
+  CHECK(roster_service_registry(&view, &dep.target, &registry) == ROSTER_OK && eq(registry, "eu"));
+  CHECK(roster_dependency_next(deps, &dep) == 0);
+  roster_dependency_iter_free(deps);
+  CHECK(roster_dependencies_in(&view, "eu", 2, "billing", 7, "1.2.0", 5, ROSTER_TRANSITIVE, &deps) == ROSTER_OK);
+  CHECK(roster_dependency_next(deps, &dep) == 1 && eq(dep.service, "user-service"));
+  roster_dependency_iter_free(deps);
+  roster_service_list* list = NULL;
+  CHECK(roster_dependents_in(&view, "eu", 2, "user-service", 12, ROSTER_DIRECT, &list) == ROSTER_OK);
+  CHECK(roster_service_list_next(list, &svc) == 1 && eq(svc.name, "billing"));
+  CHECK(roster_service_list_next(list, &svc) == 0);
+  roster_service_list_free(list);
+  size_t local_dependents = 0;
+  CHECK(roster_dependents_in(&view, "local", 5, "user-service", 12, ROSTER_DIRECT, &list) == ROSTER_OK);
+  while (roster_service_list_next(list, &svc) == 1) local_dependents += !eq(svc.name, "billing");
+  roster_service_list_free(list);
+  CHECK(local_dependents >= 2);
+
+  /* a registry the arena does not mirror is not found, whatever the lookup */
+  CHECK(roster_service_get_in(&view, "us", 2, "user-service", 12, &svc) == ROSTER_E_NOT_FOUND);
+  CHECK(strstr(roster_last_error(), "\"us\"") != NULL && strstr(roster_last_error(), "local, eu") != NULL);
+  CHECK(roster_service_get_version_in(&view, "us", 2, "user-service", 12, "3.0.0", 5, &svc) == ROSTER_E_NOT_FOUND);
+  CHECK(roster_instances_begin_in(&view, "us", 2, "user-service", 12, NULL, 0, ROSTER_ALL, &it) == ROSTER_E_NOT_FOUND);
+  deps = (roster_dependency_iter*)1;
+  CHECK(roster_dependencies_in(&view, "us", 2, "billing", 7, NULL, 0, ROSTER_DIRECT, &deps) == ROSTER_E_NOT_FOUND);
+  CHECK(deps == NULL);
+  CHECK(roster_dependents_in(&view, "e", 1, "user-service", 12, ROSTER_DIRECT, &list) == ROSTER_E_NOT_FOUND);
+
+  /* NULL arguments */
+  CHECK(roster_view_registries(&view, NULL, 2, &count) == ROSTER_E_INVALID_ARGUMENT);
+  CHECK(roster_view_registries(&view, registries, 2, NULL) == ROSTER_E_INVALID_ARGUMENT);
+  CHECK(roster_where(&view, NULL, 0, where, 2, &count) == ROSTER_E_INVALID_ARGUMENT);
+  CHECK(roster_where(&view, "billing", 7, NULL, 2, &count) == ROSTER_E_INVALID_ARGUMENT);
+  CHECK(roster_service_registry(&view, NULL, &registry) == ROSTER_E_INVALID_ARGUMENT);
+  CHECK(roster_service_registry(&view, &svc, NULL) == ROSTER_E_INVALID_ARGUMENT);
+  CHECK(roster_service_get_in(&view, NULL, 0, "billing", 7, &svc) == ROSTER_E_INVALID_ARGUMENT);
+  CHECK(roster_service_get_in(&view, "eu", 2, NULL, 0, &svc) == ROSTER_E_INVALID_ARGUMENT);
+  CHECK(roster_service_get_in(&view, "eu", 2, "billing", 7, NULL) == ROSTER_E_INVALID_ARGUMENT);
+  CHECK(roster_service_get_version_in(&view, "eu", 2, "billing", 7, NULL, 0, &svc) == ROSTER_E_INVALID_ARGUMENT);
+  CHECK(roster_instances_begin_in(&view, "eu", 2, "billing", 7, NULL, 0, ROSTER_ALL, NULL) ==
+        ROSTER_E_INVALID_ARGUMENT);
+  CHECK(roster_dependencies_in(&view, NULL, 0, "billing", 7, NULL, 0, ROSTER_DIRECT, &deps) ==
+        ROSTER_E_INVALID_ARGUMENT);
+  CHECK(roster_dependents_in(&view, "eu", 2, "billing", 7, ROSTER_DIRECT, NULL) == ROSTER_E_INVALID_ARGUMENT);
+
+  /* a registry its agent has not heard from for two minutes is reported stale; the other is not */
+  command("touch eu 120000");
+  for (int i = 0; i < 250 && registries[1].staleness_ms < 120000; ++i) {
+    sleep_ms(20);
+    CHECK(roster_view_registries(&view, registries, ROSTER_MAX_REGISTRIES, &count) == ROSTER_OK);
+  }
+  CHECK(registries[1].staleness_ms >= 120000 && registries[1].staleness_ms < 180000);
+  CHECK(registries[0].staleness_ms < 60000);
+  roster_view_end(&view);
+  /* an ended view */
+  CHECK(roster_view_registries(&view, registries, 2, &count) == ROSTER_E_CLOSED);
+  CHECK(roster_where(&view, "billing", 7, where, 2, &count) == ROSTER_E_CLOSED);
+  CHECK(roster_service_get_in(&view, "eu", 2, "billing", 7, &svc) == ROSTER_E_CLOSED);
+}
+
 static void test_changes(roster_client* client) {
   roster_view view;
   roster_service svc;
@@ -232,29 +374,46 @@ static void test_open_errors(void) {
   for (int code = 0; code >= -11; --code) CHECK(roster_strerror(code) != NULL && roster_strerror(code)[0] != '\0');
 }
 
-int main(int argc, char** argv) {
-  if (argc != 3) {
-    fprintf(stderr, "usage: c_abi_test FIXTURE REGISTRY.json\n");
-    return 2;
-  }
-  char name[64], cmd[1024];
-  snprintf(name, sizeof name, "c-abi-%d", (int)getpid());
-  snprintf(cmd, sizeof cmd, "'%s' %s '%s' 200 > /dev/null", argv[1], name, argv[2]);
+/* Starts arena_fixture on arena `name` (extra: more arguments); it becomes the one command() drives. */
+static FILE* start_fixture(const char* fixture_path, const char* name, const char* registry, const char* extra) {
+  char cmd[2048];
+  snprintf(cmd, sizeof cmd, "'%s' %s '%s' %s > /dev/null", fixture_path, name, registry, extra);
   fixture = popen(cmd, "w");
-  if (!fixture) {
-    perror("popen");
+  if (!fixture) perror("popen");
+  return fixture;
+}
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    fprintf(stderr, "usage: c_abi_test FIXTURE REGISTRY.json EU_REGISTRY.json\n");
     return 2;
   }
+  char name[64], extra[1024];
+  snprintf(name, sizeof name, "c-abi-%d", (int)getpid());
+  if (!start_fixture(argv[1], name, argv[2], "200")) return 2;
   roster_client* client = open_when_ready(name);
   CHECK(client != NULL);
   if (client) {
     test_lookups(client);
+    test_unfederated_registries(client);
     test_changes(client);
     test_eviction(client);
     roster_close(&client);
     CHECK(client == NULL);
   }
   test_open_errors();
+  command("quit");
+  pclose(fixture);
+
+  snprintf(name, sizeof name, "c-abi-fed-%d", (int)getpid());
+  snprintf(extra, sizeof extra, "--federate 'eu=%s'", argv[3]);
+  if (!start_fixture(argv[1], name, argv[2], extra)) return 2;
+  client = open_when_ready(name);
+  CHECK(client != NULL);
+  if (client) {
+    test_federated(client);
+    roster_close(&client);
+  }
   command("quit");
   pclose(fixture);
   printf("c_abi_test: %d passed, %d failed\n", passed, failed);

@@ -20,10 +20,17 @@ import roster
 FIXTURE, REGISTRY = sys.argv[1], sys.argv[2]
 SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STUB = os.path.join(SOURCE, "bindings", "python", "roster.pyi")
+EU_REGISTRY = os.path.join(SOURCE, "tests", "fixtures", "federation", "eu.json")
 
 
-def start_fixture(name, max_pin_age_ms=None):
+def start_fixture(name, max_pin_age_ms=None, federate=(), prefer=()):
+    """federate: (registry, file) pairs, each one more registry after "local" (REGISTRY); prefer:
+    (service, registry) pairs, as roster-agent's --prefer."""
     args = [FIXTURE, name, REGISTRY] + ([str(max_pin_age_ms)] if max_pin_age_ms else [])
+    for registry, path in federate:
+        args += ["--federate", "%s=%s" % (registry, path)]
+    for service, registry in prefer:
+        args += ["--prefer", "%s=%s" % (service, registry)]
     fixture = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert fixture.stdout.readline().startswith("ok"), "fixture did not start"
     return fixture
@@ -316,7 +323,8 @@ class RosterModuleTest(unittest.TestCase):
 
     def test_docstrings_and_named_arguments(self):
         self.assertTrue(roster.__doc__)
-        classes = [roster.ServiceVersion, roster.Instance, roster.View, roster.Client,
+        classes = [roster.ServiceVersion, roster.Instance, roster.View, roster.RegistryView, roster.Registry,
+                   roster.Client,
                    roster.Error, roster.NotFoundError, roster.EvictedError, roster.TimeoutError]
         checked = 0
         for cls in classes:
@@ -409,6 +417,133 @@ class RosterModuleTest(unittest.TestCase):
             depth += ch in "[(" and 1 or ch in "])" and -1 or 0
             part += ch
         return [n for n in names if n != "self"]
+
+
+class FederatedArenaTest(unittest.TestCase):
+    """An arena of registries "local" (REGISTRY) and "eu" (tests/fixtures/federation/eu.json):
+    user-service in both (2.1.0 locally, 3.0.0 in eu), billing only in eu, depending on eu's
+    user-service."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.name = "py-fed-%d" % os.getpid()
+        cls.fixture = start_fixture(cls.name, federate=[("eu", EU_REGISTRY)])
+        cls.client = roster.open(cls.name)
+        cls.tmp = tempfile.TemporaryDirectory()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.client.close()
+        stop_fixture(cls.fixture)
+        cls.tmp.cleanup()
+
+    def command(self, text):
+        reply = fixture_command(self.fixture, text)
+        self.assertTrue(reply.startswith("ok"), reply)
+
+    def test_registries(self):
+        with self.client.view() as view:
+            registries = view.registries()
+        self.assertEqual([r.name for r in registries], ["local", "eu"])
+        self.assertEqual([r.store for r in registries], ["fixture-local", "fixture-eu"])
+        self.assertTrue(all(r.revision > 0 and 0 <= r.staleness < 60 for r in registries), registries)
+        self.assertIn("<roster.Registry eu revision", repr(registries[1]))
+
+    def test_plain_names_resolve_in_order_and_say_where_they_came_from(self):
+        with self.client.view() as view:
+            users, billing = view.service("user-service"), view.service("billing")
+            self.assertEqual((users.version, users.registry), ("2.1.0", "local"))
+            self.assertEqual((billing.version, billing.registry), ("1.2.0", "eu"))
+            self.assertEqual(view.where("user-service"), ["local", "eu"])
+            self.assertEqual(view.where("billing"), ["eu"])
+            self.assertEqual(view.where("no-such-service"), [])
+            self.assertTrue(all(v.registry == "local" for v in view.by_team("identity-team")))
+            self.assertEqual([v.registry for v in view.by_team("eu-billing-team")], ["eu"])
+
+    def test_lookups_in_one_registry(self):
+        with self.client.view() as view:
+            eu, local = view.in_registry("eu"), view.in_registry(registry="local")
+            self.assertEqual(eu.name, "eu")
+            self.assertEqual(repr(eu), "<roster.RegistryView eu>")
+            svc = eu.service("user-service")
+            self.assertEqual((svc.version, svc.owner_team, svc.registry), ("3.0.0", "eu-identity-team", "eu"))
+            self.assertEqual(eu.service("user-service", "3.0.0").version, "3.0.0")
+            self.assertIsNone(eu.service("user-service", "2.1.0"))
+            self.assertEqual(local.service("user-service", "1.0.0").registry, "local")
+            self.assertIsNone(local.service("billing"))
+            self.assertEqual(eu.latest("billing", include_prerelease=True).version, "1.2.0")
+            self.assertEqual([v.version for v in eu.versions("user-service")], ["3.0.0"])
+            self.assertEqual([(i.id, i.zone) for i in eu.instances("user-service", healthy=True)], [("eu-1", "fra-1")])
+            self.assertEqual([i.id for i in eu.instances("user-service", "3.0.0")], ["eu-1"])
+            self.assertNotIn("fra-1", [i.zone for i in local.instances("user-service")])
+            # Dependencies resolve within the registry of the version that declares them.
+            deps = eu.dependencies("billing")
+            self.assertEqual([(d["service"], d["resolved"].version, d["resolved"].registry) for d in deps],
+                             [("user-service", "3.0.0", "eu")])
+            self.assertEqual(len(eu.dependencies("billing", "1.2.0", transitive=True)), 1)
+            self.assertEqual([v.name for v in eu.dependents("user-service")], ["billing"])
+            self.assertNotIn("billing", [v.name for v in local.dependents("user-service", transitive=True)])
+        # Its view closed: a registry's versions stay readable (copied from their own registry).
+        self.assertEqual((svc.version, svc.owner_team, svc.registry), ("3.0.0", "eu-identity-team", "eu"))
+        with self.assertRaises(roster.Error):
+            eu.service("user-service")
+
+    def test_an_unknown_registry_raises_not_found(self):
+        with self.client.view() as view:
+            with self.assertRaises(roster.NotFoundError) as caught:
+                view.in_registry("us")
+            self.assertEqual(caught.exception.code, "no_registry")
+            self.assertIn("local, eu", str(caught.exception))
+            with self.assertRaises(roster.NotFoundError):
+                view.in_registry("")
+
+    def test_a_registry_not_heard_from_is_stale_alone(self):
+        self.command("touch eu 120000")
+        with self.client.view() as view:
+            local, eu = view.registries()
+        self.assertGreaterEqual(eu.staleness, 120)
+        self.assertLess(local.staleness, 60)
+        self.command("touch eu 0")
+
+    def test_a_write_to_one_registry_leaves_the_other(self):
+        with self.client.view() as view:
+            before = {r.name: r.revision for r in view.registries()}
+        self.command("load-in eu " + one_service_file(self.tmp.name, "eu-invoices", "1.0.0", 9200))
+        with self.client.view() as view:
+            after = {r.name: r.revision for r in view.registries()}
+            self.assertEqual(view.where("eu-invoices"), ["eu"])
+            self.assertEqual(view.service("eu-invoices").registry, "eu")
+        self.assertGreater(after["eu"], before["eu"])
+        self.assertEqual(after["local"], before["local"])
+
+    def test_a_preferred_registry_serves_the_plain_name_and_comes_first(self):
+        name = "py-prefer-%d" % os.getpid()
+        fixture = start_fixture(name, federate=[("eu", EU_REGISTRY)], prefer=[("user-service", "eu")])
+        try:
+            with roster.open(name) as client, client.view() as view:
+                users = view.service("user-service")
+                self.assertEqual((users.version, users.registry), ("3.0.0", "eu"))
+                self.assertEqual(view.where("user-service"), ["eu", "local"])
+                self.assertEqual(view.service("auth-service").registry, "local")  # no rule: the arena's order
+        finally:
+            stop_fixture(fixture)
+
+
+class UnfederatedArenaRegistriesTest(unittest.TestCase):
+    def test_one_unnamed_registry(self):
+        name = "py-one-%d" % os.getpid()
+        fixture = start_fixture(name)
+        try:
+            with roster.open(name) as client, client.view() as view:
+                (only,) = view.registries()
+                self.assertEqual((only.name, only.revision), ("", view.revision))
+                self.assertEqual(view.where("user-service"), [""])
+                self.assertEqual(view.service("user-service").registry, "")
+                with self.assertRaises(roster.NotFoundError) as caught:
+                    view.in_registry("local")
+                self.assertIn("not federated", str(caught.exception))
+        finally:
+            stop_fixture(fixture)
 
 
 if __name__ == "__main__":

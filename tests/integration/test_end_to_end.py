@@ -705,6 +705,7 @@ for j in range(100, 400):
             "instance deregister": [*instance, *server],
             "deregister": ["legacy-api", "1.0.0", *server],
             "status": ["--shm", c.arena, *server],
+            "where": ["user-service", "--shm", c.arena],
             "export": server,
             "import": [REGISTRY, "--dry-run", *server],
             "deps tree": ["api-gateway", *server],

@@ -170,6 +170,49 @@ int roster_dependents(const roster_view* view, const char* name, size_t name_len
 int roster_service_list_next(roster_service_list* list, roster_service* out); /* 1, 0 or < 0 */
 void roster_service_list_free(roster_service_list* list);
 
+/* ---- federation (docs/federation.md) --------------------------------------------------------- */
+
+/* An agent run with --federate mirrors several registries into one arena. The lookups above take a
+   plain name and read it in the registry that serves it (the first, in the arena's order, that has
+   it, unless the agent was told otherwise for that service); the *_in forms read one registry,
+   named as roster_view_registries() names it. A registry the arena does not mirror (any name, in
+   an arena that is not federated) is ROSTER_E_NOT_FOUND, as an unknown service is. */
+#define ROSTER_MAX_REGISTRIES 8
+
+typedef struct roster_registry {
+  roster_string name;     /* "" for the one registry of an arena that is not federated */
+  uint64_t revision;      /* its upstream revision at the view's generation; 0: the view is too old to say */
+  roster_string store;    /* the upstream store that revision belongs to */
+  uint64_t staleness_ms;  /* since the agent last heard from its upstream; UINT64_MAX if it never did */
+  uint64_t reserved[4];   /* zero */
+} roster_registry;
+
+/* The registries the arena mirrors, in the order plain names resolve: fills out[0 .. min(capacity,
+   *count)) and sets *count to how many there are (at most ROSTER_MAX_REGISTRIES). out may be NULL
+   when capacity is 0. */
+int roster_view_registries(const roster_view* view, roster_registry* out, size_t capacity, size_t* count);
+/* The registries that have a version of `name`, the one that serves it first (then the arena's
+   order): as above; *count is 0 when none has it. */
+int roster_where(const roster_view* view, const char* name, size_t name_len, roster_string* registries,
+                 size_t capacity, size_t* count);
+/* The registry a service record of this view came from ("" when the arena is not federated);
+   ROSTER_E_NOT_FOUND if the record is not one of the view's. */
+int roster_service_registry(const roster_view* view, const roster_service* service, roster_string* registry);
+
+int roster_service_get_in(const roster_view* view, const char* registry, size_t registry_len, const char* name,
+                          size_t name_len, roster_service* out);
+int roster_service_get_version_in(const roster_view* view, const char* registry, size_t registry_len, const char* name,
+                                  size_t name_len, const char* version, size_t version_len, roster_service* out);
+int roster_instances_begin_in(const roster_view* view, const char* registry, size_t registry_len, const char* name,
+                              size_t name_len, const char* version, size_t version_len, int filter,
+                              roster_instance_iter* iter);
+/* Dependencies resolve within the registry of the version that declares them. */
+int roster_dependencies_in(const roster_view* view, const char* registry, size_t registry_len, const char* name,
+                           size_t name_len, const char* version, size_t version_len, int depth,
+                           roster_dependency_iter** iter);
+int roster_dependents_in(const roster_view* view, const char* registry, size_t registry_len, const char* name,
+                         size_t name_len, int depth, roster_service_list** list);
+
 /* ---- errors --------------------------------------------------------------------------------- */
 
 const char* roster_strerror(int code);

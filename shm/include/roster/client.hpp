@@ -256,6 +256,8 @@ class InRegistry {
   Instances instances(std::string_view name, Filter filter = Filter::All) const;
   Instances instances(std::string_view name, std::string_view version, Filter filter = Filter::All) const;
   std::vector<Dependency> dependencies(std::string_view name, Depth depth = Depth::Direct) const;
+  std::vector<Dependency> dependencies(std::string_view name, std::string_view version,
+                                       Depth depth = Depth::Direct) const;
   std::vector<ServiceVersion> dependents(std::string_view name, Depth depth = Depth::Direct) const;
 
  private:
@@ -298,7 +300,8 @@ class View {
   // first in the arena's order that has it, unless the agent was told otherwise for that service.
   // The registries the arena mirrors, in that order (one, unnamed, when it is not federated).
   std::vector<RegistryState> registries() const;
-  // The registries that have `name` (a version of it), in that order: the first serves it.
+  // The registries that have `name` (a version of it), in that order, except that the one serving
+  // it (a --prefer rule may pick a later one) comes first.
   std::vector<std::string_view> where(std::string_view name) const;
   // Lookups in the registry `registry`.
   InRegistry in(std::string_view registry) const;

@@ -25,9 +25,10 @@ std::string to_registry_json(const RegistryRecords& records, bool pretty = false
                              std::vector<const Instance*>* orphans = nullptr);
 
 // One service version document (with its `name`), its instances included. Without
-// `schema_document`, api_schema says only its format (listings leave the documents out).
+// `schema_document`, api_schema says only its format (listings leave the documents out). A
+// `registry` (where a federated arena's reader found it) is written after the name.
 std::string to_service_version_json(const ServiceVersion& version, const std::vector<const Instance*>& instances,
-                                    bool pretty = false, bool schema_document = true);
+                                    bool pretty = false, bool schema_document = true, std::string_view registry = {});
 
 // One instance as the registry format writes it: {id, address, port, zone, weight, health,
 // lease_expires_at, metadata}; a listing that is not nested under its version adds service and
