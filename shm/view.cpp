@@ -154,13 +154,10 @@ const ServiceNode* View::node_at(uint64_t offset) const {
   return n;
 }
 
-const ServiceNode* View::node(std::string_view name) const {
+// The node of `name` under slot key `key`, whose hash is `hash`; visible at this View's generation.
+[[gnu::always_inline]] inline const ServiceNode* View::find_node(std::string_view name, uint64_t hash, uint16_t key) const {
   if (!slot_ || evicted()) return nullptr;
-  // No service has a longer name. A damaged record's name (a dependency's target, a dependent) may
-  // claim up to 4 GiB of the guard window: hashing that made one lookup take seconds.
-  if (name.size() > wire::kMaxIdentifierBytes) return nullptr;
   const Bounds& b = attachment_->bounds;
-  const uint64_t hash = key_hash(name);
   const ServiceSlot* slots = b.services;
   const uint64_t mask = b.service_mask;
   for (uint64_t i = hash & mask, probes = 0; probes <= mask; i = (i + 1) & mask, ++probes) {
@@ -172,32 +169,23 @@ const ServiceNode* View::node(std::string_view name) const {
     if (head == 0) continue;  // claimed by a batch that is not published yet
     const ServiceNode* n = node_at(head);
     if (!n) return nullptr;
-    if (node_name(n) != name) continue;  // a different name with the same hash
+    // A different name with the same hash; or the same name under another key whose hash collides.
+    if (n->key != key || node_name(n) != name) continue;
     return visible(n);
   }
   return nullptr;
 }
 
+const ServiceNode* View::node(std::string_view name) const {
+  // No service has a longer name. A damaged record's name (a dependency's target, a dependent) may
+  // claim up to 4 GiB of the guard window: hashing that made one lookup take seconds.
+  if (name.size() > wire::kMaxIdentifierBytes) return nullptr;
+  return find_node(name, key_hash(name), 0);
+}
+
 const ServiceNode* View::node(std::string_view name, uint16_t key) const {
-  if (!slot_ || evicted() || name.size() > wire::kMaxIdentifierBytes) return nullptr;
-  const Bounds& b = attachment_->bounds;
-  const uint64_t hash = key_hash(name, key);
-  const ServiceSlot* slots = b.services;
-  const uint64_t mask = b.service_mask;
-  for (uint64_t i = hash & mask, probes = 0; probes <= mask; i = (i + 1) & mask, ++probes) {
-    // Acquire, as in node(name).
-    const uint64_t h = slots[i].hash.load(std::memory_order_acquire);
-    if (h == 0) return nullptr;
-    if (h != hash) continue;
-    const uint64_t head = slots[i].head.load(std::memory_order_acquire);
-    if (head == 0) continue;
-    const ServiceNode* n = node_at(head);
-    if (!n) return nullptr;
-    // The key too: the same name's hashes under two keys could collide.
-    if (n->key != key || node_name(n) != name) continue;
-    return visible(n);
-  }
-  return nullptr;
+  if (name.size() > wire::kMaxIdentifierBytes) return nullptr;
+  return find_node(name, key_hash(name, key), key);
 }
 
 uint16_t View::dependency_key(const ServiceNode* n) const {

@@ -21,6 +21,7 @@ import urllib.request
 
 import roster
 from etcd_cluster import die_with_parent  # preexec_fn of every daemon a test starts
+from test_end_to_end import read_text, wait_until
 
 BUILD, SOURCE = sys.argv[1], sys.argv[2]
 SERVER = os.path.join(BUILD, "upstream", "roster-server")
@@ -31,21 +32,6 @@ CLEAN_ENV = {k: v for k, v in os.environ.items() if k != "ROSTER_TOKEN"}
 # A connected registry hears at least a keepalive every 5 s (roster-server's stream): its staleness
 # stays under FRESH seconds; one whose server is down passes STALE within a few seconds more.
 FRESH, STALE = 6.5, 8.0
-
-
-def read_text(path):
-    with open(path) as f:
-        return f.read()
-
-
-def wait_until(predicate, timeout=20.0, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def ctl(*args):
