@@ -69,6 +69,7 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
   bool stopped = false;
   uint64_t cache_writes = 0;
   net::EventLoop::TimerId cache_timer = 0, name_timer = 0;
+  bool name_wait_over = false;  // a fresh federated arena waited kFederatedNameWait for every registry
   // How long applying upstream's changes takes here (the arena's write and publish).
   base::LatencyHistogram delta_seconds, snapshot_seconds;
 
@@ -101,22 +102,26 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
     if (!created) return fail(created.error());
     writer = std::move(*created);
     writer->hold_name();
+    name_wait_over = false;
     if (federated) {
       loop.cancel_timer(name_timer);
       std::weak_ptr<State> weak = shared_from_this();
       name_timer = loop.after(kFederatedNameWait, [weak] {
-        if (auto self = weak.lock(); self && !self->stopped) self->take_name(true);
+        if (auto self = weak.lock(); self && !self->stopped) {
+          self->name_wait_over = true;
+          self->take_name();
+        }
       });
     }
     return {};
   }
 
-  // Readers see the arena once every registry is in it (`anyway`: with whatever it holds, if any).
-  void take_name(bool anyway = false) {
+  // Readers see the arena once every registry is in it, or, after the wait, once any is.
+  void take_name() {
     if (writer->named()) return;
     const bool all = std::all_of(mirrors.begin(), mirrors.end(), [](auto& m) { return m->status.has_data; });
     const bool any = std::any_of(mirrors.begin(), mirrors.end(), [](auto& m) { return m->status.has_data; });
-    if (!(all || (anyway && any))) return;
+    if (!(all || (name_wait_over && any))) return;
     loop.cancel_timer(name_timer);
     if (auto named = writer->publish_empty(); !named) fatal("arena: " + named.error().message);
   }
