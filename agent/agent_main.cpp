@@ -181,6 +181,10 @@ int main(int argc, char** argv) {
       roster::log::error("--upstream (or --federate) is required");
       return 1;
     }
+    if (!prefer.empty() && federate.empty()) {
+      roster::log::error("--prefer chooses among federated registries: it needs --federate");
+      return 1;
+    }
     options.agent_id = agent_id;
     if (*secret) options.token = **secret;
     options.arena.name = arena;

@@ -315,5 +315,30 @@ class Federation(unittest.TestCase):
         self.assertEqual(agent.metric("roster_agent_registry_connected", "eu"), 1)
 
 
+class FederationFlags(unittest.TestCase):
+    """What roster-agent refuses before it makes an arena: each case exits 1 naming the problem."""
+
+    def refused(self, *args):
+        arena = f"fed-flags-{os.getpid()}"
+        agent = subprocess.run([AGENT, "--arena", arena, "--http", "127.0.0.1:0", *args], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True, timeout=20, env=CLEAN_ENV)
+        self.assertEqual(agent.returncode, 1, agent.stderr)
+        self.assertFalse([n for n in os.listdir("/dev/shm") if f".{arena}." in n], "an arena was left")
+        return agent.stderr
+
+    def test_bad_federation_flags_are_refused_with_the_reason(self):
+        self.assertIn("named twice", self.refused("--upstream", "127.0.0.1:1", "--federate", "local=127.0.0.1:2"))
+        self.assertIn("named twice", self.refused("--federate", "eu=127.0.0.1:1", "--federate", "eu=127.0.0.1:2"))
+        self.assertIn("invalid registry name", self.refused("--federate", "EU=127.0.0.1:1"))
+        self.assertIn("invalid registry name", self.refused("--federate", "a/b=127.0.0.1:1"))
+        self.assertIn("expected NAME=ADDR", self.refused("--federate", "eu="))
+        self.assertIn("expected NAME=ADDR", self.refused("--federate", "127.0.0.1:1"))
+        self.assertIn("does not mirror", self.refused("--federate", "eu=127.0.0.1:1", "--prefer", "users=us"))
+        self.assertIn("expected SERVICE=REGISTRY", self.refused("--federate", "eu=127.0.0.1:1", "--prefer", "users"))
+        self.assertIn("needs --federate", self.refused("--upstream", "127.0.0.1:1", "--prefer", "users=local"))
+        many = [arg for i in range(9) for arg in ("--federate", f"r{i}=127.0.0.1:1")]
+        self.assertIn("at most 8", self.refused(*many))
+
+
 if __name__ == "__main__":
     unittest.main(argv=sys.argv[:1], verbosity=2)
