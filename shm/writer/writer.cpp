@@ -292,7 +292,8 @@ Result<std::unique_ptr<ArenaWriter>> ArenaWriter::create(const ArenaOptions& opt
     const size_t keys_per_name = options.registries.empty() ? 1 : options.registries.size() + 1;
     const uint64_t service_capacity = next_pow2(max_services * 2 * keys_per_name);
     // Keyed lists can need as many keys as there are services (every service may be some
-    // version's dependency target), so they are sized like the service table.
+    // version's dependency target), so they are sized like a registry's share of the service
+    // table; dependents are keyed per registry (hash.hpp), so theirs is that many times larger.
     const uint64_t key_capacity = next_pow2(max_services * 2);
     const uint64_t dependents_capacity = next_pow2(max_services * 2 * std::max<size_t>(1, options.registries.size()));
     size_t offset = sizeof(SegmentHeader);
