@@ -191,18 +191,10 @@ std::vector<roster::Dependency> dependencies_of(const Source& source, std::strin
 
 // Registry `registry` of the view's arena; ROSTER_E_NOT_FOUND (naming those it has) if it mirrors none of that name.
 int find_registry(const View& v, const char* registry, size_t registry_len, std::optional<roster::InRegistry>& out) {
-  const std::string_view wanted(registry, registry_len);
-  std::string mirrored;
-  for (const roster::RegistryState& r : v.registries()) {
-    if (r.name.empty()) continue;  // the one registry of an arena that is not federated has no name to ask by
-    if (r.name == wanted) {
-      out.emplace(v.in(wanted));
-      return ok();
-    }
-    mirrored += (mirrored.empty() ? "" : ", ") + std::string(r.name);
-  }
-  return fail(ROSTER_E_NOT_FOUND, "no registry \"" + std::string(wanted) + "\" in this arena (" +
-                                      (mirrored.empty() ? "it is not federated" : "it mirrors " + mirrored) + ")");
+  auto found = v.find_registry(std::string_view(registry, registry_len));
+  if (!found) return fail(ROSTER_E_NOT_FOUND, found.error().message);
+  out.emplace(*found);
+  return ok();
 }
 
 std::string in_text(const char* registry, size_t registry_len) {

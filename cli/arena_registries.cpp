@@ -11,14 +11,9 @@ namespace roster::cli {
 
 bool known_registry(const View& view, std::string_view arena, std::string_view registry) {
   if (registry.empty()) return true;
-  std::string mirrored;
-  for (const RegistryState& r : view.registries()) {
-    if (r.name == registry && !r.name.empty()) return true;
-    if (!r.name.empty()) mirrored += (mirrored.empty() ? "" : ", ") + std::string(r.name);
-  }
-  std::cerr << "rosterctl: no registry \"" << registry << "\" in arena " << arena << " ("
-            << (mirrored.empty() ? "it is not federated" : "it mirrors " + mirrored) << ")\n";
-  return false;
+  auto found = view.find_registry(registry);
+  if (!found) std::cerr << "rosterctl: arena " << arena << ": " << found.error().message << "\n";
+  return found.has_value();
 }
 
 std::vector<std::string> arena_service_names(const View& view, std::string_view registry) {

@@ -86,11 +86,15 @@ std::vector<RegistryState> View::registries() const {
   for (uint32_t r = 0; r < count; ++r) {
     RegistryState& state = out.emplace_back();
     state.name = {h.registries[r].name, strnlen(h.registries[r].name, kRegistryNameBytes)};
-    // The ring entry of this generation, unless the writer has since reused it (as in
-    // Client::view: acquire the entry, then check the generation has not moved a ring's length).
-    const uint64_t revision = h.revisions[r][generation_ % kRevisionRing].load(std::memory_order_acquire);
-    state.revision = h.generation.load(std::memory_order_acquire) - generation_ <= kRevisionRing - 2 ? revision : 0;
-    if (r == 0) state.revision = revision_;
+    // The first registry's was read when the View pinned. The others': the ring entry of this
+    // generation, unless the writer has since reused it (as in Client::view: acquire the entry,
+    // then check the generation has not moved a ring's length).
+    if (r == 0) {
+      state.revision = revision_;
+    } else {
+      const uint64_t revision = h.revisions[r][generation_ % kRevisionRing].load(std::memory_order_acquire);
+      state.revision = h.generation.load(std::memory_order_acquire) - generation_ <= kRevisionRing - 2 ? revision : 0;
+    }
     state.store = store_of(attachment_->bounds, h.registries[r]);
     state.staleness = staleness_of(h.registries[r]);
   }
@@ -115,6 +119,19 @@ std::vector<std::string_view> View::where(std::string_view name) const {
     });
   }
   return out;
+}
+
+Result<InRegistry> View::find_registry(std::string_view registry) const {
+  InRegistry in = this->in(registry);
+  if (in.mirrored()) return in;
+  std::string mirrored;
+  if (attachment_)
+    for (uint16_t r = 0; r < attachment_->bounds.registries; ++r)
+      mirrored += (r ? ", " : "") + std::string(attachment_->header->registries[r].name,
+                                                   strnlen(attachment_->header->registries[r].name, kRegistryNameBytes));
+  return fail(ErrorKind::NotFound, "no_registry",
+              "no registry \"" + std::string(registry) + "\" in this arena (" +
+                  (mirrored.empty() ? "it is not federated" : "it mirrors " + mirrored) + ")");
 }
 
 InRegistry View::in(std::string_view registry) const {
@@ -312,7 +329,7 @@ size_t Instances::size() const {
 
 // --- secondary indexes ----------------------------------------------------------------------
 
-uint64_t View::key_hash_of(std::string_view key) { return key_hash(key); }
+uint64_t View::list_head(uint64_t table, std::string_view key) const { return list_head_of(table, key_hash(key)); }
 
 uint64_t View::list_head_of(uint64_t table, uint64_t hash) const {
   if (!slot_ || evicted()) return 0;

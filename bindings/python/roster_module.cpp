@@ -680,15 +680,8 @@ PYBIND11_MODULE(roster, m) {
       .def(
           "in_registry",
           [](const PyView& v, const std::string& registry) {
-            std::string mirrored;
-            for (const roster::RegistryState& r : v.get().registries()) {
-              if (r.name.empty()) continue;  // an arena that is not federated has no registry to ask by name
-              if (r.name == registry) return PyRegistryView(v.state(), registry);
-              mirrored += (mirrored.empty() ? "" : ", ") + std::string(r.name);
-            }
-            throw roster::Exception({roster::ErrorKind::NotFound, "no_registry",
-                                     "no registry \"" + registry + "\" in this arena (" +
-                                         (mirrored.empty() ? "it is not federated" : "it mirrors " + mirrored) + ")"});
+            if (auto found = v.get().find_registry(registry); !found) throw roster::Exception(found.error());
+            return PyRegistryView(v.state(), registry);
           },
           py::arg("registry"),
           "The lookups of one registry (a RegistryView), whether or not it serves the names by plain lookup; "

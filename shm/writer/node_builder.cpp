@@ -542,17 +542,17 @@ Result<void> NodeBuilder::validate(const Batch& batch) const {
   return validate_resolutions(batch, upserted, removed);
 }
 
-Batch NodeBuilder::replacing(const Batch& full) const {
-  Batch out = full;
+NodeBuilder::Replacement NodeBuilder::replacing(const Batch& full) const {
+  Replacement replacement{full, {}};
+  Batch& out = replacement.batch;
   out.replaces_registry = false;
   // What the full state keeps, as views into it.
   std::unordered_set<VersionName, VersionNameHash> versions;
-  std::unordered_set<std::string_view> services_kept, resolved;
+  std::unordered_set<std::string_view> resolved;
   std::set<std::tuple<std::string_view, std::string_view, std::string_view>> instances, kept_contracts;
   for (auto bytes : full.upsert_versions) {
     auto* v = flatbuffers::GetRoot<wire::ServiceVersion>(bytes.data());
     versions.insert({v->name()->string_view(), v->version()->string_view()});
-    services_kept.insert(v->name()->string_view());
   }
   for (auto bytes : full.upsert_instances) {
     auto* i = flatbuffers::GetRoot<wire::Instance>(bytes.data());
@@ -572,19 +572,19 @@ Batch NodeBuilder::replacing(const Batch& full) const {
       for (auto& i : v.instances)
         if (i.slice != kNone && !instances.count({name, v.version, i.id})) out.remove_instances.push_back({name, v.version, i.id});
     }
-    // A service the full state no longer has at all: its empty resolution is what the server
-    // would send.
-    if (!s.versions.empty() && !services_kept.count(name) && !resolved.count(name)) {
+    // A service the full state does not resolve has no versions in it (else validate() refuses
+    // the batch): its empty resolution is what the server would send.
+    if (!s.versions.empty() && !resolved.count(name)) {
       flatbuffers::FlatBufferBuilder fbb;
       fbb.Finish(wire::CreateServiceResolution(fbb, fbb.CreateString(name)));
-      out.owned_resolutions.emplace_back(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
+      replacement.resolutions.emplace_back(fbb.GetBufferPointer(), fbb.GetBufferPointer() + fbb.GetSize());
     }
   }
-  for (auto& owned : out.owned_resolutions) out.resolutions.emplace_back(owned);
+  for (auto& owned : replacement.resolutions) out.resolutions.emplace_back(owned);
   for (auto& [key, c] : contracts)
     if (!kept_contracts.count({std::get<0>(key), std::get<1>(key), std::get<2>(key)}))
       out.remove_contracts.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key)});
-  return out;
+  return replacement;
 }
 
 void NodeBuilder::visit_records(const std::function<void(ArenaWriter::RecordType, std::span<const uint8_t>)>& visit) const {

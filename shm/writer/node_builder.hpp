@@ -109,7 +109,11 @@ class NodeBuilder {
   // `full` (the registry's whole state, as a snapshot brings it) as a change to what this mirror
   // holds: it also removes every version, instance and contract `full` lacks, with an empty
   // resolution for each service that goes.
-  Batch replacing(const Batch& full) const;
+  struct Replacement {
+    Batch batch;
+    std::vector<std::vector<uint8_t>> resolutions;  // the empty ones batch.resolutions adds, viewed by it
+  };
+  Replacement replacing(const Batch& full) const;
   // The services whose nodes the last apply() wrote.
   const std::vector<ServiceState*>& written() const { return written_; }
   // The service's state, or null.

@@ -69,9 +69,9 @@ struct ArenaWriter::State {
                       std::to_string(builders.size()));
     NodeBuilder& builder = *builders[full.registry];
     // A registry's whole state replaces what the arena holds of it: the difference is removed.
-    std::optional<Batch> replacing;
+    std::optional<NodeBuilder::Replacement> replacing;
     if (full.replaces_registry && !builder.empty()) replacing = builder.replacing(full);
-    const Batch& batch = replacing ? *replacing : full;
+    const Batch& batch = replacing ? replacing->batch : full;
     if (auto valid = builder.validate(batch); !valid) return fail(valid.error());
     const uint64_t next = publisher->generation() + 1;
     // A fresh arena no reader can open yet (a snapshot's load) keeps no undo log: if its batch

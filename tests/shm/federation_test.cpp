@@ -245,6 +245,7 @@ TEST_F(FederationTest, AnArenaOfOneRegistryIsNotFederated) {
   EXPECT_FALSE(view.in("local").service("users"));
   ASSERT_EQ(view.registries().size(), 1u);
   EXPECT_EQ(view.registries()[0].revision, 4u);
+  EXPECT_EQ(writer->set_store("store-b", 1).error().code, "unknown_registry");
   shm::Batch other;
   other.registry = 1;
   auto refused = writer->apply(other);

@@ -263,6 +263,7 @@ class InRegistry {
  private:
   friend class View;
   InRegistry(const View* view, uint16_t key) : view_(view), key_(key) {}
+  bool mirrored() const { return key_ != 0; }
   const shm::detail::ServiceNode* node(std::string_view name) const;
   const View* view_;
   uint16_t key_;  // the registry's slot key (registry + 1); 0: none
@@ -303,8 +304,10 @@ class View {
   // The registries that have `name` (a version of it), in that order, except that the one serving
   // it (a --prefer rule may pick a later one) comes first.
   std::vector<std::string_view> where(std::string_view name) const;
-  // Lookups in the registry `registry`.
+  // Lookups in the registry `registry` (one the arena does not mirror finds nothing).
   InRegistry in(std::string_view registry) const;
+  // The same, or NotFound (no_registry) naming the registries the arena mirrors.
+  Result<InRegistry> find_registry(std::string_view registry) const;
 
   // Every service with a version in this View's generation, by name (sorted, each once). A scan
   // of the whole service table (its capacity, not the services, sets the cost) that allocates the
@@ -355,9 +358,8 @@ class View {
   // (with versions only, when `live_only`).
   std::vector<std::string_view> scan_services(uint64_t newer_than, bool live_only) const;
   VersionList list(uint64_t head_offset) const;
-  uint64_t list_head(uint64_t table, std::string_view key) const { return list_head_of(table, key_hash_of(key)); }
+  uint64_t list_head(uint64_t table, std::string_view key) const;
   uint64_t list_head_of(uint64_t table, uint64_t hash) const;
-  static uint64_t key_hash_of(std::string_view key);
   std::optional<ServiceVersion> version_at(const shm::detail::ServiceNode* node, uint32_t index) const;
   void mark_corrupt() const { corrupt_ = true; }
   void close();

@@ -90,7 +90,6 @@ struct Batch {
   std::vector<std::span<const uint8_t>> upsert_contracts;
   std::vector<ContractKey> remove_contracts;
   std::vector<std::span<const uint8_t>> resolutions;  // standalone ServiceResolution FlatBuffers, verified
-  std::vector<std::vector<uint8_t>> owned_resolutions;  // bytes some of `resolutions` view (writer-made)
 };
 
 struct ArenaStats {
