@@ -43,6 +43,28 @@ uint64_t IndexTables::claim_service_slot(uint64_t hash) {
   return static_cast<uint64_t>(slot - slots);
 }
 
+void IndexTables::link_service_node(uint64_t index, uint64_t node, uint64_t generation) {
+  ServiceSlot& slot = heap_.ptr<ServiceSlot>(header_.service_table)[index];
+  const auto* n = heap_.ptr<ServiceNode>(node);
+  LatestRecord latest;
+  if (n->latest != kNone) {
+    const VersionEntry& e = n->versions()[n->latest];
+    latest = {e.record, e.record_bytes, n->registry, n->key == 0};
+  }
+  const uint64_t word = pack_latest(latest);
+  // Only a change of the record moves latest_since: an instance change leaves Views of older
+  // generations on the fast path. Relaxed: ordered before the release store of `latest` below,
+  // so a reader that loads the new word (acquire) loads this generation or a later one. Not in
+  // the undo log: an undone batch leaves it raised, which only sends readers to the node path.
+  if (slot.latest.load(std::memory_order_relaxed) != word) {
+    slot.latest_since.store(generation, std::memory_order_relaxed);
+    heap_.store(slot.latest, word, std::memory_order_release);
+  }
+  // Release: a reader that loads the new head sees the node's contents (and the slices it points
+  // at, written before it).
+  heap_.store(slot.head, node, std::memory_order_release);
+}
+
 ListHead* IndexTables::list_for(uint64_t table, uint64_t hash) {
   bool created = false;
   // Keys in list tables are told apart by their 64-bit hash alone: a collision would merge two

@@ -27,9 +27,9 @@ class IndexTables {
   // Claims an empty service-table slot for a new name's hash (hash stored, release); returns its
   // index. Readers skip a slot whose head is still 0.
   uint64_t claim_service_slot(uint64_t hash);
-  detail::ServiceSlot& service_slot(uint64_t index) {
-    return heap_.ptr<detail::ServiceSlot>(header_.service_table)[index];
-  }
+  // Makes the node at `node` (written whole, of `generation`) the newest of slot `index`, and
+  // the slot's latest record its latest record.
+  void link_service_node(uint64_t index, uint64_t node, uint64_t generation);
 
   // Interval lists: an entry for `record` (of `registry`) live from `generation` on (queued until
   // flush()), and every entry of `record` ended at `generation` (one still queued is dropped). A

@@ -138,12 +138,9 @@ void NodeBuilder::write_node(ServiceState& s, uint64_t generation) {
   node->latest = s.latest;
   node->latest_any = s.latest_any;
 
-  ServiceSlot& slot = tables_.service_slot(s.slot);
   if (s.node) heap_.retire(s.node, generation, offset);
   s.node = offset;
-  // Release: a reader that loads the new head sees the node's contents, and the slices it points
-  // at (written before it).
-  heap_.store(slot.head, offset, std::memory_order_release);
+  tables_.link_service_node(s.slot, offset, generation);
 }
 
 // The service's state, claiming a table slot for a new name. Every service that ever had a slot

@@ -63,8 +63,7 @@ void PlainNames::link_copy(Plain& plain, uint64_t source, uint64_t generation) {
     if (dir[i].entries >= source && dir[i].entries < source + bytes) dir[i].entries += offset - source;
   if (plain.node) heap_.retire(plain.node, generation, offset);
   plain.node = offset;
-  // Release: a reader that loads the new head sees the copy's contents.
-  heap_.store(tables_.service_slot(plain.slot).head, offset, std::memory_order_release);
+  tables_.link_service_node(plain.slot, offset, generation);
 }
 
 }  // namespace roster::shm

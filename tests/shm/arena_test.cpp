@@ -100,6 +100,63 @@ TEST_F(ArenaTest, AViewKeepsItsGeneration) {
   EXPECT_GT(after.generation(), before.generation());
 }
 
+// service(name) reads the latest record from the service's table slot when the slot's record is
+// not newer than the View: an older View takes the node path and still answers for its own
+// generation. An instance change does not touch the slot's record, so no View leaves the fast
+// path for it; a service left without versions has none there.
+TEST_F(ArenaTest, TheSlotsLatestRecordAnswersOnlyViewsNotOlderThanIt) {
+  const std::string one = R"(, "instances": [{"id": "a", "address": "h", "port": 1}])";
+  const std::string two = R"(, "instances": [{"id": "a", "address": "h", "port": 1}, {"id": "b", "address": "h", "port": 2}])";
+  const uint64_t first = apply(version_json("svc", "1.0.0", one));
+  Client client = Client::open(options_.name).value();
+  View v1 = client.view();
+  const auto at_first = testing::service_slot_in_file(options_.name, "svc");
+  ASSERT_NE(at_first.latest, 0u);
+  EXPECT_EQ(at_first.latest_since, first);
+  EXPECT_EQ(shm::detail::unpack_latest(at_first.latest).bytes, v1.service("svc")->bytes().size());
+
+  const uint64_t second = apply(version_json("svc", "1.1.0", one));
+  View v2 = client.view();
+  const auto at_second = testing::service_slot_in_file(options_.name, "svc");
+  EXPECT_NE(at_second.latest, at_first.latest);
+  EXPECT_EQ(at_second.latest_since, second);
+  EXPECT_EQ(v1.service("svc")->version(), "1.0.0");  // the node path: the slot's record is newer
+  EXPECT_EQ(v1.latest("svc", Latest::Stable)->version(), "1.0.0");
+  EXPECT_EQ(v2.service("svc")->version(), "1.1.0");
+
+  // An instance alone, as a delta carries it.
+  auto add_instance = [&](const std::string& id) {
+    const auto r = records(version_json("svc", "1.1.0", R"(, "instances": [{"id": ")" + id + R"(", "address": "h", "port": 3}])"));
+    shm::Batch b;
+    b.upsert_instances.push_back(r.doc.instances[0]);
+    return resolver_.apply(*writer_, std::move(b)).value();
+  };
+  apply(version_json("svc", "1.1.0", two));  // the version's record written again
+  add_instance("c");
+  View v4 = client.view();
+  const auto at_fourth = testing::service_slot_in_file(options_.name, "svc");
+  EXPECT_EQ(v4.instances("svc", "1.1.0").size(), 3u);
+  EXPECT_EQ(v4.service("svc")->version(), "1.1.0");
+  EXPECT_EQ(v2.service("svc")->version(), "1.1.0");
+  EXPECT_EQ(v1.service("svc")->version(), "1.0.0");
+  EXPECT_GT(at_fourth.latest_since, second);  // the version's record was replaced
+
+  const uint64_t since = at_fourth.latest_since;
+  add_instance("d");
+  EXPECT_EQ(testing::service_slot_in_file(options_.name, "svc").latest_since, since);  // an instance alone
+  EXPECT_EQ(testing::service_slot_in_file(options_.name, "svc").latest, at_fourth.latest);
+
+  shm::Batch remove;
+  remove.remove_versions.push_back({"svc", "1.0.0"});
+  remove.remove_versions.push_back({"svc", "1.1.0"});
+  resolver_.apply(*writer_, std::move(remove)).value();
+  View gone = client.view();
+  EXPECT_EQ(testing::service_slot_in_file(options_.name, "svc").latest, 0u);
+  EXPECT_FALSE(gone.service("svc"));
+  EXPECT_EQ(v4.service("svc")->version(), "1.1.0");
+  EXPECT_EQ(v1.service("svc")->version(), "1.0.0");
+}
+
 TEST_F(ArenaTest, SecondaryIndexesAndDependencies) {
   apply(R"({"services": [
     {"name": "gateway", "versions": [{"version": "1.0.0", "lifecycle_stage": "stable", "owner_team": "edge",

@@ -4,7 +4,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstddef>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <string>
+#include <string_view>
+
+#include "roster/detail/layout.hpp"
 
 #include "roster/shm/batch_resolver.hpp"
 #include "roster/shm/writer.hpp"
@@ -36,6 +43,36 @@ inline Records records(const std::string& json) {
   Records r{decoder.decode(json)};
   if (!r.doc.ok()) throw std::runtime_error("test JSON is invalid: " + r.doc.errors[0].to_string());
   return r;
+}
+
+// The service-table slot whose newest node is `service`'s under slot key `key`, as the data
+// segment's file holds it now: its offset in the file and its words (all 0 when none is).
+struct SlotInFile {
+  uint64_t offset = 0, hash = 0, head = 0, latest = 0, latest_since = 0;
+};
+inline SlotInFile service_slot_in_file(const std::string& arena, std::string_view service, uint16_t key = 0) {
+  using shm::detail::ServiceNode;
+  using shm::detail::ServiceSlot;
+  std::ifstream in("/dev/shm/roster." + arena + ".data", std::ios::binary);
+  const std::string file((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto word = [&](uint64_t offset) {
+    uint64_t value = 0;
+    if (offset + sizeof value <= file.size()) std::memcpy(&value, file.data() + offset, sizeof value);
+    return value;
+  };
+  const uint64_t table = word(offsetof(shm::detail::SegmentHeader, service_table));
+  const uint64_t capacity = word(offsetof(shm::detail::SegmentHeader, service_capacity));
+  for (uint64_t i = 0; i < capacity; ++i) {
+    const uint64_t at = table + i * sizeof(ServiceSlot);
+    const uint64_t head = word(at + offsetof(ServiceSlot, head));
+    if (head == 0 || head + sizeof(ServiceNode) + service.size() > file.size()) continue;
+    ServiceNode node;
+    std::memcpy(static_cast<void*>(&node), file.data() + head, sizeof node);
+    if (node.key != key || std::string_view(file.data() + head + node.name_offset, node.name_bytes) != service) continue;
+    return {at, word(at + offsetof(ServiceSlot, hash)), head, word(at + offsetof(ServiceSlot, latest)),
+            word(at + offsetof(ServiceSlot, latest_since))};
+  }
+  return {};
 }
 
 // One service version as registry JSON, with optional extra fields.

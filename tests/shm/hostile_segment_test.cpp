@@ -304,6 +304,52 @@ TEST_F(HostileSegmentTest, ServiceNamesSkipNodesThatDoNotFitTheirSlot) {
   walk_everything(client);
 }
 
+// The slot's latest record (what service(name) reads without touching the node) answers only for
+// its own service: another service's record, a plain lookup given a registry's record, a word
+// past the heap or not at a record, each sends the lookup to the node path, which answers as
+// before. A latest_since newer than the View does the same.
+TEST_F(HostileSegmentTest, ASlotsLatestRecordAnswersOnlyForItsOwnService) {
+  using shm::detail::pack_latest;
+  using shm::detail::ServiceNode;
+  using shm::detail::ServiceSlot;
+  auto client = Client::open(options_.name).value();
+  const auto users = testing::service_slot_in_file(options_.name, "users");
+  const auto db = testing::service_slot_in_file(options_.name, "db");
+  ASSERT_NE(users.latest, 0u);
+  ASSERT_NE(db.latest, 0u);
+  const uint64_t latest_at = users.offset + offsetof(ServiceSlot, latest);
+  const shm::detail::LatestRecord own = shm::detail::unpack_latest(users.latest);
+  for (uint64_t word : {db.latest, pack_latest({own.record, own.bytes, own.registry, false}),
+                        pack_latest({uint64_t{1} << 38, own.bytes, 0, true}), pack_latest({own.record + 8, own.bytes, 0, true}),
+                        pack_latest({own.record, 0xffffff, 0, true}), ~uint64_t{0}}) {
+    SCOPED_TRACE(word);
+    poke_value(data_path(), latest_at, word);
+    View view = client.view();
+    auto found = view.service("users");
+    ASSERT_TRUE(found);
+    EXPECT_EQ(found->name(), "users");
+    EXPECT_EQ(found->version(), "1.0.0");
+    EXPECT_EQ(view.latest("users", Latest::Stable)->owner_team(), "identity");
+    EXPECT_EQ(view.service("db")->name(), "db");
+    walk_everything(client);
+  }
+  // The word is what the lookup reads: with the node's name damaged (the node path finds nothing
+  // now), the slot's own record still answers.
+  poke_value(data_path(), latest_at, users.latest);
+  poke(data_path(), users.head + sizeof(ServiceNode), "x", 1);
+  {
+    View view = client.view();
+    ASSERT_TRUE(view.service("users"));
+    EXPECT_EQ(view.service("users")->version(), "1.0.0");
+    EXPECT_FALSE(view.service("users", "1.0.0"));
+  }
+  // A latest_since newer than every View: the node path, which finds nothing.
+  poke_value(data_path(), users.offset + offsetof(ServiceSlot, latest_since), ~uint64_t{0});
+  View view = client.view();
+  EXPECT_FALSE(view.service("users"));
+  walk_everything(client);
+}
+
 // The federation fields: a header naming more registries than an arena holds is refused; a node
 // naming a registry past the table reads as no registry (list entries are bounded the same way).
 TEST_F(HostileSegmentTest, RegistryFieldsOutOfRangeAreRefusedOrReadAsNone) {

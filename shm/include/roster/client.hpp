@@ -341,6 +341,9 @@ class View {
   // The node of `name` under slot key `key` (0: the plain name; registry + 1: in that registry).
   const shm::detail::ServiceNode* node(std::string_view name, uint16_t key) const;
   const shm::detail::ServiceNode* find_node(std::string_view name, uint64_t hash, uint16_t key) const;
+  // service(name) and latest(name): the record the slot holds, else the node's.
+  std::optional<ServiceVersion> latest_of(std::string_view name, uint16_t key) const;
+  std::optional<ServiceVersion> slot_latest(std::string_view name, uint64_t hash, uint16_t key) const;
   // What the lookups read from a service's node (null: none).
   std::optional<ServiceVersion> version_of(const shm::detail::ServiceNode* n, std::string_view version) const;
   std::vector<ServiceVersion> versions_of(const shm::detail::ServiceNode* n) const;

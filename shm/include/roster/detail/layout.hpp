@@ -19,7 +19,7 @@ namespace roster::shm::detail {
 inline constexpr uint64_t kSegmentMagic = 0x31474553'52545352;  // "RSTRSEG1"
 inline constexpr uint64_t kReaderMagic = 0x31445252'52545352;   // "RSTRRRD1"
 // Bump on any change to the structs below: readers refuse a segment of another layout.
-inline constexpr uint32_t kLayoutVersion = 5;
+inline constexpr uint32_t kLayoutVersion = 6;
 inline constexpr uint32_t kNone = 0xffffffffu;
 inline constexpr uint64_t kNeverRemoved = ~uint64_t{0};
 inline constexpr size_t kRevisionRing = 256;
@@ -96,11 +96,39 @@ struct alignas(64) ReaderSegmentHeader {
   // ReaderSlot slots[slot_count] follow at offset 64.
 };
 
-// Open-addressing table of services: hash (0 = empty; never reset once set) and chain head.
-struct ServiceSlot {
+// The "latest" record of a slot's newest node, packed into one word so that a reader loads it
+// whole: service(name) reads it from the slot and goes straight to the record, skipping the node
+// (one dependent cache miss fewer). 0: none, or a record this word cannot hold (the node path
+// then answers). Bits: [0, 3) the node's registry, 3 set for a plain name's slot (key 0),
+// [4, 28) the record's bytes, [28, 64) its offset / 8.
+struct LatestRecord {
+  uint64_t record = 0;
+  uint32_t bytes = 0;
+  uint16_t registry = 0;
+  bool plain = false;
+};
+inline constexpr uint64_t pack_latest(const LatestRecord& r) {
+  if (r.record == 0 || r.record % 8 != 0 || r.record >> 39 != 0 || r.bytes >> 24 != 0 || r.registry >= 8) return 0;
+  return (r.record / 8) << 28 | uint64_t{r.bytes} << 4 | uint64_t{r.plain} << 3 | r.registry;
+}
+inline constexpr LatestRecord unpack_latest(uint64_t word) {
+  return {(word >> 28) * 8, static_cast<uint32_t>(word >> 4 & 0xffffff), static_cast<uint16_t>(word & 7),
+          (word >> 3 & 1) != 0};
+}
+
+// Open-addressing table of services: hash (0 = empty; never reset once set), chain head, and the
+// head's "latest" record with the generation from which it is that (two per cache line).
+struct alignas(32) ServiceSlot {
   std::atomic<uint64_t> hash;
   std::atomic<uint64_t> head;  // offset of the newest ServiceNode
+  // pack_latest() of the newest node's latest record, valid for Views at generations >=
+  // latest_since. The writer stores latest_since before latest (release); a reader loads latest
+  // (acquire) and then latest_since. latest_since is only ever raised, never put back (a batch
+  // undone leaves it higher than needed: readers take the node path until the next change).
+  std::atomic<uint64_t> latest;
+  std::atomic<uint64_t> latest_since;
 };
+static_assert(sizeof(ServiceSlot) == 32);
 
 struct VersionEntry {
   uint64_t record;  // offset of the ServiceVersion FlatBuffer
