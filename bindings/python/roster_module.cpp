@@ -53,26 +53,21 @@ std::string s(const flatbuffers::String* v) { return v ? v->str() : std::string(
   throw roster::Exception({roster::ErrorKind::Conflict, "view_evicted", "the view was held too long and was revoked"});
 }
 
-// One service version handed to Python: read in place from shared memory while its view is open;
-// when the view closes, the record's bytes are copied (verified) into memory of its own, so the
-// object stays readable, as a copy would be, at no cost to lookups that never outlive their view.
-struct ServiceSource {
-  roster::ServiceVersion svc;
-  std::string registry;  // copied: the name lives in the arena's header, which may be unmapped
-  std::vector<uint64_t> owned;  // the record's own copy once its view closed (8-aligned)
-  bool detached = false, damaged = false;
-  bool evicted = false;  // its view was revoked before it closed: the record could not be copied
-};
+class PyService;
 
-// The View a module object reads through, shared by the View object and every ServiceVersion it
-// returned.
+// The View a module object reads through, shared by the View object and its registry views.
 struct ViewState {
   std::optional<roster::View> view;
   // The client the view reads through: Client.close() with views still open leaves the mapping
   // to the last of them.
   std::shared_ptr<roster::Client> client;
-  std::vector<std::weak_ptr<ServiceSource>> handed_out;  // detached on close
-  size_t live_after_prune = 0;
+  // The ServiceVersions it handed out that Python still holds (each unlinks itself when it goes):
+  // detached on close.
+  PyService* live = nullptr;
+
+  ViewState() = default;
+  ViewState(const ViewState&) = delete;
+  ~ViewState() { close(); }
 
   const roster::View& get() const {
     if (!view) throw roster::Exception({roster::ErrorKind::Invalid, "view_closed", "the view is closed"});
@@ -84,67 +79,34 @@ struct ViewState {
     if (!view) throw roster::Exception({roster::ErrorKind::Invalid, "view_closed", "the view is closed"});
     return *view;
   }
-
-  std::shared_ptr<ServiceSource> hand_out(const roster::ServiceVersion& svc) {
-    auto source = std::make_shared<ServiceSource>(ServiceSource{svc, std::string(svc.registry()), {}, false, false});
-    // Forget the objects Python already dropped, whenever the list has doubled since (amortised).
-    if (handed_out.size() >= 2 * live_after_prune + 64) {
-      std::erase_if(handed_out, [](const auto& w) { return w.expired(); });
-      live_after_prune = handed_out.size();
-    }
-    handed_out.push_back(source);
-    return source;
-  }
-
   // Before the view goes: every object still alive takes a copy of its record.
-  void close() {
-    if (!view) return;
-    for (auto& weak : handed_out)
-      if (auto source = weak.lock()) detach(*source);
-    handed_out.clear();
-    view.reset();
-    client.reset();  // after the view: it reads through the client's mapping
-  }
-
- private:
-  void detach(ServiceSource& source) {
-    // The exact bytes, through the service's own node (a list entry does not say how long it is),
-    // in the registry it came from (a plain lookup may be served by another).
-    auto exact = source.registry.empty() ? view->service(source.svc.name(), source.svc.version())
-                                         : view->in(source.registry).service(source.svc.name(), source.svc.version());
-    if (view->evicted()) {
-      source.damaged = source.evicted = true;
-      return;
-    }
-    if (!exact || !exact->verified()) {
-      source.damaged = true;
-      return;
-    }
-    const auto bytes = exact->bytes();
-    source.owned.resize((bytes.size() + 7) / 8);
-    std::memcpy(source.owned.data(), bytes.data(), bytes.size());
-    const auto* base = reinterpret_cast<const uint8_t*>(source.owned.data());
-    source.svc = roster::ServiceVersion(flatbuffers::GetRoot<roster::wire::ServiceVersion>(base), {base, bytes.size()});
-    source.detached = true;
-  }
+  void close();
 };
 
-// A service version's fields, read when asked for. Strings are checked to lie inside the record;
-// list fields verify the whole record once, first.
+// One service version handed to Python: read in place from shared memory while its view is open;
+// when the view closes, the record's bytes are copied (verified) into memory of its own, so the
+// object stays readable, as a copy would be, at no cost to lookups that never outlive their view.
+// Strings are checked to lie inside the record; list fields verify the whole record once, first.
+// It lives inside its Python object (never copied or moved) and is linked into its view's list.
 class PyService {
  public:
-  PyService(std::shared_ptr<ViewState> view, std::shared_ptr<ServiceSource> source)
-      : view_(std::move(view)), source_(std::move(source)) {}
+  PyService(ViewState& view, const roster::ServiceVersion& svc)
+      : view_(&view), svc_(svc), registry_(svc.registry()), next_(view.live) {
+    if (next_) next_->prev_ = this;
+    view.live = this;
+  }
+  PyService(const PyService&) = delete;
+  ~PyService() { unlink(); }
 
-  const std::string& registry() const { return source_->registry; }
+  const std::string& registry() const { return registry_; }
   const roster::wire::ServiceVersion& record() const {
-    if (source_->damaged) source_->evicted ? evicted_view() : damaged_record();
-    if (!source_->detached) view_->get();
-    return source_->svc.record();
+    if (damaged_) evicted_ ? evicted_view() : damaged_record();
+    if (!detached_) view_->get();
+    return svc_.record();
   }
   std::string_view text(const flatbuffers::String* v) const {
     if (!v) return {};
-    const auto bytes = source_->svc.bytes();
+    const auto bytes = svc_.bytes();
     const auto* at = reinterpret_cast<const uint8_t*>(v->data());
     if (at < bytes.data() || at > bytes.data() + bytes.size() || v->size() > size_t(bytes.data() + bytes.size() - at))
       damaged_record();
@@ -152,16 +114,100 @@ class PyService {
   }
   const roster::wire::ServiceVersion& verified_record() const {
     const auto& r = record();
-    if (verified_ < 0) verified_ = source_->detached || source_->svc.verified() ? 1 : 0;
+    if (verified_ < 0) verified_ = detached_ || svc_.verified() ? 1 : 0;
     if (!verified_) damaged_record();
     return r;
   }
 
+  // Its view is closing (ViewState::close): copy the record out of the arena, and leave the list.
+  void detach(const roster::View& view) {
+    unlink();
+    detached_ = true;
+    // The exact bytes, through the service's own node (a list entry does not say how long it is),
+    // in the registry it came from (a plain lookup may be served by another).
+    auto exact = registry_.empty() ? view.service(svc_.name(), svc_.version())
+                                   : view.in(registry_).service(svc_.name(), svc_.version());
+    if (view.evicted()) {
+      damaged_ = evicted_ = true;
+      return;
+    }
+    if (!exact || !exact->verified()) {
+      damaged_ = true;
+      return;
+    }
+    const auto bytes = exact->bytes();
+    owned_.resize((bytes.size() + 7) / 8);
+    std::memcpy(owned_.data(), bytes.data(), bytes.size());
+    const auto* base = reinterpret_cast<const uint8_t*>(owned_.data());
+    svc_ = roster::ServiceVersion(flatbuffers::GetRoot<roster::wire::ServiceVersion>(base), {base, bytes.size()});
+  }
+
  private:
-  std::shared_ptr<ViewState> view_;
-  std::shared_ptr<ServiceSource> source_;
+  void unlink() {
+    if (!view_) return;
+    if (prev_) prev_->next_ = next_;
+    else view_->live = next_;
+    if (next_) next_->prev_ = prev_;
+    view_ = nullptr;  // linked exactly while set; a detached object never reads its view again
+  }
+
+  ViewState* view_;
+  roster::ServiceVersion svc_;
+  std::string registry_;  // copied: the name lives in the arena's header, which may be unmapped
+  std::vector<uint64_t> owned_;  // the record's own copy once its view closed (8-aligned)
+  bool detached_ = false, damaged_ = false;
+  bool evicted_ = false;  // its view was revoked before it closed: the record could not be copied
   mutable int verified_ = -1;  // unknown, no, yes
+  PyService *prev_ = nullptr, *next_;
 };
+
+void ViewState::close() {
+  if (!view) return;
+  while (live) live->detach(*view);
+  view.reset();
+  client.reset();  // after the view: it reads through the client's mapping
+}
+
+// ServiceVersion is a C type, not a pybind11 class: a lookup that hands one out, and each field
+// read from it, would otherwise pay pybind11's instance registry and argument dispatch, several
+// times the lookup itself. Its fields are `property` objects over METH_O functions.
+struct ServiceVersionObject {
+  PyObject_HEAD
+  PyService service;  // constructed in place by new_service_version
+};
+PyTypeObject* service_version_type = nullptr;
+
+py::object new_service_version(ViewState& view, const roster::ServiceVersion& svc) {
+  auto* object = PyObject_New(ServiceVersionObject, service_version_type);  // takes a reference to the type
+  if (!object) throw py::error_already_set();
+  try {
+    new (&object->service) PyService(view, svc);
+  } catch (...) {  // out of memory copying the registry's name: the object was never one
+    PyTypeObject* type = Py_TYPE(object);
+    PyObject_Free(object);
+    Py_DECREF(type);
+    throw;
+  }
+  return py::reinterpret_steal<py::object>(reinterpret_cast<PyObject*>(object));
+}
+
+// A ServiceVersion object as a lookup returns it: pybind11's signatures (help()) name its type.
+struct ServiceVersionRef {
+  py::object object;
+};
+
+}  // namespace
+
+namespace pybind11::detail {
+template <>
+struct type_caster<ServiceVersionRef> {
+  PYBIND11_TYPE_CASTER(ServiceVersionRef, const_name("ServiceVersion"));
+  bool load(handle, bool) { return false; }  // only ever returned
+  static handle cast(const ServiceVersionRef& ref, return_value_policy, handle) { return ref.object.inc_ref(); }
+};
+}  // namespace pybind11::detail
+
+namespace {
 
 PyInstance copy(const roster::Instance& inst) {
   if (!inst.verified()) damaged_record();
@@ -186,15 +232,15 @@ class ViewHandle {
  public:
   explicit ViewHandle(std::shared_ptr<ViewState> state) : state_(std::move(state)) {}
   const roster::View& get() const { return state_->get(); }
-  PyService wrap(const roster::ServiceVersion& svc) const { return PyService(state_, state_->hand_out(svc)); }
-  std::optional<PyService> wrap(const std::optional<roster::ServiceVersion>& svc) const {
+  py::object wrap(const roster::ServiceVersion& svc) const { return new_service_version(*state_, svc); }
+  std::optional<ServiceVersionRef> wrap(const std::optional<roster::ServiceVersion>& svc) const {
     if (!svc) return std::nullopt;
-    return wrap(*svc);
+    return ServiceVersionRef{wrap(*svc)};
   }
-  std::vector<PyService> wrap_all(const std::vector<roster::ServiceVersion>& list) const {
-    std::vector<PyService> out;
+  std::vector<ServiceVersionRef> wrap_all(const std::vector<roster::ServiceVersion>& list) const {
+    std::vector<ServiceVersionRef> out;
     out.reserve(list.size());
-    for (auto& v : list) out.push_back(wrap(v));
+    for (auto& v : list) out.push_back({wrap(v)});
     return out;
   }
 
@@ -351,27 +397,227 @@ roster::wire::LifecycleStage stage_of(const std::string& name) {
   return *stage;
 }
 
-// Said by every field of a ServiceVersion read in place (until its view closes).
-#define ROSTER_FIELD_RAISES "; raises EvictedError if its view was revoked, Error if the record is damaged"
 // Said by every lookup of a View.
 #define ROSTER_VIEW_RAISES "; raises Error if the view is closed, EvictedError if it was revoked"
+
+// --- ServiceVersion's fields ----------------------------------------------------------------
+
+// Runs a field's getter: its C++ errors become the module's Python errors.
+template <typename F>
+PyObject* guarded(F&& get) noexcept {
+  try {
+    return get();
+  } catch (py::error_already_set& e) {
+    e.restore();
+  } catch (const py::builtin_exception& e) {  // py::type_error and its kind
+    e.set_error();
+  } catch (const roster::Exception& e) {
+    raise_python(e);
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+  }
+  return nullptr;
+}
+
+// The PyService of `self`, which a property's getter may be handed by anyone (Type.field.fget(x)).
+const PyService& service_of(PyObject* self) {
+  if (!PyObject_TypeCheck(self, service_version_type))
+    throw py::type_error("expected a roster.ServiceVersion, got " + std::string(Py_TYPE(self)->tp_name));
+  return reinterpret_cast<ServiceVersionObject*>(self)->service;
+}
+
+PyObject* text_object(std::string_view text) { return PyUnicode_FromStringAndSize(text.data(), static_cast<Py_ssize_t>(text.size())); }
+
+using Record = roster::wire::ServiceVersion;
+
+// A string field, read from shared memory when asked for.
+template <const flatbuffers::String* (Record::*Field)() const>
+PyObject* text_field(PyObject*, PyObject* self) {
+  return guarded([&] {
+    const PyService& p = service_of(self);
+    return text_object(p.text((p.record().*Field)()));
+  });
+}
+
+// Any other field: `Get` is a captureless lambda from the PyService to a value pybind11 converts.
+template <auto Get>
+PyObject* field(PyObject*, PyObject* self) {
+  return guarded([&] { return py::cast(Get(service_of(self))).release().ptr(); });
+}
+
+void service_version_dealloc(PyObject* self) {
+  PyTypeObject* type = Py_TYPE(self);
+  reinterpret_cast<ServiceVersionObject*>(self)->service.~PyService();
+  type->tp_free(self);
+  Py_DECREF(type);  // instances of a heap type hold a reference to it
+}
+
+PyObject* service_version_repr(PyObject* self) {
+  return guarded([&] {
+    const PyService& p = service_of(self);
+    const auto& r = p.record();
+    const std::string text = "<roster.ServiceVersion " + std::string(p.text(r.name())) + "@" +
+                             std::string(p.text(r.version())) + " " + std::string(roster::wire::to_string(r.stage())) + ">";
+    return text_object(text);
+  });
+}
+
+// Said by every field of a ServiceVersion read in place (until its view closes).
+#define ROSTER_FIELD_RAISES "; raises EvictedError if its view was revoked, Error if the record is damaged"
+
+void define_service_version(py::module_& m) {
+  static PyType_Slot slots[] = {
+      {Py_tp_dealloc, reinterpret_cast<void*>(service_version_dealloc)},
+      {Py_tp_repr, reinterpret_cast<void*>(service_version_repr)},
+      {Py_tp_doc, const_cast<char*>("One version of a service, read from shared memory field by field while its view "
+                                    "is open (a copy of its own once the view closes)")},
+      {0, nullptr}};
+  static PyType_Spec spec = {"roster.ServiceVersion", sizeof(ServiceVersionObject), 0, Py_TPFLAGS_DEFAULT, slots};
+  // Not creatable from Python: only lookups make them.
+  auto type = py::reinterpret_steal<py::object>(PyType_FromSpec(&spec));
+  if (!type) throw py::error_already_set();
+  reinterpret_cast<PyTypeObject*>(type.ptr())->tp_new = nullptr;
+  PyType_Modified(reinterpret_cast<PyTypeObject*>(type.ptr()));
+  service_version_type = reinterpret_cast<PyTypeObject*>(type.ptr());
+
+  // The methods' definitions must outlive the functions made from them: static.
+  static PyMethodDef getters[] = {
+      {"name", text_field<&Record::name>, METH_O, "The service's name (str)" ROSTER_FIELD_RAISES},
+      {"version", text_field<&Record::version>, METH_O, "The semantic version (str)" ROSTER_FIELD_RAISES},
+      {"owner_team", text_field<&Record::owner_team>, METH_O, "The owning team (str)" ROSTER_FIELD_RAISES},
+      {"description", text_field<&Record::description>, METH_O, "The description, or '' (str)" ROSTER_FIELD_RAISES},
+      {"documentation_url", text_field<&Record::documentation_url>, METH_O,
+       "The documentation URL, or '' (str)" ROSTER_FIELD_RAISES},
+      {"deprecation_reason", text_field<&Record::deprecation_reason>, METH_O,
+       "Why it was deprecated, or '' (str)" ROSTER_FIELD_RAISES},
+      {"stage", field<[](const PyService& p) { return std::string(roster::wire::to_string(p.record().stage())); }>, METH_O,
+       "The lifecycle stage: proposed, development, beta, stable, deprecated, sunset or retired (str)" ROSTER_FIELD_RAISES},
+      {"tags",
+       field<[](const PyService& p) {
+         std::vector<std::string> out;
+         if (auto* tags = p.verified_record().tags())
+           for (auto* t : *tags) out.push_back(t->str());
+         return out;
+       }>,
+       METH_O, "The tags (list of str)" ROSTER_FIELD_RAISES},
+      {"labels",
+       field<[](const PyService& p) {
+         std::map<std::string, std::string> out;
+         if (auto* labels = p.verified_record().labels())
+           for (auto* l : *labels) out[l->key()->str()] = l->value()->str();
+         return out;
+       }>,
+       METH_O, "The labels (dict of str to str)" ROSTER_FIELD_RAISES},
+      {"dependencies",
+       field<[](const PyService& p) {
+         std::vector<std::pair<std::string, std::string>> out;  // (service, range)
+         if (auto* deps = p.verified_record().dependencies())
+           for (auto* d : *deps) out.emplace_back(d->service()->str(), d->range()->str());
+         return out;
+       }>,
+       METH_O,
+       "The declared dependencies as (service, semver range) tuples, unresolved (View.dependencies resolves "
+       "them)" ROSTER_FIELD_RAISES},
+      {"endpoints",
+       field<[](const PyService& p) {
+         std::vector<std::tuple<std::string, std::string, std::string>> out;  // (method, path, description)
+         if (auto* endpoints = p.verified_record().endpoints())
+           for (auto* e : *endpoints) out.emplace_back(e->method()->str(), e->path()->str(), s(e->description()));
+         return out;
+       }>,
+       METH_O, "The endpoints as (method, path, description) tuples" ROSTER_FIELD_RAISES},
+      {"schema_format",
+       field<[](const PyService& p) -> std::optional<std::string> {
+         auto* schema = p.verified_record().api_schema();
+         if (!schema) return std::nullopt;
+         return std::string(roster::wire::to_string(schema->format()));
+       }>,
+       METH_O, "The API schema's format (e.g. 'openapi'), or None without a schema" ROSTER_FIELD_RAISES},
+      {"schema_document",
+       field<[](const PyService& p) -> std::optional<std::string> {
+         auto* schema = p.verified_record().api_schema();
+         if (!schema) return std::nullopt;
+         return schema->document()->str();
+       }>,
+       METH_O, "The API schema document (minified JSON str), or None without a schema" ROSTER_FIELD_RAISES},
+      {"created_at_ms", field<[](const PyService& p) { return p.record().created_at_ms(); }>, METH_O,
+       "When it was registered, in Unix milliseconds (int)" ROSTER_FIELD_RAISES},
+      {"updated_at_ms", field<[](const PyService& p) { return p.record().updated_at_ms(); }>, METH_O,
+       "When it last changed, in Unix milliseconds (int)" ROSTER_FIELD_RAISES},
+      {"deprecated_at_ms", field<[](const PyService& p) { return p.record().deprecated_at_ms(); }>, METH_O,
+       "When it was deprecated, in Unix milliseconds, or 0 (int)" ROSTER_FIELD_RAISES},
+      {"sunset_at_ms", field<[](const PyService& p) { return p.record().sunset_at_ms(); }>, METH_O,
+       "When it is (or was) sunset, in Unix milliseconds, or 0 (int)" ROSTER_FIELD_RAISES},
+      {"registry", field<[](const PyService& p) { return p.registry(); }>, METH_O,
+       "The registry it came from in a federated arena, else '' (str)"},
+      {"revision", field<[](const PyService& p) { return p.record().revision(); }>, METH_O,
+       "The upstream store's revision of this record (int)" ROSTER_FIELD_RAISES},
+  };
+  const py::object property = py::module_::import("builtins").attr("property");
+  for (PyMethodDef& getter : getters) {
+    auto get = py::reinterpret_steal<py::object>(PyCFunction_NewEx(&getter, nullptr, nullptr));
+    if (!get) throw py::error_already_set();
+    type.attr(getter.ml_name) = property(get, py::none(), py::none(), getter.ml_doc);
+  }
+  m.attr("ServiceVersion") = type;
+}
+
+// A str argument's text (`what` names it in the TypeError).
+std::string_view text_argument(PyObject* value, const char* what) {
+  Py_ssize_t size = 0;
+  const char* text = PyUnicode_Check(value) ? PyUnicode_AsUTF8AndSize(value, &size) : nullptr;
+  if (!text) {
+    if (!PyErr_Occurred()) PyErr_Format(PyExc_TypeError, "%s must be a str, not %s", what, Py_TYPE(value)->tp_name);
+    throw py::error_already_set();
+  }
+  return {text, static_cast<size_t>(size)};
+}
+
+// service(name, version=None), the lookup a proxy makes per request, as a METH_FASTCALL method:
+// pybind11's dispatch would cost more than the lookup. `Source` is the captureless lambda
+// def_lookups is given (default-constructible).
+template <typename Handle, typename Source>
+PyObject* service_method(PyObject* self, PyObject* const* args, Py_ssize_t positional, PyObject* keywords) {
+  return guarded([&]() -> PyObject* {
+    PyObject* values[2] = {nullptr, nullptr};  // name, version
+    if (positional > 2) throw py::type_error("service() takes at most 2 arguments (" + std::to_string(positional) + " given)");
+    for (Py_ssize_t i = 0; i < positional; ++i) values[i] = args[i];
+    for (Py_ssize_t k = 0; keywords && k < PyTuple_GET_SIZE(keywords); ++k) {
+      const std::string_view keyword = text_argument(PyTuple_GET_ITEM(keywords, k), "a keyword");
+      const int at = keyword == "name" ? 0 : keyword == "version" ? 1 : -1;
+      if (at < 0) throw py::type_error("service() got an unexpected keyword argument '" + std::string(keyword) + "'");
+      if (values[at]) throw py::type_error("service() got multiple values for argument '" + std::string(keyword) + "'");
+      values[at] = args[positional + k];
+    }
+    if (!values[0]) throw py::type_error("service() missing required argument 'name'");
+    const std::string_view name = text_argument(values[0], "name");
+    // The method descriptor has checked that `self` is a Handle.
+    auto* handle = reinterpret_cast<py::detail::instance*>(self)->get_value_and_holder().template value_ptr<Handle>();
+    if (!handle) throw py::type_error("service() needs an initialised view");
+    auto&& source = Source{}(*handle);
+    auto found = values[1] && values[1] != Py_None ? source.service(name, text_argument(values[1], "version"))
+                                                    : source.service(name);
+    return found ? handle->wrap(*found).release().ptr() : Py_NewRef(Py_None);
+  });
+}
 
 // The lookups a View and a RegistryView share: `source(self)` is what they read through (the
 // View, or one registry of it).
 template <typename Handle, typename Source>
-void def_lookups(py::class_<Handle>& cls, Source source) {
+void def_lookups(py::class_<Handle>& cls, Source) {
+  static PyMethodDef service = {
+      "service", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(service_method<Handle, Source>)),
+      METH_FASTCALL | METH_KEYWORDS,
+      "service(self, name: str, version: Optional[str] = None) -> Optional[ServiceVersion]\n\n"
+      "The latest version (docs/lifecycle.md), or the given version, as a ServiceVersion; None if there is "
+      "none" ROSTER_VIEW_RAISES};
+  auto method = py::reinterpret_steal<py::object>(PyDescr_NewMethod(reinterpret_cast<PyTypeObject*>(cls.ptr()), &service));
+  if (!method) throw py::error_already_set();
+  cls.attr("service") = method;
+  const Source source;
   cls.def(
-         "service",
-         [source](const Handle& v, std::string_view name,
-                  std::optional<std::string_view> version) -> std::optional<PyService> {
-           return v.wrap(version ? source(v).service(name, *version) : source(v).service(name));
-         },
-         py::arg("name"), py::arg("version") = py::none(),
-         "The latest version (docs/lifecycle.md), or the given version, as a ServiceVersion; None if there is "
-         "none" ROSTER_VIEW_RAISES)
-      .def(
           "latest",
-          [source](const Handle& v, const std::string& name, bool include_prerelease) -> std::optional<PyService> {
+          [source](const Handle& v, const std::string& name, bool include_prerelease) {
             return v.wrap(source(v).latest(name, include_prerelease ? roster::Latest::IncludingPrereleases
                                                                     : roster::Latest::Stable));
           },
@@ -406,7 +652,7 @@ void def_lookups(py::class_<Handle>& cls, Source source) {
               item["from"] = v.wrap(d.from);
               item["service"] = std::string(d.service);
               item["range"] = std::string(d.range);
-              item["resolved"] = d.resolved ? py::cast(v.wrap(*d.resolved)) : py::none();
+              item["resolved"] = v.wrap(d.resolved);
               out.append(item);
             }
             return out;
@@ -459,110 +705,7 @@ PYBIND11_MODULE(roster, m) {
   });
 
 
-  using Record = roster::wire::ServiceVersion;
-  // A string field, read from shared memory when asked for.
-  auto text_field = [](const flatbuffers::String* (Record::*field)() const) {
-    return [field](const PyService& p) {
-      const std::string_view t = p.text((p.record().*field)());
-      return py::str(t.data(), t.size());
-    };
-  };
-  py::class_<PyService>(m, "ServiceVersion",
-                        "One version of a service, read from shared memory field by field while its view is open "
-                        "(a copy of its own once the view closes)")
-      .def_property_readonly("name", self_getter(text_field(&Record::name)), "The service's name (str)" ROSTER_FIELD_RAISES)
-      .def_property_readonly("version", self_getter(text_field(&Record::version)),
-                             "The semantic version (str)" ROSTER_FIELD_RAISES)
-      .def_property_readonly("owner_team", self_getter(text_field(&Record::owner_team)),
-                             "The owning team (str)" ROSTER_FIELD_RAISES)
-      .def_property_readonly("description", self_getter(text_field(&Record::description)),
-                             "The description, or '' (str)" ROSTER_FIELD_RAISES)
-      .def_property_readonly("documentation_url", self_getter(text_field(&Record::documentation_url)),
-                             "The documentation URL, or '' (str)" ROSTER_FIELD_RAISES)
-      .def_property_readonly("deprecation_reason", self_getter(text_field(&Record::deprecation_reason)),
-                             "Why it was deprecated, or '' (str)" ROSTER_FIELD_RAISES)
-      .def_property_readonly(
-          "stage", self_getter([](const PyService& p) { return std::string(roster::wire::to_string(p.record().stage())); }),
-          "The lifecycle stage: proposed, development, beta, stable, deprecated, sunset or retired (str)" ROSTER_FIELD_RAISES)
-      .def_property_readonly(
-          "tags",
-          self_getter([](const PyService& p) {
-            std::vector<std::string> out;
-            if (auto* tags = p.verified_record().tags())
-              for (auto* t : *tags) out.push_back(t->str());
-            return out;
-          }),
-          "The tags (list of str)" ROSTER_FIELD_RAISES)
-      .def_property_readonly(
-          "labels",
-          self_getter([](const PyService& p) {
-            std::map<std::string, std::string> out;
-            if (auto* labels = p.verified_record().labels())
-              for (auto* l : *labels) out[l->key()->str()] = l->value()->str();
-            return out;
-          }),
-          "The labels (dict of str to str)" ROSTER_FIELD_RAISES)
-      .def_property_readonly(
-          "dependencies",
-          self_getter([](const PyService& p) {
-            std::vector<std::pair<std::string, std::string>> out;  // (service, range)
-            if (auto* deps = p.verified_record().dependencies())
-              for (auto* d : *deps) out.emplace_back(d->service()->str(), d->range()->str());
-            return out;
-          }),
-          "The declared dependencies as (service, semver range) tuples, unresolved (View.dependencies resolves "
-          "them)" ROSTER_FIELD_RAISES)
-      .def_property_readonly(
-          "endpoints",
-          self_getter([](const PyService& p) {
-            std::vector<std::tuple<std::string, std::string, std::string>> out;  // (method, path, description)
-            if (auto* endpoints = p.verified_record().endpoints())
-              for (auto* e : *endpoints) out.emplace_back(e->method()->str(), e->path()->str(), s(e->description()));
-            return out;
-          }),
-          "The endpoints as (method, path, description) tuples" ROSTER_FIELD_RAISES)
-      .def_property_readonly(
-          "schema_format",
-          self_getter([](const PyService& p) -> std::optional<std::string> {
-            auto* schema = p.verified_record().api_schema();
-            if (!schema) return std::nullopt;
-            return std::string(roster::wire::to_string(schema->format()));
-          }),
-          "The API schema's format (e.g. 'openapi'), or None without a schema" ROSTER_FIELD_RAISES)
-      .def_property_readonly(
-          "schema_document",
-          self_getter([](const PyService& p) -> std::optional<std::string> {
-            auto* schema = p.verified_record().api_schema();
-            if (!schema) return std::nullopt;
-            return schema->document()->str();
-          }),
-          "The API schema document (minified JSON str), or None without a schema" ROSTER_FIELD_RAISES)
-      .def_property_readonly(
-          "created_at_ms", self_getter([](const PyService& p) { return p.record().created_at_ms(); }),
-          "When it was registered, in Unix milliseconds (int)" ROSTER_FIELD_RAISES)
-      .def_property_readonly(
-          "updated_at_ms", self_getter([](const PyService& p) { return p.record().updated_at_ms(); }),
-          "When it last changed, in Unix milliseconds (int)" ROSTER_FIELD_RAISES)
-      .def_property_readonly(
-          "deprecated_at_ms", self_getter([](const PyService& p) { return p.record().deprecated_at_ms(); }),
-          "When it was deprecated, in Unix milliseconds, or 0 (int)" ROSTER_FIELD_RAISES)
-      .def_property_readonly(
-          "sunset_at_ms", self_getter([](const PyService& p) { return p.record().sunset_at_ms(); }),
-          "When it is (or was) sunset, in Unix milliseconds, or 0 (int)" ROSTER_FIELD_RAISES)
-      .def_property_readonly(
-          "registry", self_getter([](const PyService& p) { return p.registry(); }),
-          "The registry it came from in a federated arena, else '' (str)")
-      .def_property_readonly(
-          "revision", self_getter([](const PyService& p) { return p.record().revision(); }),
-          "The upstream store's revision of this record (int)" ROSTER_FIELD_RAISES)
-      .def(
-          "__repr__",
-          [](const PyService& p) {
-            const auto& r = p.record();
-            return "<roster.ServiceVersion " + std::string(p.text(r.name())) + "@" + std::string(p.text(r.version())) +
-                   " " + std::string(roster::wire::to_string(r.stage())) + ">";
-          },
-          "'<roster.ServiceVersion name@version stage>'" ROSTER_FIELD_RAISES);
+  define_service_version(m);
 
   py::class_<PyInstance>(m, "Instance", "One instance of a service version, copied out of shared memory")
       .def_readonly("service", &PyInstance::service, "The service's name (str)")

@@ -147,6 +147,43 @@ class RosterModuleTest(unittest.TestCase):
         only = self.client.view().service("user-service")
         self.assertEqual(only.version, "2.1.0")
 
+    def test_service_takes_its_arguments_as_documented(self):
+        with self.client.view() as view:
+            self.assertEqual(view.service("user-service", None).version, "2.1.0")
+            self.assertEqual(view.service("user-service", version="1.0.0").version, "1.0.0")
+            self.assertEqual(view.service(version="1.0.0", name="user-service").version, "1.0.0")
+            for call, message in ((lambda: view.service(), "missing required argument 'name'"),
+                                  (lambda: view.service(42), "name must be a str, not int"),
+                                  (lambda: view.service("user-service", 1), "version must be a str, not int"),
+                                  (lambda: view.service("a", "b", "c"), "at most 2 arguments"),
+                                  (lambda: view.service("a", name="b"), "multiple values for argument 'name'"),
+                                  (lambda: view.service("a", release="b"), "unexpected keyword argument 'release'")):
+                with self.assertRaisesRegex(TypeError, message):
+                    call()
+            svc = view.service("user-service")
+            self.assertIsInstance(svc, roster.ServiceVersion)
+            self.assertIs(type(svc), roster.ServiceVersion)
+            with self.assertRaises(TypeError):
+                roster.ServiceVersion()  # only lookups make them
+            with self.assertRaisesRegex(TypeError, "expected a roster.ServiceVersion"):
+                roster.ServiceVersion.owner_team.fget(42)
+
+    def test_many_service_versions_detach_when_their_view_closes(self):
+        # Each object handed out is tracked by its view until Python drops it; those dropped while
+        # the view is open, in any order, are forgotten, and every one still held keeps a copy.
+        view = self.client.view()
+        held = [view.service("user-service", v) for v in ("1.0.0", "2.0.0", "2.1.0") for _ in range(100)]
+        held += view.versions("auth-service")
+        del held[::2]
+        del held[10:40]
+        held.reverse()
+        view.close()
+        expected = sorted({(s.name, s.version) for s in held})
+        self.assertIn(("user-service", "2.1.0"), expected)
+        self.assertTrue(all(s.owner_team for s in held))
+        del held[::3]
+        self.assertTrue(all(s.stage and s.tags is not None for s in held))
+
     def test_closed_view_raises(self):
         view = self.client.view()
         view.close()
@@ -459,6 +496,15 @@ class FederatedArenaTest(unittest.TestCase):
             self.assertEqual(view.where("no-such-service"), [])
             self.assertTrue(all(v.registry == "local" for v in view.by_team("identity-team")))
             self.assertEqual([v.registry for v in view.by_team("eu-billing-team")], ["eu"])
+
+    def test_service_in_one_registry_takes_keywords(self):
+        with self.client.view() as view:
+            eu = view.in_registry("eu")
+            self.assertEqual(eu.service(name="user-service").version, "3.0.0")
+            self.assertEqual(eu.service("user-service", version="3.0.0").registry, "eu")
+            self.assertIsNone(eu.service("user-service", "2.1.0"))
+            with self.assertRaisesRegex(TypeError, "missing required argument 'name'"):
+                eu.service()
 
     def test_lookups_in_one_registry(self):
         with self.client.view() as view:
