@@ -68,7 +68,7 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
   std::optional<Error> failure;  // why the agent stopped by itself
   bool stopped = false;
   uint64_t cache_writes = 0;
-  net::EventLoop::TimerId cache_timer = 0, name_timer = 0;
+  net::EventLoop::TimerId upkeep_timer = 0, name_timer = 0;
   bool name_wait_over = false;  // a fresh federated arena waited kFederatedNameWait for every registry
   // How long applying upstream's changes takes here (the arena's write and publish).
   base::LatencyHistogram delta_seconds, snapshot_seconds;
@@ -190,13 +190,17 @@ struct Agent::State : std::enable_shared_from_this<Agent::State> {
     ++cache_writes;
   }
 
-  void schedule_cache() {
+  // Each second: the cache files of registries that changed, and what the writer retired since
+  // its last reclaim (a batch reclaims only every ArenaOptions::reclaim_interval, so the last
+  // ones before a quiet spell wait for this).
+  void schedule_upkeep() {
     std::weak_ptr<State> weak = shared_from_this();
-    cache_timer = loop.after(std::chrono::seconds(1), [weak] {
+    upkeep_timer = loop.after(std::chrono::seconds(1), [weak] {
       auto self = weak.lock();
       if (!self || self->stopped) return;
       for (auto& m : self->mirrors) self->write_cache(*m);
-      self->schedule_cache();
+      if (self->writer) self->writer->reclaim();
+      self->schedule_upkeep();
     });
   }
 
@@ -358,7 +362,7 @@ Agent::~Agent() { stop(); }
 void Agent::start() {
   State& s = *state_;
   for (auto& m : s.mirrors) s.warm_start(*m);
-  s.schedule_cache();
+  s.schedule_upkeep();
   for (auto& m : s.mirrors) m->link->start();
 }
 
@@ -367,7 +371,7 @@ void Agent::stop() {
   if (s.stopped) return;
   s.stopped = true;
   s.stop_links();
-  s.loop.cancel_timer(s.cache_timer);
+  s.loop.cancel_timer(s.upkeep_timer);
   s.loop.cancel_timer(s.name_timer);
   for (auto& m : s.mirrors) s.write_cache(*m);
 }

@@ -23,12 +23,13 @@ bool membarrier_available() {
 }  // namespace
 
 Publisher::Publisher(SegmentHeader& header, Mapping& readers, uint32_t slot_count, std::chrono::milliseconds max_pin_age,
-                     uint64_t generation)
+                     std::chrono::microseconds reclaim_interval, uint64_t generation)
     : header_(header),
       readers_(readers),
       slot_count_(slot_count),
       readers_bytes_(readers.size()),
       max_pin_age_(max_pin_age),
+      reclaim_interval_(reclaim_interval),
       membarrier_ok_(membarrier_available()),
       generation_(generation),
       pins_seen_(slot_count) {}
@@ -101,6 +102,7 @@ uint64_t Publisher::scan_pins() {
 }
 
 size_t Publisher::reclaim(ArenaHeap& heap) {
+  last_reclaim_ = std::chrono::steady_clock::now();
   min_pinned_ = scan_pins();
   size_t freed = 0;
   while (!retired_.empty() && retired_.front().generation <= min_pinned_) {

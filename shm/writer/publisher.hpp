@@ -12,6 +12,7 @@
 
 #include "arena_heap.hpp"
 #include "roster/detail/layout.hpp"
+#include "roster/shm/writer.hpp"
 #include "segment.hpp"
 
 namespace roster::shm {
@@ -20,7 +21,7 @@ class Publisher {
  public:
   // `readers`: the reader-slot segment of `slot_count` slots. `generation`: the empty arena's.
   Publisher(detail::SegmentHeader& header, detail::Mapping& readers, uint32_t slot_count, std::chrono::milliseconds max_pin_age,
-            uint64_t generation);
+            std::chrono::microseconds reclaim_interval, uint64_t generation);
 
   // Makes `next` (whose batch is written) the published generation, with each registry's upstream
   // revision.
@@ -29,6 +30,11 @@ class Publisher {
   void wake();
   // Frees every retired block no live View can reach; returns the bytes freed.
   size_t reclaim(ArenaHeap& heap);
+  // Whether a batch just published should reclaim: the reclaim interval has passed since the
+  // last reclaim, or kReclaimBlocks blocks wait (so a run of large batches cannot pile up).
+  bool reclaim_due() const {
+    return retired_.size() >= kReclaimBlocks || std::chrono::steady_clock::now() - last_reclaim_ >= reclaim_interval_;
+  }
 
   uint64_t generation() const { return generation_; }
   // The oldest generation a live View may read, as of the last reclaim.
@@ -50,6 +56,8 @@ class Publisher {
   uint32_t slot_count_;
   size_t readers_bytes_;
   std::chrono::milliseconds max_pin_age_;
+  std::chrono::microseconds reclaim_interval_;
+  std::chrono::steady_clock::time_point last_reclaim_{};
   bool membarrier_ok_;
   uint64_t generation_;            // published
   uint64_t min_pinned_ = 0;        // from the last reclaim: no live View is older

@@ -109,7 +109,7 @@ struct ArenaWriter::State {
       return publisher->generation();
     }
     publisher->wake();
-    publisher->reclaim(*heap);
+    if (publisher->reclaim_due()) publisher->reclaim(*heap);
     return publisher->generation();
   }
 
@@ -360,7 +360,8 @@ Result<std::unique_ptr<ArenaWriter>> ArenaWriter::create(const ArenaOptions& opt
     rh->instance_id = instance_id;
 
     s.heap = std::make_unique<ArenaHeap>(static_cast<char*>(s.data->base()), heap_offset, h->heap_bytes, options.segment_bytes);
-    s.publisher = std::make_unique<Publisher>(*h, *s.readers, options.reader_slots, options.max_pin_age, first);
+    s.publisher = std::make_unique<Publisher>(*h, *s.readers, options.reader_slots, options.max_pin_age,
+                                              options.reclaim_interval, first);
     const size_t registries = std::max<size_t>(1, options.registries.size());
     h->federated = static_cast<uint32_t>(options.registries.size());
     for (size_t r = 0; r < options.registries.size(); ++r)
@@ -410,7 +411,7 @@ void ArenaWriter::end_burst() {
   s.in_burst = false;
   if (!std::exchange(s.burst_published, false)) return;
   s.publisher->wake();
-  s.publisher->reclaim(*s.heap);
+  if (s.publisher->reclaim_due()) s.publisher->reclaim(*s.heap);
 }
 
 size_t ArenaWriter::reclaim() { return state_->publisher->reclaim(*state_->heap); }

@@ -26,6 +26,9 @@ int main(int argc, char** argv) {
   roster::shm::ArenaOptions options;
   options.name = argv[1];
   options.segment_bytes = 32u << 20;
+  // Every batch scans the readers' pins, as the eviction tests expect (the agent's upkeep timer,
+  // which frees what waits between deferred reclaims, has no counterpart here).
+  options.reclaim_interval = std::chrono::microseconds(0);
   std::vector<std::string> files{argv[2]};  // each registry's first file, in the arena's order
   for (int i = 3; i < argc; ++i) {
     const std::string arg = argv[i];

@@ -63,6 +63,8 @@ class ReclaimTest : public ::testing::Test {
     testing::remove_stale_test_arenas();
     options_.name = testing::unique_arena_name("reclaim");
     options_.segment_bytes = 16u << 20;
+    // These tests count what each batch frees: reclaim after every one.
+    options_.reclaim_interval = std::chrono::microseconds(0);
   }
   void TearDown() override {
     if (writer_) writer_->remove_segments();
@@ -83,6 +85,49 @@ class ReclaimTest : public ::testing::Test {
   shm::BatchResolver resolver_;  // what the server would send with each batch
   Registry registry_;
 };
+
+// With an interval, a batch reclaims only once it is due: a lone change makes no membarrier and
+// no scan of the reader slots until the interval has passed since the last reclaim, or until
+// kReclaimBlocks blocks wait. reclaim() (the agent's upkeep, each second) frees the
+// rest. Views are protected throughout: deferring a free is always safe.
+TEST_F(ReclaimTest, ABatchReclaimsOnlyOnceItIsDue) {
+  options_.reclaim_interval = std::chrono::hours(1);
+  start();
+  apply(registry_.all(0));  // never reclaimed before: due
+  EXPECT_EQ(writer_->stats().retired_pending, 0u);
+  Client client = Client::open(options_.name).value();
+  size_t most = 0;
+  bool reclaimed_by_count = false;
+  for (uint64_t b = 1; b <= 600; ++b) {
+    OwnedBatch batch;
+    batch.upsert(registry_.version(static_cast<int>(b % static_cast<uint64_t>(registry_.services)), "1.1.0", b));
+    const size_t before = writer_->stats().retired_pending;
+    apply(batch);
+    const size_t after = writer_->stats().retired_pending;
+    reclaimed_by_count |= after < before;
+    most = std::max(most, after);
+  }
+  EXPECT_TRUE(reclaimed_by_count);
+  EXPECT_GE(most, 64u);  // the lone changes did not reclaim
+  EXPECT_LT(most, 2 * shm::kReclaimBlocks);
+  EXPECT_EQ(client.view().service(svc(1))->version(), "1.1.0");
+  writer_->reclaim();
+  EXPECT_EQ(writer_->stats().retired_pending, 0u);
+  // A short interval: a batch after it has passed reclaims.
+  writer_->remove_segments();
+  options_.reclaim_interval = std::chrono::milliseconds(1);
+  options_.name = testing::unique_arena_name("reclaim");
+  start();
+  apply(registry_.all(0));
+  OwnedBatch one;
+  one.upsert(registry_.version(1, "1.1.0", 1));
+  apply(one);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  OwnedBatch two;
+  two.upsert(registry_.version(1, "1.1.0", 2));
+  apply(two);
+  EXPECT_EQ(writer_->stats().retired_pending, 0u);
+}
 
 // 2000 batches that replace instances (and re-upsert versions) leave the heap exactly where it
 // was: nothing retired stays pending, nothing leaks. Views opened now and then delay reclamation

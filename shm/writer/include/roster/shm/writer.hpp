@@ -19,6 +19,9 @@
 
 namespace roster::shm {
 
+// A batch reclaims once this many retired blocks wait, whatever ArenaOptions::reclaim_interval.
+inline constexpr size_t kReclaimBlocks = 256;
+
 struct ArenaOptions {
   std::string name = "roster";
   size_t segment_bytes = size_t{256} << 20;
@@ -28,6 +31,10 @@ struct ArenaOptions {
   mode_t reader_mode = 0660; // readers write their own slot
   std::optional<gid_t> group;
   std::chrono::milliseconds max_pin_age{30'000};  // older pins are revoked (the View reports it)
+  // Reclamation (a membarrier, which interrupts every CPU running a reader, and a scan of every
+  // reader slot) after a batch at most this often, or once kReclaimBlocks blocks wait; 0: after
+  // every batch. What waits is freed by a later batch or by reclaim().
+  std::chrono::microseconds reclaim_interval{1000};
   // Federation: the registries the arena mirrors, in the order plain names resolve (the first
   // that has a name serves it), at most detail::kMaxRegistries, each 1-31 bytes of [a-z0-9._-].
   // Empty: one unnamed registry, not federated.
@@ -138,7 +145,8 @@ class ArenaWriter {
   // the registry's next batch publishes it. Invalid when it does not fit or there is no such registry.
   Result<void> set_store(std::string_view store_id, uint32_t registry = 0);
 
-  // Frees what no live View can reach; apply() does this after each publish. Returns bytes freed.
+  // Frees what no live View can reach; apply() does this after a publish when it is due
+  // (ArenaOptions::reclaim_interval). Returns bytes freed.
   size_t reclaim();
 
   uint64_t generation() const;
