@@ -428,6 +428,24 @@ def roster_latency(server, agents, rounds, tag):
     return out
 
 
+def fdatasync_times(folder, n=200):
+    """n x (append 100 bytes to a file in `folder`, then fdatasync it): what the disk takes for the
+    sync that SQLite does on each commit (its WAL, synchronous=FULL) and etcd on each raft entry."""
+    path = os.path.join(folder, "fdatasync-probe")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    times = []
+    try:
+        for _ in range(n):
+            os.write(fd, b"x" * 100)
+            t0 = now()
+            os.fdatasync(fd)
+            times.append(now() - t0)
+    finally:
+        os.close(fd)
+        os.remove(path)
+    return times
+
+
 def timed_clients(addrs, run, what):
     """One client thread per address, each on its own keep-alive connection (a Writer): all connect,
     then all start together and each calls run(i, writer). Returns the seconds from that start until
@@ -681,6 +699,7 @@ def main():
             f"p{p}": pct(results["roster_sqlite"]["visible"], p) / pct(results["etcd"]["watch_other_member"], p)
             for p in (50, 99)}
         agent_sqlite.stop()
+        results["fdatasync"] = fdatasync_times(env.tmp)
 
         eps = etcd.endpoints
         server_a = Server(env, "server-a", f"etcd://{eps[0]},{eps[1]},{eps[2]}/habench")
@@ -751,6 +770,7 @@ def report(r):
     print_rows(sqlite_rows)
     ratio = r["roster_sqlite_over_etcd_watch"]
     print(f"    (3) / (1): {ratio['p50']:.2f}x at p50, {ratio['p99']:.2f}x at p99 (target: p50 <= 0.1x, p99 <= 1x)")
+    print_rows([("    the disk: append 100 bytes, fdatasync (after (3))", r["fdatasync"])])
     print()
     print("(4) write throughput                               writes   seconds   writes/s   retries  refused (409)")
     labels = {"etcd_1": "etcd store, 1 client", "sqlite_1": "SQLite store, 1 client",
