@@ -6,10 +6,11 @@
 Starts everything it measures, on ephemeral ports in a temp dir: a 3-member etcd cluster
 (--heartbeat-interval 50 --election-timeout 500 --max-txn-ops 10000), two roster-servers A and B
 on it (A lists member 0 first, B member 1 first: gRPC picks the first member that answers, so A
-writes through member 0 and B watches through member 1), a roster-server on SQLite for the
-throughput comparison, and roster-agents. Every process dies with this script (PR_SET_PDEATHSIG);
-the temp dir and the arenas (/dev/shm/roster.<arena>.*) are removed at exit, also on an error or
-SIGINT/SIGTERM (and what a SIGKILLed run left is removed by the next run).
+writes through member 0 and B watches through member 1), a roster-server on SQLite (--store
+sqlite:DIR, group commit on: the default store), and roster-agents. Every process dies with this
+script (PR_SET_PDEATHSIG); the temp dir and the arenas (/dev/shm/roster.<arena>.*) are removed
+at exit, also on an error or SIGINT/SIGTERM (and what a SIGKILLed run left is removed by the next
+run).
 
 What it measures:
  1. etcd's own put -> watch (--rounds puts, default 500): a put to member 0 (gateway POST
@@ -18,12 +19,15 @@ What it measures:
  2. roster write -> visible (--rounds writes): PUT a version (of a new service each time) to
     server A until a reader sees it in the arena of an agent connected to B, and, in the same
     write, in the arena of an agent connected to A.
- 3. write throughput (--tp-writes writes per run, default 2000): sequential PUTs on one
+ 3. roster on SQLite, write -> visible (--rounds writes), run right after (1): PUT a version to
+    the SQLite-backed server until a reader sees it in the arena of an agent connected to it; its
+    ratio to (1) at p50 and p99.
+ 4. write throughput (--tp-writes writes per run, default 2000): sequential PUTs on one
     keep-alive connection, and 4 client threads (each its own connection), for the etcd store
     (one server; and 2 threads on each of A and B, whose conditional commits race: the retries
     and the writes refused with 409 write_conflict are counted) and the SQLite store (one
     server); etcd alone (gateway puts, 1 and 4 clients) for reference.
- 4. failover (--failovers rounds, default 5): an agent with --upstream A,B; kill -9 the server it
+ 5. failover (--failovers rounds, default 5): an agent with --upstream A,B; kill -9 the server it
     is connected to, write through the other, time kill -> the write visible in the arena, and
     kill -> the agent connected again (from the "connected to" line of its log, which carries a
     millisecond timestamp, and from polling /metrics roster_agent_connected every 5 ms). Also:
@@ -31,9 +35,9 @@ What it measures:
     EOF (the kernel closed its sockets), and how long the agent waited for a CPU meanwhile. The
     killed server is restarted on the same ports before the next round.
 
-Times in (1) and (2) start when the request is sent; the measuring process polls in a tight loop
-(select() with a zero timeout on the sockets, the arena's generation counter), so it keeps one CPU
-busy in both, the same way. The registry starts empty; each write is small (~100 bytes).
+Times in (1), (2) and (3) start when the request is sent; the measuring process polls in a tight
+loop (select() with a zero timeout on the sockets, the arena's generation counter), so it keeps one
+CPU busy in all three, the same way. The registry starts empty; each write is small (~100 bytes).
 """
 import argparse
 import base64
@@ -393,9 +397,9 @@ class Writer:
             self.conn = None
 
 
-def roster_latency(server_a, agents, rounds, tag):
-    """PUT to A; time until each agent's arena has it. agents: {label: Agent}."""
-    w = Writer(server_a.http)
+def roster_latency(server, agents, rounds, tag):
+    """PUT to `server`; time until each agent's arena has it. agents: {label: Agent}."""
+    w = Writer(server.http)
     watchers = {label: Watcher(a) for label, a in agents.items()}
     out = {"ack": []}
     out.update({label: [] for label in agents})
@@ -422,6 +426,24 @@ def roster_latency(server_a, agents, rounds, tag):
                 out[label].append(t - t0)
     w.close()
     return out
+
+
+def fdatasync_times(folder, n=200):
+    """n x (append 100 bytes to a file in `folder`, then fdatasync it): what the disk takes for the
+    sync that SQLite does on each commit (its WAL, synchronous=FULL) and etcd on each raft entry."""
+    path = os.path.join(folder, "fdatasync-probe")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    times = []
+    try:
+        for _ in range(n):
+            os.write(fd, b"x" * 100)
+            t0 = now()
+            os.fdatasync(fd)
+            times.append(now() - t0)
+    finally:
+        os.close(fd)
+        os.remove(path)
+    return times
 
 
 def timed_clients(addrs, run, what):
@@ -475,7 +497,7 @@ def throughput(servers, writes, threads):
 
 
 def etcd_throughput(endpoint, writes, threads):
-    """etcd's own puts/s through the gateway (the reference for (3)): `threads` keep-alive clients."""
+    """etcd's own puts/s through the gateway (the reference for (4)): `threads` keep-alive clients."""
     per = writes // threads
 
     def run(i, w):
@@ -643,9 +665,9 @@ def main():
     global BUILD, roster
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("build", help="the build dir (roster-server, roster-agent, the Python module)")
-    ap.add_argument("--rounds", type=int, default=500, help="writes timed in (1), (2), and per throughput run")
-    ap.add_argument("--tp-writes", type=int, default=2000, help="writes per throughput run in (3)")
-    ap.add_argument("--failovers", type=int, default=5, help="kill -9 rounds in (4)")
+    ap.add_argument("--rounds", type=int, default=500, help="writes timed in (1), (2) and (3)")
+    ap.add_argument("--tp-writes", type=int, default=2000, help="writes per throughput run in (4)")
+    ap.add_argument("--failovers", type=int, default=5, help="kill -9 rounds in (5)")
     ap.add_argument("--out", help="also write the raw figures here as JSON")
     args = ap.parse_args()
     BUILD = os.path.abspath(args.build)
@@ -666,8 +688,18 @@ def main():
         print("etcd cluster up:", ",".join(etcd.endpoints), flush=True)
         results["etcd_leader_start"] = etcd.leader()
 
+        # (3) runs right after (1), so its server and agent start first: the two series are adjacent.
+        sqlite = Server(env, "server-sqlite", "sqlite:" + os.path.join(env.tmp, "sqlite"))
+        agent_sqlite = Agent(env, "agent-sqlite", [sqlite.stream])
         print(f"(1) etcd put -> watch, {args.rounds} puts ...", flush=True)
         results["etcd"] = etcd_latency(etcd, args.rounds)
+        print(f"(3) roster on SQLite: PUT -> visible in an arena, {args.rounds} writes ...", flush=True)
+        results["roster_sqlite"] = roster_latency(sqlite, {"visible": agent_sqlite}, args.rounds, "sqlite")
+        results["roster_sqlite_over_etcd_watch"] = {
+            f"p{p}": pct(results["roster_sqlite"]["visible"], p) / pct(results["etcd"]["watch_other_member"], p)
+            for p in (50, 99)}
+        agent_sqlite.stop()
+        results["fdatasync"] = fdatasync_times(env.tmp)
 
         eps = etcd.endpoints
         server_a = Server(env, "server-a", f"etcd://{eps[0]},{eps[1]},{eps[2]}/habench")
@@ -680,8 +712,7 @@ def main():
         agent_a.stop()
         agent_b.stop()
 
-        print(f"(3) write throughput, {args.tp_writes} writes per run ...", flush=True)
-        sqlite = Server(env, "server-sqlite", "sqlite:" + os.path.join(env.tmp, "sqlite"))
+        print(f"(4) write throughput, {args.tp_writes} writes per run ...", flush=True)
         tp = {}
         # Alternate the stores so that a slow spell of the machine does not land on one side only.
         for key, servers, threads in (("etcd_1", [server_a], 1), ("sqlite_1", [sqlite], 1),
@@ -696,7 +727,7 @@ def main():
         results["throughput"] = tp
         env.stop(sqlite.proc)
 
-        print(f"(4) failover, {args.failovers} kills ...", flush=True)
+        print(f"(5) failover, {args.failovers} kills ...", flush=True)
         results["failover"] = failover(env, [server_a, server_b], args.failovers)
         results["load_end"] = os.getloadavg()
         results["etcd_leader_end"] = etcd.leader()
@@ -711,7 +742,7 @@ def main():
 
 def report(r):
     n = r["rounds"]
-    e, ro = r["etcd"], r["roster"]
+    e, ro, rs = r["etcd"], r["roster"], r["roster_sqlite"]
     print()
     print(f"roster HA bench, {r['started']}, load {r['load_start'][0]:.2f} -> {r['load_end'][0]:.2f}, "
           f"{n} timed writes per figure (after 20 untimed)")
@@ -725,13 +756,23 @@ def report(r):
             ("(2) roster PUT to A -> visible, agent on B", ro["via_other_server"]),
             ("    roster PUT to A -> visible, agent on A", ro["via_same_server"]),
             ("    roster PUT to A -> 200 response", ro["ack"])]
-    for label, v in rows:
-        print(f"{label:<56} {ms(pct(v, 50))} {ms(pct(v, 99))} {ms(max(v))}")
+    sqlite_rows = [("(3) roster on SQLite: PUT -> visible, agent on it", rs["visible"]),
+                   ("    roster on SQLite: PUT -> 200 response", rs["ack"]),
+                   ("    roster on SQLite: 200 -> visible, per write", [v - a for v, a in zip(rs["visible"], rs["ack"])])]
+
+    def print_rows(rows):
+        for label, v in rows:
+            print(f"{label:<56} {ms(pct(v, 50))} {ms(pct(v, 99))} {ms(max(v))}")
+    print_rows(rows)
     for label, v in (("agent on B", ro["via_other_server"]), ("agent on A", ro["via_same_server"])):
         print(f"    roster adds {(pct(v, 50) - pct(e['watch_other_member'], 50)) * 1e3:.2f} ms at p50, "
               f"{(pct(v, 99) - pct(e['watch_other_member'], 99)) * 1e3:.2f} ms at p99 ({label}, vs etcd's own put -> watch)")
+    print_rows(sqlite_rows)
+    ratio = r["roster_sqlite_over_etcd_watch"]
+    print(f"    (3) / (1): {ratio['p50']:.2f}x at p50, {ratio['p99']:.2f}x at p99 (target: p50 <= 0.1x, p99 <= 1x)")
+    print_rows([("    the disk: append 100 bytes, fdatasync (after (3))", r["fdatasync"])])
     print()
-    print("(3) write throughput                               writes   seconds   writes/s   retries  refused (409)")
+    print("(4) write throughput                               writes   seconds   writes/s   retries  refused (409)")
     labels = {"etcd_1": "etcd store, 1 client", "sqlite_1": "SQLite store, 1 client",
               "etcd_4": "etcd store, 4 clients", "sqlite_4": "SQLite store, 4 clients",
               "etcd_4_two_servers": "etcd store, 4 clients on 2 servers",
@@ -740,7 +781,7 @@ def report(r):
         t = r["throughput"][key]
         print(f"    {label:<45} {t['writes']:7d} {t['seconds']:9.2f} {t['per_s']:10.0f} {t['conflicts']:9d} {t['refused']:8d}")
     print()
-    print("(4) failover, ms from the kill -9     victim     a probe    agent       agent       agent      write through  write      agent's CPU")
+    print("(5) failover, ms from the kill -9     victim     a probe    agent       agent       agent      write through  write      agent's CPU")
     print("    round  killed     agent now on     reaped     conn.      disconnect  reconnect   connected=1  the other    visible    wait (runq)")
     print("                                                  reads EOF  (its log)   (its log)   (/metrics)   (200)        in arena   during it")
     fo = r["failover"]
