@@ -3,7 +3,7 @@
 benchmark that breaks fails `make test` instead of going unnoticed. Times nothing: a benchmark
 fails here only by exiting non-zero or reporting an error (SkipWithError).
 
-    run_benchmarks_once.py BUILD_DIR BENCH_BINARY... [--python SCRIPT ARGS...]...
+    run_benchmarks_once.py BENCH_BINARY... [--python SCRIPT ARGS...]...
 """
 import json
 import os
