@@ -597,7 +597,8 @@ PyObject* service_method(PyObject* self, PyObject* const* args, Py_ssize_t posit
     auto&& source = Source{}(*handle);
     auto found = values[1] && values[1] != Py_None ? source.service(name, text_argument(values[1], "version"))
                                                     : source.service(name);
-    return found ? handle->wrap(*found).release().ptr() : Py_NewRef(Py_None);
+    if (!found) Py_RETURN_NONE;
+    return handle->wrap(*found).release().ptr();
   });
 }
 
