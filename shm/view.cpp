@@ -259,45 +259,51 @@ std::optional<ServiceVersion> View::version_at(const ServiceNode* n, uint32_t in
                         registry_name(n->registry));
 }
 
-// The latest record of `name` under slot key `key` as its slot holds it, when that is this View's
-// (the slot's record is at most as new as the View's generation): no node to read. Otherwise
-// (none yet, changed since the View's generation, a hash shared with another name, a damaged
-// word) nothing, and the caller takes the node path.
-[[gnu::always_inline]] inline std::optional<ServiceVersion> View::slot_latest(std::string_view name, uint64_t hash,
-                                                                              uint16_t key) const {
-  if (!slot_ || evicted()) return std::nullopt;
+// The first slot of the service table whose hash is `hash`, in probe order; null once an empty
+// slot shows that no name has it.
+[[gnu::always_inline]] inline const ServiceSlot* View::first_slot(uint64_t hash) const {
   const Bounds& b = attachment_->bounds;
-  const ServiceSlot* slots = b.services;
   const uint64_t mask = b.service_mask;
   for (uint64_t i = hash & mask, probes = 0; probes <= mask; i = (i + 1) & mask, ++probes) {
     // Acquire, as in find_node().
-    const uint64_t h = slots[i].hash.load(std::memory_order_acquire);
-    if (h == 0) return std::nullopt;
-    if (h != hash) continue;
-    // Acquire pairs with the writer's release store of `latest`: latest_since, stored before it,
-    // then reads as the generation from which this word holds, or a later one. A word from after
-    // this View's generation cannot pass (its latest_since is newer); one this View's generation
-    // replaced cannot be loaded (the replacement was stored before that generation was published,
-    // which this View's pin loaded with acquire).
-    const uint64_t word = slots[i].latest.load(std::memory_order_acquire);
-    if (word == 0 || slots[i].latest_since.load(std::memory_order_relaxed) > generation_) return std::nullopt;
-    const LatestRecord r = unpack_latest(word);
-    if (r.plain != (key == 0) || (key != 0 && r.registry + 1u != key) || !b.heap.contains(r.record, r.bytes))
-      return std::nullopt;
-    const auto* bytes = reinterpret_cast<const uint8_t*>(b.base + r.record);
-    const auto* record = flatbuffers::GetRoot<wire::ServiceVersion>(bytes);
-    // The record's own name: a slot of another name with the same hash, or a damaged word, is
-    // never answered for this one.
-    if (detail::text(record->name()) != name) return std::nullopt;
-    return ServiceVersion(record, {bytes, r.bytes}, registry_name(r.registry));
+    const uint64_t h = b.services[i].hash.load(std::memory_order_acquire);
+    if (h == hash) return &b.services[i];
+    if (h == 0) return nullptr;
   }
-  return std::nullopt;
+  return nullptr;
+}
+
+// The latest record of `name` under slot key `key` as `slot` holds it, when that is this View's
+// (the slot's record is at most as new as the View's generation): no node to read. Otherwise
+// (none yet, changed since the View's generation, a hash shared with another name, a damaged
+// word) nothing, and the caller takes the node path.
+[[gnu::always_inline]] inline std::optional<ServiceVersion> View::slot_latest(const ServiceSlot& slot, std::string_view name,
+                                                                              uint16_t key) const {
+  // Acquire pairs with the writer's release store of `latest`: latest_since, stored before it,
+  // then reads as the generation from which this word holds, or a later one. A word from after
+  // this View's generation cannot pass (its latest_since is newer); one this View's generation
+  // replaced cannot be loaded (the replacement was stored before that generation was published,
+  // which this View's pin loaded with acquire).
+  const uint64_t word = slot.latest.load(std::memory_order_acquire);
+  if (word == 0 || slot.latest_since.load(std::memory_order_relaxed) > generation_) return std::nullopt;
+  const LatestRecord r = unpack_latest(word);
+  const Bounds& b = attachment_->bounds;
+  if (r.plain != (key == 0) || (key != 0 && r.registry + 1u != key) || !b.heap.contains(r.record, r.bytes))
+    return std::nullopt;
+  const auto* bytes = reinterpret_cast<const uint8_t*>(b.base + r.record);
+  const auto* record = flatbuffers::GetRoot<wire::ServiceVersion>(bytes);
+  // The record's own name: a slot of another name with the same hash, or a damaged word, is
+  // never answered for this one.
+  if (detail::text(record->name()) != name) return std::nullopt;
+  return ServiceVersion(record, {bytes, r.bytes}, registry_name(r.registry));
 }
 
 std::optional<ServiceVersion> View::latest_of(std::string_view name, uint16_t key) const {
-  if (name.size() > wire::kMaxIdentifierBytes) return std::nullopt;  // as node()
+  if (name.size() > wire::kMaxIdentifierBytes || !slot_ || evicted()) return std::nullopt;  // as node()
   const uint64_t hash = key_hash(name, key);
-  if (auto fast = slot_latest(name, hash, key)) return fast;
+  const ServiceSlot* slot = first_slot(hash);
+  if (!slot) return std::nullopt;  // no name has the hash: not probed again
+  if (auto fast = slot_latest(*slot, name, key)) return fast;
   const ServiceNode* n = find_node(name, hash, key);
   return n ? version_at(n, n->latest) : std::nullopt;
 }

@@ -591,9 +591,11 @@ PyObject* service_method(PyObject* self, PyObject* const* args, Py_ssize_t posit
     }
     if (!values[0]) throw py::type_error("service() missing required argument 'name'");
     const std::string_view name = text_argument(values[0], "name");
-    // The method descriptor has checked that `self` is a Handle.
-    auto* handle = reinterpret_cast<py::detail::instance*>(self)->get_value_and_holder().template value_ptr<Handle>();
-    if (!handle) throw py::type_error("service() needs an initialised view");
+    // The method descriptor has checked that `self` is a Handle (or a Python subclass of one,
+    // whose __init__ may never have made the C++ object).
+    auto holder = reinterpret_cast<py::detail::instance*>(self)->get_value_and_holder();
+    if (!holder.holder_constructed()) throw py::type_error("service() needs a view that open() or view() made");
+    const auto* handle = holder.template value_ptr<Handle>();
     auto&& source = Source{}(*handle);
     auto found = values[1] && values[1] != Py_None ? source.service(name, text_argument(values[1], "version"))
                                                     : source.service(name);

@@ -168,6 +168,10 @@ class RosterModuleTest(unittest.TestCase):
             with self.assertRaisesRegex(TypeError, "expected a roster.ServiceVersion"):
                 roster.ServiceVersion.owner_team.fget(42)
 
+        unmade = roster.View.__new__(roster.View)  # no __init__: no C++ view behind it
+        with self.assertRaisesRegex(TypeError, "needs a view that open\\(\\) or view\\(\\) made"):
+            unmade.service("user-service")
+
     def test_many_service_versions_detach_when_their_view_closes(self):
         # Each object handed out is tracked by its view until Python drops it; those dropped while
         # the view is open, in any order, are forgotten, and every one still held keeps a copy.

@@ -343,7 +343,8 @@ class View {
   const shm::detail::ServiceNode* find_node(std::string_view name, uint64_t hash, uint16_t key) const;
   // service(name) and latest(name): the record the slot holds, else the node's.
   std::optional<ServiceVersion> latest_of(std::string_view name, uint16_t key) const;
-  std::optional<ServiceVersion> slot_latest(std::string_view name, uint64_t hash, uint16_t key) const;
+  const shm::detail::ServiceSlot* first_slot(uint64_t hash) const;
+  std::optional<ServiceVersion> slot_latest(const shm::detail::ServiceSlot& slot, std::string_view name, uint16_t key) const;
   // What the lookups read from a service's node (null: none).
   std::optional<ServiceVersion> version_of(const shm::detail::ServiceNode* n, std::string_view version) const;
   std::vector<ServiceVersion> versions_of(const shm::detail::ServiceNode* n) const;
